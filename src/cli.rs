@@ -1,0 +1,164 @@
+//! The `cofund` command line: `serve` (default), `migrate`, `admin create-user`, `openapi`, `demo`.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::{AppState, build_app};
+use crate::telemetry::init_logging;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cofund", version, about = "Civic crowdfunding with public match funding")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service and the scheduler (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Seed a demo city (Turin's target areas, a fund on Milan's 2024 rules, associations,
+    /// campaigns) and print the logins it made.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user. The password comes from COFUND_ADMIN_PASSWORD, or is read from stdin.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// admin, reviewer, finance or association
+        #[arg(long)]
+        role: String,
+        /// Required for the association role.
+        #[arg(long)]
+        association_id: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", crate::http::openapi_json());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(&config).map(|_| ()),
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    username,
+                    role,
+                    association_id,
+                    email,
+                },
+        } => create_user(&config, username, role, association_id, email),
+        Command::Demo => migrate(&config).and_then(|db| crate::demo::seed(&db)),
+        Command::Openapi => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, config.db_pool_size)?;
+    let applied = db.migrate()?;
+    for m in &applied {
+        tracing::info!(migration = %m, "applied migration");
+    }
+    tracing::info!(backend = db.backend(), applied = applied.len(), "database is up to date");
+    Ok(db)
+}
+
+fn create_user(
+    config: &Config,
+    username: String,
+    role: String,
+    association_id: Option<String>,
+    email: Option<String>,
+) -> anyhow::Result<()> {
+    let password = match std::env::var("COFUND_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("Password for {username}: ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let db = if config.auto_migrate {
+        migrate(config)?
+    } else {
+        Db::connect(&config.database_url, 1)?
+    };
+    let id = crate::db::admin::create_user(
+        &db,
+        &username,
+        &password,
+        &role,
+        association_id.as_deref(),
+        email.as_deref(),
+    )?;
+    println!("created user {username} ({role}) with id {id}");
+    Ok(())
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    if Config::jwt_secret_is_ephemeral(|k| std::env::var(k).ok()) {
+        tracing::warn!("{}", crate::config::EPHEMERAL_SECRET_NOTE);
+    }
+    let db = Db::connect(&config.database_url, config.db_pool_size)?;
+    if config.auto_migrate {
+        let applied = db.migrate()?;
+        tracing::info!(backend = db.backend(), applied = applied.len(), "migrations checked");
+    }
+    actix_web::rt::System::new().block_on(run_server(config, db))
+}
+
+/// Runs the server and the scheduler until SIGTERM/SIGINT, then drains in-flight requests.
+pub async fn run_server(config: Config, db: Db) -> anyhow::Result<()> {
+    let bind = config.bind.clone();
+    let interval = config.scheduler_interval;
+    let state = AppState::new(config, db.clone());
+    let metrics = state.metrics.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler =
+        actix_web::rt::spawn(crate::jobs::scheduler::run(db, interval, metrics, stop_rx));
+    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        .bind(&bind)?
+        .shutdown_timeout(25)
+        .run();
+    tracing::info!(%bind, "cofund is listening");
+    server.await?;
+    let _ = stop_tx.send(true);
+    let _ = scheduler.await;
+    tracing::info!("cofund stopped");
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Configuration from the environment (`COFUND_*`), with defaults that run a newcomer's
+//! service on an embedded SQLite file.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub auto_migrate: bool,
+    pub db_pool_size: u32,
+    pub jwt: JwtConfig,
+    pub scheduler_interval: Duration,
+    pub closing_grace: Duration,
+    pub token_rate_limit_per_min: u32,
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone)]
+pub struct JwtConfig {
+    pub secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtConfig {
+    // The signing key never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Where the JWT secret comes from when none is configured: a fresh random key per process,
+/// so a newcomer's `cargo run` works, but tokens die with the process and replicas disagree.
+pub const EPHEMERAL_SECRET_NOTE: &str = "COFUND_JWT_SECRET is not set: using a random signing key for this process only (tokens will not survive a restart; set it in production)";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup` (tests pass their own map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str, default: &str| lookup(k).unwrap_or_else(|| default.to_string());
+        let parse_u64 = |k: &str, default: u64| -> Result<u64, ConfigError> {
+            match lookup(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError(format!("{k} must be a non-negative integer"))),
+            }
+        };
+        let parse_bool = |k: &str, default: bool| -> Result<bool, ConfigError> {
+            match lookup(k).as_deref().map(str::trim) {
+                None => Ok(default),
+                Some("true" | "1" | "yes") => Ok(true),
+                Some("false" | "0" | "no") => Ok(false),
+                Some(_) => Err(ConfigError(format!("{k} must be true or false"))),
+            }
+        };
+
+        let secret = match lookup("COFUND_JWT_SECRET") {
+            Some(s) => {
+                if s.len() < 32 {
+                    return Err(ConfigError(
+                        "COFUND_JWT_SECRET must be at least 32 bytes".into(),
+                    ));
+                }
+                if s.starts_with("CHANGE_ME") {
+                    return Err(ConfigError(
+                        "COFUND_JWT_SECRET still holds the example placeholder".into(),
+                    ));
+                }
+                s.into_bytes()
+            }
+            None => {
+                use rand::RngExt;
+                let mut key = vec![0u8; 48];
+                rand::rng().fill(&mut key[..]);
+                key
+            }
+        };
+        let ttl = parse_u64("COFUND_TOKEN_TTL_SECS", 3600)?;
+        if ttl == 0 || ttl > 3600 {
+            return Err(ConfigError(
+                "COFUND_TOKEN_TTL_SECS must be between 1 and 3600".into(),
+            ));
+        }
+        let pool = parse_u64("COFUND_DB_POOL_SIZE", 10)?;
+        if pool == 0 || pool > 1000 {
+            return Err(ConfigError(
+                "COFUND_DB_POOL_SIZE must be between 1 and 1000".into(),
+            ));
+        }
+        let interval = parse_u64("COFUND_SCHEDULER_INTERVAL_MS", 1000)?;
+        if interval == 0 {
+            return Err(ConfigError(
+                "COFUND_SCHEDULER_INTERVAL_MS must be positive".into(),
+            ));
+        }
+        let log_format = match get("COFUND_LOG_FORMAT", "pretty").as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            _ => return Err(ConfigError("COFUND_LOG_FORMAT must be pretty or json".into())),
+        };
+        Ok(Config {
+            database_url: get("COFUND_DATABASE_URL", "sqlite://cofund.db"),
+            bind: get("COFUND_BIND", "127.0.0.1:8080"),
+            auto_migrate: parse_bool("COFUND_AUTO_MIGRATE", true)?,
+            db_pool_size: pool as u32,
+            jwt: JwtConfig {
+                secret,
+                issuer: get("COFUND_JWT_ISSUER", "cofund"),
+                audience: get("COFUND_JWT_AUDIENCE", "cofund-api"),
+                ttl: Duration::from_secs(ttl),
+            },
+            scheduler_interval: Duration::from_millis(interval),
+            closing_grace: Duration::from_secs(parse_u64("COFUND_CLOSING_GRACE_SECS", 72 * 3600)?),
+            token_rate_limit_per_min: parse_u64("COFUND_TOKEN_RATE_LIMIT_PER_MIN", 10)? as u32,
+            log_format,
+        })
+    }
+
+    /// True when no `COFUND_JWT_SECRET` was given and a per-process key is in use.
+    pub fn jwt_secret_is_ephemeral(lookup: impl Fn(&str) -> Option<String>) -> bool {
+        lookup("COFUND_JWT_SECRET").is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://cofund.db");
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert!(c.auto_migrate);
+        assert_eq!(c.jwt.ttl, Duration::from_secs(3600));
+        assert_eq!(c.closing_grace, Duration::from_secs(72 * 3600));
+    }
+
+    #[test]
+    fn rejects_weak_or_placeholder_secrets_and_long_ttls() {
+        assert!(cfg(&[("COFUND_JWT_SECRET", "short")]).is_err());
+        assert!(cfg(&[(
+            "COFUND_JWT_SECRET",
+            "CHANGE_ME_generate_with_openssl_rand_base64_48"
+        )])
+        .is_err());
+        assert!(cfg(&[("COFUND_TOKEN_TTL_SECS", "7200")]).is_err());
+        assert!(cfg(&[("COFUND_AUTO_MIGRATE", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn secret_is_never_printed() {
+        let c = cfg(&[("COFUND_JWT_SECRET", "a-very-long-secret-value-that-is-long-enough")]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("a-very-long-secret"));
+    }
+}

@@ -1,0 +1,54 @@
+//! Blocking helpers for the command line (`cofund admin …`, `cofund demo`).
+
+use super::models::UserRow;
+use super::{Db, write_tx};
+use crate::auth::hash_secret;
+use crate::domain::ids;
+use crate::domain::role::Role;
+use crate::http::controllers::users::{check_credentials, insert_user};
+use crate::http::error::ApiError;
+use crate::http::views::now;
+
+/// Creates a user of any role; validates like the API does.
+pub fn create_user(
+    db: &Db,
+    username: &str,
+    password: &str,
+    role: &str,
+    association_id: Option<&str>,
+    email: Option<&str>,
+) -> anyhow::Result<String> {
+    let role = Role::parse(role)
+        .filter(|r| *r != Role::Partner)
+        .ok_or_else(|| anyhow::anyhow!("role must be admin, reviewer, finance or association"))?;
+    if (role == Role::Association) != association_id.is_some() {
+        anyhow::bail!("--association-id is required for (and only for) the association role");
+    }
+    let email = check_credentials(username, password, email).map_err(describe)?;
+    let row = UserRow {
+        id: ids::new_id(ids::USER),
+        username: username.to_string(),
+        password_hash: hash_secret(password),
+        role: role.as_str().to_string(),
+        association_id: association_id.map(str::to_string),
+        email,
+        created_at: now(),
+    };
+    let mut conn = db.get()?;
+    write_tx(&mut conn, |conn| insert_user(conn, &row)).map_err(describe)?;
+    Ok(row.id)
+}
+
+fn describe(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

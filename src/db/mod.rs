@@ -1,0 +1,255 @@
+//! Persistence: one diesel codebase for SQLite and PostgreSQL.
+//!
+//! `DbConnection` is a diesel `MultiConnection`; the pool's connection manager picks the backend
+//! from the URL scheme and prepares SQLite (WAL, foreign keys, busy timeout). Every query runs
+//! through [`Db::run`], which moves the blocking diesel call off the async executor.
+
+pub mod admin;
+pub mod models;
+pub mod queries;
+pub mod schema;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// A database URL, parsed once: the scheme decides the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    /// A file path (or `:memory:`), with the `sqlite://` prefix removed.
+    Sqlite(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL (expected postgres://, postgresql:// or sqlite://)")]
+    BadUrl,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(DbError::BadUrl);
+            }
+            Ok(DatabaseUrl::Sqlite(path.to_string()))
+        } else {
+            Err(DbError::BadUrl)
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Postgres(_) => "postgres",
+            DatabaseUrl::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// r2d2 connection manager that opens the right backend for the configured URL.
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // WAL lets readers work beside the writer; writers wait (busy_timeout) instead
+                // of failing; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// The shared database handle: a pool plus the backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: &'static str,
+}
+
+impl Db {
+    /// Builds the pool. Connections are opened lazily so a service can start (and answer 503)
+    /// while its database is down.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
+        let parsed = DatabaseUrl::parse(url)?;
+        let backend = parsed.backend_name();
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .build_unchecked(ConnectionManager { url: parsed });
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// (open, idle) connections, for `/metrics`.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    /// A pooled connection, for blocking contexts (CLI, jobs already off the executor).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DbError> {
+        self.pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Runs a blocking diesel closure on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        match tokio::task::spawn_blocking(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(join) => Err(E::from(DbError::Unavailable(format!(
+                "database task failed: {join}"
+            )))),
+        }
+    }
+
+    /// Applies pending embedded migrations for this backend.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.get()?;
+        run_migrations(&mut conn)
+    }
+
+    /// True when the database answers and no migration is pending.
+    pub fn ready(&self) -> Result<bool, DbError> {
+        let mut conn = self.get()?;
+        let pending = match &mut *conn {
+            DbConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+            DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        }
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+        Ok(!pending)
+    }
+}
+
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so that two
+/// writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        let result = f(conn);
+        let DbConnection::Sqlite(c) = conn else {
+            unreachable!("connection changed backend")
+        };
+        match result {
+            Ok(value) => match AnsiTransactionManager::commit_transaction(c) {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+                Err(e)
+            }
+        }
+    } else {
+        conn.transaction(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://cofund.db").unwrap(),
+            DatabaseUrl::Sqlite("cofund.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/cofund/cofund.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/cofund/cofund.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("cofund.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! Queries shared by several controllers.
+
+use super::DbConnection;
+use super::models::AuditRow;
+use super::schema::{audit_log, fund_areas};
+use crate::domain::ids;
+use crate::http::extract::Principal;
+use crate::http::views::now;
+use diesel::prelude::*;
+
+/// Appends an audit record in the caller's transaction (who, role, what, when).
+pub fn audit(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    detail: Option<String>,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(AuditRow {
+            id: ids::new_id(ids::AUDIT),
+            actor_id: Some(actor.sub.clone()),
+            actor_role: actor.role.as_str().to_string(),
+            action: action.to_string(),
+            object_type: object_type.to_string(),
+            object_id: object_id.to_string(),
+            detail,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Same, for changes the scheduler makes on its own.
+pub fn audit_system(
+    conn: &mut DbConnection,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    detail: Option<String>,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(AuditRow {
+            id: ids::new_id(ids::AUDIT),
+            actor_id: None,
+            actor_role: "system".to_string(),
+            action: action.to_string(),
+            object_type: object_type.to_string(),
+            object_id: object_id.to_string(),
+            detail,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The eligible area ids of a fund, in id order.
+pub fn fund_area_ids(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Vec<String>> {
+    fund_areas::table
+        .filter(fund_areas::fund_id.eq(fund_id))
+        .select(fund_areas::area_id)
+        .order(fund_areas::area_id)
+        .load(conn)
+}

@@ -1,0 +1,242 @@
+//! `cofund demo`: a believable city to click through. Turin's target areas, a fund on Milan's
+//! 2024 rules, two associations with a member each, city staff, a partner client, and
+//! campaigns in several states. Prints the logins it made (random passwords).
+
+use crate::auth::hash_secret;
+use crate::db::models::{
+    AreaRow, AssociationRow, CampaignRow, FundAreaRow, FundRow, PartnerRow, UserRow,
+};
+use crate::db::schema::{areas, associations, campaigns, fund_areas, funds, partners, users};
+use crate::db::{Db, write_tx};
+use crate::domain::area::AreaGeometry;
+use crate::domain::ids;
+use crate::http::views::now;
+use anyhow::Context;
+use chrono::Duration;
+use diesel::prelude::*;
+
+const TURIN_AREAS: &str = include_str!("turin_areas.geojson");
+
+/// A point well inside each demo area (lat, lon).
+const INSIDE: [(&str, f64, f64); 5] = [
+    ("TO-BARRIERA", 45.0953, 7.6993),
+    ("TO-AURORA", 45.0847, 7.6875),
+    ("TO-MIRAFIORI-SUD", 45.0253, 7.6214),
+    ("TO-VALLETTE", 45.1124, 7.6349),
+    ("TO-SAN-SALVARIO", 45.0560, 7.6829),
+];
+
+struct Login {
+    who: String,
+    username: String,
+    secret: String,
+}
+
+pub fn seed(db: &Db) -> anyhow::Result<()> {
+    let mut conn = db.get()?;
+    let logins = write_tx(&mut conn, |conn| -> anyhow::Result<Vec<Login>> {
+        let existing = areas::table
+            .filter(areas::code.eq("TO-BARRIERA"))
+            .count()
+            .get_result::<i64>(conn)?;
+        if existing > 0 {
+            anyhow::bail!("this database already holds the demo city; use a fresh COFUND_DATABASE_URL");
+        }
+        let t = now();
+        let mut logins = Vec::new();
+
+        // Target areas from the bundled GeoJSON.
+        let fc: serde_json::Value = serde_json::from_str(TURIN_AREAS)?;
+        let mut area_ids = std::collections::HashMap::new();
+        for f in fc["features"].as_array().context("features")? {
+            let code = f["properties"]["code"].as_str().context("code")?.to_string();
+            let name = f["properties"]["name"].as_str().context("name")?.to_string();
+            let geometry = AreaGeometry::from_geojson(&f["geometry"])
+                .map_err(|e| anyhow::anyhow!("{code}: {e}"))?;
+            let id = ids::new_id(ids::AREA);
+            diesel::insert_into(areas::table)
+                .values(AreaRow {
+                    id: id.clone(),
+                    code: code.clone(),
+                    name,
+                    geometry: geometry.to_geojson().to_string(),
+                    created_at: t,
+                })
+                .execute(conn)?;
+            area_ids.insert(code, id);
+        }
+
+        // A fund on Milan's 2024 rules: 50% threshold, 50% match, €50k cap, €600k budget,
+        // goals €20k–100k, earmarked at approval.
+        let fund_id = ids::new_id(ids::FUND);
+        diesel::insert_into(funds::table)
+            .values(FundRow {
+                id: fund_id.clone(),
+                name: "Crowdfunding civico Torino 2026".into(),
+                currency: "EUR".into(),
+                budget: 60_000_000,
+                threshold_ratio: "0.5".into(),
+                match_ratio: "0.5".into(),
+                max_match_per_campaign: Some(5_000_000),
+                min_goal: Some(2_000_000),
+                max_goal: Some(10_000_000),
+                min_donors: 1,
+                opens_at: t - Duration::days(30),
+                closes_at: t + Duration::days(365),
+                allocation: "on_threshold".into(),
+                exhaustion_policy: "waitlist".into(),
+                cup: Some("C11J26000120007".into()),
+                reserved: 0,
+                committed: 0,
+                settled: 0,
+                created_at: t,
+            })
+            .execute(conn)?;
+        for area_id in area_ids.values() {
+            diesel::insert_into(fund_areas::table)
+                .values(FundAreaRow {
+                    fund_id: fund_id.clone(),
+                    area_id: area_id.clone(),
+                })
+                .execute(conn)?;
+        }
+
+        // Two associations, one member each.
+        let associations_data = [
+            (
+                "Associazione Barriera Solidale",
+                "97654320014",
+                "IT21X0306909606100000063214",
+                "info@barrierasolidale.example",
+                "barriera",
+            ),
+            (
+                "Cooperativa Sociale Mirafiori & Dintorni",
+                "12345678903",
+                "IT81A0200801046000100001234",
+                "ciao@mirafioridintorni.example",
+                "mirafiori",
+            ),
+        ];
+        let mut association_ids = Vec::new();
+        for (name, tax_code, iban, email, login) in associations_data {
+            let id = ids::new_id(ids::ASSOCIATION);
+            diesel::insert_into(associations::table)
+                .values(AssociationRow {
+                    id: id.clone(),
+                    name: name.into(),
+                    tax_code: tax_code.into(),
+                    iban: iban.into(),
+                    bic: None,
+                    email: email.into(),
+                    created_at: t,
+                })
+                .execute(conn)?;
+            logins.push(add_user(conn, &format!("{name} member"), login, "association", Some(&id))?);
+            association_ids.push(id);
+        }
+        for (who, username, role) in [
+            ("City programme admin", "admin", "admin"),
+            ("City evaluator", "reviewer", "reviewer"),
+            ("City finance office", "finance", "finance"),
+        ] {
+            logins.push(add_user(conn, who, username, role, None)?);
+        }
+
+        // A partner frontend (client credentials).
+        let client_id = ids::random_secret("ci", 12);
+        let client_secret = ids::random_secret("cs", 32);
+        diesel::insert_into(partners::table)
+            .values(PartnerRow {
+                id: ids::new_id(ids::PARTNER),
+                name: "Rete del Dono (demo partner)".into(),
+                client_id: client_id.clone(),
+                client_secret_hash: hash_secret(&client_secret),
+                webhook_url: None,
+                webhook_secret: ids::random_secret("whsec", 32),
+                created_at: t,
+            })
+            .execute(conn)?;
+        logins.push(Login {
+            who: "Partner frontend (client_credentials)".into(),
+            username: client_id,
+            secret: client_secret,
+        });
+
+        // Campaigns in several states.
+        let campaigns_data: [(&str, usize, &str, i64, &str, i64, i64); 5] = [
+            ("Doposcuola in Barriera", 0, "TO-BARRIERA", 4_000_000, "live", -5, 40),
+            ("Orti condivisi di via Cigna", 0, "TO-AURORA", 2_500_000, "approved", 3, 50),
+            ("Biblioteca di strada a Mirafiori", 1, "TO-MIRAFIORI-SUD", 6_000_000, "submitted", 10, 55),
+            ("Palestra popolare alle Vallette", 1, "TO-VALLETTE", 10_000_000, "draft", 20, 60),
+            ("Cucina di comunità a San Salvario", 0, "TO-SAN-SALVARIO", 3_000_000, "live", -10, 30),
+        ];
+        for (title, asso, area, goal, status, start_days, length_days) in campaigns_data {
+            let (_, lat, lon) = INSIDE
+                .iter()
+                .find(|(c, _, _)| *c == area)
+                .copied()
+                .context("demo point")?;
+            let starts_at = t + Duration::days(start_days);
+            diesel::insert_into(campaigns::table)
+                .values(CampaignRow {
+                    id: ids::new_id(ids::CAMPAIGN),
+                    association_id: association_ids[asso].clone(),
+                    fund_id: fund_id.clone(),
+                    area_id: area_ids[area].clone(),
+                    title: title.into(),
+                    summary: format!("{title}: a neighbourhood project run by volunteers and social workers."),
+                    goal,
+                    currency: "EUR".into(),
+                    location_lat: lat,
+                    location_lon: lon,
+                    starts_at,
+                    ends_at: starts_at + Duration::days(length_days),
+                    status: status.into(),
+                    rejection_reason: None,
+                    raised: 0,
+                    donors: 0,
+                    match_status: "none".into(),
+                    match_amount: 0,
+                    created_at: t,
+                    updated_at: t,
+                })
+                .execute(conn)?;
+        }
+        Ok(logins)
+    })?;
+
+    println!("Demo city seeded: 5 Turin target areas, 1 fund (Milan 2024 rules), 2 associations, 5 campaigns.\n");
+    println!("Logins (passwords are random; keep them now, they are stored hashed):");
+    for l in logins {
+        println!("  {:<45} {:<28} {}", l.who, l.username, l.secret);
+    }
+    println!("\nGet a token:  curl -s localhost:8080/v1/auth/token -H 'content-type: application/json' \\\n  -d '{{\"grant_type\":\"password\",\"username\":\"admin\",\"password\":\"…\"}}'");
+    Ok(())
+}
+
+fn add_user(
+    conn: &mut crate::db::DbConnection,
+    who: &str,
+    username: &str,
+    role: &str,
+    association_id: Option<&str>,
+) -> anyhow::Result<Login> {
+    let password = ids::random_secret("pw", 9);
+    diesel::insert_into(users::table)
+        .values(UserRow {
+            id: ids::new_id(ids::USER),
+            username: username.into(),
+            password_hash: hash_secret(&password),
+            role: role.into(),
+            association_id: association_id.map(str::to_string),
+            email: None,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(Login {
+        who: who.into(),
+        username: username.into(),
+        secret: password,
+    })
+}

@@ -1,0 +1,11 @@
+//! Pure domain logic: no I/O, no database, no HTTP. Property-tested.
+
+pub mod area;
+pub mod campaign;
+pub mod email;
+pub mod iban;
+pub mod matching;
+pub mod ids;
+pub mod money;
+pub mod role;
+pub mod tax_code;

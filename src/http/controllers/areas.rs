@@ -1,0 +1,359 @@
+//! Target areas: the neighbourhoods a programme is aimed at, as GeoJSON polygons.
+
+use crate::db::models::AreaRow;
+use crate::db::queries::audit;
+use crate::db::schema::areas;
+use crate::db::write_tx;
+use crate::domain::area::{AreaGeometry, LatLon};
+use crate::domain::ids;
+use crate::domain::role::Role;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::{Page, Principal, check_limit};
+use crate::http::views::{now, ts};
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateArea {
+    /// Short unique code, e.g. `TO-AURORA`.
+    pub code: String,
+    pub name: String,
+    /// GeoJSON Polygon or MultiPolygon (WGS84, [lon, lat]).
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AreaView {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AreaRow> for AreaView {
+    fn from(r: AreaRow) -> AreaView {
+        AreaView {
+            geometry: serde_json::from_str(&r.geometry).unwrap_or(serde_json::Value::Null),
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            created_at: ts(r.created_at),
+        }
+    }
+}
+
+pub type AreaPage = Page<AreaView>;
+
+fn check_code_and_name(code: &str, name: &str, prefix: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if code.is_empty()
+        || code.len() > 64
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        errors.push(FieldError::new(
+            format!("{prefix}code"),
+            "1–64 characters: letters, digits, '-' or '_'",
+        ));
+    }
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError::new(format!("{prefix}name"), "1–200 characters"));
+    }
+    errors
+}
+
+/// Create a target area (admin).
+#[utoipa::path(
+    tag = "areas",
+    request_body = CreateArea,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = AreaView),
+        (status = 403, description = "Not an admin", body = crate::http::error::Problem),
+        (status = 409, description = "Code already used", body = crate::http::error::Problem),
+        (status = 422, description = "Invalid geometry or fields", body = crate::http::error::Problem),
+    )
+)]
+#[post("/areas")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateArea>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let body = body.into_inner();
+    let mut errors = check_code_and_name(&body.code, &body.name, "");
+    let geometry = match AreaGeometry::from_geojson(&body.geometry) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            errors.push(FieldError::new("geometry", e));
+            None
+        }
+    };
+    let (Some(geometry), true) = (geometry, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let row = AreaRow {
+        id: ids::new_id(ids::AREA),
+        code: body.code,
+        name: body.name.trim().to_string(),
+        geometry: geometry.to_geojson().to_string(),
+        created_at: now(),
+    };
+    let row = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<AreaRow> {
+                let taken = areas::table
+                    .filter(areas::code.eq(&row.code))
+                    .count()
+                    .get_result::<i64>(conn)?;
+                if taken > 0 {
+                    return Err(ApiError::conflict(
+                        "area_code_taken",
+                        "an area with this code already exists",
+                    ));
+                }
+                diesel::insert_into(areas::table).values(&row).execute(conn)?;
+                audit(conn, &principal, "area.create", "area", &row.id, None)?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(AreaView::from(row)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FeatureCollectionBody {
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[schema(value_type = Vec<Object>)]
+    pub features: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub created: usize,
+    pub updated: usize,
+    pub data: Vec<AreaView>,
+}
+
+/// Import a city's open-data FeatureCollection of neighbourhoods (admin).
+///
+/// Each feature needs `code` and `name` properties and a Polygon or MultiPolygon geometry.
+/// Areas whose code already exists are updated (name and geometry). All or nothing: one bad
+/// feature rejects the whole file.
+#[utoipa::path(
+    tag = "areas",
+    request_body(content = Object, description = "GeoJSON FeatureCollection"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ImportResult),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/areas/import")]
+pub async fn import(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<FeatureCollectionBody>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let body = body.into_inner();
+    if body.type_ != "FeatureCollection" {
+        return Err(ApiError::validation("type", "must be FeatureCollection"));
+    }
+    if body.features.is_empty() {
+        return Err(ApiError::validation("features", "must not be empty"));
+    }
+    let mut errors = Vec::new();
+    let mut parsed: Vec<(String, String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, feature) in body.features.iter().enumerate() {
+        let prefix = format!("features[{i}].");
+        let props = feature.get("properties");
+        let text = |k: &str| {
+            props
+                .and_then(|p| p.get(k))
+                .and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let (code, name) = (text("code"), text("name"));
+        let field_errors = check_code_and_name(&code, &name, &format!("{prefix}properties."));
+        let no_errors = field_errors.is_empty();
+        errors.extend(field_errors);
+        if no_errors && !seen.insert(code.clone()) {
+            errors.push(FieldError::new(
+                format!("{prefix}properties.code"),
+                "duplicate code in this file",
+            ));
+        }
+        match feature
+            .get("geometry")
+            .ok_or(crate::domain::area::GeometryError::NotGeoJson)
+            .and_then(AreaGeometry::from_geojson)
+        {
+            Ok(g) => parsed.push((code, name.trim().to_string(), g.to_geojson().to_string())),
+            Err(e) => errors.push(FieldError::new(format!("{prefix}geometry"), e)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (created, updated, rows) = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<(usize, usize, Vec<AreaRow>)> {
+                let (mut created, mut updated, mut rows) = (0, 0, Vec::new());
+                for (code, name, geometry) in parsed {
+                    let existing: Option<AreaRow> = areas::table
+                        .filter(areas::code.eq(&code))
+                        .select(AreaRow::as_select())
+                        .first(conn)
+                        .optional()?;
+                    let row = match existing {
+                        Some(mut row) => {
+                            diesel::update(areas::table.find(&row.id))
+                                .set((areas::name.eq(&name), areas::geometry.eq(&geometry)))
+                                .execute(conn)?;
+                            updated += 1;
+                            row.name = name;
+                            row.geometry = geometry;
+                            row
+                        }
+                        None => {
+                            let row = AreaRow {
+                                id: ids::new_id(ids::AREA),
+                                code,
+                                name,
+                                geometry,
+                                created_at: now(),
+                            };
+                            diesel::insert_into(areas::table).values(&row).execute(conn)?;
+                            created += 1;
+                            row
+                        }
+                    };
+                    rows.push(row);
+                }
+                audit(
+                    conn,
+                    &principal,
+                    "area.import",
+                    "area",
+                    "*",
+                    Some(format!("created {created}, updated {updated}")),
+                )?;
+                Ok((created, updated, rows))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ImportResult {
+        created,
+        updated,
+        data: rows.into_iter().map(AreaView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AreaListParams {
+    /// `LAT,LON`: only the areas containing this point.
+    pub contains: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List target areas (public).
+#[utoipa::path(
+    tag = "areas",
+    params(AreaListParams),
+    responses((status = 200, body = AreaPage), (status = 422, body = crate::http::error::Problem))
+)]
+#[get("/areas")]
+pub async fn list(
+    state: web::Data<AppState>,
+    params: web::Query<AreaListParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let point = params
+        .contains
+        .as_deref()
+        .map(LatLon::parse_pair)
+        .transpose()
+        .map_err(|e| ApiError::validation("contains", e))?;
+    let cursor = params.cursor.unwrap_or_default();
+    let rows = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<AreaRow>> {
+            let query = areas::table
+                .filter(areas::id.gt(&cursor))
+                .order(areas::id)
+                .select(AreaRow::as_select());
+            Ok(match point {
+                // Point-in-polygon happens here; a city has tens of areas, not millions.
+                Some(p) => query
+                    .load(conn)?
+                    .into_iter()
+                    .filter(|r| area_contains(r, p))
+                    .take(limit as usize + 1)
+                    .collect(),
+                None => query.limit(limit + 1).load(conn)?,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        AreaView::from,
+    )))
+}
+
+/// True when the stored area contains the point.
+pub fn area_contains(row: &AreaRow, point: LatLon) -> bool {
+    serde_json::from_str::<serde_json::Value>(&row.geometry)
+        .ok()
+        .and_then(|v| AreaGeometry::from_geojson(&v).ok())
+        .is_some_and(|g| g.contains(point))
+}
+
+/// Read one target area (public).
+#[utoipa::path(
+    tag = "areas",
+    params(("id" = String, Path, description = "Area id (`area_…`)")),
+    responses((status = 200, body = AreaView), (status = 404, body = crate::http::error::Problem))
+)]
+#[get("/areas/{id}")]
+pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .run(move |conn| -> ApiResult<Option<AreaRow>> {
+            Ok(areas::table
+                .find(&id)
+                .select(AreaRow::as_select())
+                .first(conn)
+                .optional()?)
+        })
+        .await?
+        .ok_or(ApiError::NotFound("area"))?;
+    Ok(HttpResponse::Ok().json(AreaView::from(row)))
+}

@@ -1,0 +1,173 @@
+//! `POST /v1/auth/token`: password grant for users, client credentials for partner frontends.
+
+use crate::auth::token::Subject;
+use crate::auth::verify_secret;
+use crate::db::schema::{partners, users};
+use crate::domain::role::Role;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// `password` (users) or `client_credentials` (partner clients).
+    #[schema(example = "password")]
+    pub grant_type: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the token expires (at most 3600).
+    pub expires_in: u64,
+}
+
+enum Grant {
+    Password { username: String, password: String },
+    Client { client_id: String, secret: String },
+}
+
+fn parse_grant(body: TokenRequest) -> ApiResult<Grant> {
+    let required = |v: Option<String>, field: &str| -> ApiResult<String> {
+        v.filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::validation(field, "is required for this grant_type"))
+    };
+    match body.grant_type.as_str() {
+        "password" => {
+            if body.client_id.is_some() || body.client_secret.is_some() {
+                return Err(ApiError::validation(
+                    "client_id",
+                    "not allowed with grant_type password",
+                ));
+            }
+            Ok(Grant::Password {
+                username: required(body.username, "username")?,
+                password: required(body.password, "password")?,
+            })
+        }
+        "client_credentials" => {
+            if body.username.is_some() || body.password.is_some() {
+                return Err(ApiError::validation(
+                    "username",
+                    "not allowed with grant_type client_credentials",
+                ));
+            }
+            Ok(Grant::Client {
+                client_id: required(body.client_id, "client_id")?,
+                secret: required(body.client_secret, "client_secret")?,
+            })
+        }
+        _ => Err(ApiError::validation(
+            "grant_type",
+            "must be password or client_credentials",
+        )),
+    }
+}
+
+/// Issue an access token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A bearer token", body = TokenResponse),
+        (status = 401, description = "Wrong credentials", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<TokenRequest>,
+) -> ApiResult<HttpResponse> {
+    let grant = parse_grant(body.into_inner())?;
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let name = match &grant {
+        Grant::Password { username, .. } => username.clone(),
+        Grant::Client { client_id, .. } => client_id.clone(),
+    };
+    // Per client (username / client id) and, more loosely, per source address.
+    state
+        .token_limiter
+        .check(&format!("name|{name}"))
+        .map_err(ApiError::RateLimited)?;
+    state
+        .token_ip_limiter
+        .check(&ip)
+        .map_err(ApiError::RateLimited)?;
+
+    let subject = state
+        .db
+        .run(move |conn| -> ApiResult<Option<Subject>> {
+            match grant {
+                Grant::Password { username, password } => {
+                    let user: Option<(String, String, String, Option<String>)> = users::table
+                        .filter(users::username.eq(&username))
+                        .select((
+                            users::id,
+                            users::password_hash,
+                            users::role,
+                            users::association_id,
+                        ))
+                        .first(conn)
+                        .optional()?;
+                    let ok = verify_secret(&password, user.as_ref().map(|u| u.1.as_str()));
+                    Ok(match user {
+                        Some((id, _, role, association_id)) if ok => {
+                            Role::parse(&role).map(|role| Subject {
+                                sub: id,
+                                role,
+                                association_id,
+                                partner_id: None,
+                            })
+                        }
+                        _ => None,
+                    })
+                }
+                Grant::Client { client_id, secret } => {
+                    let partner: Option<(String, String)> = partners::table
+                        .filter(partners::client_id.eq(&client_id))
+                        .select((partners::id, partners::client_secret_hash))
+                        .first(conn)
+                        .optional()?;
+                    let ok = verify_secret(&secret, partner.as_ref().map(|p| p.1.as_str()));
+                    Ok(match partner {
+                        Some((id, _)) if ok => Some(Subject {
+                            sub: id.clone(),
+                            role: Role::Partner,
+                            association_id: None,
+                            partner_id: Some(id),
+                        }),
+                        _ => None,
+                    })
+                }
+            }
+        })
+        .await?;
+    let Some(subject) = subject else {
+        tracing::info!("token request with wrong credentials");
+        return Err(ApiError::Unauthorized);
+    };
+    let access_token = state.tokens.issue(subject);
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.tokens.ttl_secs(),
+        }))
+}

@@ -1,0 +1,815 @@
+//! Campaigns and their lifecycle. Every state change is a conditional update on the stored
+//! status, so two concurrent requests can never both move the same campaign.
+
+use super::areas::area_contains;
+use crate::db::models::{AreaRow, CampaignRow, FundRow};
+use crate::db::queries::{audit, fund_area_ids};
+use crate::db::schema::{areas, campaigns, funds};
+use crate::db::{DbConnection, write_tx};
+use crate::domain::area::LatLon;
+use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
+use crate::domain::ids;
+use crate::domain::matching;
+use crate::domain::money::{Currency, Ratio, parse_amount};
+use crate::domain::role::Role;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::{MaybePrincipal, Page, Principal, check_limit};
+use crate::http::views::{from_client, money, now, ts};
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    #[schema(example = 45.0847)]
+    pub lat: f64,
+    #[schema(example = 7.6875)]
+    pub lon: f64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCampaign {
+    pub fund_id: String,
+    pub title: String,
+    pub summary: String,
+    #[schema(example = "40000.00")]
+    pub goal: String,
+    /// Optional; must equal the fund's currency.
+    pub currency: Option<String>,
+    pub location: Location,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCampaign {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub goal: Option<String>,
+    pub location: Option<Location>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectCampaign {
+    /// Shown to the association.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchSummary {
+    /// `none | waitlisted | reserved | committed | settled | revoked`
+    pub status: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignView {
+    pub id: String,
+    pub association_id: String,
+    pub fund_id: String,
+    pub area_id: String,
+    pub title: String,
+    pub summary: String,
+    pub goal: String,
+    pub currency: String,
+    pub location: Location,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub status: CampaignStatus,
+    /// Confirmed donations net of refunds and lost disputes.
+    pub raised: String,
+    /// Distinct donors with a confirmed pledge.
+    pub donors: i32,
+    /// goal × the fund's threshold_ratio.
+    pub threshold: String,
+    /// raised / goal, as a decimal string with four places ("0.2500").
+    pub progress: String,
+    #[serde(rename = "match")]
+    pub match_: MatchSummary,
+    /// Set while a campaign is `rejected` (owner and city staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub type CampaignPage = Page<CampaignView>;
+
+fn view(row: CampaignRow, threshold_ratio: &str, show_private: bool) -> CampaignView {
+    let c = row.currency.as_str();
+    let threshold = Ratio::parse(threshold_ratio)
+        .map(|r| matching::threshold(row.goal, r))
+        .unwrap_or(row.goal);
+    CampaignView {
+        goal: money(row.goal, c),
+        raised: money(row.raised, c),
+        threshold: money(threshold, c),
+        progress: format!("{:.4}", matching::progress(row.raised, row.goal)),
+        match_: MatchSummary {
+            status: row.match_status.clone(),
+            amount: money(row.match_amount, c),
+        },
+        rejection_reason: if show_private {
+            row.rejection_reason
+        } else {
+            None
+        },
+        location: Location {
+            lat: row.location_lat,
+            lon: row.location_lon,
+        },
+        status: CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft),
+        id: row.id,
+        association_id: row.association_id,
+        fund_id: row.fund_id,
+        area_id: row.area_id,
+        title: row.title,
+        summary: row.summary,
+        currency: row.currency,
+        starts_at: ts(row.starts_at),
+        ends_at: ts(row.ends_at),
+        donors: row.donors,
+        created_at: ts(row.created_at),
+        updated_at: ts(row.updated_at),
+    }
+}
+
+/// What the caller may see of a campaign.
+enum Visibility {
+    Full,
+    Public,
+}
+
+fn visibility(principal: Option<&Principal>, row: &CampaignRow) -> ApiResult<Visibility> {
+    let status = CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft);
+    match principal {
+        Some(p) if p.role.is_city_staff() => Ok(Visibility::Full),
+        Some(p) if p.role == Role::Association => {
+            // Members work in their own association's scope only.
+            if p.is_member_of(&row.association_id) {
+                Ok(Visibility::Full)
+            } else {
+                Err(ApiError::Forbidden("this campaign belongs to another association"))
+            }
+        }
+        _ if status.is_public() => Ok(Visibility::Public),
+        _ => Err(ApiError::NotFound("campaign")),
+    }
+}
+
+fn load_with_fund(conn: &mut DbConnection, id: &str) -> ApiResult<(CampaignRow, FundRow)> {
+    campaigns::table
+        .inner_join(funds::table)
+        .filter(campaigns::id.eq(id))
+        .select((CampaignRow::as_select(), FundRow::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("campaign"))
+}
+
+/// Checks a campaign's content against its fund; returns the area that contains it.
+fn check_against_fund(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    goal: i64,
+    location: Location,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<Option<String>> {
+    let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
+    if let Some(min) = fund.min_goal
+        && goal < min
+    {
+        errors.push(FieldError::new(
+            "goal",
+            format!("must be at least {} for this fund", money(min, currency.code())),
+        ));
+    }
+    if let Some(max) = fund.max_goal
+        && goal > max
+    {
+        errors.push(FieldError::new(
+            "goal",
+            format!("must be at most {} for this fund", money(max, currency.code())),
+        ));
+    }
+    if ends_at <= starts_at {
+        errors.push(FieldError::new("ends_at", "must be after starts_at"));
+    }
+    if starts_at < fund.opens_at || starts_at > fund.closes_at {
+        errors.push(FieldError::new(
+            "starts_at",
+            "must fall inside the fund's opens_at–closes_at window",
+        ));
+    }
+    if ends_at > fund.closes_at || ends_at < fund.opens_at {
+        errors.push(FieldError::new(
+            "ends_at",
+            "must fall inside the fund's opens_at–closes_at window",
+        ));
+    }
+    let point = match LatLon::new(location.lat, location.lon) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(FieldError::new("location", e));
+            return Ok(None);
+        }
+    };
+    let eligible = fund_area_ids(conn, &fund.id)?;
+    let candidates: Vec<AreaRow> = areas::table
+        .filter(areas::id.eq_any(&eligible))
+        .order(areas::id)
+        .select(AreaRow::as_select())
+        .load(conn)?;
+    let area = candidates.iter().find(|a| area_contains(a, point));
+    if area.is_none() {
+        errors.push(FieldError::new(
+            "location",
+            "is not inside any of the fund's eligible target areas",
+        ));
+    }
+    Ok(area.map(|a| a.id.clone()))
+}
+
+fn check_text(title: &str, summary: &str, errors: &mut Vec<FieldError>) {
+    if title.trim().is_empty() || title.chars().count() > 200 {
+        errors.push(FieldError::new("title", "1–200 characters"));
+    }
+    if summary.trim().is_empty() || summary.chars().count() > 10_000 {
+        errors.push(FieldError::new("summary", "1–10000 characters"));
+    }
+}
+
+/// Create a campaign for the caller's association (association members).
+#[utoipa::path(
+    tag = "campaigns",
+    request_body = CreateCampaign,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CampaignView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 422, description = "Invalid fields, dates outside the fund window, or location outside every eligible area", body = crate::http::error::Problem),
+    )
+)]
+#[post("/campaigns")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateCampaign>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Association])?;
+    let association_id = principal
+        .association_id
+        .clone()
+        .ok_or(ApiError::Forbidden("no association"))?;
+    let body = body.into_inner();
+    let view = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<CampaignView> {
+                let fund: FundRow = funds::table
+                    .find(&body.fund_id)
+                    .select(FundRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| ApiError::validation("fund_id", "unknown fund"))?;
+                let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
+                let mut errors = Vec::new();
+                check_text(&body.title, &body.summary, &mut errors);
+                if let Some(c) = &body.currency
+                    && c != currency.code()
+                {
+                    errors.push(FieldError::new(
+                        "currency",
+                        format!("must be the fund's currency, {}", currency.code()),
+                    ));
+                }
+                let goal = parse_amount(&body.goal, currency)
+                    .map_err(|e| errors.push(FieldError::new("goal", e)))
+                    .unwrap_or(0);
+                let (starts_at, ends_at) = (from_client(body.starts_at), from_client(body.ends_at));
+                if ends_at <= now() {
+                    errors.push(FieldError::new("ends_at", "must be in the future"));
+                }
+                let area = check_against_fund(
+                    conn,
+                    &fund,
+                    goal,
+                    body.location,
+                    starts_at,
+                    ends_at,
+                    &mut errors,
+                )?;
+                let (Some(area_id), true) = (area, errors.is_empty()) else {
+                    return Err(ApiError::Validation(errors));
+                };
+                let t = now();
+                let row = CampaignRow {
+                    id: ids::new_id(ids::CAMPAIGN),
+                    association_id,
+                    fund_id: fund.id.clone(),
+                    area_id,
+                    title: body.title.trim().to_string(),
+                    summary: body.summary.trim().to_string(),
+                    goal,
+                    currency: currency.code().to_string(),
+                    location_lat: body.location.lat,
+                    location_lon: body.location.lon,
+                    starts_at,
+                    ends_at,
+                    status: CampaignStatus::Draft.as_str().to_string(),
+                    rejection_reason: None,
+                    raised: 0,
+                    donors: 0,
+                    match_status: "none".to_string(),
+                    match_amount: 0,
+                    created_at: t,
+                    updated_at: t,
+                };
+                diesel::insert_into(campaigns::table)
+                    .values(&row)
+                    .execute(conn)?;
+                audit(conn, &principal, "campaign.create", "campaign", &row.id, None)?;
+                Ok(view(row, &fund.threshold_ratio, true))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignListParams {
+    pub status: Option<CampaignStatus>,
+    pub fund_id: Option<String>,
+    pub area_id: Option<String>,
+    pub association_id: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List campaigns. The public (and partners) see approved, live, closing, succeeded and failed
+/// campaigns; association members see their own association's campaigns; city staff see all.
+#[utoipa::path(
+    tag = "campaigns",
+    params(CampaignListParams),
+    responses(
+        (status = 200, body = CampaignPage),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[get("/campaigns")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: MaybePrincipal,
+    params: web::Query<CampaignListParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let principal = principal.0;
+    let mut association_filter = params.association_id.clone();
+    let mut public_only = true;
+    let mut full = false;
+    if let Some(p) = &principal {
+        if p.role.is_city_staff() {
+            public_only = false;
+            full = true;
+        } else if p.role == Role::Association {
+            let own = p.association_id.clone();
+            if association_filter.is_some() && association_filter != own {
+                return Err(ApiError::Forbidden(
+                    "association members can only list their own association's campaigns",
+                ));
+            }
+            association_filter = own;
+            public_only = false;
+            full = true;
+        }
+    }
+    let public: Vec<&'static str> = crate::domain::campaign::ALL_STATUSES
+        .into_iter()
+        .filter(|s| s.is_public())
+        .map(|s| s.as_str())
+        .collect();
+    let cursor = params.cursor.unwrap_or_default();
+    let rows = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<(CampaignRow, String)>> {
+            let mut q = campaigns::table
+                .inner_join(funds::table)
+                .filter(campaigns::id.gt(&cursor))
+                .order(campaigns::id)
+                .limit(limit + 1)
+                .select((CampaignRow::as_select(), funds::threshold_ratio))
+                .into_boxed();
+            if public_only {
+                q = q.filter(campaigns::status.eq_any(public));
+            }
+            if let Some(s) = params.status {
+                q = q.filter(campaigns::status.eq(s.as_str()));
+            }
+            if let Some(f) = params.fund_id {
+                q = q.filter(campaigns::fund_id.eq(f));
+            }
+            if let Some(a) = params.area_id {
+                q = q.filter(campaigns::area_id.eq(a));
+            }
+            if let Some(a) = association_filter {
+                q = q.filter(campaigns::association_id.eq(a));
+            }
+            Ok(q.load(conn)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |(r, _)| r.id.clone(),
+        |(r, ratio)| view(r, &ratio, full),
+    )))
+}
+
+/// Read a campaign.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 403, description = "Another association's campaign", body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/campaigns/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: MaybePrincipal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (row, fund) = state.db.run(move |conn| load_with_fund(conn, &id)).await?;
+    let full = matches!(visibility(principal.0.as_ref(), &row)?, Visibility::Full);
+    Ok(HttpResponse::Ok().json(view(row, &fund.threshold_ratio, full)))
+}
+
+fn actor_for(principal: &Principal, row: &CampaignRow) -> ApiResult<Actor> {
+    match principal.role {
+        Role::Admin => Ok(Actor::Admin),
+        Role::Reviewer => Ok(Actor::Reviewer),
+        Role::Association if principal.is_member_of(&row.association_id) => Ok(Actor::Owner),
+        Role::Association => Err(ApiError::Forbidden(
+            "this campaign belongs to another association",
+        )),
+        _ => Err(ApiError::Forbidden("your role may not change campaigns")),
+    }
+}
+
+fn transition_error(e: TransitionError) -> ApiError {
+    match e {
+        TransitionError::NotAllowed => ApiError::Forbidden("your role may not do this"),
+        e @ TransitionError::IllegalState { .. } => {
+            ApiError::conflict("illegal_state_transition", e.to_string())
+        }
+    }
+}
+
+/// Moves `row` from its current status with a conditional update; 409 if someone else moved it.
+fn move_status(
+    conn: &mut DbConnection,
+    row: &CampaignRow,
+    to: CampaignStatus,
+    reason: Option<String>,
+) -> ApiResult<()> {
+    let changed = diesel::update(campaigns::table.find(&row.id))
+        .filter(campaigns::status.eq(&row.status))
+        .set((
+            campaigns::status.eq(to.as_str()),
+            campaigns::rejection_reason.eq(reason),
+            campaigns::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(ApiError::conflict(
+            "concurrent_update",
+            "the campaign changed while this request ran; read it again",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs one lifecycle action in a transaction and returns the campaign as it now is.
+async fn act(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+    action: Action,
+    reason: Option<String>,
+) -> ApiResult<CampaignView> {
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<CampaignView> {
+                let (row, fund) = load_with_fund(conn, &id)?;
+                let actor = actor_for(&principal, &row)?;
+                let from = CampaignStatus::parse(&row.status)
+                    .ok_or_else(|| ApiError::Internal("unknown stored status".into()))?;
+                let to = transition(from, action, actor).map_err(transition_error)?;
+                match action {
+                    Action::Approve => approve_checks(conn, &row, &fund)?,
+                    Action::Cancel => release_earmark(conn, &row)?,
+                    _ => {}
+                }
+                let keep_reason = if action == Action::Reject { reason.clone() } else { None };
+                move_status(conn, &row, to, keep_reason)?;
+                audit(
+                    conn,
+                    &principal,
+                    &format!("campaign.{}", format!("{action:?}").to_lowercase()),
+                    "campaign",
+                    &row.id,
+                    Some(match &reason {
+                        Some(r) => format!("{} -> {}: {r}", from.as_str(), to.as_str()),
+                        None => format!("{} -> {}", from.as_str(), to.as_str()),
+                    }),
+                )?;
+                let (row, fund) = load_with_fund(conn, &id)?;
+                Ok(view(row, &fund.threshold_ratio, true))
+            })
+        })
+        .await
+}
+
+/// Approval re-checks the campaign against its fund and, for `on_approval` funds, earmarks the
+/// top-up with a conditional update so the budget can never be overspent.
+fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    let area = check_against_fund(
+        conn,
+        fund,
+        row.goal,
+        Location {
+            lat: row.location_lat,
+            lon: row.location_lon,
+        },
+        row.starts_at,
+        row.ends_at,
+        &mut errors,
+    )?;
+    if area.as_deref() != Some(row.area_id.as_str()) && errors.is_empty() {
+        errors.push(FieldError::new(
+            "location",
+            "the campaign's area is no longer eligible for this fund",
+        ));
+    }
+    if row.ends_at <= now() {
+        errors.push(FieldError::new("ends_at", "the campaign period is already over"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if fund.allocation == "on_approval" {
+        let ratio = Ratio::parse(&fund.match_ratio)
+            .map_err(|_| ApiError::Internal("stored match ratio invalid".into()))?;
+        let top_up = matching::top_up(row.goal, ratio, fund.max_match_per_campaign);
+        let available = funds::budget - funds::reserved - funds::committed - funds::settled;
+        let earmarked = diesel::update(funds::table.find(&fund.id))
+            .filter(available.ge(top_up))
+            .set(funds::reserved.eq(funds::reserved + top_up))
+            .execute(conn)?;
+        if earmarked == 0 {
+            return Err(ApiError::conflict(
+                "budget_exhausted",
+                "the fund's available budget cannot cover this campaign's top-up",
+            ));
+        }
+        diesel::update(campaigns::table.find(&row.id))
+            .set((
+                campaigns::match_status.eq("reserved"),
+                campaigns::match_amount.eq(top_up),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A cancelled campaign gives its earmark back to the fund.
+fn release_earmark(conn: &mut DbConnection, row: &CampaignRow) -> ApiResult<()> {
+    if row.match_status == "reserved" && row.match_amount > 0 {
+        let released = diesel::update(campaigns::table.find(&row.id))
+            .filter(campaigns::match_status.eq("reserved"))
+            .set(campaigns::match_status.eq("revoked"))
+            .execute(conn)?;
+        if released == 1 {
+            diesel::update(funds::table.find(&row.fund_id))
+                .set(funds::reserved.eq(funds::reserved - row.match_amount))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Edit a draft or rejected campaign (owner). Editing a rejected campaign returns it to draft.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    request_body = UpdateCampaign,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Not editable in its current state", body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[patch("/campaigns/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<UpdateCampaign>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let view = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<CampaignView> {
+                let (row, fund) = load_with_fund(conn, &id)?;
+                let actor = actor_for(&principal, &row)?;
+                let from = CampaignStatus::parse(&row.status)
+                    .ok_or_else(|| ApiError::Internal("unknown stored status".into()))?;
+                let to = transition(from, Action::Edit, actor).map_err(transition_error)?;
+                let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
+                let mut errors = Vec::new();
+                let mut next = row.clone();
+                if let Some(t) = body.title {
+                    next.title = t.trim().to_string();
+                }
+                if let Some(s) = body.summary {
+                    next.summary = s.trim().to_string();
+                }
+                check_text(&next.title, &next.summary, &mut errors);
+                if let Some(g) = &body.goal {
+                    match parse_amount(g, currency) {
+                        Ok(v) => next.goal = v,
+                        Err(e) => errors.push(FieldError::new("goal", e)),
+                    }
+                }
+                if let Some(l) = body.location {
+                    next.location_lat = l.lat;
+                    next.location_lon = l.lon;
+                }
+                if let Some(s) = body.starts_at {
+                    next.starts_at = from_client(s);
+                }
+                if let Some(e) = body.ends_at {
+                    next.ends_at = from_client(e);
+                }
+                if body.ends_at.is_some() && next.ends_at <= now() {
+                    errors.push(FieldError::new("ends_at", "must be in the future"));
+                }
+                let area = check_against_fund(
+                    conn,
+                    &fund,
+                    next.goal,
+                    Location {
+                        lat: next.location_lat,
+                        lon: next.location_lon,
+                    },
+                    next.starts_at,
+                    next.ends_at,
+                    &mut errors,
+                )?;
+                let (Some(area_id), true) = (area, errors.is_empty()) else {
+                    return Err(ApiError::Validation(errors));
+                };
+                next.area_id = area_id;
+                next.status = to.as_str().to_string();
+                next.rejection_reason = None;
+                next.updated_at = now();
+                let changed = diesel::update(campaigns::table.find(&row.id))
+                    .filter(campaigns::status.eq(&row.status))
+                    .set(&next)
+                    .execute(conn)?;
+                if changed == 0 {
+                    return Err(ApiError::conflict(
+                        "concurrent_update",
+                        "the campaign changed while this request ran; read it again",
+                    ));
+                }
+                audit(conn, &principal, "campaign.edit", "campaign", &row.id, None)?;
+                Ok(view(next, &fund.threshold_ratio, true))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Submit a draft for review (owner).
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem),
+    )
+)]
+#[post("/campaigns/{id}/submit")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let v = act(&state, principal, id.into_inner(), Action::Submit, None).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Approve a submitted campaign (admin, reviewer). Re-checks goal limits, the fund window and
+/// area eligibility; for `on_approval` funds, earmarks the top-up or answers 409.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Not submitted, or the budget cannot cover the earmark", body = crate::http::error::Problem),
+        (status = 422, description = "No longer satisfies the fund's rules", body = crate::http::error::Problem),
+    )
+)]
+#[post("/campaigns/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let v = act(&state, principal, id.into_inner(), Action::Approve, None).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Reject a submitted campaign with a reason (admin, reviewer).
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    request_body = RejectCampaign,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/campaigns/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: web::Json<RejectCampaign>,
+) -> ApiResult<HttpResponse> {
+    let reason = body.into_inner().reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::validation("reason", "1–2000 characters"));
+    }
+    let v = act(&state, principal, id.into_inner(), Action::Reject, Some(reason)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Cancel a campaign: the owner before approval, an admin any time before it closes.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem),
+    )
+)]
+#[post("/campaigns/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let v = act(&state, principal, id.into_inner(), Action::Cancel, None).await?;
+    Ok(HttpResponse::Ok().json(v))
+}

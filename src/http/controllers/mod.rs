@@ -1,0 +1,48 @@
+//! One controller module per resource; each handler carries its `#[utoipa::path]`.
+
+pub mod areas;
+pub mod associations;
+pub mod auth;
+pub mod campaigns;
+pub mod funds;
+pub mod ops;
+pub mod partners;
+pub mod users;
+
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(
+            scope::scope("/v1")
+                .service(auth::token)
+                .service(areas::import)
+                .service(areas::create)
+                .service(areas::list)
+                .service(areas::get)
+                .service(funds::create)
+                .service(funds::list)
+                .service(funds::get)
+                .service(funds::set_budget)
+                .service(associations::create)
+                .service(associations::list)
+                .service(associations::get)
+                .service(associations::add_member)
+                .service(associations::list_members)
+                .service(partners::create)
+                .service(partners::list)
+                .service(users::create)
+                .service(users::me)
+                .service(campaigns::create)
+                .service(campaigns::list)
+                .service(campaigns::get)
+                .service(campaigns::update)
+                .service(campaigns::submit)
+                .service(campaigns::approve)
+                .service(campaigns::reject)
+                .service(campaigns::cancel),
+        );
+}

@@ -1,0 +1,166 @@
+//! Partner frontends: machine clients that create pledges. Secrets are shown once; the client
+//! secret is stored as an argon2 hash. The webhook secret must sign outgoing webhooks, so it is
+//! kept as is (like Stripe's endpoint secrets) and never returned again.
+
+use crate::auth::hash_secret;
+use crate::db::models::PartnerRow;
+use crate::db::queries::audit;
+use crate::db::schema::partners;
+use crate::db::write_tx;
+use crate::domain::ids;
+use crate::domain::role::Role;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::{Page, PageParams, Principal, check_limit};
+use crate::http::views::{now, ts};
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePartner {
+    pub name: String,
+    /// Where cofund sends signed partner webhooks (http or https URL).
+    pub webhook_url: Option<String>,
+}
+
+/// Returned once, at creation: store the secrets now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPartner {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub webhook_secret: String,
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerView {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub webhook_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub type PartnerPage = Page<PartnerView>;
+
+fn check_webhook_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && url.len() > "https://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Register a partner client (admin).
+#[utoipa::path(
+    tag = "partners",
+    request_body = CreatePartner,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedPartner),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/partners")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreatePartner>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "1–200 characters"));
+    }
+    if let Some(url) = &body.webhook_url
+        && !check_webhook_url(url)
+    {
+        errors.push(FieldError::new("webhook_url", "must be an http(s) URL"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let client_secret = ids::random_secret("cs", 32);
+    let created = CreatedPartner {
+        id: ids::new_id(ids::PARTNER),
+        name,
+        client_id: ids::random_secret("ci", 12),
+        webhook_secret: ids::random_secret("whsec", 32),
+        webhook_url: body.webhook_url,
+        client_secret,
+    };
+    let row = PartnerRow {
+        id: created.id.clone(),
+        name: created.name.clone(),
+        client_id: created.client_id.clone(),
+        client_secret_hash: hash_secret(&created.client_secret),
+        webhook_url: created.webhook_url.clone(),
+        webhook_secret: created.webhook_secret.clone(),
+        created_at: now(),
+    };
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<()> {
+                diesel::insert_into(partners::table)
+                    .values(&row)
+                    .execute(conn)?;
+                audit(conn, &principal, "partner.create", "partner", &row.id, None)?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(created))
+}
+
+/// List partner clients, without secrets (admin).
+#[utoipa::path(
+    tag = "partners",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = PartnerPage), (status = 403, body = crate::http::error::Problem))
+)]
+#[get("/partners")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let cursor = params.cursor.unwrap_or_default();
+    let rows = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<PartnerRow>> {
+            Ok(partners::table
+                .filter(partners::id.gt(&cursor))
+                .order(partners::id)
+                .limit(limit + 1)
+                .select(PartnerRow::as_select())
+                .load(conn)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| PartnerView {
+            id: r.id,
+            name: r.name,
+            client_id: r.client_id,
+            webhook_url: r.webhook_url,
+            created_at: ts(r.created_at),
+        },
+    )))
+}

@@ -1,0 +1,189 @@
+//! City staff accounts (admin) and `GET /v1/users/me`.
+
+use crate::auth::hash_secret;
+use crate::db::models::UserRow;
+use crate::db::queries::audit;
+use crate::db::schema::users;
+use crate::db::{DbConnection, write_tx};
+use crate::domain::email::Email;
+use crate::domain::ids;
+use crate::domain::role::Role;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::Principal;
+use crate::http::views::{now, ts};
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+    /// At least 12 characters.
+    pub password: String,
+    /// `admin`, `reviewer` or `finance` (association members are added under their association).
+    pub role: Role,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub association_id: Option<String>,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for UserView {
+    fn from(r: UserRow) -> UserView {
+        UserView {
+            id: r.id,
+            username: r.username,
+            role: r.role,
+            association_id: r.association_id,
+            email: r.email,
+            created_at: ts(r.created_at),
+        }
+    }
+}
+
+/// Checks username, password and e-mail; returns the normalised e-mail.
+pub fn check_credentials(
+    username: &str,
+    password: &str,
+    email: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let mut errors = Vec::new();
+    if !(3..=64).contains(&username.len())
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b))
+    {
+        errors.push(FieldError::new(
+            "username",
+            "3–64 characters: lower-case letters, digits, '.', '_', '-' or '@'",
+        ));
+    }
+    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
+        errors.push(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
+    }
+    let email = match email.map(Email::parse) {
+        None => None,
+        Some(Ok(e)) => Some(e.as_str().to_string()),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("email", e));
+            None
+        }
+    };
+    if errors.is_empty() {
+        Ok(email)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Inserts a user, turning a taken username into 409.
+pub fn insert_user(conn: &mut DbConnection, row: &UserRow) -> ApiResult<()> {
+    let taken = users::table
+        .filter(users::username.eq(&row.username))
+        .count()
+        .get_result::<i64>(conn)?;
+    if taken > 0 {
+        return Err(ApiError::conflict(
+            "username_taken",
+            "this username is already in use",
+        ));
+    }
+    diesel::insert_into(users::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Create a city staff account (admin).
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let body = body.into_inner();
+    if !matches!(body.role, Role::Admin | Role::Reviewer | Role::Finance) {
+        return Err(ApiError::validation(
+            "role",
+            "must be admin, reviewer or finance; add association members under their association",
+        ));
+    }
+    let email = check_credentials(&body.username, &body.password, body.email.as_deref())?;
+    let row = UserRow {
+        id: ids::new_id(ids::USER),
+        username: body.username,
+        password_hash: hash_secret(&body.password),
+        role: body.role.as_str().to_string(),
+        association_id: None,
+        email,
+        created_at: now(),
+    };
+    let row = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<UserRow> {
+                insert_user(conn, &row)?;
+                audit(
+                    conn,
+                    &principal,
+                    "user.create",
+                    "user",
+                    &row.id,
+                    Some(format!("role {}", row.role)),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(UserView::from(row)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub sub: String,
+    pub role: Role,
+    pub association_id: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+/// Who the bearer token belongs to.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = crate::http::error::Problem))
+)]
+#[get("/users/me")]
+pub async fn me(principal: Principal) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(Me {
+        sub: principal.sub,
+        role: principal.role,
+        association_id: principal.association_id,
+        partner_id: principal.partner_id,
+    }))
+}

@@ -1,0 +1,194 @@
+//! One error type for the HTTP edge, rendered as RFC 9457 `application/problem+json`.
+//! Internal details are logged here and never returned.
+
+use crate::db::DbError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The problem document (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URN naming the problem type, e.g. `urn:cofund:problem:validation_failed`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("missing, invalid or expired credentials")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("too many requests; retry later")]
+    RateLimited(Duration),
+    #[error("the database is unavailable; retry later")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl std::fmt::Display) -> ApiError {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            code: "bad_request",
+            detail: detail.into(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Unavailable => "database_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            ApiError::Unavailable => tracing::warn!("database unavailable"),
+            _ => {}
+        }
+        let problem = Problem {
+            type_: format!("urn:cofund:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: self.code().to_string(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        };
+        let mut builder = HttpResponse::build(status);
+        builder.content_type("application/problem+json");
+        match self {
+            ApiError::Unauthorized => {
+                builder.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::RateLimited(retry) => {
+                builder.insert_header(("Retry-After", retry.as_secs().max(1).to_string()));
+            }
+            ApiError::Unavailable => {
+                builder.insert_header(("Retry-After", "5"));
+            }
+            _ => {}
+        }
+        builder.json(problem)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
+        match e {
+            DbError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database pool unavailable");
+                ApiError::Unavailable
+            }
+            DbError::Query(q) => q.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> ApiError {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => ApiError::NotFound("resource"),
+            E::DatabaseError(K::UniqueViolation, _) => {
+                ApiError::conflict("already_exists", "a resource with these values already exists")
+            }
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
+                tracing::warn!(detail = %info.message(), "database connection lost");
+                ApiError::Unavailable
+            }
+            E::DatabaseError(K::SerializationFailure, _) => ApiError::Unavailable,
+            E::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                tracing::warn!(detail = %info.message(), "sqlite busy");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

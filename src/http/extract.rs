@@ -1,0 +1,221 @@
+//! Request extractors: the authenticated principal, JSON and query configuration that turn
+//! malformed input into problem+json, and list pagination.
+
+use super::AppState;
+use super::error::{ApiError, FieldError};
+use crate::domain::role::Role;
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::{Deserialize, Serialize};
+use std::future::{Ready, ready};
+use utoipa::{IntoParams, ToSchema};
+
+/// Who is calling, from a verified bearer token.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub sub: String,
+    pub role: Role,
+    pub association_id: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+impl Principal {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("your role may not do this"))
+        }
+    }
+
+    /// True when the caller is a member of `association_id`.
+    pub fn is_member_of(&self, association_id: &str) -> bool {
+        self.role == Role::Association && self.association_id.as_deref() == Some(association_id)
+    }
+}
+
+fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
+    let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .ok_or(ApiError::Unauthorized)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let claims = state.tokens.verify(token.trim()).ok_or(ApiError::Unauthorized)?;
+    Ok(Some(Principal {
+        sub: claims.sub,
+        role: claims.role,
+        association_id: claims.association_id,
+        partner_id: claims.partner_id,
+    }))
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_from(req).and_then(|p| p.ok_or(ApiError::Unauthorized)))
+    }
+}
+
+/// An optional principal for public endpoints: no header → anonymous, a bad token → 401.
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl FromRequest for MaybePrincipal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_from(req).map(MaybePrincipal))
+    }
+}
+
+/// Field name from serde's messages ("unknown field `x`", "missing field `y`").
+fn field_from_serde_message(msg: &str) -> String {
+    for marker in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(rest) = msg.split(marker).nth(1)
+            && let Some(name) = rest.split('`').next()
+        {
+            return name.to_string();
+        }
+    }
+    "body".to_string()
+}
+
+/// Keeps serde's message but drops its position suffix ("at line 1 column 10").
+fn clean_serde_message(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match err {
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
+        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::Deserialize(e) => {
+            let msg = e.to_string();
+            if e.is_data() {
+                // Well-formed JSON with the wrong shape: unknown/missing fields, wrong types.
+                ApiError::Validation(vec![FieldError::new(
+                    field_from_serde_message(&msg),
+                    clean_serde_message(&msg),
+                )])
+            } else {
+                ApiError::bad_request(format!(
+                    "malformed JSON body: {}",
+                    clean_serde_message(&msg)
+                ))
+            }
+        }
+        _ => ApiError::bad_request("could not read the request body"),
+    };
+    api.into()
+}
+
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let msg = err.to_string();
+    let detail = msg
+        .strip_prefix("Query deserialize error: ")
+        .unwrap_or(&msg)
+        .to_string();
+    ApiError::Validation(vec![FieldError::new(field_from_serde_message(&detail), detail)]).into()
+}
+
+pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound("resource").into()
+}
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+pub fn check_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub data: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> Page<T> {
+    /// Builds a page from `limit + 1` rows ordered by id: the extra row only says "there is more".
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        id: impl Fn(&R) -> String,
+        view: impl Fn(R) -> T,
+    ) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(&id) } else { None };
+        Page {
+            data: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            field_from_serde_message("unknown field `colour`, expected one of `a`, `b`"),
+            "colour"
+        );
+        assert_eq!(field_from_serde_message("missing field `goal`"), "goal");
+        assert_eq!(field_from_serde_message("invalid type: integer"), "body");
+        assert_eq!(
+            clean_serde_message("missing field `goal` at line 1 column 2"),
+            "missing field `goal`"
+        );
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        assert_eq!(check_limit(None).unwrap(), 50);
+        assert_eq!(check_limit(Some(200)).unwrap(), 200);
+        assert!(check_limit(Some(0)).is_err());
+        assert!(check_limit(Some(201)).is_err());
+    }
+}

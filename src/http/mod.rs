@@ -1,0 +1,183 @@
+//! The HTTP edge: application state, routing, middleware and the OpenAPI document.
+
+pub mod controllers;
+pub mod error;
+pub mod extract;
+pub mod views;
+
+use crate::auth::{RateLimiter, TokenIssuer};
+use crate::config::Config;
+use crate::db::Db;
+use crate::telemetry::Metrics;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpMessage, web};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_scalar::Servable;
+
+/// Everything a request handler needs, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub tokens: TokenIssuer,
+    /// Token attempts per username / client id.
+    pub token_limiter: Arc<RateLimiter>,
+    /// Token attempts per source address (ten times looser).
+    pub token_ip_limiter: Arc<RateLimiter>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db) -> AppState {
+        AppState {
+            tokens: TokenIssuer::new(&config.jwt),
+            token_limiter: Arc::new(RateLimiter::new(
+                config.token_rate_limit_per_min,
+                Duration::from_secs(60),
+            )),
+            token_ip_limiter: Arc::new(RateLimiter::new(
+                config.token_rate_limit_per_min.saturating_mul(10),
+                Duration::from_secs(60),
+            )),
+            db,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cofund",
+        description = "Civic crowdfunding with public match funding. Money is a decimal string in the currency's minor unit precision (\"25.00\"); errors are RFC 9457 problem+json.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(error::Problem, error::FieldError)),
+    tags(
+        (name = "auth", description = "Tokens"),
+        (name = "areas", description = "Target areas"),
+        (name = "funds", description = "Match funds"),
+        (name = "associations", description = "Associations and their members"),
+        (name = "partners", description = "Partner frontends"),
+        (name = "users", description = "City staff accounts"),
+        (name = "campaigns", description = "Campaigns and their lifecycle"),
+        (name = "ops", description = "Health, readiness, metrics")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    controllers::configure(cfg);
+}
+
+/// The OpenAPI document, generated from the handlers that route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    api
+}
+
+/// The pretty JSON committed at `openapi/openapi.json` and served at `/openapi.json`.
+pub fn openapi_json() -> String {
+    openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n"
+}
+
+/// Builds the actix application for `state`.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = state.metrics.clone();
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(4 * 1024 * 1024)
+                .error_handler(extract::json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .configure(routes)
+        .split_for_parts();
+    let spec = api.to_pretty_json().expect("the OpenAPI document serialises") + "\n";
+    app.route(
+        "/openapi.json",
+        web::get().to(move || {
+            let spec = spec.clone();
+            async move {
+                actix_web::HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(spec)
+            }
+        }),
+    )
+    .service(utoipa_scalar::Scalar::with_url("/docs", api))
+    .default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(error::ApiError::NotFound("route"))
+    }))
+    .wrap_fn(move |req, srv| {
+        use actix_web::dev::Service;
+        let started = Instant::now();
+        let metrics = metrics.clone();
+        let fut = srv.call(req);
+        async move {
+            let mut res = fut.await?;
+            metrics.observe(res.status().as_u16(), started.elapsed().as_secs_f64());
+            // Echo the request id so a partner can quote it in a support ticket.
+            let id = res
+                .request()
+                .extensions()
+                .get::<tracing_actix_web::RequestId>()
+                .map(|id| id.to_string());
+            if let Some(id) = id
+                && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&id)
+            {
+                res.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static("x-request-id"),
+                    v,
+                );
+            }
+            Ok(res)
+        }
+    })
+    .wrap(tracing_actix_web::TracingLogger::default())
+}

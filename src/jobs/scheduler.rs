@@ -1,0 +1,112 @@
+//! Moves campaigns along the calendar: `approved → live` at `starts_at`, `live → closing` at
+//! `ends_at`. Each step is one conditional UPDATE per campaign, so replicas running the same
+//! tick cannot move a campaign twice.
+
+use crate::db::queries::audit_system;
+use crate::db::schema::campaigns;
+use crate::db::{Db, DbConnection, DbError, write_tx};
+use crate::http::views::now;
+use crate::telemetry::Metrics;
+use diesel::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What one tick did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub started: usize,
+    pub closed: usize,
+}
+
+/// One pass of the calendar jobs.
+pub fn tick(conn: &mut DbConnection) -> Result<TickReport, DbError> {
+    let t = now();
+    let to_start: Vec<String> = campaigns::table
+        .filter(campaigns::status.eq("approved"))
+        .filter(campaigns::starts_at.le(t))
+        .select(campaigns::id)
+        .order(campaigns::id)
+        .limit(500)
+        .load(conn)?;
+    let mut report = TickReport::default();
+    for id in to_start {
+        report.started += move_one(conn, &id, "approved", "live", "campaign.go_live")?;
+    }
+    let to_close: Vec<String> = campaigns::table
+        .filter(campaigns::status.eq("live"))
+        .filter(campaigns::ends_at.le(t))
+        .select(campaigns::id)
+        .order(campaigns::id)
+        .limit(500)
+        .load(conn)?;
+    for id in to_close {
+        report.closed += move_one(conn, &id, "live", "closing", "campaign.close")?;
+    }
+    Ok(report)
+}
+
+fn move_one(
+    conn: &mut DbConnection,
+    id: &str,
+    from: &str,
+    to: &str,
+    action: &str,
+) -> Result<usize, DbError> {
+    write_tx(conn, |conn| -> Result<usize, DbError> {
+        let changed = diesel::update(campaigns::table.find(id))
+            .filter(campaigns::status.eq(from))
+            .set((campaigns::status.eq(to), campaigns::updated_at.eq(now())))
+            .execute(conn)?;
+        if changed == 1 {
+            audit_system(conn, action, "campaign", id, Some(format!("{from} -> {to}")))?;
+        }
+        Ok(changed)
+    })
+}
+
+/// Runs the scheduler until `shutdown` fires.
+pub async fn run(
+    db: Db,
+    interval: Duration,
+    metrics: Arc<Metrics>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let db = db.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut conn = db.get()?;
+            tick(&mut conn)
+        })
+        .await;
+        match result {
+            Ok(Ok(report)) => {
+                metrics.scheduler_runs.fetch_add(1, Ordering::Relaxed);
+                metrics
+                    .campaigns_started
+                    .fetch_add(report.started as u64, Ordering::Relaxed);
+                metrics
+                    .campaigns_closed
+                    .fetch_add(report.closed as u64, Ordering::Relaxed);
+                if report != TickReport::default() {
+                    tracing::info!(started = report.started, closed = report.closed, "scheduler tick");
+                }
+            }
+            Ok(Err(e)) => {
+                metrics.scheduler_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "scheduler tick failed");
+            }
+            Err(e) => {
+                metrics.scheduler_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "scheduler task panicked");
+            }
+        }
+    }
+    tracing::info!("scheduler stopped");
+}
