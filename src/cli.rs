@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "cofund", version, about = "Civic crowdfunding with public match funding")]
+#[command(
+    name = "cofund",
+    version,
+    about = "Civic crowdfunding with public match funding"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -93,7 +97,11 @@ fn migrate(config: &Config) -> anyhow::Result<Db> {
     for m in &applied {
         tracing::info!(migration = %m, "applied migration");
     }
-    tracing::info!(backend = db.backend(), applied = applied.len(), "database is up to date");
+    tracing::info!(
+        backend = db.backend(),
+        applied = applied.len(),
+        "database is up to date"
+    );
     Ok(db)
 }
 
@@ -137,7 +145,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, config.db_pool_size)?;
     if config.auto_migrate {
         let applied = db.migrate()?;
-        tracing::info!(backend = db.backend(), applied = applied.len(), "migrations checked");
+        tracing::info!(
+            backend = db.backend(),
+            applied = applied.len(),
+            "migrations checked"
+        );
     }
     actix_web::rt::System::new().block_on(run_server(config, db))
 }

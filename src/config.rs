@@ -119,7 +119,11 @@ impl Config {
         let log_format = match get("COFUND_LOG_FORMAT", "pretty").as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
-            _ => return Err(ConfigError("COFUND_LOG_FORMAT must be pretty or json".into())),
+            _ => {
+                return Err(ConfigError(
+                    "COFUND_LOG_FORMAT must be pretty or json".into(),
+                ));
+            }
         };
         Ok(Config {
             database_url: get("COFUND_DATABASE_URL", "sqlite://cofund.db"),
@@ -171,18 +175,24 @@ mod tests {
     #[test]
     fn rejects_weak_or_placeholder_secrets_and_long_ttls() {
         assert!(cfg(&[("COFUND_JWT_SECRET", "short")]).is_err());
-        assert!(cfg(&[(
-            "COFUND_JWT_SECRET",
-            "CHANGE_ME_generate_with_openssl_rand_base64_48"
-        )])
-        .is_err());
+        assert!(
+            cfg(&[(
+                "COFUND_JWT_SECRET",
+                "CHANGE_ME_generate_with_openssl_rand_base64_48"
+            )])
+            .is_err()
+        );
         assert!(cfg(&[("COFUND_TOKEN_TTL_SECS", "7200")]).is_err());
         assert!(cfg(&[("COFUND_AUTO_MIGRATE", "maybe")]).is_err());
     }
 
     #[test]
     fn secret_is_never_printed() {
-        let c = cfg(&[("COFUND_JWT_SECRET", "a-very-long-secret-value-that-is-long-enough")]).unwrap();
+        let c = cfg(&[(
+            "COFUND_JWT_SECRET",
+            "a-very-long-secret-value-that-is-long-enough",
+        )])
+        .unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("a-very-long-secret"));
     }

@@ -72,14 +72,36 @@ impl Metrics {
             load(&self.duration_micros_sum) as f64 / 1e6
         );
         for (name, help, v) in [
-            ("cofund_scheduler_runs_total", "Scheduler ticks completed.", &self.scheduler_runs),
-            ("cofund_scheduler_errors_total", "Scheduler ticks that failed.", &self.scheduler_errors),
-            ("cofund_campaigns_started_total", "Campaigns this process moved to live.", &self.campaigns_started),
-            ("cofund_campaigns_closed_total", "Campaigns this process moved to closing.", &self.campaigns_closed),
+            (
+                "cofund_scheduler_runs_total",
+                "Scheduler ticks completed.",
+                &self.scheduler_runs,
+            ),
+            (
+                "cofund_scheduler_errors_total",
+                "Scheduler ticks that failed.",
+                &self.scheduler_errors,
+            ),
+            (
+                "cofund_campaigns_started_total",
+                "Campaigns this process moved to live.",
+                &self.campaigns_started,
+            ),
+            (
+                "cofund_campaigns_closed_total",
+                "Campaigns this process moved to closing.",
+                &self.campaigns_closed,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", load(v));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                load(v)
+            );
         }
-        out.push_str("# HELP cofund_campaigns Campaigns by status.\n# TYPE cofund_campaigns gauge\n");
+        out.push_str(
+            "# HELP cofund_campaigns Campaigns by status.\n# TYPE cofund_campaigns gauge\n",
+        );
         for (status, n) in campaigns_by_status {
             let _ = writeln!(out, "cofund_campaigns{{status=\"{status}\"}} {n}");
         }

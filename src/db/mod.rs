@@ -120,12 +120,21 @@ impl Db {
     /// Builds the pool. Connections are opened lazily so a service can start (and answer 503)
     /// while its database is down.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
+        Self::connect_with_timeout(url, pool_size, Duration::from_secs(5))
+    }
+
+    /// Like [`Db::connect`], waiting at most `timeout` for a connection before answering 503.
+    pub fn connect_with_timeout(
+        url: &str,
+        pool_size: u32,
+        timeout: Duration,
+    ) -> Result<Db, DbError> {
         let parsed = DatabaseUrl::parse(url)?;
         let backend = parsed.backend_name();
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(timeout)
             .build_unchecked(ConnectionManager { url: parsed });
         Ok(Db { pool, backend })
     }

@@ -40,7 +40,9 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
             .count()
             .get_result::<i64>(conn)?;
         if existing > 0 {
-            anyhow::bail!("this database already holds the demo city; use a fresh COFUND_DATABASE_URL");
+            anyhow::bail!(
+                "this database already holds the demo city; use a fresh COFUND_DATABASE_URL"
+            );
         }
         let t = now();
         let mut logins = Vec::new();
@@ -49,8 +51,14 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         let fc: serde_json::Value = serde_json::from_str(TURIN_AREAS)?;
         let mut area_ids = std::collections::HashMap::new();
         for f in fc["features"].as_array().context("features")? {
-            let code = f["properties"]["code"].as_str().context("code")?.to_string();
-            let name = f["properties"]["name"].as_str().context("name")?.to_string();
+            let code = f["properties"]["code"]
+                .as_str()
+                .context("code")?
+                .to_string();
+            let name = f["properties"]["name"]
+                .as_str()
+                .context("name")?
+                .to_string();
             let geometry = AreaGeometry::from_geojson(&f["geometry"])
                 .map_err(|e| anyhow::anyhow!("{code}: {e}"))?;
             let id = ids::new_id(ids::AREA);
@@ -132,7 +140,13 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     created_at: t,
                 })
                 .execute(conn)?;
-            logins.push(add_user(conn, &format!("{name} member"), login, "association", Some(&id))?);
+            logins.push(add_user(
+                conn,
+                &format!("{name} member"),
+                login,
+                "association",
+                Some(&id),
+            )?);
             association_ids.push(id);
         }
         for (who, username, role) in [
@@ -165,11 +179,51 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
 
         // Campaigns in several states.
         let campaigns_data: [(&str, usize, &str, i64, &str, i64, i64); 5] = [
-            ("Doposcuola in Barriera", 0, "TO-BARRIERA", 4_000_000, "live", -5, 40),
-            ("Orti condivisi di via Cigna", 0, "TO-AURORA", 2_500_000, "approved", 3, 50),
-            ("Biblioteca di strada a Mirafiori", 1, "TO-MIRAFIORI-SUD", 6_000_000, "submitted", 10, 55),
-            ("Palestra popolare alle Vallette", 1, "TO-VALLETTE", 10_000_000, "draft", 20, 60),
-            ("Cucina di comunità a San Salvario", 0, "TO-SAN-SALVARIO", 3_000_000, "live", -10, 30),
+            (
+                "Doposcuola in Barriera",
+                0,
+                "TO-BARRIERA",
+                4_000_000,
+                "live",
+                -5,
+                40,
+            ),
+            (
+                "Orti condivisi di via Cigna",
+                0,
+                "TO-AURORA",
+                2_500_000,
+                "approved",
+                3,
+                50,
+            ),
+            (
+                "Biblioteca di strada a Mirafiori",
+                1,
+                "TO-MIRAFIORI-SUD",
+                6_000_000,
+                "submitted",
+                10,
+                55,
+            ),
+            (
+                "Palestra popolare alle Vallette",
+                1,
+                "TO-VALLETTE",
+                10_000_000,
+                "draft",
+                20,
+                60,
+            ),
+            (
+                "Cucina di comunità a San Salvario",
+                0,
+                "TO-SAN-SALVARIO",
+                3_000_000,
+                "live",
+                -10,
+                30,
+            ),
         ];
         for (title, asso, area, goal, status, start_days, length_days) in campaigns_data {
             let (_, lat, lon) = INSIDE
@@ -185,7 +239,9 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     fund_id: fund_id.clone(),
                     area_id: area_ids[area].clone(),
                     title: title.into(),
-                    summary: format!("{title}: a neighbourhood project run by volunteers and social workers."),
+                    summary: format!(
+                        "{title}: a neighbourhood project run by volunteers and social workers."
+                    ),
                     goal,
                     currency: "EUR".into(),
                     location_lat: lat,
@@ -206,12 +262,16 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         Ok(logins)
     })?;
 
-    println!("Demo city seeded: 5 Turin target areas, 1 fund (Milan 2024 rules), 2 associations, 5 campaigns.\n");
+    println!(
+        "Demo city seeded: 5 Turin target areas, 1 fund (Milan 2024 rules), 2 associations, 5 campaigns.\n"
+    );
     println!("Logins (passwords are random; keep them now, they are stored hashed):");
     for l in logins {
         println!("  {:<45} {:<28} {}", l.who, l.username, l.secret);
     }
-    println!("\nGet a token:  curl -s localhost:8080/v1/auth/token -H 'content-type: application/json' \\\n  -d '{{\"grant_type\":\"password\",\"username\":\"admin\",\"password\":\"…\"}}'");
+    println!(
+        "\nGet a token:  curl -s localhost:8080/v1/auth/token -H 'content-type: application/json' \\\n  -d '{{\"grant_type\":\"password\",\"username\":\"admin\",\"password\":\"…\"}}'"
+    );
     Ok(())
 }
 

@@ -32,7 +32,9 @@ pub struct LatLon {
 impl LatLon {
     pub fn new(lat: f64, lon: f64) -> Result<LatLon, GeometryError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(GeometryError::Invalid("lat must be between -90 and 90".into()));
+            return Err(GeometryError::Invalid(
+                "lat must be between -90 and 90".into(),
+            ));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
             return Err(GeometryError::Invalid(
@@ -186,14 +188,19 @@ mod tests {
         let out_of_range = square(200.0, 45.0, 1.0);
         assert!(AreaGeometry::from_geojson(&out_of_range).is_err());
         assert!(AreaGeometry::from_geojson(&json!("Polygon")).is_err());
-        assert!(AreaGeometry::from_geojson(&json!({"type": "Polygon", "coordinates": "x"})).is_err());
+        assert!(
+            AreaGeometry::from_geojson(&json!({"type": "Polygon", "coordinates": "x"})).is_err()
+        );
     }
 
     #[test]
     fn contains_parameter_parses_lat_lon() {
         assert_eq!(
             LatLon::parse_pair("45.07,7.68").unwrap(),
-            LatLon { lat: 45.07, lon: 7.68 }
+            LatLon {
+                lat: 45.07,
+                lon: 7.68
+            }
         );
         assert!(LatLon::parse_pair("45.07").is_err());
         assert!(LatLon::parse_pair("95,7").is_err());

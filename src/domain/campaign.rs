@@ -163,8 +163,8 @@ pub fn transition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use CampaignStatus as S;
+    use proptest::prelude::*;
 
     #[test]
     fn happy_path_reaches_success() {
@@ -230,7 +230,12 @@ mod tests {
         ])
     }
     fn any_actor() -> impl Strategy<Value = Actor> {
-        proptest::sample::select(vec![Actor::Owner, Actor::Admin, Actor::Reviewer, Actor::System])
+        proptest::sample::select(vec![
+            Actor::Owner,
+            Actor::Admin,
+            Actor::Reviewer,
+            Actor::System,
+        ])
     }
 
     proptest! {

@@ -26,6 +26,19 @@ pub fn has_prefix(id: &str, prefix: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// A random secret of `bytes` bytes, hex-encoded, with a readable prefix (`whsec_…`).
+pub fn random_secret(prefix: &str, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::fill(&mut buf[..]);
+    let mut out = String::with_capacity(prefix.len() + 1 + bytes * 2);
+    out.push_str(prefix);
+    out.push('_');
+    for b in buf {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,17 +54,4 @@ mod tests {
         assert!(a < b);
         assert!(!has_prefix("cmp_../../etc", CAMPAIGN));
     }
-}
-
-/// A random secret of `bytes` bytes, hex-encoded, with a readable prefix (`whsec_…`).
-pub fn random_secret(prefix: &str, bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::fill(&mut buf[..]);
-    let mut out = String::with_capacity(prefix.len() + 1 + bytes * 2);
-    out.push_str(prefix);
-    out.push('_');
-    for b in buf {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
 }

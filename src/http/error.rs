@@ -171,9 +171,10 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match e {
             E::NotFound => ApiError::NotFound("resource"),
-            E::DatabaseError(K::UniqueViolation, _) => {
-                ApiError::conflict("already_exists", "a resource with these values already exists")
-            }
+            E::DatabaseError(K::UniqueViolation, _) => ApiError::conflict(
+                "already_exists",
+                "a resource with these values already exists",
+            ),
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
                 tracing::warn!(detail = %info.message(), "database connection lost");
                 ApiError::Unavailable

@@ -4,8 +4,9 @@
 use super::AppState;
 use super::error::{ApiError, FieldError};
 use crate::domain::role::Role;
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::error::QueryPayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
@@ -51,7 +52,10 @@ fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    let claims = state.tokens.verify(token.trim()).ok_or(ApiError::Unauthorized)?;
+    let claims = state
+        .tokens
+        .verify(token.trim())
+        .ok_or(ApiError::Unauthorized)?;
     Ok(Some(Principal {
         sub: claims.sub,
         role: claims.role,
@@ -101,45 +105,83 @@ fn clean_serde_message(msg: &str) -> String {
     }
 }
 
-pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match err {
-        JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
-        }
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::PayloadTooLarge
-        }
-        JsonPayloadError::Deserialize(e) => {
-            let msg = e.to_string();
-            if e.is_data() {
-                // Well-formed JSON with the wrong shape: unknown/missing fields, wrong types.
-                ApiError::Validation(vec![FieldError::new(
-                    field_from_serde_message(&msg),
-                    clean_serde_message(&msg),
-                )])
-            } else {
-                ApiError::bad_request(format!(
-                    "malformed JSON body: {}",
-                    clean_serde_message(&msg)
-                ))
-            }
-        }
-        _ => ApiError::bad_request("could not read the request body"),
-    };
-    api.into()
-}
-
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let msg = err.to_string();
     let detail = msg
         .strip_prefix("Query deserialize error: ")
         .unwrap_or(&msg)
         .to_string();
-    ApiError::Validation(vec![FieldError::new(field_from_serde_message(&detail), detail)]).into()
+    ApiError::Validation(vec![FieldError::new(
+        field_from_serde_message(&detail),
+        detail,
+    )])
+    .into()
 }
 
 pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::NotFound("resource").into()
+}
+
+/// A JSON body, parsed with the path of any offending field (`location.lat`,
+/// `features[2].geometry`) so validation problems name it. Wrong shape → 422, broken JSON → 400,
+/// wrong content type → 415.
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json_type = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json_type {
+                return Err(ApiError::UnsupportedMediaType(
+                    "expected Content-Type: application/json".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|_| ApiError::PayloadTooLarge)?;
+            parse_json(&bytes).map(ApiJson)
+        })
+    }
+}
+
+/// Parses `bytes` as `T`, naming the offending field on failure.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = clean_serde_message(&inner.to_string());
+        if inner.is_data() {
+            let top = path == "." || path.is_empty();
+            let field = if msg.starts_with("missing field") {
+                // The path points at the parent object; serde names the missing member.
+                let name = field_from_serde_message(&msg);
+                if top { name } else { format!("{path}.{name}") }
+            } else if top {
+                "body".to_string()
+            } else {
+                path
+            };
+            ApiError::Validation(vec![FieldError::new(field, msg)])
+        } else {
+            ApiError::bad_request(format!("malformed JSON body: {msg}"))
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::bad_request("malformed JSON body: trailing characters"))?;
+    Ok(value)
 }
 
 /// `?limit=&cursor=` on every list.
@@ -208,6 +250,58 @@ mod tests {
         assert_eq!(
             clean_serde_message("missing field `goal` at line 1 column 2"),
             "missing field `goal`"
+        );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        lat: f64,
+    }
+
+    fn field_of(json: &str) -> (u16, String) {
+        match parse_json::<Outer>(json.as_bytes()) {
+            Ok(_) => (200, String::new()),
+            Err(ApiError::Validation(e)) => (422, e[0].field.clone()),
+            Err(ApiError::BadRequest { .. }) => (400, String::new()),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_offending_field() {
+        assert_eq!(field_of(r#"{"name":"a","inner":{"lat":1}}"#).0, 200);
+        assert_eq!(
+            field_of(r#"{"name":"a","inner":{"lat":"x"}}"#),
+            (422, "inner.lat".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","inner":{"lat":1,"lon":2}}"#),
+            (422, "inner.lon".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","inner":{"lat":1},"x":1}"#),
+            (422, "x".into())
+        );
+        assert_eq!(field_of(r#"{"inner":{"lat":1}}"#), (422, "name".into()));
+        assert_eq!(
+            field_of(r#"{"name":"a","inner":{}}"#),
+            (422, "inner.lat".into())
+        );
+        assert_eq!(field_of(r#""hello""#), (422, "body".into()));
+        assert_eq!(field_of(r#"{"name":"a""#).0, 400);
+        assert_eq!(
+            field_of(r#"{"name":"a","inner":{"lat":1}} trailing"#).0,
+            400
         );
     }
 

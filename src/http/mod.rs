@@ -129,16 +129,16 @@ pub fn build_app(
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(web::Data::new(state))
-        .app_data(
-            web::JsonConfig::default()
-                .limit(4 * 1024 * 1024)
-                .error_handler(extract::json_error),
-        )
+        // A city's open-data file of neighbourhoods can weigh a few megabytes.
+        .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .configure(routes)
         .split_for_parts();
-    let spec = api.to_pretty_json().expect("the OpenAPI document serialises") + "\n";
+    let spec = api
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n";
     app.route(
         "/openapi.json",
         web::get().to(move || {

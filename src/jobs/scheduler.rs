@@ -59,7 +59,13 @@ fn move_one(
             .set((campaigns::status.eq(to), campaigns::updated_at.eq(now())))
             .execute(conn)?;
         if changed == 1 {
-            audit_system(conn, action, "campaign", id, Some(format!("{from} -> {to}")))?;
+            audit_system(
+                conn,
+                action,
+                "campaign",
+                id,
+                Some(format!("{from} -> {to}")),
+            )?;
         }
         Ok(changed)
     })
@@ -95,7 +101,11 @@ pub async fn run(
                     .campaigns_closed
                     .fetch_add(report.closed as u64, Ordering::Relaxed);
                 if report != TickReport::default() {
-                    tracing::info!(started = report.started, closed = report.closed, "scheduler tick");
+                    tracing::info!(
+                        started = report.started,
+                        closed = report.closed,
+                        "scheduler tick"
+                    );
                 }
             }
             Ok(Err(e)) => {

@@ -347,7 +347,10 @@ impl TestApp {
         let admin = self.admin().await;
         let mut body = fund_body(areas);
         merge(&mut body, extra);
-        self.post("/v1/funds", Some(&admin), body).await.ok().clone()
+        self.post("/v1/funds", Some(&admin), body)
+            .await
+            .ok()
+            .clone()
     }
 
     /// An association with one member; returns (association id, member token).
@@ -435,7 +438,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop the server; the pool closes with the last clone of `db`.
-        let _ = self.handle.stop(false);
+        drop(self.handle.stop(false));
     }
 }
 
@@ -512,9 +515,7 @@ pub async fn city(app: &TestApp, fund_extra: Value) -> City {
         .unwrap()
         .to_string();
     let (asso_a, member_a) = app.association("Barriera Solidale", "12345678903").await;
-    let (asso_b, member_b) = app
-        .association("Mirafiori & Dintorni", "00743110157")
-        .await;
+    let (asso_b, member_b) = app.association("Mirafiori & Dintorni", "00743110157").await;
     City {
         area,
         fund,

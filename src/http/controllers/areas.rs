@@ -9,7 +9,7 @@ use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
-use crate::http::extract::{Page, Principal, check_limit};
+use crate::http::extract::{ApiJson, Page, Principal, check_limit};
 use crate::http::views::{now, ts};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -87,7 +87,7 @@ fn check_code_and_name(code: &str, name: &str, prefix: &str) -> Vec<FieldError> 
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateArea>,
+    body: ApiJson<CreateArea>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
@@ -123,7 +123,9 @@ pub async fn create(
                         "an area with this code already exists",
                     ));
                 }
-                diesel::insert_into(areas::table).values(&row).execute(conn)?;
+                diesel::insert_into(areas::table)
+                    .values(&row)
+                    .execute(conn)?;
                 audit(conn, &principal, "area.create", "area", &row.id, None)?;
                 Ok(row)
             })
@@ -166,7 +168,7 @@ pub struct ImportResult {
 pub async fn import(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<FeatureCollectionBody>,
+    body: ApiJson<FeatureCollectionBody>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
@@ -243,7 +245,9 @@ pub async fn import(
                                 geometry,
                                 created_at: now(),
                             };
-                            diesel::insert_into(areas::table).values(&row).execute(conn)?;
+                            diesel::insert_into(areas::table)
+                                .values(&row)
+                                .execute(conn)?;
                             created += 1;
                             row
                         }

@@ -13,7 +13,7 @@ use crate::domain::role::Role;
 use crate::domain::tax_code::TaxCode;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
-use crate::http::extract::{Page, PageParams, Principal, check_limit};
+use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{now, ts};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -78,7 +78,7 @@ pub type AssociationPage = Page<AssociationView>;
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateAssociation>,
+    body: ApiJson<CreateAssociation>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
@@ -104,7 +104,8 @@ pub async fn create(
     let email = Email::parse(&body.email)
         .map_err(|e| errors.push(FieldError::new("email", e)))
         .ok();
-    let (Some(tax_code), Some(iban), Some(email), true) = (tax_code, iban, email, errors.is_empty())
+    let (Some(tax_code), Some(iban), Some(email), true) =
+        (tax_code, iban, email, errors.is_empty())
     else {
         return Err(ApiError::Validation(errors));
     };
@@ -134,7 +135,14 @@ pub async fn create(
                 diesel::insert_into(associations::table)
                     .values(&row)
                     .execute(conn)?;
-                audit(conn, &principal, "association.create", "association", &row.id, None)?;
+                audit(
+                    conn,
+                    &principal,
+                    "association.create",
+                    "association",
+                    &row.id,
+                    None,
+                )?;
                 Ok(row)
             })
         })
@@ -155,7 +163,12 @@ pub async fn list(
     principal: Principal,
     params: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Admin, Role::Reviewer, Role::Finance, Role::Association])?;
+    principal.require(&[
+        Role::Admin,
+        Role::Reviewer,
+        Role::Finance,
+        Role::Association,
+    ])?;
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
@@ -252,7 +265,7 @@ pub async fn add_member(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<CreateMember>,
+    body: ApiJson<CreateMember>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let association_id = id.into_inner();

@@ -6,6 +6,7 @@ use crate::db::schema::{partners, users};
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiJson;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -89,7 +90,7 @@ fn parse_grant(body: TokenRequest) -> ApiResult<Grant> {
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<TokenRequest>,
+    body: ApiJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let grant = parse_grant(body.into_inner())?;
     let ip = req

@@ -14,7 +14,7 @@ use crate::domain::money::{Currency, Ratio, parse_amount};
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
-use crate::http::extract::{MaybePrincipal, Page, Principal, check_limit};
+use crate::http::extract::{ApiJson, MaybePrincipal, Page, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -158,7 +158,9 @@ fn visibility(principal: Option<&Principal>, row: &CampaignRow) -> ApiResult<Vis
             if p.is_member_of(&row.association_id) {
                 Ok(Visibility::Full)
             } else {
-                Err(ApiError::Forbidden("this campaign belongs to another association"))
+                Err(ApiError::Forbidden(
+                    "this campaign belongs to another association",
+                ))
             }
         }
         _ if status.is_public() => Ok(Visibility::Public),
@@ -192,7 +194,10 @@ fn check_against_fund(
     {
         errors.push(FieldError::new(
             "goal",
-            format!("must be at least {} for this fund", money(min, currency.code())),
+            format!(
+                "must be at least {} for this fund",
+                money(min, currency.code())
+            ),
         ));
     }
     if let Some(max) = fund.max_goal
@@ -200,7 +205,10 @@ fn check_against_fund(
     {
         errors.push(FieldError::new(
             "goal",
-            format!("must be at most {} for this fund", money(max, currency.code())),
+            format!(
+                "must be at most {} for this fund",
+                money(max, currency.code())
+            ),
         ));
     }
     if ends_at <= starts_at {
@@ -265,7 +273,7 @@ fn check_text(title: &str, summary: &str, errors: &mut Vec<FieldError>) {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateCampaign>,
+    body: ApiJson<CreateCampaign>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Association])?;
     let association_id = principal
@@ -339,7 +347,14 @@ pub async fn create(
                 diesel::insert_into(campaigns::table)
                     .values(&row)
                     .execute(conn)?;
-                audit(conn, &principal, "campaign.create", "campaign", &row.id, None)?;
+                audit(
+                    conn,
+                    &principal,
+                    "campaign.create",
+                    "campaign",
+                    &row.id,
+                    None,
+                )?;
                 Ok(view(row, &fund.threshold_ratio, true))
             })
         })
@@ -530,7 +545,11 @@ async fn act(
                     Action::Cancel => release_earmark(conn, &row)?,
                     _ => {}
                 }
-                let keep_reason = if action == Action::Reject { reason.clone() } else { None };
+                let keep_reason = if action == Action::Reject {
+                    reason.clone()
+                } else {
+                    None
+                };
                 move_status(conn, &row, to, keep_reason)?;
                 audit(
                     conn,
@@ -573,7 +592,10 @@ fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) ->
         ));
     }
     if row.ends_at <= now() {
-        errors.push(FieldError::new("ends_at", "the campaign period is already over"));
+        errors.push(FieldError::new(
+            "ends_at",
+            "the campaign period is already over",
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -638,7 +660,7 @@ pub async fn update(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<UpdateCampaign>,
+    body: ApiJson<UpdateCampaign>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let body = body.into_inner();
@@ -782,13 +804,20 @@ pub async fn reject(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<RejectCampaign>,
+    body: ApiJson<RejectCampaign>,
 ) -> ApiResult<HttpResponse> {
     let reason = body.into_inner().reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::validation("reason", "1–2000 characters"));
     }
-    let v = act(&state, principal, id.into_inner(), Action::Reject, Some(reason)).await?;
+    let v = act(
+        &state,
+        principal,
+        id.into_inner(),
+        Action::Reject,
+        Some(reason),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 

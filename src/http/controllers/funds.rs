@@ -9,7 +9,7 @@ use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amo
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
-use crate::http::extract::{Page, PageParams, Principal, check_limit};
+use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -159,7 +159,9 @@ pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>) -> FundView {
 
 /// A CUP is 15 upper-case letters and digits.
 fn valid_cup(s: &str) -> bool {
-    s.len() == 15 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    s.len() == 15
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
@@ -186,7 +188,10 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
         }
     };
     let budget = amount("budget", Some(&body.budget));
-    let max_match = amount("max_match_per_campaign", body.max_match_per_campaign.as_deref());
+    let max_match = amount(
+        "max_match_per_campaign",
+        body.max_match_per_campaign.as_deref(),
+    );
     let min_goal = amount("min_goal", body.min_goal.as_deref());
     let max_goal = amount("max_goal", body.max_goal.as_deref());
     let mut ratio = |field: &str, v: Option<&str>| -> String {
@@ -207,7 +212,10 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
     }
     let min_donors = body.min_donors.unwrap_or(1);
     if !(1..=1_000_000).contains(&min_donors) {
-        errors.push(FieldError::new("min_donors", "must be between 1 and 1000000"));
+        errors.push(FieldError::new(
+            "min_donors",
+            "must be between 1 and 1000000",
+        ));
     }
     let mut area_ids = body.eligible_area_ids.clone();
     area_ids.sort();
@@ -266,7 +274,7 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateFund>,
+    body: ApiJson<CreateFund>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let (row, area_ids) = validate(body.into_inner())?;
@@ -286,7 +294,9 @@ pub async fn create(
                 if !missing.is_empty() {
                     return Err(ApiError::Validation(missing));
                 }
-                diesel::insert_into(funds::table).values(&row).execute(conn)?;
+                diesel::insert_into(funds::table)
+                    .values(&row)
+                    .execute(conn)?;
                 // One row at a time: diesel's multi-backend connection has no batch insert.
                 for area_id in &area_ids {
                     diesel::insert_into(fund_areas::table)
@@ -402,7 +412,7 @@ pub async fn set_budget(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: web::Json<SetBudget>,
+    body: ApiJson<SetBudget>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();

@@ -11,7 +11,7 @@ use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
-use crate::http::extract::{Page, PageParams, Principal, check_limit};
+use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{now, ts};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -71,7 +71,7 @@ fn check_webhook_url(url: &str) -> bool {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreatePartner>,
+    body: ApiJson<CreatePartner>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();

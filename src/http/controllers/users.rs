@@ -10,6 +10,7 @@ use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::ApiJson;
 use crate::http::extract::Principal;
 use crate::http::views::{now, ts};
 use actix_web::{HttpResponse, get, post, web};
@@ -104,7 +105,9 @@ pub fn insert_user(conn: &mut DbConnection, row: &UserRow) -> ApiResult<()> {
             "this username is already in use",
         ));
     }
-    diesel::insert_into(users::table).values(row).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -124,7 +127,7 @@ pub fn insert_user(conn: &mut DbConnection, row: &UserRow) -> ApiResult<()> {
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateUser>,
+    body: ApiJson<CreateUser>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();

@@ -1,0 +1,148 @@
+use crate::helpers::*;
+use serde_json::json;
+
+#[actix_web::test]
+async fn admin_creates_areas_and_the_public_finds_them_by_point() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        let res = app
+            .post(
+                "/v1/areas",
+                Some(&admin),
+                json!({"code": "TO-AURORA", "name": "Aurora", "geometry": square(45.085, 7.69, 0.005)}),
+            )
+            .await;
+        assert_eq!(res.status, 201);
+        let aurora = res.body["id"].as_str().unwrap().to_string();
+        assert!(aurora.starts_with("area_"));
+        assert_eq!(res.body["geometry"]["type"], "Polygon");
+        let vallette = app.area("TO-VALLETTE", 45.112, 7.635, 0.005).await;
+
+        let inside = app.get("/v1/areas?contains=45.085,7.69", None).await;
+        let ids: Vec<_> = inside.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, vec![aurora.clone()]);
+        let nowhere = app.get("/v1/areas?contains=41.9,12.5", None).await;
+        assert_eq!(nowhere.ok()["data"].as_array().unwrap().len(), 0);
+
+        let all = app.get("/v1/areas", None).await;
+        assert_eq!(all.ok()["data"].as_array().unwrap().len(), 2);
+        assert!(all.body["next_cursor"].is_null());
+        let one = app.get(&format!("/v1/areas/{vallette}"), None).await;
+        assert_eq!(one.ok()["code"], "TO-VALLETTE");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn invalid_geometry_is_422_and_creates_nothing() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        let cases = [
+            json!({"type": "Point", "coordinates": [7.68, 45.07]}),
+            json!({"type": "Polygon", "coordinates": [[[7.6, 45.0], [7.7, 45.0], [7.7, 45.1], [7.6, 45.1]]]}),
+            json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]]}),
+            json!({"type": "Polygon", "coordinates": [[[190.0, 45.0], [191.0, 45.0], [191.0, 46.0], [190.0, 45.0]]]}),
+            json!({"type": "Polygon", "coordinates": "nope"}),
+            json!("Polygon"),
+        ];
+        for geometry in cases {
+            let res = app
+                .post(
+                    "/v1/areas",
+                    Some(&admin),
+                    json!({"code": "BAD", "name": "Bad", "geometry": geometry}),
+                )
+                .await;
+            res.assert_problem(422, "validation_failed");
+            assert_eq!(res.error_fields(), vec!["geometry"], "{}", res.body);
+        }
+        assert_eq!(app.count("areas").await, 0);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn only_admins_write_areas_and_codes_are_unique() {
+    each_backend(|app| async move {
+        let body =
+            json!({"code": "TO-AURORA", "name": "Aurora", "geometry": square(45.085, 7.69, 0.005)});
+        app.post("/v1/areas", None, body.clone())
+            .await
+            .assert_problem(401, "unauthorized");
+        let reviewer = app.staff("reviewer").await;
+        app.post("/v1/areas", Some(&reviewer), body.clone())
+            .await
+            .assert_problem(403, "forbidden");
+        let admin = app.admin().await;
+        assert_eq!(
+            app.post("/v1/areas", Some(&admin), body.clone())
+                .await
+                .status,
+            201
+        );
+        app.post("/v1/areas", Some(&admin), body.clone())
+            .await
+            .assert_problem(409, "area_code_taken");
+        assert_eq!(app.count("areas").await, 1);
+        app.get("/v1/areas?contains=45.1", None)
+            .await
+            .assert_problem(422, "validation_failed");
+        app.get("/v1/areas?limit=500", None)
+            .await
+            .assert_problem(422, "validation_failed");
+        app.get("/v1/areas?colour=red", None)
+            .await
+            .assert_problem(422, "validation_failed");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn feature_collection_import_is_all_or_nothing_and_updates_by_code() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        let turin: serde_json::Value =
+            serde_json::from_str(include_str!("../../src/demo/turin_areas.geojson")).unwrap();
+        let res = app.post("/v1/areas/import", Some(&admin), turin.clone()).await;
+        assert_eq!(res.ok()["created"], 5);
+        assert_eq!(app.count("areas").await, 5);
+        // San Salvario contains a point south of Porta Nuova; Aurora does not.
+        let hits = app.get("/v1/areas?contains=45.0560,7.6829", None).await;
+        let codes: Vec<_> = hits.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["code"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(codes, vec!["TO-SAN-SALVARIO"]);
+
+        // Re-importing updates in place.
+        let res = app.post("/v1/areas/import", Some(&admin), turin.clone()).await;
+        assert_eq!(res.ok()["updated"], 5);
+        assert_eq!(app.count("areas").await, 5);
+
+        // One bad feature rejects the whole file.
+        let bad = json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"code": "NEW-1", "name": "New"}, "geometry": square(45.0, 7.0, 0.01)},
+            {"type": "Feature", "properties": {"name": "No code"}, "geometry": square(45.2, 7.2, 0.01)},
+            {"type": "Feature", "properties": {"code": "NEW-3", "name": "Line"}, "geometry": {"type": "LineString", "coordinates": [[7.0, 45.0], [7.1, 45.1]]}}
+        ]});
+        let res = app.post("/v1/areas/import", Some(&admin), bad).await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(
+            res.error_fields(),
+            vec!["features[1].properties.code", "features[2].geometry"]
+        );
+        assert_eq!(app.count("areas").await, 5);
+        let reviewer = app.staff("reviewer").await;
+        app.post("/v1/areas/import", Some(&reviewer), turin)
+            .await
+            .assert_problem(403, "forbidden");
+    })
+    .await;
+}

@@ -1,0 +1,197 @@
+use crate::helpers::*;
+use serde_json::json;
+
+#[actix_web::test]
+async fn password_and_client_credentials_grants_issue_bearer_tokens() {
+    each_backend(|app| async move {
+        let res = app
+            .post(
+                "/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        let body = res.ok();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        let token = body["access_token"].as_str().unwrap();
+        let me = app.get("/v1/users/me", Some(token)).await;
+        assert_eq!(me.ok()["role"], "admin");
+
+        let (partner_id, partner_token) = app.partner("Rete del Dono").await;
+        let me = app.get("/v1/users/me", Some(&partner_token)).await;
+        assert_eq!(me.ok()["role"], "partner");
+        assert_eq!(me.body["partner_id"], partner_id.as_str());
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn wrong_credentials_get_401_problem() {
+    each_backend(|app| async move {
+        for body in [
+            json!({"grant_type": "password", "username": "admin", "password": "wrong-password"}),
+            json!({"grant_type": "password", "username": "nobody", "password": ADMIN_PASSWORD}),
+            json!({"grant_type": "client_credentials", "client_id": "ci_nope", "client_secret": "cs_nope"}),
+        ] {
+            let res = app.post("/v1/auth/token", None, body).await;
+            res.assert_problem(401, "unauthorized");
+            assert!(res.body.get("access_token").is_none());
+        }
+        // A partner's secret is checked, not just its id.
+        let admin = app.admin().await;
+        let p = app
+            .post("/v1/partners", Some(&admin), json!({"name": "P"}))
+            .await
+            .ok()
+            .clone();
+        app.post(
+            "/v1/auth/token",
+            None,
+            json!({"grant_type": "client_credentials", "client_id": p["client_id"], "client_secret": "cs_wrong"}),
+        )
+        .await
+        .assert_problem(401, "unauthorized");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn malformed_token_requests_are_rejected() {
+    each_backend(|app| async move {
+        app.post("/v1/auth/token", None, json!({"grant_type": "implicit"}))
+            .await
+            .assert_problem(422, "validation_failed");
+        let res = app
+            .post(
+                "/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "username": "admin"}),
+            )
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), vec!["password"]);
+        let res = app
+            .post(
+                "/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "username": "admin", "password": "x", "scope": "all"}),
+            )
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), vec!["scope"]);
+        app.post_raw("/v1/auth/token", None, "{\"grant_type\":")
+            .await
+            .assert_problem(400, "bad_request");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn bad_bearer_tokens_get_401_on_protected_and_public_endpoints() {
+    each_backend(|app| async move {
+        app.get("/v1/users/me", None)
+            .await
+            .assert_problem(401, "unauthorized");
+        let res = app.get("/v1/users/me", Some("not-a-jwt")).await;
+        res.assert_problem(401, "unauthorized");
+        assert_eq!(res.headers["www-authenticate"], "Bearer");
+        // A public endpoint answers anonymous callers but refuses a forged token.
+        assert!(app.get("/v1/campaigns", None).await.status.is_success());
+        app.get("/v1/campaigns", Some("forged.token.value"))
+            .await
+            .assert_problem(401, "unauthorized");
+        // A token signed with another key.
+        let other = cofund::auth::TokenIssuer::new(&cofund::config::JwtConfig {
+            secret: b"another-secret-another-secret-another-secret".to_vec(),
+            issuer: "cofund".into(),
+            audience: "cofund-api".into(),
+            ttl: std::time::Duration::from_secs(600),
+        });
+        let forged = other.issue(cofund::auth::token::Subject {
+            sub: "usr_x".into(),
+            role: cofund::domain::role::Role::Admin,
+            association_id: None,
+            partner_id: None,
+        });
+        app.post("/v1/areas", Some(&forged), json!({}))
+            .await
+            .assert_problem(401, "unauthorized");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn token_endpoint_is_rate_limited_per_client() {
+    each_backend_with(
+        |c| c.token_rate_limit_per_min = 3,
+        |app| async move {
+            let wrong =
+                json!({"grant_type": "password", "username": "admin", "password": "guess-guess"});
+            for _ in 0..3 {
+                app.post("/v1/auth/token", None, wrong.clone())
+                    .await
+                    .assert_problem(401, "unauthorized");
+            }
+            let res = app.post("/v1/auth/token", None, wrong.clone()).await;
+            res.assert_problem(429, "rate_limited");
+            assert!(res.headers.contains_key("retry-after"));
+            // Even the right password waits out the window for this username...
+            app.post(
+                "/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD}),
+            )
+            .await
+            .assert_problem(429, "rate_limited");
+            // ...while other clients are unaffected.
+            app.post(
+                "/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "username": "someone-else", "password": "x-x-x-x-x-x"}),
+            )
+            .await
+            .assert_problem(401, "unauthorized");
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn only_admins_create_users_and_weak_passwords_are_refused() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        let reviewer = app.staff("reviewer").await;
+        app.post(
+            "/v1/users",
+            Some(&reviewer),
+            json!({"username": "eve", "password": "long-enough-pass", "role": "admin"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+        let res = app
+            .post(
+                "/v1/users",
+                Some(&admin),
+                json!({"username": "bob", "password": "short", "role": "finance"}),
+            )
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), vec!["password"]);
+        app.post(
+            "/v1/users",
+            Some(&admin),
+            json!({"username": "bob", "password": "long-enough-pass", "role": "partner"}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        app.post(
+            "/v1/users",
+            Some(&admin),
+            json!({"username": "reviewer-user", "password": "long-enough-pass", "role": "finance"}),
+        )
+        .await
+        .assert_problem(409, "username_taken");
+    })
+    .await;
+}

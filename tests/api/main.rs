@@ -1,0 +1,11 @@
+//! HTTP integration tests: each runs on SQLite and, when `COFUND_TEST_DATABASE_URL` is set,
+//! again on PostgreSQL.
+
+mod helpers;
+
+mod areas;
+mod associations;
+mod auth;
+mod campaigns;
+mod funds;
+mod ops;

@@ -1,0 +1,106 @@
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn health_readiness_and_metrics() {
+    each_backend(|app| async move {
+        let res = app.get("/healthz", None).await;
+        assert_eq!(res.ok()["status"], "ok");
+        let res = app.get("/readyz", None).await;
+        assert_eq!(res.ok()["migrations"], "applied");
+        assert!(res.headers.contains_key("x-request-id"));
+        app.get("/v1/areas", None).await;
+        let res = app.get("/metrics", None).await;
+        let text = res.body.as_str().unwrap().to_string();
+        assert!(res.content_type.starts_with("text/plain"));
+        assert!(text.contains("cofund_http_requests_total{status=\"2xx\"}"));
+        assert!(text.contains("cofund_http_request_duration_seconds_count"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn unknown_routes_answer_problem_json() {
+    each_backend(|app| async move {
+        app.get("/v1/nothing-here", None)
+            .await
+            .assert_problem(404, "not_found");
+        app.get("/v1/campaigns/cmp_doesnotexist", None)
+            .await
+            .assert_problem(404, "not_found");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn served_openapi_matches_the_committed_file() {
+    each_backend(|app| async move {
+        let served = app.get("/openapi.json", None).await;
+        let committed: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+                .expect("openapi/openapi.json is committed"),
+        )
+        .unwrap();
+        assert_eq!(
+            served.body, committed,
+            "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+        );
+        assert_eq!(committed["openapi"], "3.1.0");
+        assert!(committed["paths"]["/v1/campaigns/{id}/approve"]["post"].is_object());
+        let docs = app.get("/docs", None).await;
+        assert!(docs.status.is_success());
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn committed_openapi_file_is_byte_identical_to_the_generated_one() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    assert!(
+        committed == cofund::http::openapi_json(),
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[actix_web::test]
+async fn database_outage_answers_503_not_a_panic() {
+    // A database that cannot be reached: a SQLite file in a directory that does not exist, and
+    // a PostgreSQL port nobody listens on.
+    let mut urls = vec!["sqlite:///nonexistent-dir/cofund/x.db".to_string()];
+    if std::env::var("COFUND_TEST_DATABASE_URL").is_ok() {
+        urls.push("postgres://postgres@127.0.0.1:1/cofund".to_string());
+    }
+    for url in urls {
+        let config = test_config(&url);
+        let db =
+            cofund::db::Db::connect_with_timeout(&url, 2, std::time::Duration::from_millis(300))
+                .unwrap();
+        let state = cofund::AppState::new(config, db);
+        let app = actix_web::test::init_service(cofund::build_app(state)).await;
+        let req = actix_web::test::TestRequest::get()
+            .uri("/v1/areas")
+            .to_request();
+        let res = actix_web::test::call_service(&app, req).await;
+        assert_eq!(res.status(), 503, "{url}");
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "application/problem+json",
+            "{url}"
+        );
+        let body: serde_json::Value = actix_web::test::read_body_json(res).await;
+        assert_eq!(body["code"], "database_unavailable");
+        // No connection string or driver message leaks out.
+        assert!(
+            !body.to_string().contains("127.0.0.1") && !body.to_string().contains("nonexistent")
+        );
+        let req = actix_web::test::TestRequest::get()
+            .uri("/readyz")
+            .to_request();
+        assert_eq!(actix_web::test::call_service(&app, req).await.status(), 503);
+        let req = actix_web::test::TestRequest::get()
+            .uri("/healthz")
+            .to_request();
+        assert_eq!(actix_web::test::call_service(&app, req).await.status(), 200);
+    }
+}
