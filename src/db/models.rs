@@ -104,6 +104,115 @@ pub struct CampaignRow {
     pub match_amount: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub waitlisted_at: Option<NaiveDateTime>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = pledges)]
+pub struct PledgeRow {
+    pub id: String,
+    pub campaign_id: String,
+    pub partner_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub paid: bool,
+    pub failed: bool,
+    pub canceled: bool,
+    pub expired: bool,
+    pub refunded_amount: i64,
+    pub dispute: String,
+    pub counted_amount: i64,
+    pub donor_key: String,
+    pub message: Option<String>,
+    pub provider: String,
+    pub provider_payment_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub provider_idempotency_key: String,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub creation_response: Option<String>,
+    pub flagged_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = donors)]
+pub struct DonorRow {
+    pub pledge_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub anonymous: bool,
+    pub contact_consent: bool,
+    pub locale: String,
+    pub erased_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = provider_events)]
+pub struct ProviderEventRow {
+    pub id: String,
+    pub type_: String,
+    pub payment_id: Option<String>,
+    pub pledge_id: Option<String>,
+    pub outcome: String,
+    pub payload: String,
+    pub received_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = refunds)]
+pub struct RefundRow {
+    pub id: String,
+    pub pledge_id: String,
+    pub amount: i64,
+    pub reason: String,
+    pub status: String,
+    pub attempts: i32,
+    pub idempotency_key: String,
+    pub provider_refund_id: Option<String>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = match_decisions)]
+pub struct MatchDecisionRow {
+    pub id: String,
+    pub campaign_id: String,
+    pub fund_id: String,
+    pub decision: String,
+    pub amount: i64,
+    pub inputs: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = journal_entries)]
+pub struct JournalEntryRow {
+    pub id: String,
+    pub fund_id: String,
+    pub campaign_id: Option<String>,
+    pub kind: String,
+    pub memo: String,
+    pub reverses: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = postings)]
+pub struct PostingRow {
+    pub id: String,
+    pub entry_id: String,
+    pub fund_id: String,
+    pub account: String,
+    pub amount: i64,
+    pub currency: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]

@@ -99,6 +99,124 @@ diesel::table! {
         match_amount -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        waitlisted_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pledges (id) {
+        id -> Text,
+        campaign_id -> Text,
+        partner_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        paid -> Bool,
+        failed -> Bool,
+        canceled -> Bool,
+        expired -> Bool,
+        refunded_amount -> BigInt,
+        dispute -> Text,
+        counted_amount -> BigInt,
+        donor_key -> Text,
+        message -> Nullable<Text>,
+        provider -> Text,
+        provider_payment_id -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        provider_idempotency_key -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        creation_response -> Nullable<Text>,
+        flagged_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    donors (pledge_id) {
+        pledge_id -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        anonymous -> Bool,
+        contact_consent -> Bool,
+        locale -> Text,
+        erased_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    campaign_donors (campaign_id, donor_key) {
+        campaign_id -> Text,
+        donor_key -> Text,
+        pledges -> Integer,
+    }
+}
+
+diesel::table! {
+    provider_events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        payment_id -> Nullable<Text>,
+        pledge_id -> Nullable<Text>,
+        outcome -> Text,
+        payload -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Text,
+        pledge_id -> Text,
+        amount -> BigInt,
+        reason -> Text,
+        status -> Text,
+        attempts -> Integer,
+        idempotency_key -> Text,
+        provider_refund_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    match_decisions (id) {
+        id -> Text,
+        campaign_id -> Text,
+        fund_id -> Text,
+        decision -> Text,
+        amount -> BigInt,
+        inputs -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    journal_entries (id) {
+        id -> Text,
+        fund_id -> Text,
+        campaign_id -> Nullable<Text>,
+        kind -> Text,
+        memo -> Text,
+        reverses -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    postings (id) {
+        id -> Text,
+        entry_id -> Text,
+        fund_id -> Text,
+        account -> Text,
+        amount -> BigInt,
+        currency -> Text,
     }
 }
 
@@ -121,6 +239,11 @@ diesel::joinable!(campaigns -> funds (fund_id));
 diesel::joinable!(campaigns -> areas (area_id));
 diesel::joinable!(fund_areas -> funds (fund_id));
 diesel::joinable!(fund_areas -> areas (area_id));
+diesel::joinable!(pledges -> campaigns (campaign_id));
+diesel::joinable!(pledges -> partners (partner_id));
+diesel::joinable!(donors -> pledges (pledge_id));
+diesel::joinable!(refunds -> pledges (pledge_id));
+diesel::joinable!(postings -> journal_entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     associations,
@@ -130,5 +253,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     funds,
     fund_areas,
     campaigns,
+    pledges,
+    donors,
+    campaign_donors,
+    provider_events,
+    refunds,
+    match_decisions,
+    journal_entries,
+    postings,
     audit_log,
 );

@@ -256,6 +256,8 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     match_amount: 0,
                     created_at: t,
                     updated_at: t,
+                    waitlisted_at: None,
+                    decided_at: None,
                 })
                 .execute(conn)?;
         }

@@ -7,5 +7,6 @@ pub mod iban;
 pub mod ids;
 pub mod matching;
 pub mod money;
+pub mod pledge;
 pub mod role;
 pub mod tax_code;

@@ -343,6 +343,8 @@ pub async fn create(
                     match_amount: 0,
                     created_at: t,
                     updated_at: t,
+                    waitlisted_at: None,
+                    decided_at: None,
                 };
                 diesel::insert_into(campaigns::table)
                     .values(&row)

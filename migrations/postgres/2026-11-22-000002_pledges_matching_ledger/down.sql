@@ -1,0 +1,13 @@
+DROP TRIGGER audit_log_append_only ON audit_log;
+DROP TABLE postings;
+DROP TABLE journal_entries;
+DROP FUNCTION cofund_append_only();
+DROP TABLE match_decisions;
+DROP TABLE refunds;
+DROP TABLE provider_events;
+DROP TABLE campaign_donors;
+DROP TABLE donors;
+DROP TABLE pledges;
+DROP INDEX campaigns_waitlist;
+ALTER TABLE campaigns DROP COLUMN decided_at;
+ALTER TABLE campaigns DROP COLUMN waitlisted_at;

@@ -1,0 +1,13 @@
+DROP TRIGGER audit_log_no_delete;
+DROP TRIGGER audit_log_no_update;
+DROP TABLE postings;
+DROP TABLE journal_entries;
+DROP TABLE match_decisions;
+DROP TABLE refunds;
+DROP TABLE provider_events;
+DROP TABLE campaign_donors;
+DROP TABLE donors;
+DROP TABLE pledges;
+DROP INDEX campaigns_waitlist;
+ALTER TABLE campaigns DROP COLUMN decided_at;
+ALTER TABLE campaigns DROP COLUMN waitlisted_at;
