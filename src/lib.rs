@@ -16,3 +16,12 @@ pub mod telemetry;
 
 pub use config::Config;
 pub use http::{AppState, build_app};
+
+/// Installs rustls's ring crypto provider (once), before any HTTPS client is built. ring builds
+/// with a plain C compiler, unlike the default aws-lc, which keeps the "Rust + cc" promise.
+pub fn init_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

@@ -5,6 +5,8 @@
 //! through [`Db::run`], which moves the blocking diesel call off the async executor.
 
 pub mod admin;
+pub mod ledger;
+pub mod matching;
 pub mod models;
 pub mod queries;
 pub mod schema;

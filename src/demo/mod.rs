@@ -100,6 +100,15 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 created_at: t,
             })
             .execute(conn)?;
+        crate::db::ledger::post(
+            conn,
+            &fund_id,
+            "EUR",
+            crate::db::ledger::Movement::Budget,
+            60_000_000,
+            None,
+            "initial budget",
+        )?;
         for area_id in area_ids.values() {
             diesel::insert_into(fund_areas::table)
                 .values(FundAreaRow {

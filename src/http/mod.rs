@@ -33,6 +33,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> AppState {
+        crate::init_tls();
         AppState {
             tokens: TokenIssuer::new(&config.jwt),
             token_limiter: Arc::new(RateLimiter::new(

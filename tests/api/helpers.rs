@@ -151,6 +151,7 @@ pub fn test_config(database_url: &str) -> Config {
 
 impl TestApp {
     pub async fn spawn(backend: Backend, tweak: &impl Fn(&mut Config)) -> TestApp {
+        cofund::init_tls();
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, cleanup, backend_name) = match &backend {
             Backend::Sqlite => (

@@ -5,6 +5,7 @@ use super::areas::area_contains;
 use crate::db::models::{AreaRow, CampaignRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{areas, campaigns, funds};
+use crate::db::matching as engine;
 use crate::db::{DbConnection, write_tx};
 use crate::domain::area::LatLon;
 use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
@@ -533,18 +534,23 @@ async fn act(
     action: Action,
     reason: Option<String>,
 ) -> ApiResult<CampaignView> {
-    state
+    let (view, freed_fund) = state
         .db
         .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<CampaignView> {
+            write_tx(conn, |conn| -> ApiResult<(CampaignView, Option<String>)> {
                 let (row, fund) = load_with_fund(conn, &id)?;
                 let actor = actor_for(&principal, &row)?;
                 let from = CampaignStatus::parse(&row.status)
                     .ok_or_else(|| ApiError::Internal("unknown stored status".into()))?;
                 let to = transition(from, action, actor).map_err(transition_error)?;
+                let mut freed = false;
                 match action {
                     Action::Approve => approve_checks(conn, &row, &fund)?,
-                    Action::Cancel => release_earmark(conn, &row)?,
+                    // Cancelling does what failure does: release and refund.
+                    Action::Cancel => {
+                        freed = engine::release_and_refund(conn, &row, &fund, "campaign cancelled")?
+                            .freed
+                    }
                     _ => {}
                 }
                 let keep_reason = if action == Action::Reject {
@@ -565,10 +571,20 @@ async fn act(
                     }),
                 )?;
                 let (row, fund) = load_with_fund(conn, &id)?;
-                Ok(view(row, &fund.threshold_ratio, true))
+                Ok((view(row, &fund.threshold_ratio, true), freed.then_some(fund.id)))
             })
         })
-        .await
+        .await?;
+    if let Some(fund_id) = freed_fund {
+        // Budget went back to the fund: serve its waitlist (best effort; the scheduler retries).
+        let _ = state
+            .db
+            .run(move |conn| -> Result<usize, ApiError> {
+                Ok(engine::serve_waitlist(conn, &fund_id)?)
+            })
+            .await;
+    }
+    Ok(view)
 }
 
 /// Approval re-checks the campaign against its fund and, for `on_approval` funds, earmarks the
@@ -603,15 +619,8 @@ fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) ->
         return Err(ApiError::Validation(errors));
     }
     if fund.allocation == "on_approval" {
-        let ratio = Ratio::parse(&fund.match_ratio)
-            .map_err(|_| ApiError::Internal("stored match ratio invalid".into()))?;
-        let top_up = matching::top_up(row.goal, ratio, fund.max_match_per_campaign);
-        let available = funds::budget - funds::reserved - funds::committed - funds::settled;
-        let earmarked = diesel::update(funds::table.find(&fund.id))
-            .filter(available.ge(top_up))
-            .set(funds::reserved.eq(funds::reserved + top_up))
-            .execute(conn)?;
-        if earmarked == 0 {
+        let top_up = engine::top_up_of(row, fund);
+        if !engine::try_reserve(conn, fund, &row.id, top_up, "earmarked at approval")? {
             return Err(ApiError::conflict(
                 "budget_exhausted",
                 "the fund's available budget cannot cover this campaign's top-up",
@@ -623,22 +632,7 @@ fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) ->
                 campaigns::match_amount.eq(top_up),
             ))
             .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// A cancelled campaign gives its earmark back to the fund.
-fn release_earmark(conn: &mut DbConnection, row: &CampaignRow) -> ApiResult<()> {
-    if row.match_status == "reserved" && row.match_amount > 0 {
-        let released = diesel::update(campaigns::table.find(&row.id))
-            .filter(campaigns::match_status.eq("reserved"))
-            .set(campaigns::match_status.eq("revoked"))
-            .execute(conn)?;
-        if released == 1 {
-            diesel::update(funds::table.find(&row.fund_id))
-                .set(funds::reserved.eq(funds::reserved - row.match_amount))
-                .execute(conn)?;
-        }
+        engine::record(conn, row, fund, "earmark", top_up)?;
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 use crate::db::models::{FundAreaRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{areas, fund_areas, funds};
-use crate::db::{DbConnection, write_tx};
+use crate::db::matching as engine;
+use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::ids;
 use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amount};
 use crate::domain::role::Role;
@@ -121,18 +122,18 @@ pub struct FundView {
 
 pub type FundPage = Page<FundView>;
 
-pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>) -> FundView {
+/// The fund as the API shows it; the budget figures come from the ledger.
+pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>, b: ledger::Balances) -> FundView {
     let c = row.currency.as_str();
-    let available = row.budget - row.reserved - row.committed - row.settled;
     FundView {
-        budget: money(row.budget, c),
+        budget: money(b.budget, c),
         max_match_per_campaign: row.max_match_per_campaign.map(|v| money(v, c)),
         min_goal: row.min_goal.map(|v| money(v, c)),
         max_goal: row.max_goal.map(|v| money(v, c)),
-        reserved: money(row.reserved, c),
-        committed: money(row.committed, c),
-        settled: money(row.settled, c),
-        available: money(available, c),
+        reserved: money(b.reserved, c),
+        committed: money(b.committed, c),
+        settled: money(b.settled, c),
+        available: money(b.available, c),
         allocation: if row.allocation == "on_approval" {
             Allocation::OnApproval
         } else {
@@ -306,8 +307,18 @@ pub async fn create(
                         })
                         .execute(conn)?;
                 }
+                ledger::post(
+                    conn,
+                    &row.id,
+                    &row.currency,
+                    ledger::Movement::Budget,
+                    row.budget,
+                    None,
+                    "initial budget",
+                )?;
                 audit(conn, &principal, "fund.create", "fund", &row.id, None)?;
-                Ok(fund_view(row, area_ids))
+                let balances = ledger::balances(conn, &row.id)?;
+                Ok(fund_view(row, area_ids, balances))
             })
         })
         .await?;
@@ -322,7 +333,8 @@ pub fn load_fund(conn: &mut DbConnection, id: &str) -> ApiResult<FundView> {
         .optional()?
         .ok_or(ApiError::NotFound("fund"))?;
     let area_ids = fund_area_ids(conn, id)?;
-    Ok(fund_view(row, area_ids))
+    let balances = ledger::balances(conn, id)?;
+    Ok(fund_view(row, area_ids, balances))
 }
 
 /// List funds with their budget figures (public).
@@ -354,6 +366,10 @@ pub async fn list(
                 .select((fund_areas::fund_id, fund_areas::area_id))
                 .order((fund_areas::fund_id, fund_areas::area_id))
                 .load(conn)?;
+            let mut balances = std::collections::HashMap::new();
+            for id in &ids {
+                balances.insert(id.clone(), ledger::balances(conn, id)?);
+            }
             Ok(Page::from_rows(
                 rows,
                 limit,
@@ -364,7 +380,8 @@ pub async fn list(
                         .filter(|(f, _)| *f == r.id)
                         .map(|(_, a)| a.clone())
                         .collect();
-                    fund_view(r, areas)
+                    let b = balances.get(&r.id).copied().unwrap_or_default();
+                    fund_view(r, areas, b)
                 },
             ))
         })
@@ -420,7 +437,7 @@ pub async fn set_budget(
     let view = state
         .db
         .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<FundView> {
+            write_tx(conn, |conn| -> ApiResult<String> {
                 let row: FundRow = funds::table
                     .find(&id)
                     .select(FundRow::as_select())
@@ -444,6 +461,15 @@ pub async fn set_budget(
                         "the budget cannot go below reserved + committed + settled",
                     ));
                 }
+                ledger::post(
+                    conn,
+                    &id,
+                    &row.currency,
+                    ledger::Movement::Budget,
+                    budget - row.budget,
+                    None,
+                    "budget changed by the finance office",
+                )?;
                 audit(
                     conn,
                     &principal,
@@ -456,8 +482,16 @@ pub async fn set_budget(
                         money(budget, &row.currency)
                     )),
                 )?;
-                load_fund(conn, &id)
+                Ok(id.clone())
             })
+        })
+        .await?;
+    // A raise may let waitlisted campaigns in.
+    let view = state
+        .db
+        .run(move |conn| -> ApiResult<FundView> {
+            engine::serve_waitlist(conn, &view)?;
+            load_fund(conn, &view)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

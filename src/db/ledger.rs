@@ -1,0 +1,140 @@
+//! The double-entry journal of fund money. Every movement is one entry whose postings sum to
+//! zero, written in the transaction that makes the movement; entries are never changed
+//! (database triggers refuse it), corrections are reversing entries. Fund figures are sums.
+
+use super::DbConnection;
+use super::models::{JournalEntryRow, PostingRow};
+use super::schema::{journal_entries, postings};
+use crate::domain::ids;
+use crate::http::views::now;
+use diesel::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    /// The city's appropriation; negative by the budget.
+    BudgetSource,
+    Available,
+    Reserved,
+    Committed,
+    Settled,
+}
+
+impl Account {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Account::BudgetSource => "budget_source",
+            Account::Available => "available",
+            Account::Reserved => "reserved",
+            Account::Committed => "committed",
+            Account::Settled => "settled",
+        }
+    }
+}
+
+/// The movements the matching engine and the finance office make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Movement {
+    /// A budget appropriated (or cut, with a negative amount).
+    Budget,
+    /// available → reserved (a reservation or an on_approval earmark).
+    Reserve,
+    /// reserved → available (revocation, failure, cancellation).
+    Release,
+    /// reserved → committed (the campaign succeeded).
+    Commit,
+    /// committed → settled (the bank transfer was made).
+    Settle,
+}
+
+impl Movement {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Movement::Budget => "budget",
+            Movement::Reserve => "reserve",
+            Movement::Release => "release",
+            Movement::Commit => "commit",
+            Movement::Settle => "settle",
+        }
+    }
+
+    fn legs(self, amount: i64) -> [(Account, i64); 2] {
+        let (from, to) = match self {
+            Movement::Budget => (Account::BudgetSource, Account::Available),
+            Movement::Reserve => (Account::Available, Account::Reserved),
+            Movement::Release => (Account::Reserved, Account::Available),
+            Movement::Commit => (Account::Reserved, Account::Committed),
+            Movement::Settle => (Account::Committed, Account::Settled),
+        };
+        [(from, -amount), (to, amount)]
+    }
+}
+
+/// Writes one balanced entry moving `amount` for `fund_id`. Returns the entry id.
+pub fn post(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    currency: &str,
+    movement: Movement,
+    amount: i64,
+    campaign_id: Option<&str>,
+    memo: &str,
+) -> QueryResult<String> {
+    let entry_id = ids::new_id("jrn");
+    if amount == 0 {
+        return Ok(entry_id);
+    }
+    diesel::insert_into(journal_entries::table)
+        .values(JournalEntryRow {
+            id: entry_id.clone(),
+            fund_id: fund_id.to_string(),
+            campaign_id: campaign_id.map(str::to_string),
+            kind: movement.kind().to_string(),
+            memo: memo.to_string(),
+            reverses: None,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    for (account, amt) in movement.legs(amount) {
+        diesel::insert_into(postings::table)
+            .values(PostingRow {
+                id: ids::new_id("pst"),
+                entry_id: entry_id.clone(),
+                fund_id: fund_id.to_string(),
+                account: account.as_str().to_string(),
+                amount: amt,
+                currency: currency.to_string(),
+            })
+            .execute(conn)?;
+    }
+    Ok(entry_id)
+}
+
+/// A fund's figures as the journal has them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balances {
+    pub budget: i64,
+    pub available: i64,
+    pub reserved: i64,
+    pub committed: i64,
+    pub settled: i64,
+}
+
+pub fn balances(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Balances> {
+    // Summed here rather than with SQL SUM, whose result type differs between the backends.
+    let rows: Vec<(String, i64)> = postings::table
+        .filter(postings::fund_id.eq(fund_id))
+        .select((postings::account, postings::amount))
+        .load(conn)?;
+    let mut b = Balances::default();
+    for (account, amount) in rows {
+        match account.as_str() {
+            "budget_source" => b.budget -= amount,
+            "available" => b.available += amount,
+            "reserved" => b.reserved += amount,
+            "committed" => b.committed += amount,
+            "settled" => b.settled += amount,
+            _ => {}
+        }
+    }
+    Ok(b)
+}

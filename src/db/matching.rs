@@ -1,0 +1,407 @@
+//! The matching engine's writes. Every reservation is a conditional UPDATE on the fund row
+//! (`… WHERE budget - reserved - committed - settled >= amount`), so concurrent crossings can
+//! never overspend on either backend; the fund row is touched only when a campaign crosses,
+//! falls back, is decided or cancelled — never by an ordinary pledge. Each movement writes its
+//! ledger entry and a decision record with its inputs in the same transaction.
+
+use super::models::{CampaignRow, FundRow, MatchDecisionRow, RefundRow};
+use super::schema::{campaigns, funds, match_decisions, pledges, refunds};
+use super::{DbConnection, ledger, write_tx};
+use crate::domain::ids;
+use crate::domain::matching::{self, MatchAction, MatchInputs, MatchState};
+use crate::domain::money::Ratio;
+use crate::http::views::now;
+use diesel::prelude::*;
+use serde_json::json;
+
+fn ratio(s: &str) -> Ratio {
+    Ratio::parse(s).unwrap_or_else(|_| Ratio::parse("1").expect("1 is a ratio"))
+}
+
+pub fn threshold_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
+    matching::threshold(campaign.goal, ratio(&fund.threshold_ratio))
+}
+
+pub fn top_up_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
+    matching::top_up(
+        campaign.goal,
+        ratio(&fund.match_ratio),
+        fund.max_match_per_campaign,
+    )
+}
+
+pub fn available_of(fund: &FundRow) -> i64 {
+    fund.budget - fund.reserved - fund.committed - fund.settled
+}
+
+pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
+    MatchInputs {
+        raised: campaign.raised,
+        donors: i64::from(campaign.donors),
+        goal: campaign.goal,
+        threshold: threshold_of(campaign, fund),
+        top_up: top_up_of(campaign, fund),
+        min_donors: i64::from(fund.min_donors),
+        available: available_of(fund),
+        partial: fund.exhaustion_policy == "partial",
+    }
+}
+
+fn inputs_json(i: &MatchInputs, fund: &FundRow) -> String {
+    json!({
+        "raised": i.raised,
+        "donors": i.donors,
+        "goal": i.goal,
+        "threshold": i.threshold,
+        "top_up": i.top_up,
+        "min_donors": i.min_donors,
+        "available": i.available,
+        "budget": fund.budget,
+        "threshold_ratio": fund.threshold_ratio,
+        "match_ratio": fund.match_ratio,
+        "max_match_per_campaign": fund.max_match_per_campaign,
+        "allocation": fund.allocation,
+        "exhaustion_policy": fund.exhaustion_policy,
+    })
+    .to_string()
+}
+
+pub fn record(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    decision: &str,
+    amount: i64,
+) -> QueryResult<()> {
+    let inputs = inputs_of(campaign, fund);
+    diesel::insert_into(match_decisions::table)
+        .values(MatchDecisionRow {
+            id: ids::new_id("mdc"),
+            campaign_id: campaign.id.clone(),
+            fund_id: fund.id.clone(),
+            decision: decision.to_string(),
+            amount,
+            inputs: inputs_json(&inputs, fund),
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn load_fund(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
+    funds::table
+        .find(fund_id)
+        .select(FundRow::as_select())
+        .first(conn)
+}
+
+pub fn load_campaign(conn: &mut DbConnection, id: &str) -> QueryResult<CampaignRow> {
+    campaigns::table
+        .find(id)
+        .select(CampaignRow::as_select())
+        .first(conn)
+}
+
+/// Reserves `amount` from the fund if (and only if) it is still available.
+pub fn try_reserve(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    campaign_id: &str,
+    amount: i64,
+    memo: &str,
+) -> QueryResult<bool> {
+    let available = funds::budget - funds::reserved - funds::committed - funds::settled;
+    let n = diesel::update(funds::table.find(&fund.id))
+        .filter(available.ge(amount))
+        .set(funds::reserved.eq(funds::reserved + amount))
+        .execute(conn)?;
+    if n == 1 {
+        ledger::post(
+            conn,
+            &fund.id,
+            &fund.currency,
+            ledger::Movement::Reserve,
+            amount,
+            Some(campaign_id),
+            memo,
+        )?;
+    }
+    Ok(n == 1)
+}
+
+fn release(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    campaign_id: &str,
+    amount: i64,
+    memo: &str,
+) -> QueryResult<()> {
+    diesel::update(funds::table.find(&fund.id))
+        .set(funds::reserved.eq(funds::reserved - amount))
+        .execute(conn)?;
+    ledger::post(
+        conn,
+        &fund.id,
+        &fund.currency,
+        ledger::Movement::Release,
+        amount,
+        Some(campaign_id),
+        memo,
+    )?;
+    Ok(())
+}
+
+fn set_match(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    state: MatchState,
+    amount: i64,
+    waitlisted_at: Option<chrono::NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(campaigns::table.find(campaign_id))
+        .set((
+            campaigns::match_status.eq(state.as_str()),
+            campaigns::match_amount.eq(amount),
+            campaigns::waitlisted_at.eq(waitlisted_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a change did to the fund.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Effect {
+    /// Budget went back to the fund: its waitlist should be served.
+    pub freed: bool,
+}
+
+/// Applies the `on_threshold` rule to a campaign whose `raised`/`donors` just changed. Runs in
+/// the caller's transaction, after the caller's UPDATE locked the campaign row.
+pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<Effect> {
+    if !matches!(campaign.status.as_str(), "live" | "closing") {
+        return Ok(Effect::default());
+    }
+    let fund = load_fund(conn, &campaign.fund_id)?;
+    if fund.allocation != "on_threshold" {
+        return Ok(Effect::default());
+    }
+    let state = MatchState::parse(&campaign.match_status);
+    let inputs = inputs_of(campaign, &fund);
+    match matching::on_threshold(state, &inputs) {
+        MatchAction::Reserve(amount) => {
+            if try_reserve(conn, &fund, &campaign.id, amount, "threshold reached")? {
+                set_match(conn, &campaign.id, MatchState::Reserved, amount, None)?;
+                let kind = if amount < inputs.top_up { "partial" } else { "reserve" };
+                record(conn, campaign, &fund, kind, amount)?;
+            } else {
+                // Another crossing took the budget between our read and our update.
+                set_match(conn, &campaign.id, MatchState::Waitlisted, 0, Some(now()))?;
+                record(conn, campaign, &fund, "waitlist", 0)?;
+            }
+        }
+        MatchAction::Waitlist => {
+            set_match(conn, &campaign.id, MatchState::Waitlisted, 0, Some(now()))?;
+            record(conn, campaign, &fund, "waitlist", 0)?;
+        }
+        MatchAction::Revoke => {
+            release(conn, &fund, &campaign.id, campaign.match_amount, "fell below threshold")?;
+            set_match(conn, &campaign.id, MatchState::Revoked, 0, None)?;
+            record(conn, campaign, &fund, "revoke", campaign.match_amount)?;
+            return Ok(Effect { freed: true });
+        }
+        MatchAction::Unqueue => {
+            set_match(conn, &campaign.id, MatchState::None, 0, None)?;
+            record(conn, campaign, &fund, "unqueue", 0)?;
+        }
+        MatchAction::Nothing => {}
+    }
+    Ok(Effect::default())
+}
+
+/// Serves a fund's waitlist, oldest crossing first, while the budget covers the head of the
+/// queue (or, under `partial`, while anything is left). One short transaction per campaign.
+pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usize> {
+    let mut served = 0;
+    loop {
+        let head: Option<String> = campaigns::table
+            .filter(campaigns::fund_id.eq(fund_id))
+            .filter(campaigns::match_status.eq("waitlisted"))
+            .filter(campaigns::status.eq_any(["live", "closing"]))
+            .order((campaigns::waitlisted_at.asc(), campaigns::id.asc()))
+            .select(campaigns::id)
+            .first(conn)
+            .optional()?;
+        let Some(head) = head else { break };
+        let outcome = write_tx(conn, |conn| -> QueryResult<bool> {
+            // Lock the campaign first (same order as the pledge path: campaign, then fund).
+            let locked = diesel::update(campaigns::table.find(&head))
+                .filter(campaigns::match_status.eq("waitlisted"))
+                .set(campaigns::updated_at.eq(now()))
+                .execute(conn)?;
+            if locked == 0 {
+                return Ok(true); // someone else served or unqueued it; look again
+            }
+            let campaign = load_campaign(conn, &head)?;
+            let fund = load_fund(conn, fund_id)?;
+            let inputs = inputs_of(&campaign, &fund);
+            if !inputs.qualifies() {
+                set_match(conn, &head, MatchState::None, 0, None)?;
+                record(conn, &campaign, &fund, "unqueue", 0)?;
+                return Ok(true);
+            }
+            let amount = if inputs.available >= inputs.top_up {
+                inputs.top_up
+            } else if inputs.partial && inputs.available > 0 {
+                inputs.available
+            } else {
+                return Ok(false); // FIFO: the head waits, so does everyone behind it
+            };
+            if !try_reserve(conn, &fund, &head, amount, "served from the waitlist")? {
+                return Ok(false);
+            }
+            set_match(conn, &head, MatchState::Reserved, amount, None)?;
+            let kind = if amount < inputs.top_up { "partial" } else { "reserve" };
+            record(conn, &campaign, &fund, kind, amount)?;
+            Ok(true)
+        })?;
+        if !outcome {
+            break;
+        }
+        served += 1;
+        if served > 10_000 {
+            break;
+        }
+    }
+    Ok(served)
+}
+
+/// Releases a campaign's reservation (or earmark) and queues refunds of every counted pledge:
+/// what failure and cancellation have in common. Caller holds the campaign row.
+pub fn release_and_refund(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    reason: &str,
+) -> QueryResult<Effect> {
+    let mut effect = Effect::default();
+    match MatchState::parse(&campaign.match_status) {
+        MatchState::Reserved => {
+            release(conn, fund, &campaign.id, campaign.match_amount, reason)?;
+            set_match(conn, &campaign.id, MatchState::Revoked, 0, None)?;
+            record(conn, campaign, fund, "release", campaign.match_amount)?;
+            effect.freed = true;
+        }
+        MatchState::Waitlisted => {
+            set_match(conn, &campaign.id, MatchState::None, 0, None)?;
+            record(conn, campaign, fund, "unqueue", 0)?;
+        }
+        _ => {}
+    }
+    queue_refunds(conn, &campaign.id, reason)?;
+    Ok(effect)
+}
+
+/// One refund per counted pledge of the campaign (idempotent: a pledge has at most one).
+pub fn queue_refunds(conn: &mut DbConnection, campaign_id: &str, reason: &str) -> QueryResult<usize> {
+    let to_refund: Vec<(String, i64)> = pledges::table
+        .filter(pledges::campaign_id.eq(campaign_id))
+        .filter(pledges::counted_amount.gt(0))
+        .filter(pledges::dispute.ne("open"))
+        .select((pledges::id, pledges::counted_amount))
+        .load(conn)?;
+    let already: Vec<String> = refunds::table
+        .filter(refunds::pledge_id.eq_any(to_refund.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()))
+        .select(refunds::pledge_id)
+        .load(conn)?;
+    let t = now();
+    let mut queued = 0;
+    for (pledge_id, amount) in to_refund {
+        if already.contains(&pledge_id) {
+            continue;
+        }
+        diesel::insert_into(refunds::table)
+            .values(RefundRow {
+                id: ids::new_id("rfd"),
+                idempotency_key: format!("cofund-refund-{pledge_id}"),
+                pledge_id,
+                amount,
+                reason: reason.to_string(),
+                status: "pending".into(),
+                attempts: 0,
+                provider_refund_id: None,
+                last_error: None,
+                next_attempt_at: t,
+                created_at: t,
+                updated_at: t,
+            })
+            .execute(conn)?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// The decision after `closing`: `succeeded` (the reservation becomes committed; a waitlisted
+/// campaign succeeds with no match) or `failed` (released, donations refunded). Returns None if
+/// another process decided it first.
+pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<(String, Effect)>> {
+    write_tx(conn, |conn| {
+        let locked = diesel::update(campaigns::table.find(campaign_id))
+            .filter(campaigns::status.eq("closing"))
+            .set(campaigns::updated_at.eq(now()))
+            .execute(conn)?;
+        if locked == 0 {
+            return Ok(None);
+        }
+        let campaign = load_campaign(conn, campaign_id)?;
+        let fund = load_fund(conn, &campaign.fund_id)?;
+        let succeeded = campaign.raised >= threshold_of(&campaign, &fund);
+        let mut effect = Effect::default();
+        let outcome = if succeeded {
+            match MatchState::parse(&campaign.match_status) {
+                MatchState::Reserved => {
+                    let amount = campaign.match_amount;
+                    diesel::update(funds::table.find(&fund.id))
+                        .set((
+                            funds::reserved.eq(funds::reserved - amount),
+                            funds::committed.eq(funds::committed + amount),
+                        ))
+                        .execute(conn)?;
+                    ledger::post(
+                        conn,
+                        &fund.id,
+                        &fund.currency,
+                        ledger::Movement::Commit,
+                        amount,
+                        Some(&campaign.id),
+                        "campaign succeeded",
+                    )?;
+                    set_match(conn, &campaign.id, MatchState::Committed, amount, None)?;
+                    record(conn, &campaign, &fund, "commit", amount)?;
+                }
+                MatchState::Waitlisted => {
+                    set_match(conn, &campaign.id, MatchState::None, 0, None)?;
+                    record(conn, &campaign, &fund, "no_budget", 0)?;
+                }
+                _ => {}
+            }
+            "succeeded"
+        } else {
+            effect = release_and_refund(conn, &campaign, &fund, "campaign failed")?;
+            "failed"
+        };
+        diesel::update(campaigns::table.find(campaign_id))
+            .set((
+                campaigns::status.eq(outcome),
+                campaigns::decided_at.eq(Some(now())),
+            ))
+            .execute(conn)?;
+        super::queries::audit_system(
+            conn,
+            &format!("campaign.{outcome}"),
+            "campaign",
+            campaign_id,
+            Some(format!("raised {} of threshold {}", campaign.raised, threshold_of(&campaign, &fund))),
+        )?;
+        Ok(Some((outcome.to_string(), effect)))
+    })
+}
