@@ -31,6 +31,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Check every accounting invariant; exits non-zero on a violation.
+    Reconcile,
     /// Seed a demo city (Turin's target areas, a fund on Milan's 2024 rules, associations,
     /// campaigns) and print the logins it made.
     Demo,
@@ -80,6 +82,7 @@ pub fn main() -> ExitCode {
                 },
         } => create_user(&config, username, role, association_id, email),
         Command::Demo => migrate(&config).and_then(|db| crate::demo::seed(&db)),
+        Command::Reconcile => reconcile(&config),
         Command::Openapi => unreachable!("handled above"),
     };
     match result {
@@ -88,6 +91,18 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn reconcile(config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 1)?;
+    let mut conn = db.get()?;
+    let report = crate::db::reconcile::run(&mut conn)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.ok {
+        Ok(())
+    } else {
+        anyhow::bail!("{} violation(s)", report.violations.len())
     }
 }
 
@@ -157,12 +172,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
 /// Runs the server and the scheduler until SIGTERM/SIGINT, then drains in-flight requests.
 pub async fn run_server(config: Config, db: Db) -> anyhow::Result<()> {
     let bind = config.bind.clone();
-    let interval = config.scheduler_interval;
-    let state = AppState::new(config, db.clone());
-    let metrics = state.metrics.clone();
+    let state = AppState::new(config, db);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let scheduler =
-        actix_web::rt::spawn(crate::jobs::scheduler::run(db, interval, metrics, stop_rx));
+    let scheduler = actix_web::rt::spawn(crate::jobs::scheduler::run(state.clone(), stop_rx));
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .bind(&bind)?
         .shutdown_timeout(25)

@@ -14,6 +14,40 @@ pub struct Config {
     pub closing_grace: Duration,
     pub token_rate_limit_per_min: u32,
     pub log_format: LogFormat,
+    pub payments: PaymentsConfig,
+}
+
+#[derive(Clone)]
+pub struct PaymentsConfig {
+    /// `stripe` or `simulated`.
+    pub provider: String,
+    pub stripe_api_base: String,
+    pub stripe_secret_key: Option<String>,
+    /// Every secret a webhook may be signed with (rotation).
+    pub webhook_secrets: Vec<String>,
+    /// Smallest and largest pledge, as decimal strings in the campaign's currency.
+    pub pledge_min: String,
+    pub pledge_max: String,
+    /// A pending pledge expires after this long.
+    pub pledge_ttl: Duration,
+    /// The provider is asked about pledges pending for longer than this (lost webhooks).
+    pub reconcile_after: Duration,
+    pub pledge_rate_limit_per_min: u32,
+}
+
+impl std::fmt::Debug for PaymentsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentsConfig")
+            .field("provider", &self.provider)
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("stripe_secret_key", &self.stripe_secret_key.as_ref().map(|_| "<redacted>"))
+            .field("webhook_secrets", &format!("<{} redacted>", self.webhook_secrets.len()))
+            .field("pledge_min", &self.pledge_min)
+            .field("pledge_max", &self.pledge_max)
+            .field("pledge_ttl", &self.pledge_ttl)
+            .field("reconcile_after", &self.reconcile_after)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -125,7 +159,54 @@ impl Config {
                 ));
             }
         };
+        let stripe_secret_key = lookup("COFUND_STRIPE_SECRET_KEY").filter(|k| !k.is_empty());
+        let provider = match lookup("COFUND_PAYMENT_PROVIDER").as_deref() {
+            Some("stripe") => "stripe",
+            Some("simulated") => "simulated",
+            None if stripe_secret_key.is_some() => "stripe",
+            None => "simulated",
+            Some(_) => {
+                return Err(ConfigError(
+                    "COFUND_PAYMENT_PROVIDER must be stripe or simulated".into(),
+                ));
+            }
+        };
+        if provider == "stripe" && stripe_secret_key.is_none() {
+            return Err(ConfigError(
+                "COFUND_PAYMENT_PROVIDER=stripe needs COFUND_STRIPE_SECRET_KEY".into(),
+            ));
+        }
+        let mut webhook_secrets: Vec<String> = lookup("COFUND_STRIPE_WEBHOOK_SECRETS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if webhook_secrets.is_empty() {
+            if provider == "stripe" {
+                return Err(ConfigError(
+                    "COFUND_STRIPE_WEBHOOK_SECRETS is required with the stripe provider".into(),
+                ));
+            }
+            // The simulated provider signs with a per-process secret.
+            webhook_secrets.push(crate::domain::ids::random_secret("whsec_sim", 24));
+        }
+        let payments = PaymentsConfig {
+            provider: provider.to_string(),
+            stripe_api_base: get("COFUND_STRIPE_API_BASE", "https://api.stripe.com"),
+            stripe_secret_key,
+            webhook_secrets,
+            pledge_min: get("COFUND_PLEDGE_MIN", "1.00"),
+            pledge_max: get("COFUND_PLEDGE_MAX", "10000.00"),
+            pledge_ttl: Duration::from_secs(parse_u64("COFUND_PLEDGE_TTL_SECS", 3600)?),
+            reconcile_after: Duration::from_secs(parse_u64(
+                "COFUND_PLEDGE_RECONCILE_AFTER_SECS",
+                600,
+            )?),
+            pledge_rate_limit_per_min: parse_u64("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", 600)? as u32,
+        };
         Ok(Config {
+            payments,
             database_url: get("COFUND_DATABASE_URL", "sqlite://cofund.db"),
             bind: get("COFUND_BIND", "127.0.0.1:8080"),
             auto_migrate: parse_bool("COFUND_AUTO_MIGRATE", true)?,
@@ -184,6 +265,24 @@ mod tests {
         );
         assert!(cfg(&[("COFUND_TOKEN_TTL_SECS", "7200")]).is_err());
         assert!(cfg(&[("COFUND_AUTO_MIGRATE", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn provider_defaults_to_simulated_without_a_stripe_key() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.payments.provider, "simulated");
+        assert_eq!(c.payments.webhook_secrets.len(), 1);
+        let c = cfg(&[
+            ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a, whsec_b"),
+        ])
+        .unwrap();
+        assert_eq!(c.payments.provider, "stripe");
+        assert_eq!(c.payments.webhook_secrets, vec!["whsec_a", "whsec_b"]);
+        assert!(cfg(&[("COFUND_STRIPE_SECRET_KEY", "sk_test_x")]).is_err());
+        assert!(cfg(&[("COFUND_PAYMENT_PROVIDER", "stripe")]).is_err());
+        let printed = format!("{:?}", cfg(&[("COFUND_STRIPE_SECRET_KEY", "sk_test_x"), ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_zz")]).unwrap());
+        assert!(!printed.contains("sk_test_x") && !printed.contains("whsec_zz"));
     }
 
     #[test]

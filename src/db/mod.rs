@@ -7,8 +7,10 @@
 pub mod admin;
 pub mod ledger;
 pub mod matching;
+pub mod payments;
 pub mod models;
 pub mod queries;
+pub mod reconcile;
 pub mod schema;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

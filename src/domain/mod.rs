@@ -1,6 +1,7 @@
 //! Pure domain logic: no I/O, no database, no HTTP. Property-tested.
 
 pub mod area;
+pub mod badge;
 pub mod campaign;
 pub mod email;
 pub mod iban;

@@ -60,6 +60,8 @@ pub enum ApiError {
     RateLimited(Duration),
     #[error("the database is unavailable; retry later")]
     Unavailable,
+    #[error("the payment provider is unavailable; retry with the same Idempotency-Key")]
+    ProviderUnavailable,
     #[error("internal error")]
     Internal(String),
 }
@@ -95,6 +97,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable => "database_unavailable",
+            ApiError::ProviderUnavailable => "payment_provider_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -113,6 +116,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ProviderUnavailable => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

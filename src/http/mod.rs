@@ -8,6 +8,9 @@ pub mod views;
 use crate::auth::{RateLimiter, TokenIssuer};
 use crate::config::Config;
 use crate::db::Db;
+use crate::providers::PaymentProvider;
+use crate::providers::simulated::Simulated;
+use crate::providers::stripe::StripeClient;
 use crate::telemetry::Metrics;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -29,12 +32,32 @@ pub struct AppState {
     pub token_ip_limiter: Arc<RateLimiter>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    pub provider: Arc<PaymentProvider>,
+    /// Pledge creations per partner.
+    pub pledge_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> AppState {
         crate::init_tls();
+        let provider = match config.payments.provider.as_str() {
+            "stripe" => PaymentProvider::Stripe(StripeClient::new(
+                &config.payments.stripe_api_base,
+                config.payments.stripe_secret_key.as_deref().unwrap_or_default(),
+            )),
+            _ => PaymentProvider::Simulated(Simulated::new(&config.payments.webhook_secrets[0])),
+        };
+        AppState::with_provider(config, db, provider)
+    }
+
+    /// Like [`AppState::new`] with a given payment provider (tests point Stripe at a fake).
+    pub fn with_provider(config: Config, db: Db, provider: PaymentProvider) -> AppState {
         AppState {
+            provider: Arc::new(provider),
+            pledge_limiter: Arc::new(RateLimiter::new(
+                config.payments.pledge_rate_limit_per_min,
+                Duration::from_secs(60),
+            )),
             tokens: TokenIssuer::new(&config.jwt),
             token_limiter: Arc::new(RateLimiter::new(
                 config.token_rate_limit_per_min,
@@ -68,6 +91,8 @@ impl AppState {
         (name = "partners", description = "Partner frontends"),
         (name = "users", description = "City staff accounts"),
         (name = "campaigns", description = "Campaigns and their lifecycle"),
+        (name = "payments", description = "Pledges, payment-provider webhooks, donor data"),
+        (name = "finance", description = "Ledger and reconciliation"),
         (name = "ops", description = "Health, readiness, metrics")
     )
 )]

@@ -1,3 +1,111 @@
-//! Background work, driven by a tokio interval (`COFUND_SCHEDULER_INTERVAL_MS`).
+//! Background work, driven by a tokio interval (`COFUND_SCHEDULER_INTERVAL_MS`). Every job is
+//! idempotent and claims its rows with conditional updates, so several replicas may run them
+//! at once without doing anything twice.
 
+pub mod payments;
 pub mod scheduler;
+
+use crate::db::matching as engine;
+use crate::db::schema::{campaigns, pledges};
+use crate::db::{DbConnection, DbError};
+use crate::http::AppState;
+use crate::http::views::now;
+use diesel::prelude::*;
+use std::time::Duration;
+
+/// What one pass of every job did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JobsReport {
+    pub started: usize,
+    pub closed: usize,
+    pub decided: usize,
+    pub served: usize,
+    pub refunds_done: usize,
+    pub refunds_failed: usize,
+    pub reconciled: usize,
+    pub expired: usize,
+}
+
+impl JobsReport {
+    pub fn is_empty(&self) -> bool {
+        *self == JobsReport::default()
+    }
+}
+
+/// Decides `closing` campaigns with no pending pledge left, or whose grace period has passed.
+pub fn decide_closing(conn: &mut DbConnection, grace: Duration) -> Result<(usize, Vec<String>), DbError> {
+    let closing: Vec<(String, chrono::NaiveDateTime)> = campaigns::table
+        .filter(campaigns::status.eq("closing"))
+        .select((campaigns::id, campaigns::ends_at))
+        .order(campaigns::id)
+        .limit(200)
+        .load(conn)?;
+    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::hours(72));
+    let t = now();
+    let mut decided = 0;
+    let mut freed = Vec::new();
+    for (id, ends_at) in closing {
+        let pending: i64 = pledges::table
+            .filter(pledges::campaign_id.eq(&id))
+            .filter(pledges::status.eq("pending"))
+            .count()
+            .get_result(conn)?;
+        if pending > 0 && ends_at + grace > t {
+            continue;
+        }
+        if let Some((_, effect)) = engine::decide(conn, &id)? {
+            decided += 1;
+            if effect.freed {
+                freed.push(engine::load_campaign(conn, &id)?.fund_id);
+            }
+        }
+    }
+    Ok((decided, freed))
+}
+
+/// Serves the waitlist of every fund that has one.
+pub fn serve_waitlists(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let funds: Vec<String> = campaigns::table
+        .filter(campaigns::match_status.eq("waitlisted"))
+        .select(campaigns::fund_id)
+        .distinct()
+        .load(conn)?;
+    let mut served = 0;
+    for fund in funds {
+        served += engine::serve_waitlist(conn, &fund)?;
+    }
+    Ok(served)
+}
+
+/// The database part of a pass: calendar, decisions, waitlists.
+pub fn run_db_jobs(conn: &mut DbConnection, grace: Duration) -> Result<JobsReport, DbError> {
+    let calendar = scheduler::tick(conn)?;
+    let (decided, _freed) = decide_closing(conn, grace)?;
+    let served = serve_waitlists(conn)?;
+    Ok(JobsReport {
+        started: calendar.started,
+        closed: calendar.closed,
+        decided,
+        served,
+        ..JobsReport::default()
+    })
+}
+
+/// One pass of every job.
+pub async fn run_once(state: &AppState) -> Result<JobsReport, DbError> {
+    let db = state.db.clone();
+    let grace = state.config.closing_grace;
+    let mut report = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get()?;
+        run_db_jobs(&mut conn, grace)
+    })
+    .await
+    .map_err(|e| DbError::Unavailable(e.to_string()))??;
+    let (done, failed) = payments::process_refunds(state).await?;
+    report.refunds_done = done;
+    report.refunds_failed = failed;
+    let (reconciled, expired) = payments::reconcile_pending(state).await?;
+    report.reconciled = reconciled;
+    report.expired = expired;
+    Ok(report)
+}

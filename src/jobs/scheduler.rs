@@ -4,13 +4,11 @@
 
 use crate::db::queries::audit_system;
 use crate::db::schema::campaigns;
-use crate::db::{Db, DbConnection, DbError, write_tx};
+use crate::db::{DbConnection, DbError, write_tx};
+use crate::http::AppState;
 use crate::http::views::now;
-use crate::telemetry::Metrics;
 use diesel::prelude::*;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// What one tick did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -71,28 +69,18 @@ fn move_one(
     })
 }
 
-/// Runs the scheduler until `shutdown` fires.
-pub async fn run(
-    db: Db,
-    interval: Duration,
-    metrics: Arc<Metrics>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(interval);
+/// Runs every job on each tick until `shutdown` fires.
+pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(state.config.scheduler_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let metrics = state.metrics.clone();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = shutdown.changed() => break,
         }
-        let db = db.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut conn = db.get()?;
-            tick(&mut conn)
-        })
-        .await;
-        match result {
-            Ok(Ok(report)) => {
+        match super::run_once(&state).await {
+            Ok(report) => {
                 metrics.scheduler_runs.fetch_add(1, Ordering::Relaxed);
                 metrics
                     .campaigns_started
@@ -100,21 +88,13 @@ pub async fn run(
                 metrics
                     .campaigns_closed
                     .fetch_add(report.closed as u64, Ordering::Relaxed);
-                if report != TickReport::default() {
-                    tracing::info!(
-                        started = report.started,
-                        closed = report.closed,
-                        "scheduler tick"
-                    );
+                if !report.is_empty() {
+                    tracing::info!(?report, "scheduler tick");
                 }
-            }
-            Ok(Err(e)) => {
-                metrics.scheduler_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, "scheduler tick failed");
             }
             Err(e) => {
                 metrics.scheduler_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, "scheduler task panicked");
+                tracing::warn!(error = %e, "scheduler tick failed");
             }
         }
     }

@@ -48,13 +48,15 @@ async fn a_campaign_goes_from_draft_to_live_to_closing() {
             "UPDATE campaigns SET starts_at = '2000-01-01 00:00:00', ends_at = '2000-02-01 00:00:00' WHERE id = '{cid}'"
         ))
         .await;
-        assert_eq!(app.tick().await.closed, 1);
-        let closing = app.get(&format!("/v1/campaigns/{cid}"), None).await;
-        assert_eq!(closing.ok()["status"], "closing");
-        // Every step is in the audit trail: create, submit, approve, go live, close.
+        // Closed, and with no pending pledge it is decided at once: nobody gave, so it failed.
+        let report = app.tick().await;
+        assert_eq!((report.closed, report.decided), (1, 1));
+        let decided = app.get(&format!("/v1/campaigns/{cid}"), None).await;
+        assert_eq!(decided.ok()["status"], "failed");
+        // Every step is in the audit trail: create, submit, approve, go live, close, decide.
         assert_eq!(
             app.count(&format!("audit_log WHERE object_id = '{cid}'")).await,
-            5
+            6
         );
     })
     .await;
@@ -513,12 +515,7 @@ async fn the_background_scheduler_starts_campaigns_on_its_own() {
                 .await
                 .ok();
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let job = actix_web::rt::spawn(cofund::jobs::scheduler::run(
-                app.db.clone(),
-                std::time::Duration::from_millis(50),
-                std::sync::Arc::new(cofund::telemetry::Metrics::default()),
-                stop_rx,
-            ));
+            let job = actix_web::rt::spawn(cofund::jobs::scheduler::run(app.state.clone(), stop_rx));
             let mut status = String::new();
             for _ in 0..100 {
                 status = app.get(&format!("/v1/campaigns/{cid}"), None).await.body["status"]

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 
 #[derive(Clone, Debug)]
 pub enum Backend {
@@ -28,6 +29,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub db: Db,
+    pub state: AppState,
     pub backend_name: &'static str,
     handle: actix_web::dev::ServerHandle,
     tokens: Mutex<HashMap<String, String>>,
@@ -146,11 +148,21 @@ pub fn test_config(database_url: &str) -> Config {
     .expect("test config");
     c.database_url = database_url.to_string();
     c.db_pool_size = 8;
+    c.payments.webhook_secrets = vec![WEBHOOK_SECRET.to_string()];
     c
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend, tweak: &impl Fn(&mut Config)) -> TestApp {
+        Self::spawn_with(backend, tweak, None).await
+    }
+
+    /// Spawns with a given payment provider (e.g. Stripe pointed at a wiremock server).
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: &impl Fn(&mut Config),
+        provider: Option<cofund::providers::PaymentProvider>,
+    ) -> TestApp {
         cofund::init_tls();
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, cleanup, backend_name) = match &backend {
@@ -178,10 +190,14 @@ impl TestApp {
         db.migrate().expect("migrations");
         cofund::db::admin::create_user(&db, "admin", ADMIN_PASSWORD, "admin", None, None)
             .expect("bootstrap admin");
-        let state = AppState::new(config, db.clone());
+        let state = match provider {
+            Some(p) => AppState::with_provider(config, db.clone(), p),
+            None => AppState::new(config, db.clone()),
+        };
+        let server_state = state.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
-        let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        let server = actix_web::HttpServer::new(move || build_app(server_state.clone()))
             .workers(2)
             .listen(listener)
             .expect("listen")
@@ -193,6 +209,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             db,
+            state,
             backend_name,
             handle,
             tokens: Mutex::new(HashMap::new()),
@@ -387,15 +404,73 @@ impl TestApp {
             .clone()
     }
 
-    /// Runs one scheduler pass, as the background job would.
-    pub async fn tick(&self) -> cofund::jobs::scheduler::TickReport {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db.get().unwrap();
-            cofund::jobs::scheduler::tick(&mut conn).unwrap()
-        })
+    /// Runs one pass of every background job, as the scheduler would.
+    pub async fn tick(&self) -> cofund::jobs::JobsReport {
+        cofund::jobs::run_once(&self.state).await.unwrap()
+    }
+
+    /// Posts a provider event signed with the webhook secret.
+    pub async fn webhook(&self, event: &Value) -> Response {
+        let body = event.to_string();
+        let header = cofund::providers::signature::header(
+            WEBHOOK_SECRET,
+            chrono::Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        self.send(
+            self.client
+                .post(self.url("/v1/webhooks/stripe"))
+                .header("Stripe-Signature", header)
+                .header("content-type", "application/json")
+                .body(body),
+        )
         .await
-        .unwrap()
+    }
+
+    /// A pledge by a partner; returns the 201 body.
+    pub async fn pledge(&self, partner: &str, campaign_id: &str, amount: &str, email: &str) -> Value {
+        let res = self
+            .send(
+                self.client
+                    .post(self.url(&format!("/v1/campaigns/{campaign_id}/pledges")))
+                    .bearer_auth(partner)
+                    .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                    .json(&json!({"amount": amount, "donor": {"name": "Donor", "email": email, "locale": "it"}})),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.body
+    }
+
+    /// A live campaign by association A in the city's fund; returns its id.
+    pub async fn live_campaign(&self, c: &City, extra: Value) -> String {
+        let cmp = self.campaign(&c.member_a, &c.fund, extra).await;
+        let id = cmp["id"].as_str().unwrap().to_string();
+        self.post_empty(&format!("/v1/campaigns/{id}/submit"), Some(&c.member_a))
+            .await
+            .ok();
+        let reviewer = self.staff("reviewer").await;
+        self.post_empty(&format!("/v1/campaigns/{id}/approve"), Some(&reviewer))
+            .await
+            .ok();
+        self.tick().await;
+        id
+    }
+
+    /// A campaign as the public sees it.
+    pub async fn campaign_view(&self, id: &str) -> Value {
+        let admin = self.admin().await;
+        self.get(&format!("/v1/campaigns/{id}"), Some(&admin))
+            .await
+            .ok()
+            .clone()
+    }
+
+    /// The reconciliation report (asserting it is clean).
+    pub async fn assert_reconciled(&self) {
+        let admin = self.admin().await;
+        let report = self.get("/v1/reconciliation", Some(&admin)).await;
+        assert_eq!(report.ok()["ok"], true, "{}", report.body);
     }
 
     /// Runs raw SQL against the test database (to simulate the passing of time).

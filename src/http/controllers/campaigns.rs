@@ -838,3 +838,128 @@ pub async fn cancel(
     let v = act(&state, principal, id.into_inner(), Action::Cancel, None).await?;
     Ok(HttpResponse::Ok().json(v))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchDecisionView {
+    pub id: String,
+    /// `earmark`, `reserve`, `partial`, `waitlist`, `unqueue`, `revoke`, `release`, `commit`,
+    /// `no_budget`.
+    pub decision: String,
+    pub amount: String,
+    /// The figures the decision was taken from (minor units): raised, donors, goal, threshold,
+    /// top_up, min_donors, available, budget and the fund's parameters.
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchHistory {
+    pub campaign_id: String,
+    #[serde(rename = "match")]
+    pub match_: MatchSummary,
+    pub decisions: Vec<MatchDecisionView>,
+}
+
+/// Every match decision taken for a campaign, with its inputs.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    responses(
+        (status = 200, body = MatchHistory),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/campaigns/{id}/match")]
+pub async fn match_history(
+    state: web::Data<AppState>,
+    principal: MaybePrincipal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    use crate::db::models::MatchDecisionRow;
+    use crate::db::schema::match_decisions;
+    let id = id.into_inner();
+    let (row, decisions) = state
+        .db
+        .run(move |conn| -> ApiResult<(CampaignRow, Vec<MatchDecisionRow>)> {
+            let (row, _) = load_with_fund(conn, &id)?;
+            let decisions = match_decisions::table
+                .filter(match_decisions::campaign_id.eq(&id))
+                .order(match_decisions::id)
+                .select(MatchDecisionRow::as_select())
+                .load(conn)?;
+            Ok((row, decisions))
+        })
+        .await?;
+    visibility(principal.0.as_ref(), &row)?;
+    Ok(HttpResponse::Ok().json(MatchHistory {
+        campaign_id: row.id.clone(),
+        match_: MatchSummary {
+            status: row.match_status.clone(),
+            amount: money(row.match_amount, &row.currency),
+        },
+        decisions: decisions
+            .into_iter()
+            .map(|d| MatchDecisionView {
+                amount: money(d.amount, &row.currency),
+                inputs: serde_json::from_str(&d.inputs).unwrap_or_default(),
+                id: d.id,
+                decision: d.decision,
+                created_at: ts(d.created_at),
+            })
+            .collect(),
+    }))
+}
+
+/// An SVG progress bar (raised, city match, goal) to embed in a web page. Public campaigns
+/// only; no personal data; cacheable for a minute.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/campaigns/{id}/badge.svg")]
+pub async fn badge(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (row, _) = state.db.run(move |conn| load_with_fund(conn, &id)).await?;
+    let status = CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft);
+    if !status.is_public() {
+        return Err(ApiError::NotFound("campaign"));
+    }
+    let svg = crate::domain::badge::render(&crate::domain::badge::BadgeInput {
+        title: &row.title,
+        status: &row.status,
+        currency: Currency::parse(&row.currency).unwrap_or(Currency::EUR),
+        goal: row.goal,
+        raised: row.raised,
+        match_amount: row.match_amount,
+        match_status: &row.match_status,
+    });
+    use sha2::Digest;
+    let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(svg.as_bytes()))[..32]);
+    if req
+        .headers()
+        .get("If-None-Match")
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .insert_header(("ETag", etag))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"))
+        .body(svg))
+}

@@ -4,10 +4,13 @@ pub mod areas;
 pub mod associations;
 pub mod auth;
 pub mod campaigns;
+pub mod finance;
 pub mod funds;
 pub mod ops;
 pub mod partners;
+pub mod pledges;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -43,6 +46,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(campaigns::submit)
                 .service(campaigns::approve)
                 .service(campaigns::reject)
-                .service(campaigns::cancel),
+                .service(campaigns::cancel)
+                .service(campaigns::match_history)
+                .service(campaigns::badge)
+                .service(finance::ledger)
+                .service(finance::reconciliation)
+                .service(pledges::create)
+                .service(pledges::for_campaign)
+                .service(pledges::get)
+                .service(pledges::list)
+                .service(pledges::erase)
+                .service(pledges::simulate)
+                .service(webhooks::stripe),
         );
 }

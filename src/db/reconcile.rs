@@ -1,0 +1,137 @@
+//! Checks every invariant the spec lists and reports violations (`GET /v1/reconciliation`,
+//! `cofund reconcile`). Read-only.
+
+use super::DbConnection;
+use super::ledger;
+use super::models::{CampaignRow, FundRow};
+use super::schema::{campaigns, funds, pledges, postings};
+use crate::domain::pledge::Dispute;
+use diesel::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Violation {
+    /// Which invariant: `journal_balanced`, `fund_figures`, `fund_overspent`, `campaign_raised`,
+    /// `campaign_donors`, `match_reserved`, `match_committed`.
+    pub check: String,
+    /// The fund, campaign or journal entry concerned.
+    pub subject: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub ok: bool,
+    pub violations: Vec<Violation>,
+    pub checked_funds: usize,
+    pub checked_campaigns: usize,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn v(check: &str, subject: &str, detail: String) -> Violation {
+    Violation {
+        check: check.into(),
+        subject: subject.into(),
+        detail,
+    }
+}
+
+pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
+    let mut violations = Vec::new();
+
+    // 1. Every journal entry balances per currency.
+    let legs: Vec<(String, String, i64)> = postings::table
+        .select((postings::entry_id, postings::currency, postings::amount))
+        .load(conn)?;
+    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (entry, currency, amount) in legs {
+        *sums.entry((entry, currency)).or_default() += amount;
+    }
+    for ((entry, currency), total) in sums {
+        if total != 0 {
+            violations.push(v("journal_balanced", &entry, format!("postings sum to {total} {currency}")));
+        }
+    }
+
+    // 2. Fund figures equal the ledger; 3. no fund is overspent.
+    let all_funds: Vec<FundRow> = funds::table.select(FundRow::as_select()).load(conn)?;
+    for f in &all_funds {
+        let b = ledger::balances(conn, &f.id)?;
+        let row = (f.budget, f.reserved, f.committed, f.settled);
+        let led = (b.budget, b.reserved, b.committed, b.settled);
+        if row != led {
+            violations.push(v("fund_figures", &f.id, format!("fund row {row:?} but ledger {led:?} (budget, reserved, committed, settled)")));
+        }
+        if b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
+            violations.push(v("fund_overspent", &f.id, format!("reserved {} + committed {} + settled {} > budget {}", b.reserved, b.committed, b.settled, b.budget)));
+        }
+    }
+
+    // 4. Campaign raised = sum of its confirmed pledges (net), donors = distinct counted donors.
+    let all_campaigns: Vec<CampaignRow> = campaigns::table.select(CampaignRow::as_select()).load(conn)?;
+    let rows: Vec<(String, i64, bool, i64, String, i64, String)> = pledges::table
+        .select((
+            pledges::campaign_id,
+            pledges::amount,
+            pledges::paid,
+            pledges::refunded_amount,
+            pledges::dispute,
+            pledges::counted_amount,
+            pledges::donor_key,
+        ))
+        .load(conn)?;
+    let mut raised: HashMap<String, i64> = HashMap::new();
+    let mut donors: HashMap<String, HashSet<String>> = HashMap::new();
+    for (campaign, amount, paid, refunded, dispute, counted, donor) in rows {
+        // Recomputed from the facts, not from the cached counted amount.
+        let net = if paid && Dispute::parse(&dispute) != Dispute::Lost {
+            amount - refunded.min(amount)
+        } else {
+            0
+        };
+        if net != counted {
+            violations.push(v("pledge_counted", &campaign, format!("a pledge counts {counted} but its facts say {net}")));
+        }
+        *raised.entry(campaign.clone()).or_default() += net;
+        if net > 0 {
+            donors.entry(campaign).or_default().insert(donor);
+        }
+    }
+    let mut reserved_by_fund: HashMap<String, i64> = HashMap::new();
+    let mut committed_by_fund: HashMap<String, i64> = HashMap::new();
+    for c in &all_campaigns {
+        let expected = raised.get(&c.id).copied().unwrap_or(0);
+        if c.raised != expected {
+            violations.push(v("campaign_raised", &c.id, format!("raised {} but confirmed pledges sum to {expected}", c.raised)));
+        }
+        let expected_donors = donors.get(&c.id).map(|d| d.len()).unwrap_or(0) as i64;
+        if i64::from(c.donors) != expected_donors {
+            violations.push(v("campaign_donors", &c.id, format!("donors {} but {expected_donors} distinct donors have confirmed pledges", c.donors)));
+        }
+        match c.match_status.as_str() {
+            "reserved" => *reserved_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
+            "committed" => *committed_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
+            _ => {}
+        }
+    }
+    // 5. The fund's reserved/committed figures are exactly its campaigns' live reservations.
+    for f in &all_funds {
+        let r = reserved_by_fund.get(&f.id).copied().unwrap_or(0);
+        if r != f.reserved {
+            violations.push(v("match_reserved", &f.id, format!("fund reserved {} but campaigns hold {r}", f.reserved)));
+        }
+        let settled_or_committed = committed_by_fund.get(&f.id).copied().unwrap_or(0);
+        if settled_or_committed != f.committed {
+            violations.push(v("match_committed", &f.id, format!("fund committed {} but campaigns hold {settled_or_committed}", f.committed)));
+        }
+    }
+    Ok(Report {
+        ok: violations.is_empty(),
+        violations,
+        checked_funds: all_funds.len(),
+        checked_campaigns: all_campaigns.len(),
+        checked_at: chrono::Utc::now(),
+    })
+}

@@ -1,0 +1,747 @@
+//! Pledges: partner frontends create them (with an Idempotency-Key), the provider's webhooks
+//! confirm them. Donor personal data lives in its own table and can be erased.
+
+use super::webhooks::deliver_simulated;
+use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
+use crate::db::queries::audit;
+use crate::db::schema::{campaigns, donors, pledges};
+use crate::db::write_tx;
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::email::Email;
+use crate::domain::ids;
+use crate::domain::money::{Currency, parse_amount};
+use crate::domain::role::Role;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::{ApiJson, Page, Principal, check_limit};
+use crate::http::views::{money, now, ts};
+use crate::providers::PaymentProvider;
+use crate::providers::simulated::SimOutcome;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DonorInput {
+    pub name: String,
+    pub email: String,
+    /// Hide the name from the association and the public (default false).
+    #[serde(default)]
+    pub anonymous: bool,
+    /// `it` or `en` (default `it`): the language of the donor's e-mails.
+    pub locale: Option<String>,
+    /// The donor agrees that the association may contact them (default false).
+    #[serde(default)]
+    pub contact_consent: bool,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePledge {
+    #[schema(example = "25.00")]
+    pub amount: String,
+    /// Optional; must be the campaign's currency.
+    pub currency: Option<String>,
+    pub donor: DonorInput,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
+pub struct PaymentInfo {
+    /// `stripe` or `simulated`.
+    pub provider: String,
+    pub provider_payment_id: Option<String>,
+    /// What the partner frontend hands to the provider's client library. No card data ever
+    /// reaches cofund.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PledgeCreated {
+    pub id: String,
+    pub campaign_id: String,
+    pub status: String,
+    pub amount: String,
+    pub currency: String,
+    pub payment: PaymentInfo,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DonorView {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub anonymous: bool,
+    pub locale: String,
+    pub contact_consent: bool,
+    pub erased: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PledgeView {
+    pub id: String,
+    pub campaign_id: String,
+    pub partner_id: String,
+    pub status: String,
+    pub amount: String,
+    pub currency: String,
+    /// Refunded so far (cumulative).
+    pub refunded: String,
+    /// What this pledge adds to the campaign's `raised`.
+    pub counted: String,
+    /// Set when the provider reported another amount or currency: not counted.
+    pub flagged_reason: Option<String>,
+    pub message: Option<String>,
+    pub donor: Option<DonorView>,
+    pub payment: PaymentInfo,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+pub type PledgePage = Page<PledgeView>;
+
+fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> PledgeView {
+    let c = p.currency.clone();
+    PledgeView {
+        amount: money(p.amount, &c),
+        refunded: money(p.refunded_amount, &c),
+        counted: money(p.counted_amount, &c),
+        donor: d.map(|d| DonorView {
+            erased: d.erased_at.is_some(),
+            name: d.name,
+            email: d.email,
+            anonymous: d.anonymous,
+            locale: d.locale,
+            contact_consent: d.contact_consent,
+        }),
+        payment: PaymentInfo {
+            provider: p.provider,
+            provider_payment_id: p.provider_payment_id,
+            client_secret: if with_client_secret { p.client_secret } else { None },
+        },
+        id: p.id,
+        campaign_id: p.campaign_id,
+        partner_id: p.partner_id,
+        status: p.status,
+        currency: p.currency,
+        flagged_reason: p.flagged_reason,
+        message: p.message,
+        created_at: ts(p.created_at),
+        confirmed_at: p.confirmed_at.map(ts),
+    }
+}
+
+/// A stable donor identity for counting distinct donors (a hash, not the address).
+pub fn donor_key(email: &str) -> String {
+    hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
+}
+
+enum Begin {
+    Replay(String),
+    Create(PledgeRow),
+}
+
+fn idempotency_key(req: &HttpRequest) -> ApiResult<String> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "idempotency_key_required",
+            detail: "the Idempotency-Key header is required".into(),
+        })?
+        .to_str()
+        .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?
+        .trim()
+        .to_string();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "Idempotency-Key must be 1–255 visible ASCII characters",
+        ));
+    }
+    Ok(key)
+}
+
+/// Validates the pledge against its campaign; returns (amount, donor row pieces).
+fn validate(
+    body: &CreatePledge,
+    campaign: &CampaignRow,
+    min: &str,
+    max: &str,
+) -> ApiResult<(i64, String, String)> {
+    let mut errors = Vec::new();
+    let currency = Currency::parse(&campaign.currency).unwrap_or(Currency::EUR);
+    if let Some(c) = &body.currency
+        && c != currency.code()
+    {
+        errors.push(FieldError::new(
+            "currency",
+            format!("must be the campaign's currency, {}", currency.code()),
+        ));
+    }
+    let amount = match parse_amount(&body.amount, currency) {
+        Ok(a) => {
+            let lo = parse_amount(min, currency).unwrap_or(1);
+            let hi = parse_amount(max, currency).unwrap_or(i64::MAX);
+            if a < lo || a > hi {
+                errors.push(FieldError::new(
+                    "amount",
+                    format!(
+                        "must be between {} and {} {}",
+                        money(lo, currency.code()),
+                        money(hi, currency.code()),
+                        currency.code()
+                    ),
+                ));
+            }
+            a
+        }
+        Err(e) => {
+            errors.push(FieldError::new("amount", e));
+            0
+        }
+    };
+    let name = body.donor.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError::new("donor.name", "1–200 characters"));
+    }
+    let email = match Email::parse(&body.donor.email) {
+        Ok(e) => e.as_str().to_lowercase(),
+        Err(e) => {
+            errors.push(FieldError::new("donor.email", e));
+            String::new()
+        }
+    };
+    let locale = body.donor.locale.clone().unwrap_or_else(|| "it".into());
+    if !matches!(locale.as_str(), "it" | "en") {
+        errors.push(FieldError::new("donor.locale", "must be it or en"));
+    }
+    if body.message.as_ref().is_some_and(|m| m.chars().count() > 1000) {
+        errors.push(FieldError::new("message", "at most 1000 characters"));
+    }
+    if errors.is_empty() {
+        Ok((amount, email, locale))
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Pledge to a live campaign (partner clients).
+///
+/// Requires an `Idempotency-Key` header: the same key with the same body returns the same
+/// response; with another body, 409. The response carries what the partner frontend needs to
+/// let the donor pay at the provider; the pledge is confirmed only by the provider's webhook.
+#[utoipa::path(
+    tag = "payments",
+    params(
+        ("id" = String, Path, description = "Campaign id"),
+        ("Idempotency-Key" = String, Header, description = "Unique per pledge attempt, 1–255 characters"),
+    ),
+    request_body = CreatePledge,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = PledgeCreated),
+        (status = 400, description = "Missing Idempotency-Key or malformed body", body = crate::http::error::Problem),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Campaign not live, or key reused with another body", body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+        (status = 429, body = crate::http::error::Problem),
+        (status = 502, description = "Payment provider unavailable; retry with the same key", body = crate::http::error::Problem),
+    )
+)]
+#[post("/campaigns/{id}/pledges")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<CreatePledge>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Partner])?;
+    let partner_id = principal
+        .partner_id
+        .clone()
+        .ok_or(ApiError::Forbidden("no partner"))?;
+    state
+        .pledge_limiter
+        .check(&partner_id)
+        .map_err(ApiError::RateLimited)?;
+    let key = idempotency_key(&req)?;
+    let campaign_id = id.into_inner();
+    let body = body.into_inner();
+    let hash = hex::encode(Sha256::digest(
+        serde_json::to_string(&(&campaign_id, &body))
+            .unwrap_or_default()
+            .as_bytes(),
+    ));
+    let provider_name = state.provider.name().to_string();
+    let (min, max) = (
+        state.config.payments.pledge_min.clone(),
+        state.config.payments.pledge_max.clone(),
+    );
+    let begin = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<Begin> {
+                let existing: Option<PledgeRow> = pledges::table
+                    .filter(pledges::partner_id.eq(&partner_id))
+                    .filter(pledges::idempotency_key.eq(&key))
+                    .select(PledgeRow::as_select())
+                    .first(conn)
+                    .optional()?;
+                if let Some(p) = existing {
+                    if p.request_hash != hash {
+                        return Err(ApiError::conflict(
+                            "idempotency_key_reused",
+                            "this Idempotency-Key was used with another request",
+                        ));
+                    }
+                    return Ok(match p.creation_response {
+                        Some(r) => Begin::Replay(r),
+                        // The provider call did not finish last time: try again.
+                        None => Begin::Create(p),
+                    });
+                }
+                let campaign: CampaignRow = campaigns::table
+                    .find(&campaign_id)
+                    .select(CampaignRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .filter(|c| CampaignStatus::parse(&c.status).is_some_and(|s| s.is_public()))
+                    .ok_or(ApiError::NotFound("campaign"))?;
+                if campaign.status != "live" {
+                    return Err(ApiError::conflict(
+                        "campaign_not_live",
+                        format!("only live campaigns accept pledges; this one is {}", campaign.status),
+                    ));
+                }
+                let (amount, email, locale) = validate(&body, &campaign, &min, &max)?;
+                let t = now();
+                let pledge_id = ids::new_id(ids::PLEDGE);
+                let row = PledgeRow {
+                    provider_idempotency_key: format!("cofund-{pledge_id}"),
+                    id: pledge_id,
+                    campaign_id: campaign.id.clone(),
+                    partner_id: partner_id.clone(),
+                    amount,
+                    currency: campaign.currency.clone(),
+                    status: "pending".into(),
+                    paid: false,
+                    failed: false,
+                    canceled: false,
+                    expired: false,
+                    refunded_amount: 0,
+                    dispute: "none".into(),
+                    counted_amount: 0,
+                    donor_key: donor_key(&email),
+                    message: body.message.clone().map(|m| m.trim().to_string()),
+                    provider: provider_name.clone(),
+                    provider_payment_id: None,
+                    client_secret: None,
+                    idempotency_key: key.clone(),
+                    request_hash: hash.clone(),
+                    creation_response: None,
+                    flagged_reason: None,
+                    created_at: t,
+                    updated_at: t,
+                    confirmed_at: None,
+                };
+                diesel::insert_into(pledges::table).values(&row).execute(conn)?;
+                diesel::insert_into(donors::table)
+                    .values(DonorRow {
+                        pledge_id: row.id.clone(),
+                        name: Some(body.donor.name.trim().to_string()),
+                        email: Some(email),
+                        anonymous: body.donor.anonymous,
+                        contact_consent: body.donor.contact_consent,
+                        locale,
+                        erased_at: None,
+                    })
+                    .execute(conn)?;
+                Ok(Begin::Create(row))
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            // Two requests with one key raced: the loser is told to retry.
+            ApiError::Conflict { code: "already_exists", .. } => ApiError::conflict(
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is being processed; retry",
+            ),
+            other => other,
+        })?;
+    let pledge = match begin {
+        Begin::Replay(response) => {
+            return Ok(HttpResponse::Created()
+                .content_type("application/json")
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(response));
+        }
+        Begin::Create(p) => p,
+    };
+    let payment = state
+        .provider
+        .create_payment(
+            &pledge.id,
+            pledge.amount,
+            &pledge.currency,
+            &pledge.provider_idempotency_key,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(pledge_id = %pledge.id, error = %e, "payment creation failed");
+            ApiError::ProviderUnavailable
+        })?;
+    let response = PledgeCreated {
+        id: pledge.id.clone(),
+        campaign_id: pledge.campaign_id.clone(),
+        status: "pending".into(),
+        amount: money(pledge.amount, &pledge.currency),
+        currency: pledge.currency.clone(),
+        payment: PaymentInfo {
+            provider: pledge.provider.clone(),
+            provider_payment_id: Some(payment.id.clone()),
+            client_secret: payment.client_secret.clone(),
+        },
+        created_at: ts(pledge.created_at),
+    };
+    let text = serde_json::to_string(&response).unwrap_or_default();
+    let stored = text.clone();
+    let pledge_id = pledge.id.clone();
+    state
+        .db
+        .run(move |conn| -> ApiResult<usize> {
+            Ok(diesel::update(pledges::table.find(&pledge_id))
+                .filter(pledges::creation_response.is_null())
+                .set((
+                    pledges::provider_payment_id.eq(Some(&payment.id)),
+                    pledges::client_secret.eq(payment.client_secret.as_deref()),
+                    pledges::creation_response.eq(Some(&stored)),
+                ))
+                .execute(conn)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .content_type("application/json")
+        .body(text))
+}
+
+fn may_read_pledge(principal: &Principal, p: &PledgeRow) -> ApiResult<()> {
+    match principal.role {
+        Role::Admin | Role::Finance => Ok(()),
+        Role::Partner if principal.partner_id.as_deref() == Some(p.partner_id.as_str()) => Ok(()),
+        Role::Partner => Err(ApiError::Forbidden("this pledge belongs to another partner")),
+        _ => Err(ApiError::Forbidden("your role may not read pledges")),
+    }
+}
+
+/// Read a pledge (the partner that created it, admin, finance).
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "Pledge id (`plg_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PledgeView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/pledges/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (p, d) = state
+        .db
+        .run(move |conn| -> ApiResult<(PledgeRow, Option<DonorRow>)> {
+            let p: PledgeRow = pledges::table
+                .find(&id)
+                .select(PledgeRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound("pledge"))?;
+            let d = donors::table
+                .find(&id)
+                .select(DonorRow::as_select())
+                .first(conn)
+                .optional()?;
+            Ok((p, d))
+        })
+        .await?;
+    may_read_pledge(&principal, &p)?;
+    let own = principal.role == Role::Partner;
+    Ok(HttpResponse::Ok().json(pledge_view(p, d, own)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PledgeListParams {
+    pub campaign_id: Option<String>,
+    pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List pledges: a partner sees its own; admin and finance see all.
+#[utoipa::path(
+    tag = "payments",
+    params(PledgeListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = PledgePage), (status = 403, body = crate::http::error::Problem))
+)]
+#[get("/pledges")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<PledgeListParams>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Partner, Role::Admin, Role::Finance])?;
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let only_partner = principal.partner_id.clone();
+    let cursor = params.cursor.unwrap_or_default();
+    let rows = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<(PledgeRow, Option<DonorRow>)>> {
+            let mut q = pledges::table
+                .left_join(donors::table)
+                .filter(pledges::id.gt(&cursor))
+                .order(pledges::id)
+                .limit(limit + 1)
+                .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
+                .into_boxed();
+            if let Some(p) = only_partner {
+                q = q.filter(pledges::partner_id.eq(p));
+            }
+            if let Some(c) = params.campaign_id {
+                q = q.filter(pledges::campaign_id.eq(c));
+            }
+            if let Some(s) = params.status {
+                q = q.filter(pledges::status.eq(s));
+            }
+            Ok(q.load(conn)?)
+        })
+        .await?;
+    let own = principal.role == Role::Partner;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |(p, _)| p.id.clone(),
+        |(p, d)| pledge_view(p, d, own),
+    )))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignPledge {
+    pub id: String,
+    pub status: String,
+    pub amount: String,
+    pub currency: String,
+    /// Only for donors who are not anonymous.
+    pub donor_name: Option<String>,
+    /// Only for donors who are not anonymous and agreed to be contacted.
+    pub donor_email: Option<String>,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub type CampaignPledgePage = Page<CampaignPledge>;
+
+/// A campaign's pledges for its association (and city staff): donor contact only for
+/// non-anonymous donors who consented.
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "Campaign id"), crate::http::extract::PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignPledgePage),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/campaigns/{id}/pledges")]
+pub async fn for_campaign(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    params: web::Query<crate::http::extract::PageParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let cursor = params.cursor.unwrap_or_default();
+    let campaign_id = id.into_inner();
+    let (association_id, rows) = state
+        .db
+        .run(move |conn| -> ApiResult<(String, Vec<(PledgeRow, Option<DonorRow>)>)> {
+            let association_id: String = campaigns::table
+                .find(&campaign_id)
+                .select(campaigns::association_id)
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound("campaign"))?;
+            let rows = pledges::table
+                .left_join(donors::table)
+                .filter(pledges::campaign_id.eq(&campaign_id))
+                .filter(pledges::id.gt(&cursor))
+                .order(pledges::id)
+                .limit(limit + 1)
+                .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
+                .load(conn)?;
+            Ok((association_id, rows))
+        })
+        .await?;
+    if !(principal.role.is_city_staff() || principal.is_member_of(&association_id)) {
+        return Err(ApiError::Forbidden("not your association's campaign"));
+    }
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |(p, _)| p.id.clone(),
+        |(p, d)| {
+            let visible = d.as_ref().filter(|d| !d.anonymous && d.erased_at.is_none());
+            CampaignPledge {
+                donor_name: visible.and_then(|d| d.name.clone()),
+                donor_email: visible
+                    .filter(|d| d.contact_consent)
+                    .and_then(|d| d.email.clone()),
+                amount: money(p.amount, &p.currency),
+                id: p.id,
+                status: p.status,
+                currency: p.currency,
+                message: p.message,
+                created_at: ts(p.created_at),
+            }
+        },
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseDonor {
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Erased {
+    /// Donor records whose personal data was erased.
+    pub erased: usize,
+}
+
+/// Erase a donor's personal data (GDPR art. 17); the accounting records stay (admin).
+#[utoipa::path(
+    tag = "payments",
+    request_body = EraseDonor,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Erased),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/donors/erase")]
+pub async fn erase(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ApiJson<EraseDonor>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let email = Email::parse(&body.into_inner().email)
+        .map_err(|e| ApiError::validation("email", e))?
+        .as_str()
+        .to_lowercase();
+    let erased = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<usize> {
+                let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
+                    .set((
+                        donors::name.eq(None::<String>),
+                        donors::email.eq(None::<String>),
+                        donors::erased_at.eq(Some(now())),
+                    ))
+                    .execute(conn)?;
+                // The audit trail records that an erasure happened, not whose.
+                audit(conn, &principal, "donor.erase", "donor", "-", Some(format!("{n} records")))?;
+                Ok(n)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Erased { erased }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateBody {
+    pub outcome: SimOutcome,
+}
+
+/// Simulated provider only: make a payment succeed, fail, be cancelled or disputed. The outcome
+/// arrives as a signed provider event through the webhook code path. The partner that created
+/// the pledge or an admin may call it; with the Stripe provider it does not exist (404).
+#[utoipa::path(
+    tag = "payments",
+    params(("payment_id" = String, Path, description = "provider_payment_id of a simulated payment")),
+    request_body = SimulateBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PledgeView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[post("/simulated/payments/{payment_id}")]
+pub async fn simulate(
+    state: web::Data<AppState>,
+    principal: Principal,
+    payment_id: web::Path<String>,
+    body: ApiJson<SimulateBody>,
+) -> ApiResult<HttpResponse> {
+    let PaymentProvider::Simulated(sim) = &*state.provider else {
+        return Err(ApiError::NotFound("route"));
+    };
+    let payment_id = payment_id.into_inner();
+    let lookup = payment_id.clone();
+    let pledge = state
+        .db
+        .run(move |conn| -> ApiResult<PledgeRow> {
+            pledges::table
+                .filter(pledges::provider_payment_id.eq(&lookup))
+                .select(PledgeRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound("payment"))
+        })
+        .await?;
+    if principal.role != Role::Admin {
+        may_read_pledge(&principal, &pledge)?;
+    }
+    sim.trigger(&payment_id, body.into_inner().outcome)
+        .map_err(|_| ApiError::NotFound("payment"))?;
+    deliver_simulated(&state).await?;
+    let id = pledge.id.clone();
+    let (p, d) = state
+        .db
+        .run(move |conn| -> ApiResult<(PledgeRow, Option<DonorRow>)> {
+            let p = pledges::table
+                .find(&id)
+                .select(PledgeRow::as_select())
+                .first(conn)?;
+            let d = donors::table
+                .find(&id)
+                .select(DonorRow::as_select())
+                .first(conn)
+                .optional()?;
+            Ok((p, d))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(pledge_view(p, d, principal.role == Role::Partner)))
+}

@@ -1,0 +1,100 @@
+//! Stripe events as cofund understands them (pure parsing, no I/O).
+
+use crate::domain::pledge::PaymentEvent;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEvent {
+    pub id: String,
+    pub kind: String,
+    /// The PaymentIntent the event is about.
+    pub payment_id: Option<String>,
+    /// `metadata.pledge_id`, when the event carries it.
+    pub pledge_hint: Option<String>,
+    /// None for event types cofund does not act on (they are stored and acknowledged).
+    pub event: Option<PaymentEvent>,
+}
+
+/// Parses a Stripe event body. Errors only on something that is not an event at all.
+pub fn parse(body: &[u8]) -> Result<ProviderEvent, &'static str> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| "body is not JSON")?;
+    let id = v["id"]
+        .as_str()
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .ok_or("event without id")?
+        .to_string();
+    let kind = v["type"].as_str().ok_or("event without type")?.to_string();
+    let object = &v["data"]["object"];
+    if !object.is_object() {
+        return Err("event without data.object");
+    }
+    let text = |x: &Value| x.as_str().map(str::to_string);
+    let (payment_id, event) = match kind.as_str() {
+        "payment_intent.succeeded" => (
+            text(&object["id"]),
+            Some(PaymentEvent::Succeeded {
+                amount: object["amount_received"]
+                    .as_i64()
+                    .or_else(|| object["amount"].as_i64())
+                    .unwrap_or(-1),
+                currency: object["currency"].as_str().unwrap_or_default().to_string(),
+            }),
+        ),
+        "payment_intent.payment_failed" => (text(&object["id"]), Some(PaymentEvent::Failed)),
+        "payment_intent.canceled" => (text(&object["id"]), Some(PaymentEvent::Canceled)),
+        "charge.refunded" => (
+            text(&object["payment_intent"]),
+            object["amount_refunded"]
+                .as_i64()
+                .map(|amount_refunded| PaymentEvent::Refunded { amount_refunded }),
+        ),
+        "charge.dispute.created" => (
+            text(&object["payment_intent"]),
+            Some(PaymentEvent::DisputeOpened),
+        ),
+        "charge.dispute.closed" => (
+            text(&object["payment_intent"]),
+            match object["status"].as_str() {
+                Some("won") => Some(PaymentEvent::DisputeClosed { won: true }),
+                Some("lost") => Some(PaymentEvent::DisputeClosed { won: false }),
+                _ => None,
+            },
+        ),
+        _ => (None, None),
+    };
+    let pledge_hint = text(&object["metadata"]["pledge_id"]);
+    Ok(ProviderEvent {
+        id,
+        kind,
+        payment_id,
+        pledge_hint,
+        event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_handled_event_types() {
+        let e = parse(json!({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_1", "amount": 2500, "amount_received": 2500, "currency": "eur", "metadata": {"pledge_id": "plg_1"}}}}).to_string().as_bytes()).unwrap();
+        assert_eq!(e.payment_id.as_deref(), Some("pi_1"));
+        assert_eq!(e.pledge_hint.as_deref(), Some("plg_1"));
+        assert_eq!(e.event, Some(PaymentEvent::Succeeded { amount: 2500, currency: "eur".into() }));
+        let e = parse(json!({"id": "evt_2", "type": "charge.refunded", "data": {"object": {"id": "ch_1", "payment_intent": "pi_1", "amount_refunded": 700}}}).to_string().as_bytes()).unwrap();
+        assert_eq!(e.event, Some(PaymentEvent::Refunded { amount_refunded: 700 }));
+        let e = parse(json!({"id": "evt_3", "type": "charge.dispute.closed", "data": {"object": {"payment_intent": "pi_1", "status": "lost"}}}).to_string().as_bytes()).unwrap();
+        assert_eq!(e.event, Some(PaymentEvent::DisputeClosed { won: false }));
+        let e = parse(json!({"id": "evt_4", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).to_string().as_bytes()).unwrap();
+        assert_eq!(e.event, None);
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_event() {
+        assert!(parse(b"not json").is_err());
+        assert!(parse(br#"{"type":"x","data":{"object":{}}}"#).is_err());
+        assert!(parse(br#"{"id":"evt_1","type":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! Stripe's REST API over reqwest (rustls): PaymentIntents and Refunds. Every mutating call
+//! carries an idempotency key generated once and stored with the operation; network errors,
+//! timeouts, 429 and 5xx are retried with backoff, 4xx are not.
+
+use super::{CreatedPayment, CreatedRefund, ProviderError, RetrievedPayment};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The API version cofund is written against, pinned so Stripe's upgrades do not change shapes.
+pub const STRIPE_API_VERSION: &str = "2024-06-20";
+
+pub struct StripeClient {
+    base: String,
+    secret_key: String,
+    http: reqwest::Client,
+    attempts: u32,
+    backoff: Duration,
+}
+
+impl StripeClient {
+    pub fn new(base: &str, secret_key: &str) -> StripeClient {
+        crate::init_tls();
+        StripeClient {
+            base: base.trim_end_matches('/').to_string(),
+            secret_key: secret_key.to_string(),
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(20))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            attempts: 4,
+            backoff: Duration::from_millis(200),
+        }
+    }
+
+    /// Shorter backoff for tests.
+    pub fn with_backoff(mut self, backoff: Duration) -> StripeClient {
+        self.backoff = backoff;
+        self
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ProviderError> {
+        let url = format!("{}{}", self.base, path);
+        let mut last = String::new();
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.secret_key)
+                .header("Stripe-Version", STRIPE_API_VERSION);
+            if let Some(key) = idempotency_key {
+                req = req.header("Idempotency-Key", key);
+            }
+            if !form.is_empty() {
+                req = req.form(form);
+            }
+            match req.send().await {
+                Ok(res) => {
+                    let status = res.status();
+                    let body: Value = res.json().await.unwrap_or(Value::Null);
+                    if status.is_success() {
+                        return Ok(body);
+                    }
+                    let message = body["error"]["message"]
+                        .as_str()
+                        .unwrap_or("no message")
+                        .to_string();
+                    if status.is_server_error() || status.as_u16() == 429 {
+                        last = format!("{status}: {message}");
+                        tracing::warn!(%status, attempt, "stripe call failed; retrying");
+                        continue;
+                    }
+                    return Err(ProviderError::Rejected {
+                        status: status.as_u16(),
+                        message,
+                    });
+                }
+                Err(e) => {
+                    last = if e.is_timeout() {
+                        "timeout".to_string()
+                    } else {
+                        "network error".to_string()
+                    };
+                    tracing::warn!(error = %e, attempt, "stripe call failed; retrying");
+                }
+            }
+        }
+        Err(ProviderError::Unavailable(last))
+    }
+
+    pub async fn create_payment_intent(
+        &self,
+        pledge_id: &str,
+        amount: i64,
+        currency: &str,
+        idempotency_key: &str,
+    ) -> Result<CreatedPayment, ProviderError> {
+        let form = [
+            ("amount", amount.to_string()),
+            ("currency", currency.to_ascii_lowercase()),
+            ("metadata[pledge_id]", pledge_id.to_string()),
+            ("automatic_payment_methods[enabled]", "true".to_string()),
+        ];
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/payment_intents",
+                &form,
+                Some(idempotency_key),
+            )
+            .await?;
+        Ok(CreatedPayment {
+            id: v["id"]
+                .as_str()
+                .ok_or_else(|| ProviderError::Unavailable("response without id".into()))?
+                .to_string(),
+            client_secret: v["client_secret"].as_str().map(str::to_string),
+        })
+    }
+
+    pub async fn retrieve_payment_intent(&self, id: &str) -> Result<RetrievedPayment, ProviderError> {
+        if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(ProviderError::Rejected {
+                status: 400,
+                message: "invalid payment id".into(),
+            });
+        }
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/payment_intents/{id}"),
+                &[],
+                None,
+            )
+            .await?;
+        Ok(RetrievedPayment {
+            id: id.to_string(),
+            status: v["status"].as_str().unwrap_or_default().to_string(),
+            amount_received: v["amount_received"].as_i64().unwrap_or(0),
+            currency: v["currency"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+
+    pub async fn refund(
+        &self,
+        payment_id: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<CreatedRefund, ProviderError> {
+        let form = [
+            ("payment_intent", payment_id.to_string()),
+            ("amount", amount.to_string()),
+            ("reason", "requested_by_customer".to_string()),
+        ];
+        let v = self
+            .call(reqwest::Method::POST, "/v1/refunds", &form, Some(idempotency_key))
+            .await?;
+        Ok(CreatedRefund {
+            id: v["id"].as_str().unwrap_or_default().to_string(),
+            status: v["status"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+}
