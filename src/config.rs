@@ -40,8 +40,14 @@ impl std::fmt::Debug for PaymentsConfig {
         f.debug_struct("PaymentsConfig")
             .field("provider", &self.provider)
             .field("stripe_api_base", &self.stripe_api_base)
-            .field("stripe_secret_key", &self.stripe_secret_key.as_ref().map(|_| "<redacted>"))
-            .field("webhook_secrets", &format!("<{} redacted>", self.webhook_secrets.len()))
+            .field(
+                "stripe_secret_key",
+                &self.stripe_secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "webhook_secrets",
+                &format!("<{} redacted>", self.webhook_secrets.len()),
+            )
             .field("pledge_min", &self.pledge_min)
             .field("pledge_max", &self.pledge_max)
             .field("pledge_ttl", &self.pledge_ttl)
@@ -281,7 +287,14 @@ mod tests {
         assert_eq!(c.payments.webhook_secrets, vec!["whsec_a", "whsec_b"]);
         assert!(cfg(&[("COFUND_STRIPE_SECRET_KEY", "sk_test_x")]).is_err());
         assert!(cfg(&[("COFUND_PAYMENT_PROVIDER", "stripe")]).is_err());
-        let printed = format!("{:?}", cfg(&[("COFUND_STRIPE_SECRET_KEY", "sk_test_x"), ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_zz")]).unwrap());
+        let printed = format!(
+            "{:?}",
+            cfg(&[
+                ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"),
+                ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_zz")
+            ])
+            .unwrap()
+        );
         assert!(!printed.contains("sk_test_x") && !printed.contains("whsec_zz"));
     }
 

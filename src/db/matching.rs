@@ -191,7 +191,11 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
         MatchAction::Reserve(amount) => {
             if try_reserve(conn, &fund, &campaign.id, amount, "threshold reached")? {
                 set_match(conn, &campaign.id, MatchState::Reserved, amount, None)?;
-                let kind = if amount < inputs.top_up { "partial" } else { "reserve" };
+                let kind = if amount < inputs.top_up {
+                    "partial"
+                } else {
+                    "reserve"
+                };
                 record(conn, campaign, &fund, kind, amount)?;
             } else {
                 // Another crossing took the budget between our read and our update.
@@ -204,7 +208,13 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
             record(conn, campaign, &fund, "waitlist", 0)?;
         }
         MatchAction::Revoke => {
-            release(conn, &fund, &campaign.id, campaign.match_amount, "fell below threshold")?;
+            release(
+                conn,
+                &fund,
+                &campaign.id,
+                campaign.match_amount,
+                "fell below threshold",
+            )?;
             set_match(conn, &campaign.id, MatchState::Revoked, 0, None)?;
             record(conn, campaign, &fund, "revoke", campaign.match_amount)?;
             return Ok(Effect { freed: true });
@@ -260,7 +270,11 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
                 return Ok(false);
             }
             set_match(conn, &head, MatchState::Reserved, amount, None)?;
-            let kind = if amount < inputs.top_up { "partial" } else { "reserve" };
+            let kind = if amount < inputs.top_up {
+                "partial"
+            } else {
+                "reserve"
+            };
             record(conn, &campaign, &fund, kind, amount)?;
             Ok(true)
         })?;
@@ -302,7 +316,11 @@ pub fn release_and_refund(
 }
 
 /// One refund per counted pledge of the campaign (idempotent: a pledge has at most one).
-pub fn queue_refunds(conn: &mut DbConnection, campaign_id: &str, reason: &str) -> QueryResult<usize> {
+pub fn queue_refunds(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    reason: &str,
+) -> QueryResult<usize> {
     let to_refund: Vec<(String, i64)> = pledges::table
         .filter(pledges::campaign_id.eq(campaign_id))
         .filter(pledges::counted_amount.gt(0))
@@ -310,7 +328,14 @@ pub fn queue_refunds(conn: &mut DbConnection, campaign_id: &str, reason: &str) -
         .select((pledges::id, pledges::counted_amount))
         .load(conn)?;
     let already: Vec<String> = refunds::table
-        .filter(refunds::pledge_id.eq_any(to_refund.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()))
+        .filter(
+            refunds::pledge_id.eq_any(
+                to_refund
+                    .iter()
+                    .map(|(id, _)| id.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
         .select(refunds::pledge_id)
         .load(conn)?;
     let t = now();
@@ -400,7 +425,11 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
             &format!("campaign.{outcome}"),
             "campaign",
             campaign_id,
-            Some(format!("raised {} of threshold {}", campaign.raised, threshold_of(&campaign, &fund))),
+            Some(format!(
+                "raised {} of threshold {}",
+                campaign.raised,
+                threshold_of(&campaign, &fund)
+            )),
         )?;
         Ok(Some((outcome.to_string(), effect)))
     })

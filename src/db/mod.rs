@@ -7,8 +7,8 @@
 pub mod admin;
 pub mod ledger;
 pub mod matching;
-pub mod payments;
 pub mod models;
+pub mod payments;
 pub mod queries;
 pub mod reconcile;
 pub mod schema;

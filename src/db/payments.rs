@@ -129,7 +129,9 @@ pub fn apply_event(
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
             if info.table_name().is_none_or(|t| t == "provider_events")
                 && (info.message().contains("provider_events")
-                    || info.constraint_name().is_some_and(|c| c.contains("provider_events"))) =>
+                    || info
+                        .constraint_name()
+                        .is_some_and(|c| c.contains("provider_events"))) =>
         {
             Ok(Applied::Duplicate)
         }
@@ -200,7 +202,13 @@ pub fn apply_to_pledge(
     };
     let mut freed_fund = None;
     if delta != 0 || donor_change != 0 {
-        let effect = count_change(conn, &pledge.campaign_id, delta, &pledge.donor_key, donor_change)?;
+        let effect = count_change(
+            conn,
+            &pledge.campaign_id,
+            delta,
+            &pledge.donor_key,
+            donor_change,
+        )?;
         if effect.freed {
             freed_fund = Some(
                 campaigns::table

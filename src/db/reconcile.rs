@@ -51,7 +51,11 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     }
     for ((entry, currency), total) in sums {
         if total != 0 {
-            violations.push(v("journal_balanced", &entry, format!("postings sum to {total} {currency}")));
+            violations.push(v(
+                "journal_balanced",
+                &entry,
+                format!("postings sum to {total} {currency}"),
+            ));
         }
     }
 
@@ -62,15 +66,30 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
         let row = (f.budget, f.reserved, f.committed, f.settled);
         let led = (b.budget, b.reserved, b.committed, b.settled);
         if row != led {
-            violations.push(v("fund_figures", &f.id, format!("fund row {row:?} but ledger {led:?} (budget, reserved, committed, settled)")));
+            violations.push(v(
+                "fund_figures",
+                &f.id,
+                format!(
+                    "fund row {row:?} but ledger {led:?} (budget, reserved, committed, settled)"
+                ),
+            ));
         }
         if b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
-            violations.push(v("fund_overspent", &f.id, format!("reserved {} + committed {} + settled {} > budget {}", b.reserved, b.committed, b.settled, b.budget)));
+            violations.push(v(
+                "fund_overspent",
+                &f.id,
+                format!(
+                    "reserved {} + committed {} + settled {} > budget {}",
+                    b.reserved, b.committed, b.settled, b.budget
+                ),
+            ));
         }
     }
 
     // 4. Campaign raised = sum of its confirmed pledges (net), donors = distinct counted donors.
-    let all_campaigns: Vec<CampaignRow> = campaigns::table.select(CampaignRow::as_select()).load(conn)?;
+    let all_campaigns: Vec<CampaignRow> = campaigns::table
+        .select(CampaignRow::as_select())
+        .load(conn)?;
     let rows: Vec<(String, i64, bool, i64, String, i64, String)> = pledges::table
         .select((
             pledges::campaign_id,
@@ -92,7 +111,11 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             0
         };
         if net != counted {
-            violations.push(v("pledge_counted", &campaign, format!("a pledge counts {counted} but its facts say {net}")));
+            violations.push(v(
+                "pledge_counted",
+                &campaign,
+                format!("a pledge counts {counted} but its facts say {net}"),
+            ));
         }
         *raised.entry(campaign.clone()).or_default() += net;
         if net > 0 {
@@ -104,15 +127,31 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     for c in &all_campaigns {
         let expected = raised.get(&c.id).copied().unwrap_or(0);
         if c.raised != expected {
-            violations.push(v("campaign_raised", &c.id, format!("raised {} but confirmed pledges sum to {expected}", c.raised)));
+            violations.push(v(
+                "campaign_raised",
+                &c.id,
+                format!(
+                    "raised {} but confirmed pledges sum to {expected}",
+                    c.raised
+                ),
+            ));
         }
         let expected_donors = donors.get(&c.id).map(|d| d.len()).unwrap_or(0) as i64;
         if i64::from(c.donors) != expected_donors {
-            violations.push(v("campaign_donors", &c.id, format!("donors {} but {expected_donors} distinct donors have confirmed pledges", c.donors)));
+            violations.push(v(
+                "campaign_donors",
+                &c.id,
+                format!(
+                    "donors {} but {expected_donors} distinct donors have confirmed pledges",
+                    c.donors
+                ),
+            ));
         }
         match c.match_status.as_str() {
             "reserved" => *reserved_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
-            "committed" => *committed_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
+            "committed" => {
+                *committed_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount
+            }
             _ => {}
         }
     }
@@ -120,11 +159,22 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     for f in &all_funds {
         let r = reserved_by_fund.get(&f.id).copied().unwrap_or(0);
         if r != f.reserved {
-            violations.push(v("match_reserved", &f.id, format!("fund reserved {} but campaigns hold {r}", f.reserved)));
+            violations.push(v(
+                "match_reserved",
+                &f.id,
+                format!("fund reserved {} but campaigns hold {r}", f.reserved),
+            ));
         }
         let settled_or_committed = committed_by_fund.get(&f.id).copied().unwrap_or(0);
         if settled_or_committed != f.committed {
-            violations.push(v("match_committed", &f.id, format!("fund committed {} but campaigns hold {settled_or_committed}", f.committed)));
+            violations.push(v(
+                "match_committed",
+                &f.id,
+                format!(
+                    "fund committed {} but campaigns hold {settled_or_committed}",
+                    f.committed
+                ),
+            ));
         }
     }
     Ok(Report {

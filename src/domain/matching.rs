@@ -166,15 +166,42 @@ mod tests {
     fn crossing_reserves_waitlists_or_partially_matches() {
         use MatchAction as A;
         use MatchState as M;
-        assert_eq!(on_threshold(M::None, &inputs(2_999_999, 9_000_000, false)), A::Nothing);
-        assert_eq!(on_threshold(M::None, &inputs(3_000_000, 9_000_000, false)), A::Reserve(3_000_000));
-        assert_eq!(on_threshold(M::None, &inputs(3_000_000, 1_000_000, false)), A::Waitlist);
-        assert_eq!(on_threshold(M::None, &inputs(3_000_000, 1_000_000, true)), A::Reserve(1_000_000));
-        assert_eq!(on_threshold(M::None, &inputs(3_000_000, 0, true)), A::Waitlist);
-        assert_eq!(on_threshold(M::Revoked, &inputs(3_500_000, 9_000_000, false)), A::Reserve(3_000_000));
-        assert_eq!(on_threshold(M::Reserved, &inputs(3_500_000, 0, false)), A::Nothing);
-        assert_eq!(on_threshold(M::Reserved, &inputs(2_000_000, 0, false)), A::Revoke);
-        assert_eq!(on_threshold(M::Waitlisted, &inputs(2_000_000, 0, false)), A::Unqueue);
+        assert_eq!(
+            on_threshold(M::None, &inputs(2_999_999, 9_000_000, false)),
+            A::Nothing
+        );
+        assert_eq!(
+            on_threshold(M::None, &inputs(3_000_000, 9_000_000, false)),
+            A::Reserve(3_000_000)
+        );
+        assert_eq!(
+            on_threshold(M::None, &inputs(3_000_000, 1_000_000, false)),
+            A::Waitlist
+        );
+        assert_eq!(
+            on_threshold(M::None, &inputs(3_000_000, 1_000_000, true)),
+            A::Reserve(1_000_000)
+        );
+        assert_eq!(
+            on_threshold(M::None, &inputs(3_000_000, 0, true)),
+            A::Waitlist
+        );
+        assert_eq!(
+            on_threshold(M::Revoked, &inputs(3_500_000, 9_000_000, false)),
+            A::Reserve(3_000_000)
+        );
+        assert_eq!(
+            on_threshold(M::Reserved, &inputs(3_500_000, 0, false)),
+            A::Nothing
+        );
+        assert_eq!(
+            on_threshold(M::Reserved, &inputs(2_000_000, 0, false)),
+            A::Revoke
+        );
+        assert_eq!(
+            on_threshold(M::Waitlisted, &inputs(2_000_000, 0, false)),
+            A::Unqueue
+        );
         assert_eq!(on_threshold(M::Committed, &inputs(0, 0, false)), A::Nothing);
         let mut few_donors = inputs(3_000_000, 9_000_000, false);
         few_donors.min_donors = 5;

@@ -81,13 +81,20 @@ impl Dispute {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PaymentEvent {
     /// The payment succeeded for `amount` minor units in `currency` (lower- or upper-case).
-    Succeeded { amount: i64, currency: String },
+    Succeeded {
+        amount: i64,
+        currency: String,
+    },
     Failed,
     Canceled,
     /// Cumulative refunded amount of the charge (Stripe's `amount_refunded`).
-    Refunded { amount_refunded: i64 },
+    Refunded {
+        amount_refunded: i64,
+    },
     DisputeOpened,
-    DisputeClosed { won: bool },
+    DisputeClosed {
+        won: bool,
+    },
     /// The service gave up waiting for the payment.
     Expired,
 }
@@ -106,7 +113,9 @@ pub struct PledgeFacts {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Rejected {
     /// A success whose amount or currency differs from the pledge: never counted, flagged.
-    #[error("payment of {got_amount} {got_currency} does not match the pledge's {want_amount} {want_currency}")]
+    #[error(
+        "payment of {got_amount} {got_currency} does not match the pledge's {want_amount} {want_currency}"
+    )]
     Mismatch {
         want_amount: i64,
         want_currency: String,
@@ -198,8 +207,8 @@ impl PledgeFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use PledgeStatus as S;
+    use proptest::prelude::*;
 
     fn run(amount: i64, events: &[PaymentEvent]) -> PledgeFacts {
         events.iter().fold(PledgeFacts::new(amount), |f, e| {
@@ -218,23 +227,51 @@ mod tests {
     fn success_counts_and_refunds_reduce() {
         let f = run(2500, &[ok(2500)]);
         assert_eq!((f.status(), f.counted()), (S::Confirmed, 2500));
-        let f = run(2500, &[ok(2500), PaymentEvent::Refunded { amount_refunded: 1000 }]);
+        let f = run(
+            2500,
+            &[
+                ok(2500),
+                PaymentEvent::Refunded {
+                    amount_refunded: 1000,
+                },
+            ],
+        );
         assert_eq!((f.status(), f.counted()), (S::PartiallyRefunded, 1500));
-        let f = run(2500, &[ok(2500), PaymentEvent::Refunded { amount_refunded: 2500 }]);
+        let f = run(
+            2500,
+            &[
+                ok(2500),
+                PaymentEvent::Refunded {
+                    amount_refunded: 2500,
+                },
+            ],
+        );
         assert_eq!((f.status(), f.counted()), (S::Refunded, 0));
     }
 
     #[test]
     fn refund_before_success_ends_refunded() {
-        let f = run(2500, &[PaymentEvent::Refunded { amount_refunded: 2500 }, ok(2500)]);
+        let f = run(
+            2500,
+            &[
+                PaymentEvent::Refunded {
+                    amount_refunded: 2500,
+                },
+                ok(2500),
+            ],
+        );
         assert_eq!((f.status(), f.counted()), (S::Refunded, 0));
         // Cumulative amounts delivered out of order never go back.
         let f = run(
             2500,
             &[
                 ok(2500),
-                PaymentEvent::Refunded { amount_refunded: 2000 },
-                PaymentEvent::Refunded { amount_refunded: 500 },
+                PaymentEvent::Refunded {
+                    amount_refunded: 2000,
+                },
+                PaymentEvent::Refunded {
+                    amount_refunded: 500,
+                },
             ],
         );
         assert_eq!(f.counted(), 500);
@@ -244,9 +281,23 @@ mod tests {
     fn disputes_count_until_lost() {
         let f = run(2500, &[ok(2500), PaymentEvent::DisputeOpened]);
         assert_eq!((f.status(), f.counted()), (S::Disputed, 2500));
-        let won = run(2500, &[ok(2500), PaymentEvent::DisputeOpened, PaymentEvent::DisputeClosed { won: true }]);
+        let won = run(
+            2500,
+            &[
+                ok(2500),
+                PaymentEvent::DisputeOpened,
+                PaymentEvent::DisputeClosed { won: true },
+            ],
+        );
         assert_eq!((won.status(), won.counted()), (S::Confirmed, 2500));
-        let lost = run(2500, &[PaymentEvent::DisputeClosed { won: false }, PaymentEvent::DisputeOpened, ok(2500)]);
+        let lost = run(
+            2500,
+            &[
+                PaymentEvent::DisputeClosed { won: false },
+                PaymentEvent::DisputeOpened,
+                ok(2500),
+            ],
+        );
         assert_eq!((lost.status(), lost.counted()), (S::ChargedBack, 0));
     }
 
@@ -268,7 +319,10 @@ mod tests {
 
     #[test]
     fn late_success_after_failure_or_expiry_still_counts() {
-        let f = run(2500, &[PaymentEvent::Failed, PaymentEvent::Expired, ok(2500)]);
+        let f = run(
+            2500,
+            &[PaymentEvent::Failed, PaymentEvent::Expired, ok(2500)],
+        );
         assert_eq!((f.status(), f.counted()), (S::Confirmed, 2500));
         let f = run(2500, &[PaymentEvent::Expired]);
         assert_eq!(f.status(), S::Expired);
@@ -277,7 +331,10 @@ mod tests {
     fn any_event(amount: i64) -> impl Strategy<Value = PaymentEvent> {
         prop_oneof![
             Just(ok(amount)),
-            (1i64..5).prop_map(|d| PaymentEvent::Succeeded { amount: d, currency: "eur".into() }),
+            (1i64..5).prop_map(|d| PaymentEvent::Succeeded {
+                amount: d,
+                currency: "eur".into()
+            }),
             Just(PaymentEvent::Failed),
             Just(PaymentEvent::Canceled),
             Just(PaymentEvent::Expired),
@@ -290,14 +347,26 @@ mod tests {
     /// The spec's edges (plus a late success after failure or expiry, and a refund or dispute
     /// that arrived before the success), closed transitively.
     fn allowed(from: S, to: S) -> bool {
-        let after_payment = [S::Confirmed, S::Refunded, S::PartiallyRefunded, S::Disputed, S::ChargedBack];
+        let after_payment = [
+            S::Confirmed,
+            S::Refunded,
+            S::PartiallyRefunded,
+            S::Disputed,
+            S::ChargedBack,
+        ];
         match from {
             S::Pending | S::Failed | S::Expired => {
                 after_payment.contains(&to) || matches!(to, S::Failed | S::Expired)
             }
-            S::Confirmed => matches!(to, S::Refunded | S::PartiallyRefunded | S::Disputed | S::ChargedBack),
+            S::Confirmed => matches!(
+                to,
+                S::Refunded | S::PartiallyRefunded | S::Disputed | S::ChargedBack
+            ),
             S::PartiallyRefunded => matches!(to, S::Refunded | S::Disputed | S::ChargedBack),
-            S::Disputed => matches!(to, S::Confirmed | S::PartiallyRefunded | S::Refunded | S::ChargedBack),
+            S::Disputed => matches!(
+                to,
+                S::Confirmed | S::PartiallyRefunded | S::Refunded | S::ChargedBack
+            ),
             S::Refunded | S::ChargedBack => false,
         }
     }

@@ -43,7 +43,11 @@ impl AppState {
         let provider = match config.payments.provider.as_str() {
             "stripe" => PaymentProvider::Stripe(StripeClient::new(
                 &config.payments.stripe_api_base,
-                config.payments.stripe_secret_key.as_deref().unwrap_or_default(),
+                config
+                    .payments
+                    .stripe_secret_key
+                    .as_deref()
+                    .unwrap_or_default(),
             )),
             _ => PaymentProvider::Simulated(Simulated::new(&config.payments.webhook_secrets[0])),
         };

@@ -33,7 +33,10 @@ impl JobsReport {
 }
 
 /// Decides `closing` campaigns with no pending pledge left, or whose grace period has passed.
-pub fn decide_closing(conn: &mut DbConnection, grace: Duration) -> Result<(usize, Vec<String>), DbError> {
+pub fn decide_closing(
+    conn: &mut DbConnection,
+    grace: Duration,
+) -> Result<(usize, Vec<String>), DbError> {
     let closing: Vec<(String, chrono::NaiveDateTime)> = campaigns::table
         .filter(campaigns::status.eq("closing"))
         .select((campaigns::id, campaigns::ends_at))

@@ -9,8 +9,8 @@ use crate::domain::pledge::PaymentEvent;
 use crate::http::AppState;
 use crate::http::controllers::webhooks::deliver_simulated;
 use crate::http::views::now;
-use crate::providers::events::ProviderEvent;
 use crate::providers::ProviderError;
+use crate::providers::events::ProviderEvent;
 use diesel::prelude::*;
 
 /// How long a claimed refund is left alone before another replica may retry it.
@@ -86,7 +86,9 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
                 failed += 1;
                 tracing::warn!(refund_id = %refund.id, error = %e, "refund failed; will retry");
                 let message = match e {
-                    ProviderError::Rejected { status, .. } => format!("provider refused ({status})"),
+                    ProviderError::Rejected { status, .. } => {
+                        format!("provider refused ({status})")
+                    }
                     ProviderError::Unavailable(_) => "provider unavailable".to_string(),
                 };
                 state
@@ -171,7 +173,9 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
                 .load(conn)?;
             let mut n = 0;
             for id in ids {
-                write_tx(conn, |conn| apply_to_pledge(conn, &id, &PaymentEvent::Expired, None))?;
+                write_tx(conn, |conn| {
+                    apply_to_pledge(conn, &id, &PaymentEvent::Expired, None)
+                })?;
                 n += 1;
             }
             Ok(n)

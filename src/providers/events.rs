@@ -82,12 +82,28 @@ mod tests {
         let e = parse(json!({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_1", "amount": 2500, "amount_received": 2500, "currency": "eur", "metadata": {"pledge_id": "plg_1"}}}}).to_string().as_bytes()).unwrap();
         assert_eq!(e.payment_id.as_deref(), Some("pi_1"));
         assert_eq!(e.pledge_hint.as_deref(), Some("plg_1"));
-        assert_eq!(e.event, Some(PaymentEvent::Succeeded { amount: 2500, currency: "eur".into() }));
+        assert_eq!(
+            e.event,
+            Some(PaymentEvent::Succeeded {
+                amount: 2500,
+                currency: "eur".into()
+            })
+        );
         let e = parse(json!({"id": "evt_2", "type": "charge.refunded", "data": {"object": {"id": "ch_1", "payment_intent": "pi_1", "amount_refunded": 700}}}).to_string().as_bytes()).unwrap();
-        assert_eq!(e.event, Some(PaymentEvent::Refunded { amount_refunded: 700 }));
+        assert_eq!(
+            e.event,
+            Some(PaymentEvent::Refunded {
+                amount_refunded: 700
+            })
+        );
         let e = parse(json!({"id": "evt_3", "type": "charge.dispute.closed", "data": {"object": {"payment_intent": "pi_1", "status": "lost"}}}).to_string().as_bytes()).unwrap();
         assert_eq!(e.event, Some(PaymentEvent::DisputeClosed { won: false }));
-        let e = parse(json!({"id": "evt_4", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).to_string().as_bytes()).unwrap();
+        let e = parse(
+            json!({"id": "evt_4", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
         assert_eq!(e.event, None);
     }
 

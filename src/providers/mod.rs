@@ -66,7 +66,9 @@ impl PaymentProvider {
                 s.create_payment_intent(pledge_id, amount, currency, idempotency_key)
                     .await
             }
-            PaymentProvider::Simulated(s) => Ok(s.create_payment(pledge_id, amount, currency, idempotency_key)),
+            PaymentProvider::Simulated(s) => {
+                Ok(s.create_payment(pledge_id, amount, currency, idempotency_key))
+            }
         }
     }
 

@@ -101,10 +101,20 @@ mod tests {
         let h = header("whsec_a", NOW, body);
         assert_eq!(verify(Some(&h), body, &secrets(&["whsec_a"]), NOW), Ok(()));
         // The receiver rotates: old and new secrets both configured.
-        assert_eq!(verify(Some(&h), body, &secrets(&["whsec_new", "whsec_a"]), NOW), Ok(()));
+        assert_eq!(
+            verify(Some(&h), body, &secrets(&["whsec_new", "whsec_a"]), NOW),
+            Ok(())
+        );
         // The sender rotates: two v1 values, one of them ours.
-        let two = format!("t={NOW},v1={},v1={}", sign("whsec_other", NOW, body), sign("whsec_a", NOW, body));
-        assert_eq!(verify(Some(&two), body, &secrets(&["whsec_a"]), NOW), Ok(()));
+        let two = format!(
+            "t={NOW},v1={},v1={}",
+            sign("whsec_other", NOW, body),
+            sign("whsec_a", NOW, body)
+        );
+        assert_eq!(
+            verify(Some(&two), body, &secrets(&["whsec_a"]), NOW),
+            Ok(())
+        );
     }
 
     #[test]
@@ -112,15 +122,41 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let h = header("whsec_a", NOW, body);
         let s = secrets(&["whsec_a"]);
-        assert_eq!(verify(Some(&h), body, &secrets(&["whsec_b"]), NOW), Err(SignatureError::NoMatch));
-        assert_eq!(verify(Some(&h), br#"{"id":"evt_2"}"#, &s, NOW), Err(SignatureError::NoMatch));
-        assert_eq!(verify(Some(&h), body, &s, NOW + 301), Err(SignatureError::Stale));
-        assert_eq!(verify(Some(&h), body, &s, NOW - 301), Err(SignatureError::Stale));
+        assert_eq!(
+            verify(Some(&h), body, &secrets(&["whsec_b"]), NOW),
+            Err(SignatureError::NoMatch)
+        );
+        assert_eq!(
+            verify(Some(&h), br#"{"id":"evt_2"}"#, &s, NOW),
+            Err(SignatureError::NoMatch)
+        );
+        assert_eq!(
+            verify(Some(&h), body, &s, NOW + 301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(Some(&h), body, &s, NOW - 301),
+            Err(SignatureError::Stale)
+        );
         assert_eq!(verify(None, body, &s, NOW), Err(SignatureError::Missing));
-        for garbled in ["", "t=abc,v1=00", "v1=00", &format!("t={NOW}"), &format!("t={NOW},v1=zz"), "nonsense"] {
-            assert_eq!(verify(Some(garbled), body, &s, NOW), Err(SignatureError::Malformed), "{garbled}");
+        for garbled in [
+            "",
+            "t=abc,v1=00",
+            "v1=00",
+            &format!("t={NOW}"),
+            &format!("t={NOW},v1=zz"),
+            "nonsense",
+        ] {
+            assert_eq!(
+                verify(Some(garbled), body, &s, NOW),
+                Err(SignatureError::Malformed),
+                "{garbled}"
+            );
         }
-        assert_eq!(verify(Some(&h), body, &secrets(&[""]), NOW), Err(SignatureError::NoMatch));
+        assert_eq!(
+            verify(Some(&h), body, &secrets(&[""]), NOW),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     proptest! {

@@ -97,10 +97,12 @@ impl Simulated {
         _idempotency_key: &str,
     ) -> Result<CreatedRefund, ProviderError> {
         let mut payments = self.payments.lock().unwrap_or_else(|p| p.into_inner());
-        let p = payments.get_mut(payment_id).ok_or(ProviderError::Rejected {
-            status: 404,
-            message: "no such payment_intent".into(),
-        })?;
+        let p = payments
+            .get_mut(payment_id)
+            .ok_or(ProviderError::Rejected {
+                status: 404,
+                message: "no such payment_intent".into(),
+            })?;
         if p.status != "succeeded" || p.refunded + amount > p.amount {
             return Err(ProviderError::Rejected {
                 status: 400,
@@ -125,24 +127,42 @@ impl Simulated {
     /// Produces an outcome for a payment, as its signed provider event.
     pub fn trigger(&self, payment_id: &str, outcome: SimOutcome) -> Result<(), ProviderError> {
         let mut payments = self.payments.lock().unwrap_or_else(|p| p.into_inner());
-        let p = payments.get_mut(payment_id).ok_or(ProviderError::Rejected {
-            status: 404,
-            message: "no such payment_intent".into(),
-        })?;
-        let pi = |status: &str, amount_received: i64| json!({
-            "object": "payment_intent", "id": payment_id, "status": status, "amount": p.amount,
-            "amount_received": amount_received, "currency": p.currency,
-            "metadata": {"pledge_id": p.pledge_id},
-        });
-        let dispute = |status: &str| json!({
-            "object": "dispute", "id": format!("dp_{payment_id}"), "charge": format!("ch_{payment_id}"),
-            "payment_intent": payment_id, "amount": p.amount, "currency": p.currency, "status": status,
-        });
+        let p = payments
+            .get_mut(payment_id)
+            .ok_or(ProviderError::Rejected {
+                status: 404,
+                message: "no such payment_intent".into(),
+            })?;
+        let pi = |status: &str, amount_received: i64| {
+            json!({
+                "object": "payment_intent", "id": payment_id, "status": status, "amount": p.amount,
+                "amount_received": amount_received, "currency": p.currency,
+                "metadata": {"pledge_id": p.pledge_id},
+            })
+        };
+        let dispute = |status: &str| {
+            json!({
+                "object": "dispute", "id": format!("dp_{payment_id}"), "charge": format!("ch_{payment_id}"),
+                "payment_intent": payment_id, "amount": p.amount, "currency": p.currency, "status": status,
+            })
+        };
         let (kind, object, status) = match outcome {
-            SimOutcome::Succeed => ("payment_intent.succeeded", pi("succeeded", p.amount), "succeeded"),
-            SimOutcome::Fail => ("payment_intent.payment_failed", pi("requires_payment_method", 0), "requires_payment_method"),
+            SimOutcome::Succeed => (
+                "payment_intent.succeeded",
+                pi("succeeded", p.amount),
+                "succeeded",
+            ),
+            SimOutcome::Fail => (
+                "payment_intent.payment_failed",
+                pi("requires_payment_method", 0),
+                "requires_payment_method",
+            ),
             SimOutcome::Cancel => ("payment_intent.canceled", pi("canceled", 0), "canceled"),
-            SimOutcome::Dispute => ("charge.dispute.created", dispute("needs_response"), "succeeded"),
+            SimOutcome::Dispute => (
+                "charge.dispute.created",
+                dispute("needs_response"),
+                "succeeded",
+            ),
             SimOutcome::DisputeWon => ("charge.dispute.closed", dispute("won"), "succeeded"),
             SimOutcome::DisputeLost => ("charge.dispute.closed", dispute("lost"), "succeeded"),
         };
@@ -157,7 +177,11 @@ impl Simulated {
         event["object"] = json!("event");
         event["created"] = json!(chrono::Utc::now().timestamp());
         let body = event.to_string();
-        let header = signature::header(&self.secret, chrono::Utc::now().timestamp(), body.as_bytes());
+        let header = signature::header(
+            &self.secret,
+            chrono::Utc::now().timestamp(),
+            body.as_bytes(),
+        );
         self.outbox
             .lock()
             .unwrap_or_else(|p| p.into_inner())

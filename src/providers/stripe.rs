@@ -128,7 +128,10 @@ impl StripeClient {
         })
     }
 
-    pub async fn retrieve_payment_intent(&self, id: &str) -> Result<RetrievedPayment, ProviderError> {
+    pub async fn retrieve_payment_intent(
+        &self,
+        id: &str,
+    ) -> Result<RetrievedPayment, ProviderError> {
         if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(ProviderError::Rejected {
                 status: 400,
@@ -163,7 +166,12 @@ impl StripeClient {
             ("reason", "requested_by_customer".to_string()),
         ];
         let v = self
-            .call(reqwest::Method::POST, "/v1/refunds", &form, Some(idempotency_key))
+            .call(
+                reqwest::Method::POST,
+                "/v1/refunds",
+                &form,
+                Some(idempotency_key),
+            )
             .await?;
         Ok(CreatedRefund {
             id: v["id"].as_str().unwrap_or_default().to_string(),

@@ -515,7 +515,8 @@ async fn the_background_scheduler_starts_campaigns_on_its_own() {
                 .await
                 .ok();
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let job = actix_web::rt::spawn(cofund::jobs::scheduler::run(app.state.clone(), stop_rx));
+            let job =
+                actix_web::rt::spawn(cofund::jobs::scheduler::run(app.state.clone(), stop_rx));
             let mut status = String::new();
             for _ in 0..100 {
                 status = app.get(&format!("/v1/campaigns/{cid}"), None).await.body["status"]

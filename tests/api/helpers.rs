@@ -428,7 +428,13 @@ impl TestApp {
     }
 
     /// A pledge by a partner; returns the 201 body.
-    pub async fn pledge(&self, partner: &str, campaign_id: &str, amount: &str, email: &str) -> Value {
+    pub async fn pledge(
+        &self,
+        partner: &str,
+        campaign_id: &str,
+        amount: &str,
+        email: &str,
+    ) -> Value {
         let res = self
             .send(
                 self.client

@@ -9,3 +9,4 @@ mod auth;
 mod campaigns;
 mod funds;
 mod ops;
+mod pledges;

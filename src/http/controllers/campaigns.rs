@@ -2,10 +2,10 @@
 //! status, so two concurrent requests can never both move the same campaign.
 
 use super::areas::area_contains;
+use crate::db::matching as engine;
 use crate::db::models::{AreaRow, CampaignRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{areas, campaigns, funds};
-use crate::db::matching as engine;
 use crate::db::{DbConnection, write_tx};
 use crate::domain::area::LatLon;
 use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
@@ -571,7 +571,10 @@ async fn act(
                     }),
                 )?;
                 let (row, fund) = load_with_fund(conn, &id)?;
-                Ok((view(row, &fund.threshold_ratio, true), freed.then_some(fund.id)))
+                Ok((
+                    view(row, &fund.threshold_ratio, true),
+                    freed.then_some(fund.id),
+                ))
             })
         })
         .await?;
@@ -882,15 +885,17 @@ pub async fn match_history(
     let id = id.into_inner();
     let (row, decisions) = state
         .db
-        .run(move |conn| -> ApiResult<(CampaignRow, Vec<MatchDecisionRow>)> {
-            let (row, _) = load_with_fund(conn, &id)?;
-            let decisions = match_decisions::table
-                .filter(match_decisions::campaign_id.eq(&id))
-                .order(match_decisions::id)
-                .select(MatchDecisionRow::as_select())
-                .load(conn)?;
-            Ok((row, decisions))
-        })
+        .run(
+            move |conn| -> ApiResult<(CampaignRow, Vec<MatchDecisionRow>)> {
+                let (row, _) = load_with_fund(conn, &id)?;
+                let decisions = match_decisions::table
+                    .filter(match_decisions::campaign_id.eq(&id))
+                    .order(match_decisions::id)
+                    .select(MatchDecisionRow::as_select())
+                    .load(conn)?;
+                Ok((row, decisions))
+            },
+        )
         .await?;
     visibility(principal.0.as_ref(), &row)?;
     Ok(HttpResponse::Ok().json(MatchHistory {
@@ -944,7 +949,10 @@ pub async fn badge(
         match_status: &row.match_status,
     });
     use sha2::Digest;
-    let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(svg.as_bytes()))[..32]);
+    let etag = format!(
+        "\"{}\"",
+        &hex::encode(sha2::Sha256::digest(svg.as_bytes()))[..32]
+    );
     if req
         .headers()
         .get("If-None-Match")
@@ -960,6 +968,9 @@ pub async fn badge(
         .insert_header(("Cache-Control", "public, max-age=60"))
         .insert_header(("ETag", etag))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
         .body(svg))
 }

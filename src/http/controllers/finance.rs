@@ -63,26 +63,28 @@ pub async fn ledger(
     let fund_id = id.into_inner();
     let (entries, legs) = state
         .db
-        .run(move |conn| -> ApiResult<(Vec<JournalEntryRow>, Vec<PostingRow>)> {
-            let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
-            if exists == 0 {
-                return Err(ApiError::NotFound("fund"));
-            }
-            let entries: Vec<JournalEntryRow> = journal_entries::table
-                .filter(journal_entries::fund_id.eq(&fund_id))
-                .filter(journal_entries::id.gt(&cursor))
-                .order(journal_entries::id)
-                .limit(limit + 1)
-                .select(JournalEntryRow::as_select())
-                .load(conn)?;
-            let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-            let legs = postings::table
-                .filter(postings::entry_id.eq_any(&ids))
-                .order(postings::id)
-                .select(PostingRow::as_select())
-                .load(conn)?;
-            Ok((entries, legs))
-        })
+        .run(
+            move |conn| -> ApiResult<(Vec<JournalEntryRow>, Vec<PostingRow>)> {
+                let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
+                if exists == 0 {
+                    return Err(ApiError::NotFound("fund"));
+                }
+                let entries: Vec<JournalEntryRow> = journal_entries::table
+                    .filter(journal_entries::fund_id.eq(&fund_id))
+                    .filter(journal_entries::id.gt(&cursor))
+                    .order(journal_entries::id)
+                    .limit(limit + 1)
+                    .select(JournalEntryRow::as_select())
+                    .load(conn)?;
+                let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+                let legs = postings::table
+                    .filter(postings::entry_id.eq_any(&ids))
+                    .order(postings::id)
+                    .select(PostingRow::as_select())
+                    .load(conn)?;
+                Ok((entries, legs))
+            },
+        )
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         entries,
@@ -127,7 +129,10 @@ pub async fn reconciliation(
         .run(|conn| -> ApiResult<Report> { Ok(reconcile::run(conn)?) })
         .await?;
     if !report.ok {
-        tracing::error!(violations = report.violations.len(), "reconciliation found violations");
+        tracing::error!(
+            violations = report.violations.len(),
+            "reconciliation found violations"
+        );
     }
     Ok(HttpResponse::Ok().json(report))
 }

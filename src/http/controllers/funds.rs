@@ -1,9 +1,9 @@
 //! Match funds: one public call each, with its own budget and matching parameters.
 
+use crate::db::matching as engine;
 use crate::db::models::{FundAreaRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{areas, fund_areas, funds};
-use crate::db::matching as engine;
 use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::ids;
 use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amount};

@@ -122,7 +122,11 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
         payment: PaymentInfo {
             provider: p.provider,
             provider_payment_id: p.provider_payment_id,
-            client_secret: if with_client_secret { p.client_secret } else { None },
+            client_secret: if with_client_secret {
+                p.client_secret
+            } else {
+                None
+            },
         },
         id: p.id,
         campaign_id: p.campaign_id,
@@ -220,7 +224,11 @@ fn validate(
     if !matches!(locale.as_str(), "it" | "en") {
         errors.push(FieldError::new("donor.locale", "must be it or en"));
     }
-    if body.message.as_ref().is_some_and(|m| m.chars().count() > 1000) {
+    if body
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > 1000)
+    {
         errors.push(FieldError::new("message", "at most 1000 characters"));
     }
     if errors.is_empty() {
@@ -317,7 +325,10 @@ pub async fn create(
                 if campaign.status != "live" {
                     return Err(ApiError::conflict(
                         "campaign_not_live",
-                        format!("only live campaigns accept pledges; this one is {}", campaign.status),
+                        format!(
+                            "only live campaigns accept pledges; this one is {}",
+                            campaign.status
+                        ),
                     ));
                 }
                 let (amount, email, locale) = validate(&body, &campaign, &min, &max)?;
@@ -351,7 +362,9 @@ pub async fn create(
                     updated_at: t,
                     confirmed_at: None,
                 };
-                diesel::insert_into(pledges::table).values(&row).execute(conn)?;
+                diesel::insert_into(pledges::table)
+                    .values(&row)
+                    .execute(conn)?;
                 diesel::insert_into(donors::table)
                     .values(DonorRow {
                         pledge_id: row.id.clone(),
@@ -369,7 +382,10 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             // Two requests with one key raced: the loser is told to retry.
-            ApiError::Conflict { code: "already_exists", .. } => ApiError::conflict(
+            ApiError::Conflict {
+                code: "already_exists",
+                ..
+            } => ApiError::conflict(
                 "idempotency_key_in_use",
                 "a request with this Idempotency-Key is being processed; retry",
             ),
@@ -435,7 +451,9 @@ fn may_read_pledge(principal: &Principal, p: &PledgeRow) -> ApiResult<()> {
     match principal.role {
         Role::Admin | Role::Finance => Ok(()),
         Role::Partner if principal.partner_id.as_deref() == Some(p.partner_id.as_str()) => Ok(()),
-        Role::Partner => Err(ApiError::Forbidden("this pledge belongs to another partner")),
+        Role::Partner => Err(ApiError::Forbidden(
+            "this pledge belongs to another partner",
+        )),
         _ => Err(ApiError::Forbidden("your role may not read pledges")),
     }
 }
@@ -511,25 +529,27 @@ pub async fn list(
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
-        .run(move |conn| -> ApiResult<Vec<(PledgeRow, Option<DonorRow>)>> {
-            let mut q = pledges::table
-                .left_join(donors::table)
-                .filter(pledges::id.gt(&cursor))
-                .order(pledges::id)
-                .limit(limit + 1)
-                .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
-                .into_boxed();
-            if let Some(p) = only_partner {
-                q = q.filter(pledges::partner_id.eq(p));
-            }
-            if let Some(c) = params.campaign_id {
-                q = q.filter(pledges::campaign_id.eq(c));
-            }
-            if let Some(s) = params.status {
-                q = q.filter(pledges::status.eq(s));
-            }
-            Ok(q.load(conn)?)
-        })
+        .run(
+            move |conn| -> ApiResult<Vec<(PledgeRow, Option<DonorRow>)>> {
+                let mut q = pledges::table
+                    .left_join(donors::table)
+                    .filter(pledges::id.gt(&cursor))
+                    .order(pledges::id)
+                    .limit(limit + 1)
+                    .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
+                    .into_boxed();
+                if let Some(p) = only_partner {
+                    q = q.filter(pledges::partner_id.eq(p));
+                }
+                if let Some(c) = params.campaign_id {
+                    q = q.filter(pledges::campaign_id.eq(c));
+                }
+                if let Some(s) = params.status {
+                    q = q.filter(pledges::status.eq(s));
+                }
+                Ok(q.load(conn)?)
+            },
+        )
         .await?;
     let own = principal.role == Role::Partner;
     Ok(HttpResponse::Ok().json(Page::from_rows(
@@ -581,23 +601,25 @@ pub async fn for_campaign(
     let campaign_id = id.into_inner();
     let (association_id, rows) = state
         .db
-        .run(move |conn| -> ApiResult<(String, Vec<(PledgeRow, Option<DonorRow>)>)> {
-            let association_id: String = campaigns::table
-                .find(&campaign_id)
-                .select(campaigns::association_id)
-                .first(conn)
-                .optional()?
-                .ok_or(ApiError::NotFound("campaign"))?;
-            let rows = pledges::table
-                .left_join(donors::table)
-                .filter(pledges::campaign_id.eq(&campaign_id))
-                .filter(pledges::id.gt(&cursor))
-                .order(pledges::id)
-                .limit(limit + 1)
-                .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
-                .load(conn)?;
-            Ok((association_id, rows))
-        })
+        .run(
+            move |conn| -> ApiResult<(String, Vec<(PledgeRow, Option<DonorRow>)>)> {
+                let association_id: String = campaigns::table
+                    .find(&campaign_id)
+                    .select(campaigns::association_id)
+                    .first(conn)
+                    .optional()?
+                    .ok_or(ApiError::NotFound("campaign"))?;
+                let rows = pledges::table
+                    .left_join(donors::table)
+                    .filter(pledges::campaign_id.eq(&campaign_id))
+                    .filter(pledges::id.gt(&cursor))
+                    .order(pledges::id)
+                    .limit(limit + 1)
+                    .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
+                    .load(conn)?;
+                Ok((association_id, rows))
+            },
+        )
         .await?;
     if !(principal.role.is_city_staff() || principal.is_member_of(&association_id)) {
         return Err(ApiError::Forbidden("not your association's campaign"));
@@ -670,7 +692,14 @@ pub async fn erase(
                     ))
                     .execute(conn)?;
                 // The audit trail records that an erasure happened, not whose.
-                audit(conn, &principal, "donor.erase", "donor", "-", Some(format!("{n} records")))?;
+                audit(
+                    conn,
+                    &principal,
+                    "donor.erase",
+                    "donor",
+                    "-",
+                    Some(format!("{n} records")),
+                )?;
                 Ok(n)
             })
         })
