@@ -100,6 +100,18 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
+    each_backend_full(tweak, || None, test).await
+}
+
+/// Like [`each_backend_with`], with a payment provider made for each backend's app.
+pub async fn each_backend_full<F, Fut>(
+    tweak: impl Fn(&mut Config),
+    provider: impl Fn() -> Option<cofund::providers::PaymentProvider>,
+    test: F,
+) where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut backends = vec![Backend::Sqlite];
     if let Ok(url) = std::env::var("COFUND_TEST_DATABASE_URL")
         && !url.is_empty()
@@ -107,7 +119,7 @@ where
         backends.push(Backend::Postgres(url));
     }
     for backend in backends {
-        let app = TestApp::spawn(backend, &tweak).await;
+        let app = TestApp::spawn_with(backend, &tweak, provider()).await;
         let cleanup = app.cleanup.clone();
         test(app).await;
         if let Some((admin_url, name)) = cleanup {

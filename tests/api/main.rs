@@ -10,3 +10,4 @@ mod campaigns;
 mod funds;
 mod ops;
 mod pledges;
+mod stripe;
