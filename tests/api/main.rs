@@ -8,6 +8,7 @@ mod associations;
 mod auth;
 mod campaigns;
 mod funds;
+mod matching;
 mod ops;
 mod pledges;
 mod stripe;

@@ -861,6 +861,8 @@ pub struct MatchHistory {
     pub campaign_id: String,
     #[serde(rename = "match")]
     pub match_: MatchSummary,
+    /// When the campaign joined the fund's waitlist (FIFO order), while it waits.
+    pub waitlisted_at: Option<DateTime<Utc>>,
     pub decisions: Vec<MatchDecisionView>,
 }
 
@@ -904,6 +906,7 @@ pub async fn match_history(
             status: row.match_status.clone(),
             amount: money(row.match_amount, &row.currency),
         },
+        waitlisted_at: row.waitlisted_at.map(ts),
         decisions: decisions
             .into_iter()
             .map(|d| MatchDecisionView {

@@ -105,6 +105,8 @@ pub struct PledgeView {
 
 pub type PledgePage = Page<PledgeView>;
 
+type PledgeWithDonor = (PledgeRow, Option<DonorRow>);
+
 fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> PledgeView {
     let c = p.currency.clone();
     PledgeView {
@@ -147,7 +149,7 @@ pub fn donor_key(email: &str) -> String {
 
 enum Begin {
     Replay(String),
-    Create(PledgeRow),
+    Create(Box<PledgeRow>),
 }
 
 fn idempotency_key(req: &HttpRequest) -> ApiResult<String> {
@@ -312,7 +314,7 @@ pub async fn create(
                     return Ok(match p.creation_response {
                         Some(r) => Begin::Replay(r),
                         // The provider call did not finish last time: try again.
-                        None => Begin::Create(p),
+                        None => Begin::Create(Box::new(p)),
                     });
                 }
                 let campaign: CampaignRow = campaigns::table
@@ -376,7 +378,7 @@ pub async fn create(
                         erased_at: None,
                     })
                     .execute(conn)?;
-                Ok(Begin::Create(row))
+                Ok(Begin::Create(Box::new(row)))
             })
         })
         .await
@@ -398,7 +400,7 @@ pub async fn create(
                 .insert_header(("Idempotent-Replayed", "true"))
                 .body(response));
         }
-        Begin::Create(p) => p,
+        Begin::Create(p) => *p,
     };
     let payment = state
         .provider
@@ -478,7 +480,7 @@ pub async fn get(
     let id = id.into_inner();
     let (p, d) = state
         .db
-        .run(move |conn| -> ApiResult<(PledgeRow, Option<DonorRow>)> {
+        .run(move |conn| -> ApiResult<PledgeWithDonor> {
             let p: PledgeRow = pledges::table
                 .find(&id)
                 .select(PledgeRow::as_select())
@@ -601,25 +603,23 @@ pub async fn for_campaign(
     let campaign_id = id.into_inner();
     let (association_id, rows) = state
         .db
-        .run(
-            move |conn| -> ApiResult<(String, Vec<(PledgeRow, Option<DonorRow>)>)> {
-                let association_id: String = campaigns::table
-                    .find(&campaign_id)
-                    .select(campaigns::association_id)
-                    .first(conn)
-                    .optional()?
-                    .ok_or(ApiError::NotFound("campaign"))?;
-                let rows = pledges::table
-                    .left_join(donors::table)
-                    .filter(pledges::campaign_id.eq(&campaign_id))
-                    .filter(pledges::id.gt(&cursor))
-                    .order(pledges::id)
-                    .limit(limit + 1)
-                    .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
-                    .load(conn)?;
-                Ok((association_id, rows))
-            },
-        )
+        .run(move |conn| -> ApiResult<(String, Vec<PledgeWithDonor>)> {
+            let association_id: String = campaigns::table
+                .find(&campaign_id)
+                .select(campaigns::association_id)
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound("campaign"))?;
+            let rows = pledges::table
+                .left_join(donors::table)
+                .filter(pledges::campaign_id.eq(&campaign_id))
+                .filter(pledges::id.gt(&cursor))
+                .order(pledges::id)
+                .limit(limit + 1)
+                .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
+                .load(conn)?;
+            Ok((association_id, rows))
+        })
         .await?;
     if !(principal.role.is_city_staff() || principal.is_member_of(&association_id)) {
         return Err(ApiError::Forbidden("not your association's campaign"));
@@ -759,7 +759,7 @@ pub async fn simulate(
     let id = pledge.id.clone();
     let (p, d) = state
         .db
-        .run(move |conn| -> ApiResult<(PledgeRow, Option<DonorRow>)> {
+        .run(move |conn| -> ApiResult<PledgeWithDonor> {
             let p = pledges::table
                 .find(&id)
                 .select(PledgeRow::as_select())

@@ -1,0 +1,542 @@
+//! The matching engine end to end: crossings, revocations, the waitlist, decisions, refunds,
+//! the ledger and reconciliation.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+fn succeeded(event_id: &str, payment_id: &str, amount: i64) -> Value {
+    json!({"id": event_id, "type": "payment_intent.succeeded",
+           "data": {"object": {"id": payment_id, "amount_received": amount, "currency": "eur"}}})
+}
+
+fn refunded(event_id: &str, payment_id: &str, amount_refunded: i64) -> Value {
+    json!({"id": event_id, "type": "charge.refunded",
+           "data": {"object": {"payment_intent": payment_id, "amount_refunded": amount_refunded}}})
+}
+
+fn pi(p: &Value) -> String {
+    p["payment"]["provider_payment_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Pledges `amount` (whole euros) and has the (simulated) provider confirm it through a
+/// signed webhook; returns the pledge.
+async fn give(app: &TestApp, partner: &str, campaign: &str, euros: i64, donor: &str) -> Value {
+    let p = app
+        .pledge(
+            partner,
+            campaign,
+            &format!("{euros}.00"),
+            &format!("{donor}@example.org"),
+        )
+        .await;
+    let res = app
+        .post(
+            &format!("/v1/simulated/payments/{}", pi(&p)),
+            Some(partner),
+            json!({"outcome": "succeed"}),
+        )
+        .await;
+    assert_eq!(res.ok()["status"], "confirmed");
+    p
+}
+
+async fn fund_figures(app: &TestApp, fund: &str) -> Value {
+    app.get(&format!("/v1/funds/{fund}"), None)
+        .await
+        .ok()
+        .clone()
+}
+
+async fn decisions(app: &TestApp, campaign: &str) -> Vec<String> {
+    app.get(&format!("/v1/campaigns/{campaign}/match"), None)
+        .await
+        .ok()["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["decision"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[actix_web::test]
+async fn crossing_reserves_a_refund_revokes_and_crossing_again_reserves_again() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await; // goal 40,000 → threshold 20,000
+        let (_, partner) = app.partner("P").await;
+        give(&app, &partner, &cmp, 9_000, "a").await;
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "none");
+        let p = give(&app, &partner, &cmp, 10_000, "b").await;
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "none");
+        let last = give(&app, &partner, &cmp, 1_000, "c").await;
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["raised"], "20000.00");
+        assert_eq!(
+            view["match"],
+            json!({"status": "reserved", "amount": "20000.00"})
+        );
+        let f = fund_figures(&app, &c.fund).await;
+        assert_eq!(
+            (f["reserved"].as_str(), f["available"].as_str()),
+            (Some("20000.00"), Some("580000.00"))
+        );
+
+        // A partial refund drops it below the threshold: revoked, the money goes back.
+        app.webhook(&refunded("evt_ref_1", &pi(&last), 1))
+            .await
+            .ok();
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["raised"], "19999.99");
+        assert_eq!(
+            view["match"],
+            json!({"status": "revoked", "amount": "0.00"})
+        );
+        assert_eq!(fund_figures(&app, &c.fund).await["reserved"], "0.00");
+
+        // Crossing again reserves again.
+        give(&app, &partner, &cmp, 5, "d").await;
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "reserved");
+        assert_eq!(
+            decisions(&app, &cmp).await,
+            vec!["reserve", "revoke", "reserve"]
+        );
+        let history = app.get(&format!("/v1/campaigns/{cmp}/match"), None).await;
+        let first = &history.ok()["decisions"][0];
+        assert_eq!(first["inputs"]["threshold"], 2_000_000);
+        assert_eq!(first["inputs"]["raised"], 2_000_000);
+        assert_eq!(first["inputs"]["available"], 60_000_000);
+        assert_eq!(first["inputs"]["match_ratio"], "0.5");
+        let _ = p;
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn min_donors_must_be_met_as_well() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({"min_donors": 3})).await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        give(&app, &partner, &cmp, 15_000, "a").await;
+        give(&app, &partner, &cmp, 5_000, "a").await; // same donor again
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "none");
+        give(&app, &partner, &cmp, 10, "b").await;
+        assert_eq!(app.campaign_view(&cmp).await["donors"], 2);
+        give(&app, &partner, &cmp, 10, "c").await;
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "reserved");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_waitlist_is_served_in_crossing_order_when_budget_frees_up() {
+    each_backend(|app| async move {
+        // €45,000 covers two €20,000 top-ups, not three.
+        let c = city(&app, json!({"budget": "45000.00"})).await;
+        let (_, partner) = app.partner("P").await;
+        let mut cmps = Vec::new();
+        for i in 0..4 {
+            cmps.push(
+                app.live_campaign(&c, json!({"title": format!("C{i}")}))
+                    .await,
+            );
+        }
+        let mut crossing = Vec::new();
+        for (i, cmp) in cmps.iter().enumerate() {
+            crossing.push(give(&app, &partner, cmp, 20_000, &format!("d{i}")).await);
+        }
+        let states: Vec<Value> = futures_states(&app, &cmps).await;
+        assert_eq!(
+            states,
+            vec![
+                json!("reserved"),
+                json!("reserved"),
+                json!("waitlisted"),
+                json!("waitlisted")
+            ]
+        );
+        assert_eq!(fund_figures(&app, &c.fund).await["available"], "5000.00");
+
+        // The first campaign loses a donation: its €20,000 goes to the head of the queue (C2).
+        app.webhook(&refunded("evt_r0", &pi(&crossing[0]), 100))
+            .await
+            .ok();
+        let states = futures_states(&app, &cmps).await;
+        assert_eq!(
+            states,
+            vec![
+                json!("revoked"),
+                json!("reserved"),
+                json!("reserved"),
+                json!("waitlisted")
+            ]
+        );
+
+        // Finance raises the budget: C3 is served too.
+        let finance = app.staff("finance").await;
+        let res = app
+            .post(
+                &format!("/v1/funds/{}/budget", c.fund),
+                Some(&finance),
+                json!({"budget": "65000.00"}),
+            )
+            .await;
+        assert_eq!(res.ok()["reserved"], "60000.00");
+        assert_eq!(futures_states(&app, &cmps).await[3], json!("reserved"));
+        // C0 is back above threshold but must queue now: the budget is spoken for.
+        give(&app, &partner, &cmps[0], 1, "late").await;
+        assert_eq!(futures_states(&app, &cmps).await[0], json!("waitlisted"));
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+async fn futures_states(app: &TestApp, cmps: &[String]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for c in cmps {
+        out.push(app.campaign_view(c).await["match"]["status"].clone());
+    }
+    out
+}
+
+#[actix_web::test]
+async fn the_partial_policy_reserves_what_is_left() {
+    each_backend(|app| async move {
+        let c = city(
+            &app,
+            json!({"budget": "30000.00", "exhaustion_policy": "partial"}),
+        )
+        .await;
+        let (_, partner) = app.partner("P").await;
+        let a = app.live_campaign(&c, json!({})).await;
+        let b = app.live_campaign(&c, json!({})).await;
+        give(&app, &partner, &a, 20_000, "x").await;
+        give(&app, &partner, &b, 20_000, "y").await;
+        assert_eq!(
+            app.campaign_view(&a).await["match"],
+            json!({"status": "reserved", "amount": "20000.00"})
+        );
+        assert_eq!(
+            app.campaign_view(&b).await["match"],
+            json!({"status": "reserved", "amount": "10000.00"})
+        );
+        assert_eq!(decisions(&app, &b).await, vec!["partial"]);
+        assert_eq!(fund_figures(&app, &c.fund).await["available"], "0.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_successful_campaign_commits_its_match_and_a_failed_one_refunds_every_donor() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let winner = app.live_campaign(&c, json!({})).await;
+        let loser = app.live_campaign(&c, json!({})).await;
+        give(&app, &partner, &winner, 25_000, "w").await;
+        let l1 = give(&app, &partner, &loser, 300, "l1").await;
+        let l2 = give(&app, &partner, &loser, 200, "l2").await;
+        let pending = app
+            .pledge(&partner, &loser, "50.00", "l3@example.org")
+            .await;
+        // Both campaigns reached their end a minute ago.
+        let fmt = |d: chrono::Duration| {
+            (chrono::Utc::now() + d)
+                .naive_utc()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        app.sql(&format!(
+            "UPDATE campaigns SET starts_at = '{}', ends_at = '{}'",
+            fmt(chrono::Duration::days(-30)),
+            fmt(chrono::Duration::minutes(-1))
+        ))
+        .await;
+        let report = app.tick().await;
+        assert_eq!(report.closed, 2);
+        // The winner is decided; the loser waits for its pending pledge (grace period).
+        assert_eq!(report.decided, 1);
+        assert_eq!(app.campaign_view(&winner).await["status"], "succeeded");
+        assert_eq!(
+            app.campaign_view(&winner).await["match"],
+            json!({"status": "committed", "amount": "20000.00"})
+        );
+        assert_eq!(app.campaign_view(&loser).await["status"], "closing");
+        let f = fund_figures(&app, &c.fund).await;
+        assert_eq!(
+            (f["reserved"].as_str(), f["committed"].as_str()),
+            (Some("0.00"), Some("20000.00"))
+        );
+
+        // The pending payment fails; the loser is decided and its donors refunded through the
+        // provider (whose refund events come back through the webhook).
+        app.post(
+            &format!("/v1/simulated/payments/{}", pi(&pending)),
+            Some(&partner),
+            json!({"outcome": "fail"}),
+        )
+        .await
+        .ok();
+        let report = app.tick().await;
+        assert_eq!(report.decided, 1);
+        assert_eq!(report.refunds_done, 2);
+        let view = app.campaign_view(&loser).await;
+        assert_eq!(view["status"], "failed");
+        assert_eq!(view["raised"], "0.00");
+        for p in [&l1, &l2] {
+            let r = app
+                .get(
+                    &format!("/v1/pledges/{}", p["id"].as_str().unwrap()),
+                    Some(&partner),
+                )
+                .await;
+            assert_eq!(r.ok()["status"], "refunded");
+        }
+        // Running the jobs again refunds nobody twice.
+        assert_eq!(app.tick().await.refunds_done, 0);
+        assert_eq!(app.count("refunds").await, 2);
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_admin_cancellation_releases_the_match_and_refunds() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        give(&app, &partner, &cmp, 20_000, "a").await;
+        assert_eq!(fund_figures(&app, &c.fund).await["reserved"], "20000.00");
+        let admin = app.admin().await;
+        let res = app
+            .post_empty(&format!("/v1/campaigns/{cmp}/cancel"), Some(&admin))
+            .await;
+        assert_eq!(res.ok()["status"], "cancelled");
+        assert_eq!(res.body["match"]["status"], "revoked");
+        assert_eq!(fund_figures(&app, &c.fund).await["reserved"], "0.00");
+        assert_eq!(app.count("refunds").await, 1);
+        assert_eq!(app.tick().await.refunds_done, 1);
+        assert_eq!(app.campaign_view(&cmp).await["raised"], "0.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn fifty_concurrent_crossings_never_overspend() {
+    each_backend(|app| async move {
+        // Budget for exactly 20 top-ups of €10,000 (goal €20,000, threshold €10,000).
+        let c = city(&app, json!({"budget": "200000.00"})).await;
+        let (_, partner) = app.partner("P").await;
+        let mut cmps = Vec::new();
+        let mut events = Vec::new();
+        for i in 0..50 {
+            let cmp = app
+                .live_campaign(&c, json!({"goal": "20000.00", "title": format!("C{i}")}))
+                .await;
+            let p = app
+                .pledge(&partner, &cmp, "10000.00", &format!("d{i}@example.org"))
+                .await;
+            events.push(succeeded(&format!("evt_{i}"), &pi(&p), 1_000_000));
+            cmps.push((cmp, p));
+        }
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(events));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let queue = queue.clone();
+            let client = app.client.clone();
+            let url = app.url("/v1/webhooks/stripe");
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let Some(ev) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let body = ev.to_string();
+                    let h = cofund::providers::signature::header(
+                        WEBHOOK_SECRET,
+                        chrono::Utc::now().timestamp(),
+                        body.as_bytes(),
+                    );
+                    for _ in 0..50 {
+                        let res = client
+                            .post(&url)
+                            .header("Stripe-Signature", &h)
+                            .body(body.clone())
+                            .send()
+                            .await
+                            .unwrap();
+                        if res.status().is_success() {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut reserved = Vec::new();
+        let mut waitlisted = 0;
+        for (cmp, _) in &cmps {
+            match app.campaign_view(cmp).await["match"]["status"]
+                .as_str()
+                .unwrap()
+            {
+                "reserved" => reserved.push(cmp.clone()),
+                "waitlisted" => waitlisted += 1,
+                other => panic!("unexpected match status {other}"),
+            }
+        }
+        assert_eq!((reserved.len(), waitlisted), (20, 30));
+        let f = fund_figures(&app, &c.fund).await;
+        assert_eq!(
+            (f["reserved"].as_str(), f["available"].as_str()),
+            (Some("200000.00"), Some("0.00"))
+        );
+        app.assert_reconciled().await;
+
+        // Refunds free budget: the waitlist is served oldest crossing first.
+        let admin = app.admin().await;
+        let mut queue_order: Vec<(chrono::DateTime<chrono::Utc>, String)> = Vec::new();
+        for (cmp, _) in &cmps {
+            let h = app
+                .get(&format!("/v1/campaigns/{cmp}/match"), Some(&admin))
+                .await;
+            if let Some(at) = h.ok()["waitlisted_at"].as_str() {
+                queue_order.push((at.parse().unwrap(), cmp.clone()));
+            }
+        }
+        queue_order.sort();
+        for (i, cmp) in reserved.iter().take(3).enumerate() {
+            let p = &cmps.iter().find(|(c2, _)| c2 == cmp).unwrap().1;
+            app.webhook(&refunded(&format!("evt_free_{i}"), &pi(p), 100))
+                .await
+                .ok();
+        }
+        for (_, cmp) in queue_order.iter().take(3) {
+            assert_eq!(app.campaign_view(cmp).await["match"]["status"], "reserved");
+        }
+        for (_, cmp) in queue_order.iter().skip(3) {
+            assert_eq!(
+                app.campaign_view(cmp).await["match"]["status"],
+                "waitlisted"
+            );
+        }
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_ledger_balances_and_only_finance_reads_it() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        give(&app, &partner, &cmp, 20_000, "a").await;
+        let finance = app.staff("finance").await;
+        let ledger = app
+            .get(&format!("/v1/funds/{}/ledger", c.fund), Some(&finance))
+            .await;
+        let entries = ledger.ok()["data"].as_array().unwrap().clone();
+        let kinds: Vec<_> = entries
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, vec!["budget", "reserve"]);
+        for e in &entries {
+            let total: i64 = e["postings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let s = p["amount"].as_str().unwrap().replace('.', "");
+                    s.parse::<i64>().unwrap()
+                })
+                .sum();
+            assert_eq!(total, 0);
+        }
+        app.get(&format!("/v1/funds/{}/ledger", c.fund), Some(&c.member_a))
+            .await
+            .assert_problem(403, "forbidden");
+        app.get("/v1/reconciliation", Some(&partner))
+            .await
+            .assert_problem(403, "forbidden");
+        app.get("/v1/reconciliation", None)
+            .await
+            .assert_problem(401, "unauthorized");
+        // The journal is append-only, whatever the caller.
+        let db = app.db.clone();
+        let tampered = tokio::task::spawn_blocking(move || {
+            use diesel::connection::SimpleConnection;
+            let mut conn = db.get().unwrap();
+            conn.batch_execute("UPDATE postings SET amount = amount + 1")
+                .is_err()
+                && conn.batch_execute("DELETE FROM journal_entries").is_err()
+        })
+        .await
+        .unwrap();
+        assert!(tampered, "the journal accepted an update or delete");
+
+        // Reconciliation notices a tampered campaign total.
+        app.sql(&format!(
+            "UPDATE campaigns SET raised = raised + 1 WHERE id = '{cmp}'"
+        ))
+        .await;
+        let report = app.get("/v1/reconciliation", Some(&finance)).await;
+        assert_eq!(report.ok()["ok"], false);
+        assert_eq!(report.body["violations"][0]["check"], "campaign_raised");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_badge_shows_progress_for_public_campaigns_only() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app
+            .live_campaign(&c, json!({"title": "Orti & giardini <Aurora>"}))
+            .await;
+        give(&app, &partner, &cmp, 20_000, "a").await;
+        let res = app
+            .get(&format!("/v1/campaigns/{cmp}/badge.svg"), None)
+            .await;
+        assert_eq!(res.status, 200);
+        assert_eq!(res.content_type, "image/svg+xml");
+        assert!(
+            res.headers["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("max-age")
+        );
+        let svg = res.body.as_str().unwrap();
+        assert!(svg.contains("20000.00 EUR raised + 20000.00 EUR city match of 40000.00 EUR"));
+        assert!(svg.contains("Orti &amp; giardini &lt;Aurora&gt;"));
+        assert!(!svg.contains("example.org"));
+        let etag = res.headers["etag"].to_str().unwrap().to_string();
+        let again = app
+            .send(
+                app.client
+                    .get(app.url(&format!("/v1/campaigns/{cmp}/badge.svg")))
+                    .header("If-None-Match", etag),
+            )
+            .await;
+        assert_eq!(again.status, 304);
+        let draft = app.campaign(&c.member_a, &c.fund, json!({})).await;
+        app.get(
+            &format!("/v1/campaigns/{}/badge.svg", draft["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .assert_problem(404, "not_found");
+    })
+    .await;
+}
