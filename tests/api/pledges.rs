@@ -141,7 +141,7 @@ async fn bad_pledges_are_refused_and_create_nothing() {
             "abc",
             "99999999999999.00",
             "0.50",
-            "10000.01",
+            "50000.01",
         ]
         .iter()
         .enumerate()
