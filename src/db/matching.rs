@@ -434,3 +434,33 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
         Ok(Some((outcome.to_string(), effect)))
     })
 }
+
+/// Sets a fund's budget (never below what is promised) and writes the ledger entry. Returns
+/// false when the budget would fall below reserved + committed + settled.
+pub fn set_budget(conn: &mut DbConnection, fund: &FundRow, budget: i64) -> QueryResult<bool> {
+    // Conditional update: a reservation landing between the caller's read and this write
+    // cannot be undercut.
+    let promised = funds::reserved + funds::committed + funds::settled;
+    let changed = diesel::update(funds::table.find(&fund.id))
+        .filter(promised.le(budget))
+        .set(funds::budget.eq(budget))
+        .execute(conn)?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    let current: i64 = funds::table
+        .find(&fund.id)
+        .select(funds::budget)
+        .first(conn)?;
+    let before = ledger::balances(conn, &fund.id)?.budget;
+    ledger::post(
+        conn,
+        &fund.id,
+        &fund.currency,
+        ledger::Movement::Budget,
+        current - before,
+        None,
+        "budget changed by the finance office",
+    )?;
+    Ok(true)
+}

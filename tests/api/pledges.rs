@@ -665,3 +665,31 @@ async fn pending_pledges_expire() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn pledge_creation_is_rate_limited_per_partner() {
+    each_backend_with(
+        |c| c.payments.pledge_rate_limit_per_min = 3,
+        |app| async move {
+            let (_, cmp, partner) = setup(&app).await;
+            let (_, other) = app.partner("Other").await;
+            for i in 0..3 {
+                app.pledge(&partner, &cmp, "5.00", &format!("r{i}@example.org")).await;
+            }
+            let res = app
+                .send(
+                    app.client
+                        .post(app.url(&format!("/v1/campaigns/{cmp}/pledges")))
+                        .bearer_auth(&partner)
+                        .header("Idempotency-Key", "one-too-many")
+                        .json(&json!({"amount": "5.00", "donor": {"name": "N", "email": "n@example.org"}})),
+                )
+                .await;
+            res.assert_problem(429, "rate_limited");
+            assert_eq!(app.count("pledges").await, 3);
+            // Another partner is not slowed down.
+            app.pledge(&other, &cmp, "5.00", "o@example.org").await;
+        },
+    )
+    .await;
+}

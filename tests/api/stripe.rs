@@ -205,3 +205,81 @@ async fn a_lost_webhook_is_recovered_by_asking_stripe() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn a_failed_campaign_refunds_every_donor_through_stripe_retrying_until_it_works() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_full(
+        |c| c.closing_grace = Duration::ZERO,
+        || Some(stripe(&uri)),
+        |app| async move {
+            server.reset().await;
+            Mock::given(method("POST"))
+                .and(path("/v1/payment_intents"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pi_fail_1", "client_secret": "s"})))
+                .up_to_n_times(1)
+                .mount(server)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/v1/payment_intents"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pi_fail_2", "client_secret": "s"})))
+                .mount(server)
+                .await;
+            // Stripe is down for the whole first refund attempt (4 tries) of one refund.
+            Mock::given(method("POST"))
+                .and(path("/v1/refunds"))
+                .respond_with(ResponseTemplate::new(500))
+                .up_to_n_times(4)
+                .mount(server)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/v1/refunds"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_ok", "status": "succeeded"})))
+                .mount(server)
+                .await;
+            let c = city(&app, json!({})).await;
+            let cmp = app.live_campaign(&c, json!({})).await;
+            let (_, partner) = app.partner("P").await;
+            let p1 = app.pledge(&partner, &cmp, "30.00", "x@example.org").await;
+            let p2 = app.pledge(&partner, &cmp, "20.00", "y@example.org").await;
+            for (i, (p, amount)) in [(&p1, 3000), (&p2, 2000)].iter().enumerate() {
+                let ev = json!({"id": format!("evt_pay_{i}"), "type": "payment_intent.succeeded",
+                    "data": {"object": {"id": p["payment"]["provider_payment_id"], "amount_received": amount, "currency": "eur"}}});
+                app.webhook(&ev).await.ok();
+            }
+            app.sql(&format!("UPDATE campaigns SET starts_at = '2000-01-01 00:00:00', ends_at = '2000-02-01 00:00:00' WHERE id = '{cmp}'")).await;
+            let first = app.tick().await;
+            assert_eq!(first.decided, 1);
+            assert_eq!((first.refunds_done, first.refunds_failed), (1, 1));
+            // The failed one waits for its backoff; make it due now and run again.
+            app.sql("UPDATE refunds SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'").await;
+            let second = app.tick().await;
+            assert_eq!((second.refunds_done, second.refunds_failed), (1, 0));
+            let refund_calls: Vec<_> = server
+                .received_requests()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.url.path() == "/v1/refunds")
+                .collect();
+            assert_eq!(refund_calls.len(), 6);
+            let keys: std::collections::HashSet<String> = refund_calls
+                .iter()
+                .map(|r| r.headers.get("idempotency-key").unwrap().to_str().unwrap().to_string())
+                .collect();
+            assert_eq!(keys.len(), 2, "one idempotency key per refund, reused on retries");
+            // Stripe then reports the refunds; the campaign's raised falls to zero.
+            for (i, p) in [&p1, &p2].iter().enumerate() {
+                let ev = json!({"id": format!("evt_ref_{i}"), "type": "charge.refunded",
+                    "data": {"object": {"payment_intent": p["payment"]["provider_payment_id"], "amount_refunded": if i == 0 { 3000 } else { 2000 }}}});
+                app.webhook(&ev).await.ok();
+            }
+            let view = app.campaign_view(&cmp).await;
+            assert_eq!((view["status"].as_str(), view["raised"].as_str()), (Some("failed"), Some("0.00")));
+            app.assert_reconciled().await;
+        },
+    )
+    .await;
+}

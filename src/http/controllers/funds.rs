@@ -448,28 +448,12 @@ pub async fn set_budget(
                     .map_err(|_| ApiError::Internal("stored currency unknown".into()))?;
                 let budget = parse_non_negative_amount(&budget_text, currency)
                     .map_err(|e| ApiError::validation("budget", e))?;
-                // Conditional update: never below what is already promised, even if a
-                // reservation lands between the read above and this write.
-                let promised = funds::reserved + funds::committed + funds::settled;
-                let changed = diesel::update(funds::table.find(&id))
-                    .filter(promised.le(budget))
-                    .set(funds::budget.eq(budget))
-                    .execute(conn)?;
-                if changed == 0 {
+                if !engine::set_budget(conn, &row, budget)? {
                     return Err(ApiError::conflict(
                         "budget_below_commitments",
                         "the budget cannot go below reserved + committed + settled",
                     ));
                 }
-                ledger::post(
-                    conn,
-                    &id,
-                    &row.currency,
-                    ledger::Movement::Budget,
-                    budget - row.budget,
-                    None,
-                    "budget changed by the finance office",
-                )?;
                 audit(
                     conn,
                     &principal,
