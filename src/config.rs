@@ -15,6 +15,10 @@ pub struct Config {
     pub token_rate_limit_per_min: u32,
     pub log_format: LogFormat,
     pub payments: PaymentsConfig,
+    /// The city, as the debtor of SEPA settlement files.
+    pub debtor_name: String,
+    pub debtor_iban: String,
+    pub debtor_bic: Option<String>,
 }
 
 #[derive(Clone)]
@@ -211,7 +215,24 @@ impl Config {
             )?),
             pledge_rate_limit_per_min: parse_u64("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", 600)? as u32,
         };
+        let debtor_iban = crate::domain::iban::Iban::parse(&get(
+            "COFUND_DEBTOR_IBAN",
+            "IT60X0542811101000000123456",
+        ))
+        .map_err(|e| ConfigError(format!("COFUND_DEBTOR_IBAN: {e}")))?;
+        let debtor_bic = match lookup("COFUND_DEBTOR_BIC").filter(|b| !b.is_empty()) {
+            None => None,
+            Some(b) => Some(
+                crate::domain::iban::Bic::parse(&b)
+                    .map_err(|e| ConfigError(format!("COFUND_DEBTOR_BIC: {e}")))?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
         Ok(Config {
+            debtor_name: get("COFUND_DEBTOR_NAME", "Comune di Esempio"),
+            debtor_iban: debtor_iban.as_str().to_string(),
+            debtor_bic,
             payments,
             database_url: get("COFUND_DATABASE_URL", "sqlite://cofund.db"),
             bind: get("COFUND_BIND", "127.0.0.1:8080"),

@@ -156,6 +156,7 @@ fn world(budget: i64, goals: &[i64], amounts: &[i64], partial: bool) -> World {
                 updated_at: t,
                 waitlisted_at: None,
                 decided_at: None,
+                settlement_id: None,
             })
             .execute(c)
             .unwrap();

@@ -106,6 +106,49 @@ pub struct CampaignRow {
     pub updated_at: NaiveDateTime,
     pub waitlisted_at: Option<NaiveDateTime>,
     pub decided_at: Option<NaiveDateTime>,
+    pub settlement_id: Option<String>,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = settlements)]
+pub struct SettlementRow {
+    pub id: String,
+    pub fund_id: String,
+    pub status: String,
+    pub currency: String,
+    pub total: i64,
+    pub item_count: i32,
+    pub message_id: String,
+    pub bank_reference: Option<String>,
+    pub paid_at: Option<NaiveDateTime>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = settlement_items)]
+pub struct SettlementItemRow {
+    pub id: String,
+    pub settlement_id: String,
+    pub association_id: String,
+    pub creditor_name: String,
+    pub iban: String,
+    pub bic: Option<String>,
+    pub amount: i64,
+    pub end_to_end_id: String,
+    pub remittance: String,
+    pub status: String,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = settlement_lines)]
+pub struct SettlementLineRow {
+    pub settlement_id: String,
+    pub item_id: String,
+    pub campaign_id: String,
+    pub amount: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]

@@ -124,6 +124,7 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     }
     let mut reserved_by_fund: HashMap<String, i64> = HashMap::new();
     let mut committed_by_fund: HashMap<String, i64> = HashMap::new();
+    let mut settled_by_fund: HashMap<String, i64> = HashMap::new();
     for c in &all_campaigns {
         let expected = raised.get(&c.id).copied().unwrap_or(0);
         if c.raised != expected {
@@ -152,10 +153,11 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             "committed" => {
                 *committed_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount
             }
+            "settled" => *settled_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
             _ => {}
         }
     }
-    // 5. The fund's reserved/committed figures are exactly its campaigns' live reservations.
+    // 5. The fund's reserved/committed/settled figures are exactly its campaigns' live reservations.
     for f in &all_funds {
         let r = reserved_by_fund.get(&f.id).copied().unwrap_or(0);
         if r != f.reserved {
@@ -174,6 +176,14 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
                     "fund committed {} but campaigns hold {settled_or_committed}",
                     f.committed
                 ),
+            ));
+        }
+        let settled = settled_by_fund.get(&f.id).copied().unwrap_or(0);
+        if settled != f.settled {
+            violations.push(v(
+                "match_settled",
+                &f.id,
+                format!("fund settled {} but campaigns hold {settled}", f.settled),
             ));
         }
     }

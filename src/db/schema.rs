@@ -101,6 +101,49 @@ diesel::table! {
         updated_at -> Timestamp,
         waitlisted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
+        settlement_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    settlements (id) {
+        id -> Text,
+        fund_id -> Text,
+        status -> Text,
+        currency -> Text,
+        total -> BigInt,
+        item_count -> Integer,
+        message_id -> Text,
+        bank_reference -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    settlement_items (id) {
+        id -> Text,
+        settlement_id -> Text,
+        association_id -> Text,
+        creditor_name -> Text,
+        iban -> Text,
+        bic -> Nullable<Text>,
+        amount -> BigInt,
+        end_to_end_id -> Text,
+        remittance -> Text,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    settlement_lines (settlement_id, campaign_id) {
+        settlement_id -> Text,
+        item_id -> Text,
+        campaign_id -> Text,
+        amount -> BigInt,
     }
 }
 
@@ -244,6 +287,9 @@ diesel::joinable!(pledges -> partners (partner_id));
 diesel::joinable!(donors -> pledges (pledge_id));
 diesel::joinable!(refunds -> pledges (pledge_id));
 diesel::joinable!(postings -> journal_entries (entry_id));
+diesel::joinable!(settlement_items -> settlements (settlement_id));
+diesel::joinable!(settlement_lines -> settlement_items (item_id));
+diesel::joinable!(settlement_lines -> campaigns (campaign_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     associations,
@@ -261,5 +307,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     match_decisions,
     journal_entries,
     postings,
+    settlements,
+    settlement_items,
+    settlement_lines,
     audit_log,
 );

@@ -267,6 +267,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     updated_at: t,
                     waitlisted_at: None,
                     decided_at: None,
+                    settlement_id: None,
                 })
                 .execute(conn)?;
         }

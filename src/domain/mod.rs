@@ -10,4 +10,5 @@ pub mod matching;
 pub mod money;
 pub mod pledge;
 pub mod role;
+pub mod sepa;
 pub mod tax_code;

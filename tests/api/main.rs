@@ -11,4 +11,7 @@ mod funds;
 mod matching;
 mod ops;
 mod pledges;
+mod settlements;
 mod stripe;
+#[path = "../support/xsd.rs"]
+mod xsd;

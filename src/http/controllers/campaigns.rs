@@ -346,6 +346,7 @@ pub async fn create(
                     updated_at: t,
                     waitlisted_at: None,
                     decided_at: None,
+                    settlement_id: None,
                 };
                 diesel::insert_into(campaigns::table)
                     .values(&row)

@@ -136,3 +136,383 @@ pub async fn reconciliation(
     }
     Ok(HttpResponse::Ok().json(report))
 }
+
+#[derive(Debug, Serialize, ToSchema, Default, Clone)]
+pub struct ReportFigures {
+    pub campaigns: i64,
+    pub goal: String,
+    pub raised: String,
+    pub donors: i64,
+    pub match_reserved: String,
+    pub match_committed: String,
+    pub match_settled: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportCampaign {
+    pub campaign_id: String,
+    pub title: String,
+    pub association_id: String,
+    pub association_name: String,
+    pub area_id: String,
+    pub area_code: String,
+    pub status: String,
+    pub goal: String,
+    pub raised: String,
+    pub donors: i64,
+    pub match_status: String,
+    pub match_reserved: String,
+    pub match_committed: String,
+    pub match_settled: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportArea {
+    pub area_id: String,
+    pub area_code: String,
+    pub area_name: String,
+    #[serde(flatten)]
+    pub figures: ReportFigures,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FundReport {
+    pub fund_id: String,
+    pub fund_name: String,
+    pub cup: Option<String>,
+    pub currency: String,
+    /// The fund's figures from the ledger.
+    pub budget: String,
+    pub reserved: String,
+    pub committed: String,
+    pub settled: String,
+    pub available: String,
+    pub areas: Vec<ReportArea>,
+    pub campaigns: Vec<ReportCampaign>,
+    /// Sums over the campaigns; the match totals equal the ledger's figures.
+    pub totals: ReportFigures,
+    pub generated_at: DateTime<Utc>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Sums {
+    campaigns: i64,
+    goal: i64,
+    raised: i64,
+    donors: i64,
+    reserved: i64,
+    committed: i64,
+    settled: i64,
+}
+
+impl Sums {
+    fn add(&mut self, c: &crate::db::models::CampaignRow) {
+        self.campaigns += 1;
+        self.goal += c.goal;
+        self.raised += c.raised;
+        self.donors += i64::from(c.donors);
+        match c.match_status.as_str() {
+            "reserved" => self.reserved += c.match_amount,
+            "committed" => self.committed += c.match_amount,
+            "settled" => self.settled += c.match_amount,
+            _ => {}
+        }
+    }
+
+    fn figures(&self, currency: &str) -> ReportFigures {
+        ReportFigures {
+            campaigns: self.campaigns,
+            goal: money(self.goal, currency),
+            raised: money(self.raised, currency),
+            donors: self.donors,
+            match_reserved: money(self.reserved, currency),
+            match_committed: money(self.committed, currency),
+            match_settled: money(self.settled, currency),
+        }
+    }
+}
+
+/// The programme report of a fund, per target area and per campaign (finance, admin). JSON by
+/// default; CSV with `Accept: text/csv`. Campaigns that never reached approval are left out.
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Fund id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = FundReport, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/csv"),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/funds/{id}/report")]
+pub async fn fund_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    use crate::db::models::{AreaRow, CampaignRow, FundRow};
+    use crate::db::schema::{areas, associations, campaigns};
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let fund_id = id.into_inner();
+    type Data = (
+        FundRow,
+        crate::db::ledger::Balances,
+        Vec<(CampaignRow, String)>,
+        Vec<AreaRow>,
+    );
+    let (fund, balances, rows, area_rows) = state
+        .db
+        .run(move |conn| -> ApiResult<Data> {
+            let fund: FundRow = funds::table
+                .find(&fund_id)
+                .select(FundRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound("fund"))?;
+            let balances = crate::db::ledger::balances(conn, &fund_id)?;
+            let rows = campaigns::table
+                .inner_join(associations::table)
+                .filter(campaigns::fund_id.eq(&fund_id))
+                .filter(campaigns::status.ne_all(["draft", "submitted", "rejected"]))
+                .order(campaigns::id)
+                .select((CampaignRow::as_select(), associations::name))
+                .load(conn)?;
+            let area_rows = areas::table
+                .order(areas::code)
+                .select(AreaRow::as_select())
+                .load(conn)?;
+            Ok((fund, balances, rows, area_rows))
+        })
+        .await?;
+    let c = fund.currency.as_str();
+    let mut totals = Sums::default();
+    let mut per_area: std::collections::BTreeMap<String, Sums> = Default::default();
+    for (row, _) in &rows {
+        totals.add(row);
+        per_area.entry(row.area_id.clone()).or_default().add(row);
+    }
+    let area_of = |id: &str| area_rows.iter().find(|a| a.id == id);
+    let amount_if = |row: &CampaignRow, status: &str| {
+        money(
+            if row.match_status == status {
+                row.match_amount
+            } else {
+                0
+            },
+            c,
+        )
+    };
+    let campaigns_out: Vec<ReportCampaign> = rows
+        .iter()
+        .map(|(r, association_name)| ReportCampaign {
+            campaign_id: r.id.clone(),
+            title: r.title.clone(),
+            association_id: r.association_id.clone(),
+            association_name: association_name.clone(),
+            area_id: r.area_id.clone(),
+            area_code: area_of(&r.area_id)
+                .map(|a| a.code.clone())
+                .unwrap_or_default(),
+            status: r.status.clone(),
+            goal: money(r.goal, c),
+            raised: money(r.raised, c),
+            donors: i64::from(r.donors),
+            match_status: r.match_status.clone(),
+            match_reserved: amount_if(r, "reserved"),
+            match_committed: amount_if(r, "committed"),
+            match_settled: amount_if(r, "settled"),
+        })
+        .collect();
+    let areas_out: Vec<ReportArea> = per_area
+        .iter()
+        .map(|(area_id, sums)| ReportArea {
+            area_id: area_id.clone(),
+            area_code: area_of(area_id).map(|a| a.code.clone()).unwrap_or_default(),
+            area_name: area_of(area_id).map(|a| a.name.clone()).unwrap_or_default(),
+            figures: sums.figures(c),
+        })
+        .collect();
+    let wants_csv = req
+        .headers()
+        .get("Accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/csv"));
+    if wants_csv {
+        use super::settlements::csv_cell;
+        let mut out = String::from(
+            "row,area_code,campaign_id,title,association,status,goal,raised,donors,match_status,match_reserved,match_committed,match_settled,currency\n",
+        );
+        let mut push = |cells: Vec<String>| {
+            out.push_str(
+                &cells
+                    .iter()
+                    .map(|x| csv_cell(x))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push('\n');
+        };
+        for r in &campaigns_out {
+            push(vec![
+                "campaign".into(),
+                r.area_code.clone(),
+                r.campaign_id.clone(),
+                r.title.clone(),
+                r.association_name.clone(),
+                r.status.clone(),
+                r.goal.clone(),
+                r.raised.clone(),
+                r.donors.to_string(),
+                r.match_status.clone(),
+                r.match_reserved.clone(),
+                r.match_committed.clone(),
+                r.match_settled.clone(),
+                c.to_string(),
+            ]);
+        }
+        for a in &areas_out {
+            let f = &a.figures;
+            push(vec![
+                "area".into(),
+                a.area_code.clone(),
+                String::new(),
+                a.area_name.clone(),
+                String::new(),
+                String::new(),
+                f.goal.clone(),
+                f.raised.clone(),
+                f.donors.to_string(),
+                String::new(),
+                f.match_reserved.clone(),
+                f.match_committed.clone(),
+                f.match_settled.clone(),
+                c.to_string(),
+            ]);
+        }
+        let t = totals.figures(c);
+        push(vec![
+            "total".into(),
+            String::new(),
+            String::new(),
+            fund.name.clone(),
+            String::new(),
+            String::new(),
+            t.goal,
+            t.raised,
+            t.donors.to_string(),
+            String::new(),
+            t.match_reserved,
+            t.match_committed,
+            t.match_settled,
+            c.to_string(),
+        ]);
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(out));
+    }
+    Ok(HttpResponse::Ok().json(FundReport {
+        fund_id: fund.id.clone(),
+        fund_name: fund.name.clone(),
+        cup: fund.cup.clone(),
+        currency: fund.currency.clone(),
+        budget: money(balances.budget, c),
+        reserved: money(balances.reserved, c),
+        committed: money(balances.committed, c),
+        settled: money(balances.settled, c),
+        available: money(balances.available, c),
+        areas: areas_out,
+        campaigns: campaigns_out,
+        totals: totals.figures(c),
+        generated_at: Utc::now(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    /// Null for the scheduler.
+    pub actor_id: Option<String>,
+    pub actor_role: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    /// Before → after and other context, where it matters.
+    pub detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub type AuditPage = Page<AuditEntry>;
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The append-only audit trail of state-changing actions (admin, finance).
+#[utoipa::path(
+    tag = "finance",
+    params(AuditParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = AuditPage), (status = 403, body = crate::http::error::Problem))
+)]
+#[get("/audit")]
+pub async fn audit_trail(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<AuditParams>,
+) -> ApiResult<HttpResponse> {
+    use crate::db::models::AuditRow;
+    use crate::db::schema::audit_log;
+    principal.require(&[Role::Admin, Role::Finance])?;
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let cursor = params.cursor.unwrap_or_default();
+    let rows = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<AuditRow>> {
+            let mut q = audit_log::table
+                .filter(audit_log::id.gt(&cursor))
+                .order(audit_log::id)
+                .limit(limit + 1)
+                .select(AuditRow::as_select())
+                .into_boxed();
+            if let Some(v) = params.object_type {
+                q = q.filter(audit_log::object_type.eq(v));
+            }
+            if let Some(v) = params.object_id {
+                q = q.filter(audit_log::object_id.eq(v));
+            }
+            if let Some(v) = params.actor_id {
+                q = q.filter(audit_log::actor_id.eq(v));
+            }
+            if let Some(v) = params.action {
+                q = q.filter(audit_log::action.eq(v));
+            }
+            Ok(q.load(conn)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| AuditEntry {
+            id: r.id,
+            actor_id: r.actor_id,
+            actor_role: r.actor_role,
+            action: r.action,
+            object_type: r.object_type,
+            object_id: r.object_id,
+            detail: r.detail,
+            created_at: ts(r.created_at),
+        },
+    )))
+}

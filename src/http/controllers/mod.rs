@@ -9,6 +9,7 @@ pub mod funds;
 pub mod ops;
 pub mod partners;
 pub mod pledges;
+pub mod settlements;
 pub mod users;
 pub mod webhooks;
 
@@ -51,6 +52,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(campaigns::badge)
                 .service(finance::ledger)
                 .service(finance::reconciliation)
+                .service(finance::fund_report)
+                .service(finance::audit_trail)
+                .service(settlements::commitments)
+                .service(settlements::create)
+                .service(settlements::list)
+                .service(settlements::get)
+                .service(settlements::sepa_xml)
+                .service(settlements::items_csv)
+                .service(settlements::confirm)
+                .service(settlements::cancel)
                 .service(pledges::create)
                 .service(pledges::for_campaign)
                 .service(pledges::get)

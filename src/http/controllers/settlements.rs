@@ -1,0 +1,842 @@
+//! Settlement batches: the finance office pays committed match funds. A draft batch holds one
+//! item per association (IBAN and amount); a commitment is in at most one open batch, enforced
+//! by a conditional update, so concurrent batch creation cannot take it twice.
+
+use crate::db::models::{
+    AssociationRow, CampaignRow, FundRow, SettlementItemRow, SettlementLineRow, SettlementRow,
+};
+use crate::db::queries::audit;
+use crate::db::schema::{
+    associations, campaigns, funds, settlement_items, settlement_lines, settlements,
+};
+use crate::db::{DbConnection, ledger, write_tx};
+use crate::domain::ids;
+use crate::domain::money::Currency;
+use crate::domain::role::Role;
+use crate::domain::sepa;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::extract::{ApiJson, Page, Principal, check_limit};
+use crate::http::views::{from_client, money, now, ts};
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitmentView {
+    /// The commitment's id is its campaign's id.
+    pub id: String,
+    pub campaign_id: String,
+    pub campaign_title: String,
+    pub association_id: String,
+    pub association_name: String,
+    pub amount: String,
+    pub currency: String,
+    /// `committed` (payable), `in_batch` (in a draft batch) or `settled` (paid).
+    pub status: String,
+    pub settlement_id: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+pub type CommitmentPage = Page<CommitmentView>;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CommitmentParams {
+    /// `committed` (default: payable, in a batch or not), `settled`, or `all`.
+    pub status: Option<String>,
+    pub association_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Match commitments of a fund (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Fund id"), CommitmentParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CommitmentPage),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[get("/funds/{id}/commitments")]
+pub async fn commitments(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    params: web::Query<CommitmentParams>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let statuses: Vec<&'static str> = match params.status.as_deref().unwrap_or("committed") {
+        "committed" => vec!["committed"],
+        "settled" => vec!["settled"],
+        "all" => vec!["committed", "settled"],
+        _ => {
+            return Err(ApiError::validation(
+                "status",
+                "must be committed, settled or all",
+            ));
+        }
+    };
+    let fund_id = id.into_inner();
+    let cursor = params.cursor.unwrap_or_default();
+    let rows = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<(CampaignRow, String)>> {
+            let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
+            if exists == 0 {
+                return Err(ApiError::NotFound("fund"));
+            }
+            let mut q = campaigns::table
+                .inner_join(associations::table)
+                .filter(campaigns::fund_id.eq(&fund_id))
+                .filter(campaigns::match_status.eq_any(statuses))
+                .filter(campaigns::id.gt(&cursor))
+                .order(campaigns::id)
+                .limit(limit + 1)
+                .select((CampaignRow::as_select(), associations::name))
+                .into_boxed();
+            if let Some(a) = params.association_id {
+                q = q.filter(campaigns::association_id.eq(a));
+            }
+            Ok(q.load(conn)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |(c, _)| c.id.clone(),
+        |(c, association_name)| CommitmentView {
+            status: match (c.match_status.as_str(), &c.settlement_id) {
+                ("committed", Some(_)) => "in_batch".into(),
+                (s, _) => s.to_string(),
+            },
+            amount: money(c.match_amount, &c.currency),
+            id: c.id.clone(),
+            campaign_id: c.id,
+            campaign_title: c.title,
+            association_id: c.association_id,
+            association_name,
+            currency: c.currency,
+            settlement_id: c.settlement_id,
+            decided_at: c.decided_at.map(ts),
+        },
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSettlement {
+    pub fund_id: String,
+    /// Commitments (campaign ids) to pay; default: every committed match not in a batch.
+    pub commitment_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementLineView {
+    pub campaign_id: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementItemView {
+    pub id: String,
+    pub association_id: String,
+    pub creditor_name: String,
+    pub iban: String,
+    pub bic: Option<String>,
+    pub amount: String,
+    pub end_to_end_id: String,
+    pub remittance: String,
+    pub status: String,
+    pub commitments: Vec<SettlementLineView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementView {
+    pub id: String,
+    pub fund_id: String,
+    /// `draft`, `confirmed` or `cancelled`.
+    pub status: String,
+    pub currency: String,
+    pub total: String,
+    pub message_id: String,
+    pub bank_reference: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub items: Vec<SettlementItemView>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+pub type SettlementPage = Page<SettlementView>;
+
+type Loaded = (
+    SettlementRow,
+    Vec<SettlementItemRow>,
+    Vec<SettlementLineRow>,
+);
+
+fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Loaded> {
+    let s: SettlementRow = settlements::table
+        .find(id)
+        .select(SettlementRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("settlement"))?;
+    let items = settlement_items::table
+        .filter(settlement_items::settlement_id.eq(id))
+        .order(settlement_items::id)
+        .select(SettlementItemRow::as_select())
+        .load(conn)?;
+    let lines = settlement_lines::table
+        .filter(settlement_lines::settlement_id.eq(id))
+        .order(settlement_lines::campaign_id)
+        .select(SettlementLineRow::as_select())
+        .load(conn)?;
+    Ok((s, items, lines))
+}
+
+fn view((s, items, lines): Loaded) -> SettlementView {
+    let c = s.currency.clone();
+    SettlementView {
+        items: items
+            .into_iter()
+            .map(|i| SettlementItemView {
+                commitments: lines
+                    .iter()
+                    .filter(|l| l.item_id == i.id)
+                    .map(|l| SettlementLineView {
+                        campaign_id: l.campaign_id.clone(),
+                        amount: money(l.amount, &c),
+                    })
+                    .collect(),
+                amount: money(i.amount, &c),
+                id: i.id,
+                association_id: i.association_id,
+                creditor_name: i.creditor_name,
+                iban: i.iban,
+                bic: i.bic,
+                end_to_end_id: i.end_to_end_id,
+                remittance: i.remittance,
+                status: i.status,
+            })
+            .collect(),
+        total: money(s.total, &c),
+        id: s.id,
+        fund_id: s.fund_id,
+        status: s.status,
+        currency: s.currency,
+        message_id: s.message_id,
+        bank_reference: s.bank_reference,
+        paid_at: s.paid_at.map(ts),
+        created_at: ts(s.created_at),
+        confirmed_at: s.confirmed_at.map(ts),
+        cancelled_at: s.cancelled_at.map(ts),
+    }
+}
+
+fn short_id(prefix: &str) -> String {
+    // SEPA identifiers are at most 35 characters.
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..30]
+    )
+}
+
+/// Remittance text naming the campaigns and the fund's CUP (at most 140 SEPA characters).
+fn remittance(fund: &FundRow, titles: &[String]) -> String {
+    let head = match &fund.cup {
+        Some(cup) => format!("CUP {cup} cofinanziamento "),
+        None => "Cofinanziamento ".to_string(),
+    };
+    sepa::sepa_text(&format!("{head}{}", titles.join("; ")), 140)
+}
+
+/// Create a draft settlement batch (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    request_body = CreateSettlement,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SettlementView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "A commitment is not payable or already in an open batch", body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/settlements")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ApiJson<CreateSettlement>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let body = body.into_inner();
+    let v = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<SettlementView> {
+                let fund: FundRow = funds::table
+                    .find(&body.fund_id)
+                    .select(FundRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| ApiError::validation("fund_id", "unknown fund"))?;
+                if fund.currency != "EUR" {
+                    return Err(ApiError::validation(
+                        "fund_id",
+                        "SEPA credit transfers are in EUR only",
+                    ));
+                }
+                let mut q = campaigns::table
+                    .filter(campaigns::fund_id.eq(&fund.id))
+                    .order(campaigns::id)
+                    .select(CampaignRow::as_select())
+                    .into_boxed();
+                let wanted = body.commitment_ids.clone();
+                match &wanted {
+                    Some(ids) => {
+                        if ids.is_empty() {
+                            return Err(ApiError::validation("commitment_ids", "must not be empty"));
+                        }
+                        q = q.filter(campaigns::id.eq_any(ids.clone()));
+                    }
+                    None => {
+                        q = q
+                            .filter(campaigns::match_status.eq("committed"))
+                            .filter(campaigns::settlement_id.is_null());
+                    }
+                }
+                let found: Vec<CampaignRow> = q.load(conn)?;
+                if let Some(ids) = &wanted {
+                    let unknown: Vec<FieldError> = ids
+                        .iter()
+                        .filter(|id| !found.iter().any(|c| &c.id == *id))
+                        .map(|id| FieldError::new("commitment_ids", format!("no commitment {id} in this fund")))
+                        .collect();
+                    if !unknown.is_empty() {
+                        return Err(ApiError::Validation(unknown));
+                    }
+                    if let Some(c) = found
+                        .iter()
+                        .find(|c| c.match_status != "committed" || c.settlement_id.is_some())
+                    {
+                        return Err(ApiError::conflict(
+                            "commitment_not_payable",
+                            format!("commitment {} is not payable (it is {} or already in an open batch)", c.id, c.match_status),
+                        ));
+                    }
+                }
+                if found.is_empty() {
+                    return Err(ApiError::validation("fund_id", "this fund has no committed match to settle"));
+                }
+                let settlement_id = ids::new_id(ids::SETTLEMENT);
+                let t = now();
+                let mut by_association: BTreeMap<String, Vec<&CampaignRow>> = BTreeMap::new();
+                for c in &found {
+                    by_association.entry(c.association_id.clone()).or_default().push(c);
+                }
+                let total: i64 = found.iter().map(|c| c.match_amount).sum();
+                diesel::insert_into(settlements::table)
+                    .values(SettlementRow {
+                        id: settlement_id.clone(),
+                        fund_id: fund.id.clone(),
+                        status: "draft".into(),
+                        currency: fund.currency.clone(),
+                        total,
+                        item_count: by_association.len() as i32,
+                        message_id: short_id("CF"),
+                        bank_reference: None,
+                        paid_at: None,
+                        created_by: Some(principal.sub.clone()),
+                        created_at: t,
+                        confirmed_at: None,
+                        cancelled_at: None,
+                    })
+                    .execute(conn)?;
+                for (association_id, cs) in by_association {
+                    let a: AssociationRow = associations::table
+                        .find(&association_id)
+                        .select(AssociationRow::as_select())
+                        .first(conn)?;
+                    let item_id = ids::new_id("sti");
+                    let titles: Vec<String> = cs.iter().map(|c| c.title.clone()).collect();
+                    diesel::insert_into(settlement_items::table)
+                        .values(SettlementItemRow {
+                            id: item_id.clone(),
+                            settlement_id: settlement_id.clone(),
+                            association_id: a.id.clone(),
+                            creditor_name: a.name.clone(),
+                            iban: a.iban.clone(),
+                            bic: a.bic.clone(),
+                            amount: cs.iter().map(|c| c.match_amount).sum(),
+                            end_to_end_id: short_id("E2E"),
+                            remittance: remittance(&fund, &titles),
+                            status: "draft".into(),
+                        })
+                        .execute(conn)?;
+                    for c in cs {
+                        // The guard: only a committed match outside any open batch is taken.
+                        let taken = diesel::update(campaigns::table.find(&c.id))
+                            .filter(campaigns::match_status.eq("committed"))
+                            .filter(campaigns::settlement_id.is_null())
+                            .set(campaigns::settlement_id.eq(Some(&settlement_id)))
+                            .execute(conn)?;
+                        if taken == 0 {
+                            return Err(ApiError::conflict(
+                                "commitment_not_payable",
+                                format!("commitment {} was just put in another batch", c.id),
+                            ));
+                        }
+                        diesel::insert_into(settlement_lines::table)
+                            .values(SettlementLineRow {
+                                settlement_id: settlement_id.clone(),
+                                item_id: item_id.clone(),
+                                campaign_id: c.id.clone(),
+                                amount: c.match_amount,
+                            })
+                            .execute(conn)?;
+                    }
+                }
+                audit(
+                    conn,
+                    &principal,
+                    "settlement.create",
+                    "settlement",
+                    &settlement_id,
+                    Some(format!("{} commitments, total {}", found.len(), money(total, &fund.currency))),
+                )?;
+                Ok(view(load(conn, &settlement_id)?))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SettlementListParams {
+    pub fund_id: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List settlement batches (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    params(SettlementListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = SettlementPage), (status = 403, body = crate::http::error::Problem))
+)]
+#[get("/settlements")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<SettlementListParams>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let params = params.into_inner();
+    let limit = check_limit(params.limit)?;
+    let cursor = params.cursor.unwrap_or_default();
+    let loaded = state
+        .db
+        .run(move |conn| -> ApiResult<Vec<Loaded>> {
+            let mut q = settlements::table
+                .filter(settlements::id.gt(&cursor))
+                .order(settlements::id)
+                .limit(limit + 1)
+                .select(settlements::id)
+                .into_boxed();
+            if let Some(f) = params.fund_id {
+                q = q.filter(settlements::fund_id.eq(f));
+            }
+            if let Some(s) = params.status {
+                q = q.filter(settlements::status.eq(s));
+            }
+            let ids: Vec<String> = q.load(conn)?;
+            ids.iter().map(|id| load(conn, id)).collect()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(loaded, limit, |l| l.0.id.clone(), view)))
+}
+
+/// Read a settlement batch (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id (`stl_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SettlementView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/settlements/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let id = id.into_inner();
+    let loaded = state.db.run(move |conn| load(conn, &id)).await?;
+    Ok(HttpResponse::Ok().json(view(loaded)))
+}
+
+/// The batch as an ISO 20022 pain.001.001.03 SEPA credit-transfer file, with the city as the
+/// debtor (finance, admin). Not available for cancelled batches.
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/xml", body = String),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem),
+    )
+)]
+#[get("/settlements/{id}/sepa.xml")]
+pub async fn sepa_xml(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let id = id.into_inner();
+    let (s, items, _) = state.db.run(move |conn| load(conn, &id)).await?;
+    if s.status == "cancelled" {
+        return Err(ApiError::conflict(
+            "settlement_cancelled",
+            "this batch was cancelled",
+        ));
+    }
+    let cfg = &state.config;
+    let batch = sepa::Batch {
+        message_id: s.message_id.clone(),
+        payment_info_id: format!("{}-1", s.message_id),
+        created_at: now(),
+        execution_date: now().date(),
+        currency: Currency::parse(&s.currency).unwrap_or(Currency::EUR),
+        transfers: items
+            .into_iter()
+            .filter(|i| i.status != "cancelled")
+            .map(|i| sepa::Transfer {
+                end_to_end_id: i.end_to_end_id,
+                amount: i.amount,
+                creditor_name: i.creditor_name,
+                iban: i.iban,
+                bic: i.bic,
+                remittance: i.remittance,
+            })
+            .collect(),
+    };
+    let xml = sepa::pain001(
+        &sepa::Debtor {
+            name: cfg.debtor_name.clone(),
+            iban: cfg.debtor_iban.clone(),
+            bic: cfg.debtor_bic.clone(),
+        },
+        &batch,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}.xml\"", s.message_id),
+        ))
+        .body(xml))
+}
+
+/// A CSV cell: quoted when needed, and never read as a spreadsheet formula.
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The batch's items as CSV (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[get("/settlements/{id}/items.csv")]
+pub async fn items_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let id = id.into_inner();
+    let (s, items, lines) = state.db.run(move |conn| load(conn, &id)).await?;
+    let mut out = String::from(
+        "item_id,association_id,creditor_name,iban,bic,amount,currency,end_to_end_id,status,campaign_ids,remittance\n",
+    );
+    for i in items {
+        let campaigns: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.item_id == i.id)
+            .map(|l| l.campaign_id.as_str())
+            .collect();
+        let row = [
+            i.id.clone(),
+            i.association_id.clone(),
+            i.creditor_name.clone(),
+            i.iban.clone(),
+            i.bic.clone().unwrap_or_default(),
+            money(i.amount, &s.currency),
+            s.currency.clone(),
+            i.end_to_end_id.clone(),
+            i.status.clone(),
+            campaigns.join(" "),
+            i.remittance.clone(),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSettlement {
+    /// The bank's reference for the transfer.
+    pub bank_reference: String,
+    pub paid_at: DateTime<Utc>,
+}
+
+/// Mark a batch paid: its commitments become `settled` and the ledger moves committed →
+/// settled. Idempotent: confirming a confirmed batch returns it unchanged (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id")),
+    request_body = ConfirmSettlement,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SettlementView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Cancelled, or confirmed with another bank reference", body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[post("/settlements/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: ApiJson<ConfirmSettlement>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let body = body.into_inner();
+    let reference = body.bank_reference.trim().to_string();
+    if reference.is_empty() || reference.chars().count() > 140 {
+        return Err(ApiError::validation("bank_reference", "1–140 characters"));
+    }
+    if body.paid_at > Utc::now() + chrono::Duration::days(1) {
+        return Err(ApiError::validation("paid_at", "must not be in the future"));
+    }
+    let id = id.into_inner();
+    let v = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<SettlementView> {
+                let (s, _, lines) = load(conn, &id)?;
+                match s.status.as_str() {
+                    "confirmed" if s.bank_reference.as_deref() == Some(reference.as_str()) => {
+                        return Ok(view(load(conn, &id)?));
+                    }
+                    "confirmed" => {
+                        return Err(ApiError::conflict(
+                            "settlement_already_confirmed",
+                            "this batch was confirmed with another bank reference",
+                        ));
+                    }
+                    "cancelled" => {
+                        return Err(ApiError::conflict(
+                            "settlement_cancelled",
+                            "this batch was cancelled",
+                        ));
+                    }
+                    _ => {}
+                }
+                let moved = diesel::update(settlements::table.find(&id))
+                    .filter(settlements::status.eq("draft"))
+                    .set((
+                        settlements::status.eq("confirmed"),
+                        settlements::bank_reference.eq(Some(&reference)),
+                        settlements::paid_at.eq(Some(from_client(body.paid_at))),
+                        settlements::confirmed_at.eq(Some(now())),
+                    ))
+                    .execute(conn)?;
+                if moved == 0 {
+                    return Err(ApiError::conflict(
+                        "concurrent_update",
+                        "the batch changed; read it again",
+                    ));
+                }
+                diesel::update(
+                    settlement_items::table.filter(settlement_items::settlement_id.eq(&id)),
+                )
+                .set(settlement_items::status.eq("settled"))
+                .execute(conn)?;
+                for line in &lines {
+                    let n = diesel::update(campaigns::table.find(&line.campaign_id))
+                        .filter(campaigns::match_status.eq("committed"))
+                        .filter(campaigns::settlement_id.eq(&id))
+                        .set(campaigns::match_status.eq("settled"))
+                        .execute(conn)?;
+                    if n == 0 {
+                        return Err(ApiError::Internal(format!(
+                            "commitment {} left its batch",
+                            line.campaign_id
+                        )));
+                    }
+                    diesel::update(funds::table.find(&s.fund_id))
+                        .set((
+                            funds::committed.eq(funds::committed - line.amount),
+                            funds::settled.eq(funds::settled + line.amount),
+                        ))
+                        .execute(conn)?;
+                    ledger::post(
+                        conn,
+                        &s.fund_id,
+                        &s.currency,
+                        ledger::Movement::Settle,
+                        line.amount,
+                        Some(&line.campaign_id),
+                        &format!("paid in {} ({reference})", s.message_id),
+                    )?;
+                }
+                audit(
+                    conn,
+                    &principal,
+                    "settlement.confirm",
+                    "settlement",
+                    &id,
+                    Some(format!("draft -> confirmed; bank reference {reference}")),
+                )?;
+                Ok(view(load(conn, &id)?))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Cancel a draft batch: its commitments return to `committed` (finance, admin).
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SettlementView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Already confirmed", body = crate::http::error::Problem),
+    )
+)]
+#[post("/settlements/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let id = id.into_inner();
+    let v = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<SettlementView> {
+                let (s, _, _) = load(conn, &id)?;
+                match s.status.as_str() {
+                    "cancelled" => return Ok(view(load(conn, &id)?)),
+                    "confirmed" => {
+                        return Err(ApiError::conflict(
+                            "settlement_confirmed",
+                            "a confirmed batch cannot be cancelled",
+                        ));
+                    }
+                    _ => {}
+                }
+                let moved = diesel::update(settlements::table.find(&id))
+                    .filter(settlements::status.eq("draft"))
+                    .set((
+                        settlements::status.eq("cancelled"),
+                        settlements::cancelled_at.eq(Some(now())),
+                    ))
+                    .execute(conn)?;
+                if moved == 0 {
+                    return Err(ApiError::conflict(
+                        "concurrent_update",
+                        "the batch changed; read it again",
+                    ));
+                }
+                diesel::update(
+                    settlement_items::table.filter(settlement_items::settlement_id.eq(&id)),
+                )
+                .set(settlement_items::status.eq("cancelled"))
+                .execute(conn)?;
+                diesel::update(campaigns::table.filter(campaigns::settlement_id.eq(&id)))
+                    .set(campaigns::settlement_id.eq(None::<String>))
+                    .execute(conn)?;
+                audit(
+                    conn,
+                    &principal,
+                    "settlement.cancel",
+                    "settlement",
+                    &id,
+                    Some("draft -> cancelled".into()),
+                )?;
+                Ok(view(load(conn, &id)?))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-5"), "'-5");
+    }
+}
