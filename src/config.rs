@@ -19,6 +19,31 @@ pub struct Config {
     pub debtor_name: String,
     pub debtor_iban: String,
     pub debtor_bic: Option<String>,
+    pub notify: NotifyConfig,
+}
+
+#[derive(Clone)]
+pub struct NotifyConfig {
+    /// `smtp://`, `smtps://` or `smtp://…?tls=required`; None writes `.eml` files instead.
+    pub smtp_url: Option<String>,
+    pub mail_dir: String,
+    pub mail_from: String,
+    /// Tests only: allow partner webhooks to loopback/private addresses.
+    pub allow_private_webhooks: bool,
+    pub email_per_recipient_per_hour: u32,
+    pub email_per_minute: u32,
+}
+
+impl std::fmt::Debug for NotifyConfig {
+    // The SMTP URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field("mail_dir", &self.mail_dir)
+            .field("mail_from", &self.mail_from)
+            .field("allow_private_webhooks", &self.allow_private_webhooks)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -229,7 +254,16 @@ impl Config {
                     .to_string(),
             ),
         };
+        let notify = NotifyConfig {
+            smtp_url: lookup("COFUND_SMTP_URL").filter(|u| !u.is_empty()),
+            mail_dir: get("COFUND_MAIL_DIR", "mail"),
+            mail_from: get("COFUND_MAIL_FROM", "cofund <noreply@cofund.invalid>"),
+            allow_private_webhooks: parse_bool("COFUND_ALLOW_PRIVATE_WEBHOOKS", false)?,
+            email_per_recipient_per_hour: parse_u64("COFUND_EMAIL_PER_RECIPIENT_PER_HOUR", 20)? as u32,
+            email_per_minute: parse_u64("COFUND_EMAIL_PER_MINUTE", 600)? as u32,
+        };
         Ok(Config {
+            notify,
             debtor_name: get("COFUND_DEBTOR_NAME", "Comune di Esempio"),
             debtor_iban: debtor_iban.as_str().to_string(),
             debtor_bic,

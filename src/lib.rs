@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod providers;
 pub mod telemetry;
 

@@ -420,6 +420,8 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
                 campaigns::decided_at.eq(Some(now())),
             ))
             .execute(conn)?;
+        let decided = load_campaign(conn, campaign_id)?;
+        crate::notify::campaign_changed(conn, &decided, &fund, None, true)?;
         super::queries::audit_system(
             conn,
             &format!("campaign.{outcome}"),

@@ -270,3 +270,21 @@ pub struct AuditRow {
     pub detail: Option<String>,
     pub created_at: NaiveDateTime,
 }
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub topic: String,
+    pub locale: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}

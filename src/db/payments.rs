@@ -200,6 +200,7 @@ pub fn apply_to_pledge(
         (true, false) => -1,
         _ => 0,
     };
+    crate::notify::pledge_changed(conn, &pledge, &before, &after)?;
     let mut freed_fund = None;
     if delta != 0 || donor_change != 0 {
         let effect = count_change(

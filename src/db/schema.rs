@@ -264,6 +264,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox (id) {
+        id -> Text,
+        channel -> Text,
+        recipient -> Text,
+        topic -> Text,
+        locale -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Text,
         actor_id -> Nullable<Text>,
@@ -310,5 +328,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     settlements,
     settlement_items,
     settlement_lines,
+    outbox,
     audit_log,
 );

@@ -35,6 +35,9 @@ pub struct AppState {
     pub provider: Arc<PaymentProvider>,
     /// Pledge creations per partner.
     pub pledge_limiter: Arc<RateLimiter>,
+    pub mailer: Arc<crate::notify::dispatch::Mailer>,
+    /// E-mails per minute, whoever the recipient (a burst must not become a flood).
+    pub email_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -56,7 +59,14 @@ impl AppState {
 
     /// Like [`AppState::new`] with a given payment provider (tests point Stripe at a fake).
     pub fn with_provider(config: Config, db: Db, provider: PaymentProvider) -> AppState {
+        let mailer = crate::notify::dispatch::Mailer::from_config(&config.notify)
+            .unwrap_or_else(|e| panic!("mail configuration: {e}"));
         AppState {
+            mailer: Arc::new(mailer),
+            email_limiter: Arc::new(RateLimiter::new(
+                config.notify.email_per_minute,
+                Duration::from_secs(60),
+            )),
             provider: Arc::new(provider),
             pledge_limiter: Arc::new(RateLimiter::new(
                 config.payments.pledge_rate_limit_per_min,

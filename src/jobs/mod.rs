@@ -24,6 +24,9 @@ pub struct JobsReport {
     pub refunds_failed: usize,
     pub reconciled: usize,
     pub expired: usize,
+    pub messages_sent: usize,
+    pub messages_failed: usize,
+    pub messages_dead: usize,
 }
 
 impl JobsReport {
@@ -110,5 +113,9 @@ pub async fn run_once(state: &AppState) -> Result<JobsReport, DbError> {
     let (reconciled, expired) = payments::reconcile_pending(state).await?;
     report.reconciled = reconciled;
     report.expired = expired;
+    let sent = crate::notify::dispatch::dispatch(state).await?;
+    report.messages_sent = sent.sent;
+    report.messages_failed = sent.failed;
+    report.messages_dead = sent.dead;
     Ok(report)
 }

@@ -199,6 +199,7 @@ impl TestApp {
             }
         };
         let mut config = test_config(&url);
+        config.notify.mail_dir = dir.path().join("mail").display().to_string();
         tweak(&mut config);
         let db = Db::connect(&config.database_url, config.db_pool_size).expect("pool");
         db.migrate().expect("migrations");

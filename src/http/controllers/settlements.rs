@@ -741,6 +741,7 @@ pub async fn confirm(
                         &format!("paid in {} ({reference})", s.message_id),
                     )?;
                 }
+                crate::notify::settlement_paid(conn, &id, &reference)?;
                 audit(
                     conn,
                     &principal,

@@ -1,0 +1,310 @@
+//! The outbox dispatcher: claims due messages with a lease (so a replica that dies mid-send
+//! leaves them to be retried: at least once), sends them, and retries with exponential backoff
+//! until a maximum age, after which a message is dead-lettered for an admin to see.
+
+use super::templates::{self, Template};
+use crate::db::models::OutboxRow;
+use crate::db::schema::{outbox, partners};
+use crate::db::{DbError};
+use crate::http::AppState;
+use crate::http::views::now;
+use crate::providers::signature;
+use diesel::prelude::*;
+use lettre::message::header::ContentType;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::net::IpAddr;
+use std::time::Duration;
+
+const LEASE_SECS: i64 = 120;
+const BATCH: i64 = 50;
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    pub fn from_config(cfg: &crate::config::NotifyConfig) -> Result<Mailer, String> {
+        match &cfg.smtp_url {
+            Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map(|b| Mailer::Smtp(b.timeout(Some(Duration::from_secs(20))).build()))
+                .map_err(|_| "COFUND_SMTP_URL is not a valid smtp:// or smtps:// URL".to_string()),
+            None => {
+                std::fs::create_dir_all(&cfg.mail_dir)
+                    .map_err(|e| format!("cannot create COFUND_MAIL_DIR: {e}"))?;
+                Ok(Mailer::Files(AsyncFileTransport::new(&cfg.mail_dir)))
+            }
+        }
+    }
+
+    pub async fn send(&self, from: &str, to: &str, subject: &str, body: String) -> Result<(), String> {
+        let message = Message::builder()
+            .from(from.parse().map_err(|_| "invalid sender address".to_string())?)
+            .to(to.parse().map_err(|_| "invalid recipient address".to_string())?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        match self {
+            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| format!("smtp: {e}")),
+            Mailer::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| format!("mail dir: {e}")),
+        }
+    }
+}
+
+/// True for addresses a partner webhook must never reach (SSRF): loopback, private,
+/// link-local, unique-local, carrier-grade NAT, unspecified, multicast, broadcast.
+pub fn is_forbidden_destination(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_forbidden_destination(IpAddr::V4(v4)))
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Failure {
+    /// Worth retrying.
+    Retry(String),
+    /// Never going to work (e.g. a forbidden destination): dead-letter now.
+    Permanent(String),
+}
+
+/// Posts a signed partner webhook. The destination is resolved once, checked, and pinned, so
+/// a DNS answer cannot switch to a private address between the check and the request.
+async fn post_webhook(
+    url: &str,
+    secret: &str,
+    body: &str,
+    allow_private: bool,
+) -> Result<(), Failure> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| Failure::Permanent("invalid webhook URL".into()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Failure::Permanent("webhook URL must be http(s)".into()));
+    }
+    let host = parsed.host_str().ok_or_else(|| Failure::Permanent("webhook URL without host".into()))?.to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|_| Failure::Retry("cannot resolve the webhook host".into()))?
+        .collect();
+    let Some(addr) = addrs.first().copied() else {
+        return Err(Failure::Retry("the webhook host has no address".into()));
+    };
+    if !allow_private && addrs.iter().any(|a| is_forbidden_destination(a.ip())) {
+        return Err(Failure::Permanent("destination refused: private, loopback or link-local address".into()));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .resolve(&host, addr)
+        .build()
+        .map_err(|_| Failure::Retry("http client".into()))?;
+    let t = chrono::Utc::now().timestamp();
+    let res = client
+        .post(parsed)
+        .header("content-type", "application/json")
+        .header("Cofund-Signature", signature::header(secret, t, body.as_bytes()))
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| Failure::Retry(if e.is_timeout() { "timeout".into() } else { "connection failed".into() }))?;
+    if res.status().is_success() {
+        Ok(())
+    } else {
+        Err(Failure::Retry(format!("partner answered {}", res.status().as_u16())))
+    }
+}
+
+fn backoff(attempts: i32) -> chrono::Duration {
+    chrono::Duration::seconds(10i64.saturating_mul(1i64 << attempts.clamp(0, 12)).min(3600))
+}
+
+fn max_age(channel: &str) -> chrono::Duration {
+    match channel {
+        "webhook" => chrono::Duration::hours(24),
+        _ => chrono::Duration::hours(72),
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchReport {
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+    pub postponed: usize,
+}
+
+/// Claims and sends due messages.
+pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
+    let claimed: Vec<OutboxRow> = state
+        .db
+        .run(|conn| -> Result<Vec<OutboxRow>, DbError> {
+            let t = now();
+            let due: Vec<OutboxRow> = outbox::table
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::next_attempt_at.le(t))
+                .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+                .order(outbox::next_attempt_at)
+                .limit(BATCH)
+                .select(OutboxRow::as_select())
+                .load(conn)?;
+            let mut mine = Vec::new();
+            for row in due {
+                // The claim: whoever moves the lease first sends it.
+                let n = diesel::update(outbox::table.find(&row.id))
+                    .filter(outbox::status.eq("pending"))
+                    .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+                    .set((
+                        outbox::lease_until.eq(Some(t + chrono::Duration::seconds(LEASE_SECS))),
+                        outbox::attempts.eq(outbox::attempts + 1),
+                    ))
+                    .execute(conn)?;
+                if n == 1 {
+                    mine.push(row);
+                }
+            }
+            Ok(mine)
+        })
+        .await?;
+    let mut report = DispatchReport::default();
+    for row in claimed {
+        let outcome = send_one(state, &row).await;
+        let id = row.id.clone();
+        let attempts = row.attempts + 1;
+        let expired = now() - row.created_at > max_age(&row.channel);
+        let (status, next, error, counter) = match outcome {
+            Ok(Sent::Done) => ("sent", None, None, &mut report.sent),
+            Ok(Sent::Later(after)) => ("pending", Some(now() + after), None, &mut report.postponed),
+            Err(Failure::Permanent(e)) => ("dead", None, Some(e), &mut report.dead),
+            Err(Failure::Retry(e)) if expired => ("dead", None, Some(e), &mut report.dead),
+            Err(Failure::Retry(e)) => ("pending", Some(now() + backoff(attempts)), Some(e), &mut report.failed),
+        };
+        *counter += 1;
+        if let Some(e) = &error {
+            tracing::warn!(message_id = %id, channel = %row.channel, error = %e, status, "delivery failed");
+        }
+        state
+            .db
+            .run(move |conn| -> Result<usize, DbError> {
+                let t = now();
+                Ok(diesel::update(outbox::table.find(&id))
+                    .set((
+                        outbox::status.eq(status),
+                        outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
+                        outbox::next_attempt_at.eq(next.unwrap_or(t)),
+                        outbox::last_error.eq(error),
+                        outbox::sent_at.eq(if status == "sent" { Some(t) } else { None }),
+                    ))
+                    .execute(conn)?)
+            })
+            .await?;
+    }
+    Ok(report)
+}
+
+enum Sent {
+    Done,
+    /// Held back by a sending limit; try again after this long.
+    Later(chrono::Duration),
+}
+
+async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
+    let cfg = &state.config.notify;
+    match row.channel.as_str() {
+        "email" => {
+            let recipient = row.recipient.clone();
+            let since = now() - chrono::Duration::hours(1);
+            let recent: i64 = state
+                .db
+                .run(move |conn| -> Result<i64, DbError> {
+                    Ok(outbox::table
+                        .filter(outbox::recipient.eq(&recipient))
+                        .filter(outbox::sent_at.gt(since))
+                        .count()
+                        .get_result(conn)?)
+                })
+                .await
+                .map_err(|e| Failure::Retry(e.to_string()))?;
+            if recent >= i64::from(cfg.email_per_recipient_per_hour) {
+                return Ok(Sent::Later(chrono::Duration::minutes(10)));
+            }
+            if state.email_limiter.check("global").is_err() {
+                return Ok(Sent::Later(chrono::Duration::seconds(60)));
+            }
+            let template = Template::parse(&row.topic)
+                .ok_or_else(|| Failure::Permanent(format!("unknown template {}", row.topic)))?;
+            let data: serde_json::Value = serde_json::from_str(&row.payload)
+                .map_err(|_| Failure::Permanent("unreadable payload".into()))?;
+            let (subject, body) = templates::render(template, &row.locale, &data);
+            state
+                .mailer
+                .send(&cfg.mail_from, &row.recipient, &subject, body)
+                .await
+                .map(|_| Sent::Done)
+                .map_err(Failure::Retry)
+        }
+        "webhook" => {
+            let partner = row.recipient.clone();
+            let target: Option<(Option<String>, String)> = state
+                .db
+                .run(move |conn| -> Result<_, DbError> {
+                    Ok(partners::table
+                        .find(&partner)
+                        .select((partners::webhook_url, partners::webhook_secret))
+                        .first(conn)
+                        .optional()?)
+                })
+                .await
+                .map_err(|e| Failure::Retry(e.to_string()))?;
+            let Some((Some(url), secret)) = target else {
+                return Err(Failure::Permanent("the partner has no webhook_url".into()));
+            };
+            post_webhook(&url, &secret, &row.payload, cfg.allow_private_webhooks)
+                .await
+                .map(|_| Sent::Done)
+        }
+        other => Err(Failure::Permanent(format!("unknown channel {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_special_addresses_are_forbidden() {
+        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+            assert!(is_forbidden_destination(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "151.101.1.69", "2606:4700::1111"] {
+            assert!(!is_forbidden_destination(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), chrono::Duration::seconds(10));
+        assert_eq!(backoff(1), chrono::Duration::seconds(20));
+        assert_eq!(backoff(20), chrono::Duration::seconds(3600));
+    }
+}

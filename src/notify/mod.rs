@@ -1,0 +1,299 @@
+//! Notifications through a transactional outbox: every message is written in the transaction
+//! of the change that causes it (so a rolled-back change sends nothing) and delivered later,
+//! at least once, by [`dispatch`]. Nothing is sent on the request path.
+
+pub mod dispatch;
+pub mod templates;
+
+use crate::db::DbConnection;
+use crate::db::models::{CampaignRow, FundRow, OutboxRow, PledgeRow};
+use crate::db::schema::{associations, campaigns, donors, outbox, partners, users};
+use crate::domain::ids;
+use crate::domain::pledge::PledgeFacts;
+use crate::http::views::{money, now};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+pub use templates::Template;
+
+fn insert(
+    conn: &mut DbConnection,
+    id: String,
+    channel: &str,
+    recipient: &str,
+    topic: &str,
+    locale: &str,
+    payload: String,
+) -> QueryResult<()> {
+    let t = now();
+    diesel::insert_into(outbox::table)
+        .values(OutboxRow {
+            id,
+            channel: channel.into(),
+            recipient: recipient.into(),
+            topic: topic.into(),
+            locale: locale.into(),
+            payload,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: t,
+            lease_until: None,
+            last_error: None,
+            created_at: t,
+            sent_at: None,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Queues an e-mail.
+pub fn email(
+    conn: &mut DbConnection,
+    to: &str,
+    locale: &str,
+    template: Template,
+    data: Value,
+) -> QueryResult<()> {
+    let locale = if locale == "en" { "en" } else { "it" };
+    insert(conn, ids::new_id("msg"), "email", to, template.as_str(), locale, data.to_string())
+}
+
+/// Queues a signed partner webhook; the outbox id is the event's stable id.
+pub fn webhook(conn: &mut DbConnection, partner_id: &str, event_type: &str, data: Value) -> QueryResult<()> {
+    let id = ids::new_id("evt");
+    let payload = json!({
+        "id": id,
+        "object": "event",
+        "type": event_type,
+        "created": chrono::Utc::now().timestamp(),
+        "data": data,
+    });
+    insert(conn, id, "webhook", partner_id, event_type, "en", payload.to_string())
+}
+
+/// Every partner frontend with a webhook URL hears about public campaign changes.
+pub fn campaign_webhook(conn: &mut DbConnection, event_type: &str, campaign: &CampaignRow) -> QueryResult<()> {
+    let targets: Vec<String> = partners::table
+        .filter(partners::webhook_url.is_not_null())
+        .select(partners::id)
+        .load(conn)?;
+    let data = json!({
+        "campaign_id": campaign.id,
+        "status": campaign.status,
+        "raised": money(campaign.raised, &campaign.currency),
+        "donors": campaign.donors,
+        "goal": money(campaign.goal, &campaign.currency),
+        "currency": campaign.currency,
+        "match": {"status": campaign.match_status, "amount": money(campaign.match_amount, &campaign.currency)},
+    });
+    for p in targets {
+        webhook(conn, &p, event_type, data.clone())?;
+    }
+    Ok(())
+}
+
+fn association_of(conn: &mut DbConnection, id: &str) -> QueryResult<(String, String, String)> {
+    associations::table
+        .find(id)
+        .select((associations::name, associations::email, associations::tax_code))
+        .first(conn)
+}
+
+/// A receipt number for the donor's tax records: stable, unique, readable.
+pub fn receipt_number(pledge: &PledgeRow) -> String {
+    let tail = pledge.id.rsplit('_').next().unwrap_or_default();
+    let short: String = tail.chars().rev().take(10).collect::<String>().chars().rev().collect();
+    format!("CF-{}-{}", pledge.created_at.format("%Y"), short.to_uppercase())
+}
+
+/// Messages after a pledge's facts moved: the partner's `pledge.updated`, the donor's receipt
+/// on confirmation and notice on refund (never to erased donors).
+pub fn pledge_changed(
+    conn: &mut DbConnection,
+    pledge: &PledgeRow,
+    before: &PledgeFacts,
+    after: &PledgeFacts,
+) -> QueryResult<()> {
+    let c = &pledge.currency;
+    let listens: i64 = partners::table
+        .filter(partners::id.eq(&pledge.partner_id))
+        .filter(partners::webhook_url.is_not_null())
+        .count()
+        .get_result(conn)?;
+    if before.status() != after.status() && listens > 0 {
+        webhook(
+            conn,
+            &pledge.partner_id,
+            "pledge.updated",
+            json!({
+                "pledge_id": pledge.id,
+                "campaign_id": pledge.campaign_id,
+                "status": after.status().as_str(),
+                "amount": money(pledge.amount, c),
+                "refunded": money(after.refunded, c),
+                "currency": c,
+            }),
+        )?;
+    }
+    let newly_paid = !before.paid && after.paid;
+    // Refunds are told once the donor's payment is known; a refund that arrived before the
+    // success is told with the receipt.
+    let refunded_now = if !after.paid {
+        0
+    } else if newly_paid {
+        after.refunded
+    } else {
+        after.refunded - before.refunded
+    };
+    if !newly_paid && refunded_now <= 0 {
+        return Ok(());
+    }
+    let donor: Option<(Option<String>, Option<String>, String)> = donors::table
+        .find(&pledge.id)
+        .select((donors::name, donors::email, donors::locale))
+        .first(conn)
+        .optional()?;
+    let Some((Some(name), Some(to), locale)) = donor else {
+        return Ok(()); // erased (or no donor data): no e-mail
+    };
+    let (title, association_id): (String, String) = campaigns::table
+        .find(&pledge.campaign_id)
+        .select((campaigns::title, campaigns::association_id))
+        .first(conn)?;
+    let (asso_name, _, tax_code) = association_of(conn, &association_id)?;
+    let data = json!({
+        "pledge_id": pledge.id,
+        "donor_name": name,
+        "amount": money(pledge.amount, c),
+        "refunded": money(refunded_now.max(0), c),
+        "currency": c,
+        "campaign_title": title,
+        "association_name": asso_name,
+        "association_tax_code": tax_code,
+        "receipt_number": receipt_number(pledge),
+        "date": now().format("%Y-%m-%d").to_string(),
+    });
+    if newly_paid {
+        email(conn, &to, &locale, Template::DonorReceipt, data.clone())?;
+    }
+    if refunded_now > 0 {
+        email(conn, &to, &locale, Template::RefundNotice, data)?;
+    }
+    Ok(())
+}
+
+/// Association e-mail (and partner webhook) after a lifecycle change of a campaign.
+pub fn campaign_changed(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    reason: Option<&str>,
+    broadcast: bool,
+) -> QueryResult<()> {
+    let (_, asso_email, _) = association_of(conn, &campaign.association_id)?;
+    let c = &campaign.currency;
+    let threshold = crate::db::matching::threshold_of(campaign, fund);
+    let data = json!({
+        "campaign_id": campaign.id,
+        "campaign_title": campaign.title,
+        "starts_at": campaign.starts_at.format("%Y-%m-%d").to_string(),
+        "reason": reason.unwrap_or_default(),
+        "raised": money(campaign.raised, c),
+        "threshold": money(threshold, c),
+        "match": money(campaign.match_amount, c),
+        "currency": c,
+    });
+    let template = match campaign.status.as_str() {
+        "approved" => Some(Template::CampaignApproved),
+        "rejected" => Some(Template::CampaignRejected),
+        "succeeded" => Some(Template::CampaignSucceeded),
+        "failed" => Some(Template::CampaignFailed),
+        _ => None,
+    };
+    if let Some(t) = template {
+        email(conn, &asso_email, "it", t, data)?;
+    }
+    if broadcast {
+        let event = if matches!(campaign.status.as_str(), "succeeded" | "failed") {
+            "campaign.closed"
+        } else {
+            "campaign.updated"
+        };
+        campaign_webhook(conn, event, campaign)?;
+    }
+    Ok(())
+}
+
+/// The threshold was reached and the match reserved.
+pub fn match_reserved(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<()> {
+    let campaign = crate::db::matching::load_campaign(conn, campaign_id)?;
+    let (_, asso_email, _) = association_of(conn, &campaign.association_id)?;
+    let c = &campaign.currency;
+    email(
+        conn,
+        &asso_email,
+        "it",
+        Template::MatchReserved,
+        json!({"campaign_title": campaign.title, "raised": money(campaign.raised, c), "match": money(campaign.match_amount, c), "currency": c}),
+    )?;
+    campaign_webhook(conn, "campaign.threshold_reached", &campaign)
+}
+
+/// The fund could not cover a match: tell the finance office (at most once a day per fund).
+pub fn budget_exhausted(conn: &mut DbConnection, fund: &FundRow, campaign: &CampaignRow) -> QueryResult<()> {
+    let since = now() - chrono::Duration::hours(24);
+    let recent: i64 = outbox::table
+        .filter(outbox::topic.eq(Template::BudgetExhausted.as_str()))
+        .filter(outbox::created_at.gt(since))
+        .filter(outbox::payload.like(format!("%\"fund_id\":\"{}\"%", fund.id)))
+        .count()
+        .get_result(conn)?;
+    if recent > 0 {
+        return Ok(());
+    }
+    let finance: Vec<String> = users::table
+        .filter(users::role.eq("finance"))
+        .filter(users::email.is_not_null())
+        .select(users::email.assume_not_null())
+        .load(conn)?;
+    let c = &fund.currency;
+    let data = json!({
+        "fund_id": fund.id,
+        "fund_name": fund.name,
+        "campaign_title": campaign.title,
+        "available": money(crate::db::matching::available_of(fund), c),
+        "currency": c,
+    });
+    for to in finance {
+        email(conn, &to, "it", Template::BudgetExhausted, data.clone())?;
+    }
+    Ok(())
+}
+
+/// A settlement was paid: each association hears what it received.
+pub fn settlement_paid(conn: &mut DbConnection, settlement_id: &str, bank_reference: &str) -> QueryResult<()> {
+    use crate::db::schema::{settlement_items, settlement_lines};
+    let items: Vec<(String, String, String, i64)> = settlement_items::table
+        .filter(settlement_items::settlement_id.eq(settlement_id))
+        .select((settlement_items::id, settlement_items::association_id, settlement_items::iban, settlement_items::amount))
+        .load(conn)?;
+    let currency: String = crate::db::schema::settlements::table
+        .find(settlement_id)
+        .select(crate::db::schema::settlements::currency)
+        .first(conn)?;
+    for (item_id, association_id, iban, amount) in items {
+        let titles: Vec<String> = settlement_lines::table
+            .inner_join(campaigns::table)
+            .filter(settlement_lines::item_id.eq(&item_id))
+            .select(campaigns::title)
+            .load(conn)?;
+        let (_, asso_email, _) = association_of(conn, &association_id)?;
+        email(
+            conn,
+            &asso_email,
+            "it",
+            Template::SettlementPaid,
+            json!({"amount": money(amount, &currency), "currency": currency, "iban": iban, "bank_reference": bank_reference, "campaigns": titles.join("; ")}),
+        )?;
+    }
+    Ok(())
+}
