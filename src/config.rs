@@ -259,7 +259,8 @@ impl Config {
             mail_dir: get("COFUND_MAIL_DIR", "mail"),
             mail_from: get("COFUND_MAIL_FROM", "cofund <noreply@cofund.invalid>"),
             allow_private_webhooks: parse_bool("COFUND_ALLOW_PRIVATE_WEBHOOKS", false)?,
-            email_per_recipient_per_hour: parse_u64("COFUND_EMAIL_PER_RECIPIENT_PER_HOUR", 20)? as u32,
+            email_per_recipient_per_hour: parse_u64("COFUND_EMAIL_PER_RECIPIENT_PER_HOUR", 20)?
+                as u32,
             email_per_minute: parse_u64("COFUND_EMAIL_PER_MINUTE", 600)? as u32,
         };
         Ok(Config {

@@ -197,15 +197,18 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
                     "reserve"
                 };
                 record(conn, campaign, &fund, kind, amount)?;
+                crate::notify::match_reserved(conn, &campaign.id)?;
             } else {
                 // Another crossing took the budget between our read and our update.
                 set_match(conn, &campaign.id, MatchState::Waitlisted, 0, Some(now()))?;
                 record(conn, campaign, &fund, "waitlist", 0)?;
+                crate::notify::budget_exhausted(conn, &fund, campaign)?;
             }
         }
         MatchAction::Waitlist => {
             set_match(conn, &campaign.id, MatchState::Waitlisted, 0, Some(now()))?;
             record(conn, campaign, &fund, "waitlist", 0)?;
+            crate::notify::budget_exhausted(conn, &fund, campaign)?;
         }
         MatchAction::Revoke => {
             release(
@@ -276,6 +279,7 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
                 "reserve"
             };
             record(conn, &campaign, &fund, kind, amount)?;
+            crate::notify::match_reserved(conn, &head)?;
             Ok(true)
         })?;
         if !outcome {

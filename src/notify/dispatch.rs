@@ -3,9 +3,9 @@
 //! until a maximum age, after which a message is dead-lettered for an admin to see.
 
 use super::templates::{self, Template};
+use crate::db::DbError;
 use crate::db::models::OutboxRow;
 use crate::db::schema::{outbox, partners};
-use crate::db::{DbError};
 use crate::http::AppState;
 use crate::http::views::now;
 use crate::providers::signature;
@@ -37,17 +37,36 @@ impl Mailer {
         }
     }
 
-    pub async fn send(&self, from: &str, to: &str, subject: &str, body: String) -> Result<(), String> {
+    pub async fn send(
+        &self,
+        from: &str,
+        to: &str,
+        subject: &str,
+        body: String,
+    ) -> Result<(), String> {
         let message = Message::builder()
-            .from(from.parse().map_err(|_| "invalid sender address".to_string())?)
-            .to(to.parse().map_err(|_| "invalid recipient address".to_string())?)
+            .from(
+                from.parse()
+                    .map_err(|_| "invalid sender address".to_string())?,
+            )
+            .to(to
+                .parse()
+                .map_err(|_| "invalid recipient address".to_string())?)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
             .map_err(|e| format!("cannot build the message: {e}"))?;
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| format!("smtp: {e}")),
-            Mailer::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| format!("mail dir: {e}")),
+            Mailer::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("smtp: {e}")),
+            Mailer::Files(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("mail dir: {e}")),
         }
     }
 }
@@ -75,7 +94,9 @@ pub fn is_forbidden_destination(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_forbidden_destination(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_forbidden_destination(IpAddr::V4(v4)))
         }
     }
 }
@@ -96,21 +117,28 @@ async fn post_webhook(
     body: &str,
     allow_private: bool,
 ) -> Result<(), Failure> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| Failure::Permanent("invalid webhook URL".into()))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|_| Failure::Permanent("invalid webhook URL".into()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Failure::Permanent("webhook URL must be http(s)".into()));
     }
-    let host = parsed.host_str().ok_or_else(|| Failure::Permanent("webhook URL without host".into()))?.to_string();
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| Failure::Permanent("webhook URL without host".into()))?
+        .to_string();
     let port = parsed.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|_| Failure::Retry("cannot resolve the webhook host".into()))?
-        .collect();
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+            .await
+            .map_err(|_| Failure::Retry("cannot resolve the webhook host".into()))?
+            .collect();
     let Some(addr) = addrs.first().copied() else {
         return Err(Failure::Retry("the webhook host has no address".into()));
     };
     if !allow_private && addrs.iter().any(|a| is_forbidden_destination(a.ip())) {
-        return Err(Failure::Permanent("destination refused: private, loopback or link-local address".into()));
+        return Err(Failure::Permanent(
+            "destination refused: private, loopback or link-local address".into(),
+        ));
     }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -123,20 +151,36 @@ async fn post_webhook(
     let res = client
         .post(parsed)
         .header("content-type", "application/json")
-        .header("Cofund-Signature", signature::header(secret, t, body.as_bytes()))
+        .header(
+            "Cofund-Signature",
+            signature::header(secret, t, body.as_bytes()),
+        )
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| Failure::Retry(if e.is_timeout() { "timeout".into() } else { "connection failed".into() }))?;
+        .map_err(|e| {
+            Failure::Retry(if e.is_timeout() {
+                "timeout".into()
+            } else {
+                "connection failed".into()
+            })
+        })?;
     if res.status().is_success() {
         Ok(())
     } else {
-        Err(Failure::Retry(format!("partner answered {}", res.status().as_u16())))
+        Err(Failure::Retry(format!(
+            "partner answered {}",
+            res.status().as_u16()
+        )))
     }
 }
 
 fn backoff(attempts: i32) -> chrono::Duration {
-    chrono::Duration::seconds(10i64.saturating_mul(1i64 << attempts.clamp(0, 12)).min(3600))
+    chrono::Duration::seconds(
+        10i64
+            .saturating_mul(1i64 << attempts.clamp(0, 12))
+            .min(3600),
+    )
 }
 
 fn max_age(channel: &str) -> chrono::Duration {
@@ -197,7 +241,12 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
             Ok(Sent::Later(after)) => ("pending", Some(now() + after), None, &mut report.postponed),
             Err(Failure::Permanent(e)) => ("dead", None, Some(e), &mut report.dead),
             Err(Failure::Retry(e)) if expired => ("dead", None, Some(e), &mut report.dead),
-            Err(Failure::Retry(e)) => ("pending", Some(now() + backoff(attempts)), Some(e), &mut report.failed),
+            Err(Failure::Retry(e)) => (
+                "pending",
+                Some(now() + backoff(attempts)),
+                Some(e),
+                &mut report.failed,
+            ),
         };
         *counter += 1;
         if let Some(e) = &error {
@@ -293,7 +342,20 @@ mod tests {
 
     #[test]
     fn private_and_special_addresses_are_forbidden() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
             assert!(is_forbidden_destination(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "151.101.1.69", "2606:4700::1111"] {

@@ -54,11 +54,24 @@ pub fn email(
     data: Value,
 ) -> QueryResult<()> {
     let locale = if locale == "en" { "en" } else { "it" };
-    insert(conn, ids::new_id("msg"), "email", to, template.as_str(), locale, data.to_string())
+    insert(
+        conn,
+        ids::new_id("msg"),
+        "email",
+        to,
+        template.as_str(),
+        locale,
+        data.to_string(),
+    )
 }
 
 /// Queues a signed partner webhook; the outbox id is the event's stable id.
-pub fn webhook(conn: &mut DbConnection, partner_id: &str, event_type: &str, data: Value) -> QueryResult<()> {
+pub fn webhook(
+    conn: &mut DbConnection,
+    partner_id: &str,
+    event_type: &str,
+    data: Value,
+) -> QueryResult<()> {
     let id = ids::new_id("evt");
     let payload = json!({
         "id": id,
@@ -67,11 +80,23 @@ pub fn webhook(conn: &mut DbConnection, partner_id: &str, event_type: &str, data
         "created": chrono::Utc::now().timestamp(),
         "data": data,
     });
-    insert(conn, id, "webhook", partner_id, event_type, "en", payload.to_string())
+    insert(
+        conn,
+        id,
+        "webhook",
+        partner_id,
+        event_type,
+        "en",
+        payload.to_string(),
+    )
 }
 
 /// Every partner frontend with a webhook URL hears about public campaign changes.
-pub fn campaign_webhook(conn: &mut DbConnection, event_type: &str, campaign: &CampaignRow) -> QueryResult<()> {
+pub fn campaign_webhook(
+    conn: &mut DbConnection,
+    event_type: &str,
+    campaign: &CampaignRow,
+) -> QueryResult<()> {
     let targets: Vec<String> = partners::table
         .filter(partners::webhook_url.is_not_null())
         .select(partners::id)
@@ -94,15 +119,30 @@ pub fn campaign_webhook(conn: &mut DbConnection, event_type: &str, campaign: &Ca
 fn association_of(conn: &mut DbConnection, id: &str) -> QueryResult<(String, String, String)> {
     associations::table
         .find(id)
-        .select((associations::name, associations::email, associations::tax_code))
+        .select((
+            associations::name,
+            associations::email,
+            associations::tax_code,
+        ))
         .first(conn)
 }
 
 /// A receipt number for the donor's tax records: stable, unique, readable.
 pub fn receipt_number(pledge: &PledgeRow) -> String {
     let tail = pledge.id.rsplit('_').next().unwrap_or_default();
-    let short: String = tail.chars().rev().take(10).collect::<String>().chars().rev().collect();
-    format!("CF-{}-{}", pledge.created_at.format("%Y"), short.to_uppercase())
+    let short: String = tail
+        .chars()
+        .rev()
+        .take(10)
+        .collect::<String>()
+        .chars()
+        .rev()
+        .collect();
+    format!(
+        "CF-{}-{}",
+        pledge.created_at.format("%Y"),
+        short.to_uppercase()
+    )
 }
 
 /// Messages after a pledge's facts moved: the partner's `pledge.updated`, the donor's receipt
@@ -239,7 +279,11 @@ pub fn match_reserved(conn: &mut DbConnection, campaign_id: &str) -> QueryResult
 }
 
 /// The fund could not cover a match: tell the finance office (at most once a day per fund).
-pub fn budget_exhausted(conn: &mut DbConnection, fund: &FundRow, campaign: &CampaignRow) -> QueryResult<()> {
+pub fn budget_exhausted(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    campaign: &CampaignRow,
+) -> QueryResult<()> {
     let since = now() - chrono::Duration::hours(24);
     let recent: i64 = outbox::table
         .filter(outbox::topic.eq(Template::BudgetExhausted.as_str()))
@@ -270,11 +314,20 @@ pub fn budget_exhausted(conn: &mut DbConnection, fund: &FundRow, campaign: &Camp
 }
 
 /// A settlement was paid: each association hears what it received.
-pub fn settlement_paid(conn: &mut DbConnection, settlement_id: &str, bank_reference: &str) -> QueryResult<()> {
+pub fn settlement_paid(
+    conn: &mut DbConnection,
+    settlement_id: &str,
+    bank_reference: &str,
+) -> QueryResult<()> {
     use crate::db::schema::{settlement_items, settlement_lines};
     let items: Vec<(String, String, String, i64)> = settlement_items::table
         .filter(settlement_items::settlement_id.eq(settlement_id))
-        .select((settlement_items::id, settlement_items::association_id, settlement_items::iban, settlement_items::amount))
+        .select((
+            settlement_items::id,
+            settlement_items::association_id,
+            settlement_items::iban,
+            settlement_items::amount,
+        ))
         .load(conn)?;
     let currency: String = crate::db::schema::settlements::table
         .find(settlement_id)

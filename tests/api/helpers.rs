@@ -532,6 +532,17 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Stops the server and drops a PostgreSQL test database (for tests that spawn by hand).
+    pub async fn cleanup(self) {
+        let cleanup = self.cleanup.clone();
+        drop(self);
+        if let Some((admin_url, name)) = cleanup {
+            drop_pg_database(&admin_url, &name);
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop the server; the pool closes with the last clone of `db`.

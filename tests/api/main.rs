@@ -9,9 +9,11 @@ mod auth;
 mod campaigns;
 mod funds;
 mod matching;
+mod notify;
 mod ops;
 mod pledges;
 mod settlements;
+mod smtp_sink;
 mod stripe;
 #[path = "../support/xsd.rs"]
 mod xsd;

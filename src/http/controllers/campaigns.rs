@@ -559,7 +559,15 @@ async fn act(
                 } else {
                     None
                 };
-                move_status(conn, &row, to, keep_reason)?;
+                move_status(conn, &row, to, keep_reason.clone())?;
+                let moved = engine::load_campaign(conn, &row.id)?;
+                crate::notify::campaign_changed(
+                    conn,
+                    &moved,
+                    &fund,
+                    keep_reason.as_deref(),
+                    to.is_public() || from.is_public(),
+                )?;
                 audit(
                     conn,
                     &principal,

@@ -4,6 +4,7 @@ pub mod areas;
 pub mod associations;
 pub mod auth;
 pub mod campaigns;
+pub mod deliveries;
 pub mod finance;
 pub mod funds;
 pub mod ops;
@@ -38,6 +39,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(associations::list_members)
                 .service(partners::create)
                 .service(partners::list)
+                .service(deliveries::my_deliveries)
+                .service(deliveries::replay)
+                .service(deliveries::outbox_list)
                 .service(users::create)
                 .service(users::me)
                 .service(campaigns::create)

@@ -1,0 +1,353 @@
+//! Notifications: e-mails over a real SMTP conversation, signed partner webhooks, retries,
+//! dead letters, SSRF refusal, crash safety and the outbox's transactional guarantee.
+
+use crate::helpers::*;
+use crate::smtp_sink::SmtpSink;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn pledge_as(
+    app: &TestApp,
+    partner: &str,
+    campaign: &str,
+    amount: &str,
+    email: &str,
+    locale: &str,
+) -> Value {
+    let res = app
+        .send(
+            app.client
+                .post(app.url(&format!("/v1/campaigns/{campaign}/pledges")))
+                .bearer_auth(partner)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&json!({"amount": amount, "donor": {"name": "Giulia Bianchi", "email": email, "locale": locale}})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.body
+}
+
+async fn pay(app: &TestApp, partner: &str, p: &Value) {
+    let pi = p["payment"]["provider_payment_id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/simulated/payments/{pi}"),
+        Some(partner),
+        json!({"outcome": "succeed"}),
+    )
+    .await
+    .ok();
+}
+
+#[actix_web::test]
+async fn donors_get_receipts_in_their_language_over_smtp() {
+    let port = free_port();
+    let sink = SmtpSink::start(port).await;
+    let sink = &sink;
+    each_backend_with(
+        move |c| c.notify.smtp_url = Some(format!("smtp://127.0.0.1:{port}")),
+        |app| async move {
+            sink.messages.lock().unwrap().clear();
+            let c = city(&app, json!({})).await;
+            let cmp = app
+                .live_campaign(&c, json!({"title": "Orti condivisi"}))
+                .await;
+            let (_, partner) = app.partner("P").await;
+            let it = pledge_as(&app, &partner, &cmp, "25.00", "giulia@example.org", "it").await;
+            let en = pledge_as(&app, &partner, &cmp, "40.00", "john@example.org", "en").await;
+            pay(&app, &partner, &it).await;
+            pay(&app, &partner, &en).await;
+            // Nothing is sent on the request path.
+            assert!(
+                sink.received()
+                    .iter()
+                    .all(|m| !m.to.contains(&"giulia@example.org".to_string()))
+            );
+            let report = app.tick().await;
+            assert!(report.messages_sent >= 2, "{report:?}");
+            let got = sink.received();
+            let to_giulia = got
+                .iter()
+                .find(|m| m.to == vec!["giulia@example.org"])
+                .expect("receipt to giulia");
+            assert!(
+                to_giulia
+                    .data
+                    .contains("Subject: Ricevuta della tua donazione CF-"),
+                "{}",
+                to_giulia.data
+            );
+            assert!(to_giulia.data.contains("25.00 EUR"));
+            assert!(to_giulia.data.contains("Orti condivisi"));
+            assert!(
+                to_giulia.data.contains("12345678903"),
+                "the association's tax code is on the receipt"
+            );
+            let to_john = got
+                .iter()
+                .find(|m| m.to == vec!["john@example.org"])
+                .expect("receipt to john");
+            assert!(to_john.data.contains("Subject: Your donation receipt CF-"));
+            assert!(to_john.data.contains("40.00 EUR"));
+            assert_eq!(to_john.from, "noreply@cofund.invalid");
+            // Sent once: another pass sends nothing again.
+            app.tick().await;
+            assert_eq!(
+                sink.received()
+                    .iter()
+                    .filter(|m| m.to == vec!["giulia@example.org"])
+                    .count(),
+                1
+            );
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn smtp_down_means_retried_later_not_lost() {
+    let mut backends = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var("COFUND_TEST_DATABASE_URL") {
+        backends.push(Backend::Postgres(url));
+    }
+    for backend in backends {
+        // A port nobody listens on (yet): the SMTP server is down.
+        let port = free_port();
+        let app = TestApp::spawn(backend, &move |c: &mut cofund::Config| {
+            c.notify.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+        })
+        .await;
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let p = pledge_as(&app, &partner, &cmp, "10.00", "down@example.org", "it").await;
+        pay(&app, &partner, &p).await;
+        let report = app.tick().await;
+        assert_eq!(report.messages_sent, 0);
+        assert!(report.messages_failed >= 1);
+        assert_eq!(
+            app.count("outbox WHERE status = 'pending' AND last_error IS NOT NULL")
+                .await,
+            app.count("outbox WHERE channel = 'email'").await
+        );
+        // The server comes back; once the backoff is over the message goes out.
+        let sink = SmtpSink::start(port).await;
+        app.sql("UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00'")
+            .await;
+        app.tick().await;
+        assert!(
+            sink.received()
+                .iter()
+                .any(|m| m.to == vec!["down@example.org"])
+        );
+        let left = app
+            .get("/v1/outbox?status=pending", Some(&app.admin().await))
+            .await;
+        assert_eq!(
+            left.ok()["data"].as_array().unwrap().len(),
+            0,
+            "{}",
+            left.body
+        );
+        drop(sink);
+        app.cleanup().await;
+    }
+}
+
+#[actix_web::test]
+async fn partner_webhooks_are_signed_retried_and_keep_their_event_ids() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_with(
+        |c| c.notify.allow_private_webhooks = true,
+        |app| {
+            let uri = uri.clone();
+            async move {
+                server.reset().await;
+                // The partner is down once, then answers.
+                Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(500)).up_to_n_times(1).mount(server).await;
+                Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(server).await;
+                let admin = app.admin().await;
+                let created = app
+                    .post("/v1/partners", Some(&admin), json!({"name": "Rete", "webhook_url": format!("{uri}/hooks")}))
+                    .await
+                    .ok()
+                    .clone();
+                let token = app
+                    .post("/v1/auth/token", None, json!({"grant_type": "client_credentials", "client_id": created["client_id"], "client_secret": created["client_secret"]}))
+                    .await
+                    .ok()["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let secret = created["webhook_secret"].as_str().unwrap().to_string();
+                let c = city(&app, json!({})).await;
+                let cmp = app.live_campaign(&c, json!({})).await;
+                let p = pledge_as(&app, &token, &cmp, "20000.00", "big@example.org", "it").await;
+                pay(&app, &token, &p).await;
+                app.tick().await;
+                app.sql("UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'").await;
+                app.tick().await;
+                let received = server.received_requests().await.unwrap();
+                assert!(!received.is_empty());
+                let mut delivered_ids = Vec::new();
+                let mut types = Vec::new();
+                for r in &received {
+                    let header = r.headers.get("cofund-signature").unwrap().to_str().unwrap();
+                    cofund::providers::signature::verify(Some(header), &r.body, std::slice::from_ref(&secret), chrono::Utc::now().timestamp())
+                        .expect("verifiable with the partner's webhook secret");
+                    let ev: Value = serde_json::from_slice(&r.body).unwrap();
+                    delivered_ids.push(ev["id"].as_str().unwrap().to_string());
+                    types.push(ev["type"].as_str().unwrap().to_string());
+                }
+                assert!(types.contains(&"pledge.updated".to_string()), "{types:?}");
+                assert!(types.contains(&"campaign.threshold_reached".to_string()), "{types:?}");
+                // One retry of the first event, with the same id; no other duplicates.
+                let distinct: std::collections::HashSet<&String> = delivered_ids.iter().collect();
+                assert_eq!(delivered_ids.len(), distinct.len() + 1, "{delivered_ids:?}");
+                assert_eq!(app.count("outbox WHERE channel = 'webhook' AND status <> 'sent'").await, 0);
+
+                // The partner sees its deliveries and can replay one.
+                let list = app.get("/v1/partners/me/deliveries", Some(&token)).await;
+                let first = list.ok()["data"][0]["id"].as_str().unwrap().to_string();
+                let res = app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&token)).await;
+                assert_eq!(res.status, 202);
+                app.tick().await;
+                let again = server.received_requests().await.unwrap();
+                let last: Value = serde_json::from_slice(&again.last().unwrap().body).unwrap();
+                assert_eq!(last["id"], first.as_str());
+                // Another partner cannot replay it.
+                let (_, other) = app.partner("Other").await;
+                app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&other))
+                    .await
+                    .assert_problem(404, "not_found");
+            }
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn private_destinations_are_refused_and_dead_lettered() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let uri = &uri;
+    let server = &server;
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        for target in [
+            format!("{uri}/hooks"),
+            "http://169.254.169.254/latest/meta-data".to_string(),
+        ] {
+            app.post(
+                "/v1/partners",
+                Some(&admin),
+                json!({"name": "Sneaky", "webhook_url": target}),
+            )
+            .await
+            .ok();
+        }
+        let c = city(&app, json!({})).await;
+        // approved, then live: campaign.updated to both partners, dispatched by the same ticks.
+        app.live_campaign(&c, json!({})).await;
+        app.tick().await;
+        assert_eq!(
+            app.count("outbox WHERE channel = 'webhook' AND status = 'dead'")
+                .await,
+            4
+        );
+        assert!(server.received_requests().await.unwrap().is_empty());
+        let dead = app.get("/v1/outbox?status=dead", Some(&admin)).await;
+        let rows = dead.ok()["data"].as_array().unwrap().clone();
+        assert!(rows.iter().all(|r| {
+            r["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("destination refused")
+        }));
+        app.get("/v1/outbox?status=dead", Some(&c.member_a))
+            .await
+            .assert_problem(403, "forbidden");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_send_interrupted_by_a_crash_is_sent_after_restart_and_rollbacks_send_nothing() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({"allocation": "on_approval", "budget": "10000.00"})).await;
+        let reviewer = app.staff("reviewer").await;
+        let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await;
+        let id = cmp["id"].as_str().unwrap();
+        app.post_empty(&format!("/v1/campaigns/{id}/submit"), Some(&c.member_a)).await.ok();
+        // The approval fails (the earmark does not fit): its e-mail must not exist either.
+        app.post_empty(&format!("/v1/campaigns/{id}/approve"), Some(&reviewer))
+            .await
+            .assert_problem(409, "budget_exhausted");
+        assert_eq!(app.count("outbox").await, 0);
+
+        let finance = app.staff("finance").await;
+        app.post(&format!("/v1/funds/{}/budget", c.fund), Some(&finance), json!({"budget": "50000.00"})).await.ok();
+        app.post_empty(&format!("/v1/campaigns/{id}/approve"), Some(&reviewer)).await.ok();
+        assert_eq!(app.count("outbox WHERE topic = 'campaign_approved'").await, 1);
+        // A replica claimed it and died mid-send: the lease is held, nothing was marked sent.
+        app.sql("UPDATE outbox SET lease_until = '2999-01-01 00:00:00', attempts = 1 WHERE topic = 'campaign_approved'").await;
+        assert_eq!(app.tick().await.messages_sent, 0);
+        // After the lease runs out, the message is sent (at least once).
+        app.sql("UPDATE outbox SET lease_until = '2000-01-01 00:00:00' WHERE topic = 'campaign_approved'").await;
+        assert_eq!(app.tick().await.messages_sent, 1);
+        assert_eq!(app.count("outbox WHERE topic = 'campaign_approved' AND status = 'sent'").await, 1);
+        let files = std::fs::read_dir(&app.state.config.notify.mail_dir).unwrap().count();
+        assert_eq!(files, 1, "one .eml file in COFUND_MAIL_DIR");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn erased_donors_get_no_mail_and_bursts_are_throttled_per_recipient() {
+    each_backend_with(
+        |c| c.notify.email_per_recipient_per_hour = 2,
+        |app| async move {
+            let c = city(&app, json!({})).await;
+            let cmp = app.live_campaign(&c, json!({})).await;
+            let (_, partner) = app.partner("P").await;
+            for _ in 0..3 {
+                let p = pledge_as(&app, &partner, &cmp, "5.00", "burst@example.org", "it").await;
+                pay(&app, &partner, &p).await;
+            }
+            let report = app.tick().await;
+            assert_eq!(report.messages_sent, 2, "{report:?}");
+            assert_eq!(
+                app.count("outbox WHERE recipient = 'burst@example.org' AND status = 'pending'")
+                    .await,
+                1
+            );
+
+            let admin = app.admin().await;
+            let p = pledge_as(&app, &partner, &cmp, "7.00", "forget-me@example.org", "it").await;
+            app.post(
+                "/v1/donors/erase",
+                Some(&admin),
+                json!({"email": "forget-me@example.org"}),
+            )
+            .await
+            .ok();
+            pay(&app, &partner, &p).await;
+            assert_eq!(
+                app.count("outbox WHERE recipient = 'forget-me@example.org'")
+                    .await,
+                0
+            );
+        },
+    )
+    .await;
+}
