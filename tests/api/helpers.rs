@@ -633,3 +633,74 @@ pub async fn city(app: &TestApp, fund_extra: Value) -> City {
         member_b,
     }
 }
+
+/// A Stripe `payment_intent.succeeded` event.
+pub fn succeeded(event_id: &str, payment_id: &str, amount: i64) -> Value {
+    json!({"id": event_id, "object": "event", "type": "payment_intent.succeeded",
+           "data": {"object": {"object": "payment_intent", "id": payment_id, "amount": amount,
+                               "amount_received": amount, "currency": "eur", "status": "succeeded"}}})
+}
+
+/// A Stripe `charge.refunded` event (cumulative amount).
+pub fn refunded(event_id: &str, payment_id: &str, amount_refunded: i64) -> Value {
+    json!({"id": event_id, "object": "event", "type": "charge.refunded",
+           "data": {"object": {"object": "charge", "id": format!("ch_{payment_id}"), "payment_intent": payment_id,
+                               "amount_refunded": amount_refunded, "currency": "eur"}}})
+}
+
+/// The provider payment id of a pledge's 201 body.
+pub fn pi(p: &Value) -> String {
+    p["payment"]["provider_payment_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Delivers signed events from `senders` concurrent tasks; a 503 (busy database) is retried,
+/// as the provider would.
+pub async fn deliver_concurrently(app: &TestApp, events: Vec<Value>, senders: usize) {
+    let queue = std::sync::Arc::new(Mutex::new(events));
+    let mut tasks = Vec::new();
+    for _ in 0..senders {
+        let queue = queue.clone();
+        let client = app.client.clone();
+        let url = app.url("/v1/webhooks/stripe");
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(ev) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let body = ev.to_string();
+                let h = cofund::providers::signature::header(
+                    WEBHOOK_SECRET,
+                    chrono::Utc::now().timestamp(),
+                    body.as_bytes(),
+                );
+                let mut delivered = false;
+                for _ in 0..50 {
+                    let res = client
+                        .post(&url)
+                        .header("Stripe-Signature", &h)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    if res.status().is_success() {
+                        delivered = true;
+                        break;
+                    }
+                    assert_eq!(
+                        res.status(),
+                        503,
+                        "only a busy database may refuse an event"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                assert!(delivered, "an event was never accepted");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}

@@ -4,23 +4,6 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-fn succeeded(event_id: &str, payment_id: &str, amount: i64) -> Value {
-    json!({"id": event_id, "type": "payment_intent.succeeded",
-           "data": {"object": {"id": payment_id, "amount_received": amount, "currency": "eur"}}})
-}
-
-fn refunded(event_id: &str, payment_id: &str, amount_refunded: i64) -> Value {
-    json!({"id": event_id, "type": "charge.refunded",
-           "data": {"object": {"payment_intent": payment_id, "amount_refunded": amount_refunded}}})
-}
-
-fn pi(p: &Value) -> String {
-    p["payment"]["provider_payment_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// Pledges `amount` (whole euros) and has the (simulated) provider confirm it through a
 /// signed webhook; returns the pledge.
 async fn give(app: &TestApp, partner: &str, campaign: &str, euros: i64, donor: &str) -> Value {
@@ -346,42 +329,7 @@ async fn fifty_concurrent_crossings_never_overspend() {
             events.push(succeeded(&format!("evt_{i}"), &pi(&p), 1_000_000));
             cmps.push((cmp, p));
         }
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(events));
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let queue = queue.clone();
-            let client = app.client.clone();
-            let url = app.url("/v1/webhooks/stripe");
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let Some(ev) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    let body = ev.to_string();
-                    let h = cofund::providers::signature::header(
-                        WEBHOOK_SECRET,
-                        chrono::Utc::now().timestamp(),
-                        body.as_bytes(),
-                    );
-                    for _ in 0..50 {
-                        let res = client
-                            .post(&url)
-                            .header("Stripe-Signature", &h)
-                            .body(body.clone())
-                            .send()
-                            .await
-                            .unwrap();
-                        if res.status().is_success() {
-                            break;
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
+        deliver_concurrently(&app, events, 16).await;
         let mut reserved = Vec::new();
         let mut waitlisted = 0;
         for (cmp, _) in &cmps {

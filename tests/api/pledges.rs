@@ -1,28 +1,9 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-fn succeeded(event_id: &str, payment_id: &str, amount: i64) -> Value {
-    json!({"id": event_id, "object": "event", "type": "payment_intent.succeeded",
-           "data": {"object": {"object": "payment_intent", "id": payment_id, "amount": amount,
-                               "amount_received": amount, "currency": "eur", "status": "succeeded"}}})
-}
-
-fn refunded(event_id: &str, payment_id: &str, amount_refunded: i64) -> Value {
-    json!({"id": event_id, "object": "event", "type": "charge.refunded",
-           "data": {"object": {"object": "charge", "id": format!("ch_{payment_id}"), "payment_intent": payment_id,
-                               "amount_refunded": amount_refunded, "currency": "eur"}}})
-}
-
 fn dispute(event_id: &str, kind: &str, payment_id: &str, status: &str) -> Value {
     json!({"id": event_id, "object": "event", "type": kind,
            "data": {"object": {"object": "dispute", "payment_intent": payment_id, "status": status}}})
-}
-
-fn pi(p: &Value) -> String {
-    p["payment"]["provider_payment_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 async fn setup(app: &TestApp) -> (City, String, String) {
@@ -535,44 +516,7 @@ async fn concurrent_deliveries_leave_raised_equal_to_confirmed_pledges() {
         for i in 0..n {
             deliveries.swap(i, (i * 7919 + 13) % n);
         }
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(deliveries));
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let queue = queue.clone();
-            let client = app.client.clone();
-            let url = app.url("/v1/webhooks/stripe");
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let Some(ev) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    let body = ev.to_string();
-                    let h = cofund::providers::signature::header(
-                        WEBHOOK_SECRET,
-                        chrono::Utc::now().timestamp(),
-                        body.as_bytes(),
-                    );
-                    // A 503 (busy database) is retried, as Stripe would.
-                    for _ in 0..20 {
-                        let res = client
-                            .post(&url)
-                            .header("Stripe-Signature", &h)
-                            .body(body.clone())
-                            .send()
-                            .await
-                            .unwrap();
-                        if res.status().is_success() {
-                            break;
-                        }
-                        assert_eq!(res.status(), 503);
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
+        deliver_concurrently(&app, deliveries, 16).await;
         let expected: i64 = (0..24)
             .map(|i: i64| (10 + i) * 100 - if i % 3 == 0 { 500 } else { 0 })
             .sum();
