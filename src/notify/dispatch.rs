@@ -190,6 +190,43 @@ fn max_age(channel: &str) -> chrono::Duration {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct ClaimedId {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// PostgreSQL: one statement claims a batch, skipping rows another replica is claiming right
+/// now (`FOR UPDATE SKIP LOCKED`), so replicas never wait on each other. (SQLite serialises
+/// writers, so the per-row conditional update above is enough there.)
+fn claim_skip_locked(
+    pg: &mut diesel::PgConnection,
+    t: chrono::NaiveDateTime,
+) -> Result<Vec<OutboxRow>, DbError> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let ids: Vec<ClaimedId> = diesel::sql_query(
+        "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+                      AND (lease_until IS NULL OR lease_until < $1) \
+                      ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         RETURNING id",
+    )
+    .bind::<Timestamp, _>(t)
+    .bind::<Timestamp, _>(t + chrono::Duration::seconds(LEASE_SECS))
+    .bind::<BigInt, _>(BATCH)
+    .load(pg)?;
+    let ids: Vec<String> = ids.into_iter().map(|c| c.id).collect();
+    let mut rows: Vec<OutboxRow> = outbox::table
+        .filter(outbox::id.eq_any(&ids))
+        .select(OutboxRow::as_select())
+        .load(pg)?;
+    // The rows were read after the claim: report the attempt number from before it.
+    for r in &mut rows {
+        r.attempts -= 1;
+    }
+    Ok(rows)
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DispatchReport {
     pub sent: usize,
@@ -204,6 +241,9 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
         .db
         .run(|conn| -> Result<Vec<OutboxRow>, DbError> {
             let t = now();
+            if let crate::db::DbConnection::Postgresql(pg) = conn {
+                return claim_skip_locked(pg, t);
+            }
             let due: Vec<OutboxRow> = outbox::table
                 .filter(outbox::status.eq("pending"))
                 .filter(outbox::next_attempt_at.le(t))
