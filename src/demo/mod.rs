@@ -122,7 +122,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         let associations_data = [
             (
                 "Associazione Barriera Solidale",
-                "97654320014",
+                "97654320015",
                 "IT21X0306909606100000063214",
                 "info@barrierasolidale.example",
                 "barriera",
@@ -294,6 +294,18 @@ fn add_user(
     role: &str,
     association_id: Option<&str>,
 ) -> anyhow::Result<Login> {
+    // An existing account (e.g. the admin created with `cofund admin create-user`) is kept.
+    let exists: i64 = users::table
+        .filter(users::username.eq(username))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(Login {
+            who: who.into(),
+            username: username.into(),
+            secret: "(existing account, password unchanged)".into(),
+        });
+    }
     let password = ids::random_secret("pw", 9);
     diesel::insert_into(users::table)
         .values(UserRow {

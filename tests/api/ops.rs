@@ -104,3 +104,48 @@ async fn database_outage_answers_503_not_a_panic() {
         assert_eq!(actix_web::test::call_service(&app, req).await.status(), 200);
     }
 }
+
+#[actix_web::test]
+async fn the_demo_city_is_valid_and_balanced() {
+    each_backend(|app| async move {
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || cofund::demo::seed(&db).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(app.count("areas").await, 5);
+        // The demo's associations pass the API's own validation.
+        let admin = app.admin().await;
+        let list = app.get("/v1/associations", Some(&admin)).await;
+        for a in list.ok()["data"].as_array().unwrap() {
+            assert!(cofund::domain::iban::Iban::parse(a["iban"].as_str().unwrap()).is_ok());
+            assert!(
+                cofund::domain::tax_code::TaxCode::parse(a["tax_code"].as_str().unwrap()).is_ok()
+            );
+        }
+        // Every demo campaign sits inside the target area it names.
+        let campaigns = app.get("/v1/campaigns", Some(&admin)).await;
+        for c in campaigns.ok()["data"].as_array().unwrap() {
+            let (lat, lon) = (
+                c["location"]["lat"].as_f64().unwrap(),
+                c["location"]["lon"].as_f64().unwrap(),
+            );
+            let hits = app
+                .get(&format!("/v1/areas?contains={lat},{lon}"), None)
+                .await;
+            assert_eq!(hits.ok()["data"][0]["id"], c["area_id"]);
+        }
+        let fund = app.get("/v1/funds", None).await.ok()["data"][0].clone();
+        assert_eq!(fund["budget"], "600000.00");
+        assert_eq!(fund["max_match_per_campaign"], "50000.00");
+        app.assert_reconciled().await;
+        // Seeding twice is refused rather than duplicated.
+        let db = app.db.clone();
+        assert!(
+            tokio::task::spawn_blocking(move || cofund::demo::seed(&db))
+                .await
+                .unwrap()
+                .is_err()
+        );
+    })
+    .await;
+}
