@@ -106,8 +106,9 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        // No round trip: diesel knows a connection whose transaction state or socket broke.
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -138,6 +139,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
+            // A `SELECT 1` on every checkout would be a round trip per request; broken
+            // connections are recognised by `has_broken` and dropped instead.
+            .test_on_check_out(false)
             .connection_timeout(timeout)
             .build_unchecked(ConnectionManager { url: parsed });
         Ok(Db { pool, backend })

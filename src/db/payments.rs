@@ -146,14 +146,10 @@ pub fn apply_to_pledge(
     event: &PaymentEvent,
     payment_id: Option<&str>,
 ) -> QueryResult<Applied> {
-    // Lock the pledge row before reading it, so concurrent deliveries queue up here.
-    diesel::update(pledges::table.find(pledge_id))
+    // Lock the pledge row and read it in one statement, so concurrent deliveries queue up here.
+    let pledge: PledgeRow = diesel::update(pledges::table.find(pledge_id))
         .set(pledges::updated_at.eq(now()))
-        .execute(conn)?;
-    let pledge: PledgeRow = pledges::table
-        .find(pledge_id)
-        .select(PledgeRow::as_select())
-        .first(conn)?;
+        .get_result::<PledgeRow>(conn)?;
     let before = facts_of(&pledge);
     let after = match before.apply(event, &pledge.currency) {
         Ok(f) => f,
@@ -236,9 +232,10 @@ fn count_change(
     donor_key: &str,
     donor_change: i32,
 ) -> QueryResult<Effect> {
-    diesel::update(campaigns::table.find(campaign_id))
-        .set(campaigns::raised.eq(campaigns::raised + delta))
-        .execute(conn)?;
+    let mut campaign: crate::db::models::CampaignRow =
+        diesel::update(campaigns::table.find(campaign_id))
+            .set(campaigns::raised.eq(campaigns::raised + delta))
+            .get_result::<crate::db::models::CampaignRow>(conn)?;
     let key = campaign_donors::table.find((campaign_id, donor_key));
     let mut donors_delta = 0;
     if donor_change > 0 {
@@ -269,7 +266,7 @@ fn count_change(
         diesel::update(campaigns::table.find(campaign_id))
             .set(campaigns::donors.eq(campaigns::donors + donors_delta))
             .execute(conn)?;
+        campaign.donors += donors_delta;
     }
-    let campaign = matching::load_campaign(conn, campaign_id)?;
     matching::after_raised_change(conn, &campaign)
 }
