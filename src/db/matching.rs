@@ -88,6 +88,24 @@ pub fn record(
     Ok(())
 }
 
+/// A fund's parameters. They never change after creation (only its budget figures do), so each
+/// process keeps them; never read the budget figures of the returned row.
+fn fund_params(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, FundRow>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(f) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(fund_id) {
+        return Ok(f.clone());
+    }
+    let f = load_fund(conn, fund_id)?;
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(fund_id.to_string(), f.clone());
+    Ok(f)
+}
+
 pub fn load_fund(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
     funds::table
         .find(fund_id)
@@ -181,11 +199,19 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
     if !matches!(campaign.status.as_str(), "live" | "closing") {
         return Ok(Effect::default());
     }
-    let fund = load_fund(conn, &campaign.fund_id)?;
-    if fund.allocation != "on_threshold" {
+    // Most confirmations change nothing for the match: decide that from the fund's (immutable)
+    // parameters, as if the budget were unlimited, before reading the fund row at all.
+    let params = fund_params(conn, &campaign.fund_id)?;
+    if params.allocation != "on_threshold" {
         return Ok(Effect::default());
     }
     let state = MatchState::parse(&campaign.match_status);
+    let mut unlimited = inputs_of(campaign, &params);
+    unlimited.available = i64::MAX;
+    if matching::on_threshold(state, &unlimited) == MatchAction::Nothing {
+        return Ok(Effect::default());
+    }
+    let fund = load_fund(conn, &campaign.fund_id)?;
     let inputs = inputs_of(campaign, &fund);
     match matching::on_threshold(state, &inputs) {
         MatchAction::Reserve(amount) => {

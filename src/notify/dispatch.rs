@@ -233,6 +233,7 @@ pub struct DispatchReport {
     pub failed: usize,
     pub dead: usize,
     pub postponed: usize,
+    pub suppressed: usize,
 }
 
 /// Claims and sends due messages.
@@ -276,8 +277,19 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
         let id = row.id.clone();
         let attempts = row.attempts + 1;
         let expired = now() - row.created_at > max_age(&row.channel);
+        let mut resolved = None;
         let (status, next, error, counter) = match outcome {
             Ok(Sent::Done) => ("sent", None, None, &mut report.sent),
+            Ok(Sent::To(to)) => {
+                resolved = Some(to);
+                ("sent", None, None, &mut report.sent)
+            }
+            Ok(Sent::Suppressed(why)) => (
+                "sent",
+                None,
+                Some(format!("not sent: {why}")),
+                &mut report.suppressed,
+            ),
             Ok(Sent::Later(after)) => ("pending", Some(now() + after), None, &mut report.postponed),
             Err(Failure::Permanent(e)) => ("dead", None, Some(e), &mut report.dead),
             Err(Failure::Retry(e)) if expired => ("dead", None, Some(e), &mut report.dead),
@@ -296,6 +308,11 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
             .db
             .run(move |conn| -> Result<usize, DbError> {
                 let t = now();
+                if let Some(to) = resolved {
+                    diesel::update(outbox::table.find(&id))
+                        .set(outbox::recipient.eq(to))
+                        .execute(conn)?;
+                }
                 Ok(diesel::update(outbox::table.find(&id))
                     .set((
                         outbox::status.eq(status),
@@ -313,6 +330,10 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
 
 enum Sent {
     Done,
+    /// Sent to this resolved address (recorded, so per-recipient limits see it).
+    To(String),
+    /// Deliberately not sent (e.g. the donor's data was erased); kept as a record.
+    Suppressed(String),
     /// Held back by a sending limit; try again after this long.
     Later(chrono::Duration),
 }
@@ -321,7 +342,30 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
     let cfg = &state.config.notify;
     match row.channel.as_str() {
         "email" => {
-            let recipient = row.recipient.clone();
+            let template = Template::parse(&row.topic)
+                .ok_or_else(|| Failure::Permanent(format!("unknown template {}", row.topic)))?;
+            let data: serde_json::Value = serde_json::from_str(&row.payload)
+                .map_err(|_| Failure::Permanent("unreadable payload".into()))?;
+            // Donor e-mails name the pledge; the donor is looked up now (erased: not sent).
+            let (to, locale, data) = match row.recipient.strip_prefix(super::DONOR_PREFIX) {
+                Some(pledge_id) => {
+                    let pledge_id = pledge_id.to_string();
+                    let refunded = data["refunded"].as_str().unwrap_or("0.00").to_string();
+                    let found = state
+                        .db
+                        .run(move |conn| -> Result<_, DbError> {
+                            Ok(super::donor_email(conn, &pledge_id, &refunded)?)
+                        })
+                        .await
+                        .map_err(|e| Failure::Retry(e.to_string()))?;
+                    match found {
+                        Some(x) => x,
+                        None => return Ok(Sent::Suppressed("donor data erased".into())),
+                    }
+                }
+                None => (row.recipient.clone(), row.locale.clone(), data),
+            };
+            let recipient = to.clone();
             let since = now() - chrono::Duration::hours(1);
             let recent: i64 = state
                 .db
@@ -340,16 +384,12 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
             if state.email_limiter.check("global").is_err() {
                 return Ok(Sent::Later(chrono::Duration::seconds(60)));
             }
-            let template = Template::parse(&row.topic)
-                .ok_or_else(|| Failure::Permanent(format!("unknown template {}", row.topic)))?;
-            let data: serde_json::Value = serde_json::from_str(&row.payload)
-                .map_err(|_| Failure::Permanent("unreadable payload".into()))?;
-            let (subject, body) = templates::render(template, &row.locale, &data);
+            let (subject, body) = templates::render(template, &locale, &data);
             state
                 .mailer
-                .send(&cfg.mail_from, &row.recipient, &subject, body)
+                .send(&cfg.mail_from, &to, &subject, body)
                 .await
-                .map(|_| Sent::Done)
+                .map(|_| Sent::To(to))
                 .map_err(Failure::Retry)
         }
         "webhook" => {

@@ -154,12 +154,7 @@ pub fn pledge_changed(
     after: &PledgeFacts,
 ) -> QueryResult<()> {
     let c = &pledge.currency;
-    let listens: i64 = partners::table
-        .filter(partners::id.eq(&pledge.partner_id))
-        .filter(partners::webhook_url.is_not_null())
-        .count()
-        .get_result(conn)?;
-    if before.status() != after.status() && listens > 0 {
+    if before.status() != after.status() && partner_listens(conn, &pledge.partner_id)? {
         webhook(
             conn,
             &pledge.partner_id,
@@ -184,41 +179,106 @@ pub fn pledge_changed(
     } else {
         after.refunded - before.refunded
     };
-    if !newly_paid && refunded_now <= 0 {
-        return Ok(());
+    // The hot path only records the intent; the dispatcher looks up the donor (and skips
+    // erased ones) and writes the e-mail when it sends it.
+    let data = json!({"pledge_id": pledge.id, "refunded": money(refunded_now.max(0), c)});
+    let recipient = format!("{DONOR_PREFIX}{}", pledge.id);
+    if newly_paid {
+        insert(
+            conn,
+            ids::new_id("msg"),
+            "email",
+            &recipient,
+            Template::DonorReceipt.as_str(),
+            "it",
+            data.to_string(),
+        )?;
     }
+    if refunded_now > 0 {
+        insert(
+            conn,
+            ids::new_id("msg"),
+            "email",
+            &recipient,
+            Template::RefundNotice.as_str(),
+            "it",
+            data.to_string(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Outbox recipients written as `donor:<pledge id>` are resolved when the e-mail is sent.
+pub const DONOR_PREFIX: &str = "donor:";
+
+/// Whether a partner has a webhook URL. Partners cannot change it after creation, so each
+/// process remembers the answer.
+fn partner_listens(conn: &mut DbConnection, partner_id: &str) -> QueryResult<bool> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(v) = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(partner_id)
+    {
+        return Ok(*v);
+    }
+    let listens: i64 = partners::table
+        .filter(partners::id.eq(partner_id))
+        .filter(partners::webhook_url.is_not_null())
+        .count()
+        .get_result(conn)?;
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(partner_id.to_string(), listens > 0);
+    Ok(listens > 0)
+}
+
+/// A donor e-mail's address, locale and figures, looked up at send time. None once the donor's
+/// personal data has been erased.
+pub fn donor_email(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    refunded: &str,
+) -> QueryResult<Option<(String, String, Value)>> {
+    let pledge: PledgeRow = crate::db::schema::pledges::table
+        .find(pledge_id)
+        .select(PledgeRow::as_select())
+        .first(conn)?;
     let donor: Option<(Option<String>, Option<String>, String)> = donors::table
-        .find(&pledge.id)
+        .find(pledge_id)
         .select((donors::name, donors::email, donors::locale))
         .first(conn)
         .optional()?;
     let Some((Some(name), Some(to), locale)) = donor else {
-        return Ok(()); // erased (or no donor data): no e-mail
+        return Ok(None);
     };
     let (title, association_id): (String, String) = campaigns::table
         .find(&pledge.campaign_id)
         .select((campaigns::title, campaigns::association_id))
         .first(conn)?;
     let (asso_name, _, tax_code) = association_of(conn, &association_id)?;
-    let data = json!({
-        "pledge_id": pledge.id,
-        "donor_name": name,
-        "amount": money(pledge.amount, c),
-        "refunded": money(refunded_now.max(0), c),
-        "currency": c,
-        "campaign_title": title,
-        "association_name": asso_name,
-        "association_tax_code": tax_code,
-        "receipt_number": receipt_number(pledge),
-        "date": now().format("%Y-%m-%d").to_string(),
-    });
-    if newly_paid {
-        email(conn, &to, &locale, Template::DonorReceipt, data.clone())?;
-    }
-    if refunded_now > 0 {
-        email(conn, &to, &locale, Template::RefundNotice, data)?;
-    }
-    Ok(())
+    let c = &pledge.currency;
+    let date = pledge.confirmed_at.unwrap_or(pledge.created_at);
+    Ok(Some((
+        to,
+        locale,
+        json!({
+            "pledge_id": pledge.id,
+            "donor_name": name,
+            "amount": money(pledge.amount, c),
+            "refunded": refunded,
+            "currency": c,
+            "campaign_title": title,
+            "association_name": asso_name,
+            "association_tax_code": tax_code,
+            "receipt_number": receipt_number(&pledge),
+            "date": date.format("%Y-%m-%d").to_string(),
+        }),
+    )))
 }
 
 /// Association e-mail (and partner webhook) after a lifecycle change of a campaign.

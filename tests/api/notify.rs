@@ -326,8 +326,14 @@ async fn erased_donors_get_no_mail_and_bursts_are_throttled_per_recipient() {
             }
             let report = app.tick().await;
             assert_eq!(report.messages_sent, 2, "{report:?}");
+            // The third receipt waits for the hour to pass; nothing is dropped.
             assert_eq!(
-                app.count("outbox WHERE recipient = 'burst@example.org' AND status = 'pending'")
+                app.count("outbox WHERE recipient = 'burst@example.org' AND status = 'sent'")
+                    .await,
+                2
+            );
+            assert_eq!(
+                app.count("outbox WHERE topic = 'donor_receipt' AND status = 'pending'")
                     .await,
                 1
             );
@@ -342,10 +348,20 @@ async fn erased_donors_get_no_mail_and_bursts_are_throttled_per_recipient() {
             .await
             .ok();
             pay(&app, &partner, &p).await;
+            app.tick().await;
+            // The receipt's intent was recorded, but nothing goes to an erased donor.
             assert_eq!(
                 app.count("outbox WHERE recipient = 'forget-me@example.org'")
                     .await,
                 0
+            );
+            let id = p["id"].as_str().unwrap();
+            assert_eq!(
+                app.count(&format!(
+                    "outbox WHERE recipient = 'donor:{id}' AND last_error LIKE 'not sent: donor data erased%'"
+                ))
+                .await,
+                1
             );
         },
     )
