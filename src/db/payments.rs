@@ -120,9 +120,13 @@ pub fn apply_event(
             store_event(conn, ev, None, "unknown_payment", payload)?;
             return Ok(Applied::UnknownPayment);
         };
-        let applied = apply_to_pledge(conn, &pledge_id, event, ev.payment_id.as_deref())?;
-        store_event(conn, ev, Some(&pledge_id), applied.outcome(), payload)?;
-        Ok(applied)
+        apply_recording(
+            conn,
+            &pledge_id,
+            event,
+            ev.payment_id.as_deref(),
+            Some((ev, payload)),
+        )
     });
     match result {
         Ok(a) => Ok(a),
@@ -146,6 +150,24 @@ pub fn apply_to_pledge(
     event: &PaymentEvent,
     payment_id: Option<&str>,
 ) -> QueryResult<Applied> {
+    apply_recording(conn, pledge_id, event, payment_id, None)
+}
+
+/// Like [`apply_to_pledge`], storing the provider event (its id is unique) before the campaign
+/// row is locked, so the hot campaign's lock is held as briefly as possible.
+fn apply_recording(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    event: &PaymentEvent,
+    payment_id: Option<&str>,
+    record: Option<(&ProviderEvent, &str)>,
+) -> QueryResult<Applied> {
+    let record = |conn: &mut DbConnection, outcome: &str| -> QueryResult<()> {
+        match record {
+            Some((ev, payload)) => store_event(conn, ev, Some(pledge_id), outcome, payload),
+            None => Ok(()),
+        }
+    };
     // Lock the pledge row and read it in one statement, so concurrent deliveries queue up here.
     let pledge: PledgeRow = diesel::update(pledges::table.find(pledge_id))
         .set(pledges::updated_at.eq(now()))
@@ -158,12 +180,14 @@ pub fn apply_to_pledge(
                 .set(pledges::flagged_reason.eq(Some(rejected.to_string())))
                 .execute(conn)?;
             tracing::warn!(pledge_id, reason = %rejected, "payment flagged for reconciliation");
+            record(conn, "flagged")?;
             return Ok(Applied::Flagged {
                 pledge_id: pledge_id.to_string(),
             });
         }
     };
     if after == before {
+        record(conn, "no_change")?;
         return Ok(Applied::Applied {
             pledge_id: pledge_id.to_string(),
             status: pledge.status,
@@ -197,6 +221,7 @@ pub fn apply_to_pledge(
         _ => 0,
     };
     crate::notify::pledge_changed(conn, &pledge, &before, &after)?;
+    record(conn, "applied")?;
     let mut freed_fund = None;
     if delta != 0 || donor_change != 0 {
         let effect = count_change(
