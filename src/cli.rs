@@ -58,7 +58,9 @@ enum AdminCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
-        print!("{}", crate::http::openapi_json());
+        use std::io::Write;
+        // A closed pipe (`cofund openapi | head`) is not an error worth a panic.
+        let _ = std::io::stdout().write_all(crate::http::openapi_json().as_bytes());
         return ExitCode::SUCCESS;
     }
     let config = match Config::from_env() {
