@@ -496,3 +496,78 @@ async fn only_finance_and_admin_see_money_and_the_audit_trail() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn malformed_settlement_requests_are_refused_and_change_nothing() {
+    each_backend(|app| async move {
+        let s = scene(&app).await;
+        let finance = app.staff("finance").await;
+        let res = app
+            .post(
+                "/v1/settlements",
+                Some(&finance),
+                json!({"fund_id": s.c.fund, "pay_everyone": true}),
+            )
+            .await;
+        res.assert_problem(422, "validation_failed");
+        assert_eq!(res.error_fields(), vec!["pay_everyone"]);
+        app.post_raw("/v1/settlements", Some(&finance), "{\"fund_id\":")
+            .await
+            .assert_problem(400, "bad_request");
+        app.post(
+            "/v1/settlements",
+            Some(&finance),
+            json!({"fund_id": "fund_nope"}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        assert_eq!(app.count("settlements").await, 0);
+
+        let batch = app
+            .post(
+                "/v1/settlements",
+                Some(&finance),
+                json!({"fund_id": s.c.fund}),
+            )
+            .await;
+        let id = batch.ok()["id"].as_str().unwrap().to_string();
+        for body in [
+            json!({"bank_reference": "", "paid_at": "2026-11-20T10:00:00Z"}),
+            json!({"bank_reference": "B", "paid_at": "yesterday"}),
+            json!({"bank_reference": "B"}),
+            json!({"bank_reference": "B", "paid_at": "2999-01-01T00:00:00Z"}),
+            json!({"bank_reference": "B", "paid_at": "2026-11-20T10:00:00Z", "amount": "1.00"}),
+        ] {
+            app.post(
+                &format!("/v1/settlements/{id}/confirm"),
+                Some(&finance),
+                body.clone(),
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        }
+        app.post(
+            &format!("/v1/settlements/{id}/confirm"),
+            Some(&s.c.member_a),
+            json!({"bank_reference": "B", "paid_at": "2026-11-20T10:00:00Z"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+        app.post(
+            "/v1/settlements/stl_missing/confirm",
+            Some(&finance),
+            json!({"bank_reference": "B", "paid_at": "2026-11-20T10:00:00Z"}),
+        )
+        .await
+        .assert_problem(404, "not_found");
+        // Still a draft; the money has not moved.
+        let batch = app
+            .get(&format!("/v1/settlements/{id}"), Some(&finance))
+            .await;
+        assert_eq!(batch.ok()["status"], "draft");
+        let f = app.get(&format!("/v1/funds/{}", s.c.fund), None).await;
+        assert_eq!(f.ok()["settled"], "0.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
