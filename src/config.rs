@@ -11,6 +11,9 @@ pub struct Config {
     pub db_pool_size: u32,
     pub jwt: JwtConfig,
     pub scheduler_interval: Duration,
+    /// How long a public campaign read may be served from memory when no write of this process
+    /// intervened (bounds how stale another replica's write can look); zero disables the cache.
+    pub read_cache_ttl: Duration,
     pub closing_grace: Duration,
     pub token_rate_limit_per_min: u32,
     pub log_format: LogFormat,
@@ -280,6 +283,7 @@ impl Config {
                 ttl: Duration::from_secs(ttl),
             },
             scheduler_interval: Duration::from_millis(interval),
+            read_cache_ttl: Duration::from_millis(parse_u64("COFUND_READ_CACHE_MS", 1000)?),
             closing_grace: Duration::from_secs(parse_u64("COFUND_CLOSING_GRACE_SECS", 72 * 3600)?),
             token_rate_limit_per_min: parse_u64("COFUND_TOKEN_RATE_LIMIT_PER_MIN", 10)? as u32,
             log_format,

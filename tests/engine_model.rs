@@ -253,7 +253,7 @@ proptest! {
                     diesel::update(campaigns::table.find(&w.campaigns[*k]))
                         .filter(campaigns::status.eq("live"))
                         .set(campaigns::status.eq("closing"))
-                        .execute(&mut conn)
+                        .execute(&mut *conn)
                         .unwrap();
                     if let Some((_, effect)) = engine::decide(&mut conn, &w.campaigns[*k]).unwrap()
                         && effect.freed
@@ -296,7 +296,7 @@ proptest! {
                 .filter(campaigns::status.eq_any(["live", "closing"]))
                 .order((campaigns::waitlisted_at.asc(), campaigns::id.asc()))
                 .select(CampaignRow::as_select())
-                .first(&mut conn)
+                .first(&mut *conn)
                 .optional()
                 .unwrap();
             if let Some(h) = head {

@@ -25,6 +25,18 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
+    /// True while `key` has no attempt left in its current window (counts nothing).
+    pub fn is_exhausted(&self, key: &str) -> bool {
+        self.is_exhausted_at(key, Instant::now())
+    }
+
+    fn is_exhausted_at(&self, key: &str, now: Instant) -> bool {
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .get(key)
+            .is_some_and(|(start, n)| now.duration_since(*start) < self.window && *n >= self.limit)
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 100_000 {
@@ -57,5 +69,19 @@ mod tests {
         assert!(retry <= Duration::from_secs(60) && retry > Duration::from_secs(59));
         assert!(rl.check_at("b", t0).is_ok());
         assert!(rl.check_at("a", t0 + Duration::from_secs(61)).is_ok());
+    }
+
+    #[test]
+    fn exhaustion_is_seen_without_spending_an_attempt() {
+        let rl = RateLimiter::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(!rl.is_exhausted_at("a", t0));
+        assert!(rl.check_at("a", t0).is_ok());
+        assert!(!rl.is_exhausted_at("a", t0));
+        assert!(!rl.is_exhausted_at("a", t0), "looking must not count");
+        assert!(rl.check_at("a", t0).is_ok());
+        assert!(rl.is_exhausted_at("a", t0));
+        assert!(!rl.is_exhausted_at("b", t0));
+        assert!(!rl.is_exhausted_at("a", t0 + Duration::from_secs(61)));
     }
 }

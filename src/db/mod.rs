@@ -17,6 +17,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -114,6 +115,44 @@ impl r2d2::ManageConnection for ConnectionManager {
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
+/// Moves forward after every committed write transaction and whenever a connection that may
+/// have written is handed back. Read caches remember the epoch they loaded at and are valid
+/// only while it has not moved, so no reader of this process sees data older than a write
+/// this process completed.
+static WRITE_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+pub fn write_epoch() -> u64 {
+    WRITE_EPOCH.load(Ordering::Acquire)
+}
+
+fn bump_write_epoch() {
+    WRITE_EPOCH.fetch_add(1, Ordering::AcqRel);
+}
+
+/// A pooled connection that may write; see [`Db::get`].
+pub struct Conn {
+    inner: r2d2::PooledConnection<ConnectionManager>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.inner
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        bump_write_epoch();
+    }
+}
+
 /// The shared database handle: a pool plus the backend it talks to.
 #[derive(Clone)]
 pub struct Db {
@@ -157,11 +196,40 @@ impl Db {
         (s.connections, s.idle_connections)
     }
 
-    /// A pooled connection, for blocking contexts (CLI, jobs already off the executor).
-    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DbError> {
+    /// A pooled connection, for blocking contexts (CLI, jobs already off the executor). Whatever
+    /// it wrote is assumed changed: the [`write_epoch`] moves when it is handed back.
+    pub fn get(&self) -> Result<Conn, DbError> {
+        Ok(Conn {
+            inner: self.checkout()?,
+        })
+    }
+
+    fn checkout(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DbError> {
         self.pool
             .get()
             .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Like [`Db::run`] for closures that only read: the [`write_epoch`] does not move, so
+    /// cached reads stay valid. Never pass a closure that writes.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        match tokio::task::spawn_blocking(move || {
+            let mut conn = db.checkout()?;
+            f(&mut conn)
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(join) => Err(E::from(DbError::Unavailable(format!(
+                "database task failed: {join}"
+            )))),
+        }
     }
 
     /// Runs a blocking diesel closure on the blocking thread pool.
@@ -227,7 +295,10 @@ where
         };
         match result {
             Ok(value) => match AnsiTransactionManager::commit_transaction(c) {
-                Ok(()) => Ok(value),
+                Ok(()) => {
+                    bump_write_epoch();
+                    Ok(value)
+                }
                 Err(e) => {
                     let _ = AnsiTransactionManager::rollback_transaction(c);
                     Err(e.into())
@@ -239,7 +310,9 @@ where
             }
         }
     } else {
-        conn.transaction(f)
+        let result = conn.transaction(f);
+        bump_write_epoch();
+        result
     }
 }
 

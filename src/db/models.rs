@@ -81,7 +81,7 @@ pub struct FundAreaRow {
     pub area_id: String,
 }
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset, Clone, Debug)]
+#[derive(Queryable, QueryableByName, Selectable, Insertable, AsChangeset, Clone, Debug)]
 #[diesel(table_name = campaigns)]
 pub struct CampaignRow {
     pub id: String,

@@ -3,8 +3,8 @@
 //! updated, and the matching rule applied. Row locks are taken in one order everywhere:
 //! pledge, campaign, fund.
 
-use super::matching::{self, Effect};
-use super::models::{PledgeRow, ProviderEventRow};
+use super::matching;
+use super::models::{CampaignRow, OutboxRow, PledgeRow, ProviderEventRow};
 use super::schema::{campaign_donors, campaigns, pledges, provider_events};
 use super::{DbConnection, DbError, write_tx};
 use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts};
@@ -78,29 +78,47 @@ fn store_event(
     Ok(())
 }
 
-fn find_pledge(conn: &mut DbConnection, ev: &ProviderEvent) -> QueryResult<Option<String>> {
-    if let Some(pi) = &ev.payment_id {
-        let found: Option<String> = pledges::table
-            .filter(pledges::provider_payment_id.eq(pi))
-            .select(pledges::id)
-            .first(conn)
-            .optional()?;
-        if found.is_some() {
-            return Ok(found);
-        }
+/// Reads and locks one pledge row. On PostgreSQL `FOR UPDATE` makes concurrent deliveries for
+/// the same payment queue here; on SQLite the write transaction (`BEGIN IMMEDIATE`) already
+/// excludes every other writer.
+fn lock_pledge(conn: &mut DbConnection, by: PledgeKey<'_>) -> QueryResult<Option<PledgeRow>> {
+    macro_rules! locked {
+        ($filter:expr) => {{
+            let rows = pledges::table.filter($filter);
+            match conn {
+                DbConnection::Postgresql(c) => rows
+                    .select(PledgeRow::as_select())
+                    .for_update()
+                    .first(c)
+                    .optional(),
+                DbConnection::Sqlite(c) => rows.select(PledgeRow::as_select()).first(c).optional(),
+            }
+        }};
+    }
+    match by {
+        PledgeKey::Id(id) => locked!(pledges::id.eq(id)),
+        PledgeKey::PaymentId(pi) => locked!(pledges::provider_payment_id.eq(pi)),
+    }
+}
+
+enum PledgeKey<'a> {
+    Id(&'a str),
+    PaymentId(&'a str),
+}
+
+/// The pledge an event is about, locked: by payment id, else by the metadata hint.
+fn find_pledge(conn: &mut DbConnection, ev: &ProviderEvent) -> QueryResult<Option<PledgeRow>> {
+    if let Some(pi) = &ev.payment_id
+        && let Some(found) = lock_pledge(conn, PledgeKey::PaymentId(pi))?
+    {
+        return Ok(Some(found));
     }
     // The webhook can beat the write of the payment id: fall back to the metadata.
-    if let Some(hint) = &ev.pledge_hint {
-        let p: Option<(String, Option<String>)> = pledges::table
-            .find(hint)
-            .select((pledges::id, pledges::provider_payment_id))
-            .first(conn)
-            .optional()?;
-        if let Some((id, stored)) = p
-            && (stored.is_none() || stored == ev.payment_id)
-        {
-            return Ok(Some(id));
-        }
+    if let Some(hint) = &ev.pledge_hint
+        && let Some(p) = lock_pledge(conn, PledgeKey::Id(hint))?
+        && (p.provider_payment_id.is_none() || p.provider_payment_id == ev.payment_id)
+    {
+        return Ok(Some(p));
     }
     Ok(None)
 }
@@ -116,13 +134,13 @@ pub fn apply_event(
             store_event(conn, ev, None, "ignored", payload)?;
             return Ok(Applied::Ignored);
         };
-        let Some(pledge_id) = find_pledge(conn, ev)? else {
+        let Some(pledge) = find_pledge(conn, ev)? else {
             store_event(conn, ev, None, "unknown_payment", payload)?;
             return Ok(Applied::UnknownPayment);
         };
         apply_recording(
             conn,
-            &pledge_id,
+            pledge,
             event,
             ev.payment_id.as_deref(),
             Some((ev, payload)),
@@ -150,28 +168,26 @@ pub fn apply_to_pledge(
     event: &PaymentEvent,
     payment_id: Option<&str>,
 ) -> QueryResult<Applied> {
-    apply_recording(conn, pledge_id, event, payment_id, None)
+    let pledge = lock_pledge(conn, PledgeKey::Id(pledge_id))?.ok_or(DieselError::NotFound)?;
+    apply_recording(conn, pledge, event, payment_id, None)
 }
 
-/// Like [`apply_to_pledge`], storing the provider event (its id is unique) before the campaign
-/// row is locked, so the hot campaign's lock is held as briefly as possible.
+/// Like [`apply_to_pledge`] on a pledge already locked, storing the provider event (its id is
+/// unique, so a duplicate rolls everything back) in the same transaction.
 fn apply_recording(
     conn: &mut DbConnection,
-    pledge_id: &str,
+    pledge: PledgeRow,
     event: &PaymentEvent,
     payment_id: Option<&str>,
     record: Option<(&ProviderEvent, &str)>,
 ) -> QueryResult<Applied> {
-    let record = |conn: &mut DbConnection, outcome: &str| -> QueryResult<()> {
+    let pledge_id = pledge.id.as_str();
+    let record_as = |conn: &mut DbConnection, outcome: &str| -> QueryResult<()> {
         match record {
             Some((ev, payload)) => store_event(conn, ev, Some(pledge_id), outcome, payload),
             None => Ok(()),
         }
     };
-    // Lock the pledge row and read it in one statement, so concurrent deliveries queue up here.
-    let pledge: PledgeRow = diesel::update(pledges::table.find(pledge_id))
-        .set(pledges::updated_at.eq(now()))
-        .get_result::<PledgeRow>(conn)?;
     let before = facts_of(&pledge);
     let after = match before.apply(event, &pledge.currency) {
         Ok(f) => f,
@@ -180,14 +196,14 @@ fn apply_recording(
                 .set(pledges::flagged_reason.eq(Some(rejected.to_string())))
                 .execute(conn)?;
             tracing::warn!(pledge_id, reason = %rejected, "payment flagged for reconciliation");
-            record(conn, "flagged")?;
+            record_as(conn, "flagged")?;
             return Ok(Applied::Flagged {
                 pledge_id: pledge_id.to_string(),
             });
         }
     };
     if after == before {
-        record(conn, "no_change")?;
+        record_as(conn, "no_change")?;
         return Ok(Applied::Applied {
             pledge_id: pledge_id.to_string(),
             status: pledge.status,
@@ -195,103 +211,212 @@ fn apply_recording(
             freed_fund: None,
         });
     }
-    let status = after.status().as_str().to_string();
-    let confirmed_at = match (before.paid, after.paid) {
-        (false, true) => Some(now()),
-        _ => pledge.confirmed_at,
+    let change = PledgeChange {
+        status: after.status().as_str(),
+        confirmed_at: match (before.paid, after.paid) {
+            (false, true) => Some(now()),
+            _ => pledge.confirmed_at,
+        },
+        payment_id: pledge.provider_payment_id.as_deref().or(payment_id),
+        delta: after.counted() - before.counted(),
+        donor_change: match (before.counted() > 0, after.counted() > 0) {
+            (false, true) => 1,
+            (true, false) => -1,
+            _ => 0,
+        },
     };
-    diesel::update(pledges::table.find(pledge_id))
-        .set((
-            pledges::status.eq(&status),
-            pledges::paid.eq(after.paid),
-            pledges::failed.eq(after.failed),
-            pledges::canceled.eq(after.canceled),
-            pledges::expired.eq(after.expired),
-            pledges::refunded_amount.eq(after.refunded),
-            pledges::dispute.eq(after.dispute.as_str()),
-            pledges::counted_amount.eq(after.counted()),
-            pledges::confirmed_at.eq(confirmed_at),
-            pledges::provider_payment_id.eq(pledge.provider_payment_id.as_deref().or(payment_id)),
-        ))
-        .execute(conn)?;
-    let delta = after.counted() - before.counted();
-    let donor_change = match (before.counted() > 0, after.counted() > 0) {
-        (false, true) => 1,
-        (true, false) => -1,
-        _ => 0,
-    };
-    crate::notify::pledge_changed(conn, &pledge, &before, &after)?;
-    record(conn, "applied")?;
-    let mut freed_fund = None;
-    if delta != 0 || donor_change != 0 {
-        let effect = count_change(
-            conn,
-            &pledge.campaign_id,
-            delta,
-            &pledge.donor_key,
-            donor_change,
-        )?;
-        if effect.freed {
-            freed_fund = Some(
-                campaigns::table
-                    .find(&pledge.campaign_id)
-                    .select(campaigns::fund_id)
-                    .first(conn)?,
-            );
+    let listens = before.status() != after.status()
+        && crate::notify::partner_listens(conn, &pledge.partner_id)?;
+    let messages = crate::notify::pledge_change_messages(&pledge, &before, &after, listens);
+    let freed_fund = match conn {
+        // The common confirmation on PostgreSQL: everything in one round trip.
+        DbConnection::Postgresql(pg) if change.delta > 0 && change.donor_change >= 0 => {
+            let campaign = pg_confirm(pg, &pledge, &after, &change, &messages, record)?;
+            let effect = matching::after_raised_change(conn, &campaign)?;
+            effect.freed.then_some(campaign.fund_id)
         }
-    }
+        _ => {
+            diesel::update(pledges::table.find(pledge_id))
+                .set((
+                    pledges::status.eq(change.status),
+                    pledges::paid.eq(after.paid),
+                    pledges::failed.eq(after.failed),
+                    pledges::canceled.eq(after.canceled),
+                    pledges::expired.eq(after.expired),
+                    pledges::refunded_amount.eq(after.refunded),
+                    pledges::dispute.eq(after.dispute.as_str()),
+                    pledges::counted_amount.eq(after.counted()),
+                    pledges::confirmed_at.eq(change.confirmed_at),
+                    pledges::provider_payment_id.eq(change.payment_id),
+                    pledges::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            crate::notify::insert_all(conn, messages)?;
+            record_as(conn, "applied")?;
+            if change.delta != 0 || change.donor_change != 0 {
+                count_change(
+                    conn,
+                    &pledge.campaign_id,
+                    change.delta,
+                    &pledge.donor_key,
+                    change.donor_change,
+                )?
+            } else {
+                None
+            }
+        }
+    };
     Ok(Applied::Applied {
         pledge_id: pledge_id.to_string(),
-        status,
+        status: change.status.to_string(),
         changed: true,
         freed_fund,
     })
 }
 
+/// What a pledge's new facts change, beyond the facts themselves.
+struct PledgeChange<'a> {
+    status: &'static str,
+    confirmed_at: Option<chrono::NaiveDateTime>,
+    payment_id: Option<&'a str>,
+    /// Change of the pledge's counted amount, hence of the campaign's `raised`.
+    delta: i64,
+    /// +1 when the pledge starts counting for its donor, -1 when it stops.
+    donor_change: i32,
+}
+
+/// A confirmation on PostgreSQL in one statement (one round trip): the pledge's facts, the
+/// provider event (unique id: a duplicate aborts the statement), its outbox messages, the
+/// donor's count and, last, the campaign row, whose lock is then held only until commit.
+/// Equivalent to the portable path in [`apply_recording`] for `delta > 0`, `donor_change >= 0`.
+const PG_CONFIRM: &str = "WITH p AS (\
+    UPDATE pledges SET status = $1, paid = $2, failed = $3, canceled = $4, expired = $5, \
+    refunded_amount = $6, dispute = $7, counted_amount = $8, confirmed_at = $9, \
+    provider_payment_id = $10, updated_at = $11 WHERE id = $12), \
+ev AS (\
+    INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
+    SELECT $13, $14, $15, $12, 'applied', $16, $11 WHERE $17), \
+ob AS (\
+    INSERT INTO outbox (id, channel, recipient, topic, locale, payload, status, attempts, \
+    next_attempt_at, created_at) \
+    SELECT m.id, m.channel, m.recipient, m.topic, m.locale, m.payload, 'pending', 0, $11, $11 \
+    FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) \
+    AS m(id, channel, recipient, topic, locale, payload)), \
+d AS (\
+    INSERT INTO campaign_donors (campaign_id, donor_key, pledges) SELECT $24, $25, 1 WHERE $26 \
+    ON CONFLICT (campaign_id, donor_key) DO UPDATE SET pledges = campaign_donors.pledges + 1 \
+    RETURNING (xmax = 0) AS inserted) \
+UPDATE campaigns SET raised = raised + $27, \
+    donors = donors + (SELECT count(*) FROM d WHERE inserted)::integer \
+WHERE id = $24 RETURNING *";
+
+fn pg_confirm(
+    pg: &mut diesel::PgConnection,
+    pledge: &PledgeRow,
+    after: &PledgeFacts,
+    change: &PledgeChange<'_>,
+    messages: &[OutboxRow],
+    record: Option<(&ProviderEvent, &str)>,
+) -> QueryResult<CampaignRow> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+    let column = |f: fn(&OutboxRow) -> &String| -> Vec<String> {
+        messages.iter().map(|m| f(m).clone()).collect()
+    };
+    let (ev_id, ev_type, ev_payment, ev_payload) = match record {
+        Some((ev, payload)) => (
+            ev.id.as_str(),
+            ev.kind.as_str(),
+            ev.payment_id.as_deref(),
+            payload,
+        ),
+        None => ("", "", None, ""),
+    };
+    diesel::sql_query(PG_CONFIRM)
+        .bind::<Text, _>(change.status)
+        .bind::<Bool, _>(after.paid)
+        .bind::<Bool, _>(after.failed)
+        .bind::<Bool, _>(after.canceled)
+        .bind::<Bool, _>(after.expired)
+        .bind::<BigInt, _>(after.refunded)
+        .bind::<Text, _>(after.dispute.as_str())
+        .bind::<BigInt, _>(after.counted())
+        .bind::<Nullable<Timestamp>, _>(change.confirmed_at)
+        .bind::<Nullable<Text>, _>(change.payment_id)
+        .bind::<Timestamp, _>(now())
+        .bind::<Text, _>(&pledge.id)
+        .bind::<Text, _>(ev_id)
+        .bind::<Text, _>(ev_type)
+        .bind::<Nullable<Text>, _>(ev_payment)
+        .bind::<Text, _>(ev_payload)
+        .bind::<Bool, _>(record.is_some())
+        .bind::<Array<Text>, _>(column(|m| &m.id))
+        .bind::<Array<Text>, _>(column(|m| &m.channel))
+        .bind::<Array<Text>, _>(column(|m| &m.recipient))
+        .bind::<Array<Text>, _>(column(|m| &m.topic))
+        .bind::<Array<Text>, _>(column(|m| &m.locale))
+        .bind::<Array<Text>, _>(column(|m| &m.payload))
+        .bind::<Text, _>(&pledge.campaign_id)
+        .bind::<Text, _>(&pledge.donor_key)
+        .bind::<Bool, _>(change.donor_change > 0)
+        .bind::<BigInt, _>(change.delta)
+        .get_result::<CampaignRow>(pg)
+}
+
 /// Adds `delta` to a campaign's `raised` and keeps its distinct-donor count, then applies the
-/// matching rule. The first UPDATE takes the campaign row lock; everything after is short.
+/// matching rule. The donor row comes first and the campaign row last, the same order as
+/// [`PG_CONFIRM`], so the hot campaign's lock is held only for the matching rule and the
+/// commit. Returns the fund whose budget a revoked match freed.
 fn count_change(
     conn: &mut DbConnection,
     campaign_id: &str,
     delta: i64,
     donor_key: &str,
     donor_change: i32,
-) -> QueryResult<Effect> {
-    let mut campaign: crate::db::models::CampaignRow =
-        diesel::update(campaigns::table.find(campaign_id))
-            .set(campaigns::raised.eq(campaigns::raised + delta))
-            .get_result::<crate::db::models::CampaignRow>(conn)?;
+) -> QueryResult<Option<String>> {
     let key = campaign_donors::table.find((campaign_id, donor_key));
     let mut donors_delta = 0;
     if donor_change > 0 {
-        let n = diesel::update(key)
+        let bumped = diesel::update(key)
             .set(campaign_donors::pledges.eq(campaign_donors::pledges + 1))
             .execute(conn)?;
-        if n == 0 {
-            diesel::insert_into(campaign_donors::table)
+        if bumped == 0 {
+            let insert = diesel::insert_into(campaign_donors::table)
                 .values((
                     campaign_donors::campaign_id.eq(campaign_id),
                     campaign_donors::donor_key.eq(donor_key),
                     campaign_donors::pledges.eq(1),
                 ))
-                .execute(conn)?;
-            donors_delta = 1;
+                .on_conflict_do_nothing();
+            let inserted = match conn {
+                DbConnection::Postgresql(c) => insert.execute(c)?,
+                DbConnection::Sqlite(c) => insert.execute(c)?,
+            };
+            if inserted == 1 {
+                donors_delta = 1;
+            } else {
+                // Another transaction counted this donor first.
+                diesel::update(key)
+                    .set(campaign_donors::pledges.eq(campaign_donors::pledges + 1))
+                    .execute(conn)?;
+            }
         }
     } else if donor_change < 0 {
-        diesel::update(key)
+        let left: Option<i32> = diesel::update(key)
             .set(campaign_donors::pledges.eq(campaign_donors::pledges - 1))
-            .execute(conn)?;
-        let left: i32 = key.select(campaign_donors::pledges).first(conn)?;
-        if left == 0 {
+            .returning(campaign_donors::pledges)
+            .get_result(conn)
+            .optional()?;
+        if left == Some(0) {
             diesel::delete(key).execute(conn)?;
             donors_delta = -1;
         }
     }
-    if donors_delta != 0 {
-        diesel::update(campaigns::table.find(campaign_id))
-            .set(campaigns::donors.eq(campaigns::donors + donors_delta))
-            .execute(conn)?;
-        campaign.donors += donors_delta;
-    }
-    matching::after_raised_change(conn, &campaign)
+    let campaign: CampaignRow = diesel::update(campaigns::table.find(campaign_id))
+        .set((
+            campaigns::raised.eq(campaigns::raised + delta),
+            campaigns::donors.eq(campaigns::donors + donors_delta),
+        ))
+        .get_result(conn)?;
+    let effect = matching::after_raised_change(conn, &campaign)?;
+    Ok(effect.freed.then_some(campaign.fund_id))
 }

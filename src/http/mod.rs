@@ -1,5 +1,6 @@
 //! The HTTP edge: application state, routing, middleware and the OpenAPI document.
 
+pub mod cache;
 pub mod controllers;
 pub mod error;
 pub mod extract;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub mailer: Arc<crate::notify::dispatch::Mailer>,
     /// E-mails per minute, whoever the recipient (a burst must not become a flood).
     pub email_limiter: Arc<RateLimiter>,
+    /// Public campaign reads served from memory until a write or the TTL outdates them.
+    pub campaign_cache: Arc<cache::CampaignCache>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             provider: Arc::new(provider),
+            campaign_cache: Arc::new(cache::CampaignCache::new(config.read_cache_ttl)),
             pledge_limiter: Arc::new(RateLimiter::new(
                 config.payments.pledge_rate_limit_per_min,
                 Duration::from_secs(60),

@@ -202,18 +202,21 @@ struct ClaimedId {
 fn claim_skip_locked(
     pg: &mut diesel::PgConnection,
     t: chrono::NaiveDateTime,
+    emails: bool,
 ) -> Result<Vec<OutboxRow>, DbError> {
-    use diesel::sql_types::{BigInt, Timestamp};
+    use diesel::sql_types::{BigInt, Bool, Timestamp};
     let ids: Vec<ClaimedId> = diesel::sql_query(
         "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
                       AND (lease_until IS NULL OR lease_until < $1) \
+                      AND ($4 OR channel <> 'email') \
                       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
          RETURNING id",
     )
     .bind::<Timestamp, _>(t)
     .bind::<Timestamp, _>(t + chrono::Duration::seconds(LEASE_SECS))
     .bind::<BigInt, _>(BATCH)
+    .bind::<Bool, _>(emails)
     .load(pg)?;
     let ids: Vec<String> = ids.into_iter().map(|c| c.id).collect();
     let mut rows: Vec<OutboxRow> = outbox::table
@@ -238,14 +241,21 @@ pub struct DispatchReport {
 
 /// Claims and sends due messages.
 pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
+    // While the global e-mail budget is spent, e-mails stay where they are: claiming them only
+    // to postpone them would cost a few writes per message during a rush.
+    let emails = !state.email_limiter.is_exhausted("global");
     let claimed: Vec<OutboxRow> = state
         .db
-        .run(|conn| -> Result<Vec<OutboxRow>, DbError> {
+        .run(move |conn| -> Result<Vec<OutboxRow>, DbError> {
             let t = now();
             if let crate::db::DbConnection::Postgresql(pg) = conn {
-                return claim_skip_locked(pg, t);
+                return claim_skip_locked(pg, t, emails);
             }
-            let due: Vec<OutboxRow> = outbox::table
+            let mut due = outbox::table.into_boxed();
+            if !emails {
+                due = due.filter(outbox::channel.ne("email"));
+            }
+            let due: Vec<OutboxRow> = due
                 .filter(outbox::status.eq("pending"))
                 .filter(outbox::next_attempt_at.le(t))
                 .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))

@@ -24,25 +24,37 @@ fn insert(
     locale: &str,
     payload: String,
 ) -> QueryResult<()> {
-    let t = now();
     diesel::insert_into(outbox::table)
-        .values(OutboxRow {
-            id,
-            channel: channel.into(),
-            recipient: recipient.into(),
-            topic: topic.into(),
-            locale: locale.into(),
-            payload,
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: t,
-            lease_until: None,
-            last_error: None,
-            created_at: t,
-            sent_at: None,
-        })
+        .values(row(id, channel, recipient, topic, locale, payload))
         .execute(conn)?;
     Ok(())
+}
+
+/// A pending outbox row, due now.
+fn row(
+    id: String,
+    channel: &str,
+    recipient: &str,
+    topic: &str,
+    locale: &str,
+    payload: String,
+) -> OutboxRow {
+    let t = now();
+    OutboxRow {
+        id,
+        channel: channel.into(),
+        recipient: recipient.into(),
+        topic: topic.into(),
+        locale: locale.into(),
+        payload,
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: t,
+        lease_until: None,
+        last_error: None,
+        created_at: t,
+        sent_at: None,
+    }
 }
 
 /// Queues an e-mail.
@@ -72,6 +84,13 @@ pub fn webhook(
     event_type: &str,
     data: Value,
 ) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values(webhook_row(partner_id, event_type, data))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn webhook_row(partner_id: &str, event_type: &str, data: Value) -> OutboxRow {
     let id = ids::new_id("evt");
     let payload = json!({
         "id": id,
@@ -80,8 +99,7 @@ pub fn webhook(
         "created": chrono::Utc::now().timestamp(),
         "data": data,
     });
-    insert(
-        conn,
+    row(
         id,
         "webhook",
         partner_id,
@@ -145,18 +163,19 @@ pub fn receipt_number(pledge: &PledgeRow) -> String {
     )
 }
 
-/// Messages after a pledge's facts moved: the partner's `pledge.updated`, the donor's receipt
-/// on confirmation and notice on refund (never to erased donors).
-pub fn pledge_changed(
-    conn: &mut DbConnection,
+/// Messages after a pledge's facts moved: the partner's `pledge.updated` (when the partner
+/// listens and the status changed), the donor's receipt on confirmation and notice on refund
+/// (never to erased donors: the dispatcher resolves the donor when it sends).
+pub fn pledge_change_messages(
     pledge: &PledgeRow,
     before: &PledgeFacts,
     after: &PledgeFacts,
-) -> QueryResult<()> {
+    partner_listens: bool,
+) -> Vec<OutboxRow> {
     let c = &pledge.currency;
-    if before.status() != after.status() && partner_listens(conn, &pledge.partner_id)? {
-        webhook(
-            conn,
+    let mut messages = Vec::new();
+    if before.status() != after.status() && partner_listens {
+        messages.push(webhook_row(
             &pledge.partner_id,
             "pledge.updated",
             json!({
@@ -167,7 +186,7 @@ pub fn pledge_changed(
                 "refunded": money(after.refunded, c),
                 "currency": c,
             }),
-        )?;
+        ));
     }
     let newly_paid = !before.paid && after.paid;
     // Refunds are told once the donor's payment is known; a refund that arrived before the
@@ -179,31 +198,35 @@ pub fn pledge_changed(
     } else {
         after.refunded - before.refunded
     };
-    // The hot path only records the intent; the dispatcher looks up the donor (and skips
-    // erased ones) and writes the e-mail when it sends it.
     let data = json!({"pledge_id": pledge.id, "refunded": money(refunded_now.max(0), c)});
     let recipient = format!("{DONOR_PREFIX}{}", pledge.id);
     if newly_paid {
-        insert(
-            conn,
+        messages.push(row(
             ids::new_id("msg"),
             "email",
             &recipient,
             Template::DonorReceipt.as_str(),
             "it",
             data.to_string(),
-        )?;
+        ));
     }
     if refunded_now > 0 {
-        insert(
-            conn,
+        messages.push(row(
             ids::new_id("msg"),
             "email",
             &recipient,
             Template::RefundNotice.as_str(),
             "it",
             data.to_string(),
-        )?;
+        ));
+    }
+    messages
+}
+
+/// Queues messages built beforehand, in the caller's transaction.
+pub fn insert_all(conn: &mut DbConnection, messages: Vec<OutboxRow>) -> QueryResult<()> {
+    for m in messages {
+        diesel::insert_into(outbox::table).values(m).execute(conn)?;
     }
     Ok(())
 }
@@ -213,7 +236,7 @@ pub const DONOR_PREFIX: &str = "donor:";
 
 /// Whether a partner has a webhook URL. Partners cannot change it after creation, so each
 /// process remembers the answer.
-fn partner_listens(conn: &mut DbConnection, partner_id: &str) -> QueryResult<bool> {
+pub fn partner_listens(conn: &mut DbConnection, partner_id: &str) -> QueryResult<bool> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static CACHE: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();

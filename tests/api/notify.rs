@@ -367,3 +367,37 @@ async fn erased_donors_get_no_mail_and_bursts_are_throttled_per_recipient() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn a_spent_global_email_budget_leaves_the_rest_queued_untouched() {
+    each_backend_with(
+        |c| c.notify.email_per_minute = 3,
+        |app| async move {
+            let c = city(&app, json!({})).await;
+            let cmp = app.live_campaign(&c, json!({})).await;
+            let (_, partner) = app.partner("P").await;
+            for i in 0..5 {
+                let p = pledge_as(&app, &partner, &cmp, "5.00", &format!("d{i}@example.org"), "it")
+                    .await;
+                pay(&app, &partner, &p).await;
+            }
+            app.tick().await;
+            // Three e-mails a minute, whatever they are (the association's approval mail too).
+            assert_eq!(app.count("outbox WHERE channel = 'email' AND status = 'sent'").await, 3);
+            let waiting = "outbox WHERE topic = 'donor_receipt' AND status = 'pending'";
+            let left = app.count(waiting).await;
+            assert!(left >= 2, "{left} receipts waiting");
+            assert_eq!(
+                app.count("outbox WHERE topic = 'donor_receipt' AND status = 'sent'").await + left,
+                5
+            );
+            assert_eq!(app.count(&format!("{waiting} AND attempts = 1")).await, left);
+            app.sql("UPDATE outbox SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'")
+                .await;
+            assert_eq!(app.tick().await.messages_sent, 0);
+            assert_eq!(app.tick().await.messages_sent, 0);
+            assert_eq!(app.count(&format!("{waiting} AND attempts = 1")).await, left);
+        },
+    )
+    .await;
+}

@@ -477,9 +477,40 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let (row, fund) = state.db.run(move |conn| load_with_fund(conn, &id)).await?;
-    let full = matches!(visibility(principal.0.as_ref(), &row)?, Visibility::Full);
-    Ok(HttpResponse::Ok().json(view(row, &fund.threshold_ratio, full)))
+    let cached = match state.campaign_cache.get(&id) {
+        Some(hit) => hit,
+        None => {
+            // The epoch is read before the rows: a write committed meanwhile outdates the entry.
+            let epoch = crate::db::write_epoch();
+            let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
+            let public_body = match visibility(None, &row) {
+                Ok(_) => Some(web::Bytes::from(
+                    serde_json::to_vec(&view(row.clone(), &fund.threshold_ratio, false))
+                        .map_err(|e| ApiError::Internal(e.to_string()))?,
+                )),
+                Err(_) => None,
+            };
+            state
+                .campaign_cache
+                .put(epoch, row, fund.threshold_ratio, public_body)
+        }
+    };
+    match principal.0.as_ref() {
+        None => match &cached.public_body {
+            Some(body) => Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body.clone())),
+            None => Err(ApiError::NotFound("campaign")),
+        },
+        Some(p) => {
+            let full = matches!(visibility(Some(p), &cached.row)?, Visibility::Full);
+            Ok(HttpResponse::Ok().json(view(
+                cached.row.clone(),
+                &cached.threshold_ratio,
+                full,
+            )))
+        }
+    }
 }
 
 fn actor_for(principal: &Principal, row: &CampaignRow) -> ApiResult<Actor> {
