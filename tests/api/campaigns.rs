@@ -535,3 +535,41 @@ async fn the_background_scheduler_starts_campaigns_on_its_own() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn public_reads_never_lag_a_write_the_service_acknowledged() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let path = format!("/v1/campaigns/{cmp}");
+        // Read twice so the second answer can come from memory.
+        app.get(&path, None).await.ok();
+        assert_eq!(app.get(&path, None).await.ok()["raised"], "0.00");
+        for (n, raised) in ["5.00", "10.00", "15.00"].iter().enumerate() {
+            let p = app
+                .pledge(&partner, &cmp, "5.00", &format!("d{n}@example.org"))
+                .await;
+            let res = app
+                .post(
+                    &format!("/v1/simulated/payments/{}", pi(&p)),
+                    Some(&partner),
+                    json!({"outcome": "succeed"}),
+                )
+                .await;
+            assert_eq!(res.ok()["status"], "confirmed");
+            let public = app.get(&path, None).await.ok().clone();
+            assert_eq!(public["raised"], *raised);
+            assert_eq!(public["donors"], n + 1);
+            assert_eq!(app.campaign_view(&cmp).await["raised"], *raised);
+        }
+        // The city cancels: the public loses sight of it at once.
+        let admin = app.admin().await;
+        app.post_empty(&format!("/v1/campaigns/{cmp}/cancel"), Some(&admin))
+            .await
+            .ok();
+        assert_eq!(app.get(&path, None).await.status, 404);
+        assert_eq!(app.campaign_view(&cmp).await["status"], "cancelled");
+    })
+    .await;
+}
