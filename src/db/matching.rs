@@ -193,24 +193,60 @@ pub struct Effect {
     pub freed: bool,
 }
 
+/// Whether the `on_threshold` rule would change this campaign's match. Decided from the fund's
+/// (immutable) parameters as if the budget were unlimited, without reading the fund row: most
+/// confirmations change nothing for the match.
+pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<bool> {
+    if !matches!(campaign.status.as_str(), "live" | "closing") {
+        return Ok(false);
+    }
+    let params = fund_params(conn, &campaign.fund_id)?;
+    if params.allocation != "on_threshold" {
+        return Ok(false);
+    }
+    let mut unlimited = inputs_of(campaign, &params);
+    unlimited.available = i64::MAX;
+    let state = MatchState::parse(&campaign.match_status);
+    Ok(matching::on_threshold(state, &unlimited) != MatchAction::Nothing)
+}
+
+/// Applies the `on_threshold` rule to one campaign in a transaction of its own, under the
+/// campaign's row lock, from its current row. Idempotent: the follow-up of a `raised` change
+/// committed by a single statement (PostgreSQL's confirmation path) and the catch-up of
+/// [`rematch_all`].
+pub fn rematch(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Effect> {
+    write_tx(conn, |conn| {
+        let campaign: CampaignRow = diesel::update(campaigns::table.find(campaign_id))
+            .set(campaigns::updated_at.eq(now()))
+            .get_result(conn)?;
+        after_raised_change(conn, &campaign)
+    })
+}
+
+/// Catches up every running campaign whose match the rule would change now (a confirmation
+/// whose follow-up did not run because its replica died). Returns the funds that got budget
+/// back.
+pub fn rematch_all(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let running: Vec<CampaignRow> = campaigns::table
+        .filter(campaigns::status.eq_any(["live", "closing"]))
+        .select(CampaignRow::as_select())
+        .load(conn)?;
+    let mut freed = Vec::new();
+    for campaign in running {
+        if needs_rematch(conn, &campaign)? && rematch(conn, &campaign.id)?.freed {
+            freed.push(campaign.fund_id);
+        }
+    }
+    Ok(freed)
+}
+
 /// Applies the `on_threshold` rule to a campaign whose `raised`/`donors` just changed. Runs in
 /// the caller's transaction, after the caller's UPDATE locked the campaign row.
 pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<Effect> {
-    if !matches!(campaign.status.as_str(), "live" | "closing") {
-        return Ok(Effect::default());
-    }
-    // Most confirmations change nothing for the match: decide that from the fund's (immutable)
-    // parameters, as if the budget were unlimited, before reading the fund row at all.
-    let params = fund_params(conn, &campaign.fund_id)?;
-    if params.allocation != "on_threshold" {
+    if !needs_rematch(conn, campaign)? {
         return Ok(Effect::default());
     }
     let state = MatchState::parse(&campaign.match_status);
-    let mut unlimited = inputs_of(campaign, &params);
-    unlimited.available = i64::MAX;
-    if matching::on_threshold(state, &unlimited) == MatchAction::Nothing {
-        return Ok(Effect::default());
-    }
     let fund = load_fund(conn, &campaign.fund_id)?;
     let inputs = inputs_of(campaign, &fund);
     match matching::on_threshold(state, &inputs) {

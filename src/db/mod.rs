@@ -125,7 +125,7 @@ pub fn write_epoch() -> u64 {
     WRITE_EPOCH.load(Ordering::Acquire)
 }
 
-fn bump_write_epoch() {
+pub(crate) fn bump_write_epoch() {
     WRITE_EPOCH.fetch_add(1, Ordering::AcqRel);
 }
 

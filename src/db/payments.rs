@@ -82,10 +82,22 @@ fn store_event(
 /// the same payment queue here; on SQLite the write transaction (`BEGIN IMMEDIATE`) already
 /// excludes every other writer.
 fn lock_pledge(conn: &mut DbConnection, by: PledgeKey<'_>) -> QueryResult<Option<PledgeRow>> {
+    read_pledge(conn, by, true)
+}
+
+/// Reads one pledge row, locking it (PostgreSQL: `FOR UPDATE`) when `lock` is set.
+fn read_pledge(
+    conn: &mut DbConnection,
+    by: PledgeKey<'_>,
+    lock: bool,
+) -> QueryResult<Option<PledgeRow>> {
     macro_rules! locked {
         ($filter:expr) => {{
             let rows = pledges::table.filter($filter);
             match conn {
+                DbConnection::Postgresql(c) if !lock => {
+                    rows.select(PledgeRow::as_select()).first(c).optional()
+                }
                 DbConnection::Postgresql(c) => rows
                     .select(PledgeRow::as_select())
                     .for_update()
@@ -106,16 +118,20 @@ enum PledgeKey<'a> {
     PaymentId(&'a str),
 }
 
-/// The pledge an event is about, locked: by payment id, else by the metadata hint.
-fn find_pledge(conn: &mut DbConnection, ev: &ProviderEvent) -> QueryResult<Option<PledgeRow>> {
+/// The pledge an event is about (locked when `lock`): by payment id, else by the metadata hint.
+fn find_pledge(
+    conn: &mut DbConnection,
+    ev: &ProviderEvent,
+    lock: bool,
+) -> QueryResult<Option<PledgeRow>> {
     if let Some(pi) = &ev.payment_id
-        && let Some(found) = lock_pledge(conn, PledgeKey::PaymentId(pi))?
+        && let Some(found) = read_pledge(conn, PledgeKey::PaymentId(pi), lock)?
     {
         return Ok(Some(found));
     }
     // The webhook can beat the write of the payment id: fall back to the metadata.
     if let Some(hint) = &ev.pledge_hint
-        && let Some(p) = lock_pledge(conn, PledgeKey::Id(hint))?
+        && let Some(p) = read_pledge(conn, PledgeKey::Id(hint), lock)?
         && (p.provider_payment_id.is_none() || p.provider_payment_id == ev.payment_id)
     {
         return Ok(Some(p));
@@ -129,12 +145,24 @@ pub fn apply_event(
     ev: &ProviderEvent,
     payload: &str,
 ) -> Result<Applied, DbError> {
+    if let DbConnection::Postgresql(_) = conn {
+        // A pledge moved by a concurrent delivery between our read and our write: read again.
+        for _ in 0..8 {
+            match confirm_in_one_statement(conn, ev, payload) {
+                Ok(Fast::Done(applied)) => return Ok(applied),
+                Ok(Fast::NotApplicable) => break,
+                Ok(Fast::Raced) => continue,
+                Err(e) if is_duplicate_event(&e) => return Ok(Applied::Duplicate),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     let result = write_tx(conn, |conn| -> QueryResult<Applied> {
         let Some(event) = &ev.event else {
             store_event(conn, ev, None, "ignored", payload)?;
             return Ok(Applied::Ignored);
         };
-        let Some(pledge) = find_pledge(conn, ev)? else {
+        let Some(pledge) = find_pledge(conn, ev, true)? else {
             store_event(conn, ev, None, "unknown_payment", payload)?;
             return Ok(Applied::UnknownPayment);
         };
@@ -148,17 +176,77 @@ pub fn apply_event(
     });
     match result {
         Ok(a) => Ok(a),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-            if info.table_name().is_none_or(|t| t == "provider_events")
-                && (info.message().contains("provider_events")
-                    || info
-                        .constraint_name()
-                        .is_some_and(|c| c.contains("provider_events"))) =>
-        {
-            Ok(Applied::Duplicate)
-        }
+        Err(e) if is_duplicate_event(&e) => Ok(Applied::Duplicate),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The provider event's id is already stored: this delivery is a duplicate.
+fn is_duplicate_event(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.table_name().is_none_or(|t| t == "provider_events")
+            && (info.message().contains("provider_events")
+                || info
+                    .constraint_name()
+                    .is_some_and(|c| c.contains("provider_events"))))
+}
+
+enum Fast {
+    Done(Applied),
+    /// Not a plain confirmation: the transactional path handles it.
+    NotApplicable,
+    /// The pledge changed after it was read.
+    Raced,
+}
+
+/// PostgreSQL's path for the common event, a payment that starts counting: the pledge is read
+/// without a lock and everything is written by one autocommitted statement ([`PG_CONFIRM`])
+/// that applies only if the pledge's facts are still those that were read. No transaction is
+/// held open across round trips, so the campaign row is locked only while PostgreSQL commits.
+/// The rare confirmation that crosses the threshold then applies the matching rule in a
+/// transaction of its own ([`matching::rematch`]); if the process dies in between, the
+/// scheduler's [`matching::rematch_all`] does it.
+fn confirm_in_one_statement(
+    conn: &mut DbConnection,
+    ev: &ProviderEvent,
+    payload: &str,
+) -> QueryResult<Fast> {
+    let Some(event) = &ev.event else {
+        return Ok(Fast::NotApplicable);
+    };
+    let Some(pledge) = find_pledge(conn, ev, false)? else {
+        return Ok(Fast::NotApplicable);
+    };
+    let before = facts_of(&pledge);
+    let Ok(after) = before.apply(event, &pledge.currency) else {
+        return Ok(Fast::NotApplicable);
+    };
+    let change = PledgeChange::new(&pledge, &before, &after, ev.payment_id.as_deref());
+    if !(change.delta > 0 && change.donor_change >= 0) {
+        return Ok(Fast::NotApplicable);
+    }
+    let listens = before.status() != after.status()
+        && crate::notify::partner_listens(conn, &pledge.partner_id)?;
+    let messages = crate::notify::pledge_change_messages(&pledge, &before, &after, listens);
+    let DbConnection::Postgresql(pg) = conn else {
+        return Ok(Fast::NotApplicable);
+    };
+    let Some(campaign) = pg_confirm(pg, &pledge, &before, &after, &change, &messages, ev, payload)?
+    else {
+        return Ok(Fast::Raced);
+    };
+    super::bump_write_epoch();
+    let freed = if matching::needs_rematch(conn, &campaign)? {
+        matching::rematch(conn, &campaign.id)?.freed
+    } else {
+        false
+    };
+    Ok(Fast::Done(Applied::Applied {
+        pledge_id: pledge.id.clone(),
+        status: change.status.to_string(),
+        changed: true,
+        freed_fund: freed.then_some(campaign.fund_id),
+    }))
 }
 
 /// Moves one pledge's facts with `event`, in the caller's transaction.
@@ -211,60 +299,37 @@ fn apply_recording(
             freed_fund: None,
         });
     }
-    let change = PledgeChange {
-        status: after.status().as_str(),
-        confirmed_at: match (before.paid, after.paid) {
-            (false, true) => Some(now()),
-            _ => pledge.confirmed_at,
-        },
-        payment_id: pledge.provider_payment_id.as_deref().or(payment_id),
-        delta: after.counted() - before.counted(),
-        donor_change: match (before.counted() > 0, after.counted() > 0) {
-            (false, true) => 1,
-            (true, false) => -1,
-            _ => 0,
-        },
-    };
+    let change = PledgeChange::new(&pledge, &before, &after, payment_id);
     let listens = before.status() != after.status()
         && crate::notify::partner_listens(conn, &pledge.partner_id)?;
     let messages = crate::notify::pledge_change_messages(&pledge, &before, &after, listens);
-    let freed_fund = match conn {
-        // The common confirmation on PostgreSQL: everything in one round trip.
-        DbConnection::Postgresql(pg) if change.delta > 0 && change.donor_change >= 0 => {
-            let campaign = pg_confirm(pg, &pledge, &after, &change, &messages, record)?;
-            let effect = matching::after_raised_change(conn, &campaign)?;
-            effect.freed.then_some(campaign.fund_id)
-        }
-        _ => {
-            diesel::update(pledges::table.find(pledge_id))
-                .set((
-                    pledges::status.eq(change.status),
-                    pledges::paid.eq(after.paid),
-                    pledges::failed.eq(after.failed),
-                    pledges::canceled.eq(after.canceled),
-                    pledges::expired.eq(after.expired),
-                    pledges::refunded_amount.eq(after.refunded),
-                    pledges::dispute.eq(after.dispute.as_str()),
-                    pledges::counted_amount.eq(after.counted()),
-                    pledges::confirmed_at.eq(change.confirmed_at),
-                    pledges::provider_payment_id.eq(change.payment_id),
-                    pledges::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-            crate::notify::insert_all(conn, messages)?;
-            record_as(conn, "applied")?;
-            if change.delta != 0 || change.donor_change != 0 {
-                count_change(
-                    conn,
-                    &pledge.campaign_id,
-                    change.delta,
-                    &pledge.donor_key,
-                    change.donor_change,
-                )?
-            } else {
-                None
-            }
-        }
+    diesel::update(pledges::table.find(pledge_id))
+        .set((
+            pledges::status.eq(change.status),
+            pledges::paid.eq(after.paid),
+            pledges::failed.eq(after.failed),
+            pledges::canceled.eq(after.canceled),
+            pledges::expired.eq(after.expired),
+            pledges::refunded_amount.eq(after.refunded),
+            pledges::dispute.eq(after.dispute.as_str()),
+            pledges::counted_amount.eq(after.counted()),
+            pledges::confirmed_at.eq(change.confirmed_at),
+            pledges::provider_payment_id.eq(change.payment_id),
+            pledges::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    crate::notify::insert_all(conn, messages)?;
+    record_as(conn, "applied")?;
+    let freed_fund = if change.delta != 0 || change.donor_change != 0 {
+        count_change(
+            conn,
+            &pledge.campaign_id,
+            change.delta,
+            &pledge.donor_key,
+            change.donor_change,
+        )?
+    } else {
+        None
     };
     Ok(Applied::Applied {
         pledge_id: pledge_id.to_string(),
@@ -272,6 +337,30 @@ fn apply_recording(
         changed: true,
         freed_fund,
     })
+}
+
+impl<'a> PledgeChange<'a> {
+    fn new(
+        pledge: &'a PledgeRow,
+        before: &PledgeFacts,
+        after: &PledgeFacts,
+        payment_id: Option<&'a str>,
+    ) -> PledgeChange<'a> {
+        PledgeChange {
+            status: after.status().as_str(),
+            confirmed_at: match (before.paid, after.paid) {
+                (false, true) => Some(now()),
+                _ => pledge.confirmed_at,
+            },
+            payment_id: pledge.provider_payment_id.as_deref().or(payment_id),
+            delta: after.counted() - before.counted(),
+            donor_change: match (before.counted() > 0, after.counted() > 0) {
+                (false, true) => 1,
+                (true, false) => -1,
+                _ => 0,
+            },
+        }
+    }
 }
 
 /// What a pledge's new facts change, beyond the facts themselves.
@@ -285,82 +374,184 @@ struct PledgeChange<'a> {
     donor_change: i32,
 }
 
-/// A confirmation on PostgreSQL in one statement (one round trip): the pledge's facts, the
-/// provider event (unique id: a duplicate aborts the statement), its outbox messages, the
-/// donor's count and, last, the campaign row, whose lock is then held only until commit.
-/// Equivalent to the portable path in [`apply_recording`] for `delta > 0`, `donor_change >= 0`.
+/// A confirmation on PostgreSQL in one autocommitted statement (one round trip): the pledge's
+/// facts, but only if they are still those that were read (`$28`–`$33`; otherwise nothing at
+/// all is written and no row comes back), the provider event (unique id: a duplicate aborts the
+/// statement), its outbox messages, the donor's count and, last, the campaign row, which is
+/// then locked only while PostgreSQL commits. Equivalent to the portable path in
+/// [`apply_recording`] for `delta > 0`, `donor_change >= 0`.
 const PG_CONFIRM: &str = "WITH p AS (\
     UPDATE pledges SET status = $1, paid = $2, failed = $3, canceled = $4, expired = $5, \
     refunded_amount = $6, dispute = $7, counted_amount = $8, confirmed_at = $9, \
-    provider_payment_id = $10, updated_at = $11 WHERE id = $12), \
+    provider_payment_id = $10, updated_at = $11 \
+    WHERE id = $12 AND paid = $28 AND failed = $29 AND canceled = $30 AND expired = $31 \
+    AND refunded_amount = $32 AND dispute = $33 RETURNING id), \
 ev AS (\
     INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
-    SELECT $13, $14, $15, $12, 'applied', $16, $11 WHERE $17), \
+    SELECT $13, $14, $15, p.id, 'applied', $16, $11 FROM p WHERE $17), \
 ob AS (\
     INSERT INTO outbox (id, channel, recipient, topic, locale, payload, status, attempts, \
     next_attempt_at, created_at) \
     SELECT m.id, m.channel, m.recipient, m.topic, m.locale, m.payload, 'pending', 0, $11, $11 \
     FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) \
-    AS m(id, channel, recipient, topic, locale, payload)), \
+    AS m(id, channel, recipient, topic, locale, payload) WHERE EXISTS (SELECT 1 FROM p)), \
 d AS (\
-    INSERT INTO campaign_donors (campaign_id, donor_key, pledges) SELECT $24, $25, 1 WHERE $26 \
+    INSERT INTO campaign_donors (campaign_id, donor_key, pledges) \
+    SELECT $24, $25, 1 FROM p WHERE $26 \
     ON CONFLICT (campaign_id, donor_key) DO UPDATE SET pledges = campaign_donors.pledges + 1 \
     RETURNING (xmax = 0) AS inserted) \
 UPDATE campaigns SET raised = raised + $27, \
     donors = donors + (SELECT count(*) FROM d WHERE inserted)::integer \
-WHERE id = $24 RETURNING *";
+WHERE id = $24 AND EXISTS (SELECT 1 FROM p) RETURNING *";
 
+#[allow(clippy::too_many_arguments)]
 fn pg_confirm(
     pg: &mut diesel::PgConnection,
     pledge: &PledgeRow,
+    before: &PledgeFacts,
     after: &PledgeFacts,
     change: &PledgeChange<'_>,
     messages: &[OutboxRow],
-    record: Option<(&ProviderEvent, &str)>,
-) -> QueryResult<CampaignRow> {
-    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+    ev: &ProviderEvent,
+    payload: &str,
+) -> QueryResult<Option<CampaignRow>> {
     let column = |f: fn(&OutboxRow) -> &String| -> Vec<String> {
         messages.iter().map(|m| f(m).clone()).collect()
     };
-    let (ev_id, ev_type, ev_payment, ev_payload) = match record {
-        Some((ev, payload)) => (
-            ev.id.as_str(),
-            ev.kind.as_str(),
-            ev.payment_id.as_deref(),
-            payload,
-        ),
-        None => ("", "", None, ""),
-    };
-    diesel::sql_query(PG_CONFIRM)
-        .bind::<Text, _>(change.status)
-        .bind::<Bool, _>(after.paid)
-        .bind::<Bool, _>(after.failed)
-        .bind::<Bool, _>(after.canceled)
-        .bind::<Bool, _>(after.expired)
-        .bind::<BigInt, _>(after.refunded)
-        .bind::<Text, _>(after.dispute.as_str())
-        .bind::<BigInt, _>(after.counted())
-        .bind::<Nullable<Timestamp>, _>(change.confirmed_at)
-        .bind::<Nullable<Text>, _>(change.payment_id)
-        .bind::<Timestamp, _>(now())
-        .bind::<Text, _>(&pledge.id)
-        .bind::<Text, _>(ev_id)
-        .bind::<Text, _>(ev_type)
-        .bind::<Nullable<Text>, _>(ev_payment)
-        .bind::<Text, _>(ev_payload)
-        .bind::<Bool, _>(record.is_some())
-        .bind::<Array<Text>, _>(column(|m| &m.id))
-        .bind::<Array<Text>, _>(column(|m| &m.channel))
-        .bind::<Array<Text>, _>(column(|m| &m.recipient))
-        .bind::<Array<Text>, _>(column(|m| &m.topic))
-        .bind::<Array<Text>, _>(column(|m| &m.locale))
-        .bind::<Array<Text>, _>(column(|m| &m.payload))
-        .bind::<Text, _>(&pledge.campaign_id)
-        .bind::<Text, _>(&pledge.donor_key)
-        .bind::<Bool, _>(change.donor_change > 0)
-        .bind::<BigInt, _>(change.delta)
-        .get_result::<CampaignRow>(pg)
+    PgConfirm {
+        status: change.status,
+        paid: after.paid,
+        failed: after.failed,
+        canceled: after.canceled,
+        expired: after.expired,
+        refunded: after.refunded,
+        dispute: after.dispute.as_str(),
+        counted: after.counted(),
+        confirmed_at: change.confirmed_at,
+        payment_id: change.payment_id.map(str::to_string),
+        now: now(),
+        pledge_id: pledge.id.clone(),
+        record: true,
+        event_id: ev.id.clone(),
+        event_type: ev.kind.clone(),
+        event_payment: ev.payment_id.clone(),
+        event_payload: payload.to_string(),
+        outbox: [
+            column(|m| &m.id),
+            column(|m| &m.channel),
+            column(|m| &m.recipient),
+            column(|m| &m.topic),
+            column(|m| &m.locale),
+            column(|m| &m.payload),
+        ],
+        campaign_id: pledge.campaign_id.clone(),
+        donor_key: pledge.donor_key.clone(),
+        new_donor: change.donor_change > 0,
+        delta: change.delta,
+        was: [before.paid, before.failed, before.canceled, before.expired],
+        was_refunded: before.refunded,
+        was_dispute: before.dispute.as_str(),
+    }
+    .get_result::<CampaignRow>(pg)
+    .optional()
 }
+
+/// [`PG_CONFIRM`] with its parameters. A query type of its own (rather than `sql_query`) so
+/// that diesel keeps it as a prepared statement per connection: PostgreSQL then parses and
+/// plans it once instead of on every event.
+struct PgConfirm {
+    status: &'static str,
+    paid: bool,
+    failed: bool,
+    canceled: bool,
+    expired: bool,
+    refunded: i64,
+    dispute: &'static str,
+    counted: i64,
+    confirmed_at: Option<chrono::NaiveDateTime>,
+    payment_id: Option<String>,
+    now: chrono::NaiveDateTime,
+    pledge_id: String,
+    record: bool,
+    event_id: String,
+    event_type: String,
+    event_payment: Option<String>,
+    event_payload: String,
+    /// Outbox columns: id, channel, recipient, topic, locale, payload.
+    outbox: [Vec<String>; 6],
+    campaign_id: String,
+    donor_key: String,
+    new_donor: bool,
+    delta: i64,
+    /// The facts as read: paid, failed, canceled, expired; refunded; dispute.
+    was: [bool; 4],
+    was_refunded: i64,
+    was_dispute: &'static str,
+}
+
+impl diesel::query_builder::QueryId for PgConfirm {
+    type QueryId = PgConfirm;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for PgConfirm {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgConfirm {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+        // The placeholders are numbered in PG_CONFIRM; diesel numbers binds in push order.
+        let mut parts = PG_CONFIRM.split('$').enumerate();
+        let (_, head) = parts.next().unwrap_or_default();
+        out.push_sql(head);
+        for (_, part) in parts {
+            let digits = part.chars().take_while(char::is_ascii_digit).count();
+            let n: usize = part[..digits].parse().map_err(|_| {
+                diesel::result::Error::QueryBuilderError("bad placeholder in PG_CONFIRM".into())
+            })?;
+            match n {
+                1 => out.push_bind_param::<Text, _>(&self.status)?,
+                2 => out.push_bind_param::<Bool, _>(&self.paid)?,
+                3 => out.push_bind_param::<Bool, _>(&self.failed)?,
+                4 => out.push_bind_param::<Bool, _>(&self.canceled)?,
+                5 => out.push_bind_param::<Bool, _>(&self.expired)?,
+                6 => out.push_bind_param::<BigInt, _>(&self.refunded)?,
+                7 => out.push_bind_param::<Text, _>(&self.dispute)?,
+                8 => out.push_bind_param::<BigInt, _>(&self.counted)?,
+                9 => out.push_bind_param::<Nullable<Timestamp>, _>(&self.confirmed_at)?,
+                10 => out.push_bind_param::<Nullable<Text>, _>(&self.payment_id)?,
+                11 => out.push_bind_param::<Timestamp, _>(&self.now)?,
+                12 => out.push_bind_param::<Text, _>(&self.pledge_id)?,
+                13 => out.push_bind_param::<Text, _>(&self.event_id)?,
+                14 => out.push_bind_param::<Text, _>(&self.event_type)?,
+                15 => out.push_bind_param::<Nullable<Text>, _>(&self.event_payment)?,
+                16 => out.push_bind_param::<Text, _>(&self.event_payload)?,
+                17 => out.push_bind_param::<Bool, _>(&self.record)?,
+                18..=23 => out.push_bind_param::<Array<Text>, _>(&self.outbox[n - 18])?,
+                24 => out.push_bind_param::<Text, _>(&self.campaign_id)?,
+                25 => out.push_bind_param::<Text, _>(&self.donor_key)?,
+                26 => out.push_bind_param::<Bool, _>(&self.new_donor)?,
+                27 => out.push_bind_param::<BigInt, _>(&self.delta)?,
+                28..=31 => out.push_bind_param::<Bool, _>(&self.was[n - 28])?,
+                32 => out.push_bind_param::<BigInt, _>(&self.was_refunded)?,
+                33 => out.push_bind_param::<Text, _>(&self.was_dispute)?,
+                _ => {
+                    return Err(diesel::result::Error::QueryBuilderError(
+                        "unknown placeholder in PG_CONFIRM".into(),
+                    ));
+                }
+            }
+            out.push_sql(&part[digits..]);
+        }
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for PgConfirm {}
 
 /// Adds `delta` to a campaign's `raised` and keeps its distinct-donor count, then applies the
 /// matching rule. The donor row comes first and the campaign row last, the same order as

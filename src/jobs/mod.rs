@@ -86,6 +86,8 @@ pub fn serve_waitlists(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// The database part of a pass: calendar, decisions, waitlists.
 pub fn run_db_jobs(conn: &mut DbConnection, grace: Duration) -> Result<JobsReport, DbError> {
     let calendar = scheduler::tick(conn)?;
+    // Before deciding: a crossing whose follow-up was lost must reserve (or queue) first.
+    engine::rematch_all(conn)?;
     let (decided, _freed) = decide_closing(conn, grace)?;
     let served = serve_waitlists(conn)?;
     Ok(JobsReport {

@@ -22,7 +22,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ops::readyz)
         .service(ops::metrics)
         .service(
+            // actix tries resources in order, running a regex for each one with a path
+            // parameter: the two routes a rush hammers come first.
             scope::scope("/v1")
+                .service(webhooks::stripe)
+                .service(campaigns::get)
                 .service(auth::token)
                 .service(areas::import)
                 .service(areas::create)
@@ -46,7 +50,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::me)
                 .service(campaigns::create)
                 .service(campaigns::list)
-                .service(campaigns::get)
                 .service(campaigns::update)
                 .service(campaigns::submit)
                 .service(campaigns::approve)
@@ -71,7 +74,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pledges::get)
                 .service(pledges::list)
                 .service(pledges::erase)
-                .service(pledges::simulate)
-                .service(webhooks::stripe),
+                .service(pledges::simulate),
         );
 }
