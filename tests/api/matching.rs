@@ -488,3 +488,29 @@ async fn the_badge_shows_progress_for_public_campaigns_only() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_crossing_whose_follow_up_was_lost_is_caught_up_by_the_scheduler() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await; // threshold 20,000
+        let (_, partner) = app.partner("P").await;
+        give(&app, &partner, &cmp, 9_000, "a").await;
+        // As if a replica committed a confirmation that crossed the threshold and died before
+        // applying the matching rule.
+        app.sql(&format!(
+            "UPDATE campaigns SET raised = 2000000 WHERE id = '{cmp}'"
+        ))
+        .await;
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "none");
+        app.tick().await;
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["match"]["status"], "reserved");
+        assert_eq!(view["match"]["amount"], "20000.00");
+        assert_eq!(decisions(&app, &cmp).await, vec!["reserve"]);
+        // Idempotent: another pass changes nothing.
+        app.tick().await;
+        assert_eq!(decisions(&app, &cmp).await, vec!["reserve"]);
+    })
+    .await;
+}
