@@ -378,7 +378,8 @@ struct PledgeChange<'a> {
 /// facts, but only if they are still those that were read (`$28`–`$33`; otherwise nothing at
 /// all is written and no row comes back), the provider event (unique id: a duplicate aborts the
 /// statement), its outbox messages, the donor's count and, last, the campaign row, which is
-/// then locked only while PostgreSQL commits. Equivalent to the portable path in
+/// then locked only while PostgreSQL commits. (The main UPDATE reads `ev` and `ob` so that they
+/// run before it: sub-statements it does not read would run after it, under the row lock.) Equivalent to the portable path in
 /// [`apply_recording`] for `delta > 0`, `donor_change >= 0`.
 const PG_CONFIRM: &str = "WITH p AS (\
     UPDATE pledges SET status = $1, paid = $2, failed = $3, canceled = $4, expired = $5, \
@@ -388,13 +389,14 @@ const PG_CONFIRM: &str = "WITH p AS (\
     AND refunded_amount = $32 AND dispute = $33 RETURNING id), \
 ev AS (\
     INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
-    SELECT $13, $14, $15, p.id, 'applied', $16, $11 FROM p WHERE $17), \
+    SELECT $13, $14, $15, p.id, 'applied', $16, $11 FROM p WHERE $17 RETURNING 1), \
 ob AS (\
     INSERT INTO outbox (id, channel, recipient, topic, locale, payload, status, attempts, \
     next_attempt_at, created_at) \
     SELECT m.id, m.channel, m.recipient, m.topic, m.locale, m.payload, 'pending', 0, $11, $11 \
     FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) \
-    AS m(id, channel, recipient, topic, locale, payload) WHERE EXISTS (SELECT 1 FROM p)), \
+    AS m(id, channel, recipient, topic, locale, payload) WHERE EXISTS (SELECT 1 FROM p) \
+    RETURNING 1), \
 d AS (\
     INSERT INTO campaign_donors (campaign_id, donor_key, pledges) \
     SELECT $24, $25, 1 FROM p WHERE $26 \
@@ -402,7 +404,8 @@ d AS (\
     RETURNING (xmax = 0) AS inserted) \
 UPDATE campaigns SET raised = raised + $27, \
     donors = donors + (SELECT count(*) FROM d WHERE inserted)::integer \
-WHERE id = $24 AND EXISTS (SELECT 1 FROM p) RETURNING *";
+WHERE id = $24 AND EXISTS (SELECT 1 FROM p) \
+    AND (SELECT count(*) FROM ev) >= 0 AND (SELECT count(*) FROM ob) >= 0 RETURNING *";
 
 #[allow(clippy::too_many_arguments)]
 fn pg_confirm(
@@ -505,14 +508,21 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgConfirm {
     ) -> QueryResult<()> {
         use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
         // The placeholders are numbered in PG_CONFIRM; diesel numbers binds in push order.
-        let mut parts = PG_CONFIRM.split('$').enumerate();
-        let (_, head) = parts.next().unwrap_or_default();
+        static PIECES: std::sync::LazyLock<(&str, Vec<(usize, &str)>)> =
+            std::sync::LazyLock::new(|| {
+                let mut parts = PG_CONFIRM.split('$');
+                let head = parts.next().unwrap_or_default();
+                let rest = parts
+                    .map(|part| {
+                        let digits = part.chars().take_while(char::is_ascii_digit).count();
+                        (part[..digits].parse().unwrap_or(0), &part[digits..])
+                    })
+                    .collect();
+                (head, rest)
+            });
+        let (head, rest) = &*PIECES;
         out.push_sql(head);
-        for (_, part) in parts {
-            let digits = part.chars().take_while(char::is_ascii_digit).count();
-            let n: usize = part[..digits].parse().map_err(|_| {
-                diesel::result::Error::QueryBuilderError("bad placeholder in PG_CONFIRM".into())
-            })?;
+        for &(n, tail) in rest {
             match n {
                 1 => out.push_bind_param::<Text, _>(&self.status)?,
                 2 => out.push_bind_param::<Bool, _>(&self.paid)?,
@@ -545,7 +555,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgConfirm {
                     ));
                 }
             }
-            out.push_sql(&part[digits..]);
+            out.push_sql(tail);
         }
         Ok(())
     }
