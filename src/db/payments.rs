@@ -231,7 +231,9 @@ fn confirm_in_one_statement(
     let DbConnection::Postgresql(pg) = conn else {
         return Ok(Fast::NotApplicable);
     };
-    let Some(campaign) = pg_confirm(pg, &pledge, &before, &after, &change, &messages, ev, payload)?
+    let Some(campaign) = pg_confirm(
+        pg, &pledge, &before, &after, &change, &messages, ev, payload,
+    )?
     else {
         return Ok(Fast::Raced);
     };

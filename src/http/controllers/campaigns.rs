@@ -504,11 +504,7 @@ pub async fn get(
         },
         Some(p) => {
             let full = matches!(visibility(Some(p), &cached.row)?, Visibility::Full);
-            Ok(HttpResponse::Ok().json(view(
-                cached.row.clone(),
-                &cached.threshold_ratio,
-                full,
-            )))
+            Ok(HttpResponse::Ok().json(view(cached.row.clone(), &cached.threshold_ratio, full)))
         }
     }
 }
