@@ -280,22 +280,14 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     Ok(applied.into_iter().map(|v| v.to_string()).collect())
 }
 
-/// SQLite has one writer at a time. Its busy handler makes a waiting writer sleep in steps of
-/// up to 100 ms, which under load gave p99 latencies above 100 ms; the writers of this process
-/// queue on this lock instead and SQLite's busy timeout is left for other processes.
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so that two
-/// writers queue instead of failing when a read lock cannot be upgraded.
+/// writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     if let DbConnection::Sqlite(c) = conn {
-        // A transaction never opens another connection's transaction inside it, so this lock
-        // is never taken twice by one thread.
-        let _writer = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
         let result = f(conn);
         let DbConnection::Sqlite(c) = conn else {
