@@ -1,13 +1,16 @@
 //! Property test of the matching engine against a model: random sequences of confirmations,
-//! refunds, disputes, budget changes and closings across several campaigns, applied through
-//! the real database code on a fresh SQLite file per case. After every step the ledger
-//! balances, `raised` equals the model's confirmed money, and the budget is never overspent.
+//! refunds, disputes, budget changes and closings across several campaigns, delivered as
+//! provider events through the real database code on a fresh SQLite file per case, and on a
+//! fresh PostgreSQL database too when `COFUND_TEST_DATABASE_URL` is set (PostgreSQL confirms in
+//! one statement, a path of its own). After every step the ledger balances, `raised` equals the
+//! model's confirmed money, and the budget is never overspent.
 
 use cofund::db::matching as engine;
 use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRow};
 use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
 use cofund::db::{Db, DbConnection, payments, reconcile, write_tx};
 use cofund::domain::pledge::{PaymentEvent, PledgeFacts};
+use cofund::providers::events::ProviderEvent;
 use diesel::prelude::*;
 use proptest::prelude::*;
 
@@ -38,6 +41,8 @@ fn op() -> impl Strategy<Value = Op> {
 
 struct World {
     _dir: tempfile::TempDir,
+    /// The PostgreSQL database to drop afterwards: (admin URL, name).
+    pg: Option<(String, String)>,
     db: Db,
     fund: FundRow,
     campaigns: Vec<String>,
@@ -48,13 +53,63 @@ fn ts() -> chrono::NaiveDateTime {
     cofund::http::views::now()
 }
 
-fn world(budget: i64, goals: &[i64], amounts: &[i64], partial: bool) -> World {
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin)
+        {
+            let _ = diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+/// `postgres://user@host:port/db?params` with another database name.
+fn pg_url_with_db(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let root = base[scheme_end..]
+        .find('/')
+        .map_or(base, |i| &base[..scheme_end + i]);
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+/// `None`: SQLite; `Some(admin URL)`: a fresh PostgreSQL database.
+fn world(
+    pg_admin: Option<&str>,
+    budget: i64,
+    goals: &[i64],
+    amounts: &[i64],
+    partial: bool,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(
-        &format!("sqlite://{}", dir.path().join("m.db").display()),
-        2,
-    )
-    .unwrap();
+    let (url, pg) = match pg_admin {
+        None => (
+            format!("sqlite://{}", dir.path().join("m.db").display()),
+            None,
+        ),
+        Some(admin) => {
+            let name = format!("cofund_model_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(admin).expect("connect to PostgreSQL");
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &format!("CREATE DATABASE {name}"),
+            )
+            .expect("create the model's database");
+            (
+                pg_url_with_db(admin, &name),
+                Some((admin.to_string(), name)),
+            )
+        }
+    };
+    let db = Db::connect(&url, 2).unwrap();
     db.migrate().unwrap();
     let mut conn = db.get().unwrap();
     let c: &mut DbConnection = &mut conn;
@@ -201,6 +256,7 @@ fn world(budget: i64, goals: &[i64], amounts: &[i64], partial: bool) -> World {
     drop(conn);
     World {
         _dir: dir,
+        pg,
         db,
         fund,
         campaigns: campaign_ids,
@@ -208,9 +264,23 @@ fn world(budget: i64, goals: &[i64], amounts: &[i64], partial: bool) -> World {
     }
 }
 
+/// Delivers `event` for pledge `i` as a provider event, as the webhook endpoint does.
 fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent) {
+    static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let (id, _) = &w.pledges[i];
-    let applied = write_tx(conn, |c| payments::apply_to_pledge(c, id, &event, None)).unwrap();
+    let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ev = ProviderEvent {
+        id: format!("evt_model_{n}"),
+        kind: "model".into(),
+        payment_id: Some(id.replacen("plg_", "pi_", 1)),
+        pledge_hint: None,
+        event: Some(event),
+    };
+    let applied = payments::apply_event(conn, &ev, "{}").unwrap();
+    assert!(
+        matches!(applied, payments::Applied::Applied { .. }),
+        "{applied:?}"
+    );
     if let payments::Applied::Applied {
         freed_fund: Some(f),
         ..
@@ -231,14 +301,45 @@ proptest! {
         partial in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..40),
     ) {
-        let w = world(budget, &goals, &amounts, partial);
+        run_case(None, budget, &goals, &amounts, partial, &ops)?;
+        if let Ok(admin) = std::env::var("COFUND_TEST_DATABASE_URL") {
+            run_case(Some(&admin), budget, &goals, &amounts, partial, &ops)?;
+        }
+    }
+}
+
+fn run_case(
+    pg_admin: Option<&str>,
+    budget: i64,
+    goals: &[i64],
+    amounts: &[i64],
+    partial: bool,
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
+    {
+        let w = world(pg_admin, budget, goals, amounts, partial);
         let mut conn = w.db.get().unwrap();
-        let mut model: Vec<PledgeFacts> = w.pledges.iter().map(|(_, a)| PledgeFacts::new(*a)).collect();
+        let mut model: Vec<PledgeFacts> = w
+            .pledges
+            .iter()
+            .map(|(_, a)| PledgeFacts::new(*a))
+            .collect();
         let mut closed = [false; CAMPAIGNS];
-        for op in &ops {
+        for op in ops {
             let event = match op {
-                Op::Pay(i) => Some((*i, PaymentEvent::Succeeded { amount: w.pledges[*i].1, currency: "eur".into() })),
-                Op::Refund(i, a) => Some((*i, PaymentEvent::Refunded { amount_refunded: *a })),
+                Op::Pay(i) => Some((
+                    *i,
+                    PaymentEvent::Succeeded {
+                        amount: w.pledges[*i].1,
+                        currency: "eur".into(),
+                    },
+                )),
+                Op::Refund(i, a) => Some((
+                    *i,
+                    PaymentEvent::Refunded {
+                        amount_refunded: *a,
+                    },
+                )),
                 Op::DisputeOpen(i) => Some((*i, PaymentEvent::DisputeOpened)),
                 Op::DisputeLost(i) => Some((*i, PaymentEvent::DisputeClosed { won: false })),
                 Op::Budget(delta) => {
@@ -276,12 +377,21 @@ proptest! {
             prop_assert!(fund.reserved + fund.committed + fund.settled <= fund.budget);
             for (k, cid) in w.campaigns.iter().enumerate() {
                 let c = engine::load_campaign(&mut conn, cid).unwrap();
-                let expected: i64 = (0..PLEDGES_PER_CAMPAIGN).map(|j| model[k * PLEDGES_PER_CAMPAIGN + j].counted()).sum();
+                let expected: i64 = (0..PLEDGES_PER_CAMPAIGN)
+                    .map(|j| model[k * PLEDGES_PER_CAMPAIGN + j].counted())
+                    .sum();
                 prop_assert_eq!(c.raised, expected);
                 if c.status == "live" {
                     let qualifies = c.raised >= engine::threshold_of(&c, &fund);
                     let holds = matches!(c.match_status.as_str(), "reserved" | "waitlisted");
-                    prop_assert_eq!(qualifies, holds, "campaign {} raised {} match {}", cid, c.raised, c.match_status);
+                    prop_assert_eq!(
+                        qualifies,
+                        holds,
+                        "campaign {} raised {} match {}",
+                        cid,
+                        c.raised,
+                        c.match_status
+                    );
                 }
                 if closed[k] {
                     prop_assert!(matches!(c.status.as_str(), "succeeded" | "failed"));
@@ -304,9 +414,15 @@ proptest! {
                 if partial {
                     prop_assert_eq!(available, 0);
                 } else {
-                    prop_assert!(available < engine::top_up_of(&h, &fund), "waitlisted {} while {} available", h.id, available);
+                    prop_assert!(
+                        available < engine::top_up_of(&h, &fund),
+                        "waitlisted {} while {} available",
+                        h.id,
+                        available
+                    );
                 }
             }
         }
     }
+    Ok(())
 }
