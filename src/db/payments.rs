@@ -391,7 +391,7 @@ const PG_CONFIRM: &str = "WITH p AS (\
     AND refunded_amount = $32 AND dispute = $33 RETURNING id), \
 ev AS (\
     INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
-    SELECT $13, $14, $15, p.id, 'applied', $16, $11 FROM p WHERE $17 RETURNING 1), \
+    SELECT $13, $14, $15, p.id, 'applied', $16, $11 FROM p RETURNING 1), \
 ob AS (\
     INSERT INTO outbox (id, channel, recipient, topic, locale, payload, status, attempts, \
     next_attempt_at, created_at) \
@@ -436,7 +436,6 @@ fn pg_confirm(
         payment_id: change.payment_id.map(str::to_string),
         now: now(),
         pledge_id: pledge.id.clone(),
-        record: true,
         event_id: ev.id.clone(),
         event_type: ev.kind.clone(),
         event_payment: ev.payment_id.clone(),
@@ -477,7 +476,6 @@ struct PgConfirm {
     payment_id: Option<String>,
     now: chrono::NaiveDateTime,
     pledge_id: String,
-    record: bool,
     event_id: String,
     event_type: String,
     event_payment: Option<String>,
@@ -542,7 +540,6 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgConfirm {
                 14 => out.push_bind_param::<Text, _>(&self.event_type)?,
                 15 => out.push_bind_param::<Nullable<Text>, _>(&self.event_payment)?,
                 16 => out.push_bind_param::<Text, _>(&self.event_payload)?,
-                17 => out.push_bind_param::<Bool, _>(&self.record)?,
                 18..=23 => out.push_bind_param::<Array<Text>, _>(&self.outbox[n - 18])?,
                 24 => out.push_bind_param::<Text, _>(&self.campaign_id)?,
                 25 => out.push_bind_param::<Text, _>(&self.donor_key)?,
