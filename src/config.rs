@@ -11,6 +11,9 @@ pub struct Config {
     pub db_pool_size: u32,
     pub jwt: JwtConfig,
     pub scheduler_interval: Duration,
+    /// How long a replica's claim on a background job lasts without renewal (a dead replica's
+    /// jobs are taken over after this).
+    pub job_lease: Duration,
     /// How long a public campaign read may be served from memory when no write of this process
     /// intervened (bounds how stale another replica's write can look); zero disables the cache.
     pub read_cache_ttl: Duration,
@@ -188,6 +191,12 @@ impl Config {
                 "COFUND_SCHEDULER_INTERVAL_MS must be positive".into(),
             ));
         }
+        let job_lease = parse_u64("COFUND_JOB_LEASE_MS", 30_000)?;
+        if job_lease <= interval.saturating_mul(2) {
+            return Err(ConfigError(
+                "COFUND_JOB_LEASE_MS must be more than twice COFUND_SCHEDULER_INTERVAL_MS".into(),
+            ));
+        }
         let log_format = match get("COFUND_LOG_FORMAT", "pretty").as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -283,6 +292,7 @@ impl Config {
                 ttl: Duration::from_secs(ttl),
             },
             scheduler_interval: Duration::from_millis(interval),
+            job_lease: Duration::from_millis(job_lease),
             read_cache_ttl: Duration::from_millis(parse_u64("COFUND_READ_CACHE_MS", 1000)?),
             closing_grace: Duration::from_secs(parse_u64("COFUND_CLOSING_GRACE_SECS", 72 * 3600)?),
             token_rate_limit_per_min: parse_u64("COFUND_TOKEN_RATE_LIMIT_PER_MIN", 10)? as u32,
@@ -317,6 +327,23 @@ mod tests {
         assert!(c.auto_migrate);
         assert_eq!(c.jwt.ttl, Duration::from_secs(3600));
         assert_eq!(c.closing_grace, Duration::from_secs(72 * 3600));
+        assert_eq!(c.job_lease, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_job_lease_must_outlast_two_scheduler_ticks() {
+        let short = [
+            ("COFUND_SCHEDULER_INTERVAL_MS", "1000"),
+            ("COFUND_JOB_LEASE_MS", "2000"),
+        ];
+        let err = cfg(&short).unwrap_err();
+        assert!(err.0.contains("COFUND_JOB_LEASE_MS"), "{}", err.0);
+        let ok = cfg(&[
+            ("COFUND_SCHEDULER_INTERVAL_MS", "100"),
+            ("COFUND_JOB_LEASE_MS", "2000"),
+        ])
+        .unwrap();
+        assert_eq!(ok.job_lease, Duration::from_millis(2000));
     }
 
     #[test]

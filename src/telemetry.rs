@@ -27,6 +27,8 @@ pub struct Metrics {
     pub scheduler_errors: AtomicU64,
     pub campaigns_started: AtomicU64,
     pub campaigns_closed: AtomicU64,
+    pub job_takeovers: AtomicU64,
+    pub job_passes_skipped: AtomicU64,
 }
 
 impl Metrics {
@@ -91,6 +93,16 @@ impl Metrics {
                 "cofund_campaigns_closed_total",
                 "Campaigns this process moved to closing.",
                 &self.campaigns_closed,
+            ),
+            (
+                "cofund_job_takeovers_total",
+                "Background jobs this process took over from a replica whose lease ran out.",
+                &self.job_takeovers,
+            ),
+            (
+                "cofund_job_passes_skipped_total",
+                "Job passes skipped because another replica holds the job's lease.",
+                &self.job_passes_skipped,
             ),
         ] {
             let _ = writeln!(

@@ -40,6 +40,7 @@ fn env_for(cmd: &mut Command, db: &str, mail: &std::path::Path) {
         .env("COFUND_PAYMENT_PROVIDER", "simulated")
         .env("COFUND_STRIPE_WEBHOOK_SECRETS", WHSEC)
         .env("COFUND_SCHEDULER_INTERVAL_MS", "100")
+        .env("COFUND_JOB_LEASE_MS", "3000")
         .env("COFUND_TOKEN_RATE_LIMIT_PER_MIN", "10000")
         .env("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", "100000")
         .env("COFUND_PLEDGE_MAX", "100000.00")
@@ -94,6 +95,30 @@ async fn call(
     let v: Value = res.json().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "{url}: {status} {v}");
     v
+}
+
+/// Every job lease as (job, holder's process id, takeovers).
+async fn leases(db: &str) -> Vec<(String, u32, i64)> {
+    use cofund::db::schema::job_leases;
+    use diesel::prelude::*;
+    let db = db.to_string();
+    tokio::task::spawn_blocking(move || {
+        let pool = cofund::db::Db::connect(&db, 1).unwrap();
+        let rows: Vec<(String, String, i64)> = job_leases::table
+            .select((job_leases::job, job_leases::holder, job_leases::takeovers))
+            .order(job_leases::job)
+            .load(&mut *pool.get().unwrap())
+            .unwrap();
+        rows.into_iter()
+            .map(|(job, holder, n)| {
+                // host:pid:suffix
+                let pid = holder.rsplit(':').nth(1).unwrap().parse().unwrap();
+                (job, pid, n)
+            })
+            .collect()
+    })
+    .await
+    .unwrap()
 }
 
 async fn scenario(db: String) {
@@ -215,6 +240,17 @@ async fn scenario(db: String) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+    // The replica running the matching job (decisions, waitlist) is the one that will die.
+    let pids: Vec<u32> = replicas.iter().map(|r| r.child.id()).collect();
+    let mut before = leases(&db).await;
+    while before.len() < 5 {
+        assert!(Instant::now() < deadline, "jobs never claimed: {before:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        before = leases(&db).await;
+    }
+    let matching_pid = before.iter().find(|l| l.0 == "matching").unwrap().1;
+    let victim = pids.iter().position(|p| *p == matching_pid).unwrap();
+    let (s0, s1) = ((victim + 1) % 3, (victim + 2) % 3);
     // 8 pledges of €2,500 per campaign: each campaign crosses its €10,000 threshold.
     let mut events = Vec::new();
     for (i, c) in campaigns.iter().enumerate() {
@@ -232,7 +268,7 @@ async fn scenario(db: String) {
             );
         }
     }
-    // Every event twice, to different replicas, from 8 senders; replica 1 dies half-way.
+    // Every event twice, to different replicas, from 8 senders; the victim dies half-way.
     let deliveries: Vec<(usize, String)> = events
         .iter()
         .enumerate()
@@ -293,9 +329,9 @@ async fn scenario(db: String) {
     while sent.load(std::sync::atomic::Ordering::SeqCst) < total / 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    alive[1].store(false, std::sync::atomic::Ordering::SeqCst);
-    replicas[1].child.kill().unwrap(); // SIGKILL: no graceful shutdown
-    let _ = replicas[1].child.wait();
+    alive[victim].store(false, std::sync::atomic::Ordering::SeqCst);
+    replicas[victim].child.kill().unwrap(); // SIGKILL: no graceful shutdown, leases left held
+    let _ = replicas[victim].child.wait();
     for t in tasks {
         t.await.unwrap();
     }
@@ -326,7 +362,7 @@ async fn scenario(db: String) {
             let v = call(
                 &client,
                 get.clone(),
-                format!("{}/v1/campaigns/{c}", b(2)),
+                format!("{}/v1/campaigns/{c}", b(s0)),
                 None,
                 None,
             )
@@ -344,7 +380,7 @@ async fn scenario(db: String) {
     let recon = call(
         &client,
         get.clone(),
-        format!("{}/v1/reconciliation", b(0)),
+        format!("{}/v1/reconciliation", b(s1)),
         a,
         None,
     )
@@ -353,7 +389,7 @@ async fn scenario(db: String) {
     let f = call(
         &client,
         get.clone(),
-        format!("{}/v1/funds/{fund}", b(2)),
+        format!("{}/v1/funds/{fund}", b(s0)),
         None,
         None,
     )
@@ -363,7 +399,7 @@ async fn scenario(db: String) {
         let v = call(
             &client,
             get.clone(),
-            format!("{}/v1/campaigns/{c}", b(0)),
+            format!("{}/v1/campaigns/{c}", b(s1)),
             None,
             None,
         )
@@ -375,7 +411,7 @@ async fn scenario(db: String) {
         let audit = call(
             &client,
             get.clone(),
-            format!("{}/v1/audit?object_id={c}&action=campaign.succeeded", b(2)),
+            format!("{}/v1/audit?object_id={c}&action=campaign.succeeded", b(s0)),
             a,
             None,
         )
@@ -384,7 +420,7 @@ async fn scenario(db: String) {
         let history = call(
             &client,
             get.clone(),
-            format!("{}/v1/campaigns/{c}/match", b(0)),
+            format!("{}/v1/campaigns/{c}/match", b(s1)),
             None,
             None,
         )
@@ -396,6 +432,16 @@ async fn scenario(db: String) {
             .filter(|d| d["decision"] == "commit")
             .count();
         assert!(commits <= 1, "{history}");
+    }
+    // The dead replica's jobs were taken over by the survivors, each exactly once.
+    let after = leases(&db).await;
+    for (job, pid, takeovers) in &after {
+        let first = before.iter().find(|l| &l.0 == job).unwrap();
+        assert_ne!(*pid, pids[victim], "{job} still held by the dead replica");
+        assert!(pids.contains(pid));
+        // (More than one takeover is fine: a survivor's pass may outlast its lease.)
+        let moved = i64::from(first.1 == pids[victim]);
+        assert!(*takeovers >= first.2 + moved, "{job}: {after:?}");
     }
     drop(replicas);
 }

@@ -282,6 +282,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_leases (job) {
+        job -> Text,
+        holder -> Text,
+        lease_until -> Timestamp,
+        acquired_at -> Timestamp,
+        renewed_at -> Timestamp,
+        takeovers -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Text,
         actor_id -> Nullable<Text>,
@@ -329,5 +340,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     settlement_items,
     settlement_lines,
     outbox,
+    job_leases,
     audit_log,
 );

@@ -41,6 +41,8 @@ pub struct AppState {
     pub email_limiter: Arc<RateLimiter>,
     /// Public campaign reads served from memory until a write or the TTL outdates them.
     pub campaign_cache: Arc<cache::CampaignCache>,
+    /// This process's name in `job_leases` (see [`crate::jobs::lease`]).
+    pub replica_id: Arc<str>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             )),
             provider: Arc::new(provider),
             campaign_cache: Arc::new(cache::CampaignCache::new(config.read_cache_ttl)),
+            replica_id: crate::jobs::lease::replica_id().into(),
             pledge_limiter: Arc::new(RateLimiter::new(
                 config.payments.pledge_rate_limit_per_min,
                 Duration::from_secs(60),

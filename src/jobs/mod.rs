@@ -1,7 +1,9 @@
-//! Background work, driven by a tokio interval (`COFUND_SCHEDULER_INTERVAL_MS`). Every job is
-//! idempotent and claims its rows with conditional updates, so several replicas may run them
-//! at once without doing anything twice.
+//! Background work, driven by a tokio interval (`COFUND_SCHEDULER_INTERVAL_MS`). Each job runs
+//! on the one replica holding its lease ([`lease`]), and is taken over when that replica dies.
+//! Every job is also idempotent and claims its rows with conditional updates, so a pass that
+//! outlives its lease still cannot do anything twice.
 
+pub mod lease;
 pub mod payments;
 pub mod scheduler;
 
@@ -11,6 +13,8 @@ use crate::db::{DbConnection, DbError};
 use crate::http::AppState;
 use crate::http::views::now;
 use diesel::prelude::*;
+use lease::{Claim, Job};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// What one pass of every job did.
@@ -83,41 +87,90 @@ pub fn serve_waitlists(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(served)
 }
 
-/// The database part of a pass: calendar, decisions, waitlists.
-pub fn run_db_jobs(conn: &mut DbConnection, grace: Duration) -> Result<JobsReport, DbError> {
+/// Calendar moves.
+pub fn run_calendar(conn: &mut DbConnection) -> Result<JobsReport, DbError> {
     let calendar = scheduler::tick(conn)?;
+    Ok(JobsReport {
+        started: calendar.started,
+        closed: calendar.closed,
+        ..JobsReport::default()
+    })
+}
+
+/// Lost crossings, decisions, waitlists.
+pub fn run_matching(conn: &mut DbConnection, grace: Duration) -> Result<JobsReport, DbError> {
     // Before deciding: a crossing whose follow-up was lost must reserve (or queue) first.
     engine::rematch_all(conn)?;
     let (decided, _freed) = decide_closing(conn, grace)?;
     let served = serve_waitlists(conn)?;
     Ok(JobsReport {
-        started: calendar.started,
-        closed: calendar.closed,
         decided,
         served,
         ..JobsReport::default()
     })
 }
 
-/// One pass of every job.
+/// Claims `job`'s lease for this replica; false when another replica holds it.
+async fn hold(state: &AppState, job: Job) -> Result<bool, DbError> {
+    let holder = state.replica_id.clone();
+    let ttl = state.config.job_lease;
+    let claim = state
+        .db
+        .run(move |conn| lease::claim(conn, job, &holder, ttl))
+        .await?;
+    match claim {
+        Claim::HeldElsewhere => {
+            state
+                .metrics
+                .job_passes_skipped
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Claim::Acquired { takeover } => {
+            if takeover {
+                state.metrics.job_takeovers.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::info!(job = job.name(), takeover, "job lease acquired");
+        }
+        Claim::Renewed => {}
+    }
+    Ok(claim.held())
+}
+
+/// One pass of every job whose lease this replica holds (or can take).
 pub async fn run_once(state: &AppState) -> Result<JobsReport, DbError> {
-    let db = state.db.clone();
+    let mut report = JobsReport::default();
     let grace = state.config.closing_grace;
-    let mut report = tokio::task::spawn_blocking(move || {
-        let mut conn = db.get()?;
-        run_db_jobs(&mut conn, grace)
-    })
-    .await
-    .map_err(|e| DbError::Unavailable(e.to_string()))??;
-    let (done, failed) = payments::process_refunds(state).await?;
-    report.refunds_done = done;
-    report.refunds_failed = failed;
-    let (reconciled, expired) = payments::reconcile_pending(state).await?;
-    report.reconciled = reconciled;
-    report.expired = expired;
-    let sent = crate::notify::dispatch::dispatch(state).await?;
-    report.messages_sent = sent.sent;
-    report.messages_failed = sent.failed;
-    report.messages_dead = sent.dead;
+    for job in [Job::Calendar, Job::Matching] {
+        if !hold(state, job).await? {
+            continue;
+        }
+        let part = state
+            .db
+            .run(move |conn| match job {
+                Job::Calendar => run_calendar(conn),
+                _ => run_matching(conn, grace),
+            })
+            .await?;
+        report.started += part.started;
+        report.closed += part.closed;
+        report.decided += part.decided;
+        report.served += part.served;
+    }
+    if hold(state, Job::Refunds).await? {
+        let (done, failed) = payments::process_refunds(state).await?;
+        report.refunds_done = done;
+        report.refunds_failed = failed;
+    }
+    if hold(state, Job::PendingPayments).await? {
+        let (reconciled, expired) = payments::reconcile_pending(state).await?;
+        report.reconciled = reconciled;
+        report.expired = expired;
+    }
+    if hold(state, Job::Outbox).await? {
+        let sent = crate::notify::dispatch::dispatch(state).await?;
+        report.messages_sent = sent.sent;
+        report.messages_failed = sent.failed;
+        report.messages_dead = sent.dead;
+    }
     Ok(report)
 }

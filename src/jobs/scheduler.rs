@@ -101,5 +101,14 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
             }
         }
     }
-    tracing::info!("scheduler stopped");
+    // Hand the jobs over now rather than when the leases run out.
+    let holder = state.replica_id.clone();
+    match state
+        .db
+        .run(move |conn| super::lease::release_all(conn, &holder))
+        .await
+    {
+        Ok(n) => tracing::info!(released = n, "scheduler stopped"),
+        Err(e) => tracing::warn!(error = %e, "scheduler stopped; job leases left to run out"),
+    }
 }

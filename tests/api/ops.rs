@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use serde_json::json;
 
 #[actix_web::test]
 async fn health_readiness_and_metrics() {
@@ -146,6 +147,63 @@ async fn the_demo_city_is_valid_and_balanced() {
                 .unwrap()
                 .is_err()
         );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn each_job_runs_on_the_replica_holding_its_lease_and_moves_when_the_lease_lapses() {
+    each_backend(|app| async move {
+        // A second replica on the same database: same configuration, its own name.
+        let other = cofund::http::AppState::new((*app.state.config).clone(), app.db.clone());
+        let (me, them) = (app.state.replica_id.to_string(), other.replica_id.to_string());
+        assert_ne!(me, them);
+        let c = city(&app, json!({})).await;
+        // This replica's first pass (inside live_campaign) takes every job.
+        app.live_campaign(&c, json!({})).await;
+        assert_eq!(app.count(&format!("job_leases WHERE holder = '{me}'")).await, 5);
+
+        // A campaign due to start: the other replica's pass leaves it alone, the jobs are ours.
+        let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await;
+        let cid = cmp["id"].as_str().unwrap().to_string();
+        app.post_empty(&format!("/v1/campaigns/{cid}/submit"), Some(&c.member_a)).await.ok();
+        let reviewer = app.staff("reviewer").await;
+        app.post_empty(&format!("/v1/campaigns/{cid}/approve"), Some(&reviewer)).await.ok();
+        let skipped = cofund::jobs::run_once(&other).await.unwrap();
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(app.campaign_view(&cid).await["status"], "approved");
+        let metrics = other.metrics.render(&[], (0, 0));
+        assert!(metrics.contains("cofund_job_passes_skipped_total 5"), "{metrics}");
+
+        // This replica dies (stops renewing): once its leases have run out, the other takes
+        // every job over and does the work.
+        app.sql("UPDATE job_leases SET lease_until = '2000-01-01 00:00:00'").await;
+        let report = cofund::jobs::run_once(&other).await.unwrap();
+        assert_eq!(report.started, 1);
+        assert_eq!(app.campaign_view(&cid).await["status"], "live");
+        assert_eq!(
+            app.count(&format!("job_leases WHERE holder = '{them}' AND takeovers = 1")).await,
+            5
+        );
+        assert!(other.metrics.render(&[], (0, 0)).contains("cofund_job_takeovers_total 5"));
+        // Now ours are the skipped passes, even with work due.
+        app.sql(&format!(
+            "UPDATE campaigns SET starts_at = '2000-01-01 00:00:00', ends_at = '2000-02-01 00:00:00' WHERE id = '{cid}'"
+        ))
+        .await;
+        assert!(app.tick().await.is_empty());
+        assert_eq!(app.campaign_view(&cid).await["status"], "live");
+
+        // A clean shutdown hands the jobs back at once.
+        let db = app.db.clone();
+        let released = db
+            .run(move |conn| cofund::jobs::lease::release_all(conn, &them))
+            .await
+            .unwrap();
+        assert_eq!(released, 5);
+        let report = app.tick().await;
+        assert_eq!((report.closed, report.decided), (1, 1));
+        assert_eq!(app.count(&format!("job_leases WHERE holder = '{me}'")).await, 5);
     })
     .await;
 }
