@@ -111,6 +111,11 @@ impl Metrics {
                 load(v)
             );
         }
+        let (batches, batched) = crate::db::group_commit::stats();
+        let _ = writeln!(
+            out,
+            "# HELP cofund_confirmation_batches_total Statements that wrote payment confirmations (PostgreSQL group commit).\n# TYPE cofund_confirmation_batches_total counter\ncofund_confirmation_batches_total {batches}\n# HELP cofund_confirmations_batched_total Confirmations those statements carried.\n# TYPE cofund_confirmations_batched_total counter\ncofund_confirmations_batched_total {batched}"
+        );
         out.push_str(
             "# HELP cofund_campaigns Campaigns by status.\n# TYPE cofund_campaigns gauge\n",
         );

@@ -3,8 +3,9 @@
 //! updated, and the matching rule applied. Row locks are taken in one order everywhere:
 //! pledge, campaign, fund.
 
+use super::group_commit;
 use super::matching;
-use super::models::{CampaignRow, OutboxRow, PledgeRow, ProviderEventRow};
+use super::models::{CampaignRow, PledgeRow, ProviderEventRow};
 use super::schema::{campaign_donors, campaigns, pledges, provider_events};
 use super::{DbConnection, DbError, write_tx};
 use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts};
@@ -200,8 +201,9 @@ enum Fast {
 }
 
 /// PostgreSQL's path for the common event, a payment that starts counting: the pledge is read
-/// without a lock and everything is written by one autocommitted statement ([`PG_CONFIRM`])
-/// that applies only if the pledge's facts are still those that were read. No transaction is
+/// without a lock and everything is written by one autocommitted statement
+/// ([`group_commit`], shared with concurrent confirmations) that applies only if the pledge's
+/// facts are still those that were read. No transaction is
 /// held open across round trips, so the campaign row is locked only while PostgreSQL commits.
 /// The rare confirmation that crosses the threshold then applies the matching rule in a
 /// transaction of its own ([`matching::rematch`]); if the process dies in between, the
@@ -231,11 +233,31 @@ fn confirm_in_one_statement(
     let DbConnection::Postgresql(pg) = conn else {
         return Ok(Fast::NotApplicable);
     };
-    let Some(campaign) = pg_confirm(
-        pg, &pledge, &before, &after, &change, &messages, ev, payload,
-    )?
-    else {
-        return Ok(Fast::Raced);
+    let job = group_commit::ConfirmJob {
+        pledge_id: pledge.id.clone(),
+        status: change.status,
+        facts: [after.paid, after.failed, after.canceled, after.expired],
+        refunded: after.refunded,
+        dispute: after.dispute.as_str(),
+        counted: after.counted(),
+        confirmed_at: change.confirmed_at,
+        payment_id: change.payment_id.map(str::to_string),
+        event_id: ev.id.clone(),
+        event_type: ev.kind.clone(),
+        event_payment: ev.payment_id.clone(),
+        event_payload: payload.to_string(),
+        campaign_id: pledge.campaign_id.clone(),
+        donor_key: pledge.donor_key.clone(),
+        new_donor: change.donor_change > 0,
+        delta: change.delta,
+        was: [before.paid, before.failed, before.canceled, before.expired],
+        was_refunded: before.refunded,
+        was_dispute: before.dispute.as_str(),
+        messages,
+    };
+    let campaign = match group_commit::confirm(pg, job)? {
+        group_commit::Outcome::Applied(campaign) => campaign,
+        group_commit::Outcome::Raced => return Ok(Fast::Raced),
     };
     super::bump_write_epoch();
     let freed = if matching::needs_rematch(conn, &campaign)? {
@@ -375,192 +397,6 @@ struct PledgeChange<'a> {
     /// +1 when the pledge starts counting for its donor, -1 when it stops.
     donor_change: i32,
 }
-
-/// A confirmation on PostgreSQL in one autocommitted statement (one round trip): the pledge's
-/// facts, but only if they are still those that were read (`$28`–`$33`; otherwise nothing at
-/// all is written and no row comes back), the provider event (unique id: a duplicate aborts the
-/// statement), its outbox messages, the donor's count and, last, the campaign row, which is
-/// then locked only while PostgreSQL commits. (The main UPDATE reads `ev` and `ob` so that they
-/// run before it: sub-statements it does not read would run after it, under the row lock.) Equivalent to the portable path in
-/// [`apply_recording`] for `delta > 0`, `donor_change >= 0`.
-const PG_CONFIRM: &str = "WITH p AS (\
-    UPDATE pledges SET status = $1, paid = $2, failed = $3, canceled = $4, expired = $5, \
-    refunded_amount = $6, dispute = $7, counted_amount = $8, confirmed_at = $9, \
-    provider_payment_id = $10, updated_at = $11 \
-    WHERE id = $12 AND paid = $28 AND failed = $29 AND canceled = $30 AND expired = $31 \
-    AND refunded_amount = $32 AND dispute = $33 RETURNING id), \
-ev AS (\
-    INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
-    SELECT $13, $14, $15, p.id, 'applied', $16, $11 FROM p RETURNING 1), \
-ob AS (\
-    INSERT INTO outbox (id, channel, recipient, topic, locale, payload, status, attempts, \
-    next_attempt_at, created_at) \
-    SELECT m.id, m.channel, m.recipient, m.topic, m.locale, m.payload, 'pending', 0, $11, $11 \
-    FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) \
-    AS m(id, channel, recipient, topic, locale, payload) WHERE EXISTS (SELECT 1 FROM p) \
-    RETURNING 1), \
-d AS (\
-    INSERT INTO campaign_donors (campaign_id, donor_key, pledges) \
-    SELECT $24, $25, 1 FROM p WHERE $26 \
-    ON CONFLICT (campaign_id, donor_key) DO UPDATE SET pledges = campaign_donors.pledges + 1 \
-    RETURNING (xmax = 0) AS inserted) \
-UPDATE campaigns SET raised = raised + $27, \
-    donors = donors + (SELECT count(*) FROM d WHERE inserted)::integer \
-WHERE id = $24 AND EXISTS (SELECT 1 FROM p) \
-    AND (SELECT count(*) FROM ev) >= 0 AND (SELECT count(*) FROM ob) >= 0 RETURNING *";
-
-#[allow(clippy::too_many_arguments)]
-fn pg_confirm(
-    pg: &mut diesel::PgConnection,
-    pledge: &PledgeRow,
-    before: &PledgeFacts,
-    after: &PledgeFacts,
-    change: &PledgeChange<'_>,
-    messages: &[OutboxRow],
-    ev: &ProviderEvent,
-    payload: &str,
-) -> QueryResult<Option<CampaignRow>> {
-    let column = |f: fn(&OutboxRow) -> &String| -> Vec<String> {
-        messages.iter().map(|m| f(m).clone()).collect()
-    };
-    PgConfirm {
-        status: change.status,
-        paid: after.paid,
-        failed: after.failed,
-        canceled: after.canceled,
-        expired: after.expired,
-        refunded: after.refunded,
-        dispute: after.dispute.as_str(),
-        counted: after.counted(),
-        confirmed_at: change.confirmed_at,
-        payment_id: change.payment_id.map(str::to_string),
-        now: now(),
-        pledge_id: pledge.id.clone(),
-        event_id: ev.id.clone(),
-        event_type: ev.kind.clone(),
-        event_payment: ev.payment_id.clone(),
-        event_payload: payload.to_string(),
-        outbox: [
-            column(|m| &m.id),
-            column(|m| &m.channel),
-            column(|m| &m.recipient),
-            column(|m| &m.topic),
-            column(|m| &m.locale),
-            column(|m| &m.payload),
-        ],
-        campaign_id: pledge.campaign_id.clone(),
-        donor_key: pledge.donor_key.clone(),
-        new_donor: change.donor_change > 0,
-        delta: change.delta,
-        was: [before.paid, before.failed, before.canceled, before.expired],
-        was_refunded: before.refunded,
-        was_dispute: before.dispute.as_str(),
-    }
-    .get_result::<CampaignRow>(pg)
-    .optional()
-}
-
-/// [`PG_CONFIRM`] with its parameters. A query type of its own (rather than `sql_query`) so
-/// that diesel keeps it as a prepared statement per connection: PostgreSQL then parses and
-/// plans it once instead of on every event.
-struct PgConfirm {
-    status: &'static str,
-    paid: bool,
-    failed: bool,
-    canceled: bool,
-    expired: bool,
-    refunded: i64,
-    dispute: &'static str,
-    counted: i64,
-    confirmed_at: Option<chrono::NaiveDateTime>,
-    payment_id: Option<String>,
-    now: chrono::NaiveDateTime,
-    pledge_id: String,
-    event_id: String,
-    event_type: String,
-    event_payment: Option<String>,
-    event_payload: String,
-    /// Outbox columns: id, channel, recipient, topic, locale, payload.
-    outbox: [Vec<String>; 6],
-    campaign_id: String,
-    donor_key: String,
-    new_donor: bool,
-    delta: i64,
-    /// The facts as read: paid, failed, canceled, expired; refunded; dispute.
-    was: [bool; 4],
-    was_refunded: i64,
-    was_dispute: &'static str,
-}
-
-impl diesel::query_builder::QueryId for PgConfirm {
-    type QueryId = PgConfirm;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for PgConfirm {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgConfirm {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
-        // The placeholders are numbered in PG_CONFIRM; diesel numbers binds in push order.
-        static PIECES: std::sync::LazyLock<(&str, Vec<(usize, &str)>)> =
-            std::sync::LazyLock::new(|| {
-                let mut parts = PG_CONFIRM.split('$');
-                let head = parts.next().unwrap_or_default();
-                let rest = parts
-                    .map(|part| {
-                        let digits = part.chars().take_while(char::is_ascii_digit).count();
-                        (part[..digits].parse().unwrap_or(0), &part[digits..])
-                    })
-                    .collect();
-                (head, rest)
-            });
-        let (head, rest) = &*PIECES;
-        out.push_sql(head);
-        for &(n, tail) in rest {
-            match n {
-                1 => out.push_bind_param::<Text, _>(&self.status)?,
-                2 => out.push_bind_param::<Bool, _>(&self.paid)?,
-                3 => out.push_bind_param::<Bool, _>(&self.failed)?,
-                4 => out.push_bind_param::<Bool, _>(&self.canceled)?,
-                5 => out.push_bind_param::<Bool, _>(&self.expired)?,
-                6 => out.push_bind_param::<BigInt, _>(&self.refunded)?,
-                7 => out.push_bind_param::<Text, _>(&self.dispute)?,
-                8 => out.push_bind_param::<BigInt, _>(&self.counted)?,
-                9 => out.push_bind_param::<Nullable<Timestamp>, _>(&self.confirmed_at)?,
-                10 => out.push_bind_param::<Nullable<Text>, _>(&self.payment_id)?,
-                11 => out.push_bind_param::<Timestamp, _>(&self.now)?,
-                12 => out.push_bind_param::<Text, _>(&self.pledge_id)?,
-                13 => out.push_bind_param::<Text, _>(&self.event_id)?,
-                14 => out.push_bind_param::<Text, _>(&self.event_type)?,
-                15 => out.push_bind_param::<Nullable<Text>, _>(&self.event_payment)?,
-                16 => out.push_bind_param::<Text, _>(&self.event_payload)?,
-                18..=23 => out.push_bind_param::<Array<Text>, _>(&self.outbox[n - 18])?,
-                24 => out.push_bind_param::<Text, _>(&self.campaign_id)?,
-                25 => out.push_bind_param::<Text, _>(&self.donor_key)?,
-                26 => out.push_bind_param::<Bool, _>(&self.new_donor)?,
-                27 => out.push_bind_param::<BigInt, _>(&self.delta)?,
-                28..=31 => out.push_bind_param::<Bool, _>(&self.was[n - 28])?,
-                32 => out.push_bind_param::<BigInt, _>(&self.was_refunded)?,
-                33 => out.push_bind_param::<Text, _>(&self.was_dispute)?,
-                _ => {
-                    return Err(diesel::result::Error::QueryBuilderError(
-                        "unknown placeholder in PG_CONFIRM".into(),
-                    ));
-                }
-            }
-            out.push_sql(tail);
-        }
-        Ok(())
-    }
-}
-
-impl RunQueryDsl<diesel::PgConnection> for PgConfirm {}
 
 /// Adds `delta` to a campaign's `raised` and keeps its distinct-donor count, then applies the
 /// matching rule. The donor row comes first and the campaign row last, the same order as

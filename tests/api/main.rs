@@ -8,6 +8,7 @@ mod associations;
 mod auth;
 mod campaigns;
 mod funds;
+mod group_commit;
 mod matching;
 mod notify;
 mod ops;
