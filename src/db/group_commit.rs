@@ -50,7 +50,7 @@ pub struct ConfirmJob {
 #[derive(Debug)]
 pub enum Outcome {
     /// Applied; the campaign row after the whole batch.
-    Applied(CampaignRow),
+    Applied(Box<CampaignRow>),
     /// The pledge had moved since it was read: nothing written for it.
     Raced,
 }
@@ -125,7 +125,7 @@ pub fn confirm_together(
     Ok(jobs
         .iter()
         .map(|job| match rows.iter().find(|(p, _)| *p == job.pledge_id) {
-            Some((_, campaign)) => Outcome::Applied(campaign.clone()),
+            Some((_, campaign)) => Outcome::Applied(Box::new(campaign.clone())),
             None => Outcome::Raced,
         })
         .collect())

@@ -256,7 +256,7 @@ fn confirm_in_one_statement(
         messages,
     };
     let campaign = match group_commit::confirm(pg, job)? {
-        group_commit::Outcome::Applied(campaign) => campaign,
+        group_commit::Outcome::Applied(campaign) => *campaign,
         group_commit::Outcome::Raced => return Ok(Fast::Raced),
     };
     super::bump_write_epoch();
