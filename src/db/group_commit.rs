@@ -142,7 +142,12 @@ pub fn stats() -> (u64, u64) {
     )
 }
 
-const LANES: usize = 4;
+fn lanes() -> usize {
+    std::env::var("COFUND_CONFIRM_LANES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+}
 const MAX_BATCH: usize = 64;
 
 struct Lane {
@@ -169,7 +174,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn lane_of(campaign_id: &str) -> &'static Lane {
     static LANE: std::sync::LazyLock<Vec<Lane>> = std::sync::LazyLock::new(|| {
-        (0..LANES)
+        (0..lanes())
             .map(|_| Lane {
                 state: Mutex::new(LaneState::default()),
                 ready: Condvar::new(),
@@ -178,7 +183,7 @@ fn lane_of(campaign_id: &str) -> &'static Lane {
     });
     let mut h = std::collections::hash_map::DefaultHasher::new();
     campaign_id.hash(&mut h);
-    &LANE[(h.finish() as usize) % LANES]
+    &LANE[(h.finish() as usize) % lanes()]
 }
 
 /// Takes queued jobs, oldest first, at most one per pledge and per event id (a second one
@@ -233,48 +238,50 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// The confirmations of a batch, one array element per job (`$1`–`$26`, outbox `$27`–`$33`),
-/// `$12` the time. For each job whose pledge still has the facts that were read: the new facts,
+/// The confirmations of a batch, after the jobs `j` ([`JOB_COLUMNS`]): `$1` the time, `$2`–`$8`
+/// the outbox messages as arrays (with their pledge's id). For each job whose pledge still has the facts that were read: the new facts,
 /// the provider event (unique id: a duplicate aborts the statement), its outbox messages and the
 /// donor count; then each touched campaign's row once, last. (`c` reads `ev` and `ob` so that
 /// they run before it: sub-statements nothing reads would run after it, under the row locks.)
 /// Equivalent to the portable path in `payments::apply_recording` for `delta > 0`,
 /// `donor_change >= 0`.
-const PG_CONFIRM: &str = "WITH j AS (\
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::bool[], $5::bool[], \
-    $6::bool[], $7::int8[], $8::text[], $9::int8[], $10::timestamp[], $11::text[], $13::text[], \
-    $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::bool[], $20::int8[], \
-    $21::bool[], $22::bool[], $23::bool[], $24::bool[], $25::int8[], $26::text[]) \
-    AS j(pledge_id, status, paid, failed, canceled, expired, refunded, dispute, counted, \
-    confirmed_at, payment_id, event_id, event_type, event_payment, event_payload, campaign_id, \
-    donor_key, new_donor, delta, was_paid, was_failed, was_canceled, was_expired, was_refunded, \
-    was_dispute)), \
-p AS (\
+///
+/// The plan is cached per connection, possibly from when `pledges` was nearly empty, so the
+/// joins are written to leave PostgreSQL one sensible plan whatever its statistics say: `= ANY
+/// (ARRAY[..])` and `IS NOT DISTINCT FROM` cannot be hashed or merged, so each job's pledge
+/// (and each campaign) is found through its primary key in a nested loop. (With plain `=`, a
+/// plan made on a small table hash-joined a sequential scan of every pledge into each batch.)
+/// Rows are locked in a fixed order (jobs sorted by pledge id, then donors and campaigns
+/// sorted by id), so batches of different replicas cannot deadlock on each other.
+const PG_CONFIRM: &str = "p AS (\
     UPDATE pledges SET status = j.status, paid = j.paid, failed = j.failed, \
     canceled = j.canceled, expired = j.expired, refunded_amount = j.refunded, \
     dispute = j.dispute, counted_amount = j.counted, confirmed_at = j.confirmed_at, \
-    provider_payment_id = j.payment_id, updated_at = $12 \
-    FROM j WHERE pledges.id = j.pledge_id AND pledges.paid = j.was_paid \
-    AND pledges.failed = j.was_failed AND pledges.canceled = j.was_canceled \
-    AND pledges.expired = j.was_expired AND pledges.refunded_amount = j.was_refunded \
-    AND pledges.dispute = j.was_dispute \
+    provider_payment_id = j.payment_id, updated_at = $1 \
+    FROM j WHERE pledges.id = ANY(ARRAY[j.pledge_id]) \
+    AND pledges.paid IS NOT DISTINCT FROM j.was_paid \
+    AND pledges.failed IS NOT DISTINCT FROM j.was_failed \
+    AND pledges.canceled IS NOT DISTINCT FROM j.was_canceled \
+    AND pledges.expired IS NOT DISTINCT FROM j.was_expired \
+    AND pledges.refunded_amount IS NOT DISTINCT FROM j.was_refunded \
+    AND pledges.dispute IS NOT DISTINCT FROM j.was_dispute \
     RETURNING pledges.id, j.campaign_id, j.donor_key, j.new_donor, j.delta, j.event_id, \
     j.event_type, j.event_payment, j.event_payload), \
 ev AS (\
     INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
-    SELECT p.event_id, p.event_type, p.event_payment, p.id, 'applied', p.event_payload, $12 \
+    SELECT p.event_id, p.event_type, p.event_payment, p.id, 'applied', p.event_payload, $1 \
     FROM p RETURNING 1), \
 ob AS (\
     INSERT INTO outbox (id, channel, recipient, topic, locale, payload, status, attempts, \
     next_attempt_at, created_at) \
-    SELECT m.id, m.channel, m.recipient, m.topic, m.locale, m.payload, 'pending', 0, $12, $12 \
-    FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[], \
-    $33::text[]) AS m(pledge_id, id, channel, recipient, topic, locale, payload) \
+    SELECT m.id, m.channel, m.recipient, m.topic, m.locale, m.payload, 'pending', 0, $1, $1 \
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+    $8::text[]) AS m(pledge_id, id, channel, recipient, topic, locale, payload) \
     WHERE m.pledge_id IN (SELECT p.id FROM p) RETURNING 1), \
 d AS (\
     INSERT INTO campaign_donors (campaign_id, donor_key, pledges) \
     SELECT p.campaign_id, p.donor_key, count(*) FROM p WHERE p.new_donor \
-    GROUP BY p.campaign_id, p.donor_key \
+    GROUP BY p.campaign_id, p.donor_key ORDER BY p.campaign_id, p.donor_key \
     ON CONFLICT (campaign_id, donor_key) \
     DO UPDATE SET pledges = campaign_donors.pledges + excluded.pledges \
     RETURNING campaign_id, (xmax = 0) AS inserted), \
@@ -283,45 +290,33 @@ t AS (SELECT p.campaign_id, sum(p.delta)::int8 AS delta FROM p GROUP BY p.campai
 c AS (\
     UPDATE campaigns SET raised = raised + t.delta, donors = donors + \
     (SELECT count(*) FROM d WHERE d.inserted AND d.campaign_id = t.campaign_id)::integer \
-    FROM t WHERE campaigns.id = t.campaign_id \
+    FROM t WHERE campaigns.id = ANY(ARRAY[t.campaign_id]) \
     AND (SELECT count(*) FROM ev) >= 0 AND (SELECT count(*) FROM ob) >= 0 \
     RETURNING campaigns.*) \
 SELECT p.id AS applied_pledge, c.* FROM p JOIN c ON c.id = p.campaign_id";
 
-/// [`PG_CONFIRM`] with its parameters. A query type of its own (rather than `sql_query`) so
-/// that diesel keeps it as a prepared statement per connection: PostgreSQL then parses and
-/// plans it once instead of on every batch.
-struct Batch {
-    pledge_id: Vec<String>,
-    status: Vec<&'static str>,
-    facts: [Vec<bool>; 4],
-    refunded: Vec<i64>,
-    dispute: Vec<&'static str>,
-    counted: Vec<i64>,
-    confirmed_at: Vec<Option<chrono::NaiveDateTime>>,
-    payment_id: Vec<Option<String>>,
+/// The columns of `j`, one row per job (a `VALUES` list written before [`PG_CONFIRM`]).
+const JOB_COLUMNS: &str = "WITH j (pledge_id, status, paid, failed, canceled, expired, refunded, \
+    dispute, counted, confirmed_at, payment_id, event_id, event_type, event_payment, \
+    event_payload, campaign_id, donor_key, new_donor, delta, was_paid, was_failed, was_canceled, \
+    was_expired, was_refunded, was_dispute) AS (VALUES ";
+
+/// [`PG_CONFIRM`] with its parameters. The jobs are a `VALUES` list rather than arrays, so
+/// that PostgreSQL knows how many there are even in a generic plan: its cached plan for a
+/// batch of n then costs what a fresh one would, and it stops planning the statement on every
+/// execution (with arrays it judged a custom plan cheaper each time and spent a third of its
+/// CPU planning). One prepared statement per batch size and connection, cached by its text.
+struct Batch<'a> {
+    jobs: Vec<&'a ConfirmJob>,
     now: chrono::NaiveDateTime,
-    event_id: Vec<String>,
-    event_type: Vec<String>,
-    event_payment: Vec<Option<String>>,
-    event_payload: Vec<String>,
-    campaign_id: Vec<String>,
-    donor_key: Vec<String>,
-    new_donor: Vec<bool>,
-    delta: Vec<i64>,
-    was: [Vec<bool>; 4],
-    was_refunded: Vec<i64>,
-    was_dispute: Vec<&'static str>,
     /// Outbox columns: pledge id, id, channel, recipient, topic, locale, payload.
     outbox: [Vec<String>; 7],
 }
 
-impl Batch {
-    fn new(jobs: &[&ConfirmJob]) -> Batch {
-        let col = |f: &dyn Fn(&ConfirmJob) -> String| jobs.iter().map(|j| f(j)).collect();
-        let flags = |f: &dyn Fn(&ConfirmJob) -> [bool; 4]| -> [Vec<bool>; 4] {
-            std::array::from_fn(|i| jobs.iter().map(|j| f(j)[i]).collect())
-        };
+impl<'a> Batch<'a> {
+    fn new(jobs: &[&'a ConfirmJob]) -> Batch<'a> {
+        let mut jobs = jobs.to_vec();
+        jobs.sort_by(|a, b| a.pledge_id.cmp(&b.pledge_id));
         let messages: Vec<(&str, &OutboxRow)> = jobs
             .iter()
             .flat_map(|j| j.messages.iter().map(|m| (j.pledge_id.as_str(), m)))
@@ -329,56 +324,87 @@ impl Batch {
         let mcol = |f: fn(&OutboxRow) -> &String| -> Vec<String> {
             messages.iter().map(|(_, m)| f(m).clone()).collect()
         };
+        let outbox = [
+            messages.iter().map(|(p, _)| p.to_string()).collect(),
+            mcol(|m| &m.id),
+            mcol(|m| &m.channel),
+            mcol(|m| &m.recipient),
+            mcol(|m| &m.topic),
+            mcol(|m| &m.locale),
+            mcol(|m| &m.payload),
+        ];
         Batch {
-            pledge_id: col(&|j| j.pledge_id.clone()),
-            status: jobs.iter().map(|j| j.status).collect(),
-            facts: flags(&|j| j.facts),
-            refunded: jobs.iter().map(|j| j.refunded).collect(),
-            dispute: jobs.iter().map(|j| j.dispute).collect(),
-            counted: jobs.iter().map(|j| j.counted).collect(),
-            confirmed_at: jobs.iter().map(|j| j.confirmed_at).collect(),
-            payment_id: jobs.iter().map(|j| j.payment_id.clone()).collect(),
+            jobs,
             now: crate::http::views::now(),
-            event_id: col(&|j| j.event_id.clone()),
-            event_type: col(&|j| j.event_type.clone()),
-            event_payment: jobs.iter().map(|j| j.event_payment.clone()).collect(),
-            event_payload: col(&|j| j.event_payload.clone()),
-            campaign_id: col(&|j| j.campaign_id.clone()),
-            donor_key: col(&|j| j.donor_key.clone()),
-            new_donor: jobs.iter().map(|j| j.new_donor).collect(),
-            delta: jobs.iter().map(|j| j.delta).collect(),
-            was: flags(&|j| j.was),
-            was_refunded: jobs.iter().map(|j| j.was_refunded).collect(),
-            was_dispute: jobs.iter().map(|j| j.was_dispute).collect(),
-            outbox: [
-                messages.iter().map(|(p, _)| p.to_string()).collect(),
-                mcol(|m| &m.id),
-                mcol(|m| &m.channel),
-                mcol(|m| &m.recipient),
-                mcol(|m| &m.topic),
-                mcol(|m| &m.locale),
-                mcol(|m| &m.payload),
-            ],
+            outbox,
         }
     }
 }
 
-impl diesel::query_builder::QueryId for Batch {
-    type QueryId = Batch;
-    const HAS_STATIC_QUERY_ID: bool = true;
+impl diesel::query_builder::QueryId for Batch<'_> {
+    type QueryId = ();
+    // Cached by SQL text instead: one statement per batch size.
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl RunQueryDsl<diesel::PgConnection> for Batch {}
+impl RunQueryDsl<diesel::PgConnection> for Batch<'_> {}
 
-impl diesel::query_builder::Query for Batch {
+impl diesel::query_builder::Query for Batch<'_> {
     type SqlType = diesel::sql_types::Untyped;
 }
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Batch {
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Batch<'_> {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
+        out.push_sql(JOB_COLUMNS);
+        for (i, j) in self.jobs.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, _>(&j.pledge_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.status)?;
+            for flag in &j.facts {
+                out.push_sql(", ");
+                out.push_bind_param::<Bool, _>(flag)?;
+            }
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&j.refunded)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.dispute)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&j.counted)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Timestamp>, _>(&j.confirmed_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(&j.payment_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.event_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.event_type)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(&j.event_payment)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.event_payload)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.campaign_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.donor_key)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Bool, _>(&j.new_donor)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&j.delta)?;
+            for flag in &j.was {
+                out.push_sql(", ");
+                out.push_bind_param::<Bool, _>(flag)?;
+            }
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&j.was_refunded)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&j.was_dispute)?;
+            out.push_sql(")");
+        }
+        out.push_sql("), ");
         // The placeholders are numbered in PG_CONFIRM; diesel numbers binds in push order.
         static PIECES: std::sync::LazyLock<(&str, Vec<(usize, &str)>)> =
             std::sync::LazyLock::new(|| {
@@ -396,27 +422,8 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Batch {
         out.push_sql(head);
         for &(n, tail) in rest {
             match n {
-                1 => out.push_bind_param::<Array<Text>, _>(&self.pledge_id)?,
-                2 => out.push_bind_param::<Array<Text>, _>(&self.status)?,
-                3..=6 => out.push_bind_param::<Array<Bool>, _>(&self.facts[n - 3])?,
-                7 => out.push_bind_param::<Array<BigInt>, _>(&self.refunded)?,
-                8 => out.push_bind_param::<Array<Text>, _>(&self.dispute)?,
-                9 => out.push_bind_param::<Array<BigInt>, _>(&self.counted)?,
-                10 => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.confirmed_at)?,
-                11 => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.payment_id)?,
-                12 => out.push_bind_param::<Timestamp, _>(&self.now)?,
-                13 => out.push_bind_param::<Array<Text>, _>(&self.event_id)?,
-                14 => out.push_bind_param::<Array<Text>, _>(&self.event_type)?,
-                15 => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.event_payment)?,
-                16 => out.push_bind_param::<Array<Text>, _>(&self.event_payload)?,
-                17 => out.push_bind_param::<Array<Text>, _>(&self.campaign_id)?,
-                18 => out.push_bind_param::<Array<Text>, _>(&self.donor_key)?,
-                19 => out.push_bind_param::<Array<Bool>, _>(&self.new_donor)?,
-                20 => out.push_bind_param::<Array<BigInt>, _>(&self.delta)?,
-                21..=24 => out.push_bind_param::<Array<Bool>, _>(&self.was[n - 21])?,
-                25 => out.push_bind_param::<Array<BigInt>, _>(&self.was_refunded)?,
-                26 => out.push_bind_param::<Array<Text>, _>(&self.was_dispute)?,
-                27..=33 => out.push_bind_param::<Array<Text>, _>(&self.outbox[n - 27])?,
+                1 => out.push_bind_param::<Timestamp, _>(&self.now)?,
+                2..=8 => out.push_bind_param::<Array<Text>, _>(&self.outbox[n - 2])?,
                 _ => {
                     return Err(diesel::result::Error::QueryBuilderError(
                         "unknown placeholder in PG_CONFIRM".into(),
