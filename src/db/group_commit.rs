@@ -5,9 +5,10 @@
 //! campaign's `raised` once. So under a rush one commit (one WAL flush) and one update of a
 //! hot campaign's row serve many events, and that row stays locked only while the batch commits.
 //!
-//! No thread of its own: the first caller to find its lane idle becomes the leader, takes
-//! what is queued and runs it on its own connection; the others wait for their result. Lanes
-//! are chosen by campaign, so two batches of this process never touch the same campaign row.
+//! No thread of its own: the first caller to find the queue idle becomes the leader, waits
+//! (at most 0.4 ms) for confirmations that are already being read to join, takes what is queued
+//! and runs it on its own connection; the others wait for their result. One batch at a time per
+//! process, so this process's batches never wait for each other's row locks.
 //! If a batch fails (a duplicate event id, a deadlock with another replica), nothing of it was
 //! written and every caller runs its confirmation alone, which reports its own error.
 
@@ -15,9 +16,9 @@ use super::models::{CampaignRow, OutboxRow};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// One confirmation, computed from the pledge as read (see `payments::confirm_in_one_statement`).
 #[derive(Debug, Clone)]
@@ -74,15 +75,49 @@ fn run_batch(
         .collect())
 }
 
+/// Announces a confirmation on its way (its pledge is being read). While any is, a leader
+/// waits for it briefly before running its batch, so that under load batches grow instead of
+/// each request paying for a statement and a commit of its own. Dropping the guard (when the
+/// job is queued, or turns out not to be a plain confirmation) withdraws the announcement.
+pub fn arriving() -> Arriving {
+    ARRIVING.fetch_add(1, Ordering::SeqCst);
+    Arriving { queued: false }
+}
+
+pub struct Arriving {
+    queued: bool,
+}
+
+impl Drop for Arriving {
+    fn drop(&mut self) {
+        if !self.queued {
+            ARRIVING.fetch_sub(1, Ordering::SeqCst);
+            QUEUE.ready.notify_all();
+        }
+    }
+}
+
+static ARRIVING: AtomicUsize = AtomicUsize::new(0);
+
+/// How long a leader waits at most for announced confirmations (commit_delay, adaptively).
+const GATHER: Duration = Duration::from_micros(400);
+
 /// Runs `job`, batched with the confirmations other threads submit meanwhile.
-pub fn confirm(pg: &mut diesel::PgConnection, job: ConfirmJob) -> QueryResult<Outcome> {
-    let lane = lane_of(&job.campaign_id);
+pub fn confirm(
+    pg: &mut diesel::PgConnection,
+    job: ConfirmJob,
+    mut arriving: Arriving,
+) -> QueryResult<Outcome> {
+    let queue = &*QUEUE;
     let slot = Arc::new(Slot {
         job,
         result: Mutex::new(None),
     });
-    let mut state = lock(&lane.state);
-    state.queue.push(slot.clone());
+    let mut state = lock(&queue.state);
+    state.jobs.push(slot.clone());
+    arriving.queued = true;
+    ARRIVING.fetch_sub(1, Ordering::SeqCst);
+    queue.ready.notify_all();
     loop {
         if let Some(result) = lock(&slot.result).take() {
             drop(state);
@@ -93,18 +128,27 @@ pub fn confirm(pg: &mut diesel::PgConnection, job: ConfirmJob) -> QueryResult<Ou
             };
         }
         if state.busy {
-            state = lane.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+            state = queue.ready.wait(state).unwrap_or_else(|p| p.into_inner());
             continue;
         }
         state.busy = true;
-        let batch = take_batch(&mut state.queue);
-        drop(state);
-        Leader {
-            lane,
-            batch: &batch,
+        // Leader: give the confirmations already on their way a moment to join.
+        let deadline = Instant::now() + GATHER;
+        while ARRIVING.load(Ordering::SeqCst) > 0 && state.jobs.len() < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = queue
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
-        .run(pg);
-        state = lock(&lane.state);
+        let batch = take_batch(&mut state.jobs);
+        drop(state);
+        Leader { batch: &batch }.run(pg);
+        state = lock(&queue.state);
     }
 }
 
@@ -142,25 +186,26 @@ pub fn stats() -> (u64, u64) {
     )
 }
 
-fn lanes() -> usize {
-    std::env::var("COFUND_CONFIRM_LANES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
-}
 const MAX_BATCH: usize = 64;
 
-struct Lane {
-    state: Mutex<LaneState>,
+/// The confirmations waiting for a leader. One per process: a single batch in flight keeps
+/// row locks of this process's batches from ever queueing behind each other.
+struct Queue {
+    state: Mutex<QueueState>,
     ready: Condvar,
 }
 
 #[derive(Default)]
-struct LaneState {
-    queue: Vec<Arc<Slot>>,
-    /// A leader is running a batch of this lane.
+struct QueueState {
+    jobs: Vec<Arc<Slot>>,
+    /// A leader is running a batch.
     busy: bool,
 }
+
+static QUEUE: std::sync::LazyLock<Queue> = std::sync::LazyLock::new(|| Queue {
+    state: Mutex::new(QueueState::default()),
+    ready: Condvar::new(),
+});
 
 struct Slot {
     job: ConfirmJob,
@@ -170,20 +215,6 @@ struct Slot {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn lane_of(campaign_id: &str) -> &'static Lane {
-    static LANE: std::sync::LazyLock<Vec<Lane>> = std::sync::LazyLock::new(|| {
-        (0..lanes())
-            .map(|_| Lane {
-                state: Mutex::new(LaneState::default()),
-                ready: Condvar::new(),
-            })
-            .collect()
-    });
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    campaign_id.hash(&mut h);
-    &LANE[(h.finish() as usize) % lanes()]
 }
 
 /// Takes queued jobs, oldest first, at most one per pledge and per event id (a second one
@@ -207,10 +238,9 @@ fn take_batch(queue: &mut Vec<Arc<Slot>>) -> Vec<Arc<Slot>> {
     batch
 }
 
-/// Runs one batch; on drop (also when unwinding) frees the lane and wakes the waiters, giving
+/// Runs one batch; on drop (also when unwinding) frees the queue and wakes the waiters, giving
 /// any job left without a result the "failed" answer so its thread retries it alone.
 struct Leader<'a> {
-    lane: &'static Lane,
     batch: &'a [Arc<Slot>],
 }
 
@@ -233,8 +263,8 @@ impl Drop for Leader<'_> {
                 *result = Some(Err(()));
             }
         }
-        lock(&self.lane.state).busy = false;
-        self.lane.ready.notify_all();
+        lock(&QUEUE.state).busy = false;
+        QUEUE.ready.notify_all();
     }
 }
 

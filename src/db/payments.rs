@@ -216,6 +216,10 @@ fn confirm_in_one_statement(
     let Some(event) = &ev.event else {
         return Ok(Fast::NotApplicable);
     };
+    if !matches!(conn, DbConnection::Postgresql(_)) {
+        return Ok(Fast::NotApplicable);
+    }
+    let arriving = group_commit::arriving();
     let Some(pledge) = find_pledge(conn, ev, false)? else {
         return Ok(Fast::NotApplicable);
     };
@@ -255,7 +259,7 @@ fn confirm_in_one_statement(
         was_dispute: before.dispute.as_str(),
         messages,
     };
-    let campaign = match group_commit::confirm(pg, job)? {
+    let campaign = match group_commit::confirm(pg, job, arriving)? {
         group_commit::Outcome::Applied(campaign) => *campaign,
         group_commit::Outcome::Raced => return Ok(Fast::Raced),
     };
