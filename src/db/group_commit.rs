@@ -7,8 +7,8 @@
 //!
 //! No thread of its own: the first caller to find the queue idle becomes the leader, waits
 //! (at most 0.4 ms) for confirmations that are already being read to join, takes what is queued
-//! and runs it on its own connection; the others wait for their result. One batch at a time per
-//! process, so this process's batches never wait for each other's row locks.
+//! and runs it on its own connection; the others wait for their result. At most two batches of
+//! a process run at once ([`MAX_LEADERS`]).
 //! If a batch fails (a duplicate event id, a deadlock with another replica), nothing of it was
 //! written and every caller runs its confirmation alone, which reports its own error.
 
@@ -127,11 +127,13 @@ pub fn confirm(
                 Err(()) => alone(pg, &slot.job),
             };
         }
-        if state.busy {
+        // Wait while the job is in another leader's batch, or while enough leaders run.
+        let queued = state.jobs.iter().any(|s| Arc::ptr_eq(s, &slot));
+        if !queued || state.leaders >= MAX_LEADERS {
             state = queue.ready.wait(state).unwrap_or_else(|p| p.into_inner());
             continue;
         }
-        state.busy = true;
+        state.leaders += 1;
         // Leader: give the confirmations already on their way a moment to join.
         let deadline = Instant::now() + GATHER;
         while ARRIVING.load(Ordering::SeqCst) > 0 && state.jobs.len() < MAX_BATCH {
@@ -146,6 +148,12 @@ pub fn confirm(
                 .0;
         }
         let batch = take_batch(&mut state.jobs);
+        if batch.is_empty() {
+            // Another leader took everything while this one gathered.
+            state.leaders -= 1;
+            queue.ready.notify_all();
+            continue;
+        }
         drop(state);
         Leader { batch: &batch }.run(pg);
         state = lock(&queue.state);
@@ -188,8 +196,12 @@ pub fn stats() -> (u64, u64) {
 
 const MAX_BATCH: usize = 64;
 
-/// The confirmations waiting for a leader. One per process: a single batch in flight keeps
-/// row locks of this process's batches from ever queueing behind each other.
+/// Batches of one process in flight at once. Two: while one commits (holding a hot campaign's
+/// row), the next already writes its pledges, events and messages, and waits only for that row.
+/// They cannot deadlock: every batch locks pledges, then donors, then campaigns, each by id.
+const MAX_LEADERS: usize = 2;
+
+/// The confirmations waiting for a leader (one queue per process).
 struct Queue {
     state: Mutex<QueueState>,
     ready: Condvar,
@@ -198,8 +210,8 @@ struct Queue {
 #[derive(Default)]
 struct QueueState {
     jobs: Vec<Arc<Slot>>,
-    /// A leader is running a batch.
-    busy: bool,
+    /// Leaders running a batch.
+    leaders: usize,
 }
 
 static QUEUE: std::sync::LazyLock<Queue> = std::sync::LazyLock::new(|| Queue {
@@ -263,7 +275,7 @@ impl Drop for Leader<'_> {
                 *result = Some(Err(()));
             }
         }
-        lock(&QUEUE.state).busy = false;
+        lock(&QUEUE.state).leaders -= 1;
         QUEUE.ready.notify_all();
     }
 }
