@@ -5,12 +5,11 @@
 //! campaign's `raised` once. So under a rush one commit (one WAL flush) and one update of a
 //! hot campaign's row serve many events, and that row stays locked only while the batch commits.
 //!
-//! No thread of its own: the first caller to find the queue idle becomes the leader, waits
-//! (at most 0.4 ms) for confirmations that are already being read to join, takes what is queued
-//! and runs it on its own connection; the others wait for their result. At most two batches of
-//! a process run at once ([`MAX_LEADERS`]).
-//! If a batch fails (a duplicate event id, a deadlock with another replica), nothing of it was
-//! written and every caller runs its confirmation alone, which reports its own error.
+//! No thread of its own: a caller whose job is queued while fewer than [`MAX_LEADERS`] batches
+//! run becomes a leader, waits (at most 0.4 ms) for confirmations that are already being read to
+//! join, takes what is queued and runs it on its own connection; the others wait for their
+//! result. If a batch fails (say, a duplicate event id), nothing of it was written and every
+//! caller in it runs its confirmation alone, which reports its own error.
 
 use super::models::{CampaignRow, OutboxRow};
 use diesel::prelude::*;
