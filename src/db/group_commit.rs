@@ -1,17 +1,23 @@
 //! Group commit for PostgreSQL confirmations: concurrent confirmations in this process are
-//! written by one autocommitted statement ([`PG_CONFIRM`]) instead of one each. The statement
-//! applies every confirmation whose pledge still has the facts that were read, and for them
-//! stores the provider events, queues their outbox messages, counts donors and adds to each
+//! read by one statement and written by one autocommitted statement ([`PG_CONFIRM`]) instead
+//! of two each. The leader reads the batch's pledges, plans each confirmation from its pledge
+//! as read (`payments::plan_confirmation`, the same domain code as the transactional path),
+//! and the write applies every confirmation whose pledge still has the facts that were read:
+//! it stores the provider events, queues their outbox messages, counts donors and adds to each
 //! campaign's `raised` once. So under a rush one commit (one WAL flush) and one update of a
 //! hot campaign's row serve many events, and that row stays locked only while the batch commits.
 //!
-//! No thread of its own: a caller whose job is queued while fewer than [`MAX_LEADERS`] batches
-//! run becomes a leader, waits (at most 0.4 ms) for confirmations that are already being read to
-//! join, takes what is queued and runs it on its own connection; the others wait for their
-//! result. If a batch fails (say, a duplicate event id), nothing of it was written and every
-//! caller in it runs its confirmation alone, which reports its own error.
+//! No thread of its own: a caller whose request is queued while fewer than [`MAX_LEADERS`]
+//! batches run becomes a leader, waits (at most 0.4 ms) for confirmations already on their
+//! way to join, takes what is queued and runs it on its own connection; the others wait for
+//! their result. If a batch fails (say, a duplicate event id), nothing of it was written and
+//! every caller in it runs its confirmation alone, which reports its own error.
 
-use super::models::{CampaignRow, OutboxRow};
+use super::DbConnection;
+use super::models::{CampaignRow, OutboxRow, PledgeRow};
+use super::payments::{pick_pledge, plan_confirmation};
+use super::schema::pledges;
+use crate::providers::events::ProviderEvent;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use std::collections::HashSet;
@@ -19,7 +25,27 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// One confirmation, computed from the pledge as read (see `payments::confirm_in_one_statement`).
+/// A verified provider event that may confirm a pledge, as the webhook submits it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub event: ProviderEvent,
+    pub payload: String,
+}
+
+/// What became of a [`Request`].
+#[derive(Debug)]
+pub enum Confirmation {
+    /// Not a plain confirmation of a known pledge: the transactional path handles it.
+    NotApplicable,
+    /// Planned from the pledge as read, with what became of the plan.
+    Planned {
+        pledge_id: String,
+        status: &'static str,
+        outcome: Outcome,
+    },
+}
+
+/// One confirmation, computed from the pledge as read (see `payments::plan_confirmation`).
 #[derive(Debug, Clone)]
 pub struct ConfirmJob {
     pub pledge_id: String,
@@ -74,10 +100,10 @@ fn run_batch(
         .collect())
 }
 
-/// Announces a confirmation on its way (its pledge is being read). While any is, a leader
-/// waits for it briefly before running its batch, so that under load batches grow instead of
-/// each request paying for a statement and a commit of its own. Dropping the guard (when the
-/// job is queued, or turns out not to be a plain confirmation) withdraws the announcement.
+/// Announces a confirmation on its way (its request is being received). While any is, a
+/// leader waits for it briefly before running its batch, so that under load batches grow
+/// instead of each request paying for statements and a commit of its own. Dropping the guard
+/// (when the request is queued, or turns out not to be a plain confirmation) withdraws it.
 pub fn arriving() -> Arriving {
     ARRIVING.fetch_add(1, Ordering::SeqCst);
     Arriving { queued: false }
@@ -101,19 +127,19 @@ static ARRIVING: AtomicUsize = AtomicUsize::new(0);
 /// How long a leader waits at most for announced confirmations (commit_delay, adaptively).
 const GATHER: Duration = Duration::from_micros(400);
 
-/// Runs `job`, batched with the confirmations other threads submit meanwhile.
+/// Runs `request`, batched with the requests other threads submit meanwhile.
 pub fn confirm(
-    pg: &mut diesel::PgConnection,
-    job: ConfirmJob,
+    conn: &mut DbConnection,
+    request: Request,
     mut arriving: Arriving,
-) -> QueryResult<Outcome> {
+) -> QueryResult<Confirmation> {
     let queue = &*QUEUE;
     let slot = Arc::new(Slot {
-        job,
+        request,
         result: Mutex::new(None),
     });
     let mut state = lock(&queue.state);
-    state.jobs.push(slot.clone());
+    state.requests.push(slot.clone());
     arriving.queued = true;
     ARRIVING.fetch_sub(1, Ordering::SeqCst);
     queue.ready.notify_all();
@@ -121,13 +147,13 @@ pub fn confirm(
         if let Some(result) = lock(&slot.result).take() {
             drop(state);
             return match result {
-                Ok(outcome) => Ok(outcome),
-                // The batch failed as a whole: alone, this job reports its own error.
-                Err(()) => alone(pg, &slot.job),
+                Ok(confirmation) => Ok(confirmation),
+                // The batch failed as a whole: alone, this request reports its own error.
+                Err(()) => Ok(process(conn, &[&slot.request])?.remove(0)),
             };
         }
-        // Wait while the job is in another leader's batch, or while enough leaders run.
-        let queued = state.jobs.iter().any(|s| Arc::ptr_eq(s, &slot));
+        // Wait while the request is in another leader's batch, or while enough leaders run.
+        let queued = state.requests.iter().any(|s| Arc::ptr_eq(s, &slot));
         if !queued || state.leaders >= MAX_LEADERS {
             state = queue.ready.wait(state).unwrap_or_else(|p| p.into_inner());
             continue;
@@ -135,7 +161,7 @@ pub fn confirm(
         state.leaders += 1;
         // Leader: give the confirmations already on their way a moment to join.
         let deadline = Instant::now() + GATHER;
-        while ARRIVING.load(Ordering::SeqCst) > 0 && state.jobs.len() < MAX_BATCH {
+        while ARRIVING.load(Ordering::SeqCst) > 0 && state.requests.len() < MAX_BATCH {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -146,7 +172,7 @@ pub fn confirm(
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        let batch = take_batch(&mut state.jobs);
+        let batch = take_batch(&mut state.requests);
         if batch.is_empty() {
             // Another leader took everything while this one gathered.
             state.leaders -= 1;
@@ -154,14 +180,73 @@ pub fn confirm(
             continue;
         }
         drop(state);
-        Leader { batch: &batch }.run(pg);
+        Leader { batch: &batch }.run(conn);
         state = lock(&queue.state);
     }
 }
 
-/// A confirmation on its own (a batch of one), with its error if it fails.
-fn alone(pg: &mut diesel::PgConnection, job: &ConfirmJob) -> QueryResult<Outcome> {
-    Ok(confirm_together(pg, &[job])?.remove(0))
+/// Reads the pledges of `requests` (one statement by payment id; a second, rare one for events
+/// that name their pledge by metadata only), plans each confirmation and writes the plans in
+/// one statement. A second request for a pledge already planned in this batch is answered
+/// `Raced`: its caller submits it again and it is planned from the moved pledge.
+fn process(conn: &mut DbConnection, requests: &[&Request]) -> QueryResult<Vec<Confirmation>> {
+    let payments: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.event.payment_id.as_deref())
+        .collect();
+    let mut rows: Vec<PledgeRow> = pledges::table
+        .filter(pledges::provider_payment_id.eq_any(&payments))
+        .select(PledgeRow::as_select())
+        .load(conn)?;
+    let hints: Vec<&str> = requests
+        .iter()
+        .filter(|r| pick_pledge(&rows, &r.event).is_none())
+        .filter_map(|r| r.event.pledge_hint.as_deref())
+        .collect();
+    if !hints.is_empty() {
+        rows.extend(
+            pledges::table
+                .filter(pledges::id.eq_any(&hints))
+                .select(PledgeRow::as_select())
+                .load(conn)?,
+        );
+    }
+    let mut planned = HashSet::new();
+    let mut plans = Vec::with_capacity(requests.len());
+    for r in requests {
+        let plan = match pick_pledge(&rows, &r.event) {
+            Some(pledge) => plan_confirmation(conn, pledge, &r.event, &r.payload)?,
+            None => None,
+        };
+        // Only the first plan for a pledge goes into the statement.
+        plans.push(plan.map(|job| {
+            let first = planned.insert(job.pledge_id.clone());
+            (job, first)
+        }));
+    }
+    let jobs: Vec<&ConfirmJob> = plans
+        .iter()
+        .filter_map(|p| p.as_ref().filter(|(_, first)| *first).map(|(job, _)| job))
+        .collect();
+    let mut outcomes = match conn {
+        DbConnection::Postgresql(pg) if !jobs.is_empty() => confirm_together(pg, &jobs)?,
+        _ => Vec::new(),
+    }
+    .into_iter();
+    Ok(plans
+        .into_iter()
+        .map(|plan| match plan {
+            None => Confirmation::NotApplicable,
+            Some((job, first)) => Confirmation::Planned {
+                pledge_id: job.pledge_id,
+                status: job.status,
+                outcome: match first {
+                    true => outcomes.next().unwrap_or(Outcome::Raced),
+                    false => Outcome::Raced,
+                },
+            },
+        })
+        .collect())
 }
 
 /// Runs `jobs` as one batch, here and now: what became of each, in order. All or nothing if
@@ -208,7 +293,7 @@ struct Queue {
 
 #[derive(Default)]
 struct QueueState {
-    jobs: Vec<Arc<Slot>>,
+    requests: Vec<Arc<Slot>>,
     /// Leaders running a batch.
     leaders: usize,
 }
@@ -219,26 +304,28 @@ static QUEUE: std::sync::LazyLock<Queue> = std::sync::LazyLock::new(|| Queue {
 });
 
 struct Slot {
-    job: ConfirmJob,
-    /// `Err(())`: the batch failed; the job's thread retries it alone.
-    result: Mutex<Option<Result<Outcome, ()>>>,
+    request: Request,
+    /// `Err(())`: the batch failed; the request's thread retries it alone.
+    result: Mutex<Option<Result<Confirmation, ()>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Takes queued jobs, oldest first, at most one per pledge and per event id (a second one
-/// waits for the next batch, where it will find the pledge moved or the event stored).
+/// Takes queued requests, oldest first, at most one per payment and per event id (a second
+/// one waits for the next batch, where it will find the pledge moved or the event stored).
 fn take_batch(queue: &mut Vec<Arc<Slot>>) -> Vec<Arc<Slot>> {
-    let mut pledges = HashSet::new();
+    let mut payments = HashSet::new();
     let mut events = HashSet::new();
     let mut batch = Vec::new();
     let mut rest = Vec::new();
     for slot in queue.drain(..) {
+        let ev = &slot.request.event;
+        let payment = ev.payment_id.as_ref().or(ev.pledge_hint.as_ref());
         if batch.len() < MAX_BATCH
-            && pledges.insert(slot.job.pledge_id.clone())
-            && events.insert(slot.job.event_id.clone())
+            && payments.insert(payment.cloned())
+            && events.insert(ev.id.clone())
         {
             batch.push(slot);
         } else {
@@ -250,17 +337,17 @@ fn take_batch(queue: &mut Vec<Arc<Slot>>) -> Vec<Arc<Slot>> {
 }
 
 /// Runs one batch; on drop (also when unwinding) frees the queue and wakes the waiters, giving
-/// any job left without a result the "failed" answer so its thread retries it alone.
+/// any request left without a result the "failed" answer so its thread retries it alone.
 struct Leader<'a> {
     batch: &'a [Arc<Slot>],
 }
 
 impl Leader<'_> {
-    fn run(self, pg: &mut diesel::PgConnection) {
-        let jobs: Vec<&ConfirmJob> = self.batch.iter().map(|s| &s.job).collect();
-        if let Ok(outcomes) = confirm_together(pg, &jobs) {
-            for (slot, outcome) in self.batch.iter().zip(outcomes) {
-                *lock(&slot.result) = Some(Ok(outcome));
+    fn run(self, conn: &mut DbConnection) {
+        let requests: Vec<&Request> = self.batch.iter().map(|s| &s.request).collect();
+        if let Ok(confirmations) = process(conn, &requests) {
+            for (slot, confirmation) in self.batch.iter().zip(confirmations) {
+                *lock(&slot.result) = Some(Ok(confirmation));
             }
         }
     }

@@ -83,22 +83,10 @@ fn store_event(
 /// the same payment queue here; on SQLite the write transaction (`BEGIN IMMEDIATE`) already
 /// excludes every other writer.
 fn lock_pledge(conn: &mut DbConnection, by: PledgeKey<'_>) -> QueryResult<Option<PledgeRow>> {
-    read_pledge(conn, by, true)
-}
-
-/// Reads one pledge row, locking it (PostgreSQL: `FOR UPDATE`) when `lock` is set.
-fn read_pledge(
-    conn: &mut DbConnection,
-    by: PledgeKey<'_>,
-    lock: bool,
-) -> QueryResult<Option<PledgeRow>> {
     macro_rules! locked {
         ($filter:expr) => {{
             let rows = pledges::table.filter($filter);
             match conn {
-                DbConnection::Postgresql(c) if !lock => {
-                    rows.select(PledgeRow::as_select()).first(c).optional()
-                }
                 DbConnection::Postgresql(c) => rows
                     .select(PledgeRow::as_select())
                     .for_update()
@@ -119,25 +107,26 @@ enum PledgeKey<'a> {
     PaymentId(&'a str),
 }
 
-/// The pledge an event is about (locked when `lock`): by payment id, else by the metadata hint.
-fn find_pledge(
-    conn: &mut DbConnection,
-    ev: &ProviderEvent,
-    lock: bool,
-) -> QueryResult<Option<PledgeRow>> {
+/// The pledge an event is about, locked: by payment id, else by the metadata hint.
+fn find_pledge(conn: &mut DbConnection, ev: &ProviderEvent) -> QueryResult<Option<PledgeRow>> {
     if let Some(pi) = &ev.payment_id
-        && let Some(found) = read_pledge(conn, PledgeKey::PaymentId(pi), lock)?
+        && let Some(found) = lock_pledge(conn, PledgeKey::PaymentId(pi))?
     {
         return Ok(Some(found));
     }
-    // The webhook can beat the write of the payment id: fall back to the metadata.
     if let Some(hint) = &ev.pledge_hint
-        && let Some(p) = read_pledge(conn, PledgeKey::Id(hint), lock)?
-        && (p.provider_payment_id.is_none() || p.provider_payment_id == ev.payment_id)
+        && let Some(p) = lock_pledge(conn, PledgeKey::Id(hint))?
+        && hint_fits(&p, ev)
     {
         return Ok(Some(p));
     }
     Ok(None)
+}
+
+/// The webhook can beat the write of the payment id, so an event may name its pledge by the
+/// metadata hint only: that pledge is the event's unless it belongs to another payment.
+fn hint_fits(p: &PledgeRow, ev: &ProviderEvent) -> bool {
+    p.provider_payment_id.is_none() || p.provider_payment_id == ev.payment_id
 }
 
 /// Applies a verified provider event. Safe under concurrent and duplicated deliveries.
@@ -163,7 +152,7 @@ pub fn apply_event(
             store_event(conn, ev, None, "ignored", payload)?;
             return Ok(Applied::Ignored);
         };
-        let Some(pledge) = find_pledge(conn, ev, true)? else {
+        let Some(pledge) = find_pledge(conn, ev)? else {
             store_event(conn, ev, None, "unknown_payment", payload)?;
             return Ok(Applied::UnknownPayment);
         };
@@ -200,44 +189,91 @@ enum Fast {
     Raced,
 }
 
-/// PostgreSQL's path for the common event, a payment that starts counting: the pledge is read
-/// without a lock and everything is written by one autocommitted statement
-/// ([`group_commit`], shared with concurrent confirmations) that applies only if the pledge's
-/// facts are still those that were read. No transaction is
-/// held open across round trips, so the campaign row is locked only while PostgreSQL commits.
-/// The rare confirmation that crosses the threshold then applies the matching rule in a
-/// transaction of its own ([`matching::rematch`]); if the process dies in between, the
-/// scheduler's [`matching::rematch_all`] does it.
+/// PostgreSQL's path for the common event, a payment that starts counting: the event joins
+/// [`group_commit`], whose leader reads the pledges of the whole batch in one statement,
+/// computes each one's new facts ([`plan_confirmation`]) and writes them all in one
+/// autocommitted statement that applies only where the facts are still those that were read.
+/// No transaction is held open across round trips, so the campaign row is locked only while
+/// PostgreSQL commits. The rare confirmation that crosses the threshold then applies the
+/// matching rule in a transaction of its own ([`matching::rematch`]); if the process dies in
+/// between, the scheduler's [`matching::rematch_all`] does it.
 fn confirm_in_one_statement(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
     payload: &str,
 ) -> QueryResult<Fast> {
-    let Some(event) = &ev.event else {
-        return Ok(Fast::NotApplicable);
-    };
-    if !matches!(conn, DbConnection::Postgresql(_)) {
+    if ev.event.is_none()
+        || (ev.payment_id.is_none() && ev.pledge_hint.is_none())
+        || !matches!(conn, DbConnection::Postgresql(_))
+    {
         return Ok(Fast::NotApplicable);
     }
+    let request = group_commit::Request {
+        event: ev.clone(),
+        payload: payload.to_string(),
+    };
     let arriving = group_commit::arriving();
-    let Some(pledge) = find_pledge(conn, ev, false)? else {
-        return Ok(Fast::NotApplicable);
+    let (pledge_id, status, campaign) = match group_commit::confirm(conn, request, arriving)? {
+        group_commit::Confirmation::NotApplicable => return Ok(Fast::NotApplicable),
+        group_commit::Confirmation::Planned {
+            pledge_id,
+            status,
+            outcome,
+        } => match outcome {
+            group_commit::Outcome::Applied(campaign) => (pledge_id, status, *campaign),
+            group_commit::Outcome::Raced => return Ok(Fast::Raced),
+        },
     };
-    let before = facts_of(&pledge);
+    super::bump_write_epoch();
+    let freed = if matching::needs_rematch(conn, &campaign)? {
+        matching::rematch(conn, &campaign.id)?.freed
+    } else {
+        false
+    };
+    Ok(Fast::Done(Applied::Applied {
+        pledge_id,
+        status: status.to_string(),
+        changed: true,
+        freed_fund: freed.then_some(campaign.fund_id),
+    }))
+}
+
+/// The pledge an event is about among `rows` (read by payment id and by hint), chosen as
+/// [`find_pledge`] does.
+pub(super) fn pick_pledge<'a>(rows: &'a [PledgeRow], ev: &ProviderEvent) -> Option<&'a PledgeRow> {
+    let by_payment = ev.payment_id.as_ref().and_then(|pi| {
+        rows.iter()
+            .find(|p| p.provider_payment_id.as_ref() == Some(pi))
+    });
+    by_payment.or_else(|| {
+        let hint = ev.pledge_hint.as_ref()?;
+        rows.iter().find(|p| p.id == *hint && hint_fits(p, ev))
+    })
+}
+
+/// The confirmation `ev` makes of `pledge` as read, or None when it is not a plain one (no
+/// event, a flagged amount, no change, or money leaving): the transactional path handles those.
+pub(super) fn plan_confirmation(
+    conn: &mut DbConnection,
+    pledge: &PledgeRow,
+    ev: &ProviderEvent,
+    payload: &str,
+) -> QueryResult<Option<group_commit::ConfirmJob>> {
+    let Some(event) = &ev.event else {
+        return Ok(None);
+    };
+    let before = facts_of(pledge);
     let Ok(after) = before.apply(event, &pledge.currency) else {
-        return Ok(Fast::NotApplicable);
+        return Ok(None);
     };
-    let change = PledgeChange::new(&pledge, &before, &after, ev.payment_id.as_deref());
+    let change = PledgeChange::new(pledge, &before, &after, ev.payment_id.as_deref());
     if !(change.delta > 0 && change.donor_change >= 0) {
-        return Ok(Fast::NotApplicable);
+        return Ok(None);
     }
     let listens = before.status() != after.status()
         && crate::notify::partner_listens(conn, &pledge.partner_id)?;
-    let messages = crate::notify::pledge_change_messages(&pledge, &before, &after, listens);
-    let DbConnection::Postgresql(pg) = conn else {
-        return Ok(Fast::NotApplicable);
-    };
-    let job = group_commit::ConfirmJob {
+    let messages = crate::notify::pledge_change_messages(pledge, &before, &after, listens);
+    Ok(Some(group_commit::ConfirmJob {
         pledge_id: pledge.id.clone(),
         status: change.status,
         facts: [after.paid, after.failed, after.canceled, after.expired],
@@ -258,22 +294,6 @@ fn confirm_in_one_statement(
         was_refunded: before.refunded,
         was_dispute: before.dispute.as_str(),
         messages,
-    };
-    let campaign = match group_commit::confirm(pg, job, arriving)? {
-        group_commit::Outcome::Applied(campaign) => *campaign,
-        group_commit::Outcome::Raced => return Ok(Fast::Raced),
-    };
-    super::bump_write_epoch();
-    let freed = if matching::needs_rematch(conn, &campaign)? {
-        matching::rematch(conn, &campaign.id)?.freed
-    } else {
-        false
-    };
-    Ok(Fast::Done(Applied::Applied {
-        pledge_id: pledge.id.clone(),
-        status: change.status.to_string(),
-        changed: true,
-        freed_fund: freed.then_some(campaign.fund_id),
     }))
 }
 

@@ -318,20 +318,21 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
             .db
             .run(move |conn| -> Result<usize, DbError> {
                 let t = now();
-                if let Some(to) = resolved {
-                    diesel::update(outbox::table.find(&id))
-                        .set(outbox::recipient.eq(to))
-                        .execute(conn)?;
-                }
-                Ok(diesel::update(outbox::table.find(&id))
-                    .set((
-                        outbox::status.eq(status),
-                        outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
-                        outbox::next_attempt_at.eq(next.unwrap_or(t)),
-                        outbox::last_error.eq(error),
-                        outbox::sent_at.eq(if status == "sent" { Some(t) } else { None }),
-                    ))
-                    .execute(conn)?)
+                let row = outbox::table.find(&id);
+                let outcome = (
+                    outbox::status.eq(status),
+                    outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
+                    outbox::next_attempt_at.eq(next.unwrap_or(t)),
+                    outbox::last_error.eq(error),
+                    outbox::sent_at.eq(if status == "sent" { Some(t) } else { None }),
+                );
+                // The address it went to is kept, so per-recipient limits see it.
+                Ok(match resolved {
+                    Some(to) => diesel::update(row)
+                        .set((outcome, outbox::recipient.eq(to)))
+                        .execute(conn)?,
+                    None => diesel::update(row).set(outcome).execute(conn)?,
+                })
             })
             .await?;
     }
@@ -356,38 +357,36 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
                 .ok_or_else(|| Failure::Permanent(format!("unknown template {}", row.topic)))?;
             let data: serde_json::Value = serde_json::from_str(&row.payload)
                 .map_err(|_| Failure::Permanent("unreadable payload".into()))?;
-            // Donor e-mails name the pledge; the donor is looked up now (erased: not sent).
-            let (to, locale, data) = match row.recipient.strip_prefix(super::DONOR_PREFIX) {
-                Some(pledge_id) => {
-                    let pledge_id = pledge_id.to_string();
-                    let refunded = data["refunded"].as_str().unwrap_or("0.00").to_string();
-                    let found = state
-                        .db
-                        .run(move |conn| -> Result<_, DbError> {
-                            Ok(super::donor_email(conn, &pledge_id, &refunded)?)
-                        })
-                        .await
-                        .map_err(|e| Failure::Retry(e.to_string()))?;
-                    match found {
-                        Some(x) => x,
-                        None => return Ok(Sent::Suppressed("donor data erased".into())),
-                    }
-                }
-                None => (row.recipient.clone(), row.locale.clone(), data),
-            };
-            let recipient = to.clone();
+            // Donor e-mails name the pledge; the donor is looked up now (erased: not sent). Then
+            // the e-mails this address got in the last hour, in the same round of statements.
+            let recipient = row.recipient.clone();
+            let locale = row.locale.clone();
             let since = now() - chrono::Duration::hours(1);
-            let recent: i64 = state
+            let found = state
                 .db
-                .run(move |conn| -> Result<i64, DbError> {
-                    Ok(outbox::table
-                        .filter(outbox::recipient.eq(&recipient))
+                .read(move |conn| -> Result<_, DbError> {
+                    let resolved = match recipient.strip_prefix(super::DONOR_PREFIX) {
+                        Some(pledge_id) => {
+                            let refunded = data["refunded"].as_str().unwrap_or("0.00");
+                            super::donor_email(conn, pledge_id, refunded)?
+                        }
+                        None => Some((recipient, locale, data)),
+                    };
+                    let Some((to, locale, data)) = resolved else {
+                        return Ok(None);
+                    };
+                    let recent: i64 = outbox::table
+                        .filter(outbox::recipient.eq(&to))
                         .filter(outbox::sent_at.gt(since))
                         .count()
-                        .get_result(conn)?)
+                        .get_result(conn)?;
+                    Ok(Some((to, locale, data, recent)))
                 })
                 .await
                 .map_err(|e| Failure::Retry(e.to_string()))?;
+            let Some((to, locale, data, recent)) = found else {
+                return Ok(Sent::Suppressed("donor data erased".into()));
+            };
             if recent >= i64::from(cfg.email_per_recipient_per_hour) {
                 return Ok(Sent::Later(chrono::Duration::minutes(10)));
             }
@@ -406,7 +405,7 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
             let partner = row.recipient.clone();
             let target: Option<(Option<String>, String)> = state
                 .db
-                .run(move |conn| -> Result<_, DbError> {
+                .read(move |conn| -> Result<_, DbError> {
                     Ok(partners::table
                         .find(&partner)
                         .select((partners::webhook_url, partners::webhook_secret))

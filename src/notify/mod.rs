@@ -260,30 +260,31 @@ pub fn partner_listens(conn: &mut DbConnection, partner_id: &str) -> QueryResult
     Ok(listens > 0)
 }
 
-/// A donor e-mail's address, locale and figures, looked up at send time. None once the donor's
-/// personal data has been erased.
+/// A donor e-mail's address, locale and figures, looked up at send time (one statement). None
+/// once the donor's personal data has been erased.
 pub fn donor_email(
     conn: &mut DbConnection,
     pledge_id: &str,
     refunded: &str,
 ) -> QueryResult<Option<(String, String, Value)>> {
-    let pledge: PledgeRow = crate::db::schema::pledges::table
+    type Found = (
+        PledgeRow,
+        Option<(Option<String>, Option<String>, String)>,
+        (String, String, String),
+    );
+    let (pledge, donor, (title, asso_name, tax_code)): Found = crate::db::schema::pledges::table
         .find(pledge_id)
-        .select(PledgeRow::as_select())
+        .inner_join(campaigns::table.inner_join(associations::table))
+        .left_join(donors::table)
+        .select((
+            PledgeRow::as_select(),
+            (donors::name, donors::email, donors::locale).nullable(),
+            (campaigns::title, associations::name, associations::tax_code),
+        ))
         .first(conn)?;
-    let donor: Option<(Option<String>, Option<String>, String)> = donors::table
-        .find(pledge_id)
-        .select((donors::name, donors::email, donors::locale))
-        .first(conn)
-        .optional()?;
     let Some((Some(name), Some(to), locale)) = donor else {
         return Ok(None);
     };
-    let (title, association_id): (String, String) = campaigns::table
-        .find(&pledge.campaign_id)
-        .select((campaigns::title, campaigns::association_id))
-        .first(conn)?;
-    let (asso_name, _, tax_code) = association_of(conn, &association_id)?;
     let c = &pledge.currency;
     let date = pledge.confirmed_at.unwrap_or(pledge.created_at);
     Ok(Some((
