@@ -116,6 +116,9 @@ struct Usage {
     bench_ms: f64,
     pg_commits: Option<i64>,
     pg_rows_written: Option<i64>,
+    /// Confirmation statements the service ran and the confirmations they carried (its
+    /// `/metrics`; PostgreSQL's group commit).
+    batches: Option<(u64, u64)>,
 }
 
 impl PhaseResult {
@@ -827,6 +830,28 @@ struct Snapshot {
     postgres: u64,
     bench: u64,
     pg_stats: Option<(i64, i64)>,
+    batches: Option<(u64, u64)>,
+}
+
+/// (statements, confirmations) from the service's group-commit counters.
+fn batch_counters(addr: &str) -> Option<(u64, u64)> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).ok()?;
+    let counter = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((
+        counter("cofund_confirmation_batches_total")?,
+        counter("cofund_confirmations_batched_total")?,
+    ))
 }
 
 /// (commits, rows inserted + updated + deleted) of one database.
@@ -845,6 +870,8 @@ fn pg_db_stats(admin_url: &str, db: &str) -> Option<(i64, i64)> {
 
 struct Sampler {
     service_pid: u32,
+    /// host:port of the service.
+    service_addr: String,
     pg: Option<(String, String)>,
     hz: f64,
 }
@@ -861,6 +888,7 @@ impl Sampler {
             },
             bench: proc_ticks(Path::new("/proc/self/stat")).unwrap_or(0),
             pg_stats: self.pg.as_ref().and_then(|(url, db)| pg_db_stats(url, db)),
+            batches: batch_counters(&self.service_addr),
         }
     }
 
@@ -876,6 +904,10 @@ impl Sampler {
             bench_ms: ms(a.bench, b.bench),
             pg_commits: commits,
             pg_rows_written: rows,
+            batches: match (a.batches, b.batches) {
+                (Some(x), Some(y)) => Some((y.0 - x.0, y.1 - x.1)),
+                _ => None,
+            },
         }
     }
 }
@@ -907,6 +939,7 @@ async fn bench_backend(
     wait_ready(&api.http, &api.base, &mut server).await?;
     let sampler = Sampler {
         service_pid: server.child.id(),
+        service_addr: api.base.trim_start_matches("http://").to_string(),
         pg: pg_db.map(|d| (args.pg_admin_url.clone(), d.to_string())),
         hz: clock_ticks_per_sec(),
     };
@@ -1442,9 +1475,9 @@ fn render(
         );
         let _ = writeln!(
             s,
-            "| clients | phase | service ms/req | postgres ms/req | bench client ms/req | CPU busy | PG commits/req | PG rows written/req |"
+            "| clients | phase | service ms/req | postgres ms/req | bench client ms/req | CPU busy | PG commits/req | PG rows written/req | confirmations per statement |"
         );
-        let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         let ncpu = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1) as f64;
@@ -1457,7 +1490,7 @@ fn render(
                 / (p.elapsed.as_secs_f64() * 1000.0 * ncpu);
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.3} | {} | {:.3} | {:.0} % | {} | {} |",
+                "| {} | {} | {:.3} | {} | {:.3} | {:.0} % | {} | {} | {} |",
                 p.clients,
                 p.kind.label(),
                 u.service_ms / n,
@@ -1470,6 +1503,10 @@ fn render(
                 busy * 100.0,
                 per(u.pg_commits),
                 per(u.pg_rows_written),
+                match u.batches {
+                    Some((n, jobs)) if n > 0 => format!("{:.1}", jobs as f64 / n as f64),
+                    _ => "—".into(),
+                },
             );
         }
         let _ = writeln!(s);

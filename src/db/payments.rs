@@ -135,10 +135,23 @@ pub fn apply_event(
     ev: &ProviderEvent,
     payload: &str,
 ) -> Result<Applied, DbError> {
+    apply_announced_event(conn, ev, payload, group_commit::arriving())
+}
+
+/// [`apply_event`] for an event announced to [`group_commit`] when it started arriving (the
+/// webhook does so before it verifies the signature), so that a batch can wait for it.
+pub fn apply_announced_event(
+    conn: &mut DbConnection,
+    ev: &ProviderEvent,
+    payload: &str,
+    arriving: group_commit::Arriving,
+) -> Result<Applied, DbError> {
     if let DbConnection::Postgresql(_) = conn {
+        let mut arriving = Some(arriving);
         // A pledge moved by a concurrent delivery between our read and our write: read again.
         for _ in 0..8 {
-            match confirm_in_one_statement(conn, ev, payload) {
+            let announced = arriving.take().unwrap_or_else(group_commit::arriving);
+            match confirm_in_one_statement(conn, ev, payload, announced) {
                 Ok(Fast::Done(applied)) => return Ok(applied),
                 Ok(Fast::NotApplicable) => break,
                 Ok(Fast::Raced) => continue,
@@ -201,6 +214,7 @@ fn confirm_in_one_statement(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
     payload: &str,
+    arriving: group_commit::Arriving,
 ) -> QueryResult<Fast> {
     if ev.event.is_none()
         || (ev.payment_id.is_none() && ev.pledge_hint.is_none())
@@ -212,7 +226,6 @@ fn confirm_in_one_statement(
         event: ev.clone(),
         payload: payload.to_string(),
     };
-    let arriving = group_commit::arriving();
     let (pledge_id, status, campaign) = match group_commit::confirm(conn, request, arriving)? {
         group_commit::Confirmation::NotApplicable => return Ok(Fast::NotApplicable),
         group_commit::Confirmation::Planned {

@@ -462,6 +462,57 @@ async fn out_of_order_refunds_and_disputes_end_in_the_right_state() {
     .await;
 }
 
+/// The provider's webhook can arrive before cofund wrote the payment id on the pledge: the
+/// event's `metadata.pledge_id` then names it, unless that pledge belongs to another payment.
+#[actix_web::test]
+async fn an_event_can_name_its_pledge_by_metadata_but_not_another_payments_pledge() {
+    each_backend(|app| async move {
+        let (_, cmp, partner) = setup(&app).await;
+        let p = app.pledge(&partner, &cmp, "25.00", "late@example.org").await;
+        let q = app.pledge(&partner, &cmp, "30.00", "other@example.org").await;
+        let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+        let (p_id, q_id) = (id(&p), id(&q));
+        app.sql(&format!(
+            "UPDATE pledges SET provider_payment_id = NULL WHERE id = '{p_id}'"
+        ))
+        .await;
+        let with_hint = |event_id: &str, payment_id: &str, pledge_id: &str, amount: i64| {
+            let mut ev = succeeded(event_id, payment_id, amount);
+            ev["data"]["object"]["metadata"] = json!({"pledge_id": pledge_id});
+            ev
+        };
+
+        // q has its own payment: an event of another payment naming q is not q's.
+        let res = app.webhook(&with_hint("evt_foreign", "pi_foreign", &q_id, 3000)).await;
+        assert_eq!(res.ok()["outcome"], "unknown_payment");
+        assert_eq!(app.campaign_view(&cmp).await["raised"], "0.00");
+
+        // p has none yet: the metadata finds it, and the payment id is recorded.
+        let res = app.webhook(&with_hint("evt_late", "pi_late", &p_id, 2500)).await;
+        assert_eq!(res.ok()["outcome"], "applied");
+        assert_eq!(
+            app.count(&format!(
+                "pledges WHERE id = '{p_id}' AND provider_payment_id = 'pi_late' AND status = 'confirmed'"
+            ))
+            .await,
+            1
+        );
+        // Later events of that payment find the pledge by its id alone.
+        let res = app.webhook(&succeeded("evt_late_again", "pi_late", 2500)).await;
+        assert_eq!(res.ok()["outcome"], "no_change");
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["raised"], "25.00");
+        assert_eq!(view["donors"], 1);
+        assert_eq!(
+            app.count(&format!("pledges WHERE id = '{q_id}' AND status = 'pending'"))
+                .await,
+            1
+        );
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
 #[actix_web::test]
 async fn events_for_unknown_payments_are_stored_and_acknowledged() {
     each_backend(|app| async move {

@@ -1,6 +1,7 @@
 //! `POST /v1/webhooks/stripe`: the only way money enters cofund. The raw body's signature is
 //! verified before anything is parsed; each event id is applied at most once.
 
+use crate::db::group_commit;
 use crate::db::matching as engine;
 use crate::db::payments::{self, Applied};
 use crate::http::AppState;
@@ -22,6 +23,8 @@ pub struct WebhookAck {
 /// Verifies, parses and applies one provider event; shared by the HTTP endpoint and the
 /// simulated provider's deliveries.
 pub async fn deliver(state: &AppState, body: &[u8], header: Option<&str>) -> ApiResult<Applied> {
+    // On its way to a batched confirmation: a batch about to run may wait for it briefly.
+    let arriving = group_commit::arriving();
     let now = chrono::Utc::now().timestamp();
     signature::verify(header, body, &state.config.payments.webhook_secrets, now).map_err(|e| {
         tracing::warn!(reason = %e, "webhook signature rejected");
@@ -44,7 +47,9 @@ pub async fn deliver(state: &AppState, body: &[u8], header: Option<&str>) -> Api
     let applied = state
         .db
         .run(move |conn| -> ApiResult<Applied> {
-            Ok(payments::apply_event(conn, &event, &payload)?)
+            Ok(payments::apply_announced_event(
+                conn, &event, &payload, arriving,
+            )?)
         })
         .await?;
     if let Applied::Applied {
