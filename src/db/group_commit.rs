@@ -10,8 +10,9 @@
 //! No thread of its own: a caller whose request is queued while fewer than [`MAX_LEADERS`]
 //! batches run, and no leader is still reading its batch, becomes a leader, waits (at most
 //! 0.15 ms) for confirmations already on their way to join, takes what is queued and runs it
-//! on its own connection; the others wait for their result. If a batch fails (say, a duplicate event id), nothing of it was written and
-//! every caller in it runs its confirmation alone, which reports its own error.
+//! on one of the group's leader connections; the others wait for their result, each on its own
+//! condvar. If a batch fails (say, a duplicate event id), nothing of it was written and every
+//! caller in it runs its confirmation alone, on its own connection, which reports its own error.
 
 use super::DbConnection;
 use super::models::{CampaignRow, OutboxRow, PledgeRow};
@@ -101,49 +102,131 @@ fn run_batch(
         .collect())
 }
 
-/// Announces a confirmation on its way (its request is being received). While any is, a
-/// leader waits for it briefly before running its batch, so that under load batches grow
-/// instead of each request paying for statements and a commit of its own. Dropping the guard
-/// (when the request is queued, or turns out not to be a plain confirmation) withdraws it.
-pub fn arriving() -> Arriving {
-    ARRIVING.fetch_add(1, Ordering::SeqCst);
-    Arriving { queued: false }
+/// Group commit for one PostgreSQL database: its queue of confirmations and the connections
+/// its leaders run batches on. One per [`super::Db`], so batches never mix databases.
+pub struct GroupCommit {
+    state: Mutex<QueueState>,
+    /// Wakes a leader that gathers: a request joined the queue, or an announced one withdrew.
+    gather: Condvar,
+    /// Confirmations announced and not yet queued (see [`GroupCommit::arriving`]).
+    arriving: AtomicUsize,
+    /// [`MAX_LEADERS`] connections kept for the leaders. Each caches one plan per batch size
+    /// and forces generic plans: on the callers' pooled connections every (connection, batch
+    /// size) pair was planned six times over (five custom plans, then the generic one), and
+    /// in the benchmark planning was a fifth of PostgreSQL's CPU.
+    leader_conns: r2d2::Pool<super::ConnectionManager>,
 }
 
+/// Prepares a leader's connection.
+#[derive(Debug)]
+struct GenericPlans;
+
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for GenericPlans {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        use diesel::connection::SimpleConnection;
+        // The statements a leader runs are written for a generic plan (see PG_CONFIRM).
+        conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl GroupCommit {
+    pub(super) fn new(manager: super::ConnectionManager, timeout: Duration) -> Arc<GroupCommit> {
+        Arc::new(GroupCommit {
+            state: Mutex::new(QueueState::default()),
+            gather: Condvar::new(),
+            arriving: AtomicUsize::new(0),
+            leader_conns: r2d2::Pool::builder()
+                .max_size(MAX_LEADERS as u32)
+                .min_idle(Some(0))
+                .test_on_check_out(false)
+                .connection_timeout(timeout)
+                .connection_customizer(Box::new(GenericPlans))
+                .build_unchecked(manager),
+        })
+    }
+
+    /// Announces a confirmation on its way (its request is being received). While any is, a
+    /// leader waits for it briefly before running its batch, so that under load batches grow
+    /// instead of each request paying for statements and a commit of its own. Dropping the
+    /// guard (when the request is queued, or turns out not to be a plain confirmation)
+    /// withdraws it.
+    pub fn arriving(self: &Arc<Self>) -> Arriving {
+        self.arriving.fetch_add(1, Ordering::SeqCst);
+        Arriving {
+            group: Some(self.clone()),
+            queued: false,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        lock(&self.state)
+    }
+}
+
+/// A confirmation announced to a [`GroupCommit`], or to none (it will run alone).
 pub struct Arriving {
+    group: Option<Arc<GroupCommit>>,
     queued: bool,
 }
 
-impl Drop for Arriving {
-    fn drop(&mut self) {
+impl Arriving {
+    /// For a confirmation that is not batched (SQLite, or a caller without a group).
+    pub fn none() -> Arriving {
+        Arriving {
+            group: None,
+            queued: false,
+        }
+    }
+
+    /// The group it was announced to.
+    pub fn group(&self) -> Option<Arc<GroupCommit>> {
+        self.group.clone()
+    }
+
+    /// Marks it queued: no longer counted as on its way.
+    fn queued(&mut self, group: &GroupCommit) {
         if !self.queued {
-            ARRIVING.fetch_sub(1, Ordering::SeqCst);
-            QUEUE.ready.notify_all();
+            self.queued = true;
+            group.arriving.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
 
-static ARRIVING: AtomicUsize = AtomicUsize::new(0);
+impl Drop for Arriving {
+    fn drop(&mut self) {
+        if let Some(group) = &self.group
+            && !self.queued
+        {
+            group.arriving.fetch_sub(1, Ordering::SeqCst);
+            group.gather.notify_all();
+        }
+    }
+}
 
 /// How long a leader waits at most for announced confirmations (commit_delay, adaptively).
 const GATHER: Duration = Duration::from_micros(150);
 
-/// Runs `request`, batched with the requests other threads submit meanwhile.
+/// Runs `request`, batched with the requests other threads submit to the same group meanwhile
+/// (alone, on `conn`, when it was announced to no group). `conn` is the caller's: a failed
+/// batch's requests run alone on it.
 pub fn confirm(
     conn: &mut DbConnection,
     request: Request,
     mut arriving: Arriving,
 ) -> QueryResult<Confirmation> {
-    let queue = &*QUEUE;
+    let Some(group) = arriving.group() else {
+        return Ok(process(conn, &[&request], || ())?.remove(0));
+    };
     let slot = Arc::new(Slot {
         request,
         result: Mutex::new(None),
+        wake: Condvar::new(),
     });
-    let mut state = lock(&queue.state);
+    let mut state = group.lock();
     state.requests.push(slot.clone());
-    arriving.queued = true;
-    ARRIVING.fetch_sub(1, Ordering::SeqCst);
-    queue.ready.notify_all();
+    arriving.queued(&group);
+    group.gather.notify_all();
     loop {
         if let Some(result) = lock(&slot.result).take() {
             drop(state);
@@ -155,22 +238,23 @@ pub fn confirm(
         }
         // Wait while the request is in another leader's batch, while enough leaders run, or
         // while a leader still reads its batch (what arrives meanwhile makes the next one).
+        // Each waiter sleeps on its own condvar: woken for its result, or to lead.
         let queued = state.requests.iter().any(|s| Arc::ptr_eq(s, &slot));
         if !queued || state.leaders >= MAX_LEADERS || state.reading {
-            state = queue.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+            state = slot.wake.wait(state).unwrap_or_else(|p| p.into_inner());
             continue;
         }
         state.leaders += 1;
         state.reading = true;
         // Leader: give the confirmations already on their way a moment to join.
         let deadline = Instant::now() + GATHER;
-        while ARRIVING.load(Ordering::SeqCst) > 0 && state.requests.len() < MAX_BATCH {
+        while group.arriving.load(Ordering::SeqCst) > 0 && state.requests.len() < MAX_BATCH {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            state = queue
-                .ready
+            state = group
+                .gather
                 .wait_timeout(state, left)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
@@ -180,16 +264,19 @@ pub fn confirm(
             // Another leader took everything while this one gathered.
             state.leaders -= 1;
             state.reading = false;
-            queue.ready.notify_all();
+            state.promote_next();
             continue;
         }
         drop(state);
-        Leader {
+        let mut leader = Leader {
+            group: &group,
             batch: &batch,
             reading: Cell::new(true),
-        }
-        .run(conn);
-        state = lock(&queue.state);
+            results: None,
+        };
+        leader.run();
+        drop(leader);
+        state = group.lock();
     }
 }
 
@@ -301,12 +388,6 @@ const MAX_BATCH: usize = 64;
 /// They cannot deadlock: every batch locks pledges, then donors, then campaigns, each by id.
 const MAX_LEADERS: usize = 2;
 
-/// The confirmations waiting for a leader (one queue per process).
-struct Queue {
-    state: Mutex<QueueState>,
-    ready: Condvar,
-}
-
 #[derive(Default)]
 struct QueueState {
     requests: Vec<Arc<Slot>>,
@@ -317,15 +398,26 @@ struct QueueState {
     reading: bool,
 }
 
-static QUEUE: std::sync::LazyLock<Queue> = std::sync::LazyLock::new(|| Queue {
-    state: Mutex::new(QueueState::default()),
-    ready: Condvar::new(),
-});
+impl QueueState {
+    /// If another leader may start, wakes the oldest queued request to become it (only that
+    /// one: waking every waiter cost more context switches than the batching saved).
+    fn promote_next(&self) {
+        if self.leaders < MAX_LEADERS
+            && !self.reading
+            && let Some(first) = self.requests.first()
+        {
+            first.wake.notify_one();
+        }
+    }
+}
 
 struct Slot {
     request: Request,
-    /// `Err(())`: the batch failed; the request's thread retries it alone.
+    /// `Err(())`: the batch failed; the request's thread retries it alone. Set while the
+    /// group's state is locked, so a waiter checking it under that lock cannot miss it.
     result: Mutex<Option<Result<Confirmation, ()>>>,
+    /// Wakes this request's thread (waiting with the group's state lock).
+    wake: Condvar,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -355,46 +447,53 @@ fn take_batch(queue: &mut Vec<Arc<Slot>>) -> Vec<Arc<Slot>> {
     batch
 }
 
-/// Runs one batch; on drop (also when unwinding) frees the queue and wakes the waiters, giving
-/// any request left without a result the "failed" answer so its thread retries it alone.
+/// Runs one batch on a leader connection; on drop (also when unwinding) hands out the results,
+/// giving any request left without one the "failed" answer so its thread retries it alone,
+/// and lets the next leader start.
 struct Leader<'a> {
+    group: &'a GroupCommit,
     batch: &'a [Arc<Slot>],
     /// Set while this leader reads and plans its batch.
     reading: Cell<bool>,
+    results: Option<Vec<Confirmation>>,
 }
 
 impl Leader<'_> {
-    fn run(self, conn: &mut DbConnection) {
+    fn run(&mut self) {
+        let Ok(mut conn) = self.group.leader_conns.get() else {
+            return;
+        };
         let requests: Vec<&Request> = self.batch.iter().map(|s| &s.request).collect();
-        if let Ok(confirmations) = process(conn, &requests, || self.done_reading()) {
-            for (slot, confirmation) in self.batch.iter().zip(confirmations) {
-                *lock(&slot.result) = Some(Ok(confirmation));
-            }
-        }
+        self.results = process(&mut conn, &requests, || self.done_reading()).ok();
     }
-}
 
-impl Leader<'_> {
     /// Lets the next leader start (once).
     fn done_reading(&self) {
         if self.reading.replace(false) {
-            lock(&QUEUE.state).reading = false;
-            QUEUE.ready.notify_all();
+            let mut state = self.group.lock();
+            state.reading = false;
+            state.promote_next();
         }
     }
 }
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
+        let mut results = self.results.take().map(Vec::into_iter);
+        let mut state = self.group.lock();
         for slot in self.batch {
-            let mut result = lock(&slot.result);
-            if result.is_none() {
-                *result = Some(Err(()));
-            }
+            let result = match results.as_mut().and_then(Iterator::next) {
+                Some(confirmation) => Ok(confirmation),
+                None => Err(()),
+            };
+            *lock(&slot.result) = Some(result);
+            slot.wake.notify_one();
         }
-        self.done_reading();
-        lock(&QUEUE.state).leaders -= 1;
-        QUEUE.ready.notify_all();
+        if self.reading.replace(false) {
+            state.reading = false;
+        }
+        state.leaders -= 1;
+        state.promote_next();
     }
 }
 

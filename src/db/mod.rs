@@ -159,6 +159,8 @@ impl Drop for Conn {
 pub struct Db {
     pool: Pool,
     backend: &'static str,
+    /// PostgreSQL: batches concurrent payment confirmations (see [`group_commit`]).
+    group: Option<std::sync::Arc<group_commit::GroupCommit>>,
 }
 
 impl Db {
@@ -176,6 +178,14 @@ impl Db {
     ) -> Result<Db, DbError> {
         let parsed = DatabaseUrl::parse(url)?;
         let backend = parsed.backend_name();
+        let group = matches!(parsed, DatabaseUrl::Postgres(_)).then(|| {
+            group_commit::GroupCommit::new(
+                ConnectionManager {
+                    url: parsed.clone(),
+                },
+                timeout,
+            )
+        });
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
@@ -184,11 +194,24 @@ impl Db {
             .test_on_check_out(false)
             .connection_timeout(timeout)
             .build_unchecked(ConnectionManager { url: parsed });
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            group,
+        })
     }
 
     pub fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    /// Announces a payment confirmation on its way, so that a batch about to run may wait for
+    /// it (see [`group_commit::GroupCommit::arriving`]); on SQLite, a no-op.
+    pub fn arriving(&self) -> group_commit::Arriving {
+        match &self.group {
+            Some(group) => group.arriving(),
+            None => group_commit::Arriving::none(),
+        }
     }
 
     /// (open, idle) connections, for `/metrics`.

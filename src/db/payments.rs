@@ -129,13 +129,14 @@ fn hint_fits(p: &PledgeRow, ev: &ProviderEvent) -> bool {
     p.provider_payment_id.is_none() || p.provider_payment_id == ev.payment_id
 }
 
-/// Applies a verified provider event. Safe under concurrent and duplicated deliveries.
+/// Applies a verified provider event. Safe under concurrent and duplicated deliveries. On
+/// PostgreSQL a plain confirmation is written in one statement, not batched with others.
 pub fn apply_event(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
     payload: &str,
 ) -> Result<Applied, DbError> {
-    apply_announced_event(conn, ev, payload, group_commit::arriving())
+    apply_announced_event(conn, ev, payload, group_commit::Arriving::none())
 }
 
 /// [`apply_event`] for an event announced to [`group_commit`] when it started arriving (the
@@ -147,10 +148,15 @@ pub fn apply_announced_event(
     arriving: group_commit::Arriving,
 ) -> Result<Applied, DbError> {
     if let DbConnection::Postgresql(_) = conn {
+        let group = arriving.group();
         let mut arriving = Some(arriving);
         // A pledge moved by a concurrent delivery between our read and our write: read again.
         for _ in 0..8 {
-            let announced = arriving.take().unwrap_or_else(group_commit::arriving);
+            let announced = match (arriving.take(), &group) {
+                (Some(first), _) => first,
+                (None, Some(group)) => group.arriving(),
+                (None, None) => group_commit::Arriving::none(),
+            };
             match confirm_in_one_statement(conn, ev, payload, announced) {
                 Ok(Fast::Done(applied)) => return Ok(applied),
                 Ok(Fast::NotApplicable) => break,

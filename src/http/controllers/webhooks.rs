@@ -1,7 +1,6 @@
 //! `POST /v1/webhooks/stripe`: the only way money enters cofund. The raw body's signature is
 //! verified before anything is parsed; each event id is applied at most once.
 
-use crate::db::group_commit;
 use crate::db::matching as engine;
 use crate::db::payments::{self, Applied};
 use crate::http::AppState;
@@ -24,7 +23,7 @@ pub struct WebhookAck {
 /// simulated provider's deliveries.
 pub async fn deliver(state: &AppState, body: &[u8], header: Option<&str>) -> ApiResult<Applied> {
     // On its way to a batched confirmation: a batch about to run may wait for it briefly.
-    let arriving = group_commit::arriving();
+    let arriving = state.db.arriving();
     let now = chrono::Utc::now().timestamp();
     signature::verify(header, body, &state.config.payments.webhook_secrets, now).map_err(|e| {
         tracing::warn!(reason = %e, "webhook signature rejected");
