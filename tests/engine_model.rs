@@ -276,7 +276,7 @@ fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent) {
         pledge_hint: None,
         event: Some(event),
     };
-    let applied = payments::apply_announced_event(conn, &ev, "{}", w.db.arriving()).unwrap();
+    let applied = payments::apply_event(conn, &ev, "{}").unwrap();
     assert!(
         matches!(applied, payments::Applied::Applied { .. }),
         "{applied:?}"

@@ -44,6 +44,9 @@ pub enum Confirmation {
         pledge_id: String,
         status: &'static str,
         outcome: Outcome,
+        /// Applied, and its campaign may have to act on the matching rule now (at most one
+        /// confirmation per campaign and batch says so: the rematch is idempotent).
+        rematch: bool,
     },
 }
 
@@ -104,6 +107,10 @@ fn run_batch(
 
 /// Group commit for one PostgreSQL database: its queue of confirmations and the connections
 /// its leaders run batches on. One per [`super::Db`], so batches never mix databases.
+///
+/// Submitters wait asynchronously (no thread, no pooled connection while they wait). A leader
+/// is a blocking task that gathers, takes a batch, reads and plans it, lets a second leader
+/// start, writes and commits, replies, and goes on with the next batch while there is one.
 pub struct GroupCommit {
     state: Mutex<QueueState>,
     /// Wakes a leader that gathers: a request joined the queue, or an announced one withdrew.
@@ -119,16 +126,22 @@ pub struct GroupCommit {
 
 /// Prepares a leader's connection.
 #[derive(Debug)]
-struct GenericPlans;
+struct LeaderSettings;
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for GenericPlans {
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for LeaderSettings {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         use diesel::connection::SimpleConnection;
-        // The statements a leader runs are written for a generic plan (see PG_CONFIRM).
-        conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+        // A leader runs key lookups only, written for one generic plan (see PG_CONFIRM);
+        // without sequential scans that plan uses the keys even when it was made while a
+        // table was small.
+        conn.batch_execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
+
+/// What a submitter gets back; `Err(())` when the batch failed as a whole (nothing of it was
+/// written): the submitter then runs its confirmation alone, which reports its own error.
+pub type Reply = Result<Confirmation, ()>;
 
 impl GroupCommit {
     pub(super) fn new(manager: super::ConnectionManager, timeout: Duration) -> Arc<GroupCommit> {
@@ -141,7 +154,7 @@ impl GroupCommit {
                 .min_idle(Some(0))
                 .test_on_check_out(false)
                 .connection_timeout(timeout)
-                .connection_customizer(Box::new(GenericPlans))
+                .connection_customizer(Box::new(LeaderSettings))
                 .build_unchecked(manager),
         })
     }
@@ -157,6 +170,44 @@ impl GroupCommit {
             group: Some(self.clone()),
             queued: false,
         }
+    }
+
+    /// Queues `request` and waits for the batch that carries it.
+    pub async fn submit(self: &Arc<Self>, request: Request, mut arriving: Arriving) -> Reply {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(());
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let leader = {
+            let mut state = self.lock();
+            state.requests.push(Waiting { request, reply });
+            arriving.queued(self);
+            self.gather.notify_all();
+            self.next_leader(&mut state, &runtime)
+        };
+        Ticket::start(leader);
+        answer.await.unwrap_or(Err(()))
+    }
+
+    /// A place for a new leader if there is work, fewer than [`MAX_LEADERS`] run and none is
+    /// reading its batch (what arrives meanwhile makes the next one). Start it with
+    /// [`Ticket::start`] once the state is unlocked.
+    fn next_leader(
+        self: &Arc<Self>,
+        state: &mut QueueState,
+        runtime: &tokio::runtime::Handle,
+    ) -> Option<Ticket> {
+        if state.requests.is_empty() || state.leaders >= MAX_LEADERS || state.reading {
+            return None;
+        }
+        state.leaders += 1;
+        state.reading = true;
+        Some(Ticket {
+            group: self.clone(),
+            reading: Cell::new(true),
+            runtime: runtime.clone(),
+            ran: false,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -207,77 +258,114 @@ impl Drop for Arriving {
 /// How long a leader waits at most for announced confirmations (commit_delay, adaptively).
 const GATHER: Duration = Duration::from_micros(150);
 
-/// Runs `request`, batched with the requests other threads submit to the same group meanwhile
-/// (alone, on `conn`, when it was announced to no group). `conn` is the caller's: a failed
-/// batch's requests run alone on it.
-pub fn confirm(
-    conn: &mut DbConnection,
-    request: Request,
-    mut arriving: Arriving,
-) -> QueryResult<Confirmation> {
-    let Some(group) = arriving.group() else {
-        return Ok(process(conn, &[&request], || ())?.remove(0));
-    };
-    let slot = Arc::new(Slot {
-        request,
-        result: Mutex::new(None),
-        wake: Condvar::new(),
-    });
-    let mut state = group.lock();
-    state.requests.push(slot.clone());
-    arriving.queued(&group);
-    group.gather.notify_all();
-    loop {
-        if let Some(result) = lock(&slot.result).take() {
-            drop(state);
-            return match result {
-                Ok(confirmation) => Ok(confirmation),
-                // The batch failed as a whole: alone, this request reports its own error.
-                Err(()) => Ok(process(conn, &[&slot.request], || ())?.remove(0)),
-            };
+/// A running leader's place (counted in `QueueState::leaders`). Dropping it, also when
+/// unwinding, frees the place and starts the next leader if work is queued.
+struct Ticket {
+    group: Arc<GroupCommit>,
+    /// This leader is reading and planning its batch.
+    reading: Cell<bool>,
+    runtime: tokio::runtime::Handle,
+    /// The leader ran (a ticket whose task was dropped unrun, as a runtime shuts down, only
+    /// frees its place).
+    ran: bool,
+}
+
+impl Ticket {
+    /// Runs the leader on the blocking pool.
+    fn start(ticket: Option<Ticket>) {
+        if let Some(ticket) = ticket {
+            let runtime = ticket.runtime.clone();
+            runtime.spawn_blocking(move || ticket.lead());
         }
-        // Wait while the request is in another leader's batch, while enough leaders run, or
-        // while a leader still reads its batch (what arrives meanwhile makes the next one).
-        // Each waiter sleeps on its own condvar: woken for its result, or to lead.
-        let queued = state.requests.iter().any(|s| Arc::ptr_eq(s, &slot));
-        if !queued || state.leaders >= MAX_LEADERS || state.reading {
-            state = slot.wake.wait(state).unwrap_or_else(|p| p.into_inner());
-            continue;
-        }
-        state.leaders += 1;
-        state.reading = true;
-        // Leader: give the confirmations already on their way a moment to join.
-        let deadline = Instant::now() + GATHER;
-        while group.arriving.load(Ordering::SeqCst) > 0 && state.requests.len() < MAX_BATCH {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            state = group
-                .gather
-                .wait_timeout(state, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        let batch = take_batch(&mut state.requests);
-        if batch.is_empty() {
-            // Another leader took everything while this one gathered.
-            state.leaders -= 1;
-            state.reading = false;
-            state.promote_next();
-            continue;
-        }
-        drop(state);
-        let mut leader = Leader {
-            group: &group,
-            batch: &batch,
-            reading: Cell::new(true),
-            results: None,
-        };
-        leader.run();
-        drop(leader);
-        state = group.lock();
     }
+
+    /// Runs batches while there are some and no other leader is reading.
+    fn lead(mut self) {
+        self.ran = true;
+        let group = self.group.clone();
+        let group = &*group;
+        loop {
+            let batch = {
+                let mut state = group.lock();
+                // Give the confirmations already on their way a moment to join.
+                let deadline = Instant::now() + GATHER;
+                while group.arriving.load(Ordering::SeqCst) > 0 && state.requests.len() < MAX_BATCH
+                {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    state = group
+                        .gather
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                take_batch(&mut state.requests)
+            };
+            if batch.is_empty() {
+                return;
+            }
+            let requests: Vec<&Request> = batch.iter().map(|w| &w.request).collect();
+            let results = match group.leader_conns.get() {
+                Ok(mut conn) => process(&mut conn, &requests, || self.done_reading()).ok(),
+                Err(_) => None,
+            };
+            if results.is_some() {
+                super::bump_write_epoch();
+            }
+            let mut results = results.map(Vec::into_iter);
+            for waiting in batch {
+                let reply = results.as_mut().and_then(Iterator::next).ok_or(());
+                let _ = waiting.reply.send(reply);
+            }
+            // Go on with what is queued, unless another leader is reading it.
+            let mut state = group.lock();
+            if self.reading.get() {
+                // The batch failed before it was planned.
+                continue;
+            }
+            if state.requests.is_empty() || state.reading {
+                return;
+            }
+            state.reading = true;
+            self.reading.set(true);
+        }
+    }
+
+    /// Lets the next leader start (once per batch).
+    fn done_reading(&self) {
+        if self.reading.replace(false) {
+            let next = {
+                let mut state = self.group.lock();
+                state.reading = false;
+                self.group.next_leader(&mut state, &self.runtime)
+            };
+            Ticket::start(next);
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let next = {
+            let mut state = self.group.lock();
+            if self.reading.replace(false) {
+                state.reading = false;
+            }
+            state.leaders -= 1;
+            match self.ran {
+                true => self.group.next_leader(&mut state, &self.runtime),
+                false => None,
+            }
+        };
+        Ticket::start(next);
+    }
+}
+
+/// Runs `request` alone on `conn`, in one statement (no batch): for callers outside a group.
+pub fn confirm_alone(conn: &mut DbConnection, request: &Request) -> QueryResult<Confirmation> {
+    Ok(process(conn, &[request], || ())?.remove(0))
 }
 
 /// Reads the pledges of `requests` (one statement by payment id; a second, rare one for events
@@ -333,20 +421,33 @@ fn process(
         _ => Vec::new(),
     }
     .into_iter();
-    Ok(plans
-        .into_iter()
-        .map(|plan| match plan {
+    let mut looked_at = HashSet::new();
+    let mut confirmations = Vec::with_capacity(plans.len());
+    for plan in plans {
+        confirmations.push(match plan {
             None => Confirmation::NotApplicable,
-            Some((job, first)) => Confirmation::Planned {
-                pledge_id: job.pledge_id,
-                status: job.status,
-                outcome: match first {
+            Some((job, first)) => {
+                let outcome = match first {
                     true => outcomes.next().unwrap_or(Outcome::Raced),
                     false => Outcome::Raced,
-                },
-            },
-        })
-        .collect())
+                };
+                // Whether the matching rule has something to do, asked once per campaign.
+                let rematch = match &outcome {
+                    Outcome::Applied(campaign) if looked_at.insert(campaign.id.clone()) => {
+                        super::matching::needs_rematch(conn, campaign)?
+                    }
+                    _ => false,
+                };
+                Confirmation::Planned {
+                    pledge_id: job.pledge_id,
+                    status: job.status,
+                    outcome,
+                    rematch,
+                }
+            }
+        });
+    }
+    Ok(confirmations)
 }
 
 /// Runs `jobs` as one batch, here and now: what became of each, in order. All or nothing if
@@ -390,34 +491,18 @@ const MAX_LEADERS: usize = 2;
 
 #[derive(Default)]
 struct QueueState {
-    requests: Vec<Arc<Slot>>,
-    /// Leaders running a batch.
+    requests: Vec<Waiting>,
+    /// Leaders running.
     leaders: usize,
     /// A leader is reading its batch's pledges: the next one waits for that, so that requests
     /// arriving meanwhile join its batch.
     reading: bool,
 }
 
-impl QueueState {
-    /// If another leader may start, wakes the oldest queued request to become it (only that
-    /// one: waking every waiter cost more context switches than the batching saved).
-    fn promote_next(&self) {
-        if self.leaders < MAX_LEADERS
-            && !self.reading
-            && let Some(first) = self.requests.first()
-        {
-            first.wake.notify_one();
-        }
-    }
-}
-
-struct Slot {
+/// A queued request and where its answer goes.
+struct Waiting {
     request: Request,
-    /// `Err(())`: the batch failed; the request's thread retries it alone. Set while the
-    /// group's state is locked, so a waiter checking it under that lock cannot miss it.
-    result: Mutex<Option<Result<Confirmation, ()>>>,
-    /// Wakes this request's thread (waiting with the group's state lock).
-    wake: Condvar,
+    reply: tokio::sync::oneshot::Sender<Reply>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -426,7 +511,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Takes queued requests, oldest first, at most one per payment and per event id (a second
 /// one waits for the next batch, where it will find the pledge moved or the event stored).
-fn take_batch(queue: &mut Vec<Arc<Slot>>) -> Vec<Arc<Slot>> {
+fn take_batch(queue: &mut Vec<Waiting>) -> Vec<Waiting> {
     let mut payments = HashSet::new();
     let mut events = HashSet::new();
     let mut batch = Vec::new();
@@ -445,56 +530,6 @@ fn take_batch(queue: &mut Vec<Arc<Slot>>) -> Vec<Arc<Slot>> {
     }
     *queue = rest;
     batch
-}
-
-/// Runs one batch on a leader connection; on drop (also when unwinding) hands out the results,
-/// giving any request left without one the "failed" answer so its thread retries it alone,
-/// and lets the next leader start.
-struct Leader<'a> {
-    group: &'a GroupCommit,
-    batch: &'a [Arc<Slot>],
-    /// Set while this leader reads and plans its batch.
-    reading: Cell<bool>,
-    results: Option<Vec<Confirmation>>,
-}
-
-impl Leader<'_> {
-    fn run(&mut self) {
-        let Ok(mut conn) = self.group.leader_conns.get() else {
-            return;
-        };
-        let requests: Vec<&Request> = self.batch.iter().map(|s| &s.request).collect();
-        self.results = process(&mut conn, &requests, || self.done_reading()).ok();
-    }
-
-    /// Lets the next leader start (once).
-    fn done_reading(&self) {
-        if self.reading.replace(false) {
-            let mut state = self.group.lock();
-            state.reading = false;
-            state.promote_next();
-        }
-    }
-}
-
-impl Drop for Leader<'_> {
-    fn drop(&mut self) {
-        let mut results = self.results.take().map(Vec::into_iter);
-        let mut state = self.group.lock();
-        for slot in self.batch {
-            let result = match results.as_mut().and_then(Iterator::next) {
-                Some(confirmation) => Ok(confirmation),
-                None => Err(()),
-            };
-            *lock(&slot.result) = Some(result);
-            slot.wake.notify_one();
-        }
-        if self.reading.replace(false) {
-            state.reading = false;
-        }
-        state.leaders -= 1;
-        state.promote_next();
-    }
 }
 
 /// The confirmations of a batch, after the jobs `j` ([`JOB_COLUMNS`]): `$1` the time, `$2`–`$8`

@@ -130,34 +130,17 @@ fn hint_fits(p: &PledgeRow, ev: &ProviderEvent) -> bool {
 }
 
 /// Applies a verified provider event. Safe under concurrent and duplicated deliveries. On
-/// PostgreSQL a plain confirmation is written in one statement, not batched with others.
+/// PostgreSQL a plain confirmation is written in one statement, not batched with others (see
+/// [`apply_arriving_event`] for that).
 pub fn apply_event(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
     payload: &str,
 ) -> Result<Applied, DbError> {
-    apply_announced_event(conn, ev, payload, group_commit::Arriving::none())
-}
-
-/// [`apply_event`] for an event announced to [`group_commit`] when it started arriving (the
-/// webhook does so before it verifies the signature), so that a batch can wait for it.
-pub fn apply_announced_event(
-    conn: &mut DbConnection,
-    ev: &ProviderEvent,
-    payload: &str,
-    arriving: group_commit::Arriving,
-) -> Result<Applied, DbError> {
     if let DbConnection::Postgresql(_) = conn {
-        let group = arriving.group();
-        let mut arriving = Some(arriving);
         // A pledge moved by a concurrent delivery between our read and our write: read again.
         for _ in 0..8 {
-            let announced = match (arriving.take(), &group) {
-                (Some(first), _) => first,
-                (None, Some(group)) => group.arriving(),
-                (None, None) => group_commit::Arriving::none(),
-            };
-            match confirm_in_one_statement(conn, ev, payload, announced) {
+            match confirm_in_one_statement(conn, ev, payload) {
                 Ok(Fast::Done(applied)) => return Ok(applied),
                 Ok(Fast::NotApplicable) => break,
                 Ok(Fast::Raced) => continue,
@@ -190,6 +173,64 @@ pub fn apply_announced_event(
     }
 }
 
+/// [`apply_event`] for an event announced to its database's group commit when it started
+/// arriving (the webhook does so before it verifies the signature): on PostgreSQL a plain
+/// confirmation joins a batch, waiting without holding a thread or a connection; anything
+/// else, or a confirmation whose batch failed, goes through [`apply_event`].
+pub async fn apply_arriving_event(
+    db: &super::Db,
+    ev: ProviderEvent,
+    payload: String,
+    arriving: group_commit::Arriving,
+) -> Result<Applied, DbError> {
+    if let Some(group) = arriving.group()
+        && batchable(&ev)
+    {
+        let mut arriving = Some(arriving);
+        // A pledge moved by a concurrent delivery between the read and the write: again.
+        for _ in 0..8 {
+            let announced = arriving.take().unwrap_or_else(|| group.arriving());
+            let request = group_commit::Request {
+                event: ev.clone(),
+                payload: payload.clone(),
+            };
+            match group.submit(request, announced).await {
+                Ok(group_commit::Confirmation::Planned {
+                    pledge_id,
+                    status,
+                    outcome: group_commit::Outcome::Applied(campaign),
+                    rematch,
+                }) => {
+                    let freed = match rematch {
+                        true => {
+                            let id = campaign.id.clone();
+                            db.run(move |conn| -> Result<bool, DbError> {
+                                Ok(matching::rematch(conn, &id)?.freed)
+                            })
+                            .await?
+                        }
+                        false => false,
+                    };
+                    return Ok(Applied::Applied {
+                        pledge_id,
+                        status: status.to_string(),
+                        changed: true,
+                        freed_fund: freed.then_some(campaign.fund_id),
+                    });
+                }
+                Ok(group_commit::Confirmation::Planned { .. }) => continue,
+                Ok(group_commit::Confirmation::NotApplicable) | Err(()) => break,
+            }
+        }
+    }
+    db.run(move |conn| apply_event(conn, &ev, &payload)).await
+}
+
+/// Whether an event may be a plain confirmation (the only kind a batch carries).
+fn batchable(ev: &ProviderEvent) -> bool {
+    ev.event.is_some() && (ev.payment_id.is_some() || ev.pledge_hint.is_some())
+}
+
 /// The provider event's id is already stored: this delivery is a duplicate.
 fn is_duplicate_event(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
@@ -208,10 +249,10 @@ enum Fast {
     Raced,
 }
 
-/// PostgreSQL's path for the common event, a payment that starts counting: the event joins
-/// [`group_commit`], whose leader reads the pledges of the whole batch in one statement,
-/// computes each one's new facts ([`plan_confirmation`]) and writes them all in one
-/// autocommitted statement that applies only where the facts are still those that were read.
+/// PostgreSQL's path for the common event, a payment that starts counting, run alone (a batch
+/// of one; [`apply_arriving_event`] batches): the pledge is read, its new facts computed
+/// ([`plan_confirmation`]) and written in one autocommitted statement that applies only where
+/// the facts are still those that were read (see [`group_commit`]).
 /// No transaction is held open across round trips, so the campaign row is locked only while
 /// PostgreSQL commits. The rare confirmation that crosses the threshold then applies the
 /// matching rule in a transaction of its own ([`matching::rematch`]); if the process dies in
@@ -220,31 +261,29 @@ fn confirm_in_one_statement(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
     payload: &str,
-    arriving: group_commit::Arriving,
 ) -> QueryResult<Fast> {
-    if ev.event.is_none()
-        || (ev.payment_id.is_none() && ev.pledge_hint.is_none())
-        || !matches!(conn, DbConnection::Postgresql(_))
-    {
+    if !batchable(ev) || !matches!(conn, DbConnection::Postgresql(_)) {
         return Ok(Fast::NotApplicable);
     }
     let request = group_commit::Request {
         event: ev.clone(),
         payload: payload.to_string(),
     };
-    let (pledge_id, status, campaign) = match group_commit::confirm(conn, request, arriving)? {
+    let (pledge_id, status, campaign, rematch) = match group_commit::confirm_alone(conn, &request)?
+    {
         group_commit::Confirmation::NotApplicable => return Ok(Fast::NotApplicable),
         group_commit::Confirmation::Planned {
             pledge_id,
             status,
             outcome,
+            rematch,
         } => match outcome {
-            group_commit::Outcome::Applied(campaign) => (pledge_id, status, *campaign),
+            group_commit::Outcome::Applied(campaign) => (pledge_id, status, *campaign, rematch),
             group_commit::Outcome::Raced => return Ok(Fast::Raced),
         },
     };
     super::bump_write_epoch();
-    let freed = if matching::needs_rematch(conn, &campaign)? {
+    let freed = if rematch {
         matching::rematch(conn, &campaign.id)?.freed
     } else {
         false

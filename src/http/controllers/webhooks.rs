@@ -43,14 +43,7 @@ pub async fn deliver(state: &AppState, body: &[u8], header: Option<&str>) -> Api
         detail: e.to_string(),
     })?;
     let payload = String::from_utf8_lossy(body).into_owned();
-    let applied = state
-        .db
-        .run(move |conn| -> ApiResult<Applied> {
-            Ok(payments::apply_announced_event(
-                conn, &event, &payload, arriving,
-            )?)
-        })
-        .await?;
+    let applied = payments::apply_arriving_event(&state.db, event, payload, arriving).await?;
     if let Applied::Applied {
         freed_fund: Some(fund_id),
         ..
