@@ -134,8 +134,36 @@ impl PhaseResult {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct PgbenchTps {
+    /// The mean of the runs before and after the service's phases.
     write_n: f64,
     select_s: f64,
+    /// Each run: (before, after).
+    write_n_runs: (f64, f64),
+    select_s_runs: (f64, f64),
+}
+
+/// pgbench's figures from runs before and after the service's phases, averaged: this machine's
+/// speed drifts over minutes, and the mean of runs on both sides of the phases tracks it better
+/// than one run after them.
+fn bracket(
+    before: BTreeMap<usize, PgbenchTps>,
+    mut after: BTreeMap<usize, PgbenchTps>,
+) -> BTreeMap<usize, PgbenchTps> {
+    before
+        .into_iter()
+        .filter_map(|(c, b)| {
+            let a = after.remove(&c)?;
+            Some((
+                c,
+                PgbenchTps {
+                    write_n: (b.write_n + a.write_n) / 2.0,
+                    select_s: (b.select_s + a.select_s) / 2.0,
+                    write_n_runs: (b.write_n, a.write_n),
+                    select_s_runs: (b.select_s, a.select_s),
+                },
+            ))
+        })
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -1209,6 +1237,8 @@ fn run_pgbench(args: &Args, clients: &[usize]) -> Result<BTreeMap<usize, Pgbench
             PgbenchTps {
                 write_n: n,
                 select_s: s,
+                write_n_runs: (n, n),
+                select_s_runs: (s, s),
             },
         );
     }
@@ -1392,8 +1422,11 @@ fn render(
          not `applied`.\n\
          - pgbench: a separate scratch database, `pgbench -i -s 10`, then per C \
          `pgbench -N -c C -j 2 -T {d}` and `pgbench -S -M prepared -c C -j 2 -T {d}` (tps without \
-         initial connection time). Ratios: webhook and hot events/s ÷ `pgbench -N` tps; reads/s ÷ \
-         `pgbench -S` tps.\n",
+         initial connection time), once before the service starts and once after it stopped, \
+         each time with the machine to itself; the ratios use the mean of the two runs, because \
+         this machine's speed drifts over minutes (one run after the phases gave ratios that \
+         moved by half between otherwise identical runs). Ratios: webhook and hot events/s ÷ \
+         `pgbench -N` tps; reads/s ÷ `pgbench -S` tps.\n",
         d = args.duration_secs
     );
     for r in reports {
@@ -1514,11 +1547,20 @@ fn render(
             let _ = writeln!(s, "pgbench on the same machine:\n");
             let _ = writeln!(
                 s,
-                "| clients | pgbench -N tps | pgbench -S -M prepared tps |"
+                "| clients | pgbench -N tps (mean; before, after) | pgbench -S -M prepared tps (mean; before, after) |"
             );
             let _ = writeln!(s, "|---:|---:|---:|");
             for (c, t) in &r.pgbench {
-                let _ = writeln!(s, "| {c} | {:.0} | {:.0} |", t.write_n, t.select_s);
+                let _ = writeln!(
+                    s,
+                    "| {c} | {:.0} ({:.0}, {:.0}) | {:.0} ({:.0}, {:.0}) |",
+                    t.write_n,
+                    t.write_n_runs.0,
+                    t.write_n_runs.1,
+                    t.select_s,
+                    t.select_s_runs.0,
+                    t.select_s_runs.1
+                );
             }
             let _ = writeln!(s);
             let _ = writeln!(s, "Targets (PostgreSQL):\n");
@@ -1612,6 +1654,8 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
 
     // PostgreSQL.
     {
+        // pgbench with the machine to itself, before and after the service's phases.
+        let before = run_pgbench(&args, &clients)?;
         let name = format!("cofund_bench_{}", short_id());
         psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))
             .context("creating the PostgreSQL benchmark database")?;
@@ -1625,7 +1669,7 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
             bench_backend(&args, &clients, "PostgreSQL", &url, Some(&name), &tmp.0).await?;
         drop(guard);
         // The service is stopped and its database dropped: pgbench gets the machine alone.
-        report.pgbench = run_pgbench(&args, &clients)?;
+        report.pgbench = bracket(before, run_pgbench(&args, &clients)?);
         reports.push(report);
     }
     if !args.skip_sqlite {
