@@ -222,6 +222,10 @@ pub async fn apply_arriving_event(
                 Ok(group_commit::Confirmation::NotApplicable) | Err(()) => break,
             }
         }
+    } else {
+        // Not for a batch: withdraw the announcement now, so no leader waits for it while the
+        // transactional path runs.
+        drop(arriving);
     }
     db.run(move |conn| apply_event(conn, &ev, &payload)).await
 }
