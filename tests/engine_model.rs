@@ -249,6 +249,7 @@ fn world(
                 })
                 .execute(c)
                 .unwrap();
+            payments::list_pending(c, &pid, t).unwrap();
             pledge_ids.push((pid, amount));
         }
         campaign_ids.push(id);

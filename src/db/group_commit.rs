@@ -533,9 +533,10 @@ fn take_batch(queue: &mut Vec<Waiting>) -> Vec<Waiting> {
 }
 
 /// The confirmations of a batch, after the jobs `j` ([`JOB_COLUMNS`]): `$1` the time, `$2`–`$8`
-/// the outbox messages as arrays (with their pledge's id). For each job whose pledge still has the facts that were read: the new facts,
-/// the provider event (unique id: a duplicate aborts the statement), its outbox messages and the
-/// donor count; then each touched campaign's row once, last. (`c` reads `ev` and `ob` so that
+/// the outbox messages as arrays (with their pledge's id). For each job whose pledge still has
+/// the facts that were read: the new facts, its removal from `pending_pledges` once it leaves
+/// `pending`, the provider event (unique id: a duplicate aborts the statement), its outbox
+/// messages and the donor count; then each touched campaign's row once, last. (`c` reads `ev`, `ob` and `pp` so that
 /// they run before it: sub-statements nothing reads would run after it, under the row locks.)
 /// Equivalent to the portable path in `payments::apply_recording` for `delta > 0`,
 /// `donor_change >= 0`.
@@ -559,8 +560,11 @@ const PG_CONFIRM: &str = "p AS (\
     AND pledges.expired IS NOT DISTINCT FROM j.was_expired \
     AND pledges.refunded_amount IS NOT DISTINCT FROM j.was_refunded \
     AND pledges.dispute IS NOT DISTINCT FROM j.was_dispute \
-    RETURNING pledges.id, j.campaign_id, j.donor_key, j.new_donor, j.delta, j.event_id, \
-    j.event_type, j.event_payment, j.event_payload), \
+    RETURNING pledges.id, j.status, j.campaign_id, j.donor_key, j.new_donor, j.delta, \
+    j.event_id, j.event_type, j.event_payment, j.event_payload), \
+pp AS (\
+    DELETE FROM pending_pledges USING p \
+    WHERE pending_pledges.pledge_id = ANY(ARRAY[p.id]) AND p.status <> 'pending' RETURNING 1), \
 ev AS (\
     INSERT INTO provider_events (id, type, payment_id, pledge_id, outcome, payload, received_at) \
     SELECT p.event_id, p.event_type, p.event_payment, p.id, 'applied', p.event_payload, $1 \
@@ -586,6 +590,7 @@ c AS (\
     (SELECT count(*) FROM d WHERE d.inserted AND d.campaign_id = t.campaign_id)::integer \
     FROM t WHERE campaigns.id = ANY(ARRAY[t.campaign_id]) \
     AND (SELECT count(*) FROM ev) >= 0 AND (SELECT count(*) FROM ob) >= 0 \
+    AND (SELECT count(*) FROM pp) >= 0 \
     RETURNING campaigns.*) \
 SELECT p.id AS applied_pledge, c.* FROM p JOIN c ON c.id = p.campaign_id";
 

@@ -6,7 +6,7 @@
 use super::group_commit;
 use super::matching;
 use super::models::{CampaignRow, PledgeRow, ProviderEventRow};
-use super::schema::{campaign_donors, campaigns, pledges, provider_events};
+use super::schema::{campaign_donors, campaigns, pending_pledges, pledges, provider_events};
 use super::{DbConnection, DbError, write_tx};
 use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts};
 use crate::http::views::now;
@@ -44,6 +44,29 @@ impl Applied {
             Applied::Ignored => "ignored",
         }
     }
+}
+
+/// Lists a new pledge among those waiting for their payment (`pending_pledges`), in the
+/// transaction that creates it.
+pub fn list_pending(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    created_at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(pending_pledges::table)
+        .values((
+            pending_pledges::pledge_id.eq(pledge_id),
+            pending_pledges::created_at.eq(created_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Takes a pledge off `pending_pledges`, in the transaction that moves it out of `pending`.
+fn no_longer_pending(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()> {
+    diesel::delete(pending_pledges::table.find(pledge_id))
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn facts_of(p: &PledgeRow) -> PledgeFacts {
@@ -428,6 +451,9 @@ fn apply_recording(
             pledges::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    if change.status != "pending" {
+        no_longer_pending(conn, pledge_id)?;
+    }
     crate::notify::insert_all(conn, messages)?;
     record_as(conn, "applied")?;
     let freed_fund = if change.delta != 0 || change.donor_change != 0 {

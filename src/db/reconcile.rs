@@ -4,7 +4,7 @@
 use super::DbConnection;
 use super::ledger;
 use super::models::{CampaignRow, FundRow};
-use super::schema::{campaigns, funds, pledges, postings};
+use super::schema::{campaigns, funds, pending_pledges, pledges, postings};
 use crate::domain::pledge::Dispute;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct Violation {
     /// Which invariant: `journal_balanced`, `fund_figures`, `fund_overspent`, `campaign_raised`,
-    /// `campaign_donors`, `match_reserved`, `match_committed`.
+    /// `campaign_donors`, `pledge_counted`, `pending_listed`, `match_reserved`,
+    /// `match_committed`, `match_settled`.
     pub check: String,
     /// The fund, campaign or journal entry concerned.
     pub subject: String,
@@ -186,6 +187,33 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
                 format!("fund settled {} but campaigns hold {settled}", f.settled),
             ));
         }
+    }
+    // 5. A pledge is listed in `pending_pledges` exactly while it is pending (the expiry and
+    // payment reconciliation jobs find pending pledges there).
+    let unlisted: Vec<String> = pledges::table
+        .left_join(pending_pledges::table)
+        .filter(pledges::status.eq("pending"))
+        .filter(pending_pledges::pledge_id.nullable().is_null())
+        .select(pledges::id)
+        .load(conn)?;
+    let stale: Vec<String> = pending_pledges::table
+        .inner_join(pledges::table)
+        .filter(pledges::status.ne("pending"))
+        .select(pledges::id)
+        .load(conn)?;
+    for id in unlisted {
+        violations.push(v(
+            "pending_listed",
+            &id,
+            "a pending pledge is missing from pending_pledges".into(),
+        ));
+    }
+    for id in stale {
+        violations.push(v(
+            "pending_listed",
+            &id,
+            "a pledge that is no longer pending is still in pending_pledges".into(),
+        ));
     }
     Ok(Report {
         ok: violations.is_empty(),

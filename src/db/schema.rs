@@ -305,6 +305,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pending_pledges (pledge_id) {
+        pledge_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> associations (association_id));
 diesel::joinable!(campaigns -> associations (association_id));
 diesel::joinable!(campaigns -> funds (fund_id));
@@ -315,6 +322,7 @@ diesel::joinable!(pledges -> campaigns (campaign_id));
 diesel::joinable!(pledges -> partners (partner_id));
 diesel::joinable!(donors -> pledges (pledge_id));
 diesel::joinable!(refunds -> pledges (pledge_id));
+diesel::joinable!(pending_pledges -> pledges (pledge_id));
 diesel::joinable!(postings -> journal_entries (entry_id));
 diesel::joinable!(settlement_items -> settlements (settlement_id));
 diesel::joinable!(settlement_lines -> settlement_items (item_id));
@@ -329,6 +337,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fund_areas,
     campaigns,
     pledges,
+    pending_pledges,
     donors,
     campaign_donors,
     provider_events,

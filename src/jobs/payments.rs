@@ -3,7 +3,7 @@
 
 use crate::db::models::RefundRow;
 use crate::db::payments::{self, apply_to_pledge};
-use crate::db::schema::{pledges, refunds};
+use crate::db::schema::{pending_pledges, pledges, refunds};
 use crate::db::{DbError, write_tx};
 use crate::domain::pledge::PaymentEvent;
 use crate::http::AppState;
@@ -121,12 +121,12 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
     let stale: Vec<(String, String)> = state
         .db
         .run(move |conn| -> Result<_, DbError> {
-            Ok(pledges::table
-                .filter(pledges::status.eq("pending"))
-                .filter(pledges::created_at.le(ask_before))
+            Ok(pending_pledges::table
+                .inner_join(pledges::table)
+                .filter(pending_pledges::created_at.le(ask_before))
                 .filter(pledges::provider_payment_id.is_not_null())
                 .select((pledges::id, pledges::provider_payment_id.assume_not_null()))
-                .order(pledges::created_at)
+                .order(pending_pledges::created_at)
                 .limit(50)
                 .load(conn)?)
         })
@@ -165,10 +165,10 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
     let expired = state
         .db
         .run(move |conn| -> Result<usize, DbError> {
-            let ids: Vec<String> = pledges::table
-                .filter(pledges::status.eq("pending"))
-                .filter(pledges::created_at.le(expire_before))
-                .select(pledges::id)
+            let ids: Vec<String> = pending_pledges::table
+                .filter(pending_pledges::created_at.le(expire_before))
+                .select(pending_pledges::pledge_id)
+                .order(pending_pledges::created_at)
                 .limit(200)
                 .load(conn)?;
             let mut n = 0;

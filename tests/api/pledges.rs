@@ -642,8 +642,26 @@ async fn pending_pledges_expire() {
             let p = app
                 .pledge(&partner, &cmp, "10.00", "late@example.org")
                 .await;
+            // A pledge paid in time is not expired, however old: paying took it off the list
+            // of pending pledges the expiry job reads.
+            let paid = app
+                .pledge(&partner, &cmp, "7.00", "prompt@example.org")
+                .await;
+            assert_eq!(app.count("pending_pledges").await, 2);
+            app.webhook(&succeeded("evt_prompt", &pi(&paid), 700))
+                .await
+                .ok();
+            assert_eq!(app.count("pending_pledges").await, 1);
             let report = app.tick().await;
             assert_eq!(report.expired, 1);
+            assert_eq!(app.count("pending_pledges").await, 0);
+            let read = app
+                .get(
+                    &format!("/v1/pledges/{}", paid["id"].as_str().unwrap()),
+                    Some(&partner),
+                )
+                .await;
+            assert_eq!(read.ok()["status"], "confirmed");
             let read = app
                 .get(
                     &format!("/v1/pledges/{}", p["id"].as_str().unwrap()),
@@ -655,7 +673,20 @@ async fn pending_pledges_expire() {
             app.webhook(&succeeded("evt_late", &pi(&p), 1000))
                 .await
                 .ok();
-            assert_eq!(app.campaign_view(&cmp).await["raised"], "10.00");
+            assert_eq!(app.campaign_view(&cmp).await["raised"], "17.00");
+            app.assert_reconciled().await;
+
+            // Reconciliation notices a pledge that is pending but not listed (it would never
+            // expire).
+            let stuck = app
+                .pledge(&partner, &cmp, "3.00", "stuck@example.org")
+                .await;
+            app.sql("DELETE FROM pending_pledges").await;
+            let finance = app.staff("finance").await;
+            let report = app.get("/v1/reconciliation", Some(&finance)).await;
+            assert_eq!(report.ok()["ok"], false);
+            assert_eq!(report.body["violations"][0]["check"], "pending_listed");
+            assert_eq!(report.body["violations"][0]["subject"], stuck["id"]);
         },
     )
     .await;

@@ -367,6 +367,7 @@ pub async fn create(
                 diesel::insert_into(pledges::table)
                     .values(&row)
                     .execute(conn)?;
+                crate::db::payments::list_pending(conn, &row.id, row.created_at)?;
                 diesel::insert_into(donors::table)
                     .values(DonorRow {
                         pledge_id: row.id.clone(),

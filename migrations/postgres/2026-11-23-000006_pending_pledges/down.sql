@@ -1,0 +1,3 @@
+ALTER TABLE pledges RESET (fillfactor);
+CREATE INDEX pledges_status_created ON pledges (status, created_at);
+DROP TABLE pending_pledges;
