@@ -105,6 +105,9 @@ struct PhaseResult {
     ran_out: bool,
     prepared: usize,
     usage: Option<Usage>,
+    /// PostgreSQL only: the matching pgbench (`-N` for events, `-S -M prepared` for reads,
+    /// same client count and duration) run right before and right after this phase, in tps.
+    adjacent: Option<(f64, f64)>,
 }
 
 /// CPU time (ms) burnt during a phase by each party, and PostgreSQL activity in the bench
@@ -122,6 +125,18 @@ struct Usage {
 }
 
 impl PhaseResult {
+    /// The pgbench tps this phase is compared with: the mean of the runs right around it.
+    fn pgbench_tps(&self) -> Option<f64> {
+        self.adjacent.map(|(before, after)| (before + after) / 2.0)
+    }
+
+    /// The phase's rate ÷ [`PhaseResult::pgbench_tps`].
+    fn ratio(&self) -> Option<f64> {
+        self.pgbench_tps()
+            .filter(|b| *b > 0.0)
+            .map(|b| self.rate() / b)
+    }
+
     fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {
@@ -791,6 +806,7 @@ async fn run_phase(
         ran_out,
         prepared,
         usage: None,
+        adjacent: None,
     })
 }
 
@@ -949,6 +965,7 @@ async fn bench_backend(
     name: &str,
     db_url: &str,
     pg_db: Option<&str>,
+    pgbench_url: Option<&str>,
     tmp: &Path,
 ) -> Result<BackendReport> {
     let mut report = BackendReport {
@@ -1061,12 +1078,27 @@ async fn bench_backend(
                 100
             }))
             .await;
+            // pgbench right before and right after the phase (the service idles meanwhile):
+            // this machine's speed drifts within minutes (pgbench -N moved from 1622 to 2608 tps
+            // within one run), so the phase is compared with what PostgreSQL did around it.
+            let pgbench_kind = match kind {
+                PhaseKind::Reads => PgbenchKind::SelectOnly,
+                _ => PgbenchKind::SimpleUpdate,
+            };
+            let adjacent_before = match pgbench_url {
+                Some(url) => Some(pgbench_tps(url, pgbench_kind, c, args.duration_secs)?),
+                None => None,
+            };
             let before = sampler.snapshot();
             let mut r = run_phase(&api, kind, c, duration, min_requests, work).await?;
             if pg_db.is_some() {
                 tokio::time::sleep(Duration::from_millis(1100)).await;
             }
             r.usage = Some(sampler.usage(before, sampler.snapshot()));
+            if let (Some(url), Some(b)) = (pgbench_url, adjacent_before) {
+                let a = pgbench_tps(url, pgbench_kind, c, args.duration_secs)?;
+                r.adjacent = Some((b, a));
+            }
             println!(
                 "   {c} clients, {}: {} requests in {:.2} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",
                 kind.label(),
@@ -1084,6 +1116,9 @@ async fn bench_backend(
             );
             for (k, v) in &r.error_detail {
                 println!("      {v} × {k}");
+            }
+            if let (Some((b, a)), Some(ratio)) = (r.adjacent, r.ratio()) {
+                println!("      pgbench around it: {b:.0} and {a:.0} tps; ratio {ratio:.2}");
             }
             if kind != PhaseKind::Reads {
                 let rate = r.rate();
@@ -1213,24 +1248,46 @@ async fn verify(
 // ---------------------------------------------------------------------------------------------
 // pgbench
 
-fn run_pgbench(args: &Args, clients: &[usize]) -> Result<BTreeMap<usize, PgbenchTps>> {
+/// A scratch database initialised for pgbench (scale 10), dropped with the guard.
+fn pgbench_database(args: &Args) -> Result<(ScratchPg, String)> {
     let name = format!("cofund_pgbench_{}", short_id());
     psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))?;
-    let _guard = ScratchPg {
+    let guard = ScratchPg {
         admin_url: args.pg_admin_url.clone(),
         name: name.clone(),
     };
     let url = with_database(&args.pg_admin_url, &name)?;
     println!("== pgbench: initialising scale 10 in {name}");
     pgbench(&["-i", "-s", "10", "-q", &url])?;
+    Ok((guard, url))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PgbenchKind {
+    /// `-N`: simple update (one committed write transaction per request).
+    SimpleUpdate,
+    /// `-S -M prepared`: select only.
+    SelectOnly,
+}
+
+/// One pgbench run's tps (without initial connection time).
+fn pgbench_tps(url: &str, kind: PgbenchKind, clients: usize, secs: u64) -> Result<f64> {
+    let cs = clients.to_string();
+    let dur = secs.to_string();
+    let mut a = match kind {
+        PgbenchKind::SimpleUpdate => vec!["-N"],
+        PgbenchKind::SelectOnly => vec!["-S", "-M", "prepared"],
+    };
+    a.extend(["-c", &cs, "-j", "2", "-T", &dur, url]);
+    parse_tps(&pgbench(&a)?)
+}
+
+/// pgbench at every client count, the machine to itself (before and after the service runs).
+fn run_pgbench(args: &Args, url: &str, clients: &[usize]) -> Result<BTreeMap<usize, PgbenchTps>> {
     let mut out = BTreeMap::new();
-    let dur = args.duration_secs.to_string();
     for &c in clients {
-        let cs = c.to_string();
-        let n = parse_tps(&pgbench(&["-N", "-c", &cs, "-j", "2", "-T", &dur, &url])?)?;
-        let s = parse_tps(&pgbench(&[
-            "-S", "-M", "prepared", "-c", &cs, "-j", "2", "-T", &dur, &url,
-        ])?)?;
+        let n = pgbench_tps(url, PgbenchKind::SimpleUpdate, c, args.duration_secs)?;
+        let s = pgbench_tps(url, PgbenchKind::SelectOnly, c, args.duration_secs)?;
         println!("   {c} clients: pgbench -N {n:.0} tps, pgbench -S -M prepared {s:.0} tps");
         out.insert(
             c,
@@ -1420,13 +1477,17 @@ fn render(
          - **public reads**: `GET /v1/campaigns/{{random id}}` without a token.\n\
          - An error is any non-2xx answer, a transport error, or (events) a 2xx whose outcome is \
          not `applied`.\n\
-         - pgbench: a separate scratch database, `pgbench -i -s 10`, then per C \
-         `pgbench -N -c C -j 2 -T {d}` and `pgbench -S -M prepared -c C -j 2 -T {d}` (tps without \
-         initial connection time), once before the service starts and once after it stopped, \
-         each time with the machine to itself; the ratios use the mean of the two runs, because \
-         this machine's speed drifts over minutes (one run after the phases gave ratios that \
-         moved by half between otherwise identical runs). Ratios: webhook and hot events/s ÷ \
-         `pgbench -N` tps; reads/s ÷ `pgbench -S` tps.\n",
+         - pgbench: a separate scratch database, `pgbench -i -s 10`, then \
+         `pgbench -N -c C -j 2 -T {d}` (simple update) or `pgbench -S -M prepared -c C -j 2 -T {d}` \
+         (select only), tps without initial connection time. **Each phase is compared with the \
+         matching pgbench run right before it and right after it** (same client count and \
+         duration; the service is up but idle meanwhile): ratio = events/s ÷ mean `-N` tps, \
+         reads/s ÷ mean `-S` tps. This machine's speed drifts within minutes (in one run \
+         pgbench -N gave 1622 tps before the service's phases and 2608 after them), so a \
+         phase is compared with what PostgreSQL did around it rather than minutes away. For \
+         reference, every client count is also run once before the service starts and once \
+         after it stopped (the machine to itself), and the last column of the table divides by \
+         the mean of those two.\n",
         d = args.duration_secs
     );
     for r in reports {
@@ -1434,31 +1495,34 @@ fn render(
         let _ = writeln!(s, "## {}\n", r.name);
         let _ = writeln!(
             s,
-            "| clients | phase | requests | req/s | p50 ms | p99 ms | errors | pgbench tps | ratio |"
+            "| clients | phase | requests | req/s | p50 ms | p99 ms | errors | pgbench tps right around it (mean; before, after) | ratio | ratio to the run-wide pgbench mean |"
         );
-        let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for p in &r.phases {
-            let base = r.pgbench.get(&p.clients).map(|t| match p.kind {
-                PhaseKind::Reads => t.select_s,
-                _ => t.write_n,
-            });
-            let (tps, ratio) = match base {
-                Some(b) if b > 0.0 => (
-                    format!(
-                        "{b:.0} ({})",
-                        if p.kind == PhaseKind::Reads {
-                            "-S"
-                        } else {
-                            "-N"
-                        }
-                    ),
-                    format!("{:.2}", p.rate() / b),
+            let flag = if p.kind == PhaseKind::Reads {
+                "-S"
+            } else {
+                "-N"
+            };
+            let (tps, ratio) = match (p.pgbench_tps(), p.adjacent, p.ratio()) {
+                (Some(m), Some((b, a)), Some(ratio)) => (
+                    format!("{m:.0} ({flag}; {b:.0}, {a:.0})"),
+                    format!("{ratio:.2}"),
                 ),
                 _ => ("—".into(), "—".into()),
             };
+            let run_wide = r
+                .pgbench
+                .get(&p.clients)
+                .map(|t| match p.kind {
+                    PhaseKind::Reads => t.select_s,
+                    _ => t.write_n,
+                })
+                .filter(|b| *b > 0.0)
+                .map_or("—".into(), |b| format!("{:.2}", p.rate() / b));
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.0}{} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.0}{} | {} | {} | {} | {} | {} | {} |",
                 p.clients,
                 p.kind.label(),
                 p.requests,
@@ -1476,7 +1540,8 @@ fn render(
                 fmt_ms(p.p99_us),
                 p.errors,
                 tps,
-                ratio
+                ratio,
+                run_wide
             );
         }
         let _ = writeln!(s);
@@ -1544,7 +1609,11 @@ fn render(
         }
         let _ = writeln!(s);
         if pg {
-            let _ = writeln!(s, "pgbench on the same machine:\n");
+            let _ = writeln!(
+                s,
+                "pgbench with the machine to itself, before the service started and after it \
+                 stopped (the run-wide reference):\n"
+            );
             let _ = writeln!(
                 s,
                 "| clients | pgbench -N tps (mean; before, after) | pgbench -S -M prepared tps (mean; before, after) |"
@@ -1567,38 +1636,29 @@ fn render(
             let _ = writeln!(s, "| clients | target | measured | met |");
             let _ = writeln!(s, "|---:|---|---|:-:|");
             for p in &r.phases {
-                let Some(t) = r.pgbench.get(&p.clients) else {
+                let Some(ratio) = p.ratio() else {
                     continue;
                 };
                 let (target, ok, measured) = match p.kind {
-                    PhaseKind::Webhooks => {
-                        let ratio = p.rate() / t.write_n;
-                        (
-                            "webhooks ≥ 0.7 × pgbench -N, p99 < 10 ms".to_string(),
-                            ratio >= 0.7 && p.p99_us < 10_000 && p.errors == 0,
-                            format!(
-                                "{ratio:.2} ×, p99 {} ms, {} errors",
-                                fmt_ms(p.p99_us),
-                                p.errors
-                            ),
-                        )
-                    }
-                    PhaseKind::Hot => {
-                        let ratio = p.rate() / t.write_n;
-                        (
-                            "hot ≥ 0.45 × pgbench -N".to_string(),
-                            ratio >= 0.45 && p.errors == 0,
-                            format!("{ratio:.2} ×, {} errors", p.errors),
-                        )
-                    }
-                    PhaseKind::Reads => {
-                        let ratio = p.rate() / t.select_s;
-                        (
-                            "reads ≥ 0.5 × pgbench -S -M prepared".to_string(),
-                            ratio >= 0.5 && p.errors == 0,
-                            format!("{ratio:.2} ×, {} errors", p.errors),
-                        )
-                    }
+                    PhaseKind::Webhooks => (
+                        "webhooks ≥ 0.7 × pgbench -N, p99 < 10 ms".to_string(),
+                        ratio >= 0.7 && p.p99_us < 10_000 && p.errors == 0,
+                        format!(
+                            "{ratio:.2} ×, p99 {} ms, {} errors",
+                            fmt_ms(p.p99_us),
+                            p.errors
+                        ),
+                    ),
+                    PhaseKind::Hot => (
+                        "hot ≥ 0.45 × pgbench -N".to_string(),
+                        ratio >= 0.45 && p.errors == 0,
+                        format!("{ratio:.2} ×, {} errors", p.errors),
+                    ),
+                    PhaseKind::Reads => (
+                        "reads ≥ 0.5 × pgbench -S -M prepared".to_string(),
+                        ratio >= 0.5 && p.errors == 0,
+                        format!("{ratio:.2} ×, {} errors", p.errors),
+                    ),
                 };
                 let _ = writeln!(
                     s,
@@ -1654,8 +1714,10 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
 
     // PostgreSQL.
     {
-        // pgbench with the machine to itself, before and after the service's phases.
-        let before = run_pgbench(&args, &clients)?;
+        // pgbench with the machine to itself, before and after the service's phases (and, on
+        // the same scratch database, right around each phase).
+        let (pgbench_guard, pgbench_url) = pgbench_database(&args)?;
+        let before = run_pgbench(&args, &pgbench_url, &clients)?;
         let name = format!("cofund_bench_{}", short_id());
         psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))
             .context("creating the PostgreSQL benchmark database")?;
@@ -1665,17 +1727,26 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
         };
         let url = with_database(&args.pg_admin_url, &name)?;
         let tmp = temp_dir()?;
-        let mut report =
-            bench_backend(&args, &clients, "PostgreSQL", &url, Some(&name), &tmp.0).await?;
+        let mut report = bench_backend(
+            &args,
+            &clients,
+            "PostgreSQL",
+            &url,
+            Some(&name),
+            Some(&pgbench_url),
+            &tmp.0,
+        )
+        .await?;
         drop(guard);
         // The service is stopped and its database dropped: pgbench gets the machine alone.
-        report.pgbench = bracket(before, run_pgbench(&args, &clients)?);
+        report.pgbench = bracket(before, run_pgbench(&args, &pgbench_url, &clients)?);
+        drop(pgbench_guard);
         reports.push(report);
     }
     if !args.skip_sqlite {
         let tmp = temp_dir()?;
         let url = format!("sqlite://{}", tmp.0.join("bench.db").display());
-        let report = bench_backend(&args, &clients, "SQLite", &url, None, &tmp.0).await?;
+        let report = bench_backend(&args, &clients, "SQLite", &url, None, None, &tmp.0).await?;
         reports.push(report);
     }
     Ok(reports)
