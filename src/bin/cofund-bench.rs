@@ -1062,23 +1062,8 @@ async fn bench_backend(
             } else {
                 0
             };
-            // The setup just bulk-inserted pending pledges: vacuum and analyze them now, outside
-            // the timing, as autovacuum would in production (some servers, this one included,
-            // run with autovacuum off, and plans cached on a then-small table would stay).
-            if let Some(db) = pg_db {
-                psql(
-                    &with_database(&args.pg_admin_url, db)?,
-                    "VACUUM ANALYZE pledges, campaigns, campaign_donors, outbox, provider_events",
-                )?;
-            }
-            // Let PostgreSQL flush its statistics from the setup before the snapshot.
-            tokio::time::sleep(Duration::from_millis(if pg_db.is_some() {
-                1100
-            } else {
-                100
-            }))
-            .await;
-            // pgbench right before and right after the phase (the service idles meanwhile):
+            // pgbench right before and right after the phase (the service idles meanwhile;
+            // before the pause below, so that its backends have exited before the CPU snapshot):
             // this machine's speed drifts within minutes (pgbench -N moved from 1622 to 2608 tps
             // within one run), so the phase is compared with what PostgreSQL did around it.
             let pgbench_kind = match kind {
@@ -1089,6 +1074,23 @@ async fn bench_backend(
                 Some(url) => Some(pgbench_tps(url, pgbench_kind, c, args.duration_secs)?),
                 None => None,
             };
+            // The setup just bulk-inserted pending pledges: vacuum and analyze them now, outside
+            // the timing, as autovacuum would in production (some servers, this one included,
+            // run with autovacuum off, and plans cached on a then-small table would stay).
+            if let Some(db) = pg_db {
+                psql(
+                    &with_database(&args.pg_admin_url, db)?,
+                    "VACUUM ANALYZE pledges, pending_pledges, campaigns, campaign_donors, outbox, \
+                     provider_events",
+                )?;
+            }
+            // Let PostgreSQL flush its statistics from the setup before the snapshot.
+            tokio::time::sleep(Duration::from_millis(if pg_db.is_some() {
+                1100
+            } else {
+                100
+            }))
+            .await;
             let before = sampler.snapshot();
             let mut r = run_phase(&api, kind, c, duration, min_requests, work).await?;
             if pg_db.is_some() {
