@@ -536,8 +536,9 @@ fn take_batch(queue: &mut Vec<Waiting>) -> Vec<Waiting> {
 /// the outbox messages as arrays (with their pledge's id). For each job whose pledge still has
 /// the facts that were read: the new facts, its removal from `pending_pledges` once it leaves
 /// `pending`, the provider event (unique id: a duplicate aborts the statement), its outbox
-/// messages and the donor count; then each touched campaign's row once, last. (`c` reads `ev`, `ob` and `pp` so that
-/// they run before it: sub-statements nothing reads would run after it, under the row locks.)
+/// messages and the donor count; then each touched campaign's row once, last. (`c` reads `ev`,
+/// `ob` and `pp` so that they run before it: sub-statements nothing reads would run after it,
+/// under the row locks.)
 /// Equivalent to the portable path in `payments::apply_recording` for `delta > 0`,
 /// `donor_change >= 0`.
 ///

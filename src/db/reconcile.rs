@@ -17,7 +17,7 @@ pub struct Violation {
     /// `campaign_donors`, `pledge_counted`, `pending_listed`, `match_reserved`,
     /// `match_committed`, `match_settled`.
     pub check: String,
-    /// The fund, campaign or journal entry concerned.
+    /// The fund, campaign, pledge or journal entry concerned.
     pub subject: String,
     pub detail: String,
 }
