@@ -433,8 +433,15 @@ async fn scenario(db: String) {
             .count();
         assert!(commits <= 1, "{history}");
     }
-    // The dead replica's jobs were taken over by the survivors, each exactly once.
-    let after = leases(&db).await;
+    // The dead replica's jobs were taken over by the survivors, each exactly once. A lease runs
+    // out 3 s after its last renewal, and the campaigns may have been decided sooner (by a
+    // survivor that already held the matching job), so wait for the takeovers to happen.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut after = leases(&db).await;
+    while after.iter().any(|l| l.1 == pids[victim]) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = leases(&db).await;
+    }
     for (job, pid, takeovers) in &after {
         let first = before.iter().find(|l| &l.0 == job).unwrap();
         assert_ne!(*pid, pids[victim], "{job} still held by the dead replica");
