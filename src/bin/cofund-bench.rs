@@ -1030,10 +1030,16 @@ async fn bench_backend(
         )
         .await?;
         println!(
-            "   warm-up (not measured): {} webhook events, {} errors",
-            w.requests, w.errors
+            "   warm-up (not measured): {} webhook events at {:.0}/s, {} errors",
+            w.requests,
+            w.rate(),
+            w.errors
         );
         report.warmup_applied = w.requests - w.errors;
+        // The first phase's pool is sized from this rate: pledge creation is slower than
+        // confirmation, so sizing it from creation made the pool run out on a fast machine.
+        // A cold warm-up understates the warm rate, hence the margin.
+        event_rate_estimate = Some(w.rate() * 1.5);
     }
     for (ci, &c) in clients.iter().enumerate() {
         for kind in [PhaseKind::Webhooks, PhaseKind::Hot, PhaseKind::Reads] {
