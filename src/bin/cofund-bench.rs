@@ -1004,7 +1004,7 @@ async fn bench_backend(
     let duration = Duration::from_secs(args.duration_secs);
     let donor_seq = Arc::new(AtomicUsize::new(0));
     // Best estimate so far of the event rate (events/s), to size the pre-made pledge pools.
-    let mut event_rate_estimate: Option<f64> = None;
+    let mut event_rate_estimate: Option<f64>;
     let mut hot_crossed_note: Option<String> = None;
     // Warm-up, not measured: a fresh service opens its group commit's leader connections and
     // prepares the batch statement once per batch size on each, and fresh backends load their
