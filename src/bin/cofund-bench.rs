@@ -1004,7 +1004,7 @@ async fn bench_backend(
     let duration = Duration::from_secs(args.duration_secs);
     let donor_seq = Arc::new(AtomicUsize::new(0));
     // Best estimate so far of the event rate (events/s), to size the pre-made pledge pools.
-    let mut event_rate_estimate: Option<f64>;
+    let mut event_rate_estimate: f64;
     let mut hot_crossed_note: Option<String> = None;
     // Warm-up, not measured: a fresh service opens its group commit's leader connections and
     // prepares the batch statement once per batch size on each, and fresh backends load their
@@ -1039,7 +1039,7 @@ async fn bench_backend(
         // The first phase's pool is sized from this rate: pledge creation is slower than
         // confirmation, so sizing it from creation made the pool run out on a fast machine.
         // A cold warm-up understates the warm rate, hence the margin.
-        event_rate_estimate = Some(w.rate() * 1.5);
+        event_rate_estimate = w.rate() * 1.5;
     }
     for (ci, &c) in clients.iter().enumerate() {
         for kind in [PhaseKind::Webhooks, PhaseKind::Hot, PhaseKind::Reads] {
@@ -1061,28 +1061,10 @@ async fn bench_backend(
                         1000
                     };
                     let t = Instant::now();
-                    let (mut ids, creation_rate) = if let Some(rate) = event_rate_estimate {
-                        let want = ((rate * 1.5 * duration.as_secs_f64()) as usize)
-                            .clamp(min, args.max_events_per_phase.max(min));
-                        make_pledges(&api, &seeded.partner, &targets, want, &donor_seq).await?
-                    } else {
-                        // No estimate yet: time a first batch, guess twice the creation rate.
-                        let (first, rate) =
-                            make_pledges(&api, &seeded.partner, &targets, min, &donor_seq).await?;
-                        let want = ((rate * 2.0 * duration.as_secs_f64()) as usize)
-                            .clamp(min, args.max_events_per_phase.max(min));
-                        let (more, _) = make_pledges(
-                            &api,
-                            &seeded.partner,
-                            &targets,
-                            want - first.len(),
-                            &donor_seq,
-                        )
-                        .await?;
-                        let mut ids = first;
-                        ids.extend(more);
-                        (ids, rate)
-                    };
+                    let want = ((event_rate_estimate * 1.5 * duration.as_secs_f64()) as usize)
+                        .clamp(min, args.max_events_per_phase.max(min));
+                    let (mut ids, creation_rate) =
+                        make_pledges(&api, &seeded.partner, &targets, want, &donor_seq).await?;
                     // Confirm pledges in a different order from creation.
                     interleave(&mut ids);
                     println!(
@@ -1164,7 +1146,7 @@ async fn bench_backend(
             }
             if kind != PhaseKind::Reads {
                 let rate = r.rate();
-                event_rate_estimate = Some(event_rate_estimate.map_or(rate, |e| e.max(rate)));
+                event_rate_estimate = event_rate_estimate.max(rate);
             }
             if kind == PhaseKind::Hot && hot_crossed_note.is_none() {
                 let v = api
