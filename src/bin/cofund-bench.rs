@@ -65,6 +65,9 @@ struct Args {
     /// Only benchmark PostgreSQL.
     #[arg(long)]
     skip_sqlite: bool,
+    /// Only benchmark SQLite (no pgbench, psql or PostgreSQL needed).
+    #[arg(long, conflicts_with = "skip_sqlite")]
+    skip_postgres: bool,
     /// The release service binary.
     #[arg(long, default_value = "target/release/cofund")]
     cofund_bin: PathBuf,
@@ -1438,13 +1441,16 @@ fn render(
     if args.skip_sqlite {
         cmd.push_str(" --skip-sqlite");
     }
+    if args.skip_postgres {
+        cmd.push_str(" --skip-postgres");
+    }
     let _ = writeln!(s, "```sh\n{cmd}\n```\n");
     let _ = writeln!(
         s,
         "Options: `--pg-admin-url` (default `$COFUND_TEST_DATABASE_URL` or \
          `postgres://postgres@127.0.0.1:5432/postgres`; needs CREATE DATABASE), `--duration-secs` \
          (10), `--clients` (`8,32`), `--campaigns` (100), `--out` (`docs/benchmarks.md`), \
-         `--skip-sqlite`, `--cofund-bin` (`target/release/cofund`), `--max-events-per-phase` \
+         `--skip-sqlite`, `--skip-postgres`, `--cofund-bin` (`target/release/cofund`), `--max-events-per-phase` \
          (40000). `psql` and `pgbench` must be on the PATH.\n"
     );
     let _ = writeln!(s, "## This run\n");
@@ -1743,8 +1749,7 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
     let clients = parse_clients(&args.clients)?;
     let mut reports = Vec::new();
 
-    // PostgreSQL.
-    {
+    if !args.skip_postgres {
         // pgbench with the machine to itself, before and after the service's phases (and, on
         // the same scratch database, right around each phase).
         let (pgbench_guard, pgbench_url) = pgbench_database(&args)?;

@@ -17,7 +17,9 @@ pub mod schema;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -130,6 +132,34 @@ pub(crate) fn bump_write_epoch() {
     WRITE_EPOCH.fetch_add(1, Ordering::AcqRel);
 }
 
+/// SQLite takes one writer at a time. Writers of one process that find the write lock taken
+/// would wait in SQLite's busy handler, which sleeps 1, 2, 5, … up to 100 ms between tries:
+/// under a rush most wait far longer than the lock is held (p99 above 100 ms in the
+/// benchmark). So [`write_tx`] first queues on this gate, one per SQLite [`Db`], and the busy
+/// timeout is left to writers of other processes (replicas, the CLI).
+type WriteGate = Arc<Mutex<()>>;
+
+thread_local! {
+    /// The gate of the [`Db`] whose closure this thread is running (see [`Db::run`]).
+    static WRITE_GATE: RefCell<Option<WriteGate>> = const { RefCell::new(None) };
+}
+
+/// Makes `gate` this thread's write gate until dropped, then restores the previous one.
+struct GateScope(Option<WriteGate>);
+
+impl GateScope {
+    fn enter(gate: Option<WriteGate>) -> GateScope {
+        GateScope(WRITE_GATE.with(|g| g.replace(gate)))
+    }
+}
+
+impl Drop for GateScope {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        WRITE_GATE.with(|g| *g.borrow_mut() = previous);
+    }
+}
+
 /// A pooled connection that may write; see [`Db::get`].
 pub struct Conn {
     inner: r2d2::PooledConnection<ConnectionManager>,
@@ -161,6 +191,8 @@ pub struct Db {
     backend: &'static str,
     /// PostgreSQL: batches concurrent payment confirmations (see [`group_commit`]).
     group: Option<std::sync::Arc<group_commit::GroupCommit>>,
+    /// SQLite: the queue for its single writer (see [`WriteGate`]).
+    write_gate: Option<WriteGate>,
 }
 
 impl Db {
@@ -178,6 +210,7 @@ impl Db {
     ) -> Result<Db, DbError> {
         let parsed = DatabaseUrl::parse(url)?;
         let backend = parsed.backend_name();
+        let write_gate = matches!(parsed, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
         let group = matches!(parsed, DatabaseUrl::Postgres(_)).then(|| {
             group_commit::GroupCommit::new(
                 ConnectionManager {
@@ -198,6 +231,7 @@ impl Db {
             pool,
             backend,
             group,
+            write_gate,
         })
     }
 
@@ -265,6 +299,7 @@ impl Db {
     {
         let db = self.clone();
         match tokio::task::spawn_blocking(move || {
+            let _gate = GateScope::enter(db.write_gate.clone());
             let mut conn = db.get()?;
             f(&mut conn)
         })
@@ -305,13 +340,20 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
 }
 
 /// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so that two
-/// writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
+/// writers queue instead of failing when a read lock cannot be upgraded: behind the [`Db`]'s
+/// write gate within a process (inside [`Db::run`]), on the busy timeout across processes.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     if let DbConnection::Sqlite(c) = conn {
+        // Queue behind this process's other writers first (see `WriteGate`). The gate guards
+        // no data, so one poisoned by a panicking writer is as good as any.
+        let gate = WRITE_GATE.with(|g| g.borrow().clone());
+        let _turn = gate
+            .as_ref()
+            .map(|gate| gate.lock().unwrap_or_else(|p| p.into_inner()));
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
         let result = f(conn);
         let DbConnection::Sqlite(c) = conn else {
