@@ -120,10 +120,16 @@ pub struct Balances {
 }
 
 pub fn balances(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Balances> {
-    // Summed here rather than with SQL SUM, whose result type differs between the backends.
+    // Summed by the database, one row per account (found by the `(fund_id, account)`
+    // index), rather than every posting loaded and summed here. SUM's own type differs between the backends (NUMERIC on
+    // PostgreSQL), so it is cast back to minor units; a fund's total can never exceed BIGINT.
     let rows: Vec<(String, i64)> = postings::table
         .filter(postings::fund_id.eq(fund_id))
-        .select((postings::account, postings::amount))
+        .group_by(postings::account)
+        .select((
+            postings::account,
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(SUM(amount) AS BIGINT)"),
+        ))
         .load(conn)?;
     let mut b = Balances::default();
     for (account, amount) in rows {

@@ -320,7 +320,8 @@ impl Db {
 
     /// True when the database answers and no migration is pending.
     pub fn ready(&self) -> Result<bool, DbError> {
-        let mut conn = self.get()?;
+        // Only reads (a probe leaves the read caches valid).
+        let mut conn = self.checkout()?;
         let pending = match &mut *conn {
             DbConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
             DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),

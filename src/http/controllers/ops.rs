@@ -63,10 +63,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    // A database outage must not hide the process's own counters.
+    // A database outage must not hide the process's own counters. Only reads: a scrape
+    // leaves the read caches valid.
     let by_status = state
         .db
-        .run(|conn| -> Result<Vec<(String, i64)>, ApiError> {
+        .read(|conn| -> Result<Vec<(String, i64)>, ApiError> {
             Ok(campaigns::table
                 .group_by(campaigns::status)
                 .select((campaigns::status, count_star()))
