@@ -534,7 +534,8 @@ fn take_batch(queue: &mut Vec<Waiting>) -> Vec<Waiting> {
 
 /// The confirmations of a batch, after the jobs `j` ([`JOB_COLUMNS`]): `$1` the time, `$2`–`$8`
 /// the outbox messages as arrays (with their pledge's id). For each job whose pledge still has
-/// the facts that were read: the new facts, its removal from `pending_pledges` once it leaves
+/// the facts and the donor key that were read (an erasure re-keys donors, see
+/// `payments::rekey_donor`): the new facts, its removal from `pending_pledges` once it leaves
 /// `pending`, the provider event (unique id: a duplicate aborts the statement), its outbox
 /// messages and the donor count; then each touched campaign's row once, last. (`c` reads `ev`,
 /// `ob` and `pp` so that they run before it: sub-statements nothing reads would run after it,
@@ -561,6 +562,7 @@ const PG_CONFIRM: &str = "p AS (\
     AND pledges.expired IS NOT DISTINCT FROM j.was_expired \
     AND pledges.refunded_amount IS NOT DISTINCT FROM j.was_refunded \
     AND pledges.dispute IS NOT DISTINCT FROM j.was_dispute \
+    AND pledges.donor_key = j.donor_key \
     RETURNING pledges.id, j.status, j.campaign_id, j.donor_key, j.new_donor, j.delta, \
     j.event_id, j.event_type, j.event_payment, j.event_payload), \
 pp AS (\

@@ -510,6 +510,34 @@ struct PledgeChange<'a> {
     donor_change: i32,
 }
 
+/// Moves every pledge and per-campaign donor count filed under `old_key` (a donor's e-mail
+/// hash) to a fresh random key, in the caller's transaction: once a donor is erased nothing
+/// left in the database can be matched against their address, and distinct-donor counts stay
+/// exactly as they were. Pledges are locked first, in id order (the order batches lock them),
+/// then the counts; a batch that planned with the old key finds the pledge moved and re-plans
+/// (see `PG_CONFIRM`). A later pledge from the same address is a new donor.
+pub fn rekey_donor(conn: &mut DbConnection, old_key: &str) -> QueryResult<usize> {
+    let fresh = format!("erased-{}", uuid::Uuid::new_v4().simple());
+    let mine = pledges::table
+        .filter(pledges::donor_key.eq(old_key))
+        .order(pledges::id)
+        .select(pledges::id);
+    let locked: Vec<String> = match conn {
+        DbConnection::Postgresql(c) => mine.for_update().load(c)?,
+        DbConnection::Sqlite(c) => mine.load(c)?,
+    };
+    if locked.is_empty() {
+        return Ok(0);
+    }
+    let moved = diesel::update(pledges::table.filter(pledges::donor_key.eq(old_key)))
+        .set(pledges::donor_key.eq(&fresh))
+        .execute(conn)?;
+    diesel::update(campaign_donors::table.filter(campaign_donors::donor_key.eq(old_key)))
+        .set(campaign_donors::donor_key.eq(&fresh))
+        .execute(conn)?;
+    Ok(moved)
+}
+
 /// Adds `delta` to a campaign's `raised` and keeps its distinct-donor count, then applies the
 /// matching rule. The donor row comes first and the campaign row last, the same order as
 /// [`PG_CONFIRM`], so the hot campaign's lock is held only for the matching rule and the

@@ -636,6 +636,64 @@ async fn associations_see_donor_contact_only_when_allowed_and_erasure_keeps_the_
 }
 
 #[actix_web::test]
+async fn erasure_leaves_nothing_matchable_to_the_address_and_keeps_the_donor_count() {
+    each_backend(|app| async move {
+        use sha2::Digest;
+        let (_, cmp, partner) = setup(&app).await;
+        let paid = app
+            .pledge(&partner, &cmp, "10.00", "olga@example.org")
+            .await;
+        app.webhook(&succeeded("evt_olga_1", &pi(&paid), 1000))
+            .await
+            .ok();
+        // A second pledge of hers, still pending when she is erased.
+        let pending = app.pledge(&partner, &cmp, "5.00", "Olga@Example.org").await;
+        let hash = hex::encode(sha2::Sha256::digest(b"olga@example.org"));
+        let under_hash = |table: &str| format!("{table} WHERE donor_key = '{hash}'");
+        assert_eq!(app.count(&under_hash("pledges")).await, 2);
+        assert_eq!(app.count(&under_hash("campaign_donors")).await, 1);
+        assert_eq!(app.campaign_view(&cmp).await["donors"], 1);
+
+        let admin = app.admin().await;
+        let res = app
+            .post(
+                "/v1/donors/erase",
+                Some(&admin),
+                json!({"email": "olga@example.org"}),
+            )
+            .await;
+        assert_eq!(res.ok()["erased"], 2);
+        // Nothing left can be matched against her address, not even its hash.
+        assert_eq!(app.count(&under_hash("pledges")).await, 0);
+        assert_eq!(app.count(&under_hash("campaign_donors")).await, 0);
+        assert_eq!(app.count("donors WHERE email IS NOT NULL").await, 0);
+        app.assert_reconciled().await;
+
+        // Her pending pledge still counts as hers: the same donor, not a second one.
+        app.webhook(&succeeded("evt_olga_2", &pi(&pending), 500))
+            .await
+            .ok();
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(
+            (view["raised"].as_str(), view["donors"].as_i64()),
+            (Some("15.00"), Some(1))
+        );
+        // Giving again after erasure makes a new donor (nothing links her to the old one).
+        let again = app.pledge(&partner, &cmp, "2.00", "olga@example.org").await;
+        app.webhook(&succeeded("evt_olga_3", &pi(&again), 200))
+            .await
+            .ok();
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(
+            (view["raised"].as_str(), view["donors"].as_i64()),
+            (Some("17.00"), Some(2))
+        );
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn pending_pledges_expire() {
     each_backend_with(
         |c| c.payments.pledge_ttl = std::time::Duration::ZERO,

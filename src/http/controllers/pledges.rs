@@ -660,6 +660,11 @@ pub struct Erased {
 }
 
 /// Erase a donor's personal data (GDPR art. 17); the accounting records stay (admin).
+///
+/// Name and e-mail are wiped from every pledge of that address, and the pledges and
+/// distinct-donor counts filed under the address's hash move to a random key, so nothing left
+/// can be matched against it. Campaign totals and donor counts do not change; a later pledge from the
+/// same address counts as a new donor.
 #[utoipa::path(
     tag = "payments",
     request_body = EraseDonor,
@@ -685,6 +690,9 @@ pub async fn erase(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> ApiResult<usize> {
+                // The e-mail's hash goes too: the pledges and counts filed under it move to a
+                // random key before the address itself is wiped.
+                crate::db::payments::rekey_donor(conn, &donor_key(&email))?;
                 let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
                     .set((
                         donors::name.eq(None::<String>),
