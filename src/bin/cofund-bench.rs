@@ -1450,8 +1450,8 @@ fn render(
         "Options: `--pg-admin-url` (default `$COFUND_TEST_DATABASE_URL` or \
          `postgres://postgres@127.0.0.1:5432/postgres`; needs CREATE DATABASE), `--duration-secs` \
          (10), `--clients` (`8,32`), `--campaigns` (100), `--out` (`docs/benchmarks.md`), \
-         `--skip-sqlite`, `--skip-postgres`, `--cofund-bin` (`target/release/cofund`), `--max-events-per-phase` \
-         (40000). `psql` and `pgbench` must be on the PATH.\n"
+         `--skip-sqlite`, `--skip-postgres`, `--cofund-bin` (`target/release/cofund`), \
+         `--max-events-per-phase` (40000). `psql` and `pgbench` must be on the PATH.\n"
     );
     let _ = writeln!(s, "## This run\n");
     let _ = writeln!(

@@ -120,9 +120,10 @@ pub struct Balances {
 }
 
 pub fn balances(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Balances> {
-    // Summed by the database, one row per account (found by the `(fund_id, account)`
-    // index), rather than every posting loaded and summed here. SUM's own type differs between the backends (NUMERIC on
-    // PostgreSQL), so it is cast back to minor units; a fund's total can never exceed BIGINT.
+    // Summed by the database, one row per account (found by the `(fund_id, account)` index),
+    // rather than every posting loaded and summed here. SUM's own type differs between the
+    // backends (NUMERIC on PostgreSQL), so it is cast back to minor units; a fund's total can
+    // never exceed BIGINT.
     let rows: Vec<(String, i64)> = postings::table
         .filter(postings::fund_id.eq(fund_id))
         .group_by(postings::account)
