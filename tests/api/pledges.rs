@@ -639,7 +639,7 @@ async fn associations_see_donor_contact_only_when_allowed_and_erasure_keeps_the_
 async fn erasure_leaves_nothing_matchable_to_the_address_and_keeps_the_donor_count() {
     each_backend(|app| async move {
         use sha2::Digest;
-        let (_, cmp, partner) = setup(&app).await;
+        let (c, cmp, partner) = setup(&app).await;
         let paid = app
             .pledge(&partner, &cmp, "10.00", "olga@example.org")
             .await;
@@ -654,7 +654,35 @@ async fn erasure_leaves_nothing_matchable_to_the_address_and_keeps_the_donor_cou
         assert_eq!(app.count(&under_hash("campaign_donors")).await, 1);
         assert_eq!(app.campaign_view(&cmp).await["donors"], 1);
 
+        // Refused requests erase nothing and re-key nothing.
         let admin = app.admin().await;
+        let olga = || json!({"email": "olga@example.org"});
+        for (token, body, status, code) in [
+            (Some(c.member_a.as_str()), olga(), 403, "forbidden"),
+            (Some(partner.as_str()), olga(), 403, "forbidden"),
+            (None, olga(), 401, "unauthorized"),
+            (
+                Some(admin.as_str()),
+                json!({"email": "not-an-address"}),
+                422,
+                "validation_failed",
+            ),
+            (Some(admin.as_str()), json!({}), 422, "validation_failed"),
+            (
+                Some(admin.as_str()),
+                json!({"email": "olga@example.org", "all": true}),
+                422,
+                "validation_failed",
+            ),
+        ] {
+            app.post("/v1/donors/erase", token, body)
+                .await
+                .assert_problem(status, code);
+        }
+        assert_eq!(app.count(&under_hash("pledges")).await, 2);
+        assert_eq!(app.count(&under_hash("campaign_donors")).await, 1);
+        assert_eq!(app.count("donors WHERE email IS NOT NULL").await, 2);
+
         let res = app
             .post(
                 "/v1/donors/erase",
