@@ -175,13 +175,25 @@ fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn run_server(config: Config, db: Db) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let state = AppState::new(config, db);
+    let state_provider = state.provider.name();
+    if state_provider == "simulated" {
+        tracing::warn!(
+            "payment provider: simulated (no real money moves; set COFUND_PAYMENT_PROVIDER=stripe in production)"
+        );
+    } else {
+        tracing::info!("payment provider: {state_provider}");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = actix_web::rt::spawn(crate::jobs::scheduler::run(state.clone(), stop_rx));
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .bind(&bind)?
         .shutdown_timeout(25)
         .run();
-    tracing::info!(%bind, "cofund is listening");
+    tracing::info!(
+        %bind,
+        payment_provider = state_provider,
+        "cofund is listening"
+    );
     server.await?;
     let _ = stop_tx.send(true);
     let _ = scheduler.await;

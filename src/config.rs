@@ -207,7 +207,19 @@ impl Config {
             }
         };
         let stripe_secret_key = lookup("COFUND_STRIPE_SECRET_KEY").filter(|k| !k.is_empty());
-        let provider = match lookup("COFUND_PAYMENT_PROVIDER").as_deref() {
+        let database_url = get("COFUND_DATABASE_URL", "sqlite://cofund.db");
+        let explicit_provider = lookup("COFUND_PAYMENT_PROVIDER").filter(|p| !p.trim().is_empty());
+        // A default is a convenience for the embedded try-out only: a production database
+        // must say which provider takes the donors' money.
+        if explicit_provider.is_none() && !database_url.starts_with("sqlite:") {
+            return Err(ConfigError(
+                "COFUND_PAYMENT_PROVIDER must be set (stripe or simulated) when the database is \
+                 PostgreSQL; the simulated provider is the default only on the embedded SQLite \
+                 database"
+                    .into(),
+            ));
+        }
+        let provider = match explicit_provider.as_deref().map(str::trim) {
             Some("stripe") => "stripe",
             Some("simulated") => "simulated",
             None if stripe_secret_key.is_some() => "stripe",
@@ -281,7 +293,7 @@ impl Config {
             debtor_iban: debtor_iban.as_str().to_string(),
             debtor_bic,
             payments,
-            database_url: get("COFUND_DATABASE_URL", "sqlite://cofund.db"),
+            database_url,
             bind: get("COFUND_BIND", "127.0.0.1:8080"),
             auto_migrate: parse_bool("COFUND_AUTO_MIGRATE", true)?,
             db_pool_size: pool as u32,
@@ -374,6 +386,17 @@ mod tests {
         assert_eq!(c.payments.webhook_secrets, vec!["whsec_a", "whsec_b"]);
         assert!(cfg(&[("COFUND_STRIPE_SECRET_KEY", "sk_test_x")]).is_err());
         assert!(cfg(&[("COFUND_PAYMENT_PROVIDER", "stripe")]).is_err());
+    }
+
+    #[test]
+    fn postgres_needs_an_explicit_provider() {
+        let pg = ("COFUND_DATABASE_URL", "postgres://db.internal/cofund");
+        let err = cfg(&[pg]).unwrap_err().to_string();
+        assert!(err.contains("COFUND_PAYMENT_PROVIDER"), "{err}");
+        // Not even a Stripe key stands in for the choice.
+        assert!(cfg(&[pg, ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"), ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a")]).is_err());
+        let c = cfg(&[pg, ("COFUND_PAYMENT_PROVIDER", "simulated")]).unwrap();
+        assert_eq!(c.payments.provider, "simulated");
         let printed = format!(
             "{:?}",
             cfg(&[

@@ -246,6 +246,8 @@ fn world(
                     created_at: t,
                     updated_at: t,
                     confirmed_at: None,
+                    flagged_amount: None,
+                    flagged_currency: None,
                 })
                 .execute(c)
                 .unwrap();
@@ -276,6 +278,7 @@ fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent) {
         payment_id: Some(id.replacen("plg_", "pi_", 1)),
         pledge_hint: None,
         event: Some(event),
+        refund: None,
     };
     let applied = payments::apply_event(conn, &ev, "{}").unwrap();
     assert!(

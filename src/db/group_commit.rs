@@ -1,6 +1,7 @@
 //! Group commit for PostgreSQL confirmations: concurrent confirmations in this process are
-//! read by one statement and written by one autocommitted statement ([`PG_CONFIRM`]) instead
-//! of two each. The leader reads the batch's pledges, plans each confirmation from its pledge
+//! read by one statement and written by one statement ([`PG_CONFIRM`]) instead of two each,
+//! in one transaction with what the rules then do (a crossing's reservation, a late payment's
+//! refund: see `follow_up`). The leader reads the batch's pledges, plans each confirmation from its pledge
 //! as read (`payments::plan_confirmation`, the same domain code as the transactional path),
 //! and the write applies every confirmation whose pledge still has the facts that were read:
 //! it stores the provider events, queues their outbox messages, counts donors and adds to each
@@ -44,9 +45,6 @@ pub enum Confirmation {
         pledge_id: String,
         status: &'static str,
         outcome: Outcome,
-        /// Applied, and its campaign may have to act on the matching rule now (at most one
-        /// confirmation per campaign and batch says so: the rematch is idempotent).
-        rematch: bool,
     },
 }
 
@@ -417,11 +415,19 @@ fn process(
         .filter_map(|p| p.as_ref().filter(|(_, first)| *first).map(|(job, _)| job))
         .collect();
     let mut outcomes = match conn {
-        DbConnection::Postgresql(pg) if !jobs.is_empty() => confirm_together(pg, &jobs)?,
+        DbConnection::Postgresql(_) if !jobs.is_empty() => {
+            conn.transaction(|conn| -> QueryResult<Vec<Outcome>> {
+                let DbConnection::Postgresql(pg) = conn else {
+                    unreachable!("matched as PostgreSQL above")
+                };
+                let outcomes = confirm_together(pg, &jobs)?;
+                follow_up(conn, &jobs, &outcomes)?;
+                Ok(outcomes)
+            })?
+        }
         _ => Vec::new(),
     }
     .into_iter();
-    let mut looked_at = HashSet::new();
     let mut confirmations = Vec::with_capacity(plans.len());
     for plan in plans {
         confirmations.push(match plan {
@@ -431,23 +437,36 @@ fn process(
                     true => outcomes.next().unwrap_or(Outcome::Raced),
                     false => Outcome::Raced,
                 };
-                // Whether the matching rule has something to do, asked once per campaign.
-                let rematch = match &outcome {
-                    Outcome::Applied(campaign) if looked_at.insert(campaign.id.clone()) => {
-                        super::matching::needs_rematch(conn, campaign)?
-                    }
-                    _ => false,
-                };
                 Confirmation::Planned {
                     pledge_id: job.pledge_id,
                     status: job.status,
                     outcome,
-                    rematch,
                 }
             }
         });
     }
     Ok(confirmations)
+}
+
+/// What the batch's confirmations make the rules do, in the batch's transaction, under the
+/// campaign rows the statement locked: a campaign that crossed its threshold reserves (or
+/// queues) its match before anything can decide it, and money that arrived for a `failed` or
+/// `cancelled` campaign is queued for refund — the same rules as the transactional path
+/// (`payments::apply_recording`), through the same functions.
+fn follow_up(conn: &mut DbConnection, jobs: &[&ConfirmJob], outcomes: &[Outcome]) -> QueryResult<()> {
+    let mut looked_at = HashSet::new();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let Outcome::Applied(campaign) = outcome else {
+            continue;
+        };
+        if looked_at.insert(campaign.id.clone())
+            && super::matching::needs_rematch(conn, campaign)?
+        {
+            super::matching::after_raised_change(conn, campaign)?;
+        }
+        super::payments::refund_late_money(conn, &job.pledge_id, job.counted, &campaign.status)?;
+    }
+    Ok(())
 }
 
 /// Runs `jobs` as one batch, here and now: what became of each, in order. All or nothing if

@@ -4,7 +4,7 @@
 
 use super::DbConnection;
 use super::models::{JournalEntryRow, PostingRow};
-use super::schema::{journal_entries, postings};
+use super::schema::{funds, journal_entries, postings};
 use crate::domain::ids;
 use crate::http::views::now;
 use diesel::prelude::*;
@@ -69,7 +69,65 @@ impl Movement {
     }
 }
 
-/// Writes one balanced entry moving `amount` for `fund_id`. Returns the entry id.
+/// The one door through which match money moves once a fund exists: the fund row's figure
+/// changes only where the money is there to move — a reservation only out of what is available,
+/// a release or a commitment only out of what is reserved, a payment only out of what is
+/// committed — in one conditional statement, and the balanced journal entry is written in the
+/// same transaction. Returns false, having changed nothing, when the money is not there.
+/// (Budget changes go through `matching::set_budget`, conditional on what is promised.)
+pub fn transfer(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    currency: &str,
+    movement: Movement,
+    amount: i64,
+    campaign_id: Option<&str>,
+    memo: &str,
+) -> QueryResult<bool> {
+    if amount <= 0 {
+        return Ok(amount == 0);
+    }
+    let fund = funds::table.find(fund_id);
+    let moved = match movement {
+        Movement::Reserve => diesel::update(fund)
+            .filter(
+                (funds::budget - funds::reserved - funds::committed - funds::settled).ge(amount),
+            )
+            .set(funds::reserved.eq(funds::reserved + amount))
+            .execute(conn)?,
+        Movement::Release => diesel::update(fund)
+            .filter(funds::reserved.ge(amount))
+            .set(funds::reserved.eq(funds::reserved - amount))
+            .execute(conn)?,
+        Movement::Commit => diesel::update(fund)
+            .filter(funds::reserved.ge(amount))
+            .set((
+                funds::reserved.eq(funds::reserved - amount),
+                funds::committed.eq(funds::committed + amount),
+            ))
+            .execute(conn)?,
+        Movement::Settle => diesel::update(fund)
+            .filter(funds::committed.ge(amount))
+            .set((
+                funds::committed.eq(funds::committed - amount),
+                funds::settled.eq(funds::settled + amount),
+            ))
+            .execute(conn)?,
+        Movement::Budget => {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "budget changes go through matching::set_budget".into(),
+            ));
+        }
+    };
+    if moved == 0 {
+        return Ok(false);
+    }
+    post(conn, fund_id, currency, movement, amount, campaign_id, memo)?;
+    Ok(true)
+}
+
+/// Writes one balanced entry moving `amount` for `fund_id`. Returns the entry id. Only
+/// [`transfer`] and budget changes call it: the fund row and the journal move together.
 pub fn post(
     conn: &mut DbConnection,
     fund_id: &str,

@@ -10,6 +10,7 @@ use super::{DbConnection, ledger, write_tx};
 use crate::domain::ids;
 use crate::domain::matching::{self, MatchAction, MatchInputs, MatchState};
 use crate::domain::money::Ratio;
+use crate::domain::pledge::RefundStatus;
 use crate::http::views::now;
 use diesel::prelude::*;
 use serde_json::json;
@@ -128,62 +129,89 @@ pub fn try_reserve(
     amount: i64,
     memo: &str,
 ) -> QueryResult<bool> {
-    let available = funds::budget - funds::reserved - funds::committed - funds::settled;
-    let n = diesel::update(funds::table.find(&fund.id))
-        .filter(available.ge(amount))
-        .set(funds::reserved.eq(funds::reserved + amount))
-        .execute(conn)?;
-    if n == 1 {
-        ledger::post(
-            conn,
-            &fund.id,
-            &fund.currency,
-            ledger::Movement::Reserve,
-            amount,
-            Some(campaign_id),
-            memo,
-        )?;
-    }
+    ledger::transfer(
+        conn,
+        &fund.id,
+        &fund.currency,
+        ledger::Movement::Reserve,
+        amount,
+        Some(campaign_id),
+        memo,
+    )
+}
+
+/// The fund row and the campaigns disagree (a movement found no money where the campaign says
+/// it is): the transaction is abandoned rather than made worse; reconciliation shows why.
+fn books_disagree(what: &str) -> diesel::result::Error {
+    tracing::error!(what, "fund figures disagree with the campaign's match; nothing applied");
+    diesel::result::Error::QueryBuilderError(format!("books disagree: {what}").into())
+}
+
+/// Campaign statuses in which the crowd rule may reserve or queue a match.
+const RUNNING: [&str; 2] = ["live", "closing"];
+
+/// Moves a campaign's match from `from` (holding the amount `campaign` was read with) to `to`,
+/// only if it is still exactly there and the campaign's status is one of `statuses` (any when
+/// empty): the campaign-side half of every match movement, so that two transactions that read
+/// the same state can never both act on it.
+pub fn move_match(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    from: MatchState,
+    to: MatchState,
+    amount: i64,
+    waitlisted_at: Option<chrono::NaiveDateTime>,
+    statuses: &[&str],
+) -> QueryResult<bool> {
+    let target = campaigns::table
+        .find(&campaign.id)
+        .filter(campaigns::match_status.eq(from.as_str()))
+        .filter(campaigns::match_amount.eq(campaign.match_amount));
+    let changes = (
+        campaigns::match_status.eq(to.as_str()),
+        campaigns::match_amount.eq(amount),
+        campaigns::waitlisted_at.eq(waitlisted_at),
+    );
+    let n = if statuses.is_empty() {
+        diesel::update(target).set(changes).execute(conn)?
+    } else {
+        diesel::update(target.filter(campaigns::status.eq_any(statuses)))
+            .set(changes)
+            .execute(conn)?
+    };
     Ok(n == 1)
 }
 
-fn release(
+/// Gives a campaign's reservation (or earmark) back to its fund, once: the campaign leaves
+/// `reserved` and the fund's `reserved` goes down together, or neither does. Returns whether
+/// there was a reservation to give back.
+fn release_reservation(
     conn: &mut DbConnection,
+    campaign: &CampaignRow,
     fund: &FundRow,
-    campaign_id: &str,
-    amount: i64,
     memo: &str,
-) -> QueryResult<()> {
-    diesel::update(funds::table.find(&fund.id))
-        .set(funds::reserved.eq(funds::reserved - amount))
-        .execute(conn)?;
-    ledger::post(
+    decision: &str,
+) -> QueryResult<bool> {
+    if MatchState::parse(&campaign.match_status) != MatchState::Reserved {
+        return Ok(false);
+    }
+    if !move_match(conn, campaign, MatchState::Reserved, MatchState::Revoked, 0, None, &[])? {
+        return Ok(false);
+    }
+    let amount = campaign.match_amount;
+    if !ledger::transfer(
         conn,
         &fund.id,
         &fund.currency,
         ledger::Movement::Release,
         amount,
-        Some(campaign_id),
+        Some(&campaign.id),
         memo,
-    )?;
-    Ok(())
-}
-
-fn set_match(
-    conn: &mut DbConnection,
-    campaign_id: &str,
-    state: MatchState,
-    amount: i64,
-    waitlisted_at: Option<chrono::NaiveDateTime>,
-) -> QueryResult<()> {
-    diesel::update(campaigns::table.find(campaign_id))
-        .set((
-            campaigns::match_status.eq(state.as_str()),
-            campaigns::match_amount.eq(amount),
-            campaigns::waitlisted_at.eq(waitlisted_at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    )? {
+        return Err(books_disagree("release of more than the fund holds reserved"));
+    }
+    record(conn, campaign, fund, decision, amount)?;
+    Ok(true)
 }
 
 /// What a change did to the fund.
@@ -252,7 +280,9 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
     match matching::on_threshold(state, &inputs) {
         MatchAction::Reserve(amount) => {
             if try_reserve(conn, &fund, &campaign.id, amount, "threshold reached")? {
-                set_match(conn, &campaign.id, MatchState::Reserved, amount, None)?;
+                if !move_match(conn, campaign, state, MatchState::Reserved, amount, None, &RUNNING)? {
+                    return Err(books_disagree("campaign moved under its row lock"));
+                }
                 let kind = if amount < inputs.top_up {
                     "partial"
                 } else {
@@ -260,33 +290,26 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
                 };
                 record(conn, campaign, &fund, kind, amount)?;
                 crate::notify::match_reserved(conn, &campaign.id)?;
-            } else {
+            } else if move_match(conn, campaign, state, MatchState::Waitlisted, 0, Some(now()), &RUNNING)? {
                 // Another crossing took the budget between our read and our update.
-                set_match(conn, &campaign.id, MatchState::Waitlisted, 0, Some(now()))?;
                 record(conn, campaign, &fund, "waitlist", 0)?;
                 crate::notify::budget_exhausted(conn, &fund, campaign)?;
             }
         }
         MatchAction::Waitlist => {
-            set_match(conn, &campaign.id, MatchState::Waitlisted, 0, Some(now()))?;
-            record(conn, campaign, &fund, "waitlist", 0)?;
-            crate::notify::budget_exhausted(conn, &fund, campaign)?;
+            if move_match(conn, campaign, state, MatchState::Waitlisted, 0, Some(now()), &RUNNING)? {
+                record(conn, campaign, &fund, "waitlist", 0)?;
+                crate::notify::budget_exhausted(conn, &fund, campaign)?;
+            }
         }
         MatchAction::Revoke => {
-            release(
-                conn,
-                &fund,
-                &campaign.id,
-                campaign.match_amount,
-                "fell below threshold",
-            )?;
-            set_match(conn, &campaign.id, MatchState::Revoked, 0, None)?;
-            record(conn, campaign, &fund, "revoke", campaign.match_amount)?;
-            return Ok(Effect { freed: true });
+            let freed = release_reservation(conn, campaign, &fund, "fell below threshold", "revoke")?;
+            return Ok(Effect { freed });
         }
         MatchAction::Unqueue => {
-            set_match(conn, &campaign.id, MatchState::None, 0, None)?;
-            record(conn, campaign, &fund, "unqueue", 0)?;
+            if move_match(conn, campaign, state, MatchState::None, 0, None, &[])? {
+                record(conn, campaign, &fund, "unqueue", 0)?;
+            }
         }
         MatchAction::Nothing => {}
     }
@@ -311,6 +334,7 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             // Lock the campaign first (same order as the pledge path: campaign, then fund).
             let locked = diesel::update(campaigns::table.find(&head))
                 .filter(campaigns::match_status.eq("waitlisted"))
+                .filter(campaigns::status.eq_any(RUNNING))
                 .set(campaigns::updated_at.eq(now()))
                 .execute(conn)?;
             if locked == 0 {
@@ -320,8 +344,9 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             let fund = load_fund(conn, fund_id)?;
             let inputs = inputs_of(&campaign, &fund);
             if !inputs.qualifies() {
-                set_match(conn, &head, MatchState::None, 0, None)?;
-                record(conn, &campaign, &fund, "unqueue", 0)?;
+                if move_match(conn, &campaign, MatchState::Waitlisted, MatchState::None, 0, None, &[])? {
+                    record(conn, &campaign, &fund, "unqueue", 0)?;
+                }
                 return Ok(true);
             }
             let amount = if inputs.available >= inputs.top_up {
@@ -334,7 +359,9 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             if !try_reserve(conn, &fund, &head, amount, "served from the waitlist")? {
                 return Ok(false);
             }
-            set_match(conn, &head, MatchState::Reserved, amount, None)?;
+            if !move_match(conn, &campaign, MatchState::Waitlisted, MatchState::Reserved, amount, None, &RUNNING)? {
+                return Err(books_disagree("waitlisted campaign moved under its row lock"));
+            }
             let kind = if amount < inputs.top_up {
                 "partial"
             } else {
@@ -366,14 +393,12 @@ pub fn release_and_refund(
     let mut effect = Effect::default();
     match MatchState::parse(&campaign.match_status) {
         MatchState::Reserved => {
-            release(conn, fund, &campaign.id, campaign.match_amount, reason)?;
-            set_match(conn, &campaign.id, MatchState::Revoked, 0, None)?;
-            record(conn, campaign, fund, "release", campaign.match_amount)?;
-            effect.freed = true;
+            effect.freed = release_reservation(conn, campaign, fund, reason, "release")?;
         }
         MatchState::Waitlisted => {
-            set_match(conn, &campaign.id, MatchState::None, 0, None)?;
-            record(conn, campaign, fund, "unqueue", 0)?;
+            if move_match(conn, campaign, MatchState::Waitlisted, MatchState::None, 0, None, &[])? {
+                record(conn, campaign, fund, "unqueue", 0)?;
+            }
         }
         _ => {}
     }
@@ -381,7 +406,9 @@ pub fn release_and_refund(
     Ok(effect)
 }
 
-/// One refund per counted pledge of the campaign (idempotent: a pledge has at most one).
+/// One refund per counted pledge of the campaign (idempotent: a pledge has at most one). A
+/// pledge under an open dispute is left to the dispute (its outcome brings the money back or
+/// takes it away; a won dispute on such a campaign is then refunded as late money).
 pub fn queue_refunds(
     conn: &mut DbConnection,
     campaign_id: &str,
@@ -393,42 +420,68 @@ pub fn queue_refunds(
         .filter(pledges::dispute.ne("open"))
         .select((pledges::id, pledges::counted_amount))
         .load(conn)?;
-    let already: Vec<String> = refunds::table
-        .filter(
-            refunds::pledge_id.eq_any(
-                to_refund
-                    .iter()
-                    .map(|(id, _)| id.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        )
-        .select(refunds::pledge_id)
-        .load(conn)?;
-    let t = now();
     let mut queued = 0;
     for (pledge_id, amount) in to_refund {
-        if already.contains(&pledge_id) {
-            continue;
+        if queue_refund(conn, &pledge_id, amount, reason)? {
+            queued += 1;
         }
-        diesel::insert_into(refunds::table)
-            .values(RefundRow {
-                id: ids::new_id("rfd"),
-                idempotency_key: format!("cofund-refund-{pledge_id}"),
-                pledge_id,
-                amount,
-                reason: reason.to_string(),
-                status: "pending".into(),
-                attempts: 0,
-                provider_refund_id: None,
-                last_error: None,
-                next_attempt_at: t,
-                created_at: t,
-                updated_at: t,
-            })
-            .execute(conn)?;
-        queued += 1;
     }
     Ok(queued)
+}
+
+/// Queues the refund of `amount` of one pledge unless the pledge already has one (a pledge is
+/// refunded at most once: `refunds.pledge_id` is unique). The caller holds the pledge or its
+/// campaign. Returns whether it was queued.
+pub fn queue_refund(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    amount: i64,
+    reason: &str,
+) -> QueryResult<bool> {
+    let already: i64 = refunds::table
+        .filter(refunds::pledge_id.eq(pledge_id))
+        .count()
+        .get_result(conn)?;
+    if already > 0 || amount <= 0 {
+        return Ok(false);
+    }
+    let t = now();
+    diesel::insert_into(refunds::table)
+        .values(RefundRow {
+            id: ids::new_id("rfd"),
+            idempotency_key: format!("cofund-refund-{pledge_id}"),
+            pledge_id: pledge_id.to_string(),
+            amount,
+            reason: reason.to_string(),
+            status: RefundStatus::Pending.as_str().into(),
+            attempts: 0,
+            provider_refund_id: None,
+            last_error: None,
+            next_attempt_at: t,
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Reads a campaign under its row lock (PostgreSQL `FOR UPDATE`; on SQLite the write
+/// transaction already excludes every other writer), so that what the caller decides from it
+/// — a cancellation's release, an approval's earmark — is still true when it writes.
+pub fn lock_campaign(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CampaignRow>> {
+    match conn {
+        DbConnection::Postgresql(c) => campaigns::table
+            .find(id)
+            .select(CampaignRow::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConnection::Sqlite(c) => campaigns::table
+            .find(id)
+            .select(CampaignRow::as_select())
+            .first(c)
+            .optional(),
+    }
 }
 
 /// The decision after `closing`: `succeeded` (the reservation becomes committed; a waitlisted
@@ -451,27 +504,25 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
             match MatchState::parse(&campaign.match_status) {
                 MatchState::Reserved => {
                     let amount = campaign.match_amount;
-                    diesel::update(funds::table.find(&fund.id))
-                        .set((
-                            funds::reserved.eq(funds::reserved - amount),
-                            funds::committed.eq(funds::committed + amount),
-                        ))
-                        .execute(conn)?;
-                    ledger::post(
-                        conn,
-                        &fund.id,
-                        &fund.currency,
-                        ledger::Movement::Commit,
-                        amount,
-                        Some(&campaign.id),
-                        "campaign succeeded",
-                    )?;
-                    set_match(conn, &campaign.id, MatchState::Committed, amount, None)?;
-                    record(conn, &campaign, &fund, "commit", amount)?;
+                    if move_match(conn, &campaign, MatchState::Reserved, MatchState::Committed, amount, None, &[])? {
+                        if !ledger::transfer(
+                            conn,
+                            &fund.id,
+                            &fund.currency,
+                            ledger::Movement::Commit,
+                            amount,
+                            Some(&campaign.id),
+                            "campaign succeeded",
+                        )? {
+                            return Err(books_disagree("commitment of more than the fund holds reserved"));
+                        }
+                        record(conn, &campaign, &fund, "commit", amount)?;
+                    }
                 }
                 MatchState::Waitlisted => {
-                    set_match(conn, &campaign.id, MatchState::None, 0, None)?;
-                    record(conn, &campaign, &fund, "no_budget", 0)?;
+                    if move_match(conn, &campaign, MatchState::Waitlisted, MatchState::None, 0, None, &[])? {
+                        record(conn, &campaign, &fund, "no_budget", 0)?;
+                    }
                 }
                 _ => {}
             }

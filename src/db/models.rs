@@ -180,6 +180,9 @@ pub struct PledgeRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
+    /// What a flagged payment brought in, as the provider reported it.
+    pub flagged_amount: Option<i64>,
+    pub flagged_currency: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]

@@ -5,12 +5,14 @@
 
 use super::group_commit;
 use super::matching;
-use super::models::{CampaignRow, PledgeRow, ProviderEventRow};
-use super::schema::{campaign_donors, campaigns, pending_pledges, pledges, provider_events};
+use super::models::{CampaignRow, PledgeRow, ProviderEventRow, RefundRow};
+use super::schema::{
+    campaign_donors, campaigns, pending_pledges, pledges, provider_events, refunds,
+};
 use super::{DbConnection, DbError, write_tx};
-use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts};
+use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, RefundStatus};
 use crate::http::views::now;
-use crate::providers::events::ProviderEvent;
+use crate::providers::events::{ProviderEvent, RefundReport};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -31,6 +33,8 @@ pub enum Applied {
     UnknownPayment,
     /// An event type cofund does not act on: stored and acknowledged.
     Ignored,
+    /// The provider reported what became of a refund.
+    RefundReported,
 }
 
 impl Applied {
@@ -42,6 +46,7 @@ impl Applied {
             Applied::Flagged { .. } => "flagged",
             Applied::UnknownPayment => "unknown_payment",
             Applied::Ignored => "ignored",
+            Applied::RefundReported => "refund_reported",
         }
     }
 }
@@ -173,6 +178,13 @@ pub fn apply_event(
         }
     }
     let result = write_tx(conn, |conn| -> QueryResult<Applied> {
+        if let Some(report) = &ev.refund {
+            let pledge = find_pledge(conn, ev)?;
+            let pledge_id = pledge.as_ref().map(|p| p.id.as_str());
+            refund_reported(conn, report)?;
+            store_event(conn, ev, pledge_id, "refund_reported", payload)?;
+            return Ok(Applied::RefundReported);
+        }
         let Some(event) = &ev.event else {
             store_event(conn, ev, None, "ignored", payload)?;
             return Ok(Applied::Ignored);
@@ -221,24 +233,14 @@ pub async fn apply_arriving_event(
                 Ok(group_commit::Confirmation::Planned {
                     pledge_id,
                     status,
-                    outcome: group_commit::Outcome::Applied(campaign),
-                    rematch,
+                    outcome: group_commit::Outcome::Applied(_),
                 }) => {
-                    let freed = match rematch {
-                        true => {
-                            let id = campaign.id.clone();
-                            db.run(move |conn| -> Result<bool, DbError> {
-                                Ok(matching::rematch(conn, &id)?.freed)
-                            })
-                            .await?
-                        }
-                        false => false,
-                    };
+                    // A confirmation only adds money: it never frees budget.
                     return Ok(Applied::Applied {
                         pledge_id,
                         status: status.to_string(),
                         changed: true,
-                        freed_fund: freed.then_some(campaign.fund_id),
+                        freed_fund: None,
                     });
                 }
                 Ok(group_commit::Confirmation::Planned { .. }) => continue,
@@ -278,12 +280,11 @@ enum Fast {
 
 /// PostgreSQL's path for the common event, a payment that starts counting, run alone (a batch
 /// of one; [`apply_arriving_event`] batches): the pledge is read, its new facts computed
-/// ([`plan_confirmation`]) and written in one autocommitted statement that applies only where
-/// the facts are still those that were read (see [`group_commit`]).
-/// No transaction is held open across round trips, so the campaign row is locked only while
-/// PostgreSQL commits. The rare confirmation that crosses the threshold then applies the
-/// matching rule in a transaction of its own ([`matching::rematch`]); if the process dies in
-/// between, the scheduler's [`matching::rematch_all`] does it.
+/// ([`plan_confirmation`]) and written in one statement that applies only where the facts are
+/// still those that were read (see [`group_commit`]). In the same transaction, under the
+/// campaign row that statement locked, a confirmation that crosses the threshold reserves its
+/// match and money for a failed or cancelled campaign is queued for refund: nothing can decide
+/// a campaign between its crossing and its reservation.
 fn confirm_in_one_statement(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
@@ -296,30 +297,23 @@ fn confirm_in_one_statement(
         event: ev.clone(),
         payload: payload.to_string(),
     };
-    let (pledge_id, status, campaign, rematch) = match group_commit::confirm_alone(conn, &request)?
-    {
+    let (pledge_id, status) = match group_commit::confirm_alone(conn, &request)? {
         group_commit::Confirmation::NotApplicable => return Ok(Fast::NotApplicable),
         group_commit::Confirmation::Planned {
             pledge_id,
             status,
             outcome,
-            rematch,
         } => match outcome {
-            group_commit::Outcome::Applied(campaign) => (pledge_id, status, *campaign, rematch),
+            group_commit::Outcome::Applied(_) => (pledge_id, status),
             group_commit::Outcome::Raced => return Ok(Fast::Raced),
         },
     };
     super::bump_write_epoch();
-    let freed = if rematch {
-        matching::rematch(conn, &campaign.id)?.freed
-    } else {
-        false
-    };
     Ok(Fast::Done(Applied::Applied {
         pledge_id,
         status: status.to_string(),
         changed: true,
-        freed_fund: freed.then_some(campaign.fund_id),
+        freed_fund: None,
     }))
 }
 
@@ -413,8 +407,18 @@ fn apply_recording(
     let after = match before.apply(event, &pledge.currency) {
         Ok(f) => f,
         Err(rejected) => {
+            let crate::domain::pledge::Rejected::Mismatch {
+                got_amount,
+                got_currency,
+                ..
+            } = &rejected;
             diesel::update(pledges::table.find(pledge_id))
-                .set(pledges::flagged_reason.eq(Some(rejected.to_string())))
+                .set((
+                    pledges::flagged_reason.eq(Some(rejected.to_string())),
+                    pledges::flagged_amount.eq(Some(*got_amount)),
+                    pledges::flagged_currency.eq(Some(got_currency.clone())),
+                    pledges::updated_at.eq(now()),
+                ))
                 .execute(conn)?;
             tracing::warn!(pledge_id, reason = %rejected, "payment flagged for reconciliation");
             record_as(conn, "flagged")?;
@@ -423,6 +427,10 @@ fn apply_recording(
             });
         }
     };
+    if let PaymentEvent::Refunded { amount_refunded } = event {
+        // The provider reports the charge's refunds: a refund of ours that it covers is done.
+        refund_covered(conn, pledge_id, *amount_refunded)?;
+    }
     if after == before {
         record_as(conn, "no_change")?;
         return Ok(Applied::Applied {
@@ -456,17 +464,31 @@ fn apply_recording(
     }
     crate::notify::insert_all(conn, messages)?;
     record_as(conn, "applied")?;
-    let freed_fund = if change.delta != 0 || change.donor_change != 0 {
-        count_change(
+    let (freed_fund, campaign_status) = if change.delta != 0 || change.donor_change != 0 {
+        let (campaign, freed) = count_change(
             conn,
             &pledge.campaign_id,
             change.delta,
             &pledge.donor_key,
             change.donor_change,
-        )?
+        )?;
+        (freed, Some(campaign.status))
     } else {
-        None
+        (None, None)
     };
+    // Money that arrives (or comes back from a won dispute) for a campaign that can no longer
+    // use it goes back to the donor.
+    let money_came = change.delta > 0 || (after.dispute == Dispute::Won && before.dispute != Dispute::Won);
+    if money_came && after.counted() > 0 {
+        let status = match campaign_status {
+            Some(s) => s,
+            None => campaigns::table
+                .find(&pledge.campaign_id)
+                .select(campaigns::status)
+                .first(conn)?,
+        };
+        refund_late_money(conn, pledge_id, after.counted(), &status)?;
+    }
     Ok(Applied::Applied {
         pledge_id: pledge_id.to_string(),
         status: change.status.to_string(),
@@ -548,7 +570,7 @@ fn count_change(
     delta: i64,
     donor_key: &str,
     donor_change: i32,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<(CampaignRow, Option<String>)> {
     let key = campaign_donors::table.find((campaign_id, donor_key));
     let mut donors_delta = 0;
     if donor_change > 0 {
@@ -594,5 +616,144 @@ fn count_change(
         ))
         .get_result(conn)?;
     let effect = matching::after_raised_change(conn, &campaign)?;
-    Ok(effect.freed.then_some(campaign.fund_id))
+    let freed = effect.freed.then(|| campaign.fund_id.clone());
+    Ok((campaign, freed))
+}
+
+/// Campaign statuses that can no longer use a donation: money arriving for them is refunded.
+pub const REFUNDING_STATUSES: [&str; 2] = ["failed", "cancelled"];
+
+/// Queues the refund of money that arrived for a `failed` or `cancelled` campaign (late money),
+/// in the transaction that counted it; at most one refund per pledge. Returns whether one was
+/// queued.
+pub fn refund_late_money(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    amount: i64,
+    campaign_status: &str,
+) -> QueryResult<bool> {
+    if !REFUNDING_STATUSES.contains(&campaign_status) || amount <= 0 {
+        return Ok(false);
+    }
+    let queued = matching::queue_refund(
+        conn,
+        pledge_id,
+        amount,
+        &format!("payment arrived for a {campaign_status} campaign"),
+    )?;
+    if queued {
+        tracing::info!(pledge_id, campaign_status, "late payment: refund queued");
+    }
+    Ok(queued)
+}
+
+/// A `charge.refunded` report: our pending refund of this pledge is done once the charge's
+/// cumulative refunded amount covers it.
+fn refund_covered(conn: &mut DbConnection, pledge_id: &str, amount_refunded: i64) -> QueryResult<()> {
+    diesel::update(
+        refunds::table
+            .filter(refunds::pledge_id.eq(pledge_id))
+            .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+            .filter(refunds::amount.le(amount_refunded)),
+    )
+    .set((
+        refunds::status.eq(RefundStatus::Succeeded.as_str()),
+        refunds::last_error.eq(None::<String>),
+        refunds::updated_at.eq(now()),
+    ))
+    .execute(conn)
+    .map(drop)
+}
+
+/// A `refund.updated` / `refund.failed` report: the refund (found by the provider's id, else
+/// by our idempotency key in its metadata; a refund made outside cofund is only stored) moves
+/// as the provider says. Only a pending refund moves: a refund reported done stays done.
+fn refund_reported(conn: &mut DbConnection, report: &RefundReport) -> QueryResult<()> {
+    let mine = refunds::table
+        .filter(
+            refunds::provider_refund_id
+                .eq(&report.refund_id)
+                .or(refunds::idempotency_key.eq(report.key.as_deref().unwrap_or("-"))),
+        )
+        .select(refunds::id)
+        .first::<String>(conn)
+        .optional()?;
+    let Some(id) = mine else {
+        return Ok(());
+    };
+    let to = match report.status.as_str() {
+        "succeeded" => RefundStatus::Succeeded,
+        "failed" | "canceled" => RefundStatus::NeedsAttention,
+        _ => {
+            diesel::update(refunds::table.find(&id))
+                .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+                .set((
+                    refunds::provider_refund_id.eq(Some(&report.refund_id)),
+                    refunds::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            return Ok(());
+        }
+    };
+    let error = (to == RefundStatus::NeedsAttention)
+        .then(|| format!("the provider reports the refund {}", report.status));
+    diesel::update(refunds::table.find(&id))
+        .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+        .set((
+            refunds::status.eq(to.as_str()),
+            refunds::provider_refund_id.eq(Some(&report.refund_id)),
+            refunds::last_error.eq(error),
+            refunds::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if to == RefundStatus::NeedsAttention {
+        tracing::warn!(refund_id = %id, status = %report.status, "refund failed at the provider; needs attention");
+    }
+    Ok(())
+}
+
+/// What [`refund_flagged`] did.
+#[derive(Debug)]
+pub enum FlaggedRefund {
+    /// Queued now (or already queued by an earlier request: the same refund).
+    Queued(RefundRow, bool),
+    /// The pledge has no flagged payment to give back.
+    NotFlagged,
+    /// The pledge already has a refund of another kind.
+    OtherRefund,
+    NotFound,
+}
+
+/// The reason written on a flagged payment's refund (also how it is recognised again).
+pub const FLAGGED_REFUND_REASON: &str = "flagged payment returned by the finance office";
+
+/// Queues the refund of a flagged payment (an amount or currency that did not match its
+/// pledge, never counted) for what the provider reported it brought in. Idempotent: asked
+/// again, the same refund is returned. Runs in the caller's transaction, under the pledge's
+/// row lock.
+pub fn refund_flagged(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<FlaggedRefund> {
+    let Some(pledge) = lock_pledge(conn, PledgeKey::Id(pledge_id))? else {
+        return Ok(FlaggedRefund::NotFound);
+    };
+    let existing: Option<RefundRow> = refunds::table
+        .filter(refunds::pledge_id.eq(pledge_id))
+        .select(RefundRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(r) = existing {
+        return Ok(match r.reason == FLAGGED_REFUND_REASON {
+            true => FlaggedRefund::Queued(r, false),
+            false => FlaggedRefund::OtherRefund,
+        });
+    }
+    let received = match (&pledge.flagged_reason, pledge.flagged_amount) {
+        (Some(_), Some(received)) if received > 0 && pledge.counted_amount == 0 => received,
+        _ => return Ok(FlaggedRefund::NotFlagged),
+    };
+    matching::queue_refund(conn, pledge_id, received, FLAGGED_REFUND_REASON)?;
+    let queued = refunds::table
+        .filter(refunds::pledge_id.eq(pledge_id))
+        .select(RefundRow::as_select())
+        .first(conn)?;
+    Ok(FlaggedRefund::Queued(queued, true))
 }

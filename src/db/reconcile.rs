@@ -4,8 +4,9 @@
 use super::DbConnection;
 use super::ledger;
 use super::models::{CampaignRow, FundRow};
-use super::schema::{campaigns, funds, pending_pledges, pledges, postings};
-use crate::domain::pledge::Dispute;
+use super::payments::REFUNDING_STATUSES;
+use super::schema::{campaigns, funds, pending_pledges, pledges, postings, refunds};
+use crate::domain::pledge::{Dispute, RefundStatus};
 use diesel::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,7 +16,12 @@ use utoipa::ToSchema;
 pub struct Violation {
     /// Which invariant: `journal_balanced`, `fund_figures`, `fund_overspent`, `campaign_raised`,
     /// `campaign_donors`, `pledge_counted`, `pending_listed`, `match_reserved`,
-    /// `match_committed`, `match_settled`.
+    /// `match_committed`, `match_settled`, `match_orphaned` (a reservation held by a campaign
+    /// that is not approved/live/closing, or a commitment by one that did not succeed),
+    /// `late_money` (money counted for a failed or cancelled campaign with no refund under
+    /// way), `flagged_payment` (a payment that did not match its pledge and is not yet
+    /// refunded: expected and received amounts in the detail), `refund_needs_attention`
+    /// (the provider refused or failed a refund).
     pub check: String,
     /// The fund, campaign, pledge or journal entry concerned.
     pub subject: String,
@@ -215,6 +221,7 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             "a pledge that is no longer pending is still in pending_pledges".into(),
         ));
     }
+    money_owed_back(conn, &all_campaigns, &mut violations)?;
     Ok(Report {
         ok: violations.is_empty(),
         violations,
@@ -222,4 +229,103 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
         checked_campaigns: all_campaigns.len(),
         checked_at: chrono::Utc::now(),
     })
+}
+
+/// Money the service owes back or must look at: reservations left on campaigns that can no
+/// longer use them, late money kept, flagged payments, refunds the provider refused.
+fn money_owed_back(
+    conn: &mut DbConnection,
+    all_campaigns: &[CampaignRow],
+    violations: &mut Vec<Violation>,
+) -> QueryResult<()> {
+    let mut refunding = HashSet::new();
+    for c in all_campaigns {
+        let held = match c.match_status.as_str() {
+            "reserved" => !matches!(c.status.as_str(), "approved" | "live" | "closing"),
+            "committed" | "settled" => c.status != "succeeded",
+            _ => false,
+        };
+        if held {
+            violations.push(v(
+                "match_orphaned",
+                &c.id,
+                format!(
+                    "a {} campaign holds a {} match of {}",
+                    c.status, c.match_status, c.match_amount
+                ),
+            ));
+        }
+        if REFUNDING_STATUSES.contains(&c.status.as_str()) {
+            refunding.insert(c.id.clone());
+        }
+    }
+    // Refunds by pledge: (status, amount).
+    let refund_rows: Vec<(String, String)> = refunds::table
+        .select((refunds::pledge_id, refunds::status))
+        .load(conn)?;
+    let refund_of: HashMap<String, String> = refund_rows.into_iter().collect();
+    let counted: Vec<(String, String, i64, String)> = pledges::table
+        .filter(pledges::counted_amount.gt(0))
+        .filter(pledges::campaign_id.eq_any(refunding.iter().cloned().collect::<Vec<_>>()))
+        .select((
+            pledges::id,
+            pledges::campaign_id,
+            pledges::counted_amount,
+            pledges::dispute,
+        ))
+        .load(conn)?;
+    for (pledge, campaign, amount, dispute) in counted {
+        let under_way = matches!(
+            refund_of.get(&pledge).map(String::as_str),
+            Some("pending" | "succeeded")
+        );
+        if !under_way && dispute != "open" {
+            violations.push(v(
+                "late_money",
+                &pledge,
+                format!("{amount} counted for campaign {campaign}, which can no longer use it, and no refund is under way"),
+            ));
+        }
+    }
+    let flagged: Vec<(String, i64, String, Option<i64>, Option<String>)> = pledges::table
+        .filter(pledges::flagged_reason.is_not_null())
+        .select((
+            pledges::id,
+            pledges::amount,
+            pledges::currency,
+            pledges::flagged_amount,
+            pledges::flagged_currency,
+        ))
+        .load(conn)?;
+    for (pledge, expected, currency, received, received_currency) in flagged {
+        let refund = refund_of.get(&pledge).map(String::as_str);
+        if refund == Some("succeeded") {
+            continue;
+        }
+        violations.push(v(
+            "flagged_payment",
+            &pledge,
+            format!(
+                "expected {expected} {currency}, received {} {}; refund: {}",
+                received.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+                received_currency.unwrap_or_else(|| "?".into()),
+                refund.unwrap_or("none (POST /v1/pledges/{id}/refund)")
+            ),
+        ));
+    }
+    let attention: Vec<(String, String, Option<String>)> = refunds::table
+        .filter(refunds::status.eq(RefundStatus::NeedsAttention.as_str()))
+        .select((refunds::id, refunds::pledge_id, refunds::last_error))
+        .load(conn)?;
+    for (refund, pledge, error) in attention {
+        violations.push(v(
+            "refund_needs_attention",
+            &refund,
+            format!(
+                "refund of pledge {pledge}: {}",
+                error.unwrap_or_else(|| "failed at the provider".into())
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -175,6 +175,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
+        flagged_amount -> Nullable<BigInt>,
+        flagged_currency -> Nullable<Text>,
     }
 }
 
@@ -312,6 +314,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    simulated_payments (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        pledge_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        refunded -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> associations (association_id));
 diesel::joinable!(campaigns -> associations (association_id));
 diesel::joinable!(campaigns -> funds (fund_id));
@@ -351,4 +366,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     job_leases,
     audit_log,
+    simulated_payments,
 );

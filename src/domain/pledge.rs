@@ -77,6 +77,39 @@ impl Dispute {
     }
 }
 
+/// A refund cofund asked of the provider. It is done only when the provider reports it
+/// succeeded; a refusal or a failure reported by the provider leaves it for finance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// To be sent, or sent and not yet reported done.
+    Pending,
+    Succeeded,
+    /// Refused or failed at the provider: listed by reconciliation until someone acts.
+    NeedsAttention,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::NeedsAttention => "needs_attention",
+        }
+    }
+
+    /// A stored status; an unknown value is an error, never a default.
+    pub fn parse(s: &str) -> Option<RefundStatus> {
+        [
+            RefundStatus::Pending,
+            RefundStatus::Succeeded,
+            RefundStatus::NeedsAttention,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
 /// What the provider told us (or the service decided, for expiry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PaymentEvent {

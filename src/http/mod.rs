@@ -57,7 +57,10 @@ impl AppState {
                     .as_deref()
                     .unwrap_or_default(),
             )),
-            _ => PaymentProvider::Simulated(Simulated::new(&config.payments.webhook_secrets[0])),
+            _ => PaymentProvider::Simulated(Simulated::new(
+                &config.payments.webhook_secrets[0],
+                db.clone(),
+            )),
         };
         AppState::with_provider(config, db, provider)
     }

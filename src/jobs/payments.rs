@@ -5,7 +5,7 @@ use crate::db::models::RefundRow;
 use crate::db::payments::{self, apply_to_pledge};
 use crate::db::schema::{pending_pledges, pledges, refunds};
 use crate::db::{DbError, write_tx};
-use crate::domain::pledge::PaymentEvent;
+use crate::domain::pledge::{PaymentEvent, RefundStatus};
 use crate::http::AppState;
 use crate::http::controllers::webhooks::deliver_simulated;
 use crate::http::views::now;
@@ -21,7 +21,45 @@ fn backoff(attempts: i32) -> chrono::Duration {
     chrono::Duration::seconds(secs)
 }
 
-/// Sends due refunds to the provider. Returns (done, failed this pass).
+/// What to do with a refund after the provider answered.
+fn refund_outcome(
+    result: &Result<Option<crate::providers::CreatedRefund>, ProviderError>,
+) -> (RefundStatus, Option<String>) {
+    match result {
+        // No payment was ever made for the pledge: nothing to give back.
+        Ok(None) => (RefundStatus::Succeeded, None),
+        Ok(Some(r)) => match r.status.as_str() {
+            "succeeded" => (RefundStatus::Succeeded, None),
+            "failed" | "canceled" => (
+                RefundStatus::NeedsAttention,
+                Some(format!("the provider reports the refund {}", r.status)),
+            ),
+            // pending / requires_action: the provider reports the outcome later
+            // (`refund.updated`); meanwhile it is asked again, with the same idempotency key.
+            other => (
+                RefundStatus::Pending,
+                Some(format!("the provider reports the refund {other}")),
+            ),
+        },
+        // A permanent refusal: retrying the same request will not help. Finance acts.
+        Err(ProviderError::Rejected { status, message }) => (
+            RefundStatus::NeedsAttention,
+            Some(format!(
+                "the provider refused the refund ({status}): {}",
+                message.chars().take(200).collect::<String>()
+            )),
+        ),
+        Err(ProviderError::Unavailable(_)) => (
+            RefundStatus::Pending,
+            Some("the provider was unavailable; retrying".to_string()),
+        ),
+    }
+}
+
+/// Sends due refunds to the provider. A refund is done only when the provider says it
+/// succeeded (in its answer or by `refund.updated` / `charge.refunded`); a permanent refusal or
+/// a reported failure leaves it `needs_attention`; anything else is asked again with backoff.
+/// Returns (done, not done this pass).
 pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError> {
     let due: Vec<(RefundRow, Option<String>)> = state
         .db
@@ -29,7 +67,7 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
             let t = now();
             let due: Vec<(RefundRow, Option<String>)> = refunds::table
                 .inner_join(pledges::table)
-                .filter(refunds::status.eq("pending"))
+                .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
                 .filter(refunds::next_attempt_at.le(t))
                 .select((RefundRow::as_select(), pledges::provider_payment_id))
                 .order(refunds::id)
@@ -39,7 +77,7 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
             let mut claimed = Vec::new();
             for (r, pi) in due {
                 let n = diesel::update(refunds::table.find(&r.id))
-                    .filter(refunds::status.eq("pending"))
+                    .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
                     .filter(refunds::next_attempt_at.eq(r.next_attempt_at))
                     .set((
                         refunds::next_attempt_at.eq(t + chrono::Duration::seconds(LEASE_SECS)),
@@ -53,64 +91,55 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
             Ok(claimed)
         })
         .await?;
-    let (mut done, mut failed) = (0, 0);
+    let (mut done, mut not_done) = (0, 0);
     for (refund, payment_id) in due {
         let result = match &payment_id {
             Some(pi) => state
                 .provider
                 .refund(pi, refund.amount, &refund.idempotency_key)
                 .await
-                .map(|r| Some(r.id)),
+                .map(Some),
             None => Ok(None),
         };
-        let id = refund.id.clone();
-        let attempts = refund.attempts + 1;
-        match result {
-            Ok(provider_refund_id) => {
-                done += 1;
-                state
-                    .db
-                    .run(move |conn| -> Result<usize, DbError> {
-                        Ok(diesel::update(refunds::table.find(&id))
-                            .set((
-                                refunds::status.eq("done"),
-                                refunds::provider_refund_id.eq(provider_refund_id),
-                                refunds::last_error.eq(None::<String>),
-                                refunds::updated_at.eq(now()),
-                            ))
-                            .execute(conn)?)
-                    })
-                    .await?;
+        let (status, error) = refund_outcome(&result);
+        let provider_refund_id = result.ok().flatten().map(|r| r.id);
+        match status {
+            RefundStatus::Succeeded => done += 1,
+            RefundStatus::NeedsAttention => {
+                not_done += 1;
+                tracing::warn!(refund_id = %refund.id, error = ?error, "refund needs attention");
             }
-            Err(e) => {
-                failed += 1;
-                tracing::warn!(refund_id = %refund.id, error = %e, "refund failed; will retry");
-                let message = match e {
-                    ProviderError::Rejected { status, .. } => {
-                        format!("provider refused ({status})")
-                    }
-                    ProviderError::Unavailable(_) => "provider unavailable".to_string(),
-                };
-                state
-                    .db
-                    .run(move |conn| -> Result<usize, DbError> {
-                        Ok(diesel::update(refunds::table.find(&id))
-                            .set((
-                                refunds::next_attempt_at.eq(now() + backoff(attempts)),
-                                refunds::last_error.eq(Some(message)),
-                                refunds::updated_at.eq(now()),
-                            ))
-                            .execute(conn)?)
-                    })
-                    .await?;
+            RefundStatus::Pending => {
+                not_done += 1;
+                tracing::info!(refund_id = %refund.id, error = ?error, "refund not done yet; will ask again");
             }
         }
+        let id = refund.id.clone();
+        let attempts = refund.attempts + 1;
+        state
+            .db
+            .run(move |conn| -> Result<usize, DbError> {
+                // Only a refund still pending moves: a webhook may have reported it meanwhile.
+                let pending = refunds::table
+                    .find(&id)
+                    .filter(refunds::status.eq(RefundStatus::Pending.as_str()));
+                Ok(diesel::update(pending)
+                    .set((
+                        refunds::status.eq(status.as_str()),
+                        refunds::provider_refund_id.eq(provider_refund_id),
+                        refunds::last_error.eq(error),
+                        refunds::next_attempt_at.eq(now() + backoff(attempts)),
+                        refunds::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?)
+            })
+            .await?;
     }
     // The simulated provider reports refunds as signed events, like Stripe would.
     deliver_simulated(state)
         .await
         .map_err(|e| DbError::Unavailable(e.to_string()))?;
-    Ok((done, failed))
+    Ok((done, not_done))
 }
 
 /// Asks the provider about pledges pending for too long, applies what it says through the
@@ -136,50 +165,112 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
         let Ok(found) = state.provider.retrieve_payment(&pi).await else {
             continue;
         };
-        let event = match found.status.as_str() {
-            "succeeded" => PaymentEvent::Succeeded {
-                amount: found.amount_received,
-                currency: found.currency.clone(),
-            },
-            "canceled" => PaymentEvent::Canceled,
-            _ => continue,
-        };
-        let ev = ProviderEvent {
-            id: format!("reconcile:{pi}:{}", found.status),
-            kind: format!("reconcile.payment_intent.{}", found.status),
-            payment_id: Some(pi.clone()),
-            pledge_hint: Some(pledge_id),
-            event: Some(event),
-        };
-        let payload = format!(r#"{{"source":"reconciliation","payment_intent":"{pi}"}}"#);
-        let applied = state
-            .db
-            .run(move |conn| payments::apply_event(conn, &ev, &payload))
-            .await?;
-        if applied.outcome() == "applied" {
+        if apply_found(state, &pledge_id, &pi, found).await? {
             reconciled += 1;
             tracing::info!(payment = %pi, "reconciled a pledge whose webhook was lost");
         }
     }
+    let expired = expire_pending(state).await?;
+    Ok((reconciled, expired))
+}
+
+/// Expires pledges pending past their time-to-live. Each one's payment is cancelled at the
+/// provider first, so that the donor can no longer pay it; if the provider refuses because
+/// the payment already succeeded, that success is applied (the rules for late money decide
+/// what becomes of it). A provider that cannot be reached leaves the pledge for the next pass.
+async fn expire_pending(state: &AppState) -> Result<usize, DbError> {
+    let cfg = &state.config.payments;
     let expire_before = now() - chrono::Duration::from_std(cfg.pledge_ttl).unwrap_or_default();
-    let expired = state
+    let due: Vec<(String, Option<String>)> = state
         .db
-        .run(move |conn| -> Result<usize, DbError> {
-            let ids: Vec<String> = pending_pledges::table
+        .run(move |conn| -> Result<_, DbError> {
+            Ok(pending_pledges::table
+                .inner_join(pledges::table)
                 .filter(pending_pledges::created_at.le(expire_before))
-                .select(pending_pledges::pledge_id)
+                .select((pledges::id, pledges::provider_payment_id))
                 .order(pending_pledges::created_at)
                 .limit(200)
-                .load(conn)?;
-            let mut n = 0;
-            for id in ids {
+                .load(conn)?)
+        })
+        .await?;
+    let mut expired = 0;
+    for (pledge_id, payment_id) in due {
+        if let Some(pi) = &payment_id {
+            match state.provider.cancel_payment(pi).await {
+                Ok(()) => {}
+                Err(ProviderError::Unavailable(e)) => {
+                    tracing::warn!(pledge_id, error = %e, "could not cancel an expiring payment; will retry");
+                    continue;
+                }
+                Err(ProviderError::Rejected { .. }) => {
+                    // Already cancelled, or already paid: ask which.
+                    if let Ok(found) = state.provider.retrieve_payment(pi).await
+                        && found.status == "succeeded"
+                    {
+                        apply_found(state, &pledge_id, pi, found).await?;
+                    }
+                }
+            }
+        }
+        let id = pledge_id.clone();
+        state
+            .db
+            .run(move |conn| -> Result<_, DbError> {
+                // A pledge that moved meanwhile (paid, failed) keeps what it learnt: the
+                // expiry fact never overrides a payment.
                 write_tx(conn, |conn| {
                     apply_to_pledge(conn, &id, &PaymentEvent::Expired, None)
                 })?;
-                n += 1;
-            }
-            Ok(n)
-        })
+                Ok(())
+            })
+            .await?;
+        expired += 1;
+    }
+    // The simulated provider reports the cancellations as signed events.
+    deliver_simulated(state)
+        .await
+        .map_err(|e| DbError::Unavailable(e.to_string()))?;
+    Ok(expired)
+}
+
+/// Applies what the provider says of a payment (a lost webhook) through the state machine.
+async fn apply_found(
+    state: &AppState,
+    pledge_id: &str,
+    pi: &str,
+    found: crate::providers::RetrievedPayment,
+) -> Result<bool, DbError> {
+    let event = match found.status.as_str() {
+        "succeeded" => PaymentEvent::Succeeded {
+            amount: found.amount_received,
+            currency: found.currency.clone(),
+        },
+        "canceled" => PaymentEvent::Canceled,
+        _ => return Ok(false),
+    };
+    let ev = ProviderEvent {
+        id: format!("reconcile:{pi}:{}", found.status),
+        kind: format!("reconcile.payment_intent.{}", found.status),
+        payment_id: Some(pi.to_string()),
+        pledge_hint: Some(pledge_id.to_string()),
+        event: Some(event),
+        refund: None,
+    };
+    let payload = serde_json::json!({"source": "reconciliation", "payment_intent": pi}).to_string();
+    let applied = state
+        .db
+        .run(move |conn| payments::apply_event(conn, &ev, &payload))
         .await?;
-    Ok((reconciled, expired))
+    if let payments::Applied::Applied {
+        freed_fund: Some(fund_id),
+        ..
+    } = &applied
+    {
+        let fund_id = fund_id.clone();
+        let _ = state
+            .db
+            .run(move |conn| crate::db::matching::serve_waitlist(conn, &fund_id).map_err(DbError::from))
+            .await;
+    }
+    Ok(applied.outcome() == "applied")
 }

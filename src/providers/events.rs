@@ -13,6 +13,20 @@ pub struct ProviderEvent {
     pub pledge_hint: Option<String>,
     /// None for event types cofund does not act on (they are stored and acknowledged).
     pub event: Option<PaymentEvent>,
+    /// What the provider says became of a refund (`refund.updated`, `refund.failed`,
+    /// `charge.refund.updated`).
+    pub refund: Option<RefundReport>,
+}
+
+/// A refund's state as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundReport {
+    /// The provider's refund id (`re_…`).
+    pub refund_id: String,
+    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
+    pub status: String,
+    /// Our idempotency key, from the refund's `metadata.cofund_refund`.
+    pub key: Option<String>,
 }
 
 /// Parses a Stripe event body. Errors only on something that is not an event at all.
@@ -62,6 +76,28 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, &'static str> {
         ),
         _ => (None, None),
     };
+    let refund = match kind.as_str() {
+        "refund.updated" | "refund.failed" | "charge.refund.updated" => {
+            match (text(&object["id"]), text(&object["status"])) {
+                (Some(refund_id), Some(status)) if refund_id.len() <= 255 => Some(RefundReport {
+                    refund_id,
+                    // `refund.failed` is a failure whatever the object's status says.
+                    status: if kind == "refund.failed" {
+                        "failed".to_string()
+                    } else {
+                        status
+                    },
+                    key: text(&object["metadata"]["cofund_refund"]),
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let payment_id = match &refund {
+        Some(_) => text(&object["payment_intent"]),
+        None => payment_id,
+    };
     let pledge_hint = text(&object["metadata"]["pledge_id"]);
     Ok(ProviderEvent {
         id,
@@ -69,6 +105,7 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, &'static str> {
         payment_id,
         pledge_hint,
         event,
+        refund,
     })
 }
 
@@ -104,6 +141,17 @@ mod tests {
                 .as_bytes(),
         )
         .unwrap();
+        assert_eq!(e.event, None);
+        let e = parse(json!({"id": "evt_5", "type": "refund.failed", "data": {"object": {"id": "re_1", "object": "refund", "payment_intent": "pi_1", "status": "pending", "metadata": {"cofund_refund": "cofund-refund-plg_1"}}}}).to_string().as_bytes()).unwrap();
+        assert_eq!(e.payment_id.as_deref(), Some("pi_1"));
+        assert_eq!(
+            e.refund,
+            Some(RefundReport {
+                refund_id: "re_1".into(),
+                status: "failed".into(),
+                key: Some("cofund-refund-plg_1".into())
+            })
+        );
         assert_eq!(e.event, None);
     }
 

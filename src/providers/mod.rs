@@ -67,7 +67,8 @@ impl PaymentProvider {
                     .await
             }
             PaymentProvider::Simulated(s) => {
-                Ok(s.create_payment(pledge_id, amount, currency, idempotency_key))
+                s.create_payment(pledge_id, amount, currency, idempotency_key)
+                    .await
             }
         }
     }
@@ -75,7 +76,7 @@ impl PaymentProvider {
     pub async fn retrieve_payment(&self, id: &str) -> Result<RetrievedPayment, ProviderError> {
         match self {
             PaymentProvider::Stripe(s) => s.retrieve_payment_intent(id).await,
-            PaymentProvider::Simulated(s) => s.retrieve(id),
+            PaymentProvider::Simulated(s) => s.retrieve(id).await,
         }
     }
 
@@ -87,7 +88,17 @@ impl PaymentProvider {
     ) -> Result<CreatedRefund, ProviderError> {
         match self {
             PaymentProvider::Stripe(s) => s.refund(payment_id, amount, idempotency_key).await,
-            PaymentProvider::Simulated(s) => s.refund(payment_id, amount, idempotency_key),
+            PaymentProvider::Simulated(s) => s.refund(payment_id, amount, idempotency_key).await,
+        }
+    }
+
+    /// Cancels a payment that has not succeeded (an expired pledge's). A payment that already
+    /// succeeded is refused (`Rejected`): its success event brings the money in, and the rules
+    /// for late money apply.
+    pub async fn cancel_payment(&self, payment_id: &str) -> Result<(), ProviderError> {
+        match self {
+            PaymentProvider::Stripe(s) => s.cancel_payment_intent(payment_id).await,
+            PaymentProvider::Simulated(s) => s.cancel(payment_id).await,
         }
     }
 }

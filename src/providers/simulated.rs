@@ -1,26 +1,33 @@
-//! A simulated, Stripe-shaped payment provider for running cofund offline. It keeps its
-//! payments in memory and reports outcomes as *signed Stripe events*, which the service applies
-//! through the very same webhook code path as real ones — never by a side door.
+//! A simulated, Stripe-shaped payment provider for running cofund offline. Its payments live in
+//! the database (`simulated_payments`), so a restart or another replica can still refund them,
+//! and it reports outcomes as *signed Stripe events*, which the service applies through the
+//! very same webhook code path as real ones — never by a side door.
 
 use super::{CreatedPayment, CreatedRefund, ProviderError, RetrievedPayment, signature};
+use crate::db::schema::simulated_payments as sp;
+use crate::db::{Db, DbConnection, DbError, write_tx};
 use crate::domain::ids;
+use diesel::prelude::*;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Mutex;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sp)]
 struct SimPayment {
+    id: String,
+    idempotency_key: String,
     pledge_id: String,
     amount: i64,
     currency: String,
     status: String,
     refunded: i64,
+    created_at: chrono::NaiveDateTime,
 }
 
 pub struct Simulated {
     secret: String,
-    payments: Mutex<HashMap<String, SimPayment>>,
-    by_key: Mutex<HashMap<String, String>>,
+    db: Db,
+    /// Signed events emitted by this process and not yet delivered to the webhook endpoint.
     outbox: Mutex<Vec<(String, String)>>,
 }
 
@@ -36,140 +43,245 @@ pub enum SimOutcome {
     DisputeLost,
 }
 
+fn unavailable(e: DbError) -> ProviderError {
+    ProviderError::Unavailable(format!("simulated provider: {e}"))
+}
+
+fn no_such_payment() -> ProviderError {
+    ProviderError::Rejected {
+        status: 404,
+        message: "no such payment_intent".into(),
+    }
+}
+
+fn load(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError> {
+    Ok(sp::table
+        .find(id)
+        .select(SimPayment::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 impl Simulated {
     /// `secret` signs the events; it must be one of the webhook secrets the service verifies.
-    pub fn new(secret: &str) -> Simulated {
+    pub fn new(secret: &str, db: Db) -> Simulated {
         Simulated {
             secret: secret.to_string(),
-            payments: Mutex::new(HashMap::new()),
-            by_key: Mutex::new(HashMap::new()),
+            db,
             outbox: Mutex::new(Vec::new()),
         }
     }
 
-    pub fn create_payment(
+    pub async fn create_payment(
         &self,
         pledge_id: &str,
         amount: i64,
         currency: &str,
         idempotency_key: &str,
-    ) -> CreatedPayment {
-        let mut keys = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
-        let id = keys
-            .entry(idempotency_key.to_string())
-            .or_insert_with(|| ids::random_secret("pi_sim", 12))
-            .clone();
-        self.payments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(id.clone())
-            .or_insert(SimPayment {
-                pledge_id: pledge_id.to_string(),
-                amount,
-                currency: currency.to_ascii_lowercase(),
-                status: "requires_payment_method".into(),
-                refunded: 0,
-            });
-        CreatedPayment {
+    ) -> Result<CreatedPayment, ProviderError> {
+        let row = SimPayment {
+            id: ids::random_secret("pi_sim", 12),
+            idempotency_key: idempotency_key.to_string(),
+            pledge_id: pledge_id.to_string(),
+            amount,
+            currency: currency.to_ascii_lowercase(),
+            status: "requires_payment_method".into(),
+            refunded: 0,
+            created_at: crate::http::views::now(),
+        };
+        let id = self
+            .db
+            .run(move |conn| -> Result<String, DbError> {
+                write_tx(conn, |conn| {
+                    // The same idempotency key returns the same payment, as Stripe does.
+                    let existing: Option<String> = sp::table
+                        .filter(sp::idempotency_key.eq(&row.idempotency_key))
+                        .select(sp::id)
+                        .first(conn)
+                        .optional()?;
+                    if let Some(id) = existing {
+                        return Ok(id);
+                    }
+                    diesel::insert_into(sp::table).values(&row).execute(conn)?;
+                    Ok(row.id)
+                })
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(CreatedPayment {
             client_secret: Some(format!("{id}_secret_simulated")),
             id,
-        }
-    }
-
-    pub fn retrieve(&self, id: &str) -> Result<RetrievedPayment, ProviderError> {
-        let payments = self.payments.lock().unwrap_or_else(|p| p.into_inner());
-        let p = payments.get(id).ok_or(ProviderError::Rejected {
-            status: 404,
-            message: "no such payment_intent".into(),
-        })?;
-        Ok(RetrievedPayment {
-            id: id.to_string(),
-            status: p.status.clone(),
-            amount_received: if p.status == "succeeded" { p.amount } else { 0 },
-            currency: p.currency.clone(),
         })
     }
 
-    pub fn refund(
+    pub async fn retrieve(&self, id: &str) -> Result<RetrievedPayment, ProviderError> {
+        let key = id.to_string();
+        let p = self
+            .db
+            .run(move |conn| load(conn, &key))
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(no_such_payment)?;
+        Ok(RetrievedPayment {
+            id: id.to_string(),
+            amount_received: if p.status == "succeeded" { p.amount } else { 0 },
+            status: p.status,
+            currency: p.currency,
+        })
+    }
+
+    /// Cancels a payment that has not succeeded (Stripe refuses to cancel a succeeded one).
+    pub async fn cancel(&self, id: &str) -> Result<(), ProviderError> {
+        let key = id.to_string();
+        let outcome = self
+            .db
+            .run(move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                write_tx(conn, |conn| {
+                    let Some(p) = load(conn, &key)? else {
+                        return Ok(Err(no_such_payment()));
+                    };
+                    match p.status.as_str() {
+                        "succeeded" => Ok(Err(ProviderError::Rejected {
+                            status: 400,
+                            message: "a succeeded payment cannot be canceled".into(),
+                        })),
+                        "canceled" => Ok(Ok(p)),
+                        _ => {
+                            diesel::update(sp::table.find(&key))
+                                .set(sp::status.eq("canceled"))
+                                .execute(conn)?;
+                            Ok(Ok(SimPayment {
+                                status: "canceled".into(),
+                                ..p
+                            }))
+                        }
+                    }
+                })
+            })
+            .await
+            .map_err(unavailable)??;
+        self.emit_payment("payment_intent.canceled", &outcome, 0);
+        Ok(())
+    }
+
+    pub async fn refund(
         &self,
         payment_id: &str,
         amount: i64,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<CreatedRefund, ProviderError> {
-        let mut payments = self.payments.lock().unwrap_or_else(|p| p.into_inner());
-        let p = payments
-            .get_mut(payment_id)
-            .ok_or(ProviderError::Rejected {
-                status: 404,
-                message: "no such payment_intent".into(),
-            })?;
-        if p.status != "succeeded" || p.refunded + amount > p.amount {
-            return Err(ProviderError::Rejected {
-                status: 400,
-                message: "charge cannot be refunded".into(),
-            });
-        }
-        p.refunded += amount;
-        let event = json!({
+        let key = payment_id.to_string();
+        let p = self
+            .db
+            .run(move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                write_tx(conn, |conn| {
+                    let Some(p) = load(conn, &key)? else {
+                        return Ok(Err(no_such_payment()));
+                    };
+                    if p.status != "succeeded" || p.refunded + amount > p.amount {
+                        return Ok(Err(ProviderError::Rejected {
+                            status: 400,
+                            message: "charge cannot be refunded".into(),
+                        }));
+                    }
+                    diesel::update(sp::table.find(&key))
+                        .set(sp::refunded.eq(sp::refunded + amount))
+                        .execute(conn)?;
+                    Ok(Ok(SimPayment {
+                        refunded: p.refunded + amount,
+                        ..p
+                    }))
+                })
+            })
+            .await
+            .map_err(unavailable)??;
+        // Stable per refund request, like Stripe's answer to a retried idempotent call.
+        let refund_id = format!("re_sim_{}", short_hash(idempotency_key));
+        self.emit(json!({
             "type": "charge.refunded",
             "data": {"object": {
                 "object": "charge", "id": format!("ch_{payment_id}"), "payment_intent": payment_id,
                 "amount": p.amount, "amount_refunded": p.refunded, "currency": p.currency,
             }}
-        });
-        self.emit(event);
+        }));
+        self.emit(json!({
+            "type": "refund.updated",
+            "data": {"object": {
+                "object": "refund", "id": refund_id, "payment_intent": payment_id,
+                "amount": amount, "currency": p.currency, "status": "succeeded",
+                "metadata": {"cofund_refund": idempotency_key},
+            }}
+        }));
         Ok(CreatedRefund {
-            id: ids::random_secret("re_sim", 12),
+            id: refund_id,
             status: "succeeded".into(),
         })
     }
 
-    /// Produces an outcome for a payment, as its signed provider event.
-    pub fn trigger(&self, payment_id: &str, outcome: SimOutcome) -> Result<(), ProviderError> {
-        let mut payments = self.payments.lock().unwrap_or_else(|p| p.into_inner());
-        let p = payments
-            .get_mut(payment_id)
-            .ok_or(ProviderError::Rejected {
-                status: 404,
-                message: "no such payment_intent".into(),
-            })?;
-        let pi = |status: &str, amount_received: i64| {
-            json!({
-                "object": "payment_intent", "id": payment_id, "status": status, "amount": p.amount,
-                "amount_received": amount_received, "currency": p.currency,
-                "metadata": {"pledge_id": p.pledge_id},
-            })
+    /// Produces an outcome for a payment, as its signed provider event. A payment that has been
+    /// cancelled cannot succeed any more (as at Stripe).
+    pub async fn trigger(&self, payment_id: &str, outcome: SimOutcome) -> Result<(), ProviderError> {
+        let key = payment_id.to_string();
+        let status = match outcome {
+            SimOutcome::Succeed => "succeeded",
+            SimOutcome::Fail => "requires_payment_method",
+            SimOutcome::Cancel => "canceled",
+            SimOutcome::Dispute | SimOutcome::DisputeWon | SimOutcome::DisputeLost => "succeeded",
         };
+        let p = self
+            .db
+            .run(move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                write_tx(conn, |conn| {
+                    let Some(p) = load(conn, &key)? else {
+                        return Ok(Err(no_such_payment()));
+                    };
+                    let moves = matches!(outcome, SimOutcome::Succeed | SimOutcome::Fail | SimOutcome::Cancel);
+                    if moves && p.status == "canceled" {
+                        return Ok(Err(ProviderError::Rejected {
+                            status: 400,
+                            message: "this payment was canceled".into(),
+                        }));
+                    }
+                    if !moves && p.status != "succeeded" {
+                        return Ok(Err(ProviderError::Rejected {
+                            status: 400,
+                            message: "only a succeeded payment can be disputed".into(),
+                        }));
+                    }
+                    diesel::update(sp::table.find(&key))
+                        .set(sp::status.eq(status))
+                        .execute(conn)?;
+                    Ok(Ok(SimPayment {
+                        status: status.to_string(),
+                        ..p
+                    }))
+                })
+            })
+            .await
+            .map_err(unavailable)??;
         let dispute = |status: &str| {
             json!({
                 "object": "dispute", "id": format!("dp_{payment_id}"), "charge": format!("ch_{payment_id}"),
                 "payment_intent": payment_id, "amount": p.amount, "currency": p.currency, "status": status,
             })
         };
-        let (kind, object, status) = match outcome {
-            SimOutcome::Succeed => (
-                "payment_intent.succeeded",
-                pi("succeeded", p.amount),
-                "succeeded",
-            ),
-            SimOutcome::Fail => (
-                "payment_intent.payment_failed",
-                pi("requires_payment_method", 0),
-                "requires_payment_method",
-            ),
-            SimOutcome::Cancel => ("payment_intent.canceled", pi("canceled", 0), "canceled"),
-            SimOutcome::Dispute => (
-                "charge.dispute.created",
-                dispute("needs_response"),
-                "succeeded",
-            ),
-            SimOutcome::DisputeWon => ("charge.dispute.closed", dispute("won"), "succeeded"),
-            SimOutcome::DisputeLost => ("charge.dispute.closed", dispute("lost"), "succeeded"),
-        };
-        p.status = status.to_string();
-        drop(payments);
-        self.emit(json!({"type": kind, "data": {"object": object}}));
+        match outcome {
+            SimOutcome::Succeed => self.emit_payment("payment_intent.succeeded", &p, p.amount),
+            SimOutcome::Fail => self.emit_payment("payment_intent.payment_failed", &p, 0),
+            SimOutcome::Cancel => self.emit_payment("payment_intent.canceled", &p, 0),
+            SimOutcome::Dispute => self.emit(json!({"type": "charge.dispute.created", "data": {"object": dispute("needs_response")}})),
+            SimOutcome::DisputeWon => self.emit(json!({"type": "charge.dispute.closed", "data": {"object": dispute("won")}})),
+            SimOutcome::DisputeLost => self.emit(json!({"type": "charge.dispute.closed", "data": {"object": dispute("lost")}})),
+        }
         Ok(())
+    }
+
+    fn emit_payment(&self, kind: &str, p: &SimPayment, amount_received: i64) {
+        self.emit(json!({"type": kind, "data": {"object": {
+            "object": "payment_intent", "id": p.id, "status": p.status, "amount": p.amount,
+            "amount_received": amount_received, "currency": p.currency,
+            "metadata": {"pledge_id": p.pledge_id},
+        }}}));
     }
 
     fn emit(&self, mut event: serde_json::Value) {
@@ -192,4 +304,9 @@ impl Simulated {
     pub fn take_events(&self) -> Vec<(String, String)> {
         std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|p| p.into_inner()))
     }
+}
+
+fn short_hash(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(s.as_bytes())[..8])
 }

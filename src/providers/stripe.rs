@@ -154,6 +154,26 @@ impl StripeClient {
         })
     }
 
+    /// `POST /v1/payment_intents/{id}/cancel`. Idempotent at Stripe: cancelling a cancelled
+    /// PaymentIntent is refused with a 400 the caller may treat as done.
+    pub async fn cancel_payment_intent(&self, id: &str) -> Result<(), ProviderError> {
+        if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(ProviderError::Rejected {
+                status: 400,
+                message: "invalid payment id".into(),
+            });
+        }
+        let form = [("cancellation_reason", "abandoned".to_string())];
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/payment_intents/{id}/cancel"),
+            &form,
+            Some(&format!("cofund-cancel-{id}")),
+        )
+        .await
+        .map(drop)
+    }
+
     pub async fn refund(
         &self,
         payment_id: &str,
@@ -164,6 +184,7 @@ impl StripeClient {
             ("payment_intent", payment_id.to_string()),
             ("amount", amount.to_string()),
             ("reason", "requested_by_customer".to_string()),
+            ("metadata[cofund_refund]", idempotency_key.to_string()),
         ];
         let v = self
             .call(

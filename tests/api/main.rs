@@ -10,6 +10,7 @@ mod campaigns;
 mod funds;
 mod group_commit;
 mod matching;
+mod money_integrity;
 mod notify;
 mod ops;
 mod pledges;

@@ -10,7 +10,7 @@ use crate::db::{DbConnection, write_tx};
 use crate::domain::area::LatLon;
 use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
 use crate::domain::ids;
-use crate::domain::matching;
+use crate::domain::matching::{self, MatchState};
 use crate::domain::money::{Currency, Ratio, parse_amount};
 use crate::domain::role::Role;
 use crate::http::AppState;
@@ -566,6 +566,9 @@ async fn act(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> ApiResult<(CampaignView, Option<String>)> {
+                // Under the campaign's row lock: a cancellation releases by the match state it
+                // reads, so nothing may move that state between its read and its write.
+                engine::lock_campaign(conn, &id)?.ok_or(ApiError::NotFound("campaign"))?;
                 let (row, fund) = load_with_fund(conn, &id)?;
                 let actor = actor_for(&principal, &row)?;
                 let from = CampaignStatus::parse(&row.status)
@@ -665,12 +668,18 @@ fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) ->
                 "the fund's available budget cannot cover this campaign's top-up",
             ));
         }
-        diesel::update(campaigns::table.find(&row.id))
-            .set((
-                campaigns::match_status.eq("reserved"),
-                campaigns::match_amount.eq(top_up),
-            ))
-            .execute(conn)?;
+        // Conditional on the match state read: an error rolls the reservation back with it.
+        let from = MatchState::parse(&row.match_status);
+        if !matches!(from, MatchState::None | MatchState::Revoked)
+            || !engine::move_match(conn, row, from, MatchState::Reserved, top_up, None, &[
+                "submitted",
+            ])?
+        {
+            return Err(ApiError::conflict(
+                "concurrent_update",
+                "the campaign changed while this request ran; read it again",
+            ));
+        }
         engine::record(conn, row, fund, "earmark", top_up)?;
     }
     Ok(())

@@ -74,6 +74,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pledges::get)
                 .service(pledges::list)
                 .service(pledges::erase)
-                .service(pledges::simulate),
+                .service(pledges::simulate)
+                .service(pledges::refund),
         );
 }

@@ -96,6 +96,10 @@ pub struct PledgeView {
     pub counted: String,
     /// Set when the provider reported another amount or currency: not counted.
     pub flagged_reason: Option<String>,
+    /// What a flagged payment brought in, as the provider reported it (minor units written
+    /// with two decimals), and in which currency.
+    pub flagged_amount: Option<String>,
+    pub flagged_currency: Option<String>,
     pub message: Option<String>,
     pub donor: Option<DonorView>,
     pub payment: PaymentInfo,
@@ -136,6 +140,8 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
         status: p.status,
         currency: p.currency,
         flagged_reason: p.flagged_reason,
+        flagged_amount: p.flagged_amount.map(|a| money(a, p.flagged_currency.as_deref().unwrap_or(&c))),
+        flagged_currency: p.flagged_currency,
         message: p.message,
         created_at: ts(p.created_at),
         confirmed_at: p.confirmed_at.map(ts),
@@ -363,6 +369,8 @@ pub async fn create(
                     created_at: t,
                     updated_at: t,
                     confirmed_at: None,
+                    flagged_amount: None,
+                    flagged_currency: None,
                 };
                 diesel::insert_into(pledges::table)
                     .values(&row)
@@ -734,6 +742,7 @@ pub struct SimulateBody {
         (status = 200, body = PledgeView),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "The payment cannot have this outcome now (cancelled, or not succeeded for a dispute)", body = crate::http::error::Problem),
     )
 )]
 #[post("/simulated/payments/{payment_id}")]
@@ -746,6 +755,13 @@ pub async fn simulate(
     let PaymentProvider::Simulated(sim) = &*state.provider else {
         return Err(ApiError::NotFound("route"));
     };
+    // Only the payer's side may pay: the partner that created the pledge, or an admin trying
+    // the flow. Finance and the other roles never make money appear.
+    if !matches!(principal.role, Role::Admin | Role::Partner) {
+        return Err(ApiError::Forbidden(
+            "only the partner that created the pledge or an admin may simulate its payment",
+        ));
+    }
     let payment_id = payment_id.into_inner();
     let lookup = payment_id.clone();
     let pledge = state
@@ -763,7 +779,18 @@ pub async fn simulate(
         may_read_pledge(&principal, &pledge)?;
     }
     sim.trigger(&payment_id, body.into_inner().outcome)
-        .map_err(|_| ApiError::NotFound("payment"))?;
+        .await
+        .map_err(|e| match e {
+            crate::providers::ProviderError::Rejected { status: 404, .. } => {
+                ApiError::NotFound("payment")
+            }
+            crate::providers::ProviderError::Rejected { message, .. } => {
+                ApiError::conflict("payment_state", message)
+            }
+            crate::providers::ProviderError::Unavailable(_) => {
+                ApiError::ProviderUnavailable
+            }
+        })?;
     deliver_simulated(&state).await?;
     let id = pledge.id.clone();
     let (p, d) = state
@@ -782,4 +809,100 @@ pub async fn simulate(
         })
         .await?;
     Ok(HttpResponse::Ok().json(pledge_view(p, d, principal.role == Role::Partner)))
+}
+
+/// A refund cofund asked (or will ask) of the payment provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundView {
+    pub id: String,
+    pub pledge_id: String,
+    pub amount: String,
+    pub reason: String,
+    /// `pending` (to send, or sent and not yet reported done), `succeeded`, or
+    /// `needs_attention` (refused or failed at the provider).
+    pub status: crate::domain::pledge::RefundStatus,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Return a flagged payment to the donor (finance, admin). A flagged payment is one whose
+/// amount or currency did not match its pledge: it was never counted, and this queues its
+/// refund, for what the provider reported it brought in. Idempotent: asked again, the same
+/// refund is returned (200 instead of 202). 409 when the pledge has no flagged payment or
+/// already has another refund.
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "Pledge id (`plg_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Refund queued", body = RefundView),
+        (status = 200, description = "Already queued: the same refund", body = RefundView),
+        (status = 401, body = crate::http::error::Problem),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Not a flagged payment, or already refunded otherwise", body = crate::http::error::Problem),
+    )
+)]
+#[post("/pledges/{id}/refund")]
+pub async fn refund(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    if !matches!(principal.role, Role::Admin | Role::Finance) {
+        return Err(ApiError::Forbidden(
+            "only the finance office or an admin may refund a flagged payment",
+        ));
+    }
+    let id = id.into_inner();
+    let (row, created, currency) = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<_> {
+                use crate::db::payments::{FlaggedRefund, refund_flagged};
+                match refund_flagged(conn, &id)? {
+                    FlaggedRefund::NotFound => Err(ApiError::NotFound("pledge")),
+                    FlaggedRefund::NotFlagged => Err(ApiError::conflict(
+                        "not_flagged",
+                        "this pledge has no flagged payment to refund",
+                    )),
+                    FlaggedRefund::OtherRefund => Err(ApiError::conflict(
+                        "already_refunded",
+                        "this pledge already has a refund",
+                    )),
+                    FlaggedRefund::Queued(row, created) => {
+                        let currency: Option<String> = pledges::table
+                            .find(&id)
+                            .select(pledges::flagged_currency)
+                            .first(conn)?;
+                        if created {
+                            audit(
+                                conn,
+                                &principal,
+                                "pledge.refund_flagged",
+                                "pledge",
+                                &id,
+                                Some(format!("refund {} of {}", row.id, row.amount)),
+                            )?;
+                        }
+                        Ok((row, created, currency.unwrap_or_else(|| "EUR".into())))
+                    }
+                }
+            })
+        })
+        .await?;
+    let view = RefundView {
+        amount: money(row.amount, &currency),
+        status: crate::domain::pledge::RefundStatus::parse(&row.status)
+            .ok_or_else(|| ApiError::Internal(format!("unknown refund status {}", row.status)))?,
+        id: row.id,
+        pledge_id: row.pledge_id,
+        reason: row.reason,
+        last_error: row.last_error,
+        created_at: ts(row.created_at),
+    };
+    Ok(match created {
+        true => HttpResponse::Accepted().json(view),
+        false => HttpResponse::Ok().json(view),
+    })
 }

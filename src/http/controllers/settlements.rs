@@ -725,13 +725,7 @@ pub async fn confirm(
                             line.campaign_id
                         )));
                     }
-                    diesel::update(funds::table.find(&s.fund_id))
-                        .set((
-                            funds::committed.eq(funds::committed - line.amount),
-                            funds::settled.eq(funds::settled + line.amount),
-                        ))
-                        .execute(conn)?;
-                    ledger::post(
+                    if !ledger::transfer(
                         conn,
                         &s.fund_id,
                         &s.currency,
@@ -739,7 +733,12 @@ pub async fn confirm(
                         line.amount,
                         Some(&line.campaign_id),
                         &format!("paid in {} ({reference})", s.message_id),
-                    )?;
+                    )? {
+                        return Err(ApiError::Internal(format!(
+                            "fund {} holds less committed than commitment {}",
+                            s.fund_id, line.campaign_id
+                        )));
+                    }
                 }
                 crate::notify::settlement_paid(conn, &id, &reference)?;
                 audit(
