@@ -394,7 +394,14 @@ mod tests {
         let err = cfg(&[pg]).unwrap_err().to_string();
         assert!(err.contains("COFUND_PAYMENT_PROVIDER"), "{err}");
         // Not even a Stripe key stands in for the choice.
-        assert!(cfg(&[pg, ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"), ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a")]).is_err());
+        assert!(
+            cfg(&[
+                pg,
+                ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"),
+                ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a")
+            ])
+            .is_err()
+        );
         let c = cfg(&[pg, ("COFUND_PAYMENT_PROVIDER", "simulated")]).unwrap();
         assert_eq!(c.payments.provider, "simulated");
         let printed = format!(

@@ -453,14 +453,17 @@ fn process(
 /// queues) its match before anything can decide it, and money that arrived for a `failed` or
 /// `cancelled` campaign is queued for refund — the same rules as the transactional path
 /// (`payments::apply_recording`), through the same functions.
-fn follow_up(conn: &mut DbConnection, jobs: &[&ConfirmJob], outcomes: &[Outcome]) -> QueryResult<()> {
+fn follow_up(
+    conn: &mut DbConnection,
+    jobs: &[&ConfirmJob],
+    outcomes: &[Outcome],
+) -> QueryResult<()> {
     let mut looked_at = HashSet::new();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let Outcome::Applied(campaign) = outcome else {
             continue;
         };
-        if looked_at.insert(campaign.id.clone())
-            && super::matching::needs_rematch(conn, campaign)?
+        if looked_at.insert(campaign.id.clone()) && super::matching::needs_rematch(conn, campaign)?
         {
             super::matching::after_raised_change(conn, campaign)?;
         }

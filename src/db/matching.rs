@@ -143,7 +143,10 @@ pub fn try_reserve(
 /// The fund row and the campaigns disagree (a movement found no money where the campaign says
 /// it is): the transaction is abandoned rather than made worse; reconciliation shows why.
 fn books_disagree(what: &str) -> diesel::result::Error {
-    tracing::error!(what, "fund figures disagree with the campaign's match; nothing applied");
+    tracing::error!(
+        what,
+        "fund figures disagree with the campaign's match; nothing applied"
+    );
     diesel::result::Error::QueryBuilderError(format!("books disagree: {what}").into())
 }
 
@@ -195,7 +198,15 @@ fn release_reservation(
     if MatchState::parse(&campaign.match_status) != MatchState::Reserved {
         return Ok(false);
     }
-    if !move_match(conn, campaign, MatchState::Reserved, MatchState::Revoked, 0, None, &[])? {
+    if !move_match(
+        conn,
+        campaign,
+        MatchState::Reserved,
+        MatchState::Revoked,
+        0,
+        None,
+        &[],
+    )? {
         return Ok(false);
     }
     let amount = campaign.match_amount;
@@ -208,7 +219,9 @@ fn release_reservation(
         Some(&campaign.id),
         memo,
     )? {
-        return Err(books_disagree("release of more than the fund holds reserved"));
+        return Err(books_disagree(
+            "release of more than the fund holds reserved",
+        ));
     }
     record(conn, campaign, fund, decision, amount)?;
     Ok(true)
@@ -280,7 +293,15 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
     match matching::on_threshold(state, &inputs) {
         MatchAction::Reserve(amount) => {
             if try_reserve(conn, &fund, &campaign.id, amount, "threshold reached")? {
-                if !move_match(conn, campaign, state, MatchState::Reserved, amount, None, &RUNNING)? {
+                if !move_match(
+                    conn,
+                    campaign,
+                    state,
+                    MatchState::Reserved,
+                    amount,
+                    None,
+                    &RUNNING,
+                )? {
                     return Err(books_disagree("campaign moved under its row lock"));
                 }
                 let kind = if amount < inputs.top_up {
@@ -290,20 +311,37 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
                 };
                 record(conn, campaign, &fund, kind, amount)?;
                 crate::notify::match_reserved(conn, &campaign.id)?;
-            } else if move_match(conn, campaign, state, MatchState::Waitlisted, 0, Some(now()), &RUNNING)? {
+            } else if move_match(
+                conn,
+                campaign,
+                state,
+                MatchState::Waitlisted,
+                0,
+                Some(now()),
+                &RUNNING,
+            )? {
                 // Another crossing took the budget between our read and our update.
                 record(conn, campaign, &fund, "waitlist", 0)?;
                 crate::notify::budget_exhausted(conn, &fund, campaign)?;
             }
         }
         MatchAction::Waitlist => {
-            if move_match(conn, campaign, state, MatchState::Waitlisted, 0, Some(now()), &RUNNING)? {
+            if move_match(
+                conn,
+                campaign,
+                state,
+                MatchState::Waitlisted,
+                0,
+                Some(now()),
+                &RUNNING,
+            )? {
                 record(conn, campaign, &fund, "waitlist", 0)?;
                 crate::notify::budget_exhausted(conn, &fund, campaign)?;
             }
         }
         MatchAction::Revoke => {
-            let freed = release_reservation(conn, campaign, &fund, "fell below threshold", "revoke")?;
+            let freed =
+                release_reservation(conn, campaign, &fund, "fell below threshold", "revoke")?;
             return Ok(Effect { freed });
         }
         MatchAction::Unqueue => {
@@ -344,7 +382,15 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             let fund = load_fund(conn, fund_id)?;
             let inputs = inputs_of(&campaign, &fund);
             if !inputs.qualifies() {
-                if move_match(conn, &campaign, MatchState::Waitlisted, MatchState::None, 0, None, &[])? {
+                if move_match(
+                    conn,
+                    &campaign,
+                    MatchState::Waitlisted,
+                    MatchState::None,
+                    0,
+                    None,
+                    &[],
+                )? {
                     record(conn, &campaign, &fund, "unqueue", 0)?;
                 }
                 return Ok(true);
@@ -359,8 +405,18 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             if !try_reserve(conn, &fund, &head, amount, "served from the waitlist")? {
                 return Ok(false);
             }
-            if !move_match(conn, &campaign, MatchState::Waitlisted, MatchState::Reserved, amount, None, &RUNNING)? {
-                return Err(books_disagree("waitlisted campaign moved under its row lock"));
+            if !move_match(
+                conn,
+                &campaign,
+                MatchState::Waitlisted,
+                MatchState::Reserved,
+                amount,
+                None,
+                &RUNNING,
+            )? {
+                return Err(books_disagree(
+                    "waitlisted campaign moved under its row lock",
+                ));
             }
             let kind = if amount < inputs.top_up {
                 "partial"
@@ -396,7 +452,15 @@ pub fn release_and_refund(
             effect.freed = release_reservation(conn, campaign, fund, reason, "release")?;
         }
         MatchState::Waitlisted => {
-            if move_match(conn, campaign, MatchState::Waitlisted, MatchState::None, 0, None, &[])? {
+            if move_match(
+                conn,
+                campaign,
+                MatchState::Waitlisted,
+                MatchState::None,
+                0,
+                None,
+                &[],
+            )? {
                 record(conn, campaign, fund, "unqueue", 0)?;
             }
         }
@@ -473,7 +537,7 @@ pub fn lock_campaign(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Ca
         DbConnection::Postgresql(c) => campaigns::table
             .find(id)
             .select(CampaignRow::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(c)
             .optional(),
         DbConnection::Sqlite(c) => campaigns::table
@@ -504,7 +568,15 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
             match MatchState::parse(&campaign.match_status) {
                 MatchState::Reserved => {
                     let amount = campaign.match_amount;
-                    if move_match(conn, &campaign, MatchState::Reserved, MatchState::Committed, amount, None, &[])? {
+                    if move_match(
+                        conn,
+                        &campaign,
+                        MatchState::Reserved,
+                        MatchState::Committed,
+                        amount,
+                        None,
+                        &[],
+                    )? {
                         if !ledger::transfer(
                             conn,
                             &fund.id,
@@ -514,13 +586,23 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
                             Some(&campaign.id),
                             "campaign succeeded",
                         )? {
-                            return Err(books_disagree("commitment of more than the fund holds reserved"));
+                            return Err(books_disagree(
+                                "commitment of more than the fund holds reserved",
+                            ));
                         }
                         record(conn, &campaign, &fund, "commit", amount)?;
                     }
                 }
                 MatchState::Waitlisted => {
-                    if move_match(conn, &campaign, MatchState::Waitlisted, MatchState::None, 0, None, &[])? {
+                    if move_match(
+                        conn,
+                        &campaign,
+                        MatchState::Waitlisted,
+                        MatchState::None,
+                        0,
+                        None,
+                        &[],
+                    )? {
                         record(conn, &campaign, &fund, "no_budget", 0)?;
                     }
                 }

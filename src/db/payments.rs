@@ -107,8 +107,10 @@ fn store_event(
     Ok(())
 }
 
-/// Reads and locks one pledge row. On PostgreSQL `FOR UPDATE` makes concurrent deliveries for
-/// the same payment queue here; on SQLite the write transaction (`BEGIN IMMEDIATE`) already
+/// Reads and locks one pledge row. On PostgreSQL `FOR NO KEY UPDATE` makes concurrent
+/// deliveries for the same payment queue here (and, unlike `FOR UPDATE`, does not block the
+/// key-share lock a refund's foreign key takes: a cancellation holding the campaign and
+/// queueing this pledge's refund would otherwise deadlock with it); on SQLite the write transaction (`BEGIN IMMEDIATE`) already
 /// excludes every other writer.
 fn lock_pledge(conn: &mut DbConnection, by: PledgeKey<'_>) -> QueryResult<Option<PledgeRow>> {
     macro_rules! locked {
@@ -117,7 +119,7 @@ fn lock_pledge(conn: &mut DbConnection, by: PledgeKey<'_>) -> QueryResult<Option
             match conn {
                 DbConnection::Postgresql(c) => rows
                     .select(PledgeRow::as_select())
-                    .for_update()
+                    .for_no_key_update()
                     .first(c)
                     .optional(),
                 DbConnection::Sqlite(c) => rows.select(PledgeRow::as_select()).first(c).optional(),
@@ -478,7 +480,8 @@ fn apply_recording(
     };
     // Money that arrives (or comes back from a won dispute) for a campaign that can no longer
     // use it goes back to the donor.
-    let money_came = change.delta > 0 || (after.dispute == Dispute::Won && before.dispute != Dispute::Won);
+    let money_came =
+        change.delta > 0 || (after.dispute == Dispute::Won && before.dispute != Dispute::Won);
     if money_came && after.counted() > 0 {
         let status = match campaign_status {
             Some(s) => s,
@@ -649,7 +652,11 @@ pub fn refund_late_money(
 
 /// A `charge.refunded` report: our pending refund of this pledge is done once the charge's
 /// cumulative refunded amount covers it.
-fn refund_covered(conn: &mut DbConnection, pledge_id: &str, amount_refunded: i64) -> QueryResult<()> {
+fn refund_covered(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    amount_refunded: i64,
+) -> QueryResult<()> {
     diesel::update(
         refunds::table
             .filter(refunds::pledge_id.eq(pledge_id))

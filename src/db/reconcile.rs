@@ -307,7 +307,9 @@ fn money_owed_back(
             &pledge,
             format!(
                 "expected {expected} {currency}, received {} {}; refund: {}",
-                received.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+                received
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 received_currency.unwrap_or_else(|| "?".into()),
                 refund.unwrap_or("none (POST /v1/pledges/{id}/refund)")
             ),

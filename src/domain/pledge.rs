@@ -226,10 +226,12 @@ impl PledgeFacts {
                 _ if self.refunded > 0 => PledgeStatus::PartiallyRefunded,
                 _ => PledgeStatus::Confirmed,
             }
+        } else if self.expired {
+            // The service gave up on it and cancelled its payment: the provider's report of
+            // that cancellation (or of an earlier failed attempt) does not make it `failed`.
+            PledgeStatus::Expired
         } else if self.failed || self.canceled {
             PledgeStatus::Failed
-        } else if self.expired {
-            PledgeStatus::Expired
         } else {
             PledgeStatus::Pending
         }

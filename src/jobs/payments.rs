@@ -269,7 +269,9 @@ async fn apply_found(
         let fund_id = fund_id.clone();
         let _ = state
             .db
-            .run(move |conn| crate::db::matching::serve_waitlist(conn, &fund_id).map_err(DbError::from))
+            .run(move |conn| {
+                crate::db::matching::serve_waitlist(conn, &fund_id).map_err(DbError::from)
+            })
             .await;
     }
     Ok(applied.outcome() == "applied")

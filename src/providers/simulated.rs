@@ -135,29 +135,31 @@ impl Simulated {
         let key = id.to_string();
         let outcome = self
             .db
-            .run(move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
-                write_tx(conn, |conn| {
-                    let Some(p) = load(conn, &key)? else {
-                        return Ok(Err(no_such_payment()));
-                    };
-                    match p.status.as_str() {
-                        "succeeded" => Ok(Err(ProviderError::Rejected {
-                            status: 400,
-                            message: "a succeeded payment cannot be canceled".into(),
-                        })),
-                        "canceled" => Ok(Ok(p)),
-                        _ => {
-                            diesel::update(sp::table.find(&key))
-                                .set(sp::status.eq("canceled"))
-                                .execute(conn)?;
-                            Ok(Ok(SimPayment {
-                                status: "canceled".into(),
-                                ..p
-                            }))
+            .run(
+                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                    write_tx(conn, |conn| {
+                        let Some(p) = load(conn, &key)? else {
+                            return Ok(Err(no_such_payment()));
+                        };
+                        match p.status.as_str() {
+                            "succeeded" => Ok(Err(ProviderError::Rejected {
+                                status: 400,
+                                message: "a succeeded payment cannot be canceled".into(),
+                            })),
+                            "canceled" => Ok(Ok(p)),
+                            _ => {
+                                diesel::update(sp::table.find(&key))
+                                    .set(sp::status.eq("canceled"))
+                                    .execute(conn)?;
+                                Ok(Ok(SimPayment {
+                                    status: "canceled".into(),
+                                    ..p
+                                }))
+                            }
                         }
-                    }
-                })
-            })
+                    })
+                },
+            )
             .await
             .map_err(unavailable)??;
         self.emit_payment("payment_intent.canceled", &outcome, 0);
@@ -173,26 +175,28 @@ impl Simulated {
         let key = payment_id.to_string();
         let p = self
             .db
-            .run(move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
-                write_tx(conn, |conn| {
-                    let Some(p) = load(conn, &key)? else {
-                        return Ok(Err(no_such_payment()));
-                    };
-                    if p.status != "succeeded" || p.refunded + amount > p.amount {
-                        return Ok(Err(ProviderError::Rejected {
-                            status: 400,
-                            message: "charge cannot be refunded".into(),
-                        }));
-                    }
-                    diesel::update(sp::table.find(&key))
-                        .set(sp::refunded.eq(sp::refunded + amount))
-                        .execute(conn)?;
-                    Ok(Ok(SimPayment {
-                        refunded: p.refunded + amount,
-                        ..p
-                    }))
-                })
-            })
+            .run(
+                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                    write_tx(conn, |conn| {
+                        let Some(p) = load(conn, &key)? else {
+                            return Ok(Err(no_such_payment()));
+                        };
+                        if p.status != "succeeded" || p.refunded + amount > p.amount {
+                            return Ok(Err(ProviderError::Rejected {
+                                status: 400,
+                                message: "charge cannot be refunded".into(),
+                            }));
+                        }
+                        diesel::update(sp::table.find(&key))
+                            .set(sp::refunded.eq(sp::refunded + amount))
+                            .execute(conn)?;
+                        Ok(Ok(SimPayment {
+                            refunded: p.refunded + amount,
+                            ..p
+                        }))
+                    })
+                },
+            )
             .await
             .map_err(unavailable)??;
         // Stable per refund request, like Stripe's answer to a retried idempotent call.
@@ -220,7 +224,11 @@ impl Simulated {
 
     /// Produces an outcome for a payment, as its signed provider event. A payment that has been
     /// cancelled cannot succeed any more (as at Stripe).
-    pub async fn trigger(&self, payment_id: &str, outcome: SimOutcome) -> Result<(), ProviderError> {
+    pub async fn trigger(
+        &self,
+        payment_id: &str,
+        outcome: SimOutcome,
+    ) -> Result<(), ProviderError> {
         let key = payment_id.to_string();
         let status = match outcome {
             SimOutcome::Succeed => "succeeded",
@@ -230,33 +238,38 @@ impl Simulated {
         };
         let p = self
             .db
-            .run(move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
-                write_tx(conn, |conn| {
-                    let Some(p) = load(conn, &key)? else {
-                        return Ok(Err(no_such_payment()));
-                    };
-                    let moves = matches!(outcome, SimOutcome::Succeed | SimOutcome::Fail | SimOutcome::Cancel);
-                    if moves && p.status == "canceled" {
-                        return Ok(Err(ProviderError::Rejected {
-                            status: 400,
-                            message: "this payment was canceled".into(),
-                        }));
-                    }
-                    if !moves && p.status != "succeeded" {
-                        return Ok(Err(ProviderError::Rejected {
-                            status: 400,
-                            message: "only a succeeded payment can be disputed".into(),
-                        }));
-                    }
-                    diesel::update(sp::table.find(&key))
-                        .set(sp::status.eq(status))
-                        .execute(conn)?;
-                    Ok(Ok(SimPayment {
-                        status: status.to_string(),
-                        ..p
-                    }))
-                })
-            })
+            .run(
+                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                    write_tx(conn, |conn| {
+                        let Some(p) = load(conn, &key)? else {
+                            return Ok(Err(no_such_payment()));
+                        };
+                        let moves = matches!(
+                            outcome,
+                            SimOutcome::Succeed | SimOutcome::Fail | SimOutcome::Cancel
+                        );
+                        if moves && p.status == "canceled" {
+                            return Ok(Err(ProviderError::Rejected {
+                                status: 400,
+                                message: "this payment was canceled".into(),
+                            }));
+                        }
+                        if !moves && p.status != "succeeded" {
+                            return Ok(Err(ProviderError::Rejected {
+                                status: 400,
+                                message: "only a succeeded payment can be disputed".into(),
+                            }));
+                        }
+                        diesel::update(sp::table.find(&key))
+                            .set(sp::status.eq(status))
+                            .execute(conn)?;
+                        Ok(Ok(SimPayment {
+                            status: status.to_string(),
+                            ..p
+                        }))
+                    })
+                },
+            )
             .await
             .map_err(unavailable)??;
         let dispute = |status: &str| {

@@ -16,6 +16,7 @@ mod ops;
 mod pledges;
 mod settlements;
 mod smtp_sink;
+mod storms;
 mod stripe;
 #[path = "../support/xsd.rs"]
 mod xsd;

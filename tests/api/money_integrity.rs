@@ -155,7 +155,9 @@ async fn late_successes_after_a_cancellation_and_after_a_failure_are_refunded_at
             fake_stripe_payments(server).await;
             Mock::given(method("POST"))
                 .and(path_regex("^/v1/payment_intents/pi_fake_[0-9]+/cancel$"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "canceled"})))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(json!({"status": "canceled"})),
+                )
                 .mount(server)
                 .await;
             Mock::given(method("POST"))
@@ -221,7 +223,10 @@ async fn late_successes_after_a_cancellation_and_after_a_failure_are_refunded_at
             expected.sort();
             let mut got = refund_calls.clone();
             got.sort();
-            assert_eq!(got, expected, "one refund per late payment, with its idempotency key");
+            assert_eq!(
+                got, expected,
+                "one refund per late payment, with its idempotency key"
+            );
             assert!(
                 refunds(&app)
                     .await
@@ -559,9 +564,7 @@ async fn only_the_owning_partner_or_an_admin_can_make_simulated_money() {
         let (_, owner) = app.partner("Owner").await;
         let (_, other) = app.partner("Other").await;
         let cmp = app.live_campaign(&c, json!({})).await;
-        let p = app
-            .pledge(&owner, &cmp, "20000.00", "d@example.org")
-            .await;
+        let p = app.pledge(&owner, &cmp, "20000.00", "d@example.org").await;
         let finance = app.staff("finance").await;
         let reviewer = app.staff("reviewer").await;
         let member = c.member_a.clone();

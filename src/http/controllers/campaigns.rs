@@ -671,9 +671,15 @@ fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) ->
         // Conditional on the match state read: an error rolls the reservation back with it.
         let from = MatchState::parse(&row.match_status);
         if !matches!(from, MatchState::None | MatchState::Revoked)
-            || !engine::move_match(conn, row, from, MatchState::Reserved, top_up, None, &[
-                "submitted",
-            ])?
+            || !engine::move_match(
+                conn,
+                row,
+                from,
+                MatchState::Reserved,
+                top_up,
+                None,
+                &["submitted"],
+            )?
         {
             return Err(ApiError::conflict(
                 "concurrent_update",

@@ -140,7 +140,9 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
         status: p.status,
         currency: p.currency,
         flagged_reason: p.flagged_reason,
-        flagged_amount: p.flagged_amount.map(|a| money(a, p.flagged_currency.as_deref().unwrap_or(&c))),
+        flagged_amount: p
+            .flagged_amount
+            .map(|a| money(a, p.flagged_currency.as_deref().unwrap_or(&c))),
         flagged_currency: p.flagged_currency,
         message: p.message,
         created_at: ts(p.created_at),
@@ -787,9 +789,7 @@ pub async fn simulate(
             crate::providers::ProviderError::Rejected { message, .. } => {
                 ApiError::conflict("payment_state", message)
             }
-            crate::providers::ProviderError::Unavailable(_) => {
-                ApiError::ProviderUnavailable
-            }
+            crate::providers::ProviderError::Unavailable(_) => ApiError::ProviderUnavailable,
         })?;
     deliver_simulated(&state).await?;
     let id = pledge.id.clone();
