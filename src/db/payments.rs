@@ -179,6 +179,16 @@ pub fn apply_event(
             }
         }
     }
+    apply_event_transactional(conn, ev, payload)
+}
+
+/// [`apply_event`] without PostgreSQL's one-statement path: the event applied in one
+/// transaction of its own, as SQLite always does (tests run both paths against one model).
+pub fn apply_event_transactional(
+    conn: &mut DbConnection,
+    ev: &ProviderEvent,
+    payload: &str,
+) -> Result<Applied, DbError> {
     let result = write_tx(conn, |conn| -> QueryResult<Applied> {
         if let Some(report) = &ev.refund {
             let pledge = find_pledge(conn, ev)?;

@@ -18,8 +18,7 @@ pub struct Violation {
     /// `campaign_donors`, `pledge_counted`, `pending_listed`, `match_reserved`,
     /// `match_committed`, `match_settled`, `match_orphaned` (a reservation held by a campaign
     /// that is not approved/live/closing, or a commitment by one that did not succeed),
-    /// `late_money` (money counted for a failed or cancelled campaign with no refund under
-    /// way), `flagged_payment` (a payment that did not match its pledge and is not yet
+    /// `late_money` (money counted for a failed or cancelled campaign with no refund queued), `flagged_payment` (a payment that did not match its pledge and is not yet
     /// refunded: expected and received amounts in the detail), `refund_needs_attention`
     /// (the provider refused or failed a refund).
     pub check: String,
@@ -275,15 +274,13 @@ fn money_owed_back(
         ))
         .load(conn)?;
     for (pledge, campaign, amount, dispute) in counted {
-        let under_way = matches!(
-            refund_of.get(&pledge).map(String::as_str),
-            Some("pending" | "succeeded")
-        );
+        // A refund that needs attention is reported as such (below), not twice.
+        let under_way = refund_of.contains_key(&pledge);
         if !under_way && dispute != "open" {
             violations.push(v(
                 "late_money",
                 &pledge,
-                format!("{amount} counted for campaign {campaign}, which can no longer use it, and no refund is under way"),
+                format!("{amount} counted for campaign {campaign}, which can no longer use it, and no refund is queued"),
             ));
         }
     }

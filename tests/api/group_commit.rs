@@ -188,3 +188,71 @@ async fn one_statement_confirms_a_batch_exactly_as_one_by_one_would() {
     })
     .await;
 }
+
+/// Runs one provider event through the statement path exactly as a leader does (a batch of one).
+async fn confirm_as_leader(app: &TestApp, event: serde_json::Value) {
+    let body = event.to_string();
+    let db = app.db.clone();
+    db.run(move |conn| {
+        let request = cofund::db::group_commit::Request {
+            event: cofund::providers::events::parse(body.as_bytes()).unwrap(),
+            payload: body,
+        };
+        let confirmed = cofund::db::group_commit::confirm_alone(conn, &request)?;
+        assert!(
+            matches!(
+                confirmed,
+                cofund::db::group_commit::Confirmation::Planned {
+                    outcome: Outcome::Applied(_),
+                    ..
+                }
+            ),
+            "{confirmed:?}"
+        );
+        Ok::<_, cofund::db::DbError>(())
+    })
+    .await
+    .unwrap();
+}
+
+#[actix_web::test]
+async fn a_batched_crossing_reserves_and_late_money_is_refunded_in_the_batch_transaction() {
+    each_backend(|app| async move {
+        if app.backend_name != "postgres" {
+            return; // SQLite confirms through the transactional path only.
+        }
+        let c = city(&app, json!({})).await;
+        let live = app.live_campaign(&c, json!({})).await;
+        let gone = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let crossing = app
+            .pledge(&partner, &live, "20000.00", "a@example.org")
+            .await;
+        let late = app.pledge(&partner, &gone, "25.00", "b@example.org").await;
+        let admin = app.admin().await;
+        app.post_empty(&format!("/v1/campaigns/{gone}/cancel"), Some(&admin))
+            .await
+            .ok();
+        // When the statement's transaction commits, the crossing's match is already reserved:
+        // no decision can come between the confirmation and its reservation.
+        confirm_as_leader(&app, succeeded("evt_cross", &pi(&crossing), 2_000_000)).await;
+        let view = app.campaign_view(&live).await;
+        assert_eq!(
+            view["match"],
+            json!({"status": "reserved", "amount": "20000.00"})
+        );
+        // Money for the cancelled campaign is counted and queued for refund in the same
+        // transaction.
+        confirm_as_leader(&app, succeeded("evt_late", &pi(&late), 2_500)).await;
+        assert_eq!(
+            app.count(&format!(
+                "refunds WHERE pledge_id = '{}' AND amount = 2500 AND status = 'pending'",
+                late["id"].as_str().unwrap()
+            ))
+            .await,
+            1
+        );
+        app.assert_reconciled().await;
+    })
+    .await;
+}
