@@ -1,9 +1,12 @@
 //! Property test of the matching engine against a model: random sequences of confirmations,
-//! refunds, disputes, budget changes and closings across several campaigns, delivered as
-//! provider events through the real database code on a fresh SQLite file per case, and on a
-//! fresh PostgreSQL database too when `COFUND_TEST_DATABASE_URL` is set (PostgreSQL confirms in
-//! one statement, a path of its own). After every step the ledger balances, `raised` equals the
-//! model's confirmed money, and the budget is never overspent.
+//! refunds, disputes, budget changes, closings, cancellations, expiries, flagged payments and
+//! refund reports across several campaigns, delivered as provider events through the real
+//! database code on a fresh SQLite file per case, and when `COFUND_TEST_DATABASE_URL` is set on
+//! a fresh PostgreSQL database twice: through its one-statement confirmation path and through
+//! the transactional path. After every step the ledger balances, `raised` equals the model's
+//! confirmed money, the budget is never overspent, money for a failed or cancelled campaign is
+//! on its way back, and reconciliation reports exactly the flagged payments and the refunds
+//! the provider failed.
 
 use cofund::db::matching as engine;
 use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRow};
@@ -12,6 +15,7 @@ use cofund::db::{Db, DbConnection, payments, reconcile, write_tx};
 use cofund::domain::pledge::{PaymentEvent, PledgeFacts};
 use cofund::providers::events::ProviderEvent;
 use diesel::prelude::*;
+use diesel::result::QueryResult;
 use proptest::prelude::*;
 
 const CAMPAIGNS: usize = 3;
@@ -25,6 +29,12 @@ enum Op {
     DisputeLost(usize),
     Budget(i64),
     Close(usize),
+    Cancel(usize),
+    Expire(usize),
+    /// A success for another amount than the pledge's.
+    Flag(usize),
+    /// The provider reports the pledge's refund (if it has one) succeeded, or failed.
+    RefundReport(usize, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -33,9 +43,13 @@ fn op() -> impl Strategy<Value = Op> {
         4 => p.clone().prop_map(Op::Pay),
         2 => (p.clone(), 0i64..4000).prop_map(|(i, a)| Op::Refund(i, a)),
         1 => p.clone().prop_map(Op::DisputeOpen),
-        1 => p.prop_map(Op::DisputeLost),
+        1 => p.clone().prop_map(Op::DisputeLost),
         1 => (-4000i64..6000).prop_map(Op::Budget),
         1 => (0..CAMPAIGNS).prop_map(Op::Close),
+        1 => (0..CAMPAIGNS).prop_map(Op::Cancel),
+        1 => p.clone().prop_map(Op::Expire),
+        1 => p.clone().prop_map(Op::Flag),
+        1 => (p, any::<bool>()).prop_map(|(i, ok)| Op::RefundReport(i, ok)),
     ]
 }
 
@@ -267,11 +281,22 @@ fn world(
     }
 }
 
+static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Applies a provider event through the path under test.
+fn deliver(conn: &mut DbConnection, ev: &ProviderEvent, transactional: bool) -> payments::Applied {
+    match transactional {
+        true => payments::apply_event_transactional(conn, ev, "{}").unwrap(),
+        false => payments::apply_event(conn, ev, "{}").unwrap(),
+    }
+}
+
 /// Delivers `event` for pledge `i` as a provider event, as the webhook endpoint does.
-fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent) {
-    static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent, transactional: bool) {
     let (id, _) = &w.pledges[i];
     let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let flagged =
+        matches!(&event, PaymentEvent::Succeeded { amount, .. } if *amount != w.pledges[i].1);
     let ev = ProviderEvent {
         id: format!("evt_model_{n}"),
         kind: "model".into(),
@@ -280,7 +305,14 @@ fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent) {
         event: Some(event),
         refund: None,
     };
-    let applied = payments::apply_event(conn, &ev, "{}").unwrap();
+    let applied = deliver(conn, &ev, transactional);
+    if flagged {
+        assert!(
+            matches!(applied, payments::Applied::Flagged { .. }),
+            "{applied:?}"
+        );
+        return;
+    }
     assert!(
         matches!(applied, payments::Applied::Applied { .. }),
         "{applied:?}"
@@ -305,9 +337,10 @@ proptest! {
         partial in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..40),
     ) {
-        run_case(None, budget, &goals, &amounts, partial, &ops)?;
+        run_case(None, budget, &goals, &amounts, partial, &ops, true)?;
         if let Ok(admin) = std::env::var("COFUND_TEST_DATABASE_URL") {
-            run_case(Some(&admin), budget, &goals, &amounts, partial, &ops)?;
+            run_case(Some(&admin), budget, &goals, &amounts, partial, &ops, false)?;
+            run_case(Some(&admin), budget, &goals, &amounts, partial, &ops, true)?;
         }
     }
 }
@@ -319,6 +352,7 @@ fn run_case(
     amounts: &[i64],
     partial: bool,
     ops: &[Op],
+    transactional: bool,
 ) -> Result<(), TestCaseError> {
     {
         let w = world(pg_admin, budget, goals, amounts, partial);
@@ -329,8 +363,13 @@ fn run_case(
             .map(|(_, a)| PledgeFacts::new(*a))
             .collect();
         let mut closed = [false; CAMPAIGNS];
+        let mut cancelled = [false; CAMPAIGNS];
+        let mut flagged = std::collections::BTreeSet::new();
+        let mut failed_refunds = std::collections::BTreeSet::new();
         for op in ops {
             let event = match op {
+                // A payment that was reported for another amount does not also succeed.
+                Op::Pay(i) | Op::Flag(i) if flagged.contains(&w.pledges[*i].0) => None,
                 Op::Pay(i) => Some((
                     *i,
                     PaymentEvent::Succeeded {
@@ -338,6 +377,84 @@ fn run_case(
                         currency: "eur".into(),
                     },
                 )),
+                Op::Flag(i) => {
+                    if model[*i].paid {
+                        None
+                    } else {
+                        let wrong = PaymentEvent::Succeeded {
+                            amount: w.pledges[*i].1 + 1,
+                            currency: "eur".into(),
+                        };
+                        pay(&w, &mut conn, *i, wrong, transactional);
+                        flagged.insert(w.pledges[*i].0.clone());
+                        None
+                    }
+                }
+                Op::Expire(i) => {
+                    let id = w.pledges[*i].0.clone();
+                    write_tx(&mut conn, |c| {
+                        payments::apply_to_pledge(c, &id, &PaymentEvent::Expired, None)
+                    })
+                    .unwrap();
+                    model[*i] = model[*i].apply(&PaymentEvent::Expired, "EUR").unwrap();
+                    None
+                }
+                Op::Cancel(k) => {
+                    let id = w.campaigns[*k].clone();
+                    // What an admin's cancellation does (`campaigns::act`): under the
+                    // campaign's lock, release and refund, then the status.
+                    let freed = write_tx(&mut conn, |c| -> QueryResult<bool> {
+                        let row = engine::lock_campaign(c, &id)?.unwrap();
+                        if !matches!(row.status.as_str(), "live" | "closing") {
+                            return Ok(false);
+                        }
+                        let fund = engine::load_fund(c, &row.fund_id)?;
+                        let effect =
+                            engine::release_and_refund(c, &row, &fund, "campaign cancelled")?;
+                        diesel::update(campaigns::table.find(&id))
+                            .set(campaigns::status.eq("cancelled"))
+                            .execute(c)?;
+                        Ok(effect.freed)
+                    })
+                    .unwrap();
+                    if freed {
+                        engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
+                    }
+                    if !closed[*k] {
+                        cancelled[*k] = true;
+                    }
+                    None
+                }
+                Op::RefundReport(i, ok) => {
+                    let pledge = w.pledges[*i].0.clone();
+                    let pending: Option<String> = cofund::db::schema::refunds::table
+                        .filter(cofund::db::schema::refunds::pledge_id.eq(&pledge))
+                        .filter(cofund::db::schema::refunds::status.eq("pending"))
+                        .select(cofund::db::schema::refunds::idempotency_key)
+                        .first(&mut *conn)
+                        .optional()
+                        .unwrap();
+                    let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let ev = ProviderEvent {
+                        id: format!("evt_model_{n}"),
+                        kind: "refund.updated".into(),
+                        payment_id: Some(pledge.replacen("plg_", "pi_", 1)),
+                        pledge_hint: None,
+                        event: None,
+                        refund: Some(cofund::providers::events::RefundReport {
+                            refund_id: format!("re_{n}"),
+                            status: if *ok { "succeeded" } else { "failed" }.into(),
+                            key: Some(format!("cofund-refund-{pledge}")),
+                        }),
+                    };
+                    let applied = deliver(&mut conn, &ev, transactional);
+                    prop_assert_eq!(applied, payments::Applied::RefundReported);
+                    // Only a pending refund moves; one reported done stays done.
+                    if pending.is_some() && !*ok {
+                        failed_refunds.insert(pledge);
+                    }
+                    None
+                }
                 Op::Refund(i, a) => Some((
                     *i,
                     PaymentEvent::Refunded {
@@ -354,6 +471,7 @@ fn run_case(
                     engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
                     None
                 }
+                Op::Close(k) if cancelled[*k] => None,
                 Op::Close(k) => {
                     diesel::update(campaigns::table.find(&w.campaigns[*k]))
                         .filter(campaigns::status.eq("live"))
@@ -371,12 +489,43 @@ fn run_case(
             };
             if let Some((i, e)) = event {
                 model[i] = model[i].apply(&e, "EUR").unwrap_or(model[i]);
-                pay(&w, &mut conn, i, e);
+                pay(&w, &mut conn, i, e, transactional);
             }
 
-            // The database agrees with the model and every invariant holds.
+            // The database agrees with the model and every invariant holds; reconciliation
+            // reports exactly the flagged payments and the refunds the provider failed.
             let report = reconcile::run(&mut conn).unwrap();
-            prop_assert!(report.ok, "{:?} after {:?}", report.violations, op);
+            let of = |check: &str| -> std::collections::BTreeSet<String> {
+                report
+                    .violations
+                    .iter()
+                    .filter(|v| v.check == check)
+                    .map(|v| v.subject.clone())
+                    .collect()
+            };
+            let broken: Vec<_> = report
+                .violations
+                .iter()
+                .filter(|v| {
+                    !matches!(
+                        v.check.as_str(),
+                        "flagged_payment" | "refund_needs_attention"
+                    )
+                })
+                .collect();
+            prop_assert!(broken.is_empty(), "{:?} after {:?}", broken, op);
+            prop_assert_eq!(of("flagged_payment"), flagged.clone());
+            let attention: std::collections::BTreeSet<String> = of("refund_needs_attention")
+                .into_iter()
+                .map(|refund| {
+                    cofund::db::schema::refunds::table
+                        .find(refund)
+                        .select(cofund::db::schema::refunds::pledge_id)
+                        .first::<String>(&mut *conn)
+                        .unwrap()
+                })
+                .collect();
+            prop_assert_eq!(&attention, &failed_refunds);
             let fund = engine::load_fund(&mut conn, &w.fund.id).unwrap();
             prop_assert!(fund.reserved + fund.committed + fund.settled <= fund.budget);
             for (k, cid) in w.campaigns.iter().enumerate() {
@@ -396,6 +545,10 @@ fn run_case(
                         c.raised,
                         c.match_status
                     );
+                }
+                if cancelled[k] {
+                    prop_assert_eq!(c.status.as_str(), "cancelled");
+                    prop_assert!(!matches!(c.match_status.as_str(), "reserved" | "committed"));
                 }
                 if closed[k] {
                     prop_assert!(matches!(c.status.as_str(), "succeeded" | "failed"));
