@@ -185,6 +185,19 @@ pub fn move_match(
     Ok(n == 1)
 }
 
+/// Takes a waitlisted campaign off the queue (once). Returns whether it was there.
+fn leave_queue(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<bool> {
+    move_match(
+        conn,
+        campaign,
+        MatchState::Waitlisted,
+        MatchState::None,
+        0,
+        None,
+        &[],
+    )
+}
+
 /// Gives a campaign's reservation (or earmark) back to its fund, once: the campaign leaves
 /// `reserved` and the fund's `reserved` goes down together, or neither does. Returns whether
 /// there was a reservation to give back.
@@ -451,18 +464,8 @@ pub fn release_and_refund(
         MatchState::Reserved => {
             effect.freed = release_reservation(conn, campaign, fund, reason, "release")?;
         }
-        MatchState::Waitlisted => {
-            if move_match(
-                conn,
-                campaign,
-                MatchState::Waitlisted,
-                MatchState::None,
-                0,
-                None,
-                &[],
-            )? {
-                record(conn, campaign, fund, "unqueue", 0)?;
-            }
+        MatchState::Waitlisted if leave_queue(conn, campaign)? => {
+            record(conn, campaign, fund, "unqueue", 0)?;
         }
         _ => {}
     }
@@ -593,18 +596,8 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
                         record(conn, &campaign, &fund, "commit", amount)?;
                     }
                 }
-                MatchState::Waitlisted => {
-                    if move_match(
-                        conn,
-                        &campaign,
-                        MatchState::Waitlisted,
-                        MatchState::None,
-                        0,
-                        None,
-                        &[],
-                    )? {
-                        record(conn, &campaign, &fund, "no_budget", 0)?;
-                    }
+                MatchState::Waitlisted if leave_queue(conn, &campaign)? => {
+                    record(conn, &campaign, &fund, "no_budget", 0)?;
                 }
                 _ => {}
             }

@@ -732,8 +732,8 @@ fn refund_reported(conn: &mut DbConnection, report: &RefundReport) -> QueryResul
 /// What [`refund_flagged`] did.
 #[derive(Debug)]
 pub enum FlaggedRefund {
-    /// Queued now (or already queued by an earlier request: the same refund).
-    Queued(RefundRow, bool),
+    /// Queued now (`true`), or already queued by an earlier request (the same refund).
+    Queued(Box<RefundRow>, bool),
     /// The pledge has no flagged payment to give back.
     NotFlagged,
     /// The pledge already has a refund of another kind.
@@ -759,7 +759,7 @@ pub fn refund_flagged(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<F
         .optional()?;
     if let Some(r) = existing {
         return Ok(match r.reason == FLAGGED_REFUND_REASON {
-            true => FlaggedRefund::Queued(r, false),
+            true => FlaggedRefund::Queued(Box::new(r), false),
             false => FlaggedRefund::OtherRefund,
         });
     }
@@ -772,5 +772,5 @@ pub fn refund_flagged(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<F
         .filter(refunds::pledge_id.eq(pledge_id))
         .select(RefundRow::as_select())
         .first(conn)?;
-    Ok(FlaggedRefund::Queued(queued, true))
+    Ok(FlaggedRefund::Queued(Box::new(queued), true))
 }

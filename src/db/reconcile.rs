@@ -284,7 +284,9 @@ fn money_owed_back(
             ));
         }
     }
-    let flagged: Vec<(String, i64, String, Option<i64>, Option<String>)> = pledges::table
+    /// A flagged pledge: id, amount and currency expected, amount and currency received.
+    type Flagged = (String, i64, String, Option<i64>, Option<String>);
+    let flagged: Vec<Flagged> = pledges::table
         .filter(pledges::flagged_reason.is_not_null())
         .select((
             pledges::id,

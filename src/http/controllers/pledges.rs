@@ -885,7 +885,7 @@ pub async fn refund(
                                 Some(format!("refund {} of {}", row.id, row.amount)),
                             )?;
                         }
-                        Ok((row, created, currency.unwrap_or_else(|| "EUR".into())))
+                        Ok((*row, created, currency.unwrap_or_else(|| "EUR".into())))
                     }
                 }
             })
