@@ -5,6 +5,10 @@ use geo::{Contains, Intersects, Validation};
 use geo::{MultiPolygon, Point};
 use geojson::{GeometryValue, Position};
 
+/// The most vertices (positions over all rings) one area may have: a detailed neighbourhood
+/// boundary has a few thousand; validity checking grows with the square of the count.
+pub const MAX_VERTICES: usize = 50_000;
+
 /// A validated area shape. Keeps the normalised GeoJSON it was built from.
 #[derive(Clone, Debug)]
 pub struct AreaGeometry {
@@ -83,6 +87,16 @@ impl AreaGeometry {
                 "a MultiPolygon needs at least one polygon".into(),
             ));
         }
+        let vertices: usize = polygons
+            .iter()
+            .flat_map(|polygon| polygon.iter())
+            .map(Vec::len)
+            .sum();
+        if vertices > MAX_VERTICES {
+            return Err(GeometryError::Invalid(format!(
+                "an area may have at most {MAX_VERTICES} vertices; this one has {vertices}"
+            )));
+        }
         for polygon in &polygons {
             if polygon.is_empty() {
                 return Err(GeometryError::Invalid(
@@ -144,6 +158,30 @@ fn check_ring(ring: &[Position]) -> Result<(), GeometryError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod vertex_limit {
+    use super::*;
+
+    fn ring(n: usize) -> serde_json::Value {
+        // A convex polygon of n distinct vertices (closed: n + 1 positions).
+        let mut coords: Vec<[f64; 2]> = (0..n)
+            .map(|i| {
+                let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                [7.68 + 0.01 * a.cos(), 45.08 + 0.01 * a.sin()]
+            })
+            .collect();
+        coords.push(coords[0]);
+        serde_json::json!({"type": "Polygon", "coordinates": [coords]})
+    }
+
+    #[test]
+    fn more_than_the_limit_is_refused_before_any_validity_check() {
+        let err = AreaGeometry::from_geojson(&ring(MAX_VERTICES)).unwrap_err();
+        assert!(err.to_string().contains("at most 50000 vertices"), "{err}");
+        assert!(AreaGeometry::from_geojson(&ring(2_000)).is_ok());
+    }
 }
 
 #[cfg(test)]

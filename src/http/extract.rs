@@ -122,18 +122,74 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
     ApiError::NotFound("resource").into()
 }
 
-/// A JSON body, parsed with the path of any offending field (`location.lat`,
-/// `features[2].geometry`) so validation problems name it. Wrong shape → 422, broken JSON → 400,
-/// wrong content type → 415.
-pub struct ApiJson<T>(pub T);
+/// The largest JSON body a route takes unless it says otherwise.
+pub const JSON_LIMIT: usize = 64 * 1024;
 
-impl<T> ApiJson<T> {
+/// How long a client may take to send a body once its headers arrived (slow senders hold a
+/// connection and a worker's attention; none of cofund's bodies needs more).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a request says of its body before any of it is read.
+pub struct BodyPreamble {
+    content_length: Option<u64>,
+    encoded: bool,
+}
+
+impl BodyPreamble {
+    pub fn of(req: &HttpRequest) -> BodyPreamble {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        BodyPreamble {
+            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            encoded: header("content-encoding")
+                .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")),
+        }
+    }
+}
+
+/// Reads a request body of at most `limit` bytes, raw: `413` as soon as it is known to be
+/// larger (its `Content-Length`, or what has arrived so far: nothing beyond the limit is read),
+/// `415` for a compressed body (cofund never decompresses a request: a few kilobytes can expand
+/// without bound), `408` for a body that trickles in slower than [`BODY_TIMEOUT`].
+pub async fn read_body(
+    preamble: BodyPreamble,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    if preamble.encoded {
+        return Err(ApiError::UnsupportedMediaType(
+            "compressed request bodies are not accepted (send it without Content-Encoding)".into(),
+        ));
+    }
+    if preamble.content_length.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let read = payload.to_bytes_limited(limit);
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Err(_) => Err(ApiError::BadRequest {
+            code: "body_timeout",
+            detail: "the request body arrived too slowly".into(),
+        }),
+        Ok(Err(_limit_exceeded)) => Err(ApiError::PayloadTooLarge),
+        Ok(Ok(Err(_broken))) => Err(ApiError::bad_request("the request body could not be read")),
+        Ok(Ok(Ok(bytes))) => Ok(bytes),
+    }
+}
+
+/// A JSON body of at most `LIMIT` bytes ([`JSON_LIMIT`] unless the route says otherwise),
+/// parsed with the path of any offending field (`location.lat`, `features[2].geometry`) so
+/// validation problems name it. Wrong shape → 422, broken JSON → 400, wrong content type or a
+/// compressed body → 415, too large → 413.
+pub struct ApiJson<T, const LIMIT: usize = JSON_LIMIT>(pub T);
+
+impl<T, const LIMIT: usize> ApiJson<T, LIMIT> {
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+impl<T: serde::de::DeserializeOwned + 'static, const LIMIT: usize> FromRequest
+    for ApiJson<T, LIMIT>
+{
     type Error = ApiError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
@@ -143,14 +199,19 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .ok()
             .flatten()
             .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
-        let body = web::Bytes::from_request(req, payload);
+        let preamble = BodyPreamble::of(req);
+        // The raw payload: `web::Payload` does not decompress.
+        let payload = web::Payload::from_request(req, payload);
         Box::pin(async move {
             if !json_type {
                 return Err(ApiError::UnsupportedMediaType(
                     "expected Content-Type: application/json".into(),
                 ));
             }
-            let bytes = body.await.map_err(|_| ApiError::PayloadTooLarge)?;
+            let payload = payload
+                .await
+                .map_err(|_| ApiError::bad_request("the request body could not be read"))?;
+            let bytes = read_body(preamble, payload, LIMIT).await?;
             parse_json(&bytes).map(ApiJson)
         })
     }

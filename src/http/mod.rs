@@ -179,8 +179,9 @@ pub fn build_app(
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(web::Data::new(state))
-        // A city's open-data file of neighbourhoods can weigh a few megabytes.
-        .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
+        // Bodies are read by `extract::read_body` with each route's own limit; this bounds any
+        // other extractor that might read one.
+        .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .configure(routes)

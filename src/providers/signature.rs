@@ -39,49 +39,87 @@ pub fn header(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", sign(secret, timestamp, body))
 }
 
+/// The most `v1` signatures a header may carry. Stripe sends one, two while it rotates a
+/// secret; a header with more is refused before any MAC is computed.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// Bodies MACed by [`verify`] in this process (each one a pass over the whole body): what a
+/// forged request costs, for tests and `/metrics`.
+static MACS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn macs_computed() -> u64 {
+    MACS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Checks `header` against every secret (rotation) and every `v1` (the sender's rotation), in
 /// constant time per comparison. Anything else than a fresh, matching signature is an error.
+/// Costs at most one pass over the body per configured secret, whatever the header holds: the
+/// header is parsed and bounded first, and each secret's MAC state is finished once per `v1`
+/// (two hash blocks) rather than recomputed over the body.
+fn verify_counting(
+    header: Option<&str>,
+    body: &[u8],
+    secrets: &[String],
+    now: i64,
+) -> (Result<(), SignatureError>, u64) {
+    let mut macs = 0;
+    let result = (|| {
+        let header = header.ok_or(SignatureError::Missing)?;
+        let mut timestamp: Option<i64> = None;
+        let mut signatures: Vec<Vec<u8>> = Vec::new();
+        for part in header.split(',') {
+            let (key, value) = part
+                .trim()
+                .split_once('=')
+                .ok_or(SignatureError::Malformed)?;
+            match key {
+                "t" => {
+                    if timestamp.is_some() {
+                        return Err(SignatureError::Malformed);
+                    }
+                    timestamp = Some(value.parse().map_err(|_| SignatureError::Malformed)?);
+                }
+                "v1" => {
+                    if signatures.len() == MAX_SIGNATURES || value.len() != 64 {
+                        return Err(SignatureError::Malformed);
+                    }
+                    signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?)
+                }
+                // Other schemes (v0, …) are ignored, as Stripe's libraries do.
+                _ => {}
+            }
+        }
+        let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+        if signatures.is_empty() {
+            return Err(SignatureError::Malformed);
+        }
+        if (now - timestamp).abs() > TOLERANCE_SECS {
+            return Err(SignatureError::Stale);
+        }
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            macs += 1;
+            let over_body = mac(secret, timestamp, body);
+            for sig in &signatures {
+                if over_body.clone().verify_slice(sig).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(SignatureError::NoMatch)
+    })();
+    (result, macs)
+}
+
+/// [`verify_counting`], counted in [`macs_computed`].
 pub fn verify(
     header: Option<&str>,
     body: &[u8],
     secrets: &[String],
     now: i64,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let mut timestamp: Option<i64> = None;
-    let mut signatures: Vec<Vec<u8>> = Vec::new();
-    for part in header.split(',') {
-        let (key, value) = part
-            .trim()
-            .split_once('=')
-            .ok_or(SignatureError::Malformed)?;
-        match key {
-            "t" => {
-                if timestamp.is_some() {
-                    return Err(SignatureError::Malformed);
-                }
-                timestamp = Some(value.parse().map_err(|_| SignatureError::Malformed)?);
-            }
-            "v1" => signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
-            // Other schemes (v0, …) are ignored, as Stripe's libraries do.
-            _ => {}
-        }
-    }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
-        return Err(SignatureError::Stale);
-    }
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        for sig in &signatures {
-            if mac(secret, timestamp, body).verify_slice(sig).is_ok() {
-                return Ok(());
-            }
-        }
-    }
-    Err(SignatureError::NoMatch)
+    let (result, macs) = verify_counting(header, body, secrets, now);
+    MACS.fetch_add(macs, std::sync::atomic::Ordering::Relaxed);
+    result
 }
 
 #[cfg(test)]
@@ -93,6 +131,36 @@ mod tests {
 
     fn secrets(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_header_full_of_signatures_costs_at_most_one_mac_per_secret() {
+        let body = vec![b'x'; 200_000];
+        let two = secrets(&["whsec_a", "whsec_b"]);
+        let forged = format!("t={NOW}{}", ",v1=".repeat(20_000));
+        assert_eq!(
+            verify_counting(Some(&forged), &body, &two, NOW),
+            (Err(SignatureError::Malformed), 0)
+        );
+        let sig = format!(",v1={}", "ab".repeat(32));
+        let nine = format!("t={NOW}{}", sig.repeat(9));
+        assert_eq!(
+            verify_counting(Some(&nine), &body, &two, NOW),
+            (Err(SignatureError::Malformed), 0)
+        );
+        // Eight wrong signatures, two secrets: two passes over the body, not sixteen.
+        let eight = format!("t={NOW}{}", sig.repeat(8));
+        assert_eq!(
+            verify_counting(Some(&eight), &body, &two, NOW),
+            (Err(SignatureError::NoMatch), 2)
+        );
+        // The right one among them still matches.
+        let right = format!("{eight},v1={}", sign("whsec_b", NOW, &body));
+        let seven_and_right = right.replacen(&sig, "", 1);
+        assert_eq!(
+            verify_counting(Some(&seven_and_right), &body, &two, NOW),
+            (Ok(()), 2)
+        );
     }
 
     #[test]

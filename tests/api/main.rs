@@ -9,6 +9,7 @@ mod auth;
 mod campaigns;
 mod funds;
 mod group_commit;
+mod limits;
 mod matching;
 mod money_integrity;
 mod notify;

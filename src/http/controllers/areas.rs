@@ -87,7 +87,7 @@ fn check_code_and_name(code: &str, name: &str, prefix: &str) -> Vec<FieldError> 
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
-    body: ApiJson<CreateArea>,
+    body: ApiJson<CreateArea, IMPORT_LIMIT>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
@@ -149,6 +149,9 @@ pub struct ImportResult {
     pub data: Vec<AreaView>,
 }
 
+/// The largest neighbourhood file an import takes (a whole city's open-data file).
+pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Import a city's open-data FeatureCollection of neighbourhoods (admin).
 ///
 /// Each feature needs `code` and `name` properties and a Polygon or MultiPolygon geometry.
@@ -156,10 +159,11 @@ pub struct ImportResult {
 /// feature rejects the whole file.
 #[utoipa::path(
     tag = "areas",
-    request_body(content = Object, description = "GeoJSON FeatureCollection"),
+    request_body(content = Object, description = "GeoJSON FeatureCollection (at most 16 MiB; at most 50,000 vertices per area)"),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportResult),
+        (status = 413, description = "Body larger than 16 MiB", body = crate::http::error::Problem),
         (status = 403, body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
     )
@@ -168,7 +172,7 @@ pub struct ImportResult {
 pub async fn import(
     state: web::Data<AppState>,
     principal: Principal,
-    body: ApiJson<FeatureCollectionBody>,
+    body: ApiJson<FeatureCollectionBody, IMPORT_LIMIT>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
