@@ -6,13 +6,13 @@ use super::templates::{self, Template};
 use crate::db::DbError;
 use crate::db::models::OutboxRow;
 use crate::db::schema::{outbox, partners};
+use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget, is_special_purpose};
 use crate::http::AppState;
 use crate::http::views::now;
 use crate::providers::signature;
 use diesel::prelude::*;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::net::IpAddr;
 use std::time::Duration;
 
 const LEASE_SECS: i64 = 120;
@@ -71,36 +71,6 @@ impl Mailer {
     }
 }
 
-/// True for addresses a partner webhook must never reach (SSRF): loopback, private,
-/// link-local, unique-local, carrier-grade NAT, unspecified, multicast, broadcast.
-pub fn is_forbidden_destination(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_forbidden_destination(IpAddr::V4(v4)))
-        }
-    }
-}
-
 #[derive(Debug)]
 enum Failure {
     /// Worth retrying.
@@ -117,30 +87,30 @@ async fn post_webhook(
     body: &str,
     allow_private: bool,
 ) -> Result<(), Failure> {
+    let ports = (!allow_private).then_some(&DEFAULT_PORTS[..]);
+    let target = WebhookTarget::parse(url, ports)
+        .map_err(|e| Failure::Permanent(format!("webhook URL refused: {e}")))?;
     let parsed =
         reqwest::Url::parse(url).map_err(|_| Failure::Permanent("invalid webhook URL".into()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Failure::Permanent("webhook URL must be http(s)".into()));
-    }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| Failure::Permanent("webhook URL without host".into()))?
-        .to_string();
-    let port = parsed.port_or_known_default().unwrap_or(443);
+    let host = parsed.host_str().unwrap_or_default().to_string();
     let addrs: Vec<std::net::SocketAddr> =
-        tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        tokio::net::lookup_host((target.host.as_str(), target.port))
             .await
             .map_err(|_| Failure::Retry("cannot resolve the webhook host".into()))?
             .collect();
     let Some(addr) = addrs.first().copied() else {
         return Err(Failure::Retry("the webhook host has no address".into()));
     };
-    if !allow_private && addrs.iter().any(|a| is_forbidden_destination(a.ip())) {
+    // Every address the name resolves to, not only the one used: a round-robin answer must not
+    // smuggle an internal address in.
+    if !allow_private && addrs.iter().any(|a| is_special_purpose(a.ip())) {
         return Err(Failure::Permanent(
-            "destination refused: private, loopback or link-local address".into(),
+            "destination refused: the host resolves to a private or special-purpose address".into(),
         ));
     }
     let client = reqwest::Client::builder()
+        // Never through a proxy from the environment: the address checked is the one reached.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
@@ -428,29 +398,6 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn private_and_special_addresses_are_forbidden() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-            "224.0.0.1",
-        ] {
-            assert!(is_forbidden_destination(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "151.101.1.69", "2606:4700::1111"] {
-            assert!(!is_forbidden_destination(ip.parse().unwrap()), "{ip}");
-        }
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -147,3 +147,48 @@ async fn json_bodies_are_bounded_per_route_and_areas_by_their_vertices() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn partner_webhooks_to_special_purpose_addresses_or_odd_ports_are_refused() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        for url in [
+            "http://[64:ff9b::a9fe:a9fe]/h",
+            "http://[::a9fe:a9fe]/h",
+            "http://[fec0::1]/h",
+            "http://240.0.0.1/h",
+            "http://198.18.0.1/h",
+            "http://192.0.0.8/h",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:169.254.169.254]/h",
+            "http://10.1.2.3/h",
+            "http://127.0.0.1/h",
+            "http://2130706433/h",
+            "http://0.0.0.0/h",
+            "http://[::1]/h",
+            "http://100.64.0.1/h",
+            "https://partner.example:8443/h",
+            "https://user:secret@partner.example/h",
+        ] {
+            let res = app
+                .post(
+                    "/v1/partners",
+                    Some(&admin),
+                    json!({"name": "P", "webhook_url": url}),
+                )
+                .await;
+            res.assert_problem(422, "validation_failed");
+            assert_eq!(res.error_fields(), ["webhook_url"], "{url}");
+        }
+        assert_eq!(app.count("partners").await, 0);
+        let ok = app
+            .post(
+                "/v1/partners",
+                Some(&admin),
+                json!({"name": "P", "webhook_url": "https://partner.example/hooks"}),
+            )
+            .await;
+        assert_eq!(ok.status, 201, "{}", ok.body);
+    })
+    .await;
+}

@@ -7,6 +7,7 @@ use crate::db::models::PartnerRow;
 use crate::db::queries::audit;
 use crate::db::schema::partners;
 use crate::db::write_tx;
+use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget};
 use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::AppState;
@@ -49,13 +50,6 @@ pub struct PartnerView {
 
 pub type PartnerPage = Page<PartnerView>;
 
-fn check_webhook_url(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2048
-        && url.len() > "https://".len()
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// Register a partner client (admin).
 #[utoipa::path(
     tag = "partners",
@@ -80,10 +74,13 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 200 {
         errors.push(FieldError::new("name", "1–200 characters"));
     }
-    if let Some(url) = &body.webhook_url
-        && !check_webhook_url(url)
-    {
-        errors.push(FieldError::new("webhook_url", "must be an http(s) URL"));
+    if let Some(url) = &body.webhook_url {
+        // A literal special-purpose address or a port other than 443/80 is refused now; what a
+        // host name resolves to is checked at every send.
+        let ports = (!state.config.notify.allow_private_webhooks).then_some(&DEFAULT_PORTS[..]);
+        if let Err(e) = WebhookTarget::parse(url, ports) {
+            errors.push(FieldError::new("webhook_url", e.to_string()));
+        }
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
