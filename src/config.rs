@@ -68,6 +68,9 @@ pub struct PaymentsConfig {
     /// The provider is asked about pledges pending for longer than this (lost webhooks).
     pub reconcile_after: Duration,
     pub pledge_rate_limit_per_min: u32,
+    /// Provider events (their minimised payloads) are deleted after this long. Re-applying an
+    /// event older than that changes nothing: pledge facts only move forward.
+    pub event_retention: Duration,
 }
 
 impl std::fmt::Debug for PaymentsConfig {
@@ -263,6 +266,17 @@ impl Config {
                 600,
             )?),
             pledge_rate_limit_per_min: parse_u64("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", 600)? as u32,
+            event_retention: {
+                let days = parse_u64("COFUND_PROVIDER_EVENT_RETENTION_DAYS", 90)?;
+                // Stripe retries a delivery for three days: a shorter log could count one twice
+                // in theory (it would not: facts are idempotent), and a longer one keeps data.
+                if !(7..=3650).contains(&days) {
+                    return Err(ConfigError(
+                        "COFUND_PROVIDER_EVENT_RETENTION_DAYS must be between 7 and 3650".into(),
+                    ));
+                }
+                Duration::from_secs(days * 86_400)
+            },
         };
         let debtor_iban = crate::domain::iban::Iban::parse(&get(
             "COFUND_DEBTOR_IBAN",

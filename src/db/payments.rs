@@ -774,3 +774,55 @@ pub fn refund_flagged(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<F
         .first(conn)?;
     Ok(FlaggedRefund::Queued(Box::new(queued), true))
 }
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Removes what the service stored of a donor beside the donor row, in the caller's
+/// transaction: their pledges' messages (free text, often signed), the resolved address on
+/// e-mails already sent to them and any error text of those e-mails, and whatever their
+/// payments' provider events still carry beyond the money fields. Returns the rows touched.
+pub fn erase_donor_traces(
+    conn: &mut DbConnection,
+    email: &str,
+    pledge_ids: &[String],
+) -> QueryResult<usize> {
+    use super::schema::outbox;
+    let mut touched = diesel::update(pledges::table.filter(pledges::id.eq_any(pledge_ids)))
+        .filter(pledges::message.is_not_null())
+        .set(pledges::message.eq(None::<String>))
+        .execute(conn)?;
+    let intents: Vec<String> = pledge_ids
+        .iter()
+        .map(|id| format!("{}{id}", crate::notify::DONOR_PREFIX))
+        .collect();
+    // Sent e-mails keep the address they went to (for per-recipient limits): it goes.
+    touched += diesel::update(outbox::table.filter(lower(outbox::recipient).eq(email)))
+        .set((
+            outbox::recipient.eq("erased"),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    // Queued ones name only the pledge (the dispatcher finds the donor erased and sends
+    // nothing); an error text from an earlier attempt may quote the address.
+    touched += diesel::update(outbox::table.filter(outbox::recipient.eq_any(&intents)))
+        .filter(outbox::last_error.is_not_null())
+        .set(outbox::last_error.eq(None::<String>))
+        .execute(conn)?;
+    let events: Vec<(String, String)> = provider_events::table
+        .filter(provider_events::pledge_id.eq_any(pledge_ids))
+        .select((provider_events::id, provider_events::payload))
+        .load(conn)?;
+    for (id, payload) in events {
+        let kept = crate::providers::events::minimal_payload(payload.as_bytes());
+        if kept != payload {
+            diesel::update(provider_events::table.find(&id))
+                .set(provider_events::payload.eq(kept))
+                .execute(conn)?;
+            touched += 1;
+        }
+    }
+    Ok(touched)
+}

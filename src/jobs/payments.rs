@@ -171,7 +171,29 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
         }
     }
     let expired = expire_pending(state).await?;
+    forget_old_events(state).await?;
     Ok((reconciled, expired))
+}
+
+/// Deletes provider events older than the retention period, a bounded batch per pass.
+pub async fn forget_old_events(state: &AppState) -> Result<usize, DbError> {
+    let before = now()
+        - chrono::Duration::from_std(state.config.payments.event_retention).unwrap_or_default();
+    state
+        .db
+        .run(move |conn| -> Result<usize, DbError> {
+            use crate::db::schema::provider_events as pe;
+            let old: Vec<String> = pe::table
+                .filter(pe::received_at.lt(before))
+                .select(pe::id)
+                .limit(1000)
+                .load(conn)?;
+            if old.is_empty() {
+                return Ok(0);
+            }
+            Ok(diesel::delete(pe::table.filter(pe::id.eq_any(&old))).execute(conn)?)
+        })
+        .await
 }
 
 /// Expires pledges pending past their time-to-live. Each one's payment is cancelled at the

@@ -7,6 +7,7 @@ mod areas;
 mod associations;
 mod auth;
 mod campaigns;
+mod erasure;
 mod funds;
 mod group_commit;
 mod limits;

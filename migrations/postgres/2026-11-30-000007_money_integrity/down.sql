@@ -1,3 +1,5 @@
+DROP INDEX provider_events_pledge;
+DROP INDEX provider_events_received;
 DROP TABLE simulated_payments;
 DROP INDEX pledges_flagged;
 ALTER TABLE pledges DROP COLUMN flagged_currency;

@@ -23,3 +23,7 @@ CREATE TABLE simulated_payments (
     refunded         BIGINT NOT NULL DEFAULT 0,
     created_at       TIMESTAMP NOT NULL
 );
+
+-- The retention job deletes old provider events by age; erasure finds a donor's by pledge.
+CREATE INDEX provider_events_received ON provider_events (received_at);
+CREATE INDEX provider_events_pledge ON provider_events (pledge_id);

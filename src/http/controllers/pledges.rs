@@ -696,6 +696,7 @@ pub async fn erase(
         .map_err(|e| ApiError::validation("email", e))?
         .as_str()
         .to_lowercase();
+    let erased_address = email.clone();
     let erased = state
         .db
         .run(move |conn| {
@@ -703,6 +704,11 @@ pub async fn erase(
                 // The e-mail's hash goes too: the pledges and counts filed under it move to a
                 // random key before the address itself is wiped.
                 crate::db::payments::rekey_donor(conn, &donor_key(&email))?;
+                let theirs: Vec<String> = donors::table
+                    .filter(donors::email.eq(&email))
+                    .select(donors::pledge_id)
+                    .load(conn)?;
+                crate::db::payments::erase_donor_traces(conn, &email, &theirs)?;
                 let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
                     .set((
                         donors::name.eq(None::<String>),
@@ -723,6 +729,16 @@ pub async fn erase(
             })
         })
         .await?;
+    // The mail folder (the file transport, when no SMTP relay is configured) keeps a copy of
+    // every message sent: those to this address go too.
+    if state.config.notify.smtp_url.is_none() {
+        let dir = state.config.notify.mail_dir.clone();
+        let address = erased_address.clone();
+        tokio::task::spawn_blocking(move || forget_mail_to(&dir, &address))
+            .await
+            .map_err(|_| ApiError::Internal("mail folder clean-up".into()))?
+            .map_err(|e| ApiError::Internal(format!("mail folder clean-up: {e}")))?;
+    }
     Ok(HttpResponse::Ok().json(Erased { erased }))
 }
 
@@ -905,4 +921,27 @@ pub async fn refund(
         true => HttpResponse::Accepted().json(view),
         false => HttpResponse::Ok().json(view),
     })
+}
+
+/// Deletes every message file in `dir` that mentions `address` (case-insensitively).
+fn forget_mail_to(dir: &str, address: &str) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let needle = address.to_lowercase();
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path)?).to_lowercase();
+        if text.contains(&needle) {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

@@ -43,7 +43,8 @@ pub async fn deliver(state: &AppState, body: &[u8], header: Option<&str>) -> Api
         code: "malformed_event",
         detail: e.to_string(),
     })?;
-    let payload = String::from_utf8_lossy(body).into_owned();
+    // Only what the money path reads is stored (no billing details, no e-mail addresses).
+    let payload = events::minimal_payload(body);
     let applied = payments::apply_arriving_event(&state.db, event, payload, arriving).await?;
     if let Applied::Applied {
         freed_fund: Some(fund_id),
