@@ -136,41 +136,66 @@ async fn hold(state: &AppState, job: Job) -> Result<bool, DbError> {
     Ok(claim.held())
 }
 
-/// One pass of every job whose lease this replica holds (or can take).
+/// One pass of `job`, if this replica holds (or can take) its lease.
+pub async fn run_job(state: &AppState, job: Job) -> Result<JobsReport, DbError> {
+    let mut report = JobsReport::default();
+    if !hold(state, job).await? {
+        return Ok(report);
+    }
+    let grace = state.config.closing_grace;
+    match job {
+        Job::Calendar => {
+            let part = state.db.run(run_calendar).await?;
+            report.started = part.started;
+            report.closed = part.closed;
+        }
+        Job::Matching => {
+            let part = state.db.run(move |conn| run_matching(conn, grace)).await?;
+            report.decided = part.decided;
+            report.served = part.served;
+        }
+        Job::Refunds => {
+            let (done, failed) = payments::process_refunds(state).await?;
+            report.refunds_done = done;
+            report.refunds_failed = failed;
+        }
+        Job::PendingPayments => {
+            let (reconciled, expired) = payments::reconcile_pending(state).await?;
+            report.reconciled = reconciled;
+            report.expired = expired;
+        }
+        Job::Outbox => {
+            let sent = crate::notify::dispatch::dispatch(state).await?;
+            report.messages_sent = sent.sent;
+            report.messages_failed = sent.failed;
+            report.messages_dead = sent.dead;
+        }
+    }
+    Ok(report)
+}
+
+impl JobsReport {
+    fn add(&mut self, o: &JobsReport) {
+        self.started += o.started;
+        self.closed += o.closed;
+        self.decided += o.decided;
+        self.served += o.served;
+        self.refunds_done += o.refunds_done;
+        self.refunds_failed += o.refunds_failed;
+        self.reconciled += o.reconciled;
+        self.expired += o.expired;
+        self.messages_sent += o.messages_sent;
+        self.messages_failed += o.messages_failed;
+        self.messages_dead += o.messages_dead;
+    }
+}
+
+/// One pass of every job whose lease this replica holds (or can take), one after another (the
+/// scheduler runs each job on a schedule of its own instead; tests and `cofund` use this).
 pub async fn run_once(state: &AppState) -> Result<JobsReport, DbError> {
     let mut report = JobsReport::default();
-    let grace = state.config.closing_grace;
-    for job in [Job::Calendar, Job::Matching] {
-        if !hold(state, job).await? {
-            continue;
-        }
-        let part = state
-            .db
-            .run(move |conn| match job {
-                Job::Calendar => run_calendar(conn),
-                _ => run_matching(conn, grace),
-            })
-            .await?;
-        report.started += part.started;
-        report.closed += part.closed;
-        report.decided += part.decided;
-        report.served += part.served;
-    }
-    if hold(state, Job::Refunds).await? {
-        let (done, failed) = payments::process_refunds(state).await?;
-        report.refunds_done = done;
-        report.refunds_failed = failed;
-    }
-    if hold(state, Job::PendingPayments).await? {
-        let (reconciled, expired) = payments::reconcile_pending(state).await?;
-        report.reconciled = reconciled;
-        report.expired = expired;
-    }
-    if hold(state, Job::Outbox).await? {
-        let sent = crate::notify::dispatch::dispatch(state).await?;
-        report.messages_sent = sent.sent;
-        report.messages_failed = sent.failed;
-        report.messages_dead = sent.dead;
+    for job in Job::ALL {
+        report.add(&run_job(state, job).await?);
     }
     Ok(report)
 }

@@ -244,9 +244,18 @@ async fn private_destinations_are_refused_and_dead_lettered() {
     let server = &server;
     each_backend(|app| async move {
         let admin = app.admin().await;
+        // Literal private addresses are refused at registration (see `limits.rs`); host names
+        // that resolve to one are refused at every send.
+        app.post(
+            "/v1/partners",
+            Some(&admin),
+            json!({"name": "Sneaky", "webhook_url": format!("{uri}/hooks")}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
         for target in [
-            format!("{uri}/hooks"),
-            "http://169.254.169.254/latest/meta-data".to_string(),
+            "http://localhost/hooks",
+            "https://localhost/latest/meta-data",
         ] {
             app.post(
                 "/v1/partners",
@@ -397,6 +406,88 @@ async fn a_spent_global_email_budget_leaves_the_rest_queued_untouched() {
             assert_eq!(app.tick().await.messages_sent, 0);
             assert_eq!(app.tick().await.messages_sent, 0);
             assert_eq!(app.count(&format!("{waiting} AND attempts = 1")).await, left);
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_slow_partner_does_not_hold_up_the_calendar() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_with(
+        |c| {
+            c.notify.allow_private_webhooks = true;
+            c.scheduler_interval = std::time::Duration::from_millis(200);
+            c.job_lease = std::time::Duration::from_secs(30);
+        },
+        |app| {
+            let uri = uri.clone();
+            async move {
+                server.reset().await;
+                // The partner takes 20 s to answer each webhook.
+                Mock::given(method("POST"))
+                    .and(path("/slow"))
+                    .respond_with(
+                        ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(20)),
+                    )
+                    .mount(server)
+                    .await;
+                let admin = app.admin().await;
+                app.post(
+                    "/v1/partners",
+                    Some(&admin),
+                    json!({"name": "Slow", "webhook_url": format!("{uri}/slow")}),
+                )
+                .await
+                .ok();
+                let c = city(&app, json!({})).await;
+                // Approved now, starting in two seconds: the approval's webhook to the slow
+                // partner is queued first.
+                let cmp = app
+                    .campaign(
+                        &c.member_a,
+                        &c.fund,
+                        json!({"starts_at": rfc3339(chrono::Duration::seconds(2))}),
+                    )
+                    .await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
+                    .await
+                    .ok();
+                let reviewer = app.staff("reviewer").await;
+                app.post_empty(&format!("/v1/campaigns/{cmp}/approve"), Some(&reviewer))
+                    .await
+                    .ok();
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let scheduler =
+                    actix_web::rt::spawn(cofund::jobs::scheduler::run(app.state.clone(), stopped));
+                // The campaign goes live on its own schedule while the outbox waits for the
+                // partner (whose first answer is 20 s away).
+                // (Within about six seconds; the partner's requests time out after ten.)
+                let mut live = false;
+                for _ in 0..60 {
+                    if app.campaign_view(&cmp).await["status"] == "live" {
+                        live = true;
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                let partner_calls = server.received_requests().await.unwrap().len();
+                let _ = stop.send(true);
+                let _ = scheduler.await;
+                assert!(
+                    live,
+                    "the campaign did not go live while the partner was slow"
+                );
+                assert!(
+                    partner_calls >= 1,
+                    "the outbox was busy with the slow partner"
+                );
+            }
         },
     )
     .await;
