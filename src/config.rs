@@ -18,7 +18,12 @@ pub struct Config {
     /// intervened (bounds how stale another replica's write can look); zero disables the cache.
     pub read_cache_ttl: Duration,
     pub closing_grace: Duration,
+    /// Failed sign-ins an account may have before each further one is delayed (2 s, doubling,
+    /// at most 5 min); a source address may make ten times as many attempts per minute.
     pub token_rate_limit_per_min: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`COFUND_TRUSTED_PROXIES`: addresses
+    /// or CIDR ranges, comma-separated). Empty: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log_format: LogFormat,
     pub payments: PaymentsConfig,
     /// The city, as the debtor of SEPA settlement files.
@@ -322,6 +327,21 @@ impl Config {
             read_cache_ttl: Duration::from_millis(parse_u64("COFUND_READ_CACHE_MS", 1000)?),
             closing_grace: Duration::from_secs(parse_u64("COFUND_CLOSING_GRACE_SECS", 72 * 3600)?),
             token_rate_limit_per_min: parse_u64("COFUND_TOKEN_RATE_LIMIT_PER_MIN", 10)? as u32,
+            trusted_proxies: lookup("COFUND_TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            ConfigError(format!(
+                                "COFUND_TRUSTED_PROXIES: {p} is not an address or CIDR range"
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
             log_format,
         })
     }

@@ -296,6 +296,34 @@ impl<T: ToSchema> Page<T> {
     }
 }
 
+/// The client's address: the peer, unless the peer is a trusted reverse proxy
+/// (`COFUND_TRUSTED_PROXIES`); then the nearest address in `X-Forwarded-For` that is not a
+/// trusted proxy (what a client writes there itself is never believed: it sits further left).
+pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hops: Vec<&str> = Vec::new();
+    for value in req.headers().get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return Some(peer);
+        };
+        hops.extend(value.split(','));
+    }
+    let mut nearest = peer;
+    for hop in hops.iter().rev().take(32) {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => nearest = ip,
+            Ok(ip) => return Some(ip),
+            // A hop we cannot read: the last trusted one is the best we know.
+            Err(_) => return Some(nearest),
+        }
+    }
+    Some(nearest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

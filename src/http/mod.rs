@@ -27,8 +27,8 @@ use utoipa_scalar::Servable;
 pub struct AppState {
     pub db: Db,
     pub tokens: TokenIssuer,
-    /// Token attempts per username / client id.
-    pub token_limiter: Arc<RateLimiter>,
+    /// Failed sign-ins per username / client id (only failures count).
+    pub sign_in_backoff: Arc<crate::auth::FailureBackoff>,
     /// Token attempts per source address (ten times looser).
     pub token_ip_limiter: Arc<RateLimiter>,
     pub config: Arc<Config>,
@@ -83,9 +83,10 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             tokens: TokenIssuer::new(&config.jwt),
-            token_limiter: Arc::new(RateLimiter::new(
+            sign_in_backoff: Arc::new(crate::auth::FailureBackoff::new(
                 config.token_rate_limit_per_min,
-                Duration::from_secs(60),
+                Duration::from_secs(2),
+                Duration::from_secs(300),
             )),
             token_ip_limiter: Arc::new(RateLimiter::new(
                 config.token_rate_limit_per_min.saturating_mul(10),

@@ -195,3 +195,76 @@ async fn only_admins_create_users_and_weak_passwords_are_refused() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn only_failed_sign_ins_count_towards_an_accounts_delay() {
+    each_backend_with(
+        |c| c.token_rate_limit_per_min = 3,
+        |app| async move {
+            let right =
+                json!({"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD});
+            // The owner signs in as often as they like.
+            for _ in 0..8 {
+                app.post("/v1/auth/token", None, right.clone()).await.ok();
+            }
+            // Two failures, then a success: the success clears them, so two more failures
+            // still leave the owner free.
+            let wrong =
+                json!({"grant_type": "password", "username": "admin", "password": "guess-guess"});
+            for _ in 0..2 {
+                app.post("/v1/auth/token", None, wrong.clone())
+                    .await
+                    .assert_problem(401, "unauthorized");
+            }
+            app.post("/v1/auth/token", None, right.clone()).await.ok();
+            for _ in 0..2 {
+                app.post("/v1/auth/token", None, wrong.clone())
+                    .await
+                    .assert_problem(401, "unauthorized");
+            }
+            app.post("/v1/auth/token", None, right.clone()).await.ok();
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_address_limit() {
+    each_backend_with(
+        |c| {
+            c.token_rate_limit_per_min = 1; // ten attempts per address and minute
+            c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        },
+        |app| async move {
+            let attempt = |n: usize, forwarded: String| {
+                let app = &app;
+                async move {
+                    app.send(
+                        app.client
+                            .post(app.url("/v1/auth/token"))
+                            .header("x-forwarded-for", forwarded)
+                            .json(&json!({"grant_type": "password",
+                                          "username": format!("nobody-{n}"),
+                                          "password": "wrong-wrong"})),
+                    )
+                    .await
+                }
+            };
+            // What a client writes itself (the leftmost values) is not believed: the proxy's
+            // own entry (the rightmost) is the client.
+            for n in 0..10 {
+                attempt(n, format!("10.0.0.{n}, 203.0.113.5"))
+                    .await
+                    .assert_problem(401, "unauthorized");
+            }
+            attempt(10, "10.9.9.9, 203.0.113.5".into())
+                .await
+                .assert_problem(429, "rate_limited");
+            // Another client behind the same proxy is unaffected.
+            attempt(11, "198.51.100.9".into())
+                .await
+                .assert_problem(401, "unauthorized");
+        },
+    )
+    .await;
+}

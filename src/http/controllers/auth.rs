@@ -6,7 +6,7 @@ use crate::db::schema::{partners, users};
 use crate::domain::role::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, client_ip};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -93,76 +93,91 @@ pub async fn token(
     body: ApiJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let grant = parse_grant(body.into_inner())?;
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let ip = client_ip(&req, &state.config.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let name = match &grant {
-        Grant::Password { username, .. } => username.clone(),
-        Grant::Client { client_id, .. } => client_id.clone(),
+        Grant::Password { username, .. } => format!("user|{username}"),
+        Grant::Client { client_id, .. } => format!("client|{client_id}"),
     };
-    // Per client (username / client id) and, more loosely, per source address.
     state
-        .token_limiter
-        .check(&format!("name|{name}"))
+        .sign_in_backoff
+        .check(&name)
         .map_err(ApiError::RateLimited)?;
     state
         .token_ip_limiter
         .check(&ip)
         .map_err(ApiError::RateLimited)?;
 
-    let subject = state
+    // The stored hash is read on a pooled connection; the (deliberately slow) hash check runs
+    // after the connection went back to the pool.
+    let (secret, found) = state
         .db
-        .run(move |conn| -> ApiResult<Option<Subject>> {
-            match grant {
-                Grant::Password { username, password } => {
-                    let user: Option<(String, String, String, Option<String>)> = users::table
-                        .filter(users::username.eq(&username))
-                        .select((
-                            users::id,
-                            users::password_hash,
-                            users::role,
-                            users::association_id,
-                        ))
-                        .first(conn)
-                        .optional()?;
-                    let ok = verify_secret(&password, user.as_ref().map(|u| u.1.as_str()));
-                    Ok(match user {
-                        Some((id, _, role, association_id)) if ok => {
-                            Role::parse(&role).map(|role| Subject {
-                                sub: id,
-                                role,
-                                association_id,
-                                partner_id: None,
+        .run(
+            move |conn| -> ApiResult<(String, Option<(String, Subject)>)> {
+                Ok(match grant {
+                    Grant::Password { username, password } => {
+                        let user: Option<(String, String, String, Option<String>)> = users::table
+                            .filter(users::username.eq(&username))
+                            .select((
+                                users::id,
+                                users::password_hash,
+                                users::role,
+                                users::association_id,
+                            ))
+                            .first(conn)
+                            .optional()?;
+                        let found = user.and_then(|(id, hash, role, association_id)| {
+                            Role::parse(&role).map(|role| {
+                                (
+                                    hash,
+                                    Subject {
+                                        sub: id,
+                                        role,
+                                        association_id,
+                                        partner_id: None,
+                                    },
+                                )
                             })
-                        }
-                        _ => None,
-                    })
-                }
-                Grant::Client { client_id, secret } => {
-                    let partner: Option<(String, String)> = partners::table
-                        .filter(partners::client_id.eq(&client_id))
-                        .select((partners::id, partners::client_secret_hash))
-                        .first(conn)
-                        .optional()?;
-                    let ok = verify_secret(&secret, partner.as_ref().map(|p| p.1.as_str()));
-                    Ok(match partner {
-                        Some((id, _)) if ok => Some(Subject {
-                            sub: id.clone(),
-                            role: Role::Partner,
-                            association_id: None,
-                            partner_id: Some(id),
-                        }),
-                        _ => None,
-                    })
-                }
-            }
-        })
+                        });
+                        (password, found)
+                    }
+                    Grant::Client { client_id, secret } => {
+                        let partner: Option<(String, String)> = partners::table
+                            .filter(partners::client_id.eq(&client_id))
+                            .select((partners::id, partners::client_secret_hash))
+                            .first(conn)
+                            .optional()?;
+                        let found = partner.map(|(id, hash)| {
+                            (
+                                hash,
+                                Subject {
+                                    sub: id.clone(),
+                                    role: Role::Partner,
+                                    association_id: None,
+                                    partner_id: Some(id),
+                                },
+                            )
+                        });
+                        (secret, found)
+                    }
+                })
+            },
+        )
         .await?;
+    let subject = tokio::task::spawn_blocking(move || {
+        // Unknown names are checked against a dummy hash too: the answer takes as long.
+        let ok = verify_secret(&secret, found.as_ref().map(|(hash, _)| hash.as_str()));
+        found.filter(|_| ok).map(|(_, subject)| subject)
+    })
+    .await
+    .map_err(|_| ApiError::Internal("password check".into()))?;
     let Some(subject) = subject else {
+        state.sign_in_backoff.failed(&name);
         tracing::info!("token request with wrong credentials");
         return Err(ApiError::Unauthorized);
     };
+    state.sign_in_backoff.succeeded(&name);
     let access_token = state.tokens.issue(subject);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
