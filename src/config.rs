@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// The placeholder debtor IBAN a try-out runs with; no SEPA file is ever made with it.
+pub const EXAMPLE_DEBTOR_IBAN: &str = "IT60X0542811101000000123456";
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
@@ -283,11 +286,9 @@ impl Config {
                 Duration::from_secs(days * 86_400)
             },
         };
-        let debtor_iban = crate::domain::iban::Iban::parse(&get(
-            "COFUND_DEBTOR_IBAN",
-            "IT60X0542811101000000123456",
-        ))
-        .map_err(|e| ConfigError(format!("COFUND_DEBTOR_IBAN: {e}")))?;
+        let debtor_iban =
+            crate::domain::iban::Iban::parse(&get("COFUND_DEBTOR_IBAN", EXAMPLE_DEBTOR_IBAN))
+                .map_err(|e| ConfigError(format!("COFUND_DEBTOR_IBAN: {e}")))?;
         let debtor_bic = match lookup("COFUND_DEBTOR_BIC").filter(|b| !b.is_empty()) {
             None => None,
             Some(b) => Some(

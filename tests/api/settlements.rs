@@ -571,3 +571,40 @@ async fn malformed_settlement_requests_are_refused_and_change_nothing() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn no_sepa_file_is_made_with_the_example_debtor_account() {
+    each_backend_with(
+        |c| c.debtor_iban = cofund::config::EXAMPLE_DEBTOR_IBAN.to_string(),
+        |app| async move {
+            let s = scene(&app).await;
+            let finance = app.staff("finance").await;
+            let batch = app
+                .post(
+                    "/v1/settlements",
+                    Some(&finance),
+                    json!({"fund_id": s.c.fund}),
+                )
+                .await
+                .ok()
+                .clone();
+            let id = batch["id"].as_str().unwrap();
+            let res = app
+                .get(&format!("/v1/settlements/{id}/sepa.xml"), Some(&finance))
+                .await;
+            res.assert_problem(409, "debtor_not_configured");
+            assert!(
+                res.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("COFUND_DEBTOR_IBAN")
+            );
+            // The batch itself is unaffected.
+            let csv = app
+                .get(&format!("/v1/settlements/{id}/items.csv"), Some(&finance))
+                .await;
+            assert_eq!(csv.status, 200);
+        },
+    )
+    .await;
+}

@@ -506,7 +506,7 @@ pub async fn get(
         (status = 200, content_type = "application/xml", body = String),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
-        (status = 409, body = crate::http::error::Problem),
+        (status = 409, description = "The batch was cancelled, or the city's debtor account is still the example one", body = crate::http::error::Problem),
     )
 )]
 #[get("/settlements/{id}/sepa.xml")]
@@ -525,6 +525,14 @@ pub async fn sepa_xml(
         ));
     }
     let cfg = &state.config;
+    if cfg.debtor_iban == crate::config::EXAMPLE_DEBTOR_IBAN {
+        // A bank would reject it at best; at worst it debits somebody else's account.
+        return Err(ApiError::conflict(
+            "debtor_not_configured",
+            "the city's account is not configured: set COFUND_DEBTOR_NAME, COFUND_DEBTOR_IBAN \
+             (and COFUND_DEBTOR_BIC) before producing SEPA files",
+        ));
+    }
     let batch = sepa::Batch {
         message_id: s.message_id.clone(),
         payment_info_id: format!("{}-1", s.message_id),
