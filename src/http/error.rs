@@ -48,6 +48,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A known path, another method: the methods it takes.
+    #[error("this resource takes {0}")]
+    MethodNotAllowed(String),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     #[error("the request has invalid fields")]
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
             ApiError::Validation(_) => "validation_failed",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -110,6 +114,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -150,6 +155,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 builder.insert_header(("Retry-After", "5"));
+            }
+            ApiError::MethodNotAllowed(methods) => {
+                builder.insert_header(("Allow", methods.as_str()));
             }
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! The HTTP edge: application state, routing, middleware and the OpenAPI document.
 
 pub mod cache;
+pub mod contract;
 pub mod controllers;
 pub mod error;
 pub mod extract;
@@ -152,7 +153,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    api
+    contract::finish(api)
 }
 
 /// The pretty JSON committed at `openapi/openapi.json` and served at `/openapi.json`.
@@ -187,6 +188,8 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .configure(routes)
         .split_for_parts();
+    let api = contract::finish(api);
+    let table = std::sync::Arc::new(contract::RouteTable::from(&api));
     let spec = api
         .to_pretty_json()
         .expect("the OpenAPI document serialises")
@@ -203,8 +206,15 @@ pub fn build_app(
         }),
     )
     .service(utoipa_scalar::Scalar::with_url("/docs", api))
-    .default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(error::ApiError::NotFound("route"))
+    .default_service(web::to(move |req: actix_web::HttpRequest| {
+        // A documented path with another method is 405 (with the methods it takes), not 404.
+        let allowed = table.allowed(req.path()).map(|m| m.join(", "));
+        async move {
+            Err::<actix_web::HttpResponse, _>(match allowed {
+                Some(methods) => error::ApiError::MethodNotAllowed(methods),
+                None => error::ApiError::NotFound("route"),
+            })
+        }
     }))
     .wrap_fn(move |req, srv| {
         use actix_web::dev::Service;

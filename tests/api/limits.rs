@@ -192,3 +192,24 @@ async fn partner_webhooks_to_special_purpose_addresses_or_odd_ports_are_refused(
     })
     .await;
 }
+
+#[actix_web::test]
+async fn undeclared_methods_on_known_paths_are_405_with_the_allowed_ones() {
+    each_backend(|app| async move {
+        let trace = app
+            .send(app.client.request(reqwest::Method::TRACE, app.url("/v1/areas")))
+            .await;
+        trace.assert_problem(405, "method_not_allowed");
+        let allow = trace.headers["allow"].to_str().unwrap().to_string();
+        assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+        let delete = app
+            .send(app.client.delete(app.url("/v1/campaigns/cmp_anything")))
+            .await;
+        delete.assert_problem(405, "method_not_allowed");
+        assert!(delete.headers["allow"].to_str().unwrap().contains("PATCH"));
+        app.get("/v1/no-such-thing", None)
+            .await
+            .assert_problem(404, "not_found");
+    })
+    .await;
+}

@@ -292,7 +292,7 @@ pub struct AreaListParams {
 #[utoipa::path(
     tag = "areas",
     params(AreaListParams),
-    responses((status = 200, body = AreaPage), (status = 422, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<AreaView>), (status = 422, body = crate::http::error::Problem))
 )]
 #[get("/areas")]
 pub async fn list(

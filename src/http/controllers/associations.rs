@@ -155,7 +155,7 @@ pub async fn create(
     tag = "associations",
     params(PageParams),
     security(("bearer" = [])),
-    responses((status = 200, body = AssociationPage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<AssociationView>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/associations")]
 pub async fn list(

@@ -385,7 +385,7 @@ pub struct CampaignListParams {
     tag = "campaigns",
     params(CampaignListParams),
     responses(
-        (status = 200, body = CampaignPage),
+        (status = 200, body = Page<CampaignView>),
         (status = 403, body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
     )

@@ -69,7 +69,7 @@ pub struct DeliveryParams {
     tag = "partners",
     params(DeliveryParams),
     security(("bearer" = [])),
-    responses((status = 200, body = DeliveryPage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<DeliveryView>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/partners/me/deliveries")]
 pub async fn my_deliveries(
@@ -168,7 +168,7 @@ pub async fn replay(
     tag = "ops",
     params(DeliveryParams),
     security(("bearer" = [])),
-    responses((status = 200, body = DeliveryPage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<DeliveryView>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/outbox")]
 pub async fn outbox_list(

@@ -44,7 +44,7 @@ pub type LedgerPage = Page<JournalEntryView>;
     params(("id" = String, Path, description = "Fund id"), PageParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = LedgerPage),
+        (status = 200, body = Page<JournalEntryView>),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
     )
@@ -462,7 +462,7 @@ pub struct AuditParams {
     tag = "finance",
     params(AuditParams),
     security(("bearer" = [])),
-    responses((status = 200, body = AuditPage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/audit")]
 pub async fn audit_trail(

@@ -341,7 +341,7 @@ pub fn load_fund(conn: &mut DbConnection, id: &str) -> ApiResult<FundView> {
 #[utoipa::path(
     tag = "funds",
     params(PageParams),
-    responses((status = 200, body = FundPage), (status = 422, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<FundView>), (status = 422, body = crate::http::error::Problem))
 )]
 #[get("/funds")]
 pub async fn list(

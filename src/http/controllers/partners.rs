@@ -125,7 +125,7 @@ pub async fn create(
     tag = "partners",
     params(PageParams),
     security(("bearer" = [])),
-    responses((status = 200, body = PartnerPage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<PartnerView>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/partners")]
 pub async fn list(

@@ -527,7 +527,7 @@ pub struct PledgeListParams {
     tag = "payments",
     params(PledgeListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = PledgePage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<PledgeView>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/pledges")]
 pub async fn list(
@@ -596,7 +596,7 @@ pub type CampaignPledgePage = Page<CampaignPledge>;
     params(("id" = String, Path, description = "Campaign id"), crate::http::extract::PageParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CampaignPledgePage),
+        (status = 200, body = Page<CampaignPledge>),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
     )

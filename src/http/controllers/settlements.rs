@@ -60,7 +60,7 @@ pub struct CommitmentParams {
     params(("id" = String, Path, description = "Fund id"), CommitmentParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CommitmentPage),
+        (status = 200, body = Page<CommitmentView>),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
@@ -439,7 +439,7 @@ pub struct SettlementListParams {
     tag = "finance",
     params(SettlementListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = SettlementPage), (status = 403, body = crate::http::error::Problem))
+    responses((status = 200, body = Page<SettlementView>), (status = 403, body = crate::http::error::Problem))
 )]
 #[get("/settlements")]
 pub async fn list(
