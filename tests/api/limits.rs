@@ -197,7 +197,10 @@ async fn partner_webhooks_to_special_purpose_addresses_or_odd_ports_are_refused(
 async fn undeclared_methods_on_known_paths_are_405_with_the_allowed_ones() {
     each_backend(|app| async move {
         let trace = app
-            .send(app.client.request(reqwest::Method::TRACE, app.url("/v1/areas")))
+            .send(
+                app.client
+                    .request(reqwest::Method::TRACE, app.url("/v1/areas")),
+            )
             .await;
         trace.assert_problem(405, "method_not_allowed");
         let allow = trace.headers["allow"].to_str().unwrap().to_string();

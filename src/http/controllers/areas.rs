@@ -21,7 +21,9 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct CreateArea {
     /// Short unique code, e.g. `TO-AURORA`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// GeoJSON Polygon or MultiPolygon (WGS84, [lon, lat]).
     #[schema(value_type = Object)]
@@ -136,7 +138,9 @@ pub async fn create(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FeatureCollectionBody {
+    /// Always `FeatureCollection`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^FeatureCollection$")]
     pub type_: String,
     #[schema(value_type = Vec<Object>)]
     pub features: Vec<serde_json::Value>,
@@ -159,7 +163,7 @@ pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
 /// feature rejects the whole file.
 #[utoipa::path(
     tag = "areas",
-    request_body(content = Object, description = "GeoJSON FeatureCollection (at most 16 MiB; at most 50,000 vertices per area)"),
+    request_body(content = FeatureCollectionBody, description = "GeoJSON FeatureCollection (at most 16 MiB; at most 50,000 vertices per area)"),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportResult),
@@ -282,8 +286,13 @@ pub async fn import(
 #[into_params(parameter_in = Query)]
 pub struct AreaListParams {
     /// `LAT,LON`: only the areas containing this point.
+    #[param(
+        pattern = r"^-?([0-8]?[0-9](\.[0-9]{1,12})?|90(\.0{1,12})?),-?((1[0-7][0-9]|[0-9]?[0-9])(\.[0-9]{1,12})?|180(\.0{1,12})?)$",
+        example = "45.08,7.68"
+    )]
     pub contains: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAssociation {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// 11-digit partita IVA or 16-character codice fiscale.
     #[schema(example = "97532760580")]

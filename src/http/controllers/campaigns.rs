@@ -61,7 +61,8 @@ pub struct UpdateCampaign {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectCampaign {
-    /// Shown to the association.
+    /// Shown to the association (1–2000 characters).
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -375,6 +376,7 @@ pub struct CampaignListParams {
     pub area_id: Option<String>,
     pub association_id: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

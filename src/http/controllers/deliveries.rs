@@ -60,6 +60,8 @@ fn view(r: OutboxRow, with_payload: bool) -> DeliveryView {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

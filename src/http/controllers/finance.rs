@@ -453,6 +453,8 @@ pub struct AuditParams {
     pub object_id: Option<String>,
     pub actor_id: Option<String>,
     pub action: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

@@ -59,6 +59,7 @@ impl ExhaustionPolicy {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFund {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// ISO 4217 code (default `EUR`).
     #[schema(example = "EUR")]

@@ -518,6 +518,7 @@ pub struct PledgeListParams {
     pub campaign_id: Option<String>,
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

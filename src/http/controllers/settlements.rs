@@ -48,8 +48,11 @@ pub type CommitmentPage = Page<CommitmentView>;
 #[into_params(parameter_in = Query)]
 pub struct CommitmentParams {
     /// `committed` (default: payable, in a batch or not), `settled`, or `all`.
+    #[param(pattern = "^(committed|settled|all)$")]
     pub status: Option<String>,
     pub association_id: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -430,6 +433,8 @@ pub async fn create(
 pub struct SettlementListParams {
     pub fund_id: Option<String>,
     pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -641,7 +646,8 @@ pub async fn items_csv(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmSettlement {
-    /// The bank's reference for the transfer.
+    /// The bank's reference for the transfer (1–140 characters).
+    #[schema(min_length = 1, max_length = 140, pattern = "\\S")]
     pub bank_reference: String,
     pub paid_at: DateTime<Utc>,
 }

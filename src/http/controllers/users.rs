@@ -28,6 +28,7 @@ pub struct CreateUser {
     /// At least 12 characters.
     pub password: String,
     /// `admin`, `reviewer` or `finance` (association members are added under their association).
+    #[schema(value_type = String, pattern = "^(admin|reviewer|finance)$")]
     pub role: Role,
     pub email: Option<String>,
 }
