@@ -3,6 +3,7 @@
 pub mod backoff;
 pub mod password;
 pub mod rate_limit;
+pub mod revocation;
 pub mod token;
 
 pub use backoff::FailureBackoff;

@@ -63,3 +63,43 @@ pub fn fund_area_ids(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Vec<
         .order(fund_areas::area_id)
         .load(conn)
 }
+
+/// Every revocation the database holds: disabled users and partners (all their tokens) and
+/// partners' secret rotations (tokens issued before, as Unix seconds).
+pub fn revocations(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<String, i64>> {
+    use super::schema::{partners, users};
+    use crate::auth::revocation::ALL_TOKENS;
+    let mut all = std::collections::HashMap::new();
+    let disabled_users: Vec<String> = users::table
+        .filter(users::disabled_at.is_not_null())
+        .select(users::id)
+        .load(conn)?;
+    let partner_rows: Vec<(
+        String,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    )> = partners::table
+        .filter(
+            partners::disabled_at
+                .is_not_null()
+                .or(partners::secret_rotated_at.is_not_null()),
+        )
+        .select((
+            partners::id,
+            partners::disabled_at,
+            partners::secret_rotated_at,
+        ))
+        .load(conn)?;
+    for id in disabled_users {
+        all.insert(id, ALL_TOKENS);
+    }
+    for (id, disabled, rotated) in partner_rows {
+        let cutoff = match (disabled, rotated) {
+            (Some(_), _) => ALL_TOKENS,
+            (None, Some(t)) => t.and_utc().timestamp(),
+            (None, None) => continue,
+        };
+        all.insert(id, cutoff);
+    }
+    Ok(all)
+}

@@ -21,6 +21,7 @@ diesel::table! {
         association_id -> Nullable<Text>,
         email -> Nullable<Text>,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -33,6 +34,8 @@ diesel::table! {
         webhook_url -> Nullable<Text>,
         webhook_secret -> Text,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+        secret_rotated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -56,6 +56,9 @@ fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
         .tokens
         .verify(token.trim())
         .ok_or(ApiError::Unauthorized)?;
+    if state.revocations.is_revoked(&claims.sub, claims.iat) {
+        return Err(ApiError::Unauthorized);
+    }
     Ok(Some(Principal {
         sub: claims.sub,
         role: claims.role,

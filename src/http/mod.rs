@@ -28,6 +28,8 @@ use utoipa_scalar::Servable;
 pub struct AppState {
     pub db: Db,
     pub tokens: TokenIssuer,
+    /// Tokens refused before they expire (disabled principals, rotated secrets).
+    pub revocations: Arc<crate::auth::revocation::Revocations>,
     /// Failed sign-ins per username / client id (only failures count).
     pub sign_in_backoff: Arc<crate::auth::FailureBackoff>,
     /// Token attempts per source address (ten times looser).
@@ -84,6 +86,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             tokens: TokenIssuer::new(&config.jwt),
+            revocations: Arc::new(Default::default()),
             sign_in_backoff: Arc::new(crate::auth::FailureBackoff::new(
                 config.token_rate_limit_per_min,
                 Duration::from_secs(2),

@@ -76,10 +76,14 @@ fn move_one(
 pub async fn run(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>) {
     // Each job on a schedule of its own: a slow partner endpoint or a provider outage holds up
     // its own job only, never the calendar or the decisions.
-    let loops: Vec<_> = super::lease::Job::ALL
+    let mut loops: Vec<_> = super::lease::Job::ALL
         .into_iter()
         .map(|job| actix_web::rt::spawn(run_job_loop(state.clone(), job, shutdown.clone())))
         .collect();
+    loops.push(actix_web::rt::spawn(refresh_revocations(
+        state.clone(),
+        shutdown.clone(),
+    )));
     for l in loops {
         let _ = l.await;
     }
@@ -133,6 +137,29 @@ async fn run_job_loop(
                 metrics.scheduler_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(job = job.name(), error = %e, "scheduler pass failed");
             }
+        }
+    }
+}
+
+/// Reloads the revoked tokens (disabled principals, rotated secrets) every interval, on every
+/// replica: what another replica disabled stops working here within one interval.
+async fn refresh_revocations(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(state.config.scheduler_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let loaded = state
+            .db
+            .read(|conn| -> Result<_, crate::db::DbError> {
+                Ok(crate::db::queries::revocations(conn)?)
+            })
+            .await;
+        match loaded {
+            Ok(all) => state.revocations.replace(all),
+            Err(e) => tracing::warn!(error = %e, "could not reload revoked tokens"),
         }
     }
 }

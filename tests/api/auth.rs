@@ -268,3 +268,95 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_address_limit() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn disabled_users_and_partners_and_rotated_secrets_stop_working() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        let finance = app.staff("finance").await;
+        let me = app.get("/v1/users/me", Some(&finance)).await.ok().clone();
+        let finance_id = me["sub"].as_str().unwrap().to_string();
+        // Only admins disable, and not themselves.
+        app.post_empty(&format!("/v1/users/{finance_id}/disable"), Some(&finance))
+            .await
+            .assert_problem(403, "forbidden");
+        let admin_id = app.get("/v1/users/me", Some(&admin)).await.ok()["sub"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.post_empty(&format!("/v1/users/{admin_id}/disable"), Some(&admin))
+            .await
+            .assert_problem(409, "cannot_disable_self");
+        app.post_empty("/v1/users/usr_nobody/disable", Some(&admin))
+            .await
+            .assert_problem(404, "not_found");
+        // Disabled: the token in hand stops working, and no new one is issued.
+        app.post_empty(&format!("/v1/users/{finance_id}/disable"), Some(&admin))
+            .await
+            .ok();
+        app.get("/v1/users/me", Some(&finance))
+            .await
+            .assert_problem(401, "unauthorized");
+        app.post(
+            "/v1/auth/token",
+            None,
+            json!({"grant_type": "password", "username": "finance-user", "password": "finance-password-123"}),
+        )
+        .await
+        .assert_problem(401, "unauthorized");
+        assert_eq!(app.count("audit_log WHERE action = 'user.disable'").await, 1);
+
+        // A partner's secret rotated: the old secret and the tokens it got stop working.
+        let created = app
+            .post("/v1/partners", Some(&admin), json!({"name": "Rete"}))
+            .await
+            .ok()
+            .clone();
+        let id = created["id"].as_str().unwrap().to_string();
+        let token_with = |secret: String| {
+            let app = &app;
+            let client_id = created["client_id"].clone();
+            async move {
+                app.post(
+                    "/v1/auth/token",
+                    None,
+                    json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}),
+                )
+                .await
+            }
+        };
+        let old_secret = created["client_secret"].as_str().unwrap().to_string();
+        let old_token = token_with(old_secret.clone()).await.ok()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Tokens carry their issue time in whole seconds: let this one be from an earlier second.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let rotated = app
+            .post_empty(&format!("/v1/partners/{id}/rotate-secret"), Some(&admin))
+            .await;
+        let new_secret = rotated.ok()["client_secret"].as_str().unwrap().to_string();
+        assert_ne!(new_secret, old_secret);
+        app.get("/v1/pledges", Some(&old_token))
+            .await
+            .assert_problem(401, "unauthorized");
+        token_with(old_secret).await.assert_problem(401, "unauthorized");
+        let new_token = token_with(new_secret.clone()).await.ok()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.get("/v1/pledges", Some(&new_token)).await.ok();
+        // Disabled: its current token and its secret stop working too.
+        app.post_empty(&format!("/v1/partners/{id}/disable"), Some(&admin))
+            .await
+            .ok();
+        app.get("/v1/pledges", Some(&new_token))
+            .await
+            .assert_problem(401, "unauthorized");
+        token_with(new_secret).await.assert_problem(401, "unauthorized");
+        app.post_empty(&format!("/v1/partners/{id}/rotate-secret"), Some(&admin))
+            .await
+            .assert_problem(409, "partner_disabled");
+    })
+    .await;
+}

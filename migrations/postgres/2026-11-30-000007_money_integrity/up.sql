@@ -27,3 +27,9 @@ CREATE TABLE simulated_payments (
 -- The retention job deletes old provider events by age; erasure finds a donor's by pledge.
 CREATE INDEX provider_events_received ON provider_events (received_at);
 CREATE INDEX provider_events_pledge ON provider_events (pledge_id);
+
+-- Admins can disable a user or a partner (their tokens stop working) and rotate a partner's
+-- client secret (tokens issued before the rotation stop working).
+ALTER TABLE users ADD COLUMN disabled_at TIMESTAMP;
+ALTER TABLE partners ADD COLUMN disabled_at TIMESTAMP;
+ALTER TABLE partners ADD COLUMN secret_rotated_at TIMESTAMP;

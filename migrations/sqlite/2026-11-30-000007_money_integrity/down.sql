@@ -1,3 +1,6 @@
+ALTER TABLE partners DROP COLUMN secret_rotated_at;
+ALTER TABLE partners DROP COLUMN disabled_at;
+ALTER TABLE users DROP COLUMN disabled_at;
 DROP INDEX provider_events_pledge;
 DROP INDEX provider_events_received;
 DROP TABLE simulated_payments;

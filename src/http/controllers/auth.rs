@@ -119,6 +119,7 @@ pub async fn token(
                     Grant::Password { username, password } => {
                         let user: Option<(String, String, String, Option<String>)> = users::table
                             .filter(users::username.eq(&username))
+                            .filter(users::disabled_at.is_null())
                             .select((
                                 users::id,
                                 users::password_hash,
@@ -145,6 +146,7 @@ pub async fn token(
                     Grant::Client { client_id, secret } => {
                         let partner: Option<(String, String)> = partners::table
                             .filter(partners::client_id.eq(&client_id))
+                            .filter(partners::disabled_at.is_null())
                             .select((partners::id, partners::client_secret_hash))
                             .first(conn)
                             .optional()?;

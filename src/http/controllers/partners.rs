@@ -162,3 +162,151 @@ pub async fn list(
         },
     )))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerDisabled {
+    pub id: String,
+    pub disabled_at: DateTime<Utc>,
+}
+
+/// Disable a partner client (admin): it can no longer get tokens, and its tokens stop working
+/// at once on this replica and within one scheduler interval on the others. Idempotent.
+#[utoipa::path(
+    tag = "partners",
+    params(("id" = String, Path, description = "Partner id (`ptn_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PartnerDisabled),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+    )
+)]
+#[post("/partners/{id}/disable")]
+pub async fn disable(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let target = id.clone();
+    let at = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<chrono::NaiveDateTime> {
+                let current: Option<Option<chrono::NaiveDateTime>> = partners::table
+                    .find(&target)
+                    .select(partners::disabled_at)
+                    .first(conn)
+                    .optional()?;
+                match current {
+                    None => Err(ApiError::NotFound("partner")),
+                    Some(Some(at)) => Ok(at),
+                    Some(None) => {
+                        let at = now();
+                        diesel::update(partners::table.find(&target))
+                            .set(partners::disabled_at.eq(Some(at)))
+                            .execute(conn)?;
+                        audit(
+                            conn,
+                            &principal,
+                            "partner.disable",
+                            "partner",
+                            &target,
+                            None,
+                        )?;
+                        Ok(at)
+                    }
+                }
+            })
+        })
+        .await?;
+    state
+        .revocations
+        .revoke(&id, crate::auth::revocation::ALL_TOKENS);
+    Ok(HttpResponse::Ok().json(PartnerDisabled {
+        id,
+        disabled_at: ts(at),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    pub id: String,
+    pub client_id: String,
+    /// Shown once: store it now.
+    pub client_secret: String,
+}
+
+/// Rotate a partner's client secret (admin): the old secret stops working, and so do the
+/// tokens issued with it. The new secret is shown once.
+#[utoipa::path(
+    tag = "partners",
+    params(("id" = String, Path, description = "Partner id (`ptn_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RotatedSecret),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "The partner is disabled", body = crate::http::error::Problem),
+    )
+)]
+#[post("/partners/{id}/rotate-secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let secret = ids::random_secret("cs", 32);
+    let hash = hash_secret(&secret);
+    let target = id.clone();
+    let (client_id, at) = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<(String, chrono::NaiveDateTime)> {
+                let current: Option<(String, Option<chrono::NaiveDateTime>)> = partners::table
+                    .find(&target)
+                    .select((partners::client_id, partners::disabled_at))
+                    .first(conn)
+                    .optional()?;
+                let client_id = match current {
+                    None => return Err(ApiError::NotFound("partner")),
+                    Some((_, Some(_))) => {
+                        return Err(ApiError::conflict(
+                            "partner_disabled",
+                            "a disabled partner's secret is not rotated",
+                        ));
+                    }
+                    Some((client_id, None)) => client_id,
+                };
+                let at = now();
+                diesel::update(partners::table.find(&target))
+                    .set((
+                        partners::client_secret_hash.eq(&hash),
+                        partners::secret_rotated_at.eq(Some(at)),
+                    ))
+                    .execute(conn)?;
+                audit(
+                    conn,
+                    &principal,
+                    "partner.rotate_secret",
+                    "partner",
+                    &target,
+                    None,
+                )?;
+                Ok((client_id, at))
+            })
+        })
+        .await?;
+    // Tokens issued before this second stop working (a token's `iat` is in whole seconds).
+    state.revocations.revoke(&id, at.and_utc().timestamp());
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(RotatedSecret {
+            id,
+            client_id,
+            client_secret: secret,
+        }))
+}

@@ -191,3 +191,71 @@ pub async fn me(principal: Principal) -> ApiResult<HttpResponse> {
         partner_id: principal.partner_id,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Disabled {
+    pub id: String,
+    pub disabled_at: DateTime<Utc>,
+}
+
+/// Disable a user (admin): they can no longer sign in, and their tokens stop working at once
+/// on this replica and within one scheduler interval on the others. Idempotent. An admin cannot
+/// disable themselves (409).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id (`usr_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Disabled),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "Disabling yourself", body = crate::http::error::Problem),
+    )
+)]
+#[post("/users/{id}/disable")]
+pub async fn disable(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    if id == principal.sub {
+        return Err(ApiError::conflict(
+            "cannot_disable_self",
+            "an admin cannot disable their own account",
+        ));
+    }
+    let target = id.clone();
+    let at = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<chrono::NaiveDateTime> {
+                let current: Option<Option<chrono::NaiveDateTime>> = users::table
+                    .find(&target)
+                    .select(users::disabled_at)
+                    .first(conn)
+                    .optional()?;
+                match current {
+                    None => Err(ApiError::NotFound("user")),
+                    Some(Some(at)) => Ok(at),
+                    Some(None) => {
+                        let at = now();
+                        diesel::update(users::table.find(&target))
+                            .set(users::disabled_at.eq(Some(at)))
+                            .execute(conn)?;
+                        audit(conn, &principal, "user.disable", "user", &target, None)?;
+                        Ok(at)
+                    }
+                }
+            })
+        })
+        .await?;
+    state
+        .revocations
+        .revoke(&id, crate::auth::revocation::ALL_TOKENS);
+    Ok(HttpResponse::Ok().json(Disabled {
+        id,
+        disabled_at: ts(at),
+    }))
+}
