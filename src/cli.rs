@@ -156,6 +156,7 @@ fn create_user(
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_serve()?;
     if Config::jwt_secret_is_ephemeral(|k| std::env::var(k).ok()) {
         tracing::warn!("{}", crate::config::EPHEMERAL_SECRET_NOTE);
     }

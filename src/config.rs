@@ -64,6 +64,8 @@ impl std::fmt::Debug for NotifyConfig {
 pub struct PaymentsConfig {
     /// `stripe` or `simulated`.
     pub provider: String,
+    /// `COFUND_PAYMENT_PROVIDER` was set (not a default).
+    pub provider_explicit: bool,
     pub stripe_api_base: String,
     pub stripe_secret_key: Option<String>,
     /// Every secret a webhook may be signed with (rotation).
@@ -220,16 +222,6 @@ impl Config {
         let stripe_secret_key = lookup("COFUND_STRIPE_SECRET_KEY").filter(|k| !k.is_empty());
         let database_url = get("COFUND_DATABASE_URL", "sqlite://cofund.db");
         let explicit_provider = lookup("COFUND_PAYMENT_PROVIDER").filter(|p| !p.trim().is_empty());
-        // A default is a convenience for the embedded try-out only: a production database
-        // must say which provider takes the donors' money.
-        if explicit_provider.is_none() && !database_url.starts_with("sqlite:") {
-            return Err(ConfigError(
-                "COFUND_PAYMENT_PROVIDER must be set (stripe or simulated) when the database is \
-                 PostgreSQL; the simulated provider is the default only on the embedded SQLite \
-                 database"
-                    .into(),
-            ));
-        }
         let provider = match explicit_provider.as_deref().map(str::trim) {
             Some("stripe") => "stripe",
             Some("simulated") => "simulated",
@@ -263,6 +255,7 @@ impl Config {
         }
         let payments = PaymentsConfig {
             provider: provider.to_string(),
+            provider_explicit: explicit_provider.is_some(),
             stripe_api_base: get("COFUND_STRIPE_API_BASE", "https://api.stripe.com"),
             stripe_secret_key,
             webhook_secrets,
@@ -348,6 +341,22 @@ impl Config {
     }
 
     /// True when no `COFUND_JWT_SECRET` was given and a per-process key is in use.
+    /// What `cofund serve` requires beyond a readable configuration: on PostgreSQL an explicit
+    /// payment provider (a default is a convenience for the embedded try-out only; a production
+    /// database must say which provider takes the donors' money). The other commands (migrate,
+    /// admin, reconcile) take no payment, so they do not ask.
+    pub fn check_serve(&self) -> Result<(), ConfigError> {
+        if !self.payments.provider_explicit && !self.database_url.starts_with("sqlite:") {
+            return Err(ConfigError(
+                "COFUND_PAYMENT_PROVIDER must be set (stripe or simulated) when the database is \
+                 PostgreSQL; the simulated provider is the default only on the embedded SQLite \
+                 database"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn jwt_secret_is_ephemeral(lookup: impl Fn(&str) -> Option<String>) -> bool {
         lookup("COFUND_JWT_SECRET").is_none()
     }
@@ -426,18 +435,20 @@ mod tests {
     #[test]
     fn postgres_needs_an_explicit_provider() {
         let pg = ("COFUND_DATABASE_URL", "postgres://db.internal/cofund");
-        let err = cfg(&[pg]).unwrap_err().to_string();
+        let err = cfg(&[pg]).unwrap().check_serve().unwrap_err().to_string();
         assert!(err.contains("COFUND_PAYMENT_PROVIDER"), "{err}");
         // Not even a Stripe key stands in for the choice.
-        assert!(
-            cfg(&[
-                pg,
-                ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"),
-                ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a")
-            ])
-            .is_err()
-        );
+        let keyed = cfg(&[
+            pg,
+            ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a"),
+        ])
+        .unwrap();
+        assert!(keyed.check_serve().is_err());
         let c = cfg(&[pg, ("COFUND_PAYMENT_PROVIDER", "simulated")]).unwrap();
+        assert!(c.check_serve().is_ok());
+        // The embedded database keeps its try-out default.
+        assert!(cfg(&[]).unwrap().check_serve().is_ok());
         assert_eq!(c.payments.provider, "simulated");
         let printed = format!(
             "{:?}",

@@ -37,6 +37,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub provider: Arc<PaymentProvider>,
+    /// Webhook replays per partner.
+    pub replay_limiter: Arc<RateLimiter>,
     /// Pledge creations per partner.
     pub pledge_limiter: Arc<RateLimiter>,
     pub mailer: Arc<crate::notify::dispatch::Mailer>,
@@ -81,6 +83,7 @@ impl AppState {
             provider: Arc::new(provider),
             campaign_cache: Arc::new(cache::CampaignCache::new(config.read_cache_ttl)),
             replica_id: crate::jobs::lease::replica_id().into(),
+            replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
             pledge_limiter: Arc::new(RateLimiter::new(
                 config.payments.pledge_rate_limit_per_min,
                 Duration::from_secs(60),

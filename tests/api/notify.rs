@@ -230,6 +230,18 @@ async fn partner_webhooks_are_signed_retried_and_keep_their_event_ids() {
                 app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&other))
                     .await
                     .assert_problem(404, "not_found");
+                // Replays are bounded per partner: 60 a minute (one is spent above).
+                for _ in 0..59 {
+                    let res = app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&token)).await;
+                    assert_eq!(res.status, 202, "{}", res.body);
+                }
+                app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&token))
+                    .await
+                    .assert_problem(429, "rate_limited");
+                // Another partner's replays are counted apart (its 404 above spent one of its own).
+                app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&other))
+                    .await
+                    .assert_problem(404, "not_found");
             }
         },
     )

@@ -123,6 +123,7 @@ pub async fn my_deliveries(
         (status = 202, body = DeliveryView),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
+        (status = 429, description = "More than 60 replays in a minute", body = crate::http::error::Problem),
     )
 )]
 #[post("/partners/me/deliveries/{id}/replay")]
@@ -136,6 +137,12 @@ pub async fn replay(
         .partner_id
         .clone()
         .ok_or(ApiError::Forbidden("no partner"))?;
+    // Each replay makes the outbox call the partner's endpoint again: bounded per partner, so a
+    // partner (or a stolen token) cannot keep the outbox busy.
+    state
+        .replay_limiter
+        .check(&partner_id)
+        .map_err(ApiError::RateLimited)?;
     let id = id.into_inner();
     let row = state
         .db
