@@ -186,6 +186,21 @@ pub async fn run_server(config: Config, db: Db) -> anyhow::Result<()> {
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = actix_web::rt::spawn(crate::jobs::scheduler::run(state.clone(), stop_rx));
+    let admin = match state.config.admin_bind.clone() {
+        Some(admin_bind) => {
+            let admin_state = state.clone();
+            let server = actix_web::HttpServer::new(move || {
+                crate::http::build_admin_app(admin_state.clone())
+            })
+            .workers(1)
+            .bind(&admin_bind)?
+            .shutdown_timeout(5)
+            .run();
+            tracing::info!(bind = %admin_bind, "metrics listener");
+            Some(actix_web::rt::spawn(server))
+        }
+        None => None,
+    };
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .bind(&bind)?
         .shutdown_timeout(25)
@@ -196,6 +211,9 @@ pub async fn run_server(config: Config, db: Db) -> anyhow::Result<()> {
         "cofund is listening"
     );
     server.await?;
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
     tracing::info!("cofund stopped");

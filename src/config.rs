@@ -10,6 +10,9 @@ pub const EXAMPLE_DEBTOR_IBAN: &str = "IT60X0542811101000000123456";
 pub struct Config {
     pub database_url: String,
     pub bind: String,
+    /// When set, `/metrics` is served only on this address (an operators' network), not on
+    /// `bind`.
+    pub admin_bind: Option<String>,
     pub auto_migrate: bool,
     pub db_pool_size: u32,
     pub jwt: JwtConfig,
@@ -308,6 +311,7 @@ impl Config {
             payments,
             database_url,
             bind: get("COFUND_BIND", "127.0.0.1:8080"),
+            admin_bind: lookup("COFUND_ADMIN_BIND").filter(|b| !b.trim().is_empty()),
             auto_migrate: parse_bool("COFUND_AUTO_MIGRATE", true)?,
             db_pool_size: pool as u32,
             jwt: JwtConfig {

@@ -170,6 +170,32 @@ pub fn openapi_json() -> String {
         + "\n"
 }
 
+/// Marks the operators' listener (`COFUND_ADMIN_BIND`): `/metrics` is served there only.
+pub struct AdminListener;
+
+/// The operators' application: health, readiness and metrics, nothing else.
+pub fn build_admin_app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::Data::new(AdminListener))
+        .service(controllers::ops::healthz)
+        .service(controllers::ops::readyz)
+        .service(controllers::ops::metrics)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(error::ApiError::NotFound("route"))
+        }))
+}
+
 /// Builds the actix application for `state`.
 pub fn build_app(
     state: AppState,

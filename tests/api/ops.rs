@@ -207,3 +207,45 @@ async fn each_job_runs_on_the_replica_holding_its_lease_and_moves_when_the_lease
     })
     .await;
 }
+
+#[actix_web::test]
+async fn with_an_admin_listener_metrics_leave_the_public_one() {
+    each_backend_with(
+        |c| c.admin_bind = Some("127.0.0.1:0".into()),
+        |app| async move {
+            app.get("/metrics", None)
+                .await
+                .assert_problem(404, "not_found");
+            // The operators' listener, as `cofund serve` starts it.
+            let state = app.state.clone();
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let server =
+                actix_web::HttpServer::new(move || cofund::http::build_admin_app(state.clone()))
+                    .workers(1)
+                    .listen(listener)
+                    .unwrap()
+                    .disable_signals()
+                    .run();
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            let res = app
+                .client
+                .get(format!("http://127.0.0.1:{port}/metrics"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            assert!(res.text().await.unwrap().contains("cofund_"));
+            let other = app
+                .client
+                .get(format!("http://127.0.0.1:{port}/v1/areas"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(other.status(), 404);
+            handle.stop(false).await;
+        },
+    )
+    .await;
+}

@@ -59,10 +59,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text exposition.
 #[utoipa::path(
     tag = "ops",
-    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String))
+    responses(
+        (status = 200, content_type = "text/plain; version=0.0.4", body = String),
+        (status = 404, description = "Served on COFUND_ADMIN_BIND only, when it is set", body = crate::http::error::Problem),
+    )
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn metrics(
+    state: web::Data<AppState>,
+    admin: Option<web::Data<crate::http::AdminListener>>,
+) -> ApiResult<HttpResponse> {
+    // With COFUND_ADMIN_BIND, the public listener does not expose the counters.
+    if state.config.admin_bind.is_some() && admin.is_none() {
+        return Err(ApiError::NotFound("route"));
+    }
     // A database outage must not hide the process's own counters. Only reads: a scrape
     // leaves the read caches valid.
     let by_status = state
