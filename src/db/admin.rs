@@ -3,11 +3,11 @@
 use super::models::UserRow;
 use super::{Db, write_tx};
 use crate::auth::hash_secret;
+use crate::clock::now;
 use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::controllers::users::{check_credentials, insert_user};
 use crate::http::error::ApiError;
-use crate::http::views::now;
 
 /// Creates a user of any role; validates like the API does.
 pub fn create_user(

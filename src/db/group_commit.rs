@@ -659,7 +659,7 @@ impl<'a> Batch<'a> {
         ];
         Batch {
             jobs,
-            now: crate::http::views::now(),
+            now: crate::clock::now(),
             outbox,
         }
     }

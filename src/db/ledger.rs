@@ -5,8 +5,8 @@
 use super::DbConnection;
 use super::models::{JournalEntryRow, PostingRow};
 use super::schema::{funds, journal_entries, postings};
+use crate::clock::now;
 use crate::domain::ids;
-use crate::http::views::now;
 use diesel::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,11 +7,11 @@
 use super::models::{CampaignRow, FundRow, MatchDecisionRow, RefundRow};
 use super::schema::{campaigns, funds, match_decisions, pledges, refunds};
 use super::{DbConnection, ledger, write_tx};
+use crate::clock::now;
 use crate::domain::ids;
 use crate::domain::matching::{self, MatchAction, MatchInputs, MatchState};
 use crate::domain::money::Ratio;
 use crate::domain::pledge::RefundStatus;
-use crate::http::views::now;
 use diesel::prelude::*;
 use serde_json::json;
 

@@ -10,8 +10,8 @@ use super::schema::{
     campaign_donors, campaigns, pending_pledges, pledges, provider_events, refunds,
 };
 use super::{DbConnection, DbError, write_tx};
+use crate::clock::now;
 use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, RefundStatus};
-use crate::http::views::now;
 use crate::providers::events::{ProviderEvent, RefundReport};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -3,6 +3,7 @@
 //! campaigns in several states. Prints the logins it made (random passwords).
 
 use crate::auth::hash_secret;
+use crate::clock::now;
 use crate::db::models::{
     AreaRow, AssociationRow, CampaignRow, FundAreaRow, FundRow, PartnerRow, UserRow,
 };
@@ -10,7 +11,6 @@ use crate::db::schema::{areas, associations, campaigns, fund_areas, funds, partn
 use crate::db::{Db, write_tx};
 use crate::domain::area::AreaGeometry;
 use crate::domain::ids;
-use crate::http::views::now;
 use anyhow::Context;
 use chrono::Duration;
 use diesel::prelude::*;

@@ -308,6 +308,12 @@ impl<'de> Deserialize<'de> for Ratio {
     }
 }
 
+/// Minor units as the API writes money ("25.00"), in a stored currency code (an unknown code
+/// is written with two decimals, as EUR).
+pub fn format_stored(minor: i64, currency: &str) -> String {
+    format_amount(minor, Currency::parse(currency).unwrap_or(Currency::EUR))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,9 @@
 //! can never both win the same lease. The jobs themselves also claim their rows conditionally,
 //! so even a pass that outlives its lease cannot do a piece of work twice.
 
+use crate::clock::now;
 use crate::db::schema::job_leases;
 use crate::db::{DbConnection, DbError};
-use crate::http::views::now;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use std::time::Duration;

@@ -5,12 +5,13 @@
 pub mod dispatch;
 pub mod templates;
 
+use crate::clock::now;
 use crate::db::DbConnection;
 use crate::db::models::{CampaignRow, FundRow, OutboxRow, PledgeRow};
 use crate::db::schema::{associations, campaigns, donors, outbox, partners, users};
 use crate::domain::ids;
+use crate::domain::money::format_stored as money;
 use crate::domain::pledge::PledgeFacts;
-use crate::http::views::{money, now};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 pub use templates::Template;

@@ -87,7 +87,7 @@ impl Simulated {
             currency: currency.to_ascii_lowercase(),
             status: "requires_payment_method".into(),
             refunded: 0,
-            created_at: crate::http::views::now(),
+            created_at: crate::clock::now(),
         };
         let id = self
             .db

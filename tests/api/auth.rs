@@ -313,6 +313,26 @@ async fn disabled_users_and_partners_and_rotated_secrets_stop_working() {
             .ok()
             .clone();
         let id = created["id"].as_str().unwrap().to_string();
+        // Only admins disable or rotate a partner; a refused request changes nothing.
+        for token in [&finance_2(&app).await, &app.staff("reviewer").await] {
+            app.post_empty(&format!("/v1/partners/{id}/disable"), Some(token))
+                .await
+                .assert_problem(403, "forbidden");
+            app.post_empty(&format!("/v1/partners/{id}/rotate-secret"), Some(token))
+                .await
+                .assert_problem(403, "forbidden");
+        }
+        app.post_empty("/v1/partners/ptn_nobody/rotate-secret", Some(&admin))
+            .await
+            .assert_problem(404, "not_found");
+        app.post_empty("/v1/partners/ptn_nobody/disable", Some(&admin))
+            .await
+            .assert_problem(404, "not_found");
+        assert_eq!(
+            app.count("audit_log WHERE action LIKE 'partner.%' AND action <> 'partner.create'")
+                .await,
+            0
+        );
         let token_with = |secret: String| {
             let app = &app;
             let client_id = created["client_id"].clone();
@@ -359,4 +379,17 @@ async fn disabled_users_and_partners_and_rotated_secrets_stop_working() {
             .assert_problem(409, "partner_disabled");
     })
     .await;
+}
+
+/// A second finance account (the first one is disabled in the test that uses this).
+async fn finance_2(app: &TestApp) -> String {
+    let admin = app.admin().await;
+    app.post(
+        "/v1/users",
+        Some(&admin),
+        json!({"username": "finance-two", "password": "finance-two-password", "role": "finance"}),
+    )
+    .await
+    .ok();
+    app.login("finance-two", "finance-two-password").await
 }

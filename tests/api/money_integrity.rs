@@ -545,6 +545,11 @@ async fn refunds_end_as_stripe_reports_them() {
                 "refund_reported"
             );
             app.webhook(&report(2, "failed")).await.ok();
+            // The same event delivered again is acknowledged and changes nothing.
+            assert_eq!(
+                app.webhook(&report(0, "succeeded")).await.ok()["outcome"],
+                "duplicate"
+            );
             // A late, stale report does not undo an outcome.
             app.webhook(&report(0, "pending")).await.ok();
             let mut statuses: Vec<String> =
