@@ -46,6 +46,7 @@ diesel::table! {
         name -> Text,
         geometry -> Text,
         created_at -> Timestamp,
+        revision -> BigInt,
     }
 }
 

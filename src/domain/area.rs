@@ -1,8 +1,8 @@
 //! Target-area geometry: GeoJSON Polygon / MultiPolygon in WGS84, validated once on the way in
 //! and queried by point-in-polygon.
 
-use geo::{Contains, Intersects, Validation};
-use geo::{MultiPolygon, Point};
+use geo::{BoundingRect, Contains, Intersects, Validation};
+use geo::{MultiPolygon, Point, Rect};
 use geojson::{GeometryValue, Position};
 
 /// The most vertices (positions over all rings) one area may have: a detailed neighbourhood
@@ -137,6 +137,43 @@ impl AreaGeometry {
     }
 }
 
+/// An area's shape ready for point queries: parsed once, with its bounding box, so a lookup
+/// costs a box test for most areas and a ring walk for the few whose box holds the point.
+#[derive(Clone, Debug)]
+pub struct PreparedShape {
+    shape: MultiPolygon<f64>,
+    bbox: Option<Rect<f64>>,
+}
+
+impl PreparedShape {
+    /// Parses a geometry that was validated when it was written ([`AreaGeometry::from_geojson`]):
+    /// no validity check here, which is the quadratic part.
+    pub fn from_stored(geometry: &str) -> Result<PreparedShape, GeometryError> {
+        let geometry: geojson::Geometry = serde_json::from_str(geometry)
+            .map_err(|_| GeometryError::Invalid("stored geometry is not GeoJSON".into()))?;
+        let shape = match &geometry.value {
+            GeometryValue::Polygon { .. } => geo::Polygon::try_from(&geometry.value)
+                .map(|p| MultiPolygon(vec![p]))
+                .map_err(|_| GeometryError::Invalid("malformed stored polygon".into()))?,
+            GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(&geometry.value)
+                .map_err(|_| GeometryError::Invalid("malformed stored multipolygon".into()))?,
+            other => return Err(GeometryError::WrongType(other.type_name().to_string())),
+        };
+        let bbox = shape.bounding_rect();
+        Ok(PreparedShape { shape, bbox })
+    }
+
+    /// True when the point lies inside the area or on its border.
+    pub fn contains(&self, point: LatLon) -> bool {
+        let p = Point::new(point.lon, point.lat);
+        let in_box = self.bbox.is_some_and(|b| {
+            let (min, max) = (b.min(), b.max());
+            (min.x..=max.x).contains(&p.x()) && (min.y..=max.y).contains(&p.y())
+        });
+        in_box && (self.shape.contains(&p) || self.shape.intersects(&p))
+    }
+}
+
 fn check_ring(ring: &[Position]) -> Result<(), GeometryError> {
     if ring.len() < 4 {
         return Err(GeometryError::Invalid(
@@ -245,12 +282,35 @@ mod tests {
         assert!(LatLon::parse_pair("a,b").is_err());
     }
 
+    #[test]
+    fn a_stored_shape_answers_like_the_validated_one() {
+        let v = json!({"type": "MultiPolygon", "coordinates": [
+            [[[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0], [0.0, 0.0]],
+             [[1.0, 1.0], [1.0, 2.0], [2.0, 2.0], [2.0, 1.0], [1.0, 1.0]]],
+            [[[5.0, 5.0], [6.0, 5.0], [6.0, 6.0], [5.0, 6.0], [5.0, 5.0]]]
+        ]});
+        let validated = AreaGeometry::from_geojson(&v).unwrap();
+        let stored = PreparedShape::from_stored(&validated.to_geojson().to_string()).unwrap();
+        for (lat, lon) in [(0.5, 0.5), (1.5, 1.5), (5.5, 5.5), (4.5, 4.5), (0.0, 2.0), (7.0, 7.0)] {
+            let p = LatLon::new(lat, lon).unwrap();
+            assert_eq!(stored.contains(p), validated.contains(p), "at {lat},{lon}");
+        }
+        // The hole is outside; the border counts as inside.
+        assert!(!stored.contains(LatLon::new(1.5, 1.5).unwrap()));
+        assert!(stored.contains(LatLon::new(2.0, 0.0).unwrap()));
+        assert!(PreparedShape::from_stored("{\"type\":\"Point\",\"coordinates\":[1,2]}").is_err());
+        assert!(PreparedShape::from_stored("not json").is_err());
+    }
+
     proptest! {
         #[test]
         fn squares_contain_their_centre_and_not_outside(x in -170.0f64..170.0, y in -80.0f64..80.0, size in 0.001f64..5.0) {
             let g = AreaGeometry::from_geojson(&square(x, y, size)).unwrap();
             prop_assert!(g.contains(LatLon::new(y + size / 2.0, x + size / 2.0).unwrap()));
             prop_assert!(!g.contains(LatLon::new(y + size * 1.5, x + size / 2.0).unwrap()));
+            let stored = PreparedShape::from_stored(&g.to_geojson().to_string()).unwrap();
+            prop_assert!(stored.contains(LatLon::new(y + size / 2.0, x + size / 2.0).unwrap()));
+            prop_assert!(!stored.contains(LatLon::new(y + size * 1.5, x + size / 2.0).unwrap()));
         }
     }
 }

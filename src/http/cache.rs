@@ -1,4 +1,7 @@
-//! An in-memory cache for `GET /v1/campaigns/{id}`, the read a public rush hammers.
+//! In-memory caches: `GET /v1/campaigns/{id}`, the read a public rush hammers, and the
+//! target areas prepared for point queries ([`AreaCatalog`]).
+//!
+//! The campaign cache:
 //!
 //! An entry remembers the [`write_epoch`](crate::db::write_epoch) read before its rows were
 //! loaded and is served only while that epoch has not moved: any write this process commits
@@ -7,7 +10,11 @@
 //! Writes made by another replica (or the CLI) are not seen by the epoch, so an entry also
 //! expires after `COFUND_READ_CACHE_MS`: that is how stale a read can be across replicas.
 
-use crate::db::models::CampaignRow;
+use crate::db::models::{AreaRow, CampaignRow};
+use crate::db::schema::areas;
+use crate::db::{DbConnection, DbError};
+use crate::domain::area::{LatLon, PreparedShape};
+use diesel::prelude::*;
 use actix_web::web::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -76,4 +83,86 @@ impl CampaignCache {
         entries.insert(entry.row.id.clone(), entry.clone());
         entry
     }
+}
+
+/// The target areas as an in-memory index for point queries (`GET /v1/areas?contains=` and a
+/// campaign's location check), so no request parses polygons. Geometry is validated once when
+/// written; here it is only parsed. Every change to `areas` raises the table's revision sum, and
+/// each use compares it (one aggregate over a table of tens of rows) before trusting the index:
+/// a write by this replica or any other is seen by the next request.
+#[derive(Default)]
+pub struct AreaCatalog {
+    current: RwLock<Option<Arc<AreaIndex>>>,
+    rebuilding: std::sync::Mutex<()>,
+}
+
+/// Areas ordered by id, each with its prepared shape and its GeoJSON ready to serve.
+pub struct AreaIndex {
+    fingerprint: (i64, i64),
+    pub areas: Vec<IndexedArea>,
+}
+
+pub struct IndexedArea {
+    pub row: AreaRow,
+    pub shape: PreparedShape,
+}
+
+impl AreaIndex {
+    /// The areas containing the point, in id order.
+    pub fn containing(&self, point: LatLon) -> impl Iterator<Item = &IndexedArea> {
+        self.areas.iter().filter(move |a| a.shape.contains(point))
+    }
+}
+
+impl AreaCatalog {
+    /// The index as of now: rebuilt when the table changed since it was built.
+    pub fn current(&self, conn: &mut DbConnection) -> Result<Arc<AreaIndex>, DbError> {
+        let fingerprint = areas_fingerprint(conn)?;
+        if let Some(index) = self.fresh(fingerprint) {
+            return Ok(index);
+        }
+        // One rebuild at a time; whoever waited finds it done.
+        let _rebuilding = self.rebuilding.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = self.fresh(fingerprint) {
+            return Ok(index);
+        }
+        let rows: Vec<AreaRow> = areas::table
+            .order(areas::id)
+            .select(AreaRow::as_select())
+            .load(conn)?;
+        let areas = rows
+            .into_iter()
+            .filter_map(|row| match PreparedShape::from_stored(&row.geometry) {
+                Ok(shape) => Some(IndexedArea { row, shape }),
+                Err(e) => {
+                    tracing::error!(area_id = %row.id, error = %e, "stored area geometry unreadable; left out of the index");
+                    None
+                }
+            })
+            .collect();
+        let index = Arc::new(AreaIndex { fingerprint, areas });
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
+        Ok(index)
+    }
+
+    fn fresh(&self, fingerprint: (i64, i64)) -> Option<Arc<AreaIndex>> {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        current
+            .as_ref()
+            .filter(|index| index.fingerprint == fingerprint)
+            .cloned()
+    }
+}
+
+/// (number of areas, sum of their revisions): areas are never deleted, and every update raises
+/// its row's revision, so any committed change moves one of the two.
+fn areas_fingerprint(conn: &mut DbConnection) -> Result<(i64, i64), DbError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    Ok(areas::table
+        .select((
+            sql::<BigInt>("CAST(COUNT(*) AS BIGINT)"),
+            sql::<BigInt>("CAST(COALESCE(SUM(revision), 0) AS BIGINT)"),
+        ))
+        .first(conn)?)
 }

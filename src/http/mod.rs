@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_scalar::Servable;
 
 /// Everything a request handler needs, shared by all workers.
 #[derive(Clone)]
@@ -46,6 +45,8 @@ pub struct AppState {
     pub email_limiter: Arc<RateLimiter>,
     /// Public campaign reads served from memory until a write or the TTL outdates them.
     pub campaign_cache: Arc<cache::CampaignCache>,
+    /// Target areas prepared for point-in-area queries.
+    pub areas: Arc<cache::AreaCatalog>,
     /// This process's name in `job_leases` (see [`crate::jobs::lease`]).
     pub replica_id: Arc<str>,
 }
@@ -82,6 +83,7 @@ impl AppState {
             )),
             provider: Arc::new(provider),
             campaign_cache: Arc::new(cache::CampaignCache::new(config.read_cache_ttl)),
+            areas: Arc::new(cache::AreaCatalog::default()),
             replica_id: crate::jobs::lease::replica_id().into(),
             replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
             pledge_limiter: Arc::new(RateLimiter::new(
@@ -237,7 +239,11 @@ pub fn build_app(
             }
         }),
     )
-    .service(utoipa_scalar::Scalar::with_url("/docs", api))
+    // Swagger UI from the crate's vendored copy: /docs works on a network with no way out.
+    .service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    )
     .default_service(web::to(move |req: actix_web::HttpRequest| {
         // A documented path with another method is 405 (with the methods it takes), not 404.
         let allowed = table.allowed(req.path()).map(|m| m.join(", "));

@@ -13,10 +13,37 @@ use crate::providers::signature;
 use diesel::prelude::*;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 
-const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 50;
+/// Messages of one pass in flight at once: a slow partner holds one slot, not the pass.
+pub const CONCURRENT_SENDS: usize = 8;
+
+/// How long a pass owns what it claimed, and how it stays inside that.
+#[derive(Clone, Copy, Debug)]
+pub struct PassLimits {
+    /// The claim on a message: another replica may take it once this has passed.
+    pub lease: Duration,
+    /// Longest one send may take (SMTP, or a partner's connect + answer) before it counts as a
+    /// failed attempt.
+    pub send_timeout: Duration,
+    /// A send starts only while the lease has at least this long left (the timeout plus time to
+    /// write the outcome), so every send ends and is recorded before the lease runs out and no
+    /// other replica can send the same message a second time. Messages not started in time are
+    /// handed back.
+    pub margin: Duration,
+}
+
+impl Default for PassLimits {
+    fn default() -> PassLimits {
+        PassLimits {
+            lease: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(30),
+            margin: Duration::from_secs(45),
+        }
+    }
+}
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -172,6 +199,7 @@ struct ClaimedId {
 fn claim_skip_locked(
     pg: &mut diesel::PgConnection,
     t: chrono::NaiveDateTime,
+    lease_until: chrono::NaiveDateTime,
     emails: bool,
 ) -> Result<Vec<OutboxRow>, DbError> {
     use diesel::sql_types::{BigInt, Bool, Timestamp};
@@ -184,7 +212,7 @@ fn claim_skip_locked(
          RETURNING id",
     )
     .bind::<Timestamp, _>(t)
-    .bind::<Timestamp, _>(t + chrono::Duration::seconds(LEASE_SECS))
+    .bind::<Timestamp, _>(lease_until)
     .bind::<BigInt, _>(BATCH)
     .bind::<Bool, _>(emails)
     .load(pg)?;
@@ -207,10 +235,21 @@ pub struct DispatchReport {
     pub dead: usize,
     pub postponed: usize,
     pub suppressed: usize,
+    /// Claimed too late in the lease to start; handed back for the next pass.
+    pub released: usize,
 }
 
 /// Claims and sends due messages.
 pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
+    dispatch_within(state, PassLimits::default()).await
+}
+
+/// [`dispatch`] with explicit lease limits.
+pub async fn dispatch_within(
+    state: &AppState,
+    limits: PassLimits,
+) -> Result<DispatchReport, DbError> {
+    let lease = chrono::Duration::from_std(limits.lease).unwrap_or(chrono::Duration::MAX);
     // While the global e-mail budget is spent, e-mails stay where they are: claiming them only
     // to postpone them would cost a few writes per message during a rush.
     let emails = !state.email_limiter.is_exhausted("global");
@@ -219,7 +258,7 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
         .run(move |conn| -> Result<Vec<OutboxRow>, DbError> {
             let t = now();
             if let crate::db::DbConnection::Postgresql(pg) = conn {
-                return claim_skip_locked(pg, t, emails);
+                return claim_skip_locked(pg, t, t + lease, emails);
             }
             let mut due = outbox::table.into_boxed();
             if !emails {
@@ -240,7 +279,7 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
                     .filter(outbox::status.eq("pending"))
                     .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
                     .set((
-                        outbox::lease_until.eq(Some(t + chrono::Duration::seconds(LEASE_SECS))),
+                        outbox::lease_until.eq(Some(t + lease)),
                         outbox::attempts.eq(outbox::attempts + 1),
                     ))
                     .execute(conn)?;
@@ -251,62 +290,140 @@ pub async fn dispatch(state: &AppState) -> Result<DispatchReport, DbError> {
             Ok(mine)
         })
         .await?;
-    let mut report = DispatchReport::default();
-    for row in claimed {
-        let outcome = send_one(state, &row).await;
-        let id = row.id.clone();
-        let attempts = row.attempts + 1;
-        let expired = now() - row.created_at > max_age(&row.channel);
-        let mut resolved = None;
-        let (status, next, error, counter) = match outcome {
-            Ok(Sent::Done) => ("sent", None, None, &mut report.sent),
-            Ok(Sent::To(to)) => {
-                resolved = Some(to);
-                ("sent", None, None, &mut report.sent)
+    let claimed_at = std::time::Instant::now();
+    let start_before = claimed_at + limits.lease.saturating_sub(limits.margin);
+    // E-mails form one lane, sent one after another: the per-recipient limit counts what was
+    // already sent, and they share one relay. Each webhook is a lane of its own, so a slow
+    // partner holds one slot. At most CONCURRENT_SENDS lanes run at once.
+    let (emails, others): (Vec<OutboxRow>, Vec<OutboxRow>) =
+        claimed.into_iter().partition(|r| r.channel == "email");
+    let lanes: Vec<Vec<OutboxRow>> = Some(emails)
+        .filter(|e| !e.is_empty())
+        .into_iter()
+        .chain(others.into_iter().map(|row| vec![row]))
+        .collect();
+    let outcomes: Vec<Outcome> = stream::iter(lanes)
+        .map(|lane| async move {
+            let mut outcomes = Vec::with_capacity(lane.len());
+            for row in lane {
+                if std::time::Instant::now() >= start_before {
+                    // Too late in the lease to start: handed back untouched for the next pass.
+                    release(state, row).await?;
+                    outcomes.push(Outcome::Released);
+                    continue;
+                }
+                let sent = tokio::time::timeout(limits.send_timeout, send_one(state, &row))
+                    .await
+                    .unwrap_or_else(|_| Err(Failure::Retry("timeout".into())));
+                outcomes.push(record(state, row, sent).await?);
             }
-            Ok(Sent::Suppressed(why)) => (
-                "sent",
-                None,
-                Some(format!("not sent: {why}")),
-                &mut report.suppressed,
-            ),
-            Ok(Sent::Later(after)) => ("pending", Some(now() + after), None, &mut report.postponed),
-            Err(Failure::Permanent(e)) => ("dead", None, Some(e), &mut report.dead),
-            Err(Failure::Retry(e)) if expired => ("dead", None, Some(e), &mut report.dead),
-            Err(Failure::Retry(e)) => (
-                "pending",
-                Some(now() + backoff(attempts)),
-                Some(e),
-                &mut report.failed,
-            ),
-        };
-        *counter += 1;
-        if let Some(e) = &error {
-            tracing::warn!(message_id = %id, channel = %row.channel, error = %e, status, "delivery failed");
+            Ok::<_, DbError>(outcomes)
+        })
+        .buffer_unordered(CONCURRENT_SENDS)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Vec<Outcome>>, DbError>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut report = DispatchReport::default();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Sent => report.sent += 1,
+            Outcome::Suppressed => report.suppressed += 1,
+            Outcome::Postponed => report.postponed += 1,
+            Outcome::Dead => report.dead += 1,
+            Outcome::Failed => report.failed += 1,
+            Outcome::Released => report.released += 1,
         }
-        state
-            .db
-            .run(move |conn| -> Result<usize, DbError> {
-                let t = now();
-                let row = outbox::table.find(&id);
-                let outcome = (
-                    outbox::status.eq(status),
-                    outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
-                    outbox::next_attempt_at.eq(next.unwrap_or(t)),
-                    outbox::last_error.eq(error),
-                    outbox::sent_at.eq(if status == "sent" { Some(t) } else { None }),
-                );
-                // The address it went to is kept, so per-recipient limits see it.
-                Ok(match resolved {
-                    Some(to) => diesel::update(row)
-                        .set((outcome, outbox::recipient.eq(to)))
-                        .execute(conn)?,
-                    None => diesel::update(row).set(outcome).execute(conn)?,
-                })
-            })
-            .await?;
     }
     Ok(report)
+}
+
+enum Outcome {
+    Sent,
+    Suppressed,
+    Postponed,
+    Dead,
+    Failed,
+    Released,
+}
+
+/// Gives a claimed message back without an attempt (its claim counted one).
+async fn release(state: &AppState, row: OutboxRow) -> Result<(), DbError> {
+    state
+        .db
+        .run(move |conn| -> Result<(), DbError> {
+            diesel::update(outbox::table.find(&row.id))
+                .filter(outbox::status.eq("pending"))
+                .set((
+                    outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
+                    outbox::attempts.eq(row.attempts),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+}
+
+/// Writes what one send did: sent, postponed by a limit, retried later with backoff, or dead.
+async fn record(
+    state: &AppState,
+    row: OutboxRow,
+    sent: Result<Sent, Failure>,
+) -> Result<Outcome, DbError> {
+    let id = row.id.clone();
+    let attempts = row.attempts + 1;
+    let expired = now() - row.created_at > max_age(&row.channel);
+    let mut resolved = None;
+    let (status, next, error, outcome) = match sent {
+        Ok(Sent::Done) => ("sent", None, None, Outcome::Sent),
+        Ok(Sent::To(to)) => {
+            resolved = Some(to);
+            ("sent", None, None, Outcome::Sent)
+        }
+        Ok(Sent::Suppressed(why)) => (
+            "sent",
+            None,
+            Some(format!("not sent: {why}")),
+            Outcome::Suppressed,
+        ),
+        Ok(Sent::Later(after)) => ("pending", Some(now() + after), None, Outcome::Postponed),
+        Err(Failure::Permanent(e)) => ("dead", None, Some(e), Outcome::Dead),
+        Err(Failure::Retry(e)) if expired => ("dead", None, Some(e), Outcome::Dead),
+        Err(Failure::Retry(e)) => (
+            "pending",
+            Some(now() + backoff(attempts)),
+            Some(e),
+            Outcome::Failed,
+        ),
+    };
+    if let Some(e) = &error {
+        tracing::warn!(message_id = %id, channel = %row.channel, error = %e, status, "delivery failed");
+    }
+    state
+        .db
+        .run(move |conn| -> Result<usize, DbError> {
+            let t = now();
+            let row = outbox::table.find(&id);
+            let fields = (
+                outbox::status.eq(status),
+                outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
+                outbox::next_attempt_at.eq(next.unwrap_or(t)),
+                outbox::last_error.eq(error),
+                outbox::sent_at.eq(if status == "sent" { Some(t) } else { None }),
+            );
+            // The address it went to is kept, so per-recipient limits see it.
+            Ok(match resolved {
+                Some(to) => diesel::update(row)
+                    .set((fields, outbox::recipient.eq(to)))
+                    .execute(conn)?,
+                None => diesel::update(row).set(fields).execute(conn)?,
+            })
+        })
+        .await?;
+    Ok(outcome)
 }
 
 enum Sent {

@@ -146,3 +146,56 @@ async fn feature_collection_import_is_all_or_nothing_and_updates_by_code() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_moved_area_is_found_at_its_new_place_at_once_on_every_replica() {
+    each_backend(|app| async move {
+        let admin = app.admin().await;
+        let file = |lat: f64| {
+            json!({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "properties": {"code": "TO-MOVE", "name": "Moving"}, "geometry": square(lat, 7.6, 0.01)}
+            ]})
+        };
+        app.post("/v1/areas/import", Some(&admin), file(45.0))
+            .await
+            .ok();
+        let found = |res: Response| -> Vec<String> {
+            res.ok()["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["code"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            found(app.get("/v1/areas?contains=45.0,7.6", None).await),
+            vec!["TO-MOVE"]
+        );
+        // Another replica's index, built before the move.
+        let replica = std::sync::Arc::new(cofund::http::cache::AreaCatalog::default());
+        let point = cofund::domain::area::LatLon::new(45.0, 7.6).unwrap();
+        let r = replica.clone();
+        let before = app
+            .db
+            .read(move |conn| r.current(conn).map(|i| i.containing(point).count()))
+            .await
+            .unwrap();
+        assert_eq!(before, 1);
+
+        // Re-imported two tenths of a degree north.
+        let res = app.post("/v1/areas/import", Some(&admin), file(45.2)).await;
+        assert_eq!(res.ok()["updated"], 1);
+        assert!(found(app.get("/v1/areas?contains=45.0,7.6", None).await).is_empty());
+        assert_eq!(
+            found(app.get("/v1/areas?contains=45.2,7.6", None).await),
+            vec!["TO-MOVE"]
+        );
+        let after = app
+            .db
+            .read(move |conn| replica.current(conn).map(|i| i.containing(point).count()))
+            .await
+            .unwrap();
+        assert_eq!(after, 0, "the other replica still answers from the old shape");
+    })
+    .await;
+}

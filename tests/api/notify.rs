@@ -504,3 +504,169 @@ async fn a_slow_partner_does_not_hold_up_the_calendar() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn one_pass_sends_to_slow_partners_side_by_side_within_its_bound() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_with(
+        |c| c.notify.allow_private_webhooks = true,
+        |app| {
+            let uri = uri.clone();
+            async move {
+                server.reset().await;
+                // Every partner takes two seconds to answer.
+                Mock::given(method("POST"))
+                    .and(path("/slow"))
+                    .respond_with(
+                        ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(2)),
+                    )
+                    .mount(server)
+                    .await;
+                let admin = app.admin().await;
+                let partners = cofund::notify::dispatch::CONCURRENT_SENDS + 2;
+                for i in 0..partners {
+                    app.post(
+                        "/v1/partners",
+                        Some(&admin),
+                        json!({"name": format!("Slow {i}"), "webhook_url": format!("{uri}/slow")}),
+                    )
+                    .await
+                    .ok();
+                }
+                let c = city(&app, json!({})).await;
+                let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
+                    .await
+                    .ok();
+                let reviewer = app.staff("reviewer").await;
+                app.post_empty(&format!("/v1/campaigns/{cmp}/approve"), Some(&reviewer))
+                    .await
+                    .ok();
+                let queued = app
+                    .count("outbox WHERE channel = 'webhook' AND status = 'pending'")
+                    .await;
+                assert!(queued >= partners as i64, "{queued} webhooks queued");
+                let all = app.count("outbox WHERE status = 'pending'").await;
+                let state = app.state.clone();
+                let pass = actix_web::rt::spawn(async move {
+                    cofund::notify::dispatch::dispatch(&state).await.unwrap()
+                });
+                // Before the first answer: as many requests in flight as the bound, no more.
+                let mut in_flight = 0;
+                for _ in 0..15 {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    in_flight = server.received_requests().await.unwrap().len();
+                    assert!(in_flight <= cofund::notify::dispatch::CONCURRENT_SENDS);
+                    if in_flight == cofund::notify::dispatch::CONCURRENT_SENDS {
+                        break;
+                    }
+                }
+                assert_eq!(
+                    in_flight,
+                    cofund::notify::dispatch::CONCURRENT_SENDS,
+                    "the pass sends one message at a time"
+                );
+                let report = pass.await.unwrap();
+                assert_eq!(report.sent as i64, all, "{report:?}");
+                // Each message went out once.
+                assert_eq!(
+                    server.received_requests().await.unwrap().len() as i64,
+                    queued
+                );
+                assert_eq!(
+                    app.count("outbox WHERE channel = 'webhook' AND status <> 'sent'")
+                        .await,
+                    0
+                );
+            }
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_pass_starts_no_send_it_could_not_finish_inside_its_lease() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_with(
+        |c| c.notify.allow_private_webhooks = true,
+        |app| {
+            let uri = uri.clone();
+            async move {
+                server.reset().await;
+                // The partners never answer in time.
+                Mock::given(method("POST"))
+                    .and(path("/stuck"))
+                    .respond_with(
+                        ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(30)),
+                    )
+                    .mount(server)
+                    .await;
+                let admin = app.admin().await;
+                let partners = cofund::notify::dispatch::CONCURRENT_SENDS + 2;
+                for i in 0..partners {
+                    app.post(
+                        "/v1/partners",
+                        Some(&admin),
+                        json!({"name": format!("Stuck {i}"), "webhook_url": format!("{uri}/stuck")}),
+                    )
+                    .await
+                    .ok();
+                }
+                let c = city(&app, json!({})).await;
+                let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
+                    .await
+                    .ok();
+                let reviewer = app.staff("reviewer").await;
+                app.post_empty(&format!("/v1/campaigns/{cmp}/approve"), Some(&reviewer))
+                    .await
+                    .ok();
+                let queued = app
+                    .count("outbox WHERE channel = 'webhook' AND status = 'pending'")
+                    .await;
+                // A 4 s lease, sends cut at 1 s, and a send may start only in the first 0.5 s:
+                // the first eight start at once and time out; the rest would start at 1 s.
+                let limits = cofund::notify::dispatch::PassLimits {
+                    lease: std::time::Duration::from_secs(4),
+                    send_timeout: std::time::Duration::from_secs(1),
+                    margin: std::time::Duration::from_millis(3500),
+                };
+                let report = cofund::notify::dispatch::dispatch_within(&app.state, limits)
+                    .await
+                    .unwrap();
+                let started = cofund::notify::dispatch::CONCURRENT_SENDS as i64;
+                // (The association's e-mail goes out in its own lane.)
+                assert_eq!(report.failed as i64, started, "{report:?}");
+                assert_eq!(report.released as i64, queued - started, "{report:?}");
+                assert_eq!(
+                    server.received_requests().await.unwrap().len() as i64,
+                    started
+                );
+                // Nothing is left claimed: the timed-out ones wait for their retry, the others
+                // are back as they were (no attempt spent), ready for the next pass.
+                assert_eq!(app.count("outbox WHERE lease_until IS NOT NULL").await, 0);
+                assert_eq!(
+                    app.count("outbox WHERE channel = 'webhook' AND status = 'pending' AND attempts = 1 AND last_error = 'timeout'")
+                        .await,
+                    started
+                );
+                assert_eq!(
+                    app.count("outbox WHERE channel = 'webhook' AND status = 'pending' AND attempts = 0")
+                        .await,
+                    queued - started
+                );
+            }
+        },
+    )
+    .await;
+}

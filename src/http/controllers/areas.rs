@@ -35,15 +35,18 @@ pub struct AreaView {
     pub id: String,
     pub code: String,
     pub name: String,
+    /// GeoJSON Polygon or MultiPolygon, as validated when it was written.
     #[schema(value_type = Object)]
-    pub geometry: serde_json::Value,
+    pub geometry: Box<serde_json::value::RawValue>,
     pub created_at: DateTime<Utc>,
 }
 
 impl From<AreaRow> for AreaView {
     fn from(r: AreaRow) -> AreaView {
         AreaView {
-            geometry: serde_json::from_str(&r.geometry).unwrap_or(serde_json::Value::Null),
+            // Served as stored (we wrote it, normalised): no parse into a tree and back.
+            geometry: serde_json::value::RawValue::from_string(r.geometry)
+                .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).expect("null")),
             id: r.id,
             code: r.code,
             name: r.name,
@@ -238,7 +241,12 @@ pub async fn import(
                     let row = match existing {
                         Some(mut row) => {
                             diesel::update(areas::table.find(&row.id))
-                                .set((areas::name.eq(&name), areas::geometry.eq(&geometry)))
+                                .set((
+                                    areas::name.eq(&name),
+                                    areas::geometry.eq(&geometry),
+                                    // Tells every replica's area index it is stale.
+                                    areas::revision.eq(areas::revision + 1),
+                                ))
                                 .execute(conn)?;
                             updated += 1;
                             row.name = name;
@@ -317,22 +325,25 @@ pub async fn list(
         .transpose()
         .map_err(|e| ApiError::validation("contains", e))?;
     let cursor = params.cursor.unwrap_or_default();
+    let catalog = state.areas.clone();
     let rows = state
         .db
-        .run(move |conn| -> ApiResult<Vec<AreaRow>> {
-            let query = areas::table
-                .filter(areas::id.gt(&cursor))
-                .order(areas::id)
-                .select(AreaRow::as_select());
+        .read(move |conn| -> ApiResult<Vec<AreaRow>> {
             Ok(match point {
-                // Point-in-polygon happens here; a city has tens of areas, not millions.
-                Some(p) => query
-                    .load(conn)?
-                    .into_iter()
-                    .filter(|r| area_contains(r, p))
+                // Point-in-area from the prepared in-memory index: no polygon parsed per request.
+                Some(p) => catalog
+                    .current(conn)?
+                    .containing(p)
+                    .filter(|a| a.row.id > cursor)
                     .take(limit as usize + 1)
+                    .map(|a| a.row.clone())
                     .collect(),
-                None => query.limit(limit + 1).load(conn)?,
+                None => areas::table
+                    .filter(areas::id.gt(&cursor))
+                    .order(areas::id)
+                    .select(AreaRow::as_select())
+                    .limit(limit + 1)
+                    .load(conn)?,
             })
         })
         .await?;
@@ -342,14 +353,6 @@ pub async fn list(
         |r| r.id.clone(),
         AreaView::from,
     )))
-}
-
-/// True when the stored area contains the point.
-pub fn area_contains(row: &AreaRow, point: LatLon) -> bool {
-    serde_json::from_str::<serde_json::Value>(&row.geometry)
-        .ok()
-        .and_then(|v| AreaGeometry::from_geojson(&v).ok())
-        .is_some_and(|g| g.contains(point))
 }
 
 /// Read one target area (public).

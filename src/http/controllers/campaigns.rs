@@ -1,11 +1,10 @@
 //! Campaigns and their lifecycle. Every state change is a conditional update on the stored
 //! status, so two concurrent requests can never both move the same campaign.
 
-use super::areas::area_contains;
 use crate::db::matching as engine;
-use crate::db::models::{AreaRow, CampaignRow, FundRow};
+use crate::db::models::{CampaignRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
-use crate::db::schema::{areas, campaigns, funds};
+use crate::db::schema::{campaigns, funds};
 use crate::db::{DbConnection, write_tx};
 use crate::domain::area::LatLon;
 use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
@@ -183,6 +182,7 @@ fn load_with_fund(conn: &mut DbConnection, id: &str) -> ApiResult<(CampaignRow, 
 /// Checks a campaign's content against its fund; returns the area that contains it.
 fn check_against_fund(
     conn: &mut DbConnection,
+    areas_index: &crate::http::cache::AreaCatalog,
     fund: &FundRow,
     goal: i64,
     location: Location,
@@ -236,19 +236,18 @@ fn check_against_fund(
         }
     };
     let eligible = fund_area_ids(conn, &fund.id)?;
-    let candidates: Vec<AreaRow> = areas::table
-        .filter(areas::id.eq_any(&eligible))
-        .order(areas::id)
-        .select(AreaRow::as_select())
-        .load(conn)?;
-    let area = candidates.iter().find(|a| area_contains(a, point));
+    let index = areas_index.current(conn)?;
+    let area = index
+        .containing(point)
+        .find(|a| eligible.contains(&a.row.id))
+        .map(|a| a.row.id.clone());
     if area.is_none() {
         errors.push(FieldError::new(
             "location",
             "is not inside any of the fund's eligible target areas",
         ));
     }
-    Ok(area.map(|a| a.id.clone()))
+    Ok(area)
 }
 
 fn check_text(title: &str, summary: &str, errors: &mut Vec<FieldError>) {
@@ -283,6 +282,7 @@ pub async fn create(
         .clone()
         .ok_or(ApiError::Forbidden("no association"))?;
     let body = body.into_inner();
+    let areas_index = state.areas.clone();
     let view = state
         .db
         .run(move |conn| {
@@ -313,6 +313,7 @@ pub async fn create(
                 }
                 let area = check_against_fund(
                     conn,
+                    &areas_index,
                     &fund,
                     goal,
                     body.location,
@@ -564,6 +565,7 @@ async fn act(
     action: Action,
     reason: Option<String>,
 ) -> ApiResult<CampaignView> {
+    let areas_index = state.areas.clone();
     let (view, freed_fund) = state
         .db
         .run(move |conn| {
@@ -578,7 +580,7 @@ async fn act(
                 let to = transition(from, action, actor).map_err(transition_error)?;
                 let mut freed = false;
                 match action {
-                    Action::Approve => approve_checks(conn, &row, &fund)?,
+                    Action::Approve => approve_checks(conn, &areas_index, &row, &fund)?,
                     // Cancelling does what failure does: release and refund.
                     Action::Cancel => {
                         freed = engine::release_and_refund(conn, &row, &fund, "campaign cancelled")?
@@ -633,10 +635,16 @@ async fn act(
 
 /// Approval re-checks the campaign against its fund and, for `on_approval` funds, earmarks the
 /// top-up with a conditional update so the budget can never be overspent.
-fn approve_checks(conn: &mut DbConnection, row: &CampaignRow, fund: &FundRow) -> ApiResult<()> {
+fn approve_checks(
+    conn: &mut DbConnection,
+    areas_index: &crate::http::cache::AreaCatalog,
+    row: &CampaignRow,
+    fund: &FundRow,
+) -> ApiResult<()> {
     let mut errors = Vec::new();
     let area = check_against_fund(
         conn,
+        areas_index,
         fund,
         row.goal,
         Location {
@@ -716,6 +724,7 @@ pub async fn update(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let body = body.into_inner();
+    let areas_index = state.areas.clone();
     let view = state
         .db
         .run(move |conn| {
@@ -756,6 +765,7 @@ pub async fn update(
                 }
                 let area = check_against_fund(
                     conn,
+                    &areas_index,
                     &fund,
                     next.goal,
                     Location {

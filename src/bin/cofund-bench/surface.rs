@@ -1,0 +1,290 @@
+//! The public surface under abuse: what a stranger can make the service do, measured against
+//! the release binary (issue 19's targets; never as timed tests).
+//!
+//! - **Abusive webhooks:** unauthenticated `POST /v1/webhooks/stripe` requests built to cost the
+//!   most work (a valid timestamp, a flood of `v1=` values, a large gzip-compressed body; and the
+//!   largest body the route takes with the most signatures it reads), sent back to back by four
+//!   attackers while one client polls `/healthz`. Reported: time to refusal, and `/healthz` p99
+//!   before and during the attack. Target: refused in < 10 ms, `/healthz` p99 unaffected.
+//! - **Point in area:** 50 areas of 10,000 vertices imported, then `GET /v1/areas?contains=` from
+//!   8 clients. Target: p99 < 5 ms.
+
+use super::{Api, fmt_ms, percentile};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const ATTACKERS: usize = 4;
+const AREAS: usize = 50;
+const VERTICES: usize = 10_000;
+const AREA_CLIENTS: usize = 8;
+
+/// Latencies (µs) and answers of a run of requests.
+#[derive(Default)]
+struct Timings {
+    us: Vec<u64>,
+    answers: BTreeMap<String, usize>,
+}
+
+impl Timings {
+    fn record(&mut self, started: Instant, answer: String) {
+        self.us.push(started.elapsed().as_micros() as u64);
+        *self.answers.entry(answer).or_default() += 1;
+    }
+
+    fn merge(&mut self, other: Timings) {
+        self.us.extend(other.us);
+        for (a, n) in other.answers {
+            *self.answers.entry(a).or_default() += n;
+        }
+    }
+
+    fn p(&mut self, q: f64) -> u64 {
+        self.us.sort_unstable();
+        percentile(&self.us, q)
+    }
+
+    fn answers(&self) -> String {
+        self.answers
+            .iter()
+            .map(|(s, n)| format!("{s} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `/healthz` polled by one client for `how_long`.
+async fn poll_health(api: &Api, how_long: Duration) -> Timings {
+    let mut t = Timings::default();
+    let began = Instant::now();
+    while began.elapsed() < how_long {
+        let start = Instant::now();
+        let answer = match api.http.get(format!("{}/healthz", api.base)).send().await {
+            Ok(r) => r.status().as_u16().to_string(),
+            Err(e) if e.is_timeout() => "timeout".into(),
+            Err(_) => "connection error".into(),
+        };
+        t.record(start, answer);
+    }
+    t
+}
+
+/// One abusive request shape.
+struct Attack {
+    name: &'static str,
+    signature: String,
+    body: Vec<u8>,
+    gzip: bool,
+}
+
+fn attacks() -> Result<Vec<Attack>> {
+    let now = chrono::Utc::now().timestamp();
+    // 3 MB of JSON, compressed to a few kilobytes.
+    let big = format!("{{\"pad\":\"{}\"}}", "a".repeat(3_000_000));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(big.as_bytes())?;
+    let compressed = gz.finish()?;
+    let flood = format!("t={now},{}", vec!["v1="; 20_000].join(","));
+    // The most a request may make the route check: a body just under the 256 KB cap and eight
+    // wrong signatures (more are refused unread).
+    let largest = format!("{{\"pad\":\"{}\"}}", "b".repeat(250_000));
+    let wrong = (0..8u8)
+        .map(|i| format!("v1={}", char::from(b'a' + i).to_string().repeat(64)))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(vec![
+        Attack {
+            name: "20,000 empty `v1=` + 3 MB gzip body",
+            signature: flood,
+            body: compressed,
+            gzip: true,
+        },
+        Attack {
+            name: "250 KB body + 8 wrong `v1` values",
+            signature: format!("t={now},{wrong}"),
+            body: largest.into_bytes(),
+            gzip: false,
+        },
+    ])
+}
+
+async fn attack(api: &Api, a: &Attack, stop: &AtomicBool) -> Timings {
+    let mut t = Timings::default();
+    while !stop.load(Ordering::Relaxed) {
+        let mut req = api
+            .http
+            .post(format!("{}/v1/webhooks/stripe", api.base))
+            .header("content-type", "application/json")
+            .header("stripe-signature", a.signature.as_str())
+            .body(a.body.clone());
+        if a.gzip {
+            req = req.header("content-encoding", "gzip");
+        }
+        let start = Instant::now();
+        let answer = match req.send().await {
+            Ok(r) => {
+                let s = r.status().as_u16().to_string();
+                let _ = r.bytes().await;
+                s
+            }
+            Err(e) if e.is_timeout() => "timeout".into(),
+            Err(_) => "connection closed".into(),
+        };
+        t.record(start, answer);
+    }
+    t
+}
+
+/// Abusive webhooks: Markdown lines.
+pub async fn abusive_webhooks(api: &Api, duration: Duration) -> Result<Vec<String>> {
+    let mut lines = vec![
+        format!(
+            "Abusive webhooks ({ATTACKERS} attackers back to back for {} s, one client polling `/healthz`):",
+            duration.as_secs()
+        ),
+        String::new(),
+        "| request | refused in p50 / p99 | answers | `/healthz` p99 before → during |".into(),
+        "|---|---|---|---|".into(),
+    ];
+    for a in attacks()? {
+        let mut before = poll_health(api, Duration::from_secs(2)).await;
+        let stop = AtomicBool::new(false);
+        let (mut during, attackers, ()) = tokio::join!(
+            poll_health(api, duration),
+            futures_util::future::join_all((0..ATTACKERS).map(|_| attack(api, &a, &stop))),
+            async {
+                tokio::time::sleep(duration).await;
+                stop.store(true, Ordering::Relaxed);
+            }
+        );
+        let mut refused = Timings::default();
+        for t in attackers {
+            refused.merge(t);
+        }
+        println!(
+            "   abusive webhook ({}): {} requests, refused in p99 {}, /healthz p99 {} → {}",
+            a.name,
+            refused.us.len(),
+            fmt_ms(refused.p(0.99)),
+            fmt_ms(before.p(0.99)),
+            fmt_ms(during.p(0.99))
+        );
+        lines.push(format!(
+            "| {} | {} / {} (target < 10 ms: {}) | {} | {} → {} |",
+            a.name,
+            fmt_ms(refused.p(0.50)),
+            fmt_ms(refused.p(0.99)),
+            if refused.p(0.99) < 10_000 { "✓" } else { "✗" },
+            refused.answers(),
+            fmt_ms(before.p(0.99)),
+            fmt_ms(during.p(0.99)),
+        ));
+    }
+    lines.push(String::new());
+    Ok(lines)
+}
+
+/// A ring of `n` vertices around (lat, lon): convex, so valid.
+fn circle(lat: f64, lon: f64, radius: f64, n: usize) -> Value {
+    let mut ring: Vec<[f64; 2]> = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            [lon + radius * a.cos(), lat + radius * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    json!({"type": "Polygon", "coordinates": [ring]})
+}
+
+/// Point in area over large polygons: Markdown lines.
+pub async fn point_in_area(api: &Api, admin: &str, duration: Duration) -> Result<Vec<String>> {
+    // A 5 × 10 grid of areas half a degree apart, far from the seeded fund's area.
+    let centre = |i: usize| (30.0 + (i / 10) as f64 * 0.5, 10.0 + (i % 10) as f64 * 0.5);
+    let started = Instant::now();
+    for batch in (0..AREAS).collect::<Vec<_>>().chunks(5) {
+        let features: Vec<Value> = batch
+            .iter()
+            .map(|&i| {
+                let (lat, lon) = centre(i);
+                json!({"type": "Feature",
+                    "properties": {"code": format!("BENCH-{i:02}"), "name": format!("Bench area {i}")},
+                    "geometry": circle(lat, lon, 0.2, VERTICES - 1)})
+            })
+            .collect();
+        api.post(
+            "/v1/areas/import",
+            Some(admin),
+            &json!({"type": "FeatureCollection", "features": features}),
+        )
+        .await
+        .context("importing the benchmark areas")?;
+    }
+    let imported = started.elapsed();
+    // Half the points inside an area, half between areas.
+    let points: Vec<(String, bool)> = (0..AREAS * 2)
+        .map(|k| {
+            let (lat, lon) = centre(k / 2);
+            if k % 2 == 0 {
+                (format!("{:.5},{:.5}", lat + 0.05, lon - 0.03), true)
+            } else {
+                (format!("{:.5},{:.5}", lat + 0.25, lon + 0.25), false)
+            }
+        })
+        .collect();
+    let stop = AtomicBool::new(false);
+    let client = |first: usize| {
+        let (points, stop) = (&points, &stop);
+        async move {
+            let mut t = Timings::default();
+            let mut k = first;
+            while !stop.load(Ordering::Relaxed) {
+                let (p, inside) = &points[k % points.len()];
+                k += AREA_CLIENTS;
+                let start = Instant::now();
+                let res = api.get(&format!("/v1/areas?contains={p}"), None).await;
+                let answer = match res.map(|v| v["data"].as_array().map_or(0, Vec::len)) {
+                    Ok(n) if (n == 1) == *inside => "right answer".to_string(),
+                    Ok(n) => format!("wrong answer ({n} areas)"),
+                    Err(e) => format!("error: {e}"),
+                };
+                t.record(start, answer);
+            }
+            t
+        }
+    };
+    let (all, ()) = tokio::join!(
+        futures_util::future::join_all((0..AREA_CLIENTS).map(client)),
+        async {
+            tokio::time::sleep(duration).await;
+            stop.store(true, Ordering::Relaxed);
+        }
+    );
+    let mut t = Timings::default();
+    for c in all {
+        t.merge(c);
+    }
+    if t.answers.keys().any(|k| k != "right answer") {
+        bail!("point-in-area answers: {}", t.answers());
+    }
+    let (p50, p99) = (t.p(0.50), t.p(0.99));
+    println!(
+        "   ?contains= over {AREAS} areas of {VERTICES} vertices: {} requests, p50 {}, p99 {}",
+        t.us.len(),
+        fmt_ms(p50),
+        fmt_ms(p99)
+    );
+    Ok(vec![
+        format!(
+            "Point in area: `GET /v1/areas?contains=` over {AREAS} areas of {VERTICES} vertices (imported and validated once in {:.1} s), {AREA_CLIENTS} clients, {} requests, every answer right: p50 {}, **p99 {}** (target < 5 ms: {}).",
+            imported.as_secs_f64(),
+            t.us.len(),
+            fmt_ms(p50),
+            fmt_ms(p99),
+            if p99 < 5_000 { "✓" } else { "✗" },
+        ),
+        String::new(),
+    ])
+}
