@@ -291,7 +291,14 @@ mod tests {
         ]});
         let validated = AreaGeometry::from_geojson(&v).unwrap();
         let stored = PreparedShape::from_stored(&validated.to_geojson().to_string()).unwrap();
-        for (lat, lon) in [(0.5, 0.5), (1.5, 1.5), (5.5, 5.5), (4.5, 4.5), (0.0, 2.0), (7.0, 7.0)] {
+        for (lat, lon) in [
+            (0.5, 0.5),
+            (1.5, 1.5),
+            (5.5, 5.5),
+            (4.5, 4.5),
+            (0.0, 2.0),
+            (7.0, 7.0),
+        ] {
             let p = LatLon::new(lat, lon).unwrap();
             assert_eq!(stored.contains(p), validated.contains(p), "at {lat},{lon}");
         }

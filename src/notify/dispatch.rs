@@ -11,9 +11,9 @@ use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget, is_special_purpos
 use crate::http::AppState;
 use crate::providers::signature;
 use diesel::prelude::*;
+use futures_util::stream::{self, StreamExt};
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 
 const BATCH: i64 = 50;

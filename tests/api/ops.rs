@@ -53,13 +53,19 @@ async fn served_openapi_matches_the_committed_file() {
         let page = docs.body.as_str().unwrap_or_default().to_string();
         assert!(page.contains("swagger-ui-bundle.js"), "{page}");
         for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
-            assert!(!page.contains(attr), "/docs loads from another host: {page}");
+            assert!(
+                !page.contains(attr),
+                "/docs loads from another host: {page}"
+            );
         }
         let script = app.get("/docs/swagger-ui-bundle.js", None).await;
         assert!(script.status.is_success(), "{}", script.status);
         let init = app.get("/docs/swagger-initializer.js", None).await;
         assert!(
-            init.body.as_str().unwrap_or_default().contains("/openapi.json"),
+            init.body
+                .as_str()
+                .unwrap_or_default()
+                .contains("/openapi.json"),
             "{}",
             init.body
         );

@@ -177,7 +177,11 @@ pub async fn abusive_webhooks(api: &Api, duration: Duration) -> Result<Vec<Strin
             a.name,
             fmt_ms(refused.p(0.50)),
             fmt_ms(refused.p(0.99)),
-            if refused.p(0.99) < 10_000 { "✓" } else { "✗" },
+            if refused.p(0.99) < 10_000 {
+                "✓"
+            } else {
+                "✗"
+            },
             refused.answers(),
             fmt_ms(before.p(0.99)),
             fmt_ms(during.p(0.99)),

@@ -77,6 +77,9 @@ fn check_code_and_name(code: &str, name: &str, prefix: &str) -> Vec<FieldError> 
 }
 
 /// Create a target area (admin).
+///
+/// 422 when the geometry is not a valid GeoJSON Polygon or MultiPolygon: rings closed and of at
+/// least four positions, no self-intersection, WGS84 bounds, at most 50,000 vertices.
 #[utoipa::path(
     tag = "areas",
     request_body = CreateArea,

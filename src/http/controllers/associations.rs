@@ -32,7 +32,10 @@ pub struct CreateAssociation {
     /// ISO 13616 IBAN (spaces allowed).
     #[schema(example = "IT60X0542811101000000123456")]
     pub iban: String,
+    /// ISO 9362 BIC, 8 or 11 characters (any case).
+    #[schema(pattern = r"^\s*[A-Za-z]{6}[A-Za-z0-9]{2}([A-Za-z0-9]{3})?\s*$")]
     pub bic: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -43,6 +46,7 @@ pub struct AssociationView {
     pub tax_code: String,
     pub iban: String,
     pub bic: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub created_at: DateTime<Utc>,
 }
@@ -64,6 +68,9 @@ impl From<AssociationRow> for AssociationView {
 pub type AssociationPage = Page<AssociationView>;
 
 /// Register an association (admin).
+///
+/// 422 when a check character is wrong: the IBAN's mod-97 checksum, the codice fiscale's check
+/// letter or the partita IVA's check digit.
 #[utoipa::path(
     tag = "associations",
     request_body = CreateAssociation,
@@ -241,9 +248,12 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMember {
+    #[schema(pattern = "^[a-z0-9._@-]{3,64}$")]
     pub username: String,
     /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

@@ -260,6 +260,10 @@ fn check_text(title: &str, summary: &str, errors: &mut Vec<FieldError>) {
 }
 
 /// Create a campaign for the caller's association (association members).
+///
+/// 422 also for rules between fields and records: `fund_id` must name a fund; `ends_at` after
+/// `starts_at` and in the future, both inside the fund's window; the goal within the fund's
+/// `min_goal`/`max_goal`; the location inside one of the fund's eligible areas.
 #[utoipa::path(
     tag = "campaigns",
     request_body = CreateCampaign,
@@ -702,6 +706,8 @@ fn approve_checks(
 }
 
 /// Edit a draft or rejected campaign (owner). Editing a rejected campaign returns it to draft.
+///
+/// 422 for the same rules between fields and records as creation.
 #[utoipa::path(
     tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id")),

@@ -262,6 +262,9 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
 }
 
 /// Create a match fund (admin).
+///
+/// 422 also for rules between fields and records: `closes_at` after `opens_at`; `min_goal` at
+/// most `max_goal`; every `eligible_area_ids` entry an existing area (at least one).
 #[utoipa::path(
     tag = "funds",
     request_body = CreateFund,

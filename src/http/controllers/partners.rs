@@ -25,7 +25,9 @@ use utoipa::ToSchema;
 pub struct CreatePartner {
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// Where cofund sends signed partner webhooks (http or https URL).
+    /// Where cofund sends signed partner webhooks: an https (or http) URL on port 443 or 80
+    /// whose host is not a private or special-purpose address (422 otherwise).
+    #[schema(max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
     pub webhook_url: Option<String>,
 }
 
@@ -52,6 +54,9 @@ pub struct PartnerView {
 pub type PartnerPage = Page<PartnerView>;
 
 /// Register a partner client (admin).
+///
+/// 422 when `webhook_url` is not an http(s) URL on an allowed port (443, 80) or names a private or
+/// special-purpose address (loopback, private, link-local, NAT64, documentation, … ranges).
 #[utoipa::path(
     tag = "partners",
     request_body = CreatePartner,

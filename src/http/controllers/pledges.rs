@@ -28,6 +28,7 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct DonorInput {
     pub name: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Hide the name from the association and the public (default false).
     #[serde(default)]
@@ -661,6 +662,7 @@ pub async fn for_campaign(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseDonor {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

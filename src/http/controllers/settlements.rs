@@ -266,6 +266,9 @@ fn remittance(fund: &FundRow, titles: &[String]) -> String {
 }
 
 /// Create a draft settlement batch (finance, admin).
+///
+/// 422 when `fund_id` names no fund or `commitment_ids` names commitments that are not the
+/// fund's unsettled ones.
 #[utoipa::path(
     tag = "finance",
     request_body = CreateSettlement,
@@ -654,6 +657,8 @@ pub struct ConfirmSettlement {
 
 /// Mark a batch paid: its commitments become `settled` and the ledger moves committed →
 /// settled. Idempotent: confirming a confirmed batch returns it unchanged (finance, admin).
+///
+/// 422 when `paid_at` is in the future.
 #[utoipa::path(
     tag = "finance",
     params(("id" = String, Path, description = "Settlement id")),

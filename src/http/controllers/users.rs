@@ -24,12 +24,15 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(pattern = "^[a-z0-9._@-]{3,64}$")]
     pub username: String,
     /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
     /// `admin`, `reviewer` or `finance` (association members are added under their association).
     #[schema(value_type = String, pattern = "^(admin|reviewer|finance)$")]
     pub role: Role,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
 }
 
@@ -73,10 +76,10 @@ pub fn check_credentials(
             "3–64 characters: lower-case letters, digits, '.', '_', '-' or '@'",
         ));
     }
-    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
+    if password.chars().count() < MIN_PASSWORD_LEN || password.chars().count() > 1024 {
         errors.push(FieldError::new(
             "password",
-            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+            format!("{MIN_PASSWORD_LEN}–1024 characters"),
         ));
     }
     let email = match email.map(Email::parse) {
