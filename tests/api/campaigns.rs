@@ -63,31 +63,33 @@ async fn a_campaign_goes_from_draft_to_live_to_closing() {
 }
 
 #[actix_web::test]
-async fn another_associations_member_gets_403_on_read_and_write() {
+async fn another_associations_member_sees_what_the_public_sees_and_changes_nothing() {
     each_backend(|app| async move {
         let c = city(&app, json!({})).await;
         let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await;
         let cid = id(&cmp);
         let b = Some(c.member_b.as_str());
+        // A's draft does not exist for B, as for the public.
         app.get(&format!("/v1/campaigns/{cid}"), b)
             .await
-            .assert_problem(403, "forbidden");
+            .assert_problem(404, "not_found");
         app.patch(
             &format!("/v1/campaigns/{cid}"),
             b,
             json!({"title": "Mine now"}),
         )
         .await
-        .assert_problem(403, "forbidden");
+        .assert_problem(404, "not_found");
         app.post_empty(&format!("/v1/campaigns/{cid}/submit"), b)
             .await
-            .assert_problem(403, "forbidden");
+            .assert_problem(404, "not_found");
         app.post_empty(&format!("/v1/campaigns/{cid}/cancel"), b)
             .await
-            .assert_problem(403, "forbidden");
-        app.get(&format!("/v1/campaigns?association_id={}", c.asso_a), b)
-            .await
-            .assert_problem(403, "forbidden");
+            .assert_problem(404, "not_found");
+        let listed = app
+            .get(&format!("/v1/campaigns?association_id={}", c.asso_a), b)
+            .await;
+        assert_eq!(listed.ok()["data"].as_array().unwrap().len(), 0);
         // B's own listing does not include A's campaign.
         let mine = app.get("/v1/campaigns", b).await;
         assert_eq!(mine.ok()["data"].as_array().unwrap().len(), 0);
@@ -97,6 +99,30 @@ async fn another_associations_member_gets_403_on_read_and_write() {
             .await;
         assert_eq!(same.ok()["title"], cmp["title"]);
         assert_eq!(same.body["status"], "draft");
+
+        // Once A's campaign is live, B reads it exactly as the public does, and still cannot
+        // change it or read its donors.
+        let live = app.live_campaign(&c, json!({})).await;
+        let public = app.get(&format!("/v1/campaigns/{live}"), None).await;
+        let seen = app.get(&format!("/v1/campaigns/{live}"), b).await;
+        assert_eq!(seen.ok(), public.ok());
+        let listed = app
+            .get(&format!("/v1/campaigns?association_id={}", c.asso_a), b)
+            .await;
+        let ids: Vec<&str> = listed.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![live.as_str()]);
+        app.post_empty(&format!("/v1/campaigns/{live}/cancel"), b)
+            .await
+            .assert_problem(403, "forbidden");
+        app.get(&format!("/v1/campaigns/{live}/pledges"), b)
+            .await
+            .assert_problem(403, "forbidden");
+        assert_eq!(app.campaign_view(&live).await["status"], "live");
     })
     .await;
 }

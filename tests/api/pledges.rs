@@ -637,6 +637,17 @@ async fn associations_see_donor_contact_only_when_allowed_and_erasure_keeps_the_
         app.get(&format!("/v1/campaigns/{cmp}/pledges"), Some(&c.member_b))
             .await
             .assert_problem(403, "forbidden");
+        // Reviewers judge campaigns: no donor data, no ledger. Finance reads both.
+        let reviewer = app.staff("reviewer").await;
+        app.get(&format!("/v1/campaigns/{cmp}/pledges"), Some(&reviewer))
+            .await
+            .assert_problem(403, "forbidden");
+        app.get(&format!("/v1/funds/{}/ledger", c.fund), Some(&reviewer))
+            .await
+            .assert_problem(403, "forbidden");
+        let finance = app.staff("finance").await;
+        let seen = app.get(&format!("/v1/campaigns/{cmp}/pledges"), Some(&finance)).await;
+        assert_eq!(seen.ok()["data"].as_array().unwrap().len(), 3);
         // The public campaign view carries no donor data at all.
         let public = app.get(&format!("/v1/campaigns/{cmp}"), None).await.ok().to_string();
         assert!(!public.contains("Olga") && !public.contains("example.org"));

@@ -154,16 +154,10 @@ fn visibility(principal: Option<&Principal>, row: &CampaignRow) -> ApiResult<Vis
     let status = CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft);
     match principal {
         Some(p) if p.role.is_city_staff() => Ok(Visibility::Full),
-        Some(p) if p.role == Role::Association => {
-            // Members work in their own association's scope only.
-            if p.is_member_of(&row.association_id) {
-                Ok(Visibility::Full)
-            } else {
-                Err(ApiError::Forbidden(
-                    "this campaign belongs to another association",
-                ))
-            }
+        Some(p) if p.role == Role::Association && p.is_member_of(&row.association_id) => {
+            Ok(Visibility::Full)
         }
+        // Everyone else, another association's members included, sees what the public sees.
         _ if status.is_public() => Ok(Visibility::Public),
         _ => Err(ApiError::NotFound("campaign")),
     }
@@ -414,15 +408,14 @@ pub async fn list(
             public_only = false;
             full = true;
         } else if p.role == Role::Association {
+            // Their own association's campaigns by default, in every state; another
+            // association's (asked for by `association_id`) as the public sees them.
             let own = p.association_id.clone();
-            if association_filter.is_some() && association_filter != own {
-                return Err(ApiError::Forbidden(
-                    "association members can only list their own association's campaigns",
-                ));
+            if association_filter.is_none() || association_filter == own {
+                association_filter = own;
+                public_only = false;
+                full = true;
             }
-            association_filter = own;
-            public_only = false;
-            full = true;
         }
     }
     let public: Vec<&'static str> = crate::domain::campaign::ALL_STATUSES
@@ -516,11 +509,20 @@ pub async fn get(
     }
 }
 
+fn campaign_status(row: &CampaignRow) -> CampaignStatus {
+    CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft)
+}
+
 fn actor_for(principal: &Principal, row: &CampaignRow) -> ApiResult<Actor> {
     match principal.role {
         Role::Admin => Ok(Actor::Admin),
         Role::Reviewer => Ok(Actor::Reviewer),
         Role::Association if principal.is_member_of(&row.association_id) => Ok(Actor::Owner),
+        // Another association's campaign: as for the public, one that is not public does not
+        // exist; a public one may be seen, not changed.
+        Role::Association if !campaign_status(row).is_public() => {
+            Err(ApiError::NotFound("campaign"))
+        }
         Role::Association => Err(ApiError::Forbidden(
             "this campaign belongs to another association",
         )),
