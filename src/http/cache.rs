@@ -14,6 +14,7 @@ use crate::db::models::{AreaRow, CampaignRow};
 use crate::db::schema::areas;
 use crate::db::{DbConnection, DbError};
 use crate::domain::area::{LatLon, PreparedShape};
+use crate::http::controllers::areas::AreaView;
 use actix_web::web::Bytes;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -87,13 +88,18 @@ impl CampaignCache {
 
 /// The target areas as an in-memory index for point queries (`GET /v1/areas?contains=` and a
 /// campaign's location check), so no request parses polygons. Geometry is validated once when
-/// written; here it is only parsed. Every change to `areas` raises the table's revision sum, and
-/// each use compares it (one aggregate over a table of tens of rows) before trusting the index:
-/// a write by this replica or any other is seen by the next request.
+/// written; here it is only parsed. Every change to `areas` raises the table's revision sum.
+/// [`AreaCatalog::current`] compares it (one aggregate over a table of tens of rows) before
+/// trusting the index: a campaign's location check, inside its write transaction, sees every
+/// committed change. Public reads use [`AreaCatalog::recent`], which skips that query while no
+/// write happened in this process and the last check is younger than the read-cache TTL: the
+/// same staleness bound across replicas as the campaign cache.
 #[derive(Default)]
 pub struct AreaCatalog {
     current: RwLock<Option<Arc<AreaIndex>>>,
     rebuilding: std::sync::Mutex<()>,
+    /// The write epoch before the last successful check, and when it was made.
+    verified: std::sync::Mutex<Option<(u64, Instant)>>,
 }
 
 /// Areas ordered by id, each with its prepared shape and its GeoJSON ready to serve.
@@ -103,7 +109,9 @@ pub struct AreaIndex {
 }
 
 pub struct IndexedArea {
-    pub row: AreaRow,
+    pub id: String,
+    /// The area as `GET /v1/areas/{id}` writes it, serialised once.
+    pub view_json: Bytes,
     pub shape: PreparedShape,
 }
 
@@ -117,6 +125,26 @@ impl AreaIndex {
 impl AreaCatalog {
     /// The index as of now: rebuilt when the table changed since it was built.
     pub fn current(&self, conn: &mut DbConnection) -> Result<Arc<AreaIndex>, DbError> {
+        let epoch = crate::db::write_epoch();
+        let index = self.checked(conn)?;
+        *self.verified.lock().unwrap_or_else(|p| p.into_inner()) = Some((epoch, Instant::now()));
+        Ok(index)
+    }
+
+    /// The index without asking the database, when this process wrote nothing since the last
+    /// check and that check is younger than `ttl`.
+    pub fn recent(&self, ttl: Duration) -> Option<Arc<AreaIndex>> {
+        let (epoch, at) = (*self.verified.lock().unwrap_or_else(|p| p.into_inner()))?;
+        if ttl.is_zero() || epoch != crate::db::write_epoch() || at.elapsed() >= ttl {
+            return None;
+        }
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn checked(&self, conn: &mut DbConnection) -> Result<Arc<AreaIndex>, DbError> {
         let fingerprint = areas_fingerprint(conn)?;
         if let Some(index) = self.fresh(fingerprint) {
             return Ok(index);
@@ -133,7 +161,13 @@ impl AreaCatalog {
         let areas = rows
             .into_iter()
             .filter_map(|row| match PreparedShape::from_stored(&row.geometry) {
-                Ok(shape) => Some(IndexedArea { row, shape }),
+                Ok(shape) => Some(IndexedArea {
+                    id: row.id.clone(),
+                    view_json: Bytes::from(
+                        serde_json::to_vec(&AreaView::from(row)).expect("an area serialises"),
+                    ),
+                    shape,
+                }),
                 Err(e) => {
                     tracing::error!(area_id = %row.id, error = %e, "stored area geometry unreadable; left out of the index");
                     None

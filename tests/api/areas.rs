@@ -196,6 +196,34 @@ async fn a_moved_area_is_found_at_its_new_place_at_once_on_every_replica() {
             .await
             .unwrap();
         assert_eq!(after, 0, "the other replica still answers from the old shape");
+
+        // Served from the index, an area reads exactly as it does by id, and pages by cursor.
+        let overlapping = json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"code": "TO-WIDE", "name": "Wide"}, "geometry": square(45.2, 7.6, 0.05)}
+        ]});
+        app.post("/v1/areas/import", Some(&admin), overlapping)
+            .await
+            .ok();
+        let first = app.get("/v1/areas?contains=45.2,7.6&limit=1", None).await;
+        let first = first.ok().clone();
+        assert_eq!(first["data"].as_array().unwrap().len(), 1);
+        let cursor = first["next_cursor"].as_str().expect("a second page").to_string();
+        let second = app
+            .get(&format!("/v1/areas?contains=45.2,7.6&limit=1&cursor={cursor}"), None)
+            .await;
+        let second = second.ok().clone();
+        assert_eq!(second["data"].as_array().unwrap().len(), 1);
+        assert!(second["next_cursor"].is_null());
+        let mut codes = Vec::new();
+        for item in [&first["data"][0], &second["data"][0]] {
+            let by_id = app
+                .get(&format!("/v1/areas/{}", item["id"].as_str().unwrap()), None)
+                .await;
+            assert_eq!(by_id.ok(), item);
+            codes.push(item["code"].as_str().unwrap().to_string());
+        }
+        codes.sort();
+        assert_eq!(codes, vec!["TO-MOVE", "TO-WIDE"]);
     })
     .await;
 }

@@ -77,6 +77,10 @@ struct Args {
     /// stops early and its rate is computed over the time it actually ran.
     #[arg(long, default_value_t = 40_000)]
     max_events_per_phase: usize,
+    /// Only the public surface under abuse (abusive webhooks, point in area): no load phases,
+    /// no pgbench.
+    #[arg(long)]
+    surface_only: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1009,6 +1013,11 @@ async fn bench_backend(
     );
 
     let duration = Duration::from_secs(args.duration_secs);
+    if args.surface_only {
+        surface_phases(&api, &seeded, name, duration, &mut report).await?;
+        drop(server);
+        return Ok(report);
+    }
     let donor_seq = Arc::new(AtomicUsize::new(0));
     // Best estimate so far of the event rate (events/s), to size the pre-made pledge pools.
     let mut event_rate_estimate: f64;
@@ -1194,15 +1203,26 @@ async fn bench_backend(
         .sum::<usize>()
         + report.warmup_applied;
     verify(&api, &seeded, applied, &mut report).await?;
+    surface_phases(&api, &seeded, name, duration, &mut report).await?;
+    drop(server);
+    Ok(report)
+}
+
+async fn surface_phases(
+    api: &Api,
+    seeded: &Seeded,
+    name: &str,
+    duration: Duration,
+    report: &mut BackendReport,
+) -> Result<()> {
     println!("== {name}: the public surface under abuse");
     report
         .surface
-        .extend(surface::abusive_webhooks(&api, duration).await?);
+        .extend(surface::abusive_webhooks(api, duration).await?);
     report
         .surface
-        .extend(surface::point_in_area(&api, &seeded.admin, duration).await?);
-    drop(server);
-    Ok(report)
+        .extend(surface::point_in_area(api, &seeded.admin, duration).await?);
+    Ok(())
 }
 
 /// Spreads consecutive ids apart (a deterministic shuffle: stride through the list).
@@ -1770,7 +1790,11 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
         // pgbench with the machine to itself, before and after the service's phases (and, on
         // the same scratch database, right around each phase).
         let (pgbench_guard, pgbench_url) = pgbench_database(&args)?;
-        let before = run_pgbench(&args, &pgbench_url, &clients)?;
+        let before = if args.surface_only {
+            BTreeMap::new()
+        } else {
+            run_pgbench(&args, &pgbench_url, &clients)?
+        };
         let name = format!("cofund_bench_{}", short_id());
         psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))
             .context("creating the PostgreSQL benchmark database")?;
@@ -1792,7 +1816,9 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
         .await?;
         drop(guard);
         // The service is stopped and its database dropped: pgbench gets the machine alone.
-        report.pgbench = bracket(before, run_pgbench(&args, &pgbench_url, &clients)?);
+        if !args.surface_only {
+            report.pgbench = bracket(before, run_pgbench(&args, &pgbench_url, &clients)?);
+        }
         drop(pgbench_guard);
         reports.push(report);
     }

@@ -100,7 +100,13 @@ pub async fn create(
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
     let mut errors = check_code_and_name(&body.code, &body.name, "");
-    let geometry = match AreaGeometry::from_geojson(&body.geometry) {
+    // Validity checking grows with the square of the vertex count: off the async workers.
+    let (body, checked) = off_the_workers(move || {
+        let checked = AreaGeometry::from_geojson(&body.geometry);
+        (body, checked)
+    })
+    .await?;
+    let geometry = match checked {
         Ok(g) => Some(g),
         Err(e) => {
             errors.push(FieldError::new("geometry", e));
@@ -192,44 +198,8 @@ pub async fn import(
     if body.features.is_empty() {
         return Err(ApiError::validation("features", "must not be empty"));
     }
-    let mut errors = Vec::new();
-    let mut parsed: Vec<(String, String, String)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, feature) in body.features.iter().enumerate() {
-        let prefix = format!("features[{i}].");
-        let props = feature.get("properties");
-        let text = |k: &str| {
-            props
-                .and_then(|p| p.get(k))
-                .and_then(|v| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .unwrap_or_default()
-        };
-        let (code, name) = (text("code"), text("name"));
-        let field_errors = check_code_and_name(&code, &name, &format!("{prefix}properties."));
-        let no_errors = field_errors.is_empty();
-        errors.extend(field_errors);
-        if no_errors && !seen.insert(code.clone()) {
-            errors.push(FieldError::new(
-                format!("{prefix}properties.code"),
-                "duplicate code in this file",
-            ));
-        }
-        match feature
-            .get("geometry")
-            .ok_or(crate::domain::area::GeometryError::NotGeoJson)
-            .and_then(AreaGeometry::from_geojson)
-        {
-            Ok(g) => parsed.push((code, name.trim().to_string(), g.to_geojson().to_string())),
-            Err(e) => errors.push(FieldError::new(format!("{prefix}geometry"), e)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    // Validity checking grows with the square of the vertex count: off the async workers.
+    let parsed = off_the_workers(move || check_features(&body.features)).await??;
     let (created, updated, rows) = state
         .db
         .run(move |conn| {
@@ -292,6 +262,60 @@ pub async fn import(
     }))
 }
 
+/// Checks every feature of an import: code and name properties, unique codes, valid geometry.
+/// Returns (code, name, normalised GeoJSON) per feature, or every problem found.
+fn check_features(features: &[serde_json::Value]) -> ApiResult<Vec<(String, String, String)>> {
+    let mut errors = Vec::new();
+    let mut parsed: Vec<(String, String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, feature) in features.iter().enumerate() {
+        let prefix = format!("features[{i}].");
+        let props = feature.get("properties");
+        let text = |k: &str| {
+            props
+                .and_then(|p| p.get(k))
+                .and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let (code, name) = (text("code"), text("name"));
+        let field_errors = check_code_and_name(&code, &name, &format!("{prefix}properties."));
+        let no_errors = field_errors.is_empty();
+        errors.extend(field_errors);
+        if no_errors && !seen.insert(code.clone()) {
+            errors.push(FieldError::new(
+                format!("{prefix}properties.code"),
+                "duplicate code in this file",
+            ));
+        }
+        match feature
+            .get("geometry")
+            .ok_or(crate::domain::area::GeometryError::NotGeoJson)
+            .and_then(AreaGeometry::from_geojson)
+        {
+            Ok(g) => parsed.push((code, name.trim().to_string(), g.to_geojson().to_string())),
+            Err(e) => errors.push(FieldError::new(format!("{prefix}geometry"), e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Runs CPU-heavy validation on the blocking pool.
+async fn off_the_workers<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -328,34 +352,67 @@ pub async fn list(
         .transpose()
         .map_err(|e| ApiError::validation("contains", e))?;
     let cursor = params.cursor.unwrap_or_default();
-    let catalog = state.areas.clone();
-    let rows = state
+    if let Some(point) = point {
+        // Point in area from the prepared in-memory index: no polygon parsed, no area
+        // serialised per request.
+        let index = match state.areas.recent(state.config.read_cache_ttl) {
+            Some(index) => index,
+            None => {
+                let catalog = state.areas.clone();
+                state.db.read(move |conn| catalog.current(conn)).await?
+            }
+        };
+        let mut hits: Vec<&crate::http::cache::IndexedArea> = index
+            .containing(point)
+            .filter(|a| a.id > cursor)
+            .take(limit as usize + 1)
+            .collect();
+        let more = hits.len() > limit as usize;
+        hits.truncate(limit as usize);
+        let next_cursor = if more {
+            hits.last().map(|a| a.id.as_str())
+        } else {
+            None
+        };
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(page_json(&hits, next_cursor)));
+    }
+    let page = state
         .db
-        .read(move |conn| -> ApiResult<Vec<AreaRow>> {
-            Ok(match point {
-                // Point-in-area from the prepared in-memory index: no polygon parsed per request.
-                Some(p) => catalog
-                    .current(conn)?
-                    .containing(p)
-                    .filter(|a| a.row.id > cursor)
-                    .take(limit as usize + 1)
-                    .map(|a| a.row.clone())
-                    .collect(),
-                None => areas::table
-                    .filter(areas::id.gt(&cursor))
-                    .order(areas::id)
-                    .select(AreaRow::as_select())
-                    .limit(limit + 1)
-                    .load(conn)?,
-            })
+        .read(move |conn| -> ApiResult<AreaPage> {
+            let rows = areas::table
+                .filter(areas::id.gt(&cursor))
+                .order(areas::id)
+                .select(AreaRow::as_select())
+                .limit(limit + 1)
+                .load(conn)?;
+            Ok(Page::from_rows(
+                rows,
+                limit,
+                |r| r.id.clone(),
+                AreaView::from,
+            ))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |r| r.id.clone(),
-        AreaView::from,
-    )))
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A [`Page`] of areas written from their serialised views (the same JSON as `Page<AreaView>`).
+fn page_json(hits: &[&crate::http::cache::IndexedArea], next_cursor: Option<&str>) -> Vec<u8> {
+    let size: usize = hits.iter().map(|a| a.view_json.len() + 1).sum();
+    let mut body = Vec::with_capacity(size + 96);
+    body.extend_from_slice(b"{\"data\":[");
+    for (i, a) in hits.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&a.view_json);
+    }
+    body.extend_from_slice(b"],\"next_cursor\":");
+    serde_json::to_writer(&mut body, &next_cursor).expect("a cursor serialises");
+    body.push(b'}');
+    body
 }
 
 /// Read one target area (public).

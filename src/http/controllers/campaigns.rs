@@ -233,8 +233,8 @@ fn check_against_fund(
     let index = areas_index.current(conn)?;
     let area = index
         .containing(point)
-        .find(|a| eligible.contains(&a.row.id))
-        .map(|a| a.row.id.clone());
+        .find(|a| eligible.contains(&a.id))
+        .map(|a| a.id.clone());
     if area.is_none() {
         errors.push(FieldError::new(
             "location",
@@ -381,13 +381,13 @@ pub struct CampaignListParams {
 }
 
 /// List campaigns. The public (and partners) see approved, live, closing, succeeded and failed
-/// campaigns; association members see their own association's campaigns; city staff see all.
+/// campaigns; association members see their own association's campaigns in every state (and
+/// another association's, with `association_id`, as the public does); city staff see all.
 #[utoipa::path(
     tag = "campaigns",
     params(CampaignListParams),
     responses(
         (status = 200, body = Page<CampaignView>),
-        (status = 403, body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
     )
 )]
@@ -460,13 +460,13 @@ pub async fn list(
     )))
 }
 
-/// Read a campaign.
+/// Read a campaign. 404 when the caller may not see it: a campaign that is not public, unless
+/// the caller is city staff or a member of its association.
 #[utoipa::path(
     tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
     responses(
         (status = 200, body = CampaignView),
-        (status = 403, description = "Another association's campaign", body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
     )
 )]
