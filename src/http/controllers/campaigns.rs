@@ -180,8 +180,7 @@ fn check_against_fund(
     fund: &FundRow,
     goal: i64,
     location: Location,
-    starts_at: NaiveDateTime,
-    ends_at: NaiveDateTime,
+    (starts_at, ends_at): (NaiveDateTime, NaiveDateTime),
     errors: &mut Vec<FieldError>,
 ) -> ApiResult<Option<String>> {
     let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
@@ -315,8 +314,7 @@ pub async fn create(
                     &fund,
                     goal,
                     body.location,
-                    starts_at,
-                    ends_at,
+                    (starts_at, ends_at),
                     &mut errors,
                 )?;
                 let (Some(area_id), true) = (area, errors.is_empty()) else {
@@ -657,8 +655,7 @@ fn approve_checks(
             lat: row.location_lat,
             lon: row.location_lon,
         },
-        row.starts_at,
-        row.ends_at,
+        (row.starts_at, row.ends_at),
         &mut errors,
     )?;
     if area.as_deref() != Some(row.area_id.as_str()) && errors.is_empty() {
@@ -780,8 +777,7 @@ pub async fn update(
                         lat: next.location_lat,
                         lon: next.location_lon,
                     },
-                    next.starts_at,
-                    next.ends_at,
+                    (next.starts_at, next.ends_at),
                     &mut errors,
                 )?;
                 let (Some(area_id), true) = (area, errors.is_empty()) else {
