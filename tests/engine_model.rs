@@ -535,7 +535,7 @@ fn run_case(
                     .sum();
                 prop_assert_eq!(c.raised, expected);
                 if c.status == "live" {
-                    let qualifies = c.raised >= engine::threshold_of(&c, &fund);
+                    let qualifies = c.raised >= engine::threshold_of(&c, &fund).unwrap();
                     let holds = matches!(c.match_status.as_str(), "reserved" | "waitlisted");
                     prop_assert_eq!(
                         qualifies,
@@ -572,7 +572,7 @@ fn run_case(
                     prop_assert_eq!(available, 0);
                 } else {
                     prop_assert!(
-                        available < engine::top_up_of(&h, &fund),
+                        available < engine::top_up_of(&h, &fund).unwrap(),
                         "waitlisted {} while {} available",
                         h.id,
                         available

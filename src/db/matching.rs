@@ -15,37 +15,46 @@ use crate::domain::pledge::RefundStatus;
 use diesel::prelude::*;
 use serde_json::json;
 
-fn ratio(s: &str) -> Ratio {
-    Ratio::parse(s).unwrap_or_else(|_| Ratio::parse("1").expect("1 is a ratio"))
+/// A stored ratio. One that does not parse is corrupt data and an error: never read as some
+/// default (a default of 1 would be a 100 % top-up).
+fn ratio(field: &str, s: &str) -> QueryResult<Ratio> {
+    Ratio::parse(s).map_err(|e| {
+        diesel::result::Error::DeserializationError(
+            format!("stored {field} {s:?} is not a ratio: {e}").into(),
+        )
+    })
 }
 
-pub fn threshold_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
-    matching::threshold(campaign.goal, ratio(&fund.threshold_ratio))
-}
-
-pub fn top_up_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
-    matching::top_up(
+pub fn threshold_of(campaign: &CampaignRow, fund: &FundRow) -> QueryResult<i64> {
+    Ok(matching::threshold(
         campaign.goal,
-        ratio(&fund.match_ratio),
+        ratio("threshold_ratio", &fund.threshold_ratio)?,
+    ))
+}
+
+pub fn top_up_of(campaign: &CampaignRow, fund: &FundRow) -> QueryResult<i64> {
+    Ok(matching::top_up(
+        campaign.goal,
+        ratio("match_ratio", &fund.match_ratio)?,
         fund.max_match_per_campaign,
-    )
+    ))
 }
 
 pub fn available_of(fund: &FundRow) -> i64 {
     fund.budget - fund.reserved - fund.committed - fund.settled
 }
 
-pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
-    MatchInputs {
+pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> QueryResult<MatchInputs> {
+    Ok(MatchInputs {
         raised: campaign.raised,
         donors: i64::from(campaign.donors),
         goal: campaign.goal,
-        threshold: threshold_of(campaign, fund),
-        top_up: top_up_of(campaign, fund),
+        threshold: threshold_of(campaign, fund)?,
+        top_up: top_up_of(campaign, fund)?,
         min_donors: i64::from(fund.min_donors),
         available: available_of(fund),
         partial: fund.exhaustion_policy == "partial",
-    }
+    })
 }
 
 fn inputs_json(i: &MatchInputs, fund: &FundRow) -> String {
@@ -74,7 +83,7 @@ pub fn record(
     decision: &str,
     amount: i64,
 ) -> QueryResult<()> {
-    let inputs = inputs_of(campaign, fund);
+    let inputs = inputs_of(campaign, fund)?;
     diesel::insert_into(match_decisions::table)
         .values(MatchDecisionRow {
             id: ids::new_id("mdc"),
@@ -258,7 +267,7 @@ pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryRe
     if params.allocation != "on_threshold" {
         return Ok(false);
     }
-    let mut unlimited = inputs_of(campaign, &params);
+    let mut unlimited = inputs_of(campaign, &params)?;
     unlimited.available = i64::MAX;
     let state = MatchState::parse(&campaign.match_status);
     Ok(matching::on_threshold(state, &unlimited) != MatchAction::Nothing)
@@ -302,7 +311,7 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
     }
     let state = MatchState::parse(&campaign.match_status);
     let fund = load_fund(conn, &campaign.fund_id)?;
-    let inputs = inputs_of(campaign, &fund);
+    let inputs = inputs_of(campaign, &fund)?;
     match matching::on_threshold(state, &inputs) {
         MatchAction::Reserve(amount) => {
             if try_reserve(conn, &fund, &campaign.id, amount, "threshold reached")? {
@@ -393,7 +402,7 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             }
             let campaign = load_campaign(conn, &head)?;
             let fund = load_fund(conn, fund_id)?;
-            let inputs = inputs_of(&campaign, &fund);
+            let inputs = inputs_of(&campaign, &fund)?;
             if !inputs.qualifies() {
                 if move_match(
                     conn,
@@ -565,7 +574,7 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
         }
         let campaign = load_campaign(conn, campaign_id)?;
         let fund = load_fund(conn, &campaign.fund_id)?;
-        let succeeded = campaign.raised >= threshold_of(&campaign, &fund);
+        let succeeded = campaign.raised >= threshold_of(&campaign, &fund)?;
         let mut effect = Effect::default();
         let outcome = if succeeded {
             match MatchState::parse(&campaign.match_status) {
@@ -622,7 +631,7 @@ pub fn decide(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<
             Some(format!(
                 "raised {} of threshold {}",
                 campaign.raised,
-                threshold_of(&campaign, &fund)
+                threshold_of(&campaign, &fund)?
             )),
         )?;
         Ok(Some((outcome.to_string(), effect)))

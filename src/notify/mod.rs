@@ -316,7 +316,7 @@ pub fn campaign_changed(
 ) -> QueryResult<()> {
     let (_, asso_email, _) = association_of(conn, &campaign.association_id)?;
     let c = &campaign.currency;
-    let threshold = crate::db::matching::threshold_of(campaign, fund);
+    let threshold = crate::db::matching::threshold_of(campaign, fund)?;
     let data = json!({
         "campaign_id": campaign.id,
         "campaign_title": campaign.title,

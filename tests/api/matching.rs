@@ -514,3 +514,51 @@ async fn a_crossing_whose_follow_up_was_lost_is_caught_up_by_the_scheduler() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_corrupt_stored_ratio_stops_the_crossing_instead_of_topping_up_in_full() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await; // goal 40,000 → threshold 20,000
+        let (_, partner) = app.partner("P").await;
+        give(&app, &partner, &cmp, 19_000, "a").await;
+        // A match ratio that no longer parses (written behind the API's back).
+        app.sql(&format!(
+            "UPDATE funds SET match_ratio = 'lots' WHERE id = '{}'",
+            c.fund
+        ))
+        .await;
+        let p = app.pledge(&partner, &cmp, "1000.00", "b@example.org").await;
+        let event = succeeded("evt_corrupt_ratio", &pi(&p), 100_000);
+        let res = app.webhook(&event).await;
+        assert!(res.status.is_server_error(), "{}: {}", res.status, res.body);
+        let raw = format!("{}", res.body);
+        assert!(!raw.contains("lots"), "internal detail leaked: {raw}");
+        // Nothing moved: no top-up was read as 100 %, the donation waits for the retry.
+        assert_eq!(
+            app.count(&format!(
+                "campaigns WHERE id = '{cmp}' AND match_status = 'none' AND raised = 1900000"
+            ))
+            .await,
+            1
+        );
+        assert_eq!(
+            app.count(&format!("funds WHERE id = '{}' AND reserved = 0", c.fund))
+                .await,
+            1
+        );
+        // Repaired, the provider's retry applies with the fund's real rule (50 % of the goal).
+        app.sql(&format!(
+            "UPDATE funds SET match_ratio = '0.5' WHERE id = '{}'",
+            c.fund
+        ))
+        .await;
+        app.webhook(&event).await.ok();
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["raised"], "20000.00");
+        assert_eq!(view["match"]["status"], "reserved");
+        assert_eq!(view["match"]["amount"], "20000.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}

@@ -674,7 +674,7 @@ fn approve_checks(
         return Err(ApiError::Validation(errors));
     }
     if fund.allocation == "on_approval" {
-        let top_up = engine::top_up_of(row, fund);
+        let top_up = engine::top_up_of(row, fund)?;
         if !engine::try_reserve(conn, fund, &row.id, top_up, "earmarked at approval")? {
             return Err(ApiError::conflict(
                 "budget_exhausted",
