@@ -1,5 +1,7 @@
 //! The `cofund` command line: `serve` (default), `migrate`, `admin create-user`, `openapi`, `demo`.
 
+pub mod admin;
+
 use crate::config::Config;
 use crate::db::Db;
 use crate::http::{AppState, build_app};
@@ -143,7 +145,7 @@ fn create_user(
     } else {
         Db::connect(&config.database_url, 1)?
     };
-    let id = crate::db::admin::create_user(
+    let id = admin::create_user(
         &db,
         &username,
         &password,

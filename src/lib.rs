@@ -4,6 +4,7 @@
 //! SQLite or PostgreSQL through one diesel codebase, `http` maps requests to both, `jobs` runs
 //! the scheduler, `auth` issues and checks tokens.
 
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -4,7 +4,6 @@
 //! from the URL scheme and prepares SQLite (WAL, foreign keys, busy timeout). Every query runs
 //! through [`Db::run`], which moves the blocking diesel call off the async executor.
 
-pub mod admin;
 pub mod group_commit;
 pub mod ledger;
 pub mod matching;

@@ -3,9 +3,9 @@
 use super::DbConnection;
 use super::models::AuditRow;
 use super::schema::{audit_log, fund_areas};
+use crate::auth::Principal;
 use crate::clock::now;
 use crate::domain::ids;
-use crate::http::extract::Principal;
 use diesel::prelude::*;
 
 /// Appends an audit record in the caller's transaction (who, role, what, when).

@@ -3,7 +3,6 @@
 
 use super::AppState;
 use super::error::{ApiError, FieldError};
-use crate::domain::role::Role;
 use actix_web::HttpMessage;
 use actix_web::dev::Payload;
 use actix_web::error::QueryPayloadError;
@@ -12,28 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
 use utoipa::{IntoParams, ToSchema};
 
-/// Who is calling, from a verified bearer token.
-#[derive(Clone, Debug)]
-pub struct Principal {
-    pub sub: String,
-    pub role: Role,
-    pub association_id: Option<String>,
-    pub partner_id: Option<String>,
-}
+pub use crate::auth::Principal;
 
-impl Principal {
-    /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("your role may not do this"))
-        }
-    }
-
-    /// True when the caller is a member of `association_id`.
-    pub fn is_member_of(&self, association_id: &str) -> bool {
-        self.role == Role::Association && self.association_id.as_deref() == Some(association_id)
+impl From<crate::auth::Forbidden> for ApiError {
+    fn from(_: crate::auth::Forbidden) -> ApiError {
+        ApiError::Forbidden("your role may not do this")
     }
 }
 

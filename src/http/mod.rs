@@ -1,112 +1,18 @@
 //! The HTTP edge: application state, routing, middleware and the OpenAPI document.
 
-pub mod cache;
 pub mod contract;
 pub mod controllers;
 pub mod error;
 pub mod extract;
 pub mod views;
 
-use crate::auth::{RateLimiter, TokenIssuer};
-use crate::config::Config;
-use crate::db::Db;
-use crate::providers::PaymentProvider;
-use crate::providers::simulated::Simulated;
-use crate::providers::stripe::StripeClient;
-use crate::telemetry::Metrics;
+pub use crate::app::{AppState, cache};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpMessage, web};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-
-/// Everything a request handler needs, shared by all workers.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub tokens: TokenIssuer,
-    /// Tokens refused before they expire (disabled principals, rotated secrets).
-    pub revocations: Arc<crate::auth::revocation::Revocations>,
-    /// Failed sign-ins per username / client id (only failures count).
-    pub sign_in_backoff: Arc<crate::auth::FailureBackoff>,
-    /// Token attempts per source address (ten times looser).
-    pub token_ip_limiter: Arc<RateLimiter>,
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    pub provider: Arc<PaymentProvider>,
-    /// Webhook replays per partner.
-    pub replay_limiter: Arc<RateLimiter>,
-    /// Pledge creations per partner.
-    pub pledge_limiter: Arc<RateLimiter>,
-    pub mailer: Arc<crate::notify::dispatch::Mailer>,
-    /// E-mails per minute, whoever the recipient (a burst must not become a flood).
-    pub email_limiter: Arc<RateLimiter>,
-    /// Public campaign reads served from memory until a write or the TTL outdates them.
-    pub campaign_cache: Arc<cache::CampaignCache>,
-    /// Target areas prepared for point-in-area queries.
-    pub areas: Arc<cache::AreaCatalog>,
-    /// This process's name in `job_leases` (see [`crate::jobs::lease`]).
-    pub replica_id: Arc<str>,
-}
-
-impl AppState {
-    pub fn new(config: Config, db: Db) -> AppState {
-        crate::init_tls();
-        let provider = match config.payments.provider.as_str() {
-            "stripe" => PaymentProvider::Stripe(StripeClient::new(
-                &config.payments.stripe_api_base,
-                config
-                    .payments
-                    .stripe_secret_key
-                    .as_deref()
-                    .unwrap_or_default(),
-            )),
-            _ => PaymentProvider::Simulated(Simulated::new(
-                &config.payments.webhook_secrets[0],
-                db.clone(),
-            )),
-        };
-        AppState::with_provider(config, db, provider)
-    }
-
-    /// Like [`AppState::new`] with a given payment provider (tests point Stripe at a fake).
-    pub fn with_provider(config: Config, db: Db, provider: PaymentProvider) -> AppState {
-        let mailer = crate::notify::dispatch::Mailer::from_config(&config.notify)
-            .unwrap_or_else(|e| panic!("mail configuration: {e}"));
-        AppState {
-            mailer: Arc::new(mailer),
-            email_limiter: Arc::new(RateLimiter::new(
-                config.notify.email_per_minute,
-                Duration::from_secs(60),
-            )),
-            provider: Arc::new(provider),
-            campaign_cache: Arc::new(cache::CampaignCache::new(config.read_cache_ttl)),
-            areas: Arc::new(cache::AreaCatalog::default()),
-            replica_id: crate::jobs::lease::replica_id().into(),
-            replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
-            pledge_limiter: Arc::new(RateLimiter::new(
-                config.payments.pledge_rate_limit_per_min,
-                Duration::from_secs(60),
-            )),
-            tokens: TokenIssuer::new(&config.jwt),
-            revocations: Arc::new(Default::default()),
-            sign_in_backoff: Arc::new(crate::auth::FailureBackoff::new(
-                config.token_rate_limit_per_min,
-                Duration::from_secs(2),
-                Duration::from_secs(300),
-            )),
-            token_ip_limiter: Arc::new(RateLimiter::new(
-                config.token_rate_limit_per_min.saturating_mul(10),
-                Duration::from_secs(60),
-            )),
-            db,
-            config: Arc::new(config),
-            metrics: Arc::new(Metrics::default()),
-        }
-    }
-}
 
 #[derive(OpenApi)]
 #[openapi(

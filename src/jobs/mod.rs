@@ -7,11 +7,11 @@ pub mod lease;
 pub mod payments;
 pub mod scheduler;
 
+use crate::app::AppState;
 use crate::clock::now;
 use crate::db::matching as engine;
 use crate::db::schema::{campaigns, pledges};
 use crate::db::{DbConnection, DbError};
-use crate::http::AppState;
 use diesel::prelude::*;
 use lease::{Claim, Job};
 use std::sync::atomic::Ordering;

@@ -1,14 +1,14 @@
 //! Payment jobs: refunds the service owes (retried until they succeed), pledges whose webhook
 //! never came (asked of the provider), and pledges that waited too long (expired).
 
+use crate::app::AppState;
+use crate::app::payments::deliver_simulated;
 use crate::clock::now;
 use crate::db::models::RefundRow;
 use crate::db::payments::{self, apply_to_pledge};
 use crate::db::schema::{pending_pledges, pledges, refunds};
 use crate::db::{DbError, write_tx};
 use crate::domain::pledge::{PaymentEvent, RefundStatus};
-use crate::http::AppState;
-use crate::http::controllers::webhooks::deliver_simulated;
 use crate::providers::ProviderError;
 use crate::providers::events::ProviderEvent;
 use diesel::prelude::*;

@@ -2,11 +2,11 @@
 //! `ends_at`. Each step is one conditional UPDATE per campaign, so replicas running the same
 //! tick cannot move a campaign twice.
 
+use crate::app::AppState;
 use crate::clock::now;
 use crate::db::queries::audit_system;
 use crate::db::schema::campaigns;
 use crate::db::{DbConnection, DbError, write_tx};
-use crate::http::AppState;
 use diesel::prelude::*;
 use std::sync::atomic::Ordering;
 

@@ -3,12 +3,12 @@
 //! until a maximum age, after which a message is dead-lettered for an admin to see.
 
 use super::templates::{self, Template};
+use crate::app::AppState;
 use crate::clock::now;
 use crate::db::DbError;
 use crate::db::models::OutboxRow;
 use crate::db::schema::{outbox, partners};
 use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget, is_special_purpose};
-use crate::http::AppState;
 use crate::providers::signature;
 use diesel::prelude::*;
 use futures_util::stream::{self, StreamExt};

@@ -172,12 +172,12 @@ async fn a_moved_area_is_found_at_its_new_place_at_once_on_every_replica() {
             vec!["TO-MOVE"]
         );
         // Another replica's index, built before the move.
-        let replica = std::sync::Arc::new(cofund::http::cache::AreaCatalog::default());
+        let replica = std::sync::Arc::new(cofund::app::cache::AreaCatalog::default());
         let point = cofund::domain::area::LatLon::new(45.0, 7.6).unwrap();
         let r = replica.clone();
         let before = app
             .db
-            .read(move |conn| r.current(conn).map(|i| i.containing(point).count()))
+            .read(move |conn| r.current(conn, cofund::http::controllers::areas::render_area).map(|i| i.containing(point).count()))
             .await
             .unwrap();
         assert_eq!(before, 1);
@@ -192,7 +192,7 @@ async fn a_moved_area_is_found_at_its_new_place_at_once_on_every_replica() {
         );
         let after = app
             .db
-            .read(move |conn| replica.current(conn).map(|i| i.containing(point).count()))
+            .read(move |conn| replica.current(conn, cofund::http::controllers::areas::render_area).map(|i| i.containing(point).count()))
             .await
             .unwrap();
         assert_eq!(after, 0, "the other replica still answers from the old shape");

@@ -205,7 +205,7 @@ impl TestApp {
         tweak(&mut config);
         let db = Db::connect(&config.database_url, config.db_pool_size).expect("pool");
         db.migrate().expect("migrations");
-        cofund::db::admin::create_user(&db, "admin", ADMIN_PASSWORD, "admin", None, None)
+        cofund::cli::admin::create_user(&db, "admin", ADMIN_PASSWORD, "admin", None, None)
             .expect("bootstrap admin");
         let state = match provider {
             Some(p) => AppState::with_provider(config, db.clone(), p),

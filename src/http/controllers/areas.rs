@@ -1,5 +1,6 @@
 //! Target areas: the neighbourhoods a programme is aimed at, as GeoJSON polygons.
 
+use crate::app::AppState;
 use crate::db::models::AreaRow;
 use crate::db::queries::audit;
 use crate::db::schema::areas;
@@ -7,7 +8,6 @@ use crate::db::write_tx;
 use crate::domain::area::{AreaGeometry, LatLon};
 use crate::domain::ids;
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
 use crate::http::views::{now, ts};
@@ -56,6 +56,13 @@ impl From<AreaRow> for AreaView {
 }
 
 pub type AreaPage = Page<AreaView>;
+
+/// An area as the public reads it, serialised: what the area index serves.
+pub fn render_area(row: AreaRow) -> actix_web::web::Bytes {
+    actix_web::web::Bytes::from(
+        serde_json::to_vec(&AreaView::from(row)).expect("an area serialises"),
+    )
+}
 
 fn check_code_and_name(code: &str, name: &str, prefix: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
@@ -359,10 +366,13 @@ pub async fn list(
             Some(index) => index,
             None => {
                 let catalog = state.areas.clone();
-                state.db.read(move |conn| catalog.current(conn)).await?
+                state
+                    .db
+                    .read(move |conn| catalog.current(conn, render_area))
+                    .await?
             }
         };
-        let mut hits: Vec<&crate::http::cache::IndexedArea> = index
+        let mut hits: Vec<&crate::app::cache::IndexedArea> = index
             .containing(point)
             .filter(|a| a.id > cursor)
             .take(limit as usize + 1)
@@ -399,7 +409,7 @@ pub async fn list(
 }
 
 /// A [`Page`] of areas written from their serialised views (the same JSON as `Page<AreaView>`).
-fn page_json(hits: &[&crate::http::cache::IndexedArea], next_cursor: Option<&str>) -> Vec<u8> {
+fn page_json(hits: &[&crate::app::cache::IndexedArea], next_cursor: Option<&str>) -> Vec<u8> {
     let size: usize = hits.iter().map(|a| a.view_json.len() + 1).sum();
     let mut body = Vec::with_capacity(size + 96);
     body.extend_from_slice(b"{\"data\":[");

@@ -1,6 +1,7 @@
 //! Associations (the third-sector organisations that run campaigns) and their members.
 
 use super::users::{UserView, check_credentials, insert_user};
+use crate::app::AppState;
 use crate::auth::hash_secret;
 use crate::db::models::{AssociationRow, UserRow};
 use crate::db::queries::audit;
@@ -11,7 +12,6 @@ use crate::domain::iban::{Bic, Iban};
 use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::domain::tax_code::TaxCode;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{now, ts};

@@ -1,10 +1,10 @@
 //! `POST /v1/auth/token`: password grant for users, client credentials for partner frontends.
 
+use crate::app::AppState;
 use crate::auth::token::Subject;
 use crate::auth::verify_secret;
 use crate::db::schema::{partners, users};
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, client_ip};
 use actix_web::{HttpRequest, HttpResponse, post, web};

@@ -1,6 +1,7 @@
 //! Campaigns and their lifecycle. Every state change is a conditional update on the stored
 //! status, so two concurrent requests can never both move the same campaign.
 
+use crate::app::AppState;
 use crate::db::matching as engine;
 use crate::db::models::{CampaignRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
@@ -12,7 +13,6 @@ use crate::domain::ids;
 use crate::domain::matching::{self, MatchState};
 use crate::domain::money::{Currency, Ratio, parse_amount};
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, MaybePrincipal, Page, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};
@@ -176,7 +176,7 @@ fn load_with_fund(conn: &mut DbConnection, id: &str) -> ApiResult<(CampaignRow, 
 /// Checks a campaign's content against its fund; returns the area that contains it.
 fn check_against_fund(
     conn: &mut DbConnection,
-    areas_index: &crate::http::cache::AreaCatalog,
+    areas_index: &crate::app::cache::AreaCatalog,
     fund: &FundRow,
     goal: i64,
     location: Location,
@@ -229,7 +229,7 @@ fn check_against_fund(
         }
     };
     let eligible = fund_area_ids(conn, &fund.id)?;
-    let index = areas_index.current(conn)?;
+    let index = areas_index.current(conn, super::areas::render_area)?;
     let area = index
         .containing(point)
         .find(|a| eligible.contains(&a.id))
@@ -641,7 +641,7 @@ async fn act(
 /// top-up with a conditional update so the budget can never be overspent.
 fn approve_checks(
     conn: &mut DbConnection,
-    areas_index: &crate::http::cache::AreaCatalog,
+    areas_index: &crate::app::cache::AreaCatalog,
     row: &CampaignRow,
     fund: &FundRow,
 ) -> ApiResult<()> {

@@ -1,10 +1,10 @@
 //! Outbox views: a partner's recent webhook deliveries (and replay), the admin's dead letters.
 
+use crate::app::AppState;
 use crate::db::models::OutboxRow;
 use crate::db::queries::audit;
 use crate::db::schema::outbox;
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Page, Principal, check_limit};
 use crate::http::views::{now, ts};

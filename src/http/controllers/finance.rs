@@ -1,10 +1,10 @@
 //! The finance office's views of fund money: the journal and the reconciliation report.
 
+use crate::app::AppState;
 use crate::db::models::{JournalEntryRow, PostingRow};
 use crate::db::reconcile::{self, Report};
 use crate::db::schema::{funds, journal_entries, postings};
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Page, PageParams, Principal, check_limit};
 use crate::http::views::{money, ts};

@@ -1,5 +1,6 @@
 //! Match funds: one public call each, with its own budget and matching parameters.
 
+use crate::app::AppState;
 use crate::db::matching as engine;
 use crate::db::models::{FundAreaRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
@@ -8,7 +9,6 @@ use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::ids;
 use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amount};
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};

@@ -1,7 +1,7 @@
 //! Liveness, readiness and Prometheus metrics.
 
+use crate::app::AppState;
 use crate::db::schema::campaigns;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use actix_web::{HttpResponse, get, web};
 use diesel::dsl::count_star;

@@ -2,6 +2,7 @@
 //! secret is stored as an argon2 hash. The webhook secret must sign outgoing webhooks, so it is
 //! kept as is (like Stripe's endpoint secrets) and never returned again.
 
+use crate::app::AppState;
 use crate::auth::hash_secret;
 use crate::db::models::PartnerRow;
 use crate::db::queries::audit;
@@ -10,7 +11,6 @@ use crate::db::write_tx;
 use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget};
 use crate::domain::ids;
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{now, ts};

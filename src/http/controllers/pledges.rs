@@ -1,7 +1,8 @@
 //! Pledges: partner frontends create them (with an Idempotency-Key), the provider's webhooks
 //! confirm them. Donor personal data lives in its own table and can be erased.
 
-use super::webhooks::deliver_simulated;
+use crate::app::AppState;
+use crate::app::payments::deliver_simulated;
 use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
 use crate::db::queries::audit;
 use crate::db::schema::{campaigns, donors, pledges};
@@ -11,7 +12,6 @@ use crate::domain::email::Email;
 use crate::domain::ids;
 use crate::domain::money::{Currency, parse_amount};
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
 use crate::http::views::{money, now, ts};

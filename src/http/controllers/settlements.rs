@@ -2,6 +2,7 @@
 //! item per association (IBAN and amount); a commitment is in at most one open batch, enforced
 //! by a conditional update, so concurrent batch creation cannot take it twice.
 
+use crate::app::AppState;
 use crate::db::models::{
     AssociationRow, CampaignRow, FundRow, SettlementItemRow, SettlementLineRow, SettlementRow,
 };
@@ -14,7 +15,6 @@ use crate::domain::ids;
 use crate::domain::money::Currency;
 use crate::domain::role::Role;
 use crate::domain::sepa;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};

@@ -1,5 +1,6 @@
 //! City staff accounts (admin) and `GET /v1/users/me`.
 
+use crate::app::AppState;
 use crate::auth::hash_secret;
 use crate::db::models::UserRow;
 use crate::db::queries::audit;
@@ -8,7 +9,6 @@ use crate::db::{DbConnection, write_tx};
 use crate::domain::email::Email;
 use crate::domain::ids;
 use crate::domain::role::Role;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::ApiJson;
 use crate::http::extract::Principal;

@@ -1,14 +1,11 @@
 //! `POST /v1/webhooks/stripe`: the only way money enters cofund. The raw body's signature is
 //! verified before anything is parsed; each event id is applied at most once.
 
-use crate::db::matching as engine;
-use crate::db::payments::{self, Applied};
-use crate::http::AppState;
+use crate::app::AppState;
+use crate::app::payments::{DeliveryError, deliver};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{BodyPreamble, read_body};
-use crate::providers::PaymentProvider;
-use crate::providers::events;
-use crate::providers::signature::{self, SignatureError};
+use crate::providers::signature::SignatureError;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -20,55 +17,26 @@ pub struct WebhookAck {
     pub outcome: String,
 }
 
-/// Verifies, parses and applies one provider event; shared by the HTTP endpoint and the
-/// simulated provider's deliveries.
-pub async fn deliver(state: &AppState, body: &[u8], header: Option<&str>) -> ApiResult<Applied> {
-    // On its way to a batched confirmation: a batch about to run may wait for it briefly.
-    let arriving = state.db.arriving();
-    let now = chrono::Utc::now().timestamp();
-    signature::verify(header, body, &state.config.payments.webhook_secrets, now).map_err(|e| {
-        tracing::warn!(reason = %e, "webhook signature rejected");
-        ApiError::BadRequest {
-            code: "invalid_signature",
-            detail: match e {
-                SignatureError::Missing => "missing Stripe-Signature header",
-                SignatureError::Malformed => "malformed Stripe-Signature header",
-                SignatureError::Stale => "signature timestamp outside the 300 s tolerance",
-                SignatureError::NoMatch => "no signature matches",
-            }
-            .to_string(),
-        }
-    })?;
-    let event = events::parse(body).map_err(|e| ApiError::BadRequest {
-        code: "malformed_event",
-        detail: e.to_string(),
-    })?;
-    // Only what the money path reads is stored (no billing details, no e-mail addresses).
-    let payload = events::minimal_payload(body);
-    let applied = payments::apply_arriving_event(&state.db, event, payload, arriving).await?;
-    if let Applied::Applied {
-        freed_fund: Some(fund_id),
-        ..
-    } = &applied
-    {
-        let fund_id = fund_id.clone();
-        // Budget came back: serve the waitlist now (the scheduler retries if this fails).
-        let _ = state
-            .db
-            .run(move |conn| -> ApiResult<usize> { Ok(engine::serve_waitlist(conn, &fund_id)?) })
-            .await;
-    }
-    Ok(applied)
-}
-
-/// Delivers whatever the simulated provider has emitted (no-op for Stripe).
-pub async fn deliver_simulated(state: &AppState) -> ApiResult<()> {
-    if let PaymentProvider::Simulated(sim) = &*state.provider {
-        for (body, header) in sim.take_events() {
-            deliver(state, body.as_bytes(), Some(&header)).await?;
+impl From<DeliveryError> for ApiError {
+    fn from(e: DeliveryError) -> ApiError {
+        match e {
+            DeliveryError::Signature(e) => ApiError::BadRequest {
+                code: "invalid_signature",
+                detail: match e {
+                    SignatureError::Missing => "missing Stripe-Signature header",
+                    SignatureError::Malformed => "malformed Stripe-Signature header",
+                    SignatureError::Stale => "signature timestamp outside the 300 s tolerance",
+                    SignatureError::NoMatch => "no signature matches",
+                }
+                .to_string(),
+            },
+            DeliveryError::Malformed(detail) => ApiError::BadRequest {
+                code: "malformed_event",
+                detail,
+            },
+            DeliveryError::Db(e) => e.into(),
         }
     }
-    Ok(())
 }
 
 /// The largest webhook body accepted (the spec's cap; Stripe's events are a few kilobytes).

@@ -14,7 +14,6 @@ use crate::db::models::{AreaRow, CampaignRow};
 use crate::db::schema::areas;
 use crate::db::{DbConnection, DbError};
 use crate::domain::area::{LatLon, PreparedShape};
-use crate::http::controllers::areas::AreaView;
 use actix_web::web::Bytes;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -108,6 +107,9 @@ pub struct AreaIndex {
     pub areas: Vec<IndexedArea>,
 }
 
+/// Writes an area as the public reads it (the HTTP layer's view, serialised).
+pub type AreaRender = fn(AreaRow) -> Bytes;
+
 pub struct IndexedArea {
     pub id: String,
     /// The area as `GET /v1/areas/{id}` writes it, serialised once.
@@ -124,9 +126,15 @@ impl AreaIndex {
 
 impl AreaCatalog {
     /// The index as of now: rebuilt when the table changed since it was built.
-    pub fn current(&self, conn: &mut DbConnection) -> Result<Arc<AreaIndex>, DbError> {
+    /// `render` writes an area as the public reads it; it is called only when the index is
+    /// rebuilt.
+    pub fn current(
+        &self,
+        conn: &mut DbConnection,
+        render: AreaRender,
+    ) -> Result<Arc<AreaIndex>, DbError> {
         let epoch = crate::db::write_epoch();
-        let index = self.checked(conn)?;
+        let index = self.checked(conn, render)?;
         *self.verified.lock().unwrap_or_else(|p| p.into_inner()) = Some((epoch, Instant::now()));
         Ok(index)
     }
@@ -144,7 +152,11 @@ impl AreaCatalog {
             .clone()
     }
 
-    fn checked(&self, conn: &mut DbConnection) -> Result<Arc<AreaIndex>, DbError> {
+    fn checked(
+        &self,
+        conn: &mut DbConnection,
+        render: AreaRender,
+    ) -> Result<Arc<AreaIndex>, DbError> {
         let fingerprint = areas_fingerprint(conn)?;
         if let Some(index) = self.fresh(fingerprint) {
             return Ok(index);
@@ -163,9 +175,7 @@ impl AreaCatalog {
             .filter_map(|row| match PreparedShape::from_stored(&row.geometry) {
                 Ok(shape) => Some(IndexedArea {
                     id: row.id.clone(),
-                    view_json: Bytes::from(
-                        serde_json::to_vec(&AreaView::from(row)).expect("an area serialises"),
-                    ),
+                    view_json: render(row),
                     shape,
                 }),
                 Err(e) => {

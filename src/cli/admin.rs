@@ -1,9 +1,10 @@
-//! Blocking helpers for the command line (`cofund admin …`, `cofund demo`).
+//! `cofund admin create-user`: blocking, and validating exactly like `POST /v1/users` (the CLI
+//! may use the HTTP layer's checks; nothing below the HTTP layer does).
 
-use super::models::UserRow;
-use super::{Db, write_tx};
 use crate::auth::hash_secret;
 use crate::clock::now;
+use crate::db::models::UserRow;
+use crate::db::{Db, write_tx};
 use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::controllers::users::{check_credentials, insert_user};
