@@ -99,3 +99,17 @@ impl AppState {
         }
     }
 }
+
+/// Budget went back to a fund: serve its waitlist now. Best effort: the scheduler's matching
+/// job serves every waitlist again on its next run if this fails.
+pub async fn serve_waitlist_now(state: &AppState, fund_id: String) {
+    let served = state
+        .db
+        .run(move |conn| -> Result<usize, crate::db::DbError> {
+            Ok(crate::db::matching::serve_waitlist(conn, &fund_id)?)
+        })
+        .await;
+    if let Err(e) = served {
+        tracing::warn!(error = %e, "serving the waitlist failed; the scheduler will retry");
+    }
+}

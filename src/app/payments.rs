@@ -4,7 +4,6 @@
 
 use super::AppState;
 use crate::db::DbError;
-use crate::db::matching as engine;
 use crate::db::payments::{self, Applied};
 use crate::providers::PaymentProvider;
 use crate::providers::events;
@@ -45,14 +44,7 @@ pub async fn deliver(
         ..
     } = &applied
     {
-        let fund_id = fund_id.clone();
-        // Budget came back: serve the waitlist now (the scheduler retries if this fails).
-        let _ = state
-            .db
-            .run(move |conn| -> Result<usize, DbError> {
-                Ok(engine::serve_waitlist(conn, &fund_id)?)
-            })
-            .await;
+        super::serve_waitlist_now(state, fund_id.clone()).await;
     }
     Ok(applied)
 }

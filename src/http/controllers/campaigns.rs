@@ -626,13 +626,7 @@ async fn act(
         })
         .await?;
     if let Some(fund_id) = freed_fund {
-        // Budget went back to the fund: serve its waitlist (best effort; the scheduler retries).
-        let _ = state
-            .db
-            .run(move |conn| -> Result<usize, ApiError> {
-                Ok(engine::serve_waitlist(conn, &fund_id)?)
-            })
-            .await;
+        crate::app::serve_waitlist_now(state, fund_id).await;
     }
     Ok(view)
 }
