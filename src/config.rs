@@ -63,19 +63,34 @@ impl std::fmt::Debug for NotifyConfig {
     }
 }
 
+/// Who takes the donors' money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    Stripe,
+    /// Moves no real money; its payments live in the database.
+    Simulated,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Stripe => "stripe",
+            ProviderKind::Simulated => "simulated",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct PaymentsConfig {
-    /// `stripe` or `simulated`.
-    pub provider: String,
+    pub provider: ProviderKind,
     /// `COFUND_PAYMENT_PROVIDER` was set (not a default).
     pub provider_explicit: bool,
     pub stripe_api_base: String,
     pub stripe_secret_key: Option<String>,
     /// Every secret a webhook may be signed with (rotation).
     pub webhook_secrets: Vec<String>,
-    /// Smallest and largest pledge, as decimal strings in the campaign's currency.
-    pub pledge_min: String,
-    pub pledge_max: String,
+    /// Smallest and largest pledge, in the campaign's currency.
+    pub pledge_limits: crate::domain::money::PledgeLimits,
     /// A pending pledge expires after this long.
     pub pledge_ttl: Duration,
     /// The provider is asked about pledges pending for longer than this (lost webhooks).
@@ -99,8 +114,7 @@ impl std::fmt::Debug for PaymentsConfig {
                 "webhook_secrets",
                 &format!("<{} redacted>", self.webhook_secrets.len()),
             )
-            .field("pledge_min", &self.pledge_min)
-            .field("pledge_max", &self.pledge_max)
+            .field("pledge_limits", &self.pledge_limits)
             .field("pledge_ttl", &self.pledge_ttl)
             .field("reconcile_after", &self.reconcile_after)
             .finish()
@@ -226,17 +240,17 @@ impl Config {
         let database_url = get("COFUND_DATABASE_URL", "sqlite://cofund.db");
         let explicit_provider = lookup("COFUND_PAYMENT_PROVIDER").filter(|p| !p.trim().is_empty());
         let provider = match explicit_provider.as_deref().map(str::trim) {
-            Some("stripe") => "stripe",
-            Some("simulated") => "simulated",
-            None if stripe_secret_key.is_some() => "stripe",
-            None => "simulated",
+            Some("stripe") => ProviderKind::Stripe,
+            Some("simulated") => ProviderKind::Simulated,
+            None if stripe_secret_key.is_some() => ProviderKind::Stripe,
+            None => ProviderKind::Simulated,
             Some(_) => {
                 return Err(ConfigError(
                     "COFUND_PAYMENT_PROVIDER must be stripe or simulated".into(),
                 ));
             }
         };
-        if provider == "stripe" && stripe_secret_key.is_none() {
+        if provider == ProviderKind::Stripe && stripe_secret_key.is_none() {
             return Err(ConfigError(
                 "COFUND_PAYMENT_PROVIDER=stripe needs COFUND_STRIPE_SECRET_KEY".into(),
             ));
@@ -248,7 +262,7 @@ impl Config {
             .filter(|s| !s.is_empty())
             .collect();
         if webhook_secrets.is_empty() {
-            if provider == "stripe" {
+            if provider == ProviderKind::Stripe {
                 return Err(ConfigError(
                     "COFUND_STRIPE_WEBHOOK_SECRETS is required with the stripe provider".into(),
                 ));
@@ -257,13 +271,21 @@ impl Config {
             webhook_secrets.push(crate::domain::ids::random_secret("whsec_sim", 24));
         }
         let payments = PaymentsConfig {
-            provider: provider.to_string(),
+            provider,
             provider_explicit: explicit_provider.is_some(),
             stripe_api_base: get("COFUND_STRIPE_API_BASE", "https://api.stripe.com"),
             stripe_secret_key,
             webhook_secrets,
-            pledge_min: get("COFUND_PLEDGE_MIN", "1.00"),
-            pledge_max: get("COFUND_PLEDGE_MAX", "10000.00"),
+            pledge_limits: crate::domain::money::PledgeLimits::parse(
+                &get("COFUND_PLEDGE_MIN", "1.00"),
+                &get("COFUND_PLEDGE_MAX", "10000.00"),
+            )
+            .map_err(|(which, e)| {
+                ConfigError(format!(
+                    "{}: {e}",
+                    ["COFUND_PLEDGE_MIN", "COFUND_PLEDGE_MAX"][which]
+                ))
+            })?,
             pledge_ttl: Duration::from_secs(parse_u64("COFUND_PLEDGE_TTL_SECS", 3600)?),
             reconcile_after: Duration::from_secs(parse_u64(
                 "COFUND_PLEDGE_RECONCILE_AFTER_SECS",
@@ -423,17 +445,38 @@ mod tests {
     #[test]
     fn provider_defaults_to_simulated_without_a_stripe_key() {
         let c = cfg(&[]).unwrap();
-        assert_eq!(c.payments.provider, "simulated");
+        assert_eq!(c.payments.provider, ProviderKind::Simulated);
         assert_eq!(c.payments.webhook_secrets.len(), 1);
         let c = cfg(&[
             ("COFUND_STRIPE_SECRET_KEY", "sk_test_x"),
             ("COFUND_STRIPE_WEBHOOK_SECRETS", "whsec_a, whsec_b"),
         ])
         .unwrap();
-        assert_eq!(c.payments.provider, "stripe");
+        assert_eq!(c.payments.provider, ProviderKind::Stripe);
         assert_eq!(c.payments.webhook_secrets, vec!["whsec_a", "whsec_b"]);
         assert!(cfg(&[("COFUND_STRIPE_SECRET_KEY", "sk_test_x")]).is_err());
         assert!(cfg(&[("COFUND_PAYMENT_PROVIDER", "stripe")]).is_err());
+    }
+
+    #[test]
+    fn pledge_limits_are_checked_at_start() {
+        let c = cfg(&[("COFUND_PLEDGE_MIN", "2.50")]).unwrap();
+        assert_eq!(
+            c.payments
+                .pledge_limits
+                .in_minor_units(crate::domain::money::Currency::EUR),
+            (250, 1_000_000)
+        );
+        let err = cfg(&[("COFUND_PLEDGE_MIN", "one euro")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("COFUND_PLEDGE_MIN"), "{err}");
+        let err = cfg(&[("COFUND_PLEDGE_MAX", "0")]).unwrap_err().to_string();
+        assert!(err.contains("COFUND_PLEDGE_MAX"), "{err}");
+        let err = cfg(&[("COFUND_PLEDGE_MIN", "500"), ("COFUND_PLEDGE_MAX", "100")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("larger than the maximum"), "{err}");
     }
 
     #[test]
@@ -453,7 +496,7 @@ mod tests {
         assert!(c.check_serve().is_ok());
         // The embedded database keeps its try-out default.
         assert!(cfg(&[]).unwrap().check_serve().is_ok());
-        assert_eq!(c.payments.provider, "simulated");
+        assert_eq!(c.payments.provider, ProviderKind::Simulated);
         let printed = format!(
             "{:?}",
             cfg(&[

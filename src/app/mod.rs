@@ -46,8 +46,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, db: Db) -> AppState {
         crate::init_tls();
-        let provider = match config.payments.provider.as_str() {
-            "stripe" => PaymentProvider::Stripe(StripeClient::new(
+        let provider = match config.payments.provider {
+            crate::config::ProviderKind::Stripe => PaymentProvider::Stripe(StripeClient::new(
                 &config.payments.stripe_api_base,
                 config
                     .payments
@@ -55,7 +55,7 @@ impl AppState {
                     .as_deref()
                     .unwrap_or_default(),
             )),
-            _ => PaymentProvider::Simulated(Simulated::new(
+            crate::config::ProviderKind::Simulated => PaymentProvider::Simulated(Simulated::new(
                 &config.payments.webhook_secrets[0],
                 db.clone(),
             )),

@@ -63,6 +63,54 @@ impl Currency {
     }
 }
 
+/// The smallest and largest pledge, as decimal amounts valid in every currency: converted to a
+/// currency's minor units by rounding the minimum up and the maximum down (a minimum of `0.50`
+/// is ¥1; a maximum of `10000.99` is ¥10,000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PledgeLimits {
+    min: Decimal,
+    max: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PledgeLimitsError {
+    #[error("must be a positive decimal amount, such as 1.00")]
+    NotAnAmount,
+    #[error("the minimum is larger than the maximum")]
+    MinAboveMax,
+}
+
+impl PledgeLimits {
+    pub fn parse(min: &str, max: &str) -> Result<PledgeLimits, (usize, PledgeLimitsError)> {
+        let amount = |i: usize, s: &str| {
+            Decimal::from_str(s.trim())
+                .ok()
+                .filter(|d| d.is_sign_positive() && !d.is_zero() && d.scale() <= 6)
+                .ok_or((i, PledgeLimitsError::NotAnAmount))
+        };
+        let (min, max) = (amount(0, min)?, amount(1, max)?);
+        if min > max {
+            return Err((0, PledgeLimitsError::MinAboveMax));
+        }
+        Ok(PledgeLimits { min, max })
+    }
+
+    /// (smallest, largest) pledge in `currency`'s minor units; the smallest is at least one.
+    pub fn in_minor_units(&self, currency: Currency) -> (i64, i64) {
+        let scale = Decimal::from(10i64.pow(currency.decimals()));
+        let minor = |d: Decimal, strategy| {
+            (d * scale)
+                .round_dp_with_strategy(0, strategy)
+                .to_string()
+                .parse::<i64>()
+                .unwrap_or(i64::MAX)
+        };
+        let lo = minor(self.min, RoundingStrategy::AwayFromZero).max(1);
+        let hi = minor(self.max, RoundingStrategy::ToZero);
+        (lo, hi)
+    }
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code)
@@ -577,5 +625,32 @@ mod tests {
             let _ = parse_amount(&s, Currency::EUR);
             let _ = Ratio::parse(&s);
         }
+    }
+
+    #[test]
+    fn pledge_limits_round_inwards_to_each_currency() {
+        let limits = PledgeLimits::parse("0.50", "10000.99").unwrap();
+        assert_eq!(limits.in_minor_units(Currency::EUR), (50, 1_000_099));
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(limits.in_minor_units(jpy), (1, 10_000));
+        assert_eq!(
+            PledgeLimits::parse("1.00", "10000.00")
+                .unwrap()
+                .in_minor_units(Currency::EUR),
+            (100, 1_000_000)
+        );
+        for (min, max) in [
+            ("0", "1"),
+            ("-1", "1"),
+            ("abc", "1"),
+            ("1", ""),
+            ("1", "0.0000001"),
+        ] {
+            assert!(PledgeLimits::parse(min, max).is_err(), "{min}..{max}");
+        }
+        assert_eq!(
+            PledgeLimits::parse("5", "1"),
+            Err((0, PledgeLimitsError::MinAboveMax))
+        );
     }
 }

@@ -164,7 +164,8 @@ pub fn test_config(database_url: &str) -> Config {
     c.db_pool_size = 8;
     c.payments.webhook_secrets = vec![WEBHOOK_SECRET.to_string()];
     // Big single gifts keep the matching scenarios short.
-    c.payments.pledge_max = "50000.00".to_string();
+    c.payments.pledge_limits =
+        cofund::domain::money::PledgeLimits::parse("1.00", "50000.00").unwrap();
     c
 }
 

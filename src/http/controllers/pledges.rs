@@ -185,8 +185,7 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<String> {
 fn validate(
     body: &CreatePledge,
     campaign: &CampaignRow,
-    min: &str,
-    max: &str,
+    limits: crate::domain::money::PledgeLimits,
 ) -> ApiResult<(i64, String, String)> {
     let mut errors = Vec::new();
     let currency = Currency::parse(&campaign.currency).unwrap_or(Currency::EUR);
@@ -200,8 +199,7 @@ fn validate(
     }
     let amount = match parse_amount(&body.amount, currency) {
         Ok(a) => {
-            let lo = parse_amount(min, currency).unwrap_or(1);
-            let hi = parse_amount(max, currency).unwrap_or(i64::MAX);
+            let (lo, hi) = limits.in_minor_units(currency);
             if a < lo || a > hi {
                 errors.push(FieldError::new(
                     "amount",
@@ -299,10 +297,7 @@ pub async fn create(
             .as_bytes(),
     ));
     let provider_name = state.provider.name().to_string();
-    let (min, max) = (
-        state.config.payments.pledge_min.clone(),
-        state.config.payments.pledge_max.clone(),
-    );
+    let limits = state.config.payments.pledge_limits;
     let begin = state
         .db
         .run(move |conn| {
@@ -342,7 +337,7 @@ pub async fn create(
                         ),
                     ));
                 }
-                let (amount, email, locale) = validate(&body, &campaign, &min, &max)?;
+                let (amount, email, locale) = validate(&body, &campaign, limits)?;
                 let t = now();
                 let pledge_id = ids::new_id(ids::PLEDGE);
                 let row = PledgeRow {
