@@ -20,5 +20,4 @@ mod settlements;
 mod smtp_sink;
 mod storms;
 mod stripe;
-#[path = "../support/xsd.rs"]
-mod xsd;
+use xsd_check as xsd;

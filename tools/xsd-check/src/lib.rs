@@ -1434,7 +1434,7 @@ mod tests {
 
     const XSD: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/pain.001.001.03.xsd"
+        "/../../tests/fixtures/pain.001.001.03.xsd"
     ));
 
     const VALID: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
