@@ -175,8 +175,12 @@ fn world(
         min_donors: 1,
         opens_at: t - chrono::Duration::days(1),
         closes_at: t + chrono::Duration::days(100),
-        allocation: "on_threshold".into(),
-        exhaustion_policy: if partial { "partial" } else { "waitlist" }.into(),
+        allocation: cofund::domain::fund::Allocation::OnThreshold,
+        exhaustion_policy: if partial {
+            cofund::domain::fund::ExhaustionPolicy::Partial
+        } else {
+            cofund::domain::fund::ExhaustionPolicy::Waitlist
+        },
         cup: None,
         reserved: 0,
         committed: 0,
@@ -184,7 +188,7 @@ fn world(
         created_at: t,
     };
     diesel::insert_into(funds::table)
-        .values(&fund)
+        .values(fund.clone())
         .execute(c)
         .unwrap();
     cofund::db::ledger::post(

@@ -53,7 +53,7 @@ pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> QueryResult<MatchInp
         top_up: top_up_of(campaign, fund)?,
         min_donors: i64::from(fund.min_donors),
         available: available_of(fund),
-        partial: fund.exhaustion_policy == "partial",
+        partial: fund.exhaustion_policy == crate::domain::fund::ExhaustionPolicy::Partial,
     })
 }
 
@@ -70,8 +70,8 @@ fn inputs_json(i: &MatchInputs, fund: &FundRow) -> String {
         "threshold_ratio": fund.threshold_ratio,
         "match_ratio": fund.match_ratio,
         "max_match_per_campaign": fund.max_match_per_campaign,
-        "allocation": fund.allocation,
-        "exhaustion_policy": fund.exhaustion_policy,
+        "allocation": fund.allocation.as_str(),
+        "exhaustion_policy": fund.exhaustion_policy.as_str(),
     })
     .to_string()
 }
@@ -264,7 +264,7 @@ pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryRe
         return Ok(false);
     }
     let params = fund_params(conn, &campaign.fund_id)?;
-    if params.allocation != "on_threshold" {
+    if params.allocation != crate::domain::fund::Allocation::OnThreshold {
         return Ok(false);
     }
     let mut unlimited = inputs_of(campaign, &params)?;

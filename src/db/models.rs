@@ -65,8 +65,10 @@ pub struct FundRow {
     pub min_donors: i32,
     pub opens_at: NaiveDateTime,
     pub closes_at: NaiveDateTime,
-    pub allocation: String,
-    pub exhaustion_policy: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub allocation: crate::domain::fund::Allocation,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub exhaustion_policy: crate::domain::fund::ExhaustionPolicy,
     pub cup: Option<String>,
     pub reserved: i64,
     pub committed: i64,

@@ -5,6 +5,7 @@ pub mod badge;
 pub mod campaign;
 pub mod destination;
 pub mod email;
+pub mod fund;
 pub mod iban;
 pub mod ids;
 pub mod matching;

@@ -667,7 +667,7 @@ fn approve_checks(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    if fund.allocation == "on_approval" {
+    if fund.allocation == crate::domain::fund::Allocation::OnApproval {
         let top_up = engine::top_up_of(row, fund)?;
         if !engine::try_reserve(conn, fund, &row.id, top_up, "earmarked at approval")? {
             return Err(ApiError::conflict(

@@ -18,43 +18,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Allocation {
-    /// The top-up is reserved when the campaign reaches its threshold.
-    #[default]
-    OnThreshold,
-    /// The top-up is earmarked at approval; approval fails with 409 if the budget cannot cover it.
-    OnApproval,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ExhaustionPolicy {
-    /// Queue campaigns FIFO by crossing time until budget frees up.
-    #[default]
-    Waitlist,
-    /// Reserve whatever is still available.
-    Partial,
-}
-
-impl Allocation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Allocation::OnThreshold => "on_threshold",
-            Allocation::OnApproval => "on_approval",
-        }
-    }
-}
-
-impl ExhaustionPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExhaustionPolicy::Waitlist => "waitlist",
-            ExhaustionPolicy::Partial => "partial",
-        }
-    }
-}
+pub use crate::domain::fund::{Allocation, ExhaustionPolicy};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,16 +99,8 @@ pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>, b: ledger::Balanc
         committed: money(b.committed, c),
         settled: money(b.settled, c),
         available: money(b.available, c),
-        allocation: if row.allocation == "on_approval" {
-            Allocation::OnApproval
-        } else {
-            Allocation::OnThreshold
-        },
-        exhaustion_policy: if row.exhaustion_policy == "partial" {
-            ExhaustionPolicy::Partial
-        } else {
-            ExhaustionPolicy::Waitlist
-        },
+        allocation: row.allocation,
+        exhaustion_policy: row.exhaustion_policy,
         id: row.id,
         name: row.name,
         currency: row.currency,
@@ -250,8 +206,8 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
         min_donors,
         opens_at: from_client(body.opens_at),
         closes_at: from_client(body.closes_at),
-        allocation: body.allocation.as_str().to_string(),
-        exhaustion_policy: body.exhaustion_policy.as_str().to_string(),
+        allocation: body.allocation,
+        exhaustion_policy: body.exhaustion_policy,
         cup,
         reserved: 0,
         committed: 0,
@@ -300,7 +256,7 @@ pub async fn create(
                     return Err(ApiError::Validation(missing));
                 }
                 diesel::insert_into(funds::table)
-                    .values(&row)
+                    .values(row.clone())
                     .execute(conn)?;
                 // One row at a time: diesel's multi-backend connection has no batch insert.
                 for area_id in &area_ids {
