@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod payments;
+pub mod users;
 
 use crate::auth::{RateLimiter, TokenIssuer};
 use crate::config::Config;

@@ -1,14 +1,13 @@
-//! `cofund admin create-user`: blocking, and validating exactly like `POST /v1/users` (the CLI
-//! may use the HTTP layer's checks; nothing below the HTTP layer does).
+//! `cofund admin create-user`: blocking, with the same account rules as `POST /v1/users`
+//! ([`crate::app::users`]).
 
+use crate::app::users::{UserError, check_credentials, insert_user};
 use crate::auth::hash_secret;
 use crate::clock::now;
 use crate::db::models::UserRow;
 use crate::db::{Db, write_tx};
 use crate::domain::ids;
 use crate::domain::role::Role;
-use crate::http::controllers::users::{check_credentials, insert_user};
-use crate::http::error::ApiError;
 
 /// Creates a user of any role; validates like the API does.
 pub fn create_user(
@@ -40,13 +39,13 @@ pub fn create_user(
     Ok(row.id)
 }
 
-fn describe(e: ApiError) -> anyhow::Error {
+fn describe(e: UserError) -> anyhow::Error {
     match e {
-        ApiError::Validation(errors) => anyhow::anyhow!(
+        UserError::Invalid(errors) => anyhow::anyhow!(
             "{}",
             errors
                 .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
+                .map(|(field, message)| format!("{field}: {message}"))
                 .collect::<Vec<_>>()
                 .join("; ")
         ),

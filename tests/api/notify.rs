@@ -505,6 +505,33 @@ async fn a_slow_partner_does_not_hold_up_the_calendar() {
     .await;
 }
 
+/// Registers `partners` partners with webhooks to `url`, then approves a campaign: one webhook
+/// per partner is queued.
+async fn partners_hear_of_an_approval(app: &TestApp, partners: usize, url: &str) {
+    let admin = app.admin().await;
+    for i in 0..partners {
+        app.post(
+            "/v1/partners",
+            Some(&admin),
+            json!({"name": format!("Partner {i}"), "webhook_url": url}),
+        )
+        .await
+        .ok();
+    }
+    let c = city(app, json!({})).await;
+    let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
+        .await
+        .ok();
+    let reviewer = app.staff("reviewer").await;
+    app.post_empty(&format!("/v1/campaigns/{cmp}/approve"), Some(&reviewer))
+        .await
+        .ok();
+}
+
 #[actix_web::test]
 async fn one_pass_sends_to_slow_partners_side_by_side_within_its_bound() {
     let server = MockServer::start().await;
@@ -524,29 +551,8 @@ async fn one_pass_sends_to_slow_partners_side_by_side_within_its_bound() {
                     )
                     .mount(server)
                     .await;
-                let admin = app.admin().await;
                 let partners = cofund::notify::dispatch::CONCURRENT_SENDS + 2;
-                for i in 0..partners {
-                    app.post(
-                        "/v1/partners",
-                        Some(&admin),
-                        json!({"name": format!("Slow {i}"), "webhook_url": format!("{uri}/slow")}),
-                    )
-                    .await
-                    .ok();
-                }
-                let c = city(&app, json!({})).await;
-                let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
-                app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
-                    .await
-                    .ok();
-                let reviewer = app.staff("reviewer").await;
-                app.post_empty(&format!("/v1/campaigns/{cmp}/approve"), Some(&reviewer))
-                    .await
-                    .ok();
+                partners_hear_of_an_approval(&app, partners, &format!("{uri}/slow")).await;
                 let queued = app
                     .count("outbox WHERE channel = 'webhook' AND status = 'pending'")
                     .await;
@@ -608,29 +614,8 @@ async fn a_pass_starts_no_send_it_could_not_finish_inside_its_lease() {
                     )
                     .mount(server)
                     .await;
-                let admin = app.admin().await;
                 let partners = cofund::notify::dispatch::CONCURRENT_SENDS + 2;
-                for i in 0..partners {
-                    app.post(
-                        "/v1/partners",
-                        Some(&admin),
-                        json!({"name": format!("Stuck {i}"), "webhook_url": format!("{uri}/stuck")}),
-                    )
-                    .await
-                    .ok();
-                }
-                let c = city(&app, json!({})).await;
-                let cmp = app.campaign(&c.member_a, &c.fund, json!({})).await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
-                app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
-                    .await
-                    .ok();
-                let reviewer = app.staff("reviewer").await;
-                app.post_empty(&format!("/v1/campaigns/{cmp}/approve"), Some(&reviewer))
-                    .await
-                    .ok();
+                partners_hear_of_an_approval(&app, partners, &format!("{uri}/stuck")).await;
                 let queued = app
                     .count("outbox WHERE channel = 'webhook' AND status = 'pending'")
                     .await;

@@ -5,8 +5,7 @@ use crate::auth::hash_secret;
 use crate::db::models::UserRow;
 use crate::db::queries::audit;
 use crate::db::schema::users;
-use crate::db::{DbConnection, write_tx};
-use crate::domain::email::Email;
+use crate::db::write_tx;
 use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
@@ -18,8 +17,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-pub const MIN_PASSWORD_LEN: usize = 12;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,60 +56,23 @@ impl From<UserRow> for UserView {
     }
 }
 
-/// Checks username, password and e-mail; returns the normalised e-mail.
-pub fn check_credentials(
-    username: &str,
-    password: &str,
-    email: Option<&str>,
-) -> Result<Option<String>, ApiError> {
-    let mut errors = Vec::new();
-    if !(3..=64).contains(&username.len())
-        || !username
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b))
-    {
-        errors.push(FieldError::new(
-            "username",
-            "3–64 characters: lower-case letters, digits, '.', '_', '-' or '@'",
-        ));
-    }
-    if password.chars().count() < MIN_PASSWORD_LEN || password.chars().count() > 1024 {
-        errors.push(FieldError::new(
-            "password",
-            format!("{MIN_PASSWORD_LEN}–1024 characters"),
-        ));
-    }
-    let email = match email.map(Email::parse) {
-        None => None,
-        Some(Ok(e)) => Some(e.as_str().to_string()),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("email", e));
-            None
-        }
-    };
-    if errors.is_empty() {
-        Ok(email)
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
+pub use crate::app::users::{MIN_PASSWORD_LEN, UserError, check_credentials, insert_user};
 
-/// Inserts a user, turning a taken username into 409.
-pub fn insert_user(conn: &mut DbConnection, row: &UserRow) -> ApiResult<()> {
-    let taken = users::table
-        .filter(users::username.eq(&row.username))
-        .count()
-        .get_result::<i64>(conn)?;
-    if taken > 0 {
-        return Err(ApiError::conflict(
-            "username_taken",
-            "this username is already in use",
-        ));
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> ApiError {
+        match e {
+            UserError::Invalid(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|(field, message)| FieldError::new(field, message))
+                    .collect(),
+            ),
+            UserError::UsernameTaken => {
+                ApiError::conflict("username_taken", "this username is already in use")
+            }
+            UserError::Db(e) => e.into(),
+        }
     }
-    diesel::insert_into(users::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Create a city staff account (admin).
