@@ -64,7 +64,8 @@ impl std::fmt::Debug for NotifyConfig {
 }
 
 /// Who takes the donors' money.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum ProviderKind {
     Stripe,
     /// Moves no real money; its payments live in the database.
@@ -78,7 +79,20 @@ impl ProviderKind {
             ProviderKind::Simulated => "simulated",
         }
     }
+
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        [ProviderKind::Stripe, ProviderKind::Simulated]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
 }
+
+crate::domain::stored::stored_as_text!(
+    ProviderKind,
+    "payment provider",
+    ProviderKind::parse,
+    |p| p.as_str().to_string()
+);
 
 #[derive(Clone)]
 pub struct PaymentsConfig {

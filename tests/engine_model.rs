@@ -8,11 +8,15 @@
 //! on its way back, and reconciliation reports exactly the flagged payments and the refunds
 //! the provider failed.
 
-use cofund::db::matching as engine;
+use cofund::app::matching as engine;
+use cofund::app::payment_events as payments;
 use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRow};
 use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
-use cofund::db::{Db, DbConnection, payments, reconcile, write_tx};
-use cofund::domain::pledge::{PaymentEvent, PledgeFacts};
+use cofund::db::{Db, DbConnection, reconcile, write_tx};
+use cofund::domain::campaign::CampaignStatus;
+use cofund::domain::matching::MatchState;
+use cofund::domain::money::{Currency, Ratio};
+use cofund::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, PledgeStatus};
 use cofund::providers::events::ProviderEvent;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
@@ -165,10 +169,10 @@ fn world(
     let fund = FundRow {
         id: "fund_1".into(),
         name: "F".into(),
-        currency: "EUR".into(),
-        budget,
-        threshold_ratio: "0.5".into(),
-        match_ratio: "0.5".into(),
+        currency: Currency::EUR,
+        budget: 0,
+        threshold_ratio: Ratio::parse("0.5").unwrap(),
+        match_ratio: Ratio::parse("0.5").unwrap(),
         max_match_per_campaign: Some(3000),
         min_goal: None,
         max_goal: None,
@@ -191,16 +195,7 @@ fn world(
         .values(fund.clone())
         .execute(c)
         .unwrap();
-    cofund::db::ledger::post(
-        c,
-        "fund_1",
-        "EUR",
-        cofund::db::ledger::Movement::Budget,
-        budget,
-        None,
-        "initial",
-    )
-    .unwrap();
+    assert!(cofund::db::ledger::set_budget(c, "fund_1", Currency::EUR, budget, "initial").unwrap());
     let mut campaign_ids = Vec::new();
     let mut pledge_ids = Vec::new();
     for (k, goal) in goals.iter().enumerate() {
@@ -214,16 +209,16 @@ fn world(
                 title: "C".into(),
                 summary: "S".into(),
                 goal: *goal,
-                currency: "EUR".into(),
+                currency: Currency::EUR,
                 location_lat: 0.0,
                 location_lon: 0.0,
                 starts_at: t,
                 ends_at: t + chrono::Duration::days(10),
-                status: "live".into(),
+                status: CampaignStatus::Live,
                 rejection_reason: None,
                 raised: 0,
                 donors: 0,
-                match_status: "none".into(),
+                match_status: MatchState::None,
                 match_amount: 0,
                 created_at: t,
                 updated_at: t,
@@ -242,18 +237,18 @@ fn world(
                     campaign_id: id.clone(),
                     partner_id: "ptn_1".into(),
                     amount,
-                    currency: "EUR".into(),
-                    status: "pending".into(),
+                    currency: Currency::EUR,
+                    status: PledgeStatus::Pending,
                     paid: false,
                     failed: false,
                     canceled: false,
                     expired: false,
                     refunded_amount: 0,
-                    dispute: "none".into(),
+                    dispute: Dispute::None,
                     counted_amount: 0,
                     donor_key: format!("donor{}", j % 3),
                     message: None,
-                    provider: "simulated".into(),
+                    provider: cofund::config::ProviderKind::Simulated,
                     provider_payment_id: Some(format!("pi_{k}_{j}")),
                     client_secret: None,
                     provider_idempotency_key: pid.clone(),
@@ -470,7 +465,10 @@ fn run_case(
                 Op::Budget(delta) => {
                     let fund = engine::load_fund(&mut conn, &w.fund.id).unwrap();
                     let target = (fund.budget + delta).max(0);
-                    let ok = write_tx(&mut conn, |c| engine::set_budget(c, &fund, target)).unwrap();
+                    let ok = write_tx(&mut conn, |c| {
+                        cofund::db::ledger::set_budget(c, &fund.id, fund.currency, target, "model")
+                    })
+                    .unwrap();
                     prop_assert_eq!(ok, target >= fund.reserved + fund.committed + fund.settled);
                     engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
                     None
@@ -538,8 +536,8 @@ fn run_case(
                     .map(|j| model[k * PLEDGES_PER_CAMPAIGN + j].counted())
                     .sum();
                 prop_assert_eq!(c.raised, expected);
-                if c.status == "live" {
-                    let qualifies = c.raised >= engine::threshold_of(&c, &fund).unwrap();
+                if c.status == CampaignStatus::Live {
+                    let qualifies = c.raised >= engine::threshold_of(&c, &fund);
                     let holds = matches!(c.match_status.as_str(), "reserved" | "waitlisted");
                     prop_assert_eq!(
                         qualifies,
@@ -556,7 +554,7 @@ fn run_case(
                 }
                 if closed[k] {
                     prop_assert!(matches!(c.status.as_str(), "succeeded" | "failed"));
-                    if c.status == "failed" {
+                    if c.status == CampaignStatus::Failed {
                         prop_assert!(!matches!(c.match_status.as_str(), "reserved" | "committed"));
                     }
                 }
@@ -576,7 +574,7 @@ fn run_case(
                     prop_assert_eq!(available, 0);
                 } else {
                     prop_assert!(
-                        available < engine::top_up_of(&h, &fund).unwrap(),
+                        available < engine::top_up_of(&h, &fund),
                         "waitlisted {} while {} available",
                         h.id,
                         available

@@ -3,7 +3,7 @@
 //!
 //! The campaign cache:
 //!
-//! An entry remembers the [`write_epoch`](crate::db::write_epoch) read before its rows were
+//! An entry remembers the [`WriteEpoch`] read before its rows were
 //! loaded and is served only while that epoch has not moved: any write this process commits
 //! (a webhook, a job, an admin action) invalidates every entry before the writer's response
 //! leaves, so a client never reads older data than a write it saw acknowledged by this replica.
@@ -12,7 +12,7 @@
 
 use crate::db::models::{AreaRow, CampaignRow};
 use crate::db::schema::areas;
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, WriteEpoch};
 use crate::domain::area::{LatLon, PreparedShape};
 use actix_web::web::Bytes;
 use diesel::prelude::*;
@@ -27,7 +27,7 @@ pub struct CachedCampaign {
     epoch: u64,
     loaded_at: Instant,
     pub row: CampaignRow,
-    pub threshold_ratio: String,
+    pub threshold_ratio: crate::domain::money::Ratio,
     /// The anonymous view, serialised once; None when the public may not see the campaign.
     pub public_body: Option<Bytes>,
 }
@@ -35,12 +35,15 @@ pub struct CachedCampaign {
 pub struct CampaignCache {
     ttl: Duration,
     entries: RwLock<HashMap<String, Arc<CachedCampaign>>>,
+    /// The write epoch of the database it caches.
+    epoch: WriteEpoch,
 }
 
 impl CampaignCache {
-    pub fn new(ttl: Duration) -> CampaignCache {
+    pub fn new(ttl: Duration, epoch: WriteEpoch) -> CampaignCache {
         CampaignCache {
             ttl,
+            epoch,
             entries: RwLock::new(HashMap::new()),
         }
     }
@@ -53,7 +56,7 @@ impl CampaignCache {
         }
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(id)?;
-        (entry.epoch == crate::db::write_epoch() && entry.loaded_at.elapsed() < self.ttl)
+        (entry.epoch == self.epoch.current() && entry.loaded_at.elapsed() < self.ttl)
             .then(|| entry.clone())
     }
 
@@ -62,7 +65,7 @@ impl CampaignCache {
         &self,
         epoch: u64,
         row: CampaignRow,
-        threshold_ratio: String,
+        threshold_ratio: crate::domain::money::Ratio,
         public_body: Option<Bytes>,
     ) -> Arc<CachedCampaign> {
         let entry = Arc::new(CachedCampaign {
@@ -72,7 +75,7 @@ impl CampaignCache {
             threshold_ratio,
             public_body,
         });
-        if self.ttl.is_zero() || epoch != crate::db::write_epoch() {
+        if self.ttl.is_zero() || epoch != self.epoch.current() {
             // Already outdated (or caching is off): answer with it, keep nothing.
             return entry;
         }
@@ -93,12 +96,13 @@ impl CampaignCache {
 /// committed change. Public reads use [`AreaCatalog::recent`], which skips that query while no
 /// write happened in this process and the last check is younger than the read-cache TTL: the
 /// same staleness bound across replicas as the campaign cache.
-#[derive(Default)]
 pub struct AreaCatalog {
     current: RwLock<Option<Arc<AreaIndex>>>,
     rebuilding: std::sync::Mutex<()>,
     /// The write epoch before the last successful check, and when it was made.
     verified: std::sync::Mutex<Option<(u64, Instant)>>,
+    /// The write epoch of the database it indexes.
+    epoch: WriteEpoch,
 }
 
 /// Areas ordered by id, each with its prepared shape and its GeoJSON ready to serve.
@@ -125,6 +129,15 @@ impl AreaIndex {
 }
 
 impl AreaCatalog {
+    pub fn new(epoch: WriteEpoch) -> AreaCatalog {
+        AreaCatalog {
+            current: RwLock::new(None),
+            rebuilding: std::sync::Mutex::new(()),
+            verified: std::sync::Mutex::new(None),
+            epoch,
+        }
+    }
+
     /// The index as of now: rebuilt when the table changed since it was built.
     /// `render` writes an area as the public reads it; it is called only when the index is
     /// rebuilt.
@@ -133,7 +146,7 @@ impl AreaCatalog {
         conn: &mut DbConnection,
         render: AreaRender,
     ) -> Result<Arc<AreaIndex>, DbError> {
-        let epoch = crate::db::write_epoch();
+        let epoch = self.epoch.current();
         let index = self.checked(conn, render)?;
         *self.verified.lock().unwrap_or_else(|p| p.into_inner()) = Some((epoch, Instant::now()));
         Ok(index)
@@ -143,7 +156,7 @@ impl AreaCatalog {
     /// check and that check is younger than `ttl`.
     pub fn recent(&self, ttl: Duration) -> Option<Arc<AreaIndex>> {
         let (epoch, at) = (*self.verified.lock().unwrap_or_else(|p| p.into_inner()))?;
-        if ttl.is_zero() || epoch != crate::db::write_epoch() || at.elapsed() >= ttl {
+        if ttl.is_zero() || epoch != self.epoch.current() || at.elapsed() >= ttl {
             return None;
         }
         self.current

@@ -2,7 +2,10 @@
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
 pub mod cache;
+pub mod matching;
+pub mod payment_events;
 pub mod payments;
+pub mod settlements;
 pub mod users;
 
 use crate::auth::{RateLimiter, TokenIssuer};
@@ -75,8 +78,11 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             provider: Arc::new(provider),
-            campaign_cache: Arc::new(cache::CampaignCache::new(config.read_cache_ttl)),
-            areas: Arc::new(cache::AreaCatalog::default()),
+            campaign_cache: Arc::new(cache::CampaignCache::new(
+                config.read_cache_ttl,
+                db.write_epoch().clone(),
+            )),
+            areas: Arc::new(cache::AreaCatalog::new(db.write_epoch().clone())),
             replica_id: crate::jobs::lease::replica_id().into(),
             replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
             pledge_limiter: Arc::new(RateLimiter::new(
@@ -107,7 +113,7 @@ pub async fn serve_waitlist_now(state: &AppState, fund_id: String) {
     let served = state
         .db
         .run(move |conn| -> Result<usize, crate::db::DbError> {
-            Ok(crate::db::matching::serve_waitlist(conn, &fund_id)?)
+            Ok(crate::app::matching::serve_waitlist(conn, &fund_id)?)
         })
         .await;
     if let Err(e) = served {

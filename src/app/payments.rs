@@ -3,8 +3,8 @@
 //! and the jobs that ask the provider about pledges.
 
 use super::AppState;
+use crate::app::payment_events::{self as payments, Applied};
 use crate::db::DbError;
-use crate::db::payments::{self, Applied};
 use crate::providers::PaymentProvider;
 use crate::providers::events;
 use crate::providers::signature::{self, SignatureError};

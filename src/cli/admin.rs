@@ -29,7 +29,7 @@ pub fn create_user(
         id: ids::new_id(ids::USER),
         username: username.to_string(),
         password_hash: hash_secret(password),
-        role: role.as_str().to_string(),
+        role,
         association_id: association_id.map(str::to_string),
         email,
         created_at: now(),

@@ -1,8 +1,8 @@
 //! Group commit for PostgreSQL confirmations: concurrent confirmations in this process are
 //! read by one statement and written by one statement ([`PG_CONFIRM`]) instead of two each,
 //! in one transaction with what the rules then do (a crossing's reservation, a late payment's
-//! refund: see `follow_up`). The leader reads the batch's pledges, plans each confirmation from its pledge
-//! as read (`payments::plan_confirmation`, the same domain code as the transactional path),
+//! refund: see `app::payment_events::follow_up`). The leader reads the batch's pledges, plans each confirmation from its pledge
+//! as read (`app::payment_events::plan_confirmation`, the same domain code as the transactional path),
 //! and the write applies every confirmation whose pledge still has the facts that were read:
 //! it stores the provider events, queues their outbox messages, counts donors and adds to each
 //! campaign's `raised` once. So under a rush one commit (one WAL flush) and one update of a
@@ -16,9 +16,8 @@
 //! caller in it runs its confirmation alone, on its own connection, which reports its own error.
 
 use super::DbConnection;
-use super::models::{CampaignRow, OutboxRow, PledgeRow};
-use super::payments::{pick_pledge, plan_confirmation};
-use super::schema::pledges;
+use super::models::{CampaignRow, OutboxRow};
+use crate::domain::pledge::{Dispute, PledgeStatus};
 use crate::providers::events::ProviderEvent;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
@@ -43,7 +42,7 @@ pub enum Confirmation {
     /// Planned from the pledge as read, with what became of the plan.
     Planned {
         pledge_id: String,
-        status: &'static str,
+        status: PledgeStatus,
         outcome: Outcome,
     },
 }
@@ -52,11 +51,11 @@ pub enum Confirmation {
 #[derive(Debug, Clone)]
 pub struct ConfirmJob {
     pub pledge_id: String,
-    pub status: &'static str,
+    pub status: PledgeStatus,
     /// New facts: paid, failed, canceled, expired.
     pub facts: [bool; 4],
     pub refunded: i64,
-    pub dispute: &'static str,
+    pub dispute: Dispute,
     pub counted: i64,
     pub confirmed_at: Option<chrono::NaiveDateTime>,
     pub payment_id: Option<String>,
@@ -71,7 +70,7 @@ pub struct ConfirmJob {
     /// The facts as read: paid, failed, canceled, expired; refunded; dispute.
     pub was: [bool; 4],
     pub was_refunded: i64,
-    pub was_dispute: &'static str,
+    pub was_dispute: Dispute,
     pub messages: Vec<OutboxRow>,
 }
 
@@ -120,6 +119,9 @@ pub struct GroupCommit {
     /// size) pair was planned six times over (five custom plans, then the generic one), and
     /// in the benchmark planning was a fifth of PostgreSQL's CPU.
     leader_conns: r2d2::Pool<super::ConnectionManager>,
+    /// Its database's write epoch and clock (leaders run on threads of their own).
+    epoch: super::WriteEpoch,
+    clock: crate::clock::Clock,
 }
 
 /// Prepares a leader's connection.
@@ -137,13 +139,26 @@ impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for LeaderSett
     }
 }
 
+/// Reads, plans and writes a batch of requests (`app::payment_events::process`): given by the
+/// submitter, so this module holds the queue and the statement and no rule. It calls its third
+/// argument once every request is planned (the next leader may then start reading).
+pub type Process =
+    fn(&mut DbConnection, &[&Request], &mut dyn FnMut()) -> QueryResult<Vec<Confirmation>>;
+
 /// What a submitter gets back; `Err(())` when the batch failed as a whole (nothing of it was
 /// written): the submitter then runs its confirmation alone, which reports its own error.
 pub type Reply = Result<Confirmation, ()>;
 
 impl GroupCommit {
-    pub(super) fn new(manager: super::ConnectionManager, timeout: Duration) -> Arc<GroupCommit> {
+    pub(super) fn new(
+        manager: super::ConnectionManager,
+        timeout: Duration,
+        epoch: super::WriteEpoch,
+        clock: crate::clock::Clock,
+    ) -> Arc<GroupCommit> {
         Arc::new(GroupCommit {
+            epoch,
+            clock,
             state: Mutex::new(QueueState::default()),
             gather: Condvar::new(),
             arriving: AtomicUsize::new(0),
@@ -154,6 +169,18 @@ impl GroupCommit {
                 .connection_timeout(timeout)
                 .connection_customizer(Box::new(LeaderSettings))
                 .build_unchecked(manager),
+        })
+    }
+
+    /// The same group reading `clock` (before any use).
+    pub(super) fn with_clock(&self, clock: crate::clock::Clock) -> Arc<GroupCommit> {
+        Arc::new(GroupCommit {
+            state: Mutex::new(QueueState::default()),
+            gather: Condvar::new(),
+            arriving: AtomicUsize::new(0),
+            leader_conns: self.leader_conns.clone(),
+            epoch: self.epoch.clone(),
+            clock,
         })
     }
 
@@ -170,15 +197,24 @@ impl GroupCommit {
         }
     }
 
-    /// Queues `request` and waits for the batch that carries it.
-    pub async fn submit(self: &Arc<Self>, request: Request, mut arriving: Arriving) -> Reply {
+    /// Queues `request` and waits for the batch that carries it, run by `process`.
+    pub async fn submit(
+        self: &Arc<Self>,
+        request: Request,
+        process: Process,
+        mut arriving: Arriving,
+    ) -> Reply {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Err(());
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let leader = {
             let mut state = self.lock();
-            state.requests.push(Waiting { request, reply });
+            state.requests.push(Waiting {
+                request,
+                process,
+                reply,
+            });
             arriving.queued(self);
             self.gather.notify_all();
             self.next_leader(&mut state, &runtime)
@@ -282,6 +318,7 @@ impl Ticket {
         self.ran = true;
         let group = self.group.clone();
         let group = &*group;
+        let _clock = group.clock.enter();
         loop {
             let batch = {
                 let mut state = group.lock();
@@ -305,12 +342,13 @@ impl Ticket {
                 return;
             }
             let requests: Vec<&Request> = batch.iter().map(|w| &w.request).collect();
+            let process = batch[0].process;
             let results = match group.leader_conns.get() {
-                Ok(mut conn) => process(&mut conn, &requests, || self.done_reading()).ok(),
+                Ok(mut conn) => process(&mut conn, &requests, &mut || self.done_reading()).ok(),
                 Err(_) => None,
             };
             if results.is_some() {
-                super::bump_write_epoch();
+                group.epoch.bump();
             }
             let mut results = results.map(Vec::into_iter);
             for waiting in batch {
@@ -359,117 +397,6 @@ impl Drop for Ticket {
         };
         Ticket::start(next);
     }
-}
-
-/// Runs `request` alone on `conn`, in one statement (no batch): for callers outside a group.
-pub fn confirm_alone(conn: &mut DbConnection, request: &Request) -> QueryResult<Confirmation> {
-    Ok(process(conn, &[request], || ())?.remove(0))
-}
-
-/// Reads the pledges of `requests` (one statement by payment id; a second, rare one for events
-/// that name their pledge by metadata only), plans each confirmation and writes the plans in
-/// one statement. A second request for a pledge already planned in this batch is answered
-/// `Raced`: its caller submits it again and it is planned from the moved pledge.
-fn process(
-    conn: &mut DbConnection,
-    requests: &[&Request],
-    planned_all: impl FnOnce(),
-) -> QueryResult<Vec<Confirmation>> {
-    let payments: Vec<&str> = requests
-        .iter()
-        .filter_map(|r| r.event.payment_id.as_deref())
-        .collect();
-    let mut rows: Vec<PledgeRow> = pledges::table
-        .filter(pledges::provider_payment_id.eq_any(&payments))
-        .select(PledgeRow::as_select())
-        .load(conn)?;
-    let hints: Vec<&str> = requests
-        .iter()
-        .filter(|r| pick_pledge(&rows, &r.event).is_none())
-        .filter_map(|r| r.event.pledge_hint.as_deref())
-        .collect();
-    if !hints.is_empty() {
-        rows.extend(
-            pledges::table
-                .filter(pledges::id.eq_any(&hints))
-                .select(PledgeRow::as_select())
-                .load(conn)?,
-        );
-    }
-    let mut planned = HashSet::new();
-    let mut plans = Vec::with_capacity(requests.len());
-    for r in requests {
-        let plan = match pick_pledge(&rows, &r.event) {
-            Some(pledge) => plan_confirmation(conn, pledge, &r.event, &r.payload)?,
-            None => None,
-        };
-        // Only the first plan for a pledge goes into the statement.
-        plans.push(plan.map(|job| {
-            let first = planned.insert(job.pledge_id.clone());
-            (job, first)
-        }));
-    }
-    planned_all();
-    let jobs: Vec<&ConfirmJob> = plans
-        .iter()
-        .filter_map(|p| p.as_ref().filter(|(_, first)| *first).map(|(job, _)| job))
-        .collect();
-    let mut outcomes = match conn {
-        DbConnection::Postgresql(_) if !jobs.is_empty() => {
-            conn.transaction(|conn| -> QueryResult<Vec<Outcome>> {
-                let DbConnection::Postgresql(pg) = conn else {
-                    unreachable!("matched as PostgreSQL above")
-                };
-                let outcomes = confirm_together(pg, &jobs)?;
-                follow_up(conn, &jobs, &outcomes)?;
-                Ok(outcomes)
-            })?
-        }
-        _ => Vec::new(),
-    }
-    .into_iter();
-    let mut confirmations = Vec::with_capacity(plans.len());
-    for plan in plans {
-        confirmations.push(match plan {
-            None => Confirmation::NotApplicable,
-            Some((job, first)) => {
-                let outcome = match first {
-                    true => outcomes.next().unwrap_or(Outcome::Raced),
-                    false => Outcome::Raced,
-                };
-                Confirmation::Planned {
-                    pledge_id: job.pledge_id,
-                    status: job.status,
-                    outcome,
-                }
-            }
-        });
-    }
-    Ok(confirmations)
-}
-
-/// What the batch's confirmations make the rules do, in the batch's transaction, under the
-/// campaign rows the statement locked: a campaign that crossed its threshold reserves (or
-/// queues) its match before anything can decide it, and money that arrived for a `failed` or
-/// `cancelled` campaign is queued for refund — the same rules as the transactional path
-/// (`payments::apply_recording`), through the same functions.
-fn follow_up(
-    conn: &mut DbConnection,
-    jobs: &[&ConfirmJob],
-    outcomes: &[Outcome],
-) -> QueryResult<()> {
-    let mut looked_at = HashSet::new();
-    for (job, outcome) in jobs.iter().zip(outcomes) {
-        let Outcome::Applied(campaign) = outcome else {
-            continue;
-        };
-        if looked_at.insert(campaign.id.clone()) && super::matching::needs_rematch(conn, campaign)?
-        {
-            super::matching::after_raised_change(conn, campaign)?;
-        }
-        super::payments::refund_late_money(conn, &job.pledge_id, job.counted, &campaign.status)?;
-    }
-    Ok(())
 }
 
 /// Runs `jobs` as one batch, here and now: what became of each, in order. All or nothing if
@@ -524,6 +451,7 @@ struct QueueState {
 /// A queued request and where its answer goes.
 struct Waiting {
     request: Request,
+    process: Process,
     reply: tokio::sync::oneshot::Sender<Reply>,
 }
 
@@ -645,17 +573,17 @@ impl<'a> Batch<'a> {
             .iter()
             .flat_map(|j| j.messages.iter().map(|m| (j.pledge_id.as_str(), m)))
             .collect();
-        let mcol = |f: fn(&OutboxRow) -> &String| -> Vec<String> {
-            messages.iter().map(|(_, m)| f(m).clone()).collect()
+        let mcol = |f: fn(&OutboxRow) -> &str| -> Vec<String> {
+            messages.iter().map(|(_, m)| f(m).to_string()).collect()
         };
         let outbox = [
             messages.iter().map(|(p, _)| p.to_string()).collect(),
-            mcol(|m| &m.id),
-            mcol(|m| &m.channel),
-            mcol(|m| &m.recipient),
-            mcol(|m| &m.topic),
-            mcol(|m| &m.locale),
-            mcol(|m| &m.payload),
+            mcol(|m| m.id.as_str()),
+            mcol(|m| m.channel.as_str()),
+            mcol(|m| m.recipient.as_str()),
+            mcol(|m| m.topic.as_str()),
+            mcol(|m| m.locale.as_str()),
+            mcol(|m| m.payload.as_str()),
         ];
         Batch {
             jobs,

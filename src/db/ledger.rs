@@ -1,84 +1,31 @@
 //! The double-entry journal of fund money. Every movement is one entry whose postings sum to
 //! zero, written in the transaction that makes the movement; entries are never changed
 //! (database triggers refuse it), corrections are reversing entries. Fund figures are sums.
+//! [`transfer`] and [`set_budget`] are the only code that writes either.
 
 use super::DbConnection;
 use super::models::{JournalEntryRow, PostingRow};
 use super::schema::{funds, journal_entries, postings};
 use crate::clock::now;
 use crate::domain::ids;
+use crate::domain::money::Currency;
 use diesel::prelude::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Account {
-    /// The city's appropriation; negative by the budget.
-    BudgetSource,
-    Available,
-    Reserved,
-    Committed,
-    Settled,
-}
+pub use crate::domain::ledger::{Account, Movement};
 
-impl Account {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Account::BudgetSource => "budget_source",
-            Account::Available => "available",
-            Account::Reserved => "reserved",
-            Account::Committed => "committed",
-            Account::Settled => "settled",
-        }
-    }
-}
-
-/// The movements the matching engine and the finance office make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Movement {
-    /// A budget appropriated (or cut, with a negative amount).
-    Budget,
-    /// available → reserved (a reservation or an on_approval earmark).
-    Reserve,
-    /// reserved → available (revocation, failure, cancellation).
-    Release,
-    /// reserved → committed (the campaign succeeded).
-    Commit,
-    /// committed → settled (the bank transfer was made).
-    Settle,
-}
-
-impl Movement {
-    pub fn kind(self) -> &'static str {
-        match self {
-            Movement::Budget => "budget",
-            Movement::Reserve => "reserve",
-            Movement::Release => "release",
-            Movement::Commit => "commit",
-            Movement::Settle => "settle",
-        }
-    }
-
-    fn legs(self, amount: i64) -> [(Account, i64); 2] {
-        let (from, to) = match self {
-            Movement::Budget => (Account::BudgetSource, Account::Available),
-            Movement::Reserve => (Account::Available, Account::Reserved),
-            Movement::Release => (Account::Reserved, Account::Available),
-            Movement::Commit => (Account::Reserved, Account::Committed),
-            Movement::Settle => (Account::Committed, Account::Settled),
-        };
-        [(from, -amount), (to, amount)]
-    }
-}
-
-/// The one door through which match money moves once a fund exists: the fund row's figure
-/// changes only where the money is there to move — a reservation only out of what is available,
-/// a release or a commitment only out of what is reserved, a payment only out of what is
-/// committed — in one conditional statement, and the balanced journal entry is written in the
-/// same transaction. Returns false, having changed nothing, when the money is not there.
-/// (Budget changes go through `matching::set_budget`, conditional on what is promised.)
+/// The one door through which fund money moves: the only code that writes a fund's figures
+/// (`budget`, `reserved`, `committed`, `settled`) and journal entries. Each movement changes the
+/// fund row only where the money is there to move — a reservation only out of what is
+/// available, a release or a commitment only out of what is reserved, a payment only out of
+/// what is committed, a budget change never below what is promised — in one conditional
+/// statement, and writes its balanced journal entry in the same transaction. Returns false,
+/// having changed nothing, when the money is not there.
+///
+/// Budget changes go through [`set_budget`].
 pub fn transfer(
     conn: &mut DbConnection,
     fund_id: &str,
-    currency: &str,
+    currency: Currency,
     movement: Movement,
     amount: i64,
     campaign_id: Option<&str>,
@@ -89,6 +36,11 @@ pub fn transfer(
     }
     let fund = funds::table.find(fund_id);
     let moved = match movement {
+        Movement::Budget => {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "budget changes go through ledger::set_budget".into(),
+            ));
+        }
         Movement::Reserve => diesel::update(fund)
             .filter(
                 (funds::budget - funds::reserved - funds::committed - funds::settled).ge(amount),
@@ -113,11 +65,6 @@ pub fn transfer(
                 funds::settled.eq(funds::settled + amount),
             ))
             .execute(conn)?,
-        Movement::Budget => {
-            return Err(diesel::result::Error::QueryBuilderError(
-                "budget changes go through matching::set_budget".into(),
-            ));
-        }
     };
     if moved == 0 {
         return Ok(false);
@@ -126,27 +73,59 @@ pub fn transfer(
     Ok(true)
 }
 
-/// Writes one balanced entry moving `amount` for `fund_id`. Returns the entry id. Only
-/// [`transfer`] and budget changes call it: the fund row and the journal move together.
-pub fn post(
+/// Sets a fund's budget to `budget`, never below what is reserved, committed and settled
+/// (conditional update: a reservation landing between the caller's read and this write cannot
+/// be undercut), with a [`Movement::Budget`] entry of the difference from the journal's budget.
+/// Returns false, having changed nothing, when the budget would fall below what is promised.
+/// A new fund is inserted with a budget of 0 and given its budget here.
+pub fn set_budget(
     conn: &mut DbConnection,
     fund_id: &str,
-    currency: &str,
+    currency: Currency,
+    budget: i64,
+    memo: &str,
+) -> QueryResult<bool> {
+    let promised = funds::reserved + funds::committed + funds::settled;
+    let changed = diesel::update(funds::table.find(fund_id))
+        .filter(promised.le(budget))
+        .set(funds::budget.eq(budget))
+        .execute(conn)?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    // Read under the row lock the update took: every earlier budget change has committed.
+    let before = balances(conn, fund_id)?.budget;
+    if budget != before {
+        post(
+            conn,
+            fund_id,
+            currency,
+            Movement::Budget,
+            budget - before,
+            None,
+            memo,
+        )?;
+    }
+    Ok(true)
+}
+
+/// Writes one balanced entry moving `amount` for `fund_id`, beside the fund row's change.
+fn post(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    currency: Currency,
     movement: Movement,
     amount: i64,
     campaign_id: Option<&str>,
     memo: &str,
-) -> QueryResult<String> {
+) -> QueryResult<()> {
     let entry_id = ids::new_id("jrn");
-    if amount == 0 {
-        return Ok(entry_id);
-    }
     diesel::insert_into(journal_entries::table)
         .values(JournalEntryRow {
             id: entry_id.clone(),
             fund_id: fund_id.to_string(),
             campaign_id: campaign_id.map(str::to_string),
-            kind: movement.kind().to_string(),
+            kind: movement,
             memo: memo.to_string(),
             reverses: None,
             created_at: now(),
@@ -158,13 +137,13 @@ pub fn post(
                 id: ids::new_id("pst"),
                 entry_id: entry_id.clone(),
                 fund_id: fund_id.to_string(),
-                account: account.as_str().to_string(),
+                account,
                 amount: amt,
-                currency: currency.to_string(),
+                currency,
             })
             .execute(conn)?;
     }
-    Ok(entry_id)
+    Ok(())
 }
 
 /// A fund's figures as the journal has them.
@@ -192,13 +171,14 @@ pub fn balances(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Balances>
         .load(conn)?;
     let mut b = Balances::default();
     for (account, amount) in rows {
-        match account.as_str() {
-            "budget_source" => b.budget -= amount,
-            "available" => b.available += amount,
-            "reserved" => b.reserved += amount,
-            "committed" => b.committed += amount,
-            "settled" => b.settled += amount,
-            _ => {}
+        let account = Account::try_from(account)
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+        match account {
+            Account::BudgetSource => b.budget -= amount,
+            Account::Available => b.available += amount,
+            Account::Reserved => b.reserved += amount,
+            Account::Committed => b.committed += amount,
+            Account::Settled => b.settled += amount,
         }
     }
     Ok(b)

@@ -4,14 +4,14 @@
 //! from the URL scheme and prepares SQLite (WAL, foreign keys, busy timeout). Every query runs
 //! through [`Db::run`], which moves the blocking diesel call off the async executor.
 
+pub mod campaigns;
 pub mod group_commit;
 pub mod ledger;
-pub mod matching;
 pub mod models;
-pub mod payments;
 pub mod queries;
 pub mod reconcile;
 pub mod schema;
+pub mod stored;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -20,6 +20,8 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub use crate::clock::Clock;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -120,15 +122,27 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 /// Moves forward after every committed write transaction and whenever a connection that may
 /// have written is handed back. Read caches remember the epoch they loaded at and are valid
 /// only while it has not moved, so no reader of this process sees data older than a write
-/// this process completed.
-static WRITE_EPOCH: AtomicU64 = AtomicU64::new(0);
+/// this process completed. One per [`Db`] (its clones share it).
+#[derive(Clone, Debug, Default)]
+pub struct WriteEpoch(Arc<AtomicU64>);
 
-pub fn write_epoch() -> u64 {
-    WRITE_EPOCH.load(Ordering::Acquire)
+impl WriteEpoch {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
+/// Moves the write epoch of the [`Db`] whose closure this thread runs (see [`Db::run`]).
 pub(crate) fn bump_write_epoch() {
-    WRITE_EPOCH.fetch_add(1, Ordering::AcqRel);
+    SCOPE.with(|s| {
+        if let Some(epoch) = &s.borrow().epoch {
+            epoch.bump();
+        }
+    });
 }
 
 /// SQLite takes one writer at a time. Writers of one process that find the write lock taken
@@ -138,30 +152,43 @@ pub(crate) fn bump_write_epoch() {
 /// timeout is left to writers of other processes (replicas, the CLI).
 type WriteGate = Arc<Mutex<()>>;
 
-thread_local! {
-    /// The gate of the [`Db`] whose closure this thread is running (see [`Db::run`]).
-    static WRITE_GATE: RefCell<Option<WriteGate>> = const { RefCell::new(None) };
+/// What a thread running a [`Db`]'s closure works with (see [`Db::run`]): the database's
+/// write gate and write epoch.
+#[derive(Default)]
+struct Scope {
+    gate: Option<WriteGate>,
+    epoch: Option<WriteEpoch>,
 }
 
-/// Makes `gate` this thread's write gate until dropped, then restores the previous one.
-struct GateScope(Option<WriteGate>);
+thread_local! {
+    static SCOPE: RefCell<Scope> = RefCell::new(Scope::default());
+}
 
-impl GateScope {
-    fn enter(gate: Option<WriteGate>) -> GateScope {
-        GateScope(WRITE_GATE.with(|g| g.replace(gate)))
+/// Makes a [`Db`]'s gate, epoch and clock this thread's until dropped, then restores the
+/// previous ones.
+struct DbScope(Scope, #[allow(dead_code)] crate::clock::ClockScope);
+
+impl DbScope {
+    fn enter(db: &Db) -> DbScope {
+        let mine = Scope {
+            gate: db.write_gate.clone(),
+            epoch: Some(db.epoch.clone()),
+        };
+        DbScope(SCOPE.with(|s| s.replace(mine)), db.clock.enter())
     }
 }
 
-impl Drop for GateScope {
+impl Drop for DbScope {
     fn drop(&mut self) {
-        let previous = self.0.take();
-        WRITE_GATE.with(|g| *g.borrow_mut() = previous);
+        let previous = std::mem::take(&mut self.0);
+        SCOPE.with(|s| *s.borrow_mut() = previous);
     }
 }
 
 /// A pooled connection that may write; see [`Db::get`].
 pub struct Conn {
     inner: r2d2::PooledConnection<ConnectionManager>,
+    epoch: WriteEpoch,
 }
 
 impl std::ops::Deref for Conn {
@@ -179,7 +206,7 @@ impl std::ops::DerefMut for Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        bump_write_epoch();
+        self.epoch.bump();
     }
 }
 
@@ -192,6 +219,9 @@ pub struct Db {
     group: Option<std::sync::Arc<group_commit::GroupCommit>>,
     /// SQLite: the queue for its single writer (see [`WriteGate`]).
     write_gate: Option<WriteGate>,
+    epoch: WriteEpoch,
+    /// The clock every closure run on this database reads (see `crate::clock`).
+    clock: Clock,
 }
 
 impl Db {
@@ -210,12 +240,16 @@ impl Db {
         let parsed = DatabaseUrl::parse(url)?;
         let backend = parsed.backend_name();
         let write_gate = matches!(parsed, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+        let epoch = WriteEpoch::default();
+        let clock = Clock::system();
         let group = matches!(parsed, DatabaseUrl::Postgres(_)).then(|| {
             group_commit::GroupCommit::new(
                 ConnectionManager {
                     url: parsed.clone(),
                 },
                 timeout,
+                epoch.clone(),
+                clock.clone(),
             )
         });
         let pool = r2d2::Pool::builder()
@@ -231,7 +265,28 @@ impl Db {
             backend,
             group,
             write_gate,
+            epoch,
+            clock,
         })
+    }
+
+    /// This database with `clock` as the clock of everything run on it (tests pass an
+    /// adjustable one). Call before using it.
+    pub fn with_clock(mut self, clock: Clock) -> Db {
+        if let Some(group) = &self.group {
+            self.group = Some(group.with_clock(clock.clone()));
+        }
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The write epoch read caches of this database check (see [`WriteEpoch`]).
+    pub fn write_epoch(&self) -> &WriteEpoch {
+        &self.epoch
     }
 
     pub fn backend(&self) -> &'static str {
@@ -254,10 +309,11 @@ impl Db {
     }
 
     /// A pooled connection, for blocking contexts (CLI, jobs already off the executor). Whatever
-    /// it wrote is assumed changed: the [`write_epoch`] moves when it is handed back.
+    /// it wrote is assumed changed: the [`WriteEpoch`] moves when it is handed back.
     pub fn get(&self) -> Result<Conn, DbError> {
         Ok(Conn {
             inner: self.checkout()?,
+            epoch: self.epoch.clone(),
         })
     }
 
@@ -267,7 +323,7 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
-    /// Like [`Db::run`] for closures that only read: the [`write_epoch`] does not move, so
+    /// Like [`Db::run`] for closures that only read: the [`WriteEpoch`] does not move, so
     /// cached reads stay valid. Never pass a closure that writes.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
@@ -277,6 +333,7 @@ impl Db {
     {
         let db = self.clone();
         match tokio::task::spawn_blocking(move || {
+            let _clock = db.clock.enter();
             let mut conn = db.checkout()?;
             f(&mut conn)
         })
@@ -298,7 +355,7 @@ impl Db {
     {
         let db = self.clone();
         match tokio::task::spawn_blocking(move || {
-            let _gate = GateScope::enter(db.write_gate.clone());
+            let _scope = DbScope::enter(&db);
             let mut conn = db.get()?;
             f(&mut conn)
         })
@@ -350,7 +407,7 @@ where
     if let DbConnection::Sqlite(c) = conn {
         // Queue behind this process's other writers first (see `WriteGate`). The gate guards
         // no data, so one poisoned by a panicking writer is as good as any.
-        let gate = WRITE_GATE.with(|g| g.borrow().clone());
+        let gate = SCOPE.with(|s| s.borrow().gate.clone());
         let _turn = gate
             .as_ref()
             .map(|gate| gate.lock().unwrap_or_else(|p| p.into_inner()));

@@ -1,6 +1,14 @@
-//! Row types, one per table, exactly as stored.
+//! Row types, one per table. Stored states are text columns read into enums (an unknown
+//! stored value fails the load: see `db::stored`).
 
 use super::schema::*;
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::delivery::{Channel, DeliveryStatus};
+use crate::domain::ledger::{Account, Movement};
+use crate::domain::matching::{Decision, MatchState};
+use crate::domain::money::{Currency, Ratio};
+use crate::domain::pledge::{Dispute, EventOutcome, PledgeStatus, RefundStatus};
+use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -22,7 +30,7 @@ pub struct UserRow {
     pub id: String,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: crate::domain::role::Role,
     pub association_id: Option<String>,
     pub email: Option<String>,
     pub created_at: NaiveDateTime,
@@ -55,10 +63,12 @@ pub struct AreaRow {
 pub struct FundRow {
     pub id: String,
     pub name: String,
-    pub currency: String,
+    pub currency: Currency,
     pub budget: i64,
-    pub threshold_ratio: String,
-    pub match_ratio: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub threshold_ratio: Ratio,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub match_ratio: Ratio,
     pub max_match_per_campaign: Option<i64>,
     pub min_goal: Option<i64>,
     pub max_goal: Option<i64>,
@@ -74,6 +84,23 @@ pub struct FundRow {
     pub committed: i64,
     pub settled: i64,
     pub created_at: NaiveDateTime,
+}
+
+impl FundRow {
+    /// The crowd's threshold for a campaign of `goal` in this fund.
+    pub fn threshold_for(&self, goal: i64) -> i64 {
+        crate::domain::matching::threshold(goal, self.threshold_ratio)
+    }
+
+    /// The top-up a campaign of `goal` would get in this fund.
+    pub fn top_up_for(&self, goal: i64) -> i64 {
+        crate::domain::matching::top_up(goal, self.match_ratio, self.max_match_per_campaign)
+    }
+
+    /// What is neither reserved, committed nor settled.
+    pub fn available(&self) -> i64 {
+        self.budget - self.reserved - self.committed - self.settled
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -93,16 +120,16 @@ pub struct CampaignRow {
     pub title: String,
     pub summary: String,
     pub goal: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub location_lat: f64,
     pub location_lon: f64,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub status: String,
+    pub status: CampaignStatus,
     pub rejection_reason: Option<String>,
     pub raised: i64,
     pub donors: i32,
-    pub match_status: String,
+    pub match_status: MatchState,
     pub match_amount: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -116,8 +143,8 @@ pub struct CampaignRow {
 pub struct SettlementRow {
     pub id: String,
     pub fund_id: String,
-    pub status: String,
-    pub currency: String,
+    pub status: SettlementStatus,
+    pub currency: Currency,
     pub total: i64,
     pub item_count: i32,
     pub message_id: String,
@@ -141,7 +168,7 @@ pub struct SettlementItemRow {
     pub amount: i64,
     pub end_to_end_id: String,
     pub remittance: String,
-    pub status: String,
+    pub status: ItemStatus,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -160,18 +187,18 @@ pub struct PledgeRow {
     pub campaign_id: String,
     pub partner_id: String,
     pub amount: i64,
-    pub currency: String,
-    pub status: String,
+    pub currency: Currency,
+    pub status: PledgeStatus,
     pub paid: bool,
     pub failed: bool,
     pub canceled: bool,
     pub expired: bool,
     pub refunded_amount: i64,
-    pub dispute: String,
+    pub dispute: Dispute,
     pub counted_amount: i64,
     pub donor_key: String,
     pub message: Option<String>,
-    pub provider: String,
+    pub provider: crate::config::ProviderKind,
     pub provider_payment_id: Option<String>,
     pub client_secret: Option<String>,
     pub provider_idempotency_key: String,
@@ -206,7 +233,7 @@ pub struct ProviderEventRow {
     pub type_: String,
     pub payment_id: Option<String>,
     pub pledge_id: Option<String>,
-    pub outcome: String,
+    pub outcome: EventOutcome,
     pub payload: String,
     pub received_at: NaiveDateTime,
 }
@@ -218,7 +245,7 @@ pub struct RefundRow {
     pub pledge_id: String,
     pub amount: i64,
     pub reason: String,
-    pub status: String,
+    pub status: RefundStatus,
     pub attempts: i32,
     pub idempotency_key: String,
     pub provider_refund_id: Option<String>,
@@ -234,7 +261,7 @@ pub struct MatchDecisionRow {
     pub id: String,
     pub campaign_id: String,
     pub fund_id: String,
-    pub decision: String,
+    pub decision: Decision,
     pub amount: i64,
     pub inputs: String,
     pub created_at: NaiveDateTime,
@@ -246,7 +273,7 @@ pub struct JournalEntryRow {
     pub id: String,
     pub fund_id: String,
     pub campaign_id: Option<String>,
-    pub kind: String,
+    pub kind: Movement,
     pub memo: String,
     pub reverses: Option<String>,
     pub created_at: NaiveDateTime,
@@ -258,9 +285,9 @@ pub struct PostingRow {
     pub id: String,
     pub entry_id: String,
     pub fund_id: String,
-    pub account: String,
+    pub account: Account,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -280,12 +307,12 @@ pub struct AuditRow {
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub topic: String,
     pub locale: String,
     pub payload: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub lease_until: Option<NaiveDateTime>,

@@ -4,8 +4,9 @@
 use super::DbConnection;
 use super::ledger;
 use super::models::{CampaignRow, FundRow};
-use super::payments::REFUNDING_STATUSES;
 use super::schema::{campaigns, funds, pending_pledges, pledges, postings, refunds};
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::matching::MatchState;
 use crate::domain::pledge::{Dispute, RefundStatus};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -96,7 +97,7 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     let all_campaigns: Vec<CampaignRow> = campaigns::table
         .select(CampaignRow::as_select())
         .load(conn)?;
-    let rows: Vec<(String, i64, bool, i64, String, i64, String)> = pledges::table
+    let rows: Vec<(String, i64, bool, i64, Dispute, i64, String)> = pledges::table
         .select((
             pledges::campaign_id,
             pledges::amount,
@@ -111,7 +112,7 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     let mut donors: HashMap<String, HashSet<String>> = HashMap::new();
     for (campaign, amount, paid, refunded, dispute, counted, donor) in rows {
         // Recomputed from the facts, not from the cached counted amount.
-        let net = if paid && Dispute::parse(&dispute) != Dispute::Lost {
+        let net = if paid && dispute != Dispute::Lost {
             amount - refunded.min(amount)
         } else {
             0
@@ -239,9 +240,12 @@ fn money_owed_back(
 ) -> QueryResult<()> {
     let mut refunding = HashSet::new();
     for c in all_campaigns {
-        let held = match c.match_status.as_str() {
-            "reserved" => !matches!(c.status.as_str(), "approved" | "live" | "closing"),
-            "committed" | "settled" => c.status != "succeeded",
+        let held = match c.match_status {
+            MatchState::Reserved => !matches!(
+                c.status,
+                CampaignStatus::Approved | CampaignStatus::Live | CampaignStatus::Closing
+            ),
+            MatchState::Committed | MatchState::Settled => c.status != CampaignStatus::Succeeded,
             _ => false,
         };
         if held {
@@ -254,7 +258,7 @@ fn money_owed_back(
                 ),
             ));
         }
-        if REFUNDING_STATUSES.contains(&c.status.as_str()) {
+        if c.status.refunds_arriving_money() {
             refunding.insert(c.id.clone());
         }
     }

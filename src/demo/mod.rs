@@ -10,7 +10,10 @@ use crate::db::models::{
 use crate::db::schema::{areas, associations, campaigns, fund_areas, funds, partners, users};
 use crate::db::{Db, write_tx};
 use crate::domain::area::AreaGeometry;
+use crate::domain::campaign::CampaignStatus;
 use crate::domain::ids;
+use crate::domain::money::{Currency, Ratio};
+use crate::domain::role::Role;
 use anyhow::Context;
 use chrono::Duration;
 use diesel::prelude::*;
@@ -81,10 +84,10 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
             .values(FundRow {
                 id: fund_id.clone(),
                 name: "Crowdfunding civico Torino 2026".into(),
-                currency: "EUR".into(),
-                budget: 60_000_000,
-                threshold_ratio: "0.5".into(),
-                match_ratio: "0.5".into(),
+                currency: Currency::EUR,
+                budget: 0,
+                threshold_ratio: Ratio::parse("0.5").expect("a ratio"),
+                match_ratio: Ratio::parse("0.5").expect("a ratio"),
                 max_match_per_campaign: Some(5_000_000),
                 min_goal: Some(2_000_000),
                 max_goal: Some(10_000_000),
@@ -100,15 +103,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 created_at: t,
             })
             .execute(conn)?;
-        crate::db::ledger::post(
-            conn,
-            &fund_id,
-            "EUR",
-            crate::db::ledger::Movement::Budget,
-            60_000_000,
-            None,
-            "initial budget",
-        )?;
+        crate::db::ledger::set_budget(conn, &fund_id, Currency::EUR, 60_000_000, "initial budget")?;
         for area_id in area_ids.values() {
             diesel::insert_into(fund_areas::table)
                 .values(FundAreaRow {
@@ -153,15 +148,15 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 conn,
                 &format!("{name} member"),
                 login,
-                "association",
+                Role::Association,
                 Some(&id),
             )?);
             association_ids.push(id);
         }
         for (who, username, role) in [
-            ("City programme admin", "admin", "admin"),
-            ("City evaluator", "reviewer", "reviewer"),
-            ("City finance office", "finance", "finance"),
+            ("City programme admin", "admin", Role::Admin),
+            ("City evaluator", "reviewer", Role::Reviewer),
+            ("City finance office", "finance", Role::Finance),
         ] {
             logins.push(add_user(conn, who, username, role, None)?);
         }
@@ -187,13 +182,13 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         });
 
         // Campaigns in several states.
-        let campaigns_data: [(&str, usize, &str, i64, &str, i64, i64); 5] = [
+        let campaigns_data: [(&str, usize, &str, i64, CampaignStatus, i64, i64); 5] = [
             (
                 "Doposcuola in Barriera",
                 0,
                 "TO-BARRIERA",
                 4_000_000,
-                "live",
+                CampaignStatus::Live,
                 -5,
                 40,
             ),
@@ -202,7 +197,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 0,
                 "TO-AURORA",
                 2_500_000,
-                "approved",
+                CampaignStatus::Approved,
                 3,
                 50,
             ),
@@ -211,7 +206,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 1,
                 "TO-MIRAFIORI-SUD",
                 6_000_000,
-                "submitted",
+                CampaignStatus::Submitted,
                 10,
                 55,
             ),
@@ -220,7 +215,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 1,
                 "TO-VALLETTE",
                 10_000_000,
-                "draft",
+                CampaignStatus::Draft,
                 20,
                 60,
             ),
@@ -229,7 +224,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 0,
                 "TO-SAN-SALVARIO",
                 3_000_000,
-                "live",
+                CampaignStatus::Live,
                 -10,
                 30,
             ),
@@ -252,16 +247,16 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                         "{title}: a neighbourhood project run by volunteers and social workers."
                     ),
                     goal,
-                    currency: "EUR".into(),
+                    currency: Currency::EUR,
                     location_lat: lat,
                     location_lon: lon,
                     starts_at,
                     ends_at: starts_at + Duration::days(length_days),
-                    status: status.into(),
+                    status,
                     rejection_reason: None,
                     raised: 0,
                     donors: 0,
-                    match_status: "none".into(),
+                    match_status: crate::domain::matching::MatchState::None,
                     match_amount: 0,
                     created_at: t,
                     updated_at: t,
@@ -291,7 +286,7 @@ fn add_user(
     conn: &mut crate::db::DbConnection,
     who: &str,
     username: &str,
-    role: &str,
+    role: Role,
     association_id: Option<&str>,
 ) -> anyhow::Result<Login> {
     // An existing account (e.g. the admin created with `cofund admin create-user`) is kept.
@@ -312,7 +307,7 @@ fn add_user(
             id: ids::new_id(ids::USER),
             username: username.into(),
             password_hash: hash_secret(&password),
-            role: role.into(),
+            role,
             association_id: association_id.map(str::to_string),
             email: None,
             created_at: now(),

@@ -2,9 +2,23 @@
 //! plus `rejected` (back to `draft` on edit) and `cancelled`. Pure: callers apply the result
 //! with a conditional update on the stored status, so concurrent requests cannot both win.
 
+use super::stored::stored_as_text;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Draft,
@@ -17,6 +31,13 @@ pub enum CampaignStatus {
     Failed,
     Cancelled,
 }
+
+stored_as_text!(
+    CampaignStatus,
+    "campaign status",
+    CampaignStatus::parse,
+    |v| v.as_str().to_string()
+);
 
 pub const ALL_STATUSES: [CampaignStatus; 9] = [
     CampaignStatus::Draft,
@@ -47,6 +68,12 @@ impl CampaignStatus {
 
     pub fn parse(s: &str) -> Option<CampaignStatus> {
         ALL_STATUSES.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// A campaign that can no longer use a donation: money arriving for it goes back to the
+    /// donor (late money).
+    pub fn refunds_arriving_money(self) -> bool {
+        matches!(self, CampaignStatus::Failed | CampaignStatus::Cancelled)
     }
 
     /// States the public (and partner frontends) may see.
@@ -269,3 +296,5 @@ mod tests {
         }
     }
 }
+
+super::stored::display_as_str!(CampaignStatus);

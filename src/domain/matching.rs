@@ -1,7 +1,10 @@
 //! The matching rule's arithmetic: the crowd's threshold and the city's top-up for a goal.
 //! Exact: integer minor units in, `rust_decimal` ratios, half-up rounding to the minor unit.
 
+use super::campaign::CampaignStatus;
+use super::fund::Allocation;
 use super::money::{Ratio, apply_ratio};
+use super::stored::stored_enum;
 use rust_decimal::Decimal;
 
 /// goal × threshold_ratio, rounded half-up to the minor unit.
@@ -41,37 +44,39 @@ pub enum MatchAction {
     Nothing,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MatchState {
-    None,
-    Waitlisted,
-    Reserved,
-    Committed,
-    Settled,
-    Revoked,
+stored_enum! {
+    /// Where a campaign's match stands.
+    pub enum MatchState: "match status" {
+        None = "none",
+        Waitlisted = "waitlisted",
+        Reserved = "reserved",
+        Committed = "committed",
+        Settled = "settled",
+        Revoked = "revoked",
+    }
 }
 
-impl MatchState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchState::None => "none",
-            MatchState::Waitlisted => "waitlisted",
-            MatchState::Reserved => "reserved",
-            MatchState::Committed => "committed",
-            MatchState::Settled => "settled",
-            MatchState::Revoked => "revoked",
-        }
-    }
-
-    pub fn parse(s: &str) -> MatchState {
-        match s {
-            "waitlisted" => MatchState::Waitlisted,
-            "reserved" => MatchState::Reserved,
-            "committed" => MatchState::Committed,
-            "settled" => MatchState::Settled,
-            "revoked" => MatchState::Revoked,
-            _ => MatchState::None,
-        }
+stored_enum! {
+    /// What a recorded match decision did (`match_decisions.decision`).
+    pub enum Decision: "match decision" {
+        /// The full top-up reserved.
+        Reserve = "reserve",
+        /// Less than the top-up reserved: all that was left (`partial` policy).
+        Partial = "partial",
+        /// Queued until budget frees up.
+        Waitlist = "waitlist",
+        /// Left the queue: fell below the threshold while waiting.
+        Unqueue = "unqueue",
+        /// The reservation given back: fell below the threshold.
+        Revoke = "revoke",
+        /// The reservation given back: the campaign failed or was cancelled.
+        Release = "release",
+        /// The reservation committed: the campaign succeeded.
+        Commit = "commit",
+        /// Succeeded while still queued: no match.
+        NoBudget = "no_budget",
+        /// The top-up earmarked at approval (`on_approval`).
+        Earmark = "earmark",
     }
 }
 
@@ -94,6 +99,34 @@ impl MatchInputs {
     }
 }
 
+/// How much a qualifying campaign can have reserved now: all of its top-up when the budget
+/// covers it, what is left under the `partial` policy, or nothing (it waits).
+fn reservation(inputs: &MatchInputs) -> Option<i64> {
+    if inputs.available >= inputs.top_up {
+        Some(inputs.top_up)
+    } else if inputs.partial && inputs.available > 0 {
+        Some(inputs.available)
+    } else {
+        None
+    }
+}
+
+/// How a reservation of `amount` is recorded: `partial` when it is less than the top-up.
+pub fn reserve_decision(amount: i64, inputs: &MatchInputs) -> Decision {
+    if amount < inputs.top_up {
+        Decision::Partial
+    } else {
+        Decision::Reserve
+    }
+}
+
+/// Whether the crowd rule applies to a campaign at all: only while it runs (`live`, `closing`)
+/// and only in an `on_threshold` fund (an `on_approval` fund earmarks at approval instead).
+pub fn crowd_rule_applies(status: CampaignStatus, allocation: Allocation) -> bool {
+    matches!(status, CampaignStatus::Live | CampaignStatus::Closing)
+        && allocation == Allocation::OnThreshold
+}
+
 /// The `on_threshold` rule: reserve on crossing (all of the top-up, or what is left under the
 /// `partial` policy), queue when the budget cannot cover it (`waitlist`), revoke or unqueue when
 /// refunds or lost disputes drop the campaign below its threshold.
@@ -102,12 +135,8 @@ pub fn on_threshold(state: MatchState, inputs: &MatchInputs) -> MatchAction {
         (MatchState::None | MatchState::Revoked, true) => {
             if inputs.top_up <= 0 {
                 MatchAction::Nothing
-            } else if inputs.available >= inputs.top_up {
-                MatchAction::Reserve(inputs.top_up)
-            } else if inputs.partial && inputs.available > 0 {
-                MatchAction::Reserve(inputs.available)
             } else {
-                MatchAction::Waitlist
+                reservation(inputs).map_or(MatchAction::Waitlist, MatchAction::Reserve)
             }
         }
         (MatchState::Reserved, false) => MatchAction::Revoke,
@@ -115,6 +144,60 @@ pub fn on_threshold(state: MatchState, inputs: &MatchInputs) -> MatchAction {
         _ => MatchAction::Nothing,
     }
 }
+
+/// What serving a fund's waitlist does with the campaign at the head of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServeAction {
+    /// Reserve `amount` and leave the queue.
+    Reserve(i64),
+    /// It no longer qualifies: leave the queue without a match.
+    Unqueue,
+    /// The budget cannot cover it yet: it waits, and so does everyone behind it (FIFO).
+    Wait,
+}
+
+/// The waitlist rule for the queue's head: the same reservation as a crossing.
+pub fn serve_head(inputs: &MatchInputs) -> ServeAction {
+    if !inputs.qualifies() {
+        return ServeAction::Unqueue;
+    }
+    reservation(inputs).map_or(ServeAction::Wait, ServeAction::Reserve)
+}
+
+/// What becomes of a campaign's match when it is decided after `closing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// `succeeded`: a reservation of `match_amount` is committed; a queued campaign leaves the
+    /// queue with no match (`no_budget`).
+    Succeeded,
+    /// `failed`: the reservation is released and every counted donation refunded.
+    Failed,
+}
+
+/// The decision after `closing`: succeeded when the crowd raised the threshold.
+pub fn on_close(raised: i64, threshold: i64) -> Verdict {
+    if raised >= threshold {
+        Verdict::Succeeded
+    } else {
+        Verdict::Failed
+    }
+}
+
+/// The `on_approval` earmark: the whole top-up, or a refusal when the budget cannot cover it
+/// (approval then fails). None when there is nothing to earmark.
+pub fn earmark(top_up: i64, available: i64) -> Result<Option<i64>, EarmarkRefused> {
+    if top_up <= 0 {
+        Ok(None)
+    } else if available >= top_up {
+        Ok(Some(top_up))
+    } else {
+        Err(EarmarkRefused)
+    }
+}
+
+/// The fund cannot cover an `on_approval` top-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EarmarkRefused;
 
 #[cfg(test)]
 mod tests {
@@ -236,6 +319,87 @@ mod tests {
             let exact = Decimal::from(goal) * ratio_dec;
             let diff = (Decimal::from(threshold(goal, ratio)) - exact).abs();
             prop_assert!(diff <= Decimal::new(5, 1));
+        }
+    }
+
+    fn any_inputs() -> impl Strategy<Value = MatchInputs> {
+        (
+            0i64..10_000_000,
+            0i64..50,
+            1i64..10_000_000,
+            0i64..10_000_000,
+            0i64..5_000_000,
+            0i64..10,
+            0i64..10_000_000,
+            any::<bool>(),
+        )
+            .prop_map(
+                |(raised, donors, goal, threshold, top_up, min_donors, available, partial)| {
+                    MatchInputs {
+                        raised,
+                        donors,
+                        goal,
+                        threshold,
+                        top_up,
+                        min_donors,
+                        available,
+                        partial,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// The waitlist and a crossing reserve the same amount from the same inputs, never
+        /// more than is available nor more than the top-up.
+        #[test]
+        fn serving_the_queue_reserves_what_a_crossing_would(i in any_inputs()) {
+            let crossing = on_threshold(MatchState::None, &i);
+            match serve_head(&i) {
+                ServeAction::Reserve(amount) => {
+                    prop_assert!(amount > 0 && amount <= i.available && amount <= i.top_up);
+                    if i.top_up > 0 {
+                        prop_assert_eq!(crossing, MatchAction::Reserve(amount));
+                    }
+                    prop_assert_eq!(
+                        reserve_decision(amount, &i) == Decision::Partial,
+                        amount < i.top_up
+                    );
+                }
+                ServeAction::Wait => {
+                    prop_assert!(i.qualifies());
+                    if i.top_up > 0 {
+                        prop_assert_eq!(crossing, MatchAction::Waitlist);
+                    }
+                }
+                ServeAction::Unqueue => prop_assert!(!i.qualifies()),
+            }
+        }
+
+        #[test]
+        fn an_earmark_is_the_whole_top_up_or_a_refusal(top_up in 0i64..1_000, available in 0i64..1_000) {
+            match earmark(top_up, available) {
+                Ok(Some(amount)) => prop_assert!(amount == top_up && amount <= available),
+                Ok(None) => prop_assert_eq!(top_up, 0),
+                Err(EarmarkRefused) => prop_assert!(top_up > available),
+            }
+        }
+
+        #[test]
+        fn a_campaign_succeeds_exactly_when_the_crowd_reached_the_threshold(
+            raised in 0i64..1_000, threshold in 0i64..1_000
+        ) {
+            prop_assert_eq!(on_close(raised, threshold) == Verdict::Succeeded, raised >= threshold);
+        }
+    }
+
+    #[test]
+    fn the_crowd_rule_applies_to_running_on_threshold_campaigns_only() {
+        use CampaignStatus as S;
+        for s in crate::domain::campaign::ALL_STATUSES {
+            let running = matches!(s, S::Live | S::Closing);
+            assert_eq!(crowd_rule_applies(s, Allocation::OnThreshold), running);
+            assert!(!crowd_rule_applies(s, Allocation::OnApproval));
         }
     }
 }

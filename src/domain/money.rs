@@ -12,7 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const MAX_MINOR_UNITS: i64 = 10_000_000_000_000;
 
 /// An ISO 4217 currency together with its number of minor-unit decimals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Currency {
     code: &'static str,
     decimals: u32,
@@ -117,12 +118,22 @@ impl fmt::Display for Currency {
     }
 }
 
+impl AsRef<str> for Currency {
+    fn as_ref(&self) -> &str {
+        self.code
+    }
+}
+
 impl FromStr for Currency {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Currency::parse(s)
     }
 }
+
+super::stored::stored_as_text!(Currency, "currency", |s| Currency::parse(s).ok(), |c| c
+    .code()
+    .to_string());
 
 /// Serialised as its code, so JSON carries `"EUR"`.
 impl Serialize for Currency {
@@ -298,6 +309,9 @@ pub enum RatioError {
 }
 
 impl Ratio {
+    /// 1: the whole.
+    pub const ONE: Ratio = Ratio(Decimal::ONE);
+
     /// Parses "0.5", "1", "0.333" with the same strict grammar as amounts.
     /// "0", "1.01", "-0.5" are `OutOfRange`; "abc", "1e-1" are `NotANumber`;
     /// more than 6 decimal places (counted literally) is `TooPrecise`.
@@ -342,6 +356,10 @@ impl FromStr for Ratio {
         Ratio::parse(s)
     }
 }
+
+// Stored as typed ("0.5"); a stored ratio that does not parse fails the row's load.
+super::stored::stored_as_text!(Ratio, "ratio", |s| Ratio::parse(s).ok(), |r| r
+    .to_string_normalized());
 
 impl Serialize for Ratio {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

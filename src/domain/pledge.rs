@@ -3,9 +3,23 @@
 //! moves forward, so events may arrive in any order, late or twice, and the status derived from
 //! the facts never regresses. Only confirmed money counts towards a campaign.
 
+use super::stored::{stored_as_text, stored_enum};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum PledgeStatus {
     Pending,
@@ -49,37 +63,48 @@ impl PledgeStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dispute {
-    None,
-    Open,
-    Won,
-    Lost,
+stored_enum! {
+    /// A payment's dispute, as the provider last reported it.
+    pub enum Dispute: "dispute state" {
+        None = "none",
+        Open = "open",
+        Won = "won",
+        Lost = "lost",
+    }
 }
 
-impl Dispute {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dispute::None => "none",
-            Dispute::Open => "open",
-            Dispute::Won => "won",
-            Dispute::Lost => "lost",
-        }
-    }
-
-    pub fn parse(s: &str) -> Dispute {
-        match s {
-            "open" => Dispute::Open,
-            "won" => Dispute::Won,
-            "lost" => Dispute::Lost,
-            _ => Dispute::None,
-        }
+stored_enum! {
+    /// What a stored provider event did (`provider_events.outcome`).
+    pub enum EventOutcome: "event outcome" {
+        /// The pledge moved.
+        Applied = "applied",
+        /// The pledge already knew this fact.
+        NoChange = "no_change",
+        /// Amount or currency did not match the pledge: not counted.
+        Flagged = "flagged",
+        /// No pledge for this payment.
+        UnknownPayment = "unknown_payment",
+        /// An event type cofund does not act on.
+        Ignored = "ignored",
+        /// The provider reported what became of a refund.
+        RefundReported = "refund_reported",
     }
 }
 
 /// A refund cofund asked of the provider. It is done only when the provider reports it
 /// succeeded; a refusal or a failure reported by the provider leaves it for finance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     /// To be sent, or sent and not yet reported done.
@@ -109,6 +134,14 @@ impl RefundStatus {
         .find(|r| r.as_str() == s)
     }
 }
+
+stored_as_text!(PledgeStatus, "pledge status", PledgeStatus::parse, |v| v
+    .as_str()
+    .to_string());
+stored_as_text!(RefundStatus, "refund status", RefundStatus::parse, |v| v
+    .as_str()
+    .to_string());
+super::stored::display_as_str!(PledgeStatus, RefundStatus);
 
 /// What the provider told us (or the service decided, for expiry).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,21 @@
 //! The roles of the spec's "Users and roles" table.
 
+use super::stored::stored_as_text;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -39,3 +52,7 @@ impl Role {
         matches!(self, Role::Admin | Role::Reviewer | Role::Finance)
     }
 }
+
+stored_as_text!(Role, "role", Role::parse, |v| v.as_str().to_string());
+
+super::stored::display_as_str!(Role);

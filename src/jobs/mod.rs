@@ -8,8 +8,8 @@ pub mod payments;
 pub mod scheduler;
 
 use crate::app::AppState;
+use crate::app::matching as engine;
 use crate::clock::now;
-use crate::db::matching as engine;
 use crate::db::schema::{campaigns, pledges};
 use crate::db::{DbConnection, DbError};
 use diesel::prelude::*;

@@ -2,10 +2,10 @@
 //! never came (asked of the provider), and pledges that waited too long (expired).
 
 use crate::app::AppState;
+use crate::app::payment_events::{self as payments, apply_to_pledge};
 use crate::app::payments::deliver_simulated;
 use crate::clock::now;
 use crate::db::models::RefundRow;
-use crate::db::payments::{self, apply_to_pledge};
 use crate::db::schema::{pending_pledges, pledges, refunds};
 use crate::db::{DbError, write_tx};
 use crate::domain::pledge::{PaymentEvent, RefundStatus};
@@ -146,7 +146,8 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
 /// same state machine, then expires those still pending past their time-to-live.
 pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbError> {
     let cfg = &state.config.payments;
-    let ask_before = now() - chrono::Duration::from_std(cfg.reconcile_after).unwrap_or_default();
+    let ask_before = state.db.clock().now()
+        - chrono::Duration::from_std(cfg.reconcile_after).unwrap_or_default();
     let stale: Vec<(String, String)> = state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -177,7 +178,7 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
 
 /// Deletes provider events older than the retention period, a bounded batch per pass.
 pub async fn forget_old_events(state: &AppState) -> Result<usize, DbError> {
-    let before = now()
+    let before = state.db.clock().now()
         - chrono::Duration::from_std(state.config.payments.event_retention).unwrap_or_default();
     state
         .db
@@ -202,7 +203,8 @@ pub async fn forget_old_events(state: &AppState) -> Result<usize, DbError> {
 /// what becomes of it). A provider that cannot be reached leaves the pledge for the next pass.
 async fn expire_pending(state: &AppState) -> Result<usize, DbError> {
     let cfg = &state.config.payments;
-    let expire_before = now() - chrono::Duration::from_std(cfg.pledge_ttl).unwrap_or_default();
+    let expire_before =
+        state.db.clock().now() - chrono::Duration::from_std(cfg.pledge_ttl).unwrap_or_default();
     let due: Vec<(String, Option<String>)> = state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -292,7 +294,7 @@ async fn apply_found(
         let _ = state
             .db
             .run(move |conn| {
-                crate::db::matching::serve_waitlist(conn, &fund_id).map_err(DbError::from)
+                crate::app::matching::serve_waitlist(conn, &fund_id).map_err(DbError::from)
             })
             .await;
     }

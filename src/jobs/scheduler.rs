@@ -64,8 +64,8 @@ fn move_one(
                 id,
                 Some(format!("{from} -> {to}")),
             )?;
-            let campaign = crate::db::matching::load_campaign(conn, id)?;
-            let fund = crate::db::matching::load_fund(conn, &campaign.fund_id)?;
+            let campaign = crate::app::matching::load_campaign(conn, id)?;
+            let fund = crate::app::matching::load_fund(conn, &campaign.fund_id)?;
             crate::notify::campaign_changed(conn, &campaign, &fund, None, true)?;
         }
         Ok(changed)

@@ -8,6 +8,7 @@ use crate::clock::now;
 use crate::db::DbError;
 use crate::db::models::OutboxRow;
 use crate::db::schema::{outbox, partners};
+use crate::domain::delivery::{Channel, DeliveryStatus};
 use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget, is_special_purpose};
 use crate::providers::signature;
 use diesel::prelude::*;
@@ -180,10 +181,10 @@ fn backoff(attempts: i32) -> chrono::Duration {
     )
 }
 
-fn max_age(channel: &str) -> chrono::Duration {
+fn max_age(channel: Channel) -> chrono::Duration {
     match channel {
-        "webhook" => chrono::Duration::hours(24),
-        _ => chrono::Duration::hours(72),
+        Channel::Webhook => chrono::Duration::hours(24),
+        Channel::Email => chrono::Duration::hours(72),
     }
 }
 
@@ -265,7 +266,7 @@ pub async fn dispatch_within(
                 due = due.filter(outbox::channel.ne("email"));
             }
             let due: Vec<OutboxRow> = due
-                .filter(outbox::status.eq("pending"))
+                .filter(outbox::status.eq(DeliveryStatus::Pending))
                 .filter(outbox::next_attempt_at.le(t))
                 .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
                 .order(outbox::next_attempt_at)
@@ -276,7 +277,7 @@ pub async fn dispatch_within(
             for row in due {
                 // The claim: whoever moves the lease first sends it.
                 let n = diesel::update(outbox::table.find(&row.id))
-                    .filter(outbox::status.eq("pending"))
+                    .filter(outbox::status.eq(DeliveryStatus::Pending))
                     .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
                     .set((
                         outbox::lease_until.eq(Some(t + lease)),
@@ -295,8 +296,9 @@ pub async fn dispatch_within(
     // E-mails form one lane, sent one after another: the per-recipient limit counts what was
     // already sent, and they share one relay. Each webhook is a lane of its own, so a slow
     // partner holds one slot. At most CONCURRENT_SENDS lanes run at once.
-    let (emails, others): (Vec<OutboxRow>, Vec<OutboxRow>) =
-        claimed.into_iter().partition(|r| r.channel == "email");
+    let (emails, others): (Vec<OutboxRow>, Vec<OutboxRow>) = claimed
+        .into_iter()
+        .partition(|r| r.channel == Channel::Email);
     let lanes: Vec<Vec<OutboxRow>> = Some(emails)
         .filter(|e| !e.is_empty())
         .into_iter()
@@ -356,7 +358,7 @@ async fn release(state: &AppState, row: OutboxRow) -> Result<(), DbError> {
         .db
         .run(move |conn| -> Result<(), DbError> {
             diesel::update(outbox::table.find(&row.id))
-                .filter(outbox::status.eq("pending"))
+                .filter(outbox::status.eq(DeliveryStatus::Pending))
                 .set((
                     outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
                     outbox::attempts.eq(row.attempts),
@@ -375,32 +377,38 @@ async fn record(
 ) -> Result<Outcome, DbError> {
     let id = row.id.clone();
     let attempts = row.attempts + 1;
-    let expired = now() - row.created_at > max_age(&row.channel);
+    let at = state.db.clock().now();
+    let expired = at - row.created_at > max_age(row.channel);
     let mut resolved = None;
     let (status, next, error, outcome) = match sent {
-        Ok(Sent::Done) => ("sent", None, None, Outcome::Sent),
+        Ok(Sent::Done) => (DeliveryStatus::Sent, None, None, Outcome::Sent),
         Ok(Sent::To(to)) => {
             resolved = Some(to);
-            ("sent", None, None, Outcome::Sent)
+            (DeliveryStatus::Sent, None, None, Outcome::Sent)
         }
         Ok(Sent::Suppressed(why)) => (
-            "sent",
+            DeliveryStatus::Sent,
             None,
             Some(format!("not sent: {why}")),
             Outcome::Suppressed,
         ),
-        Ok(Sent::Later(after)) => ("pending", Some(now() + after), None, Outcome::Postponed),
-        Err(Failure::Permanent(e)) => ("dead", None, Some(e), Outcome::Dead),
-        Err(Failure::Retry(e)) if expired => ("dead", None, Some(e), Outcome::Dead),
+        Ok(Sent::Later(after)) => (
+            DeliveryStatus::Pending,
+            Some(at + after),
+            None,
+            Outcome::Postponed,
+        ),
+        Err(Failure::Permanent(e)) => (DeliveryStatus::Dead, None, Some(e), Outcome::Dead),
+        Err(Failure::Retry(e)) if expired => (DeliveryStatus::Dead, None, Some(e), Outcome::Dead),
         Err(Failure::Retry(e)) => (
-            "pending",
-            Some(now() + backoff(attempts)),
+            DeliveryStatus::Pending,
+            Some(at + backoff(attempts)),
             Some(e),
             Outcome::Failed,
         ),
     };
     if let Some(e) = &error {
-        tracing::warn!(message_id = %id, channel = %row.channel, error = %e, status, "delivery failed");
+        tracing::warn!(message_id = %id, channel = %row.channel, error = %e, %status, "delivery failed");
     }
     state
         .db
@@ -412,7 +420,11 @@ async fn record(
                 outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
                 outbox::next_attempt_at.eq(next.unwrap_or(t)),
                 outbox::last_error.eq(error),
-                outbox::sent_at.eq(if status == "sent" { Some(t) } else { None }),
+                outbox::sent_at.eq(if status == DeliveryStatus::Sent {
+                    Some(t)
+                } else {
+                    None
+                }),
             );
             // The address it went to is kept, so per-recipient limits see it.
             Ok(match resolved {

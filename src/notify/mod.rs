@@ -9,8 +9,13 @@ use crate::clock::now;
 use crate::db::DbConnection;
 use crate::db::models::{CampaignRow, FundRow, OutboxRow, PledgeRow};
 use crate::db::schema::{associations, campaigns, donors, outbox, partners, users};
+use crate::domain::delivery::{Channel, DeliveryStatus};
 use crate::domain::ids;
-use crate::domain::money::format_stored as money;
+use crate::domain::money::Currency;
+
+fn money(minor: i64, currency: &Currency) -> String {
+    crate::domain::money::format_amount(minor, *currency)
+}
 use crate::domain::pledge::PledgeFacts;
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -19,7 +24,7 @@ pub use templates::Template;
 fn insert(
     conn: &mut DbConnection,
     id: String,
-    channel: &str,
+    channel: Channel,
     recipient: &str,
     topic: &str,
     locale: &str,
@@ -34,7 +39,7 @@ fn insert(
 /// A pending outbox row, due now.
 fn row(
     id: String,
-    channel: &str,
+    channel: Channel,
     recipient: &str,
     topic: &str,
     locale: &str,
@@ -43,12 +48,12 @@ fn row(
     let t = now();
     OutboxRow {
         id,
-        channel: channel.into(),
+        channel,
         recipient: recipient.into(),
         topic: topic.into(),
         locale: locale.into(),
         payload,
-        status: "pending".into(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at: t,
         lease_until: None,
@@ -70,7 +75,7 @@ pub fn email(
     insert(
         conn,
         ids::new_id("msg"),
-        "email",
+        Channel::Email,
         to,
         template.as_str(),
         locale,
@@ -102,7 +107,7 @@ fn webhook_row(partner_id: &str, event_type: &str, data: Value) -> OutboxRow {
     });
     row(
         id,
-        "webhook",
+        Channel::Webhook,
         partner_id,
         event_type,
         "en",
@@ -127,7 +132,7 @@ pub fn campaign_webhook(
         "donors": campaign.donors,
         "goal": money(campaign.goal, &campaign.currency),
         "currency": campaign.currency,
-        "match": {"status": campaign.match_status, "amount": money(campaign.match_amount, &campaign.currency)},
+        "match": {"status": campaign.match_status.as_str(), "amount": money(campaign.match_amount, &campaign.currency)},
     });
     for p in targets {
         webhook(conn, &p, event_type, data.clone())?;
@@ -204,7 +209,7 @@ pub fn pledge_change_messages(
     if newly_paid {
         messages.push(row(
             ids::new_id("msg"),
-            "email",
+            Channel::Email,
             &recipient,
             Template::DonorReceipt.as_str(),
             "it",
@@ -214,7 +219,7 @@ pub fn pledge_change_messages(
     if refunded_now > 0 {
         messages.push(row(
             ids::new_id("msg"),
-            "email",
+            Channel::Email,
             &recipient,
             Template::RefundNotice.as_str(),
             "it",
@@ -316,7 +321,7 @@ pub fn campaign_changed(
 ) -> QueryResult<()> {
     let (_, asso_email, _) = association_of(conn, &campaign.association_id)?;
     let c = &campaign.currency;
-    let threshold = crate::db::matching::threshold_of(campaign, fund)?;
+    let threshold = fund.threshold_for(campaign.goal);
     let data = json!({
         "campaign_id": campaign.id,
         "campaign_title": campaign.title,
@@ -350,7 +355,7 @@ pub fn campaign_changed(
 
 /// The threshold was reached and the match reserved.
 pub fn match_reserved(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<()> {
-    let campaign = crate::db::matching::load_campaign(conn, campaign_id)?;
+    let campaign = crate::db::campaigns::load_campaign(conn, campaign_id)?;
     let (_, asso_email, _) = association_of(conn, &campaign.association_id)?;
     let c = &campaign.currency;
     email(
@@ -389,7 +394,7 @@ pub fn budget_exhausted(
         "fund_id": fund.id,
         "fund_name": fund.name,
         "campaign_title": campaign.title,
-        "available": money(crate::db::matching::available_of(fund), c),
+        "available": money(fund.available(), c),
         "currency": c,
     });
     for to in finance {
@@ -414,7 +419,7 @@ pub fn settlement_paid(
             settlement_items::amount,
         ))
         .load(conn)?;
-    let currency: String = crate::db::schema::settlements::table
+    let currency: Currency = crate::db::schema::settlements::table
         .find(settlement_id)
         .select(crate::db::schema::settlements::currency)
         .first(conn)?;

@@ -46,9 +46,13 @@ pub enum PaymentProvider {
 
 impl PaymentProvider {
     pub fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    pub fn kind(&self) -> crate::config::ProviderKind {
         match self {
-            PaymentProvider::Stripe(_) => "stripe",
-            PaymentProvider::Simulated(_) => "simulated",
+            PaymentProvider::Stripe(_) => crate::config::ProviderKind::Stripe,
+            PaymentProvider::Simulated(_) => crate::config::ProviderKind::Simulated,
         }
     }
 

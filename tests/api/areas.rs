@@ -172,7 +172,9 @@ async fn a_moved_area_is_found_at_its_new_place_at_once_on_every_replica() {
             vec!["TO-MOVE"]
         );
         // Another replica's index, built before the move.
-        let replica = std::sync::Arc::new(cofund::app::cache::AreaCatalog::default());
+        let replica = std::sync::Arc::new(cofund::app::cache::AreaCatalog::new(
+            cofund::db::WriteEpoch::default(),
+        ));
         let point = cofund::domain::area::LatLon::new(45.0, 7.6).unwrap();
         let r = replica.clone();
         let before = app

@@ -4,10 +4,10 @@
 //! form such batches by themselves, are covered in `pledges.rs` and `matching.rs`.
 
 use crate::helpers::*;
+use cofund::app::payment_events::facts_of;
 use cofund::db::DbConnection;
 use cofund::db::group_commit::{ConfirmJob, Outcome, confirm_together};
 use cofund::db::models::PledgeRow;
-use cofund::db::payments::facts_of;
 use cofund::db::schema::pledges;
 use cofund::domain::pledge::PaymentEvent;
 use diesel::prelude::*;
@@ -20,17 +20,17 @@ fn job(p: &PledgeRow, event_id: &str) -> ConfirmJob {
         .apply(
             &PaymentEvent::Succeeded {
                 amount: p.amount,
-                currency: p.currency.clone(),
+                currency: p.currency.code().to_string(),
             },
-            &p.currency,
+            p.currency.code(),
         )
         .unwrap();
     ConfirmJob {
         pledge_id: p.id.clone(),
-        status: after.status().as_str(),
+        status: after.status(),
         facts: [after.paid, after.failed, after.canceled, after.expired],
         refunded: after.refunded,
-        dispute: after.dispute.as_str(),
+        dispute: after.dispute,
         counted: after.counted(),
         confirmed_at: Some(cofund::http::views::now()),
         payment_id: p.provider_payment_id.clone(),
@@ -44,7 +44,7 @@ fn job(p: &PledgeRow, event_id: &str) -> ConfirmJob {
         delta: after.counted(),
         was: [before.paid, before.failed, before.canceled, before.expired],
         was_refunded: before.refunded,
-        was_dispute: before.dispute.as_str(),
+        was_dispute: before.dispute,
         messages: cofund::notify::pledge_change_messages(p, &before, &after, false),
     }
 }
@@ -198,7 +198,7 @@ async fn confirm_as_leader(app: &TestApp, event: serde_json::Value) {
             event: cofund::providers::events::parse(body.as_bytes()).unwrap(),
             payload: body,
         };
-        let confirmed = cofund::db::group_commit::confirm_alone(conn, &request)?;
+        let confirmed = cofund::app::payment_events::confirm_alone(conn, &request)?;
         assert!(
             matches!(
                 confirmed,

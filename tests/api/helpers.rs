@@ -204,7 +204,10 @@ impl TestApp {
         let mut config = test_config(&url);
         config.notify.mail_dir = dir.path().join("mail").display().to_string();
         tweak(&mut config);
-        let db = Db::connect(&config.database_url, config.db_pool_size).expect("pool");
+        // Tests move time with this clock instead of rewriting stored timestamps.
+        let db = Db::connect(&config.database_url, config.db_pool_size)
+            .expect("pool")
+            .with_clock(cofund::clock::Clock::adjustable());
         db.migrate().expect("migrations");
         cofund::cli::admin::create_user(&db, "admin", ADMIN_PASSWORD, "admin", None, None)
             .expect("bootstrap admin");
@@ -234,6 +237,12 @@ impl TestApp {
             _dir: dir,
             cleanup,
         }
+    }
+
+    /// Moves the service's clock forward: every job and rule run on this app's database sees
+    /// the later time from now on.
+    pub fn advance_clock(&self, by: chrono::TimeDelta) {
+        self.db.clock().advance(by);
     }
 
     pub fn url(&self, path: &str) -> String {

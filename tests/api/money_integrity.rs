@@ -383,12 +383,8 @@ async fn a_flagged_payment_is_listed_and_finance_returns_it_once() {
             assert_eq!(read["status"], "pending");
             assert_eq!(read["flagged_amount"], "30.00");
             assert_eq!(app.campaign_view(&cmp).await["raised"], "0.00");
-            // It expires, and still reconciliation shows the captured money.
-            app.sql(&format!(
-                "UPDATE pending_pledges SET created_at = '{}'",
-                at(chrono::Duration::days(-1))
-            ))
-            .await;
+            // It expires (a day later), and still reconciliation shows the captured money.
+            app.advance_clock(chrono::Duration::days(1));
             Mock::given(method("POST"))
                 .and(path_regex("^/v1/payment_intents/pi_fake_[0-9]+/cancel$"))
                 .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "succeeded"}})))
@@ -518,8 +514,7 @@ async fn refunds_end_as_stripe_reports_them() {
             assert_eq!(attention.len(), 1);
             assert!(attention[0]["detail"].as_str().unwrap().contains("400"));
             // A refund the provider keeps refusing is not sent again.
-            app.sql("UPDATE refunds SET next_attempt_at = '2000-01-01 00:00:00'")
-                .await;
+            app.advance_clock(chrono::Duration::hours(2));
             app.tick().await;
             let sent_for_1 = server
                 .received_requests()

@@ -253,8 +253,8 @@ async fn a_failed_campaign_refunds_every_donor_through_stripe_retrying_until_it_
             let first = app.tick().await;
             assert_eq!(first.decided, 1);
             assert_eq!((first.refunds_done, first.refunds_failed), (1, 1));
-            // The failed one waits for its backoff; make it due now and run again.
-            app.sql("UPDATE refunds SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'").await;
+            // The failed one waits for its backoff; two hours later it is due again.
+            app.advance_clock(chrono::Duration::hours(2));
             let second = app.tick().await;
             assert_eq!((second.refunds_done, second.refunds_failed), (1, 0));
             let refund_calls: Vec<_> = server

@@ -289,7 +289,7 @@ pub async fn add_member(
         id: ids::new_id(ids::USER),
         username: body.username,
         password_hash: hash_secret(&body.password),
-        role: Role::Association.as_str().to_string(),
+        role: Role::Association,
         association_id: Some(association_id.clone()),
         email,
         created_at: now(),

@@ -2,7 +2,7 @@
 //! status, so two concurrent requests can never both move the same campaign.
 
 use crate::app::AppState;
-use crate::db::matching as engine;
+use crate::app::matching as engine;
 use crate::db::models::{CampaignRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{campaigns, funds};
@@ -11,7 +11,7 @@ use crate::domain::area::LatLon;
 use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
 use crate::domain::ids;
 use crate::domain::matching::{self, MatchState};
-use crate::domain::money::{Currency, Ratio, parse_amount};
+use crate::domain::money::{Ratio, parse_amount};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, MaybePrincipal, Page, Principal, check_limit};
@@ -105,18 +105,16 @@ pub struct CampaignView {
 
 pub type CampaignPage = Page<CampaignView>;
 
-fn view(row: CampaignRow, threshold_ratio: &str, show_private: bool) -> CampaignView {
-    let c = row.currency.as_str();
-    let threshold = Ratio::parse(threshold_ratio)
-        .map(|r| matching::threshold(row.goal, r))
-        .unwrap_or(row.goal);
+fn view(row: CampaignRow, threshold_ratio: Ratio, show_private: bool) -> CampaignView {
+    let c = &row.currency;
+    let threshold = matching::threshold(row.goal, threshold_ratio);
     CampaignView {
         goal: money(row.goal, c),
         raised: money(row.raised, c),
         threshold: money(threshold, c),
         progress: format!("{:.4}", matching::progress(row.raised, row.goal)),
         match_: MatchSummary {
-            status: row.match_status.clone(),
+            status: row.match_status.as_str().to_string(),
             amount: money(row.match_amount, c),
         },
         rejection_reason: if show_private {
@@ -128,14 +126,14 @@ fn view(row: CampaignRow, threshold_ratio: &str, show_private: bool) -> Campaign
             lat: row.location_lat,
             lon: row.location_lon,
         },
-        status: CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft),
+        status: row.status,
         id: row.id,
         association_id: row.association_id,
         fund_id: row.fund_id,
         area_id: row.area_id,
         title: row.title,
         summary: row.summary,
-        currency: row.currency,
+        currency: row.currency.code().to_string(),
         starts_at: ts(row.starts_at),
         ends_at: ts(row.ends_at),
         donors: row.donors,
@@ -151,7 +149,7 @@ enum Visibility {
 }
 
 fn visibility(principal: Option<&Principal>, row: &CampaignRow) -> ApiResult<Visibility> {
-    let status = CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft);
+    let status = row.status;
     match principal {
         Some(p) if p.role.is_city_staff() => Ok(Visibility::Full),
         Some(p) if p.role == Role::Association && p.is_member_of(&row.association_id) => {
@@ -183,16 +181,13 @@ fn check_against_fund(
     (starts_at, ends_at): (NaiveDateTime, NaiveDateTime),
     errors: &mut Vec<FieldError>,
 ) -> ApiResult<Option<String>> {
-    let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
+    let currency = fund.currency;
     if let Some(min) = fund.min_goal
         && goal < min
     {
         errors.push(FieldError::new(
             "goal",
-            format!(
-                "must be at least {} for this fund",
-                money(min, currency.code())
-            ),
+            format!("must be at least {} for this fund", money(min, &currency)),
         ));
     }
     if let Some(max) = fund.max_goal
@@ -200,10 +195,7 @@ fn check_against_fund(
     {
         errors.push(FieldError::new(
             "goal",
-            format!(
-                "must be at most {} for this fund",
-                money(max, currency.code())
-            ),
+            format!("must be at most {} for this fund", money(max, &currency)),
         ));
     }
     if ends_at <= starts_at {
@@ -290,7 +282,7 @@ pub async fn create(
                     .first(conn)
                     .optional()?
                     .ok_or_else(|| ApiError::validation("fund_id", "unknown fund"))?;
-                let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
+                let currency = fund.currency;
                 let mut errors = Vec::new();
                 check_text(&body.title, &body.summary, &mut errors);
                 if let Some(c) = &body.currency
@@ -329,16 +321,16 @@ pub async fn create(
                     title: body.title.trim().to_string(),
                     summary: body.summary.trim().to_string(),
                     goal,
-                    currency: currency.code().to_string(),
+                    currency,
                     location_lat: body.location.lat,
                     location_lon: body.location.lon,
                     starts_at,
                     ends_at,
-                    status: CampaignStatus::Draft.as_str().to_string(),
+                    status: CampaignStatus::Draft,
                     rejection_reason: None,
                     raised: 0,
                     donors: 0,
-                    match_status: "none".to_string(),
+                    match_status: MatchState::None,
                     match_amount: 0,
                     created_at: t,
                     updated_at: t,
@@ -357,7 +349,7 @@ pub async fn create(
                     &row.id,
                     None,
                 )?;
-                Ok(view(row, &fund.threshold_ratio, true))
+                Ok(view(row, fund.threshold_ratio, true))
             })
         })
         .await?;
@@ -424,7 +416,7 @@ pub async fn list(
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
-        .run(move |conn| -> ApiResult<Vec<(CampaignRow, String)>> {
+        .run(move |conn| -> ApiResult<Vec<(CampaignRow, Ratio)>> {
             let mut q = campaigns::table
                 .inner_join(funds::table)
                 .filter(campaigns::id.gt(&cursor))
@@ -447,14 +439,22 @@ pub async fn list(
             if let Some(a) = association_filter {
                 q = q.filter(campaigns::association_id.eq(a));
             }
-            Ok(q.load(conn)?)
+            let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
+            rows.into_iter()
+                .map(|(row, ratio)| {
+                    // A stored ratio that does not parse is corrupt data: an error, not a default.
+                    let ratio = Ratio::parse(&ratio)
+                        .map_err(|_| ApiError::Internal("stored threshold ratio".into()))?;
+                    Ok((row, ratio))
+                })
+                .collect()
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
         |(r, _)| r.id.clone(),
-        |(r, ratio)| view(r, &ratio, full),
+        |(r, ratio)| view(r, ratio, full),
     )))
 }
 
@@ -479,11 +479,11 @@ pub async fn get(
         Some(hit) => hit,
         None => {
             // The epoch is read before the rows: a write committed meanwhile outdates the entry.
-            let epoch = crate::db::write_epoch();
+            let epoch = state.db.write_epoch().current();
             let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
             let public_body = match visibility(None, &row) {
                 Ok(_) => Some(web::Bytes::from(
-                    serde_json::to_vec(&view(row.clone(), &fund.threshold_ratio, false))
+                    serde_json::to_vec(&view(row.clone(), fund.threshold_ratio, false))
                         .map_err(|e| ApiError::Internal(e.to_string()))?,
                 )),
                 Err(_) => None,
@@ -502,13 +502,13 @@ pub async fn get(
         },
         Some(p) => {
             let full = matches!(visibility(Some(p), &cached.row)?, Visibility::Full);
-            Ok(HttpResponse::Ok().json(view(cached.row.clone(), &cached.threshold_ratio, full)))
+            Ok(HttpResponse::Ok().json(view(cached.row.clone(), cached.threshold_ratio, full)))
         }
     }
 }
 
 fn campaign_status(row: &CampaignRow) -> CampaignStatus {
-    CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft)
+    row.status
 }
 
 fn actor_for(principal: &Principal, row: &CampaignRow) -> ApiResult<Actor> {
@@ -579,8 +579,7 @@ async fn act(
                 engine::lock_campaign(conn, &id)?.ok_or(ApiError::NotFound("campaign"))?;
                 let (row, fund) = load_with_fund(conn, &id)?;
                 let actor = actor_for(&principal, &row)?;
-                let from = CampaignStatus::parse(&row.status)
-                    .ok_or_else(|| ApiError::Internal("unknown stored status".into()))?;
+                let from = row.status;
                 let to = transition(from, action, actor).map_err(transition_error)?;
                 let mut freed = false;
                 match action {
@@ -619,7 +618,7 @@ async fn act(
                 )?;
                 let (row, fund) = load_with_fund(conn, &id)?;
                 Ok((
-                    view(row, &fund.threshold_ratio, true),
+                    view(row, fund.threshold_ratio, true),
                     freed.then_some(fund.id),
                 ))
             })
@@ -667,35 +666,17 @@ fn approve_checks(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    if fund.allocation == crate::domain::fund::Allocation::OnApproval {
-        let top_up = engine::top_up_of(row, fund)?;
-        if !engine::try_reserve(conn, fund, &row.id, top_up, "earmarked at approval")? {
-            return Err(ApiError::conflict(
-                "budget_exhausted",
-                "the fund's available budget cannot cover this campaign's top-up",
-            ));
-        }
-        // Conditional on the match state read: an error rolls the reservation back with it.
-        let from = MatchState::parse(&row.match_status);
-        if !matches!(from, MatchState::None | MatchState::Revoked)
-            || !engine::move_match(
-                conn,
-                row,
-                from,
-                MatchState::Reserved,
-                top_up,
-                None,
-                &["submitted"],
-            )?
-        {
-            return Err(ApiError::conflict(
-                "concurrent_update",
-                "the campaign changed while this request ran; read it again",
-            ));
-        }
-        engine::record(conn, row, fund, "earmark", top_up)?;
+    match engine::earmark(conn, row, fund)? {
+        Ok(()) => Ok(()),
+        Err(engine::EarmarkError::BudgetExhausted) => Err(ApiError::conflict(
+            "budget_exhausted",
+            "the fund's available budget cannot cover this campaign's top-up",
+        )),
+        Err(engine::EarmarkError::Moved) => Err(ApiError::conflict(
+            "concurrent_update",
+            "the campaign changed while this request ran; read it again",
+        )),
     }
-    Ok(())
 }
 
 /// Edit a draft or rejected campaign (owner). Editing a rejected campaign returns it to draft.
@@ -730,10 +711,9 @@ pub async fn update(
             write_tx(conn, |conn| -> ApiResult<CampaignView> {
                 let (row, fund) = load_with_fund(conn, &id)?;
                 let actor = actor_for(&principal, &row)?;
-                let from = CampaignStatus::parse(&row.status)
-                    .ok_or_else(|| ApiError::Internal("unknown stored status".into()))?;
+                let from = row.status;
                 let to = transition(from, Action::Edit, actor).map_err(transition_error)?;
-                let currency = Currency::parse(&fund.currency).unwrap_or(Currency::EUR);
+                let currency = fund.currency;
                 let mut errors = Vec::new();
                 let mut next = row.clone();
                 if let Some(t) = body.title {
@@ -778,7 +758,7 @@ pub async fn update(
                     return Err(ApiError::Validation(errors));
                 };
                 next.area_id = area_id;
-                next.status = to.as_str().to_string();
+                next.status = to;
                 next.rejection_reason = None;
                 next.updated_at = now();
                 let changed = diesel::update(campaigns::table.find(&row.id))
@@ -792,7 +772,7 @@ pub async fn update(
                     ));
                 }
                 audit(conn, &principal, "campaign.edit", "campaign", &row.id, None)?;
-                Ok(view(next, &fund.threshold_ratio, true))
+                Ok(view(next, fund.threshold_ratio, true))
             })
         })
         .await?;
@@ -964,7 +944,7 @@ pub async fn match_history(
     Ok(HttpResponse::Ok().json(MatchHistory {
         campaign_id: row.id.clone(),
         match_: MatchSummary {
-            status: row.match_status.clone(),
+            status: row.match_status.as_str().to_string(),
             amount: money(row.match_amount, &row.currency),
         },
         waitlisted_at: row.waitlisted_at.map(ts),
@@ -974,7 +954,7 @@ pub async fn match_history(
                 amount: money(d.amount, &row.currency),
                 inputs: serde_json::from_str(&d.inputs).unwrap_or_default(),
                 id: d.id,
-                decision: d.decision,
+                decision: d.decision.as_str().to_string(),
                 created_at: ts(d.created_at),
             })
             .collect(),
@@ -999,18 +979,17 @@ pub async fn badge(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let (row, _) = state.db.run(move |conn| load_with_fund(conn, &id)).await?;
-    let status = CampaignStatus::parse(&row.status).unwrap_or(CampaignStatus::Draft);
-    if !status.is_public() {
+    if !row.status.is_public() {
         return Err(ApiError::NotFound("campaign"));
     }
     let svg = crate::domain::badge::render(&crate::domain::badge::BadgeInput {
         title: &row.title,
-        status: &row.status,
-        currency: Currency::parse(&row.currency).unwrap_or(Currency::EUR),
+        status: row.status.as_str(),
+        currency: row.currency,
         goal: row.goal,
         raised: row.raised,
         match_amount: row.match_amount,
-        match_status: &row.match_status,
+        match_status: row.match_status.as_str(),
     });
     use sha2::Digest;
     let etag = format!(

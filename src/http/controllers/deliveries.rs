@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::db::models::OutboxRow;
 use crate::db::queries::audit;
 use crate::db::schema::outbox;
+use crate::domain::delivery::{Channel, DeliveryStatus};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Page, Principal, check_limit};
@@ -44,9 +45,9 @@ fn view(r: OutboxRow, with_payload: bool) -> DeliveryView {
             None
         },
         id: r.id,
-        channel: r.channel,
+        channel: r.channel.to_string(),
         topic: r.topic,
-        status: r.status,
+        status: r.status.to_string(),
         attempts: r.attempts,
         last_error: r.last_error,
         next_attempt_at: ts(r.next_attempt_at),
@@ -151,7 +152,7 @@ pub async fn replay(
                 .filter(outbox::channel.eq("webhook"))
                 .filter(outbox::recipient.eq(&partner_id))
                 .set((
-                    outbox::status.eq("pending"),
+                    outbox::status.eq(DeliveryStatus::Pending),
                     outbox::next_attempt_at.eq(now()),
                     outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
                     // A replay gets a fresh day of retries.
@@ -211,7 +212,7 @@ pub async fn outbox_list(
         limit,
         |r| r.id.clone(),
         |r| {
-            let webhook = r.channel == "webhook";
+            let webhook = r.channel == Channel::Webhook;
             view(r, webhook)
         },
     )))

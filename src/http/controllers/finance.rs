@@ -4,6 +4,8 @@ use crate::app::AppState;
 use crate::db::models::{JournalEntryRow, PostingRow};
 use crate::db::reconcile::{self, Report};
 use crate::db::schema::{funds, journal_entries, postings};
+use crate::domain::matching::MatchState;
+use crate::domain::money::Currency;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Page, PageParams, Principal, check_limit};
@@ -95,15 +97,15 @@ pub async fn ledger(
                 .iter()
                 .filter(|p| p.entry_id == e.id)
                 .map(|p| PostingView {
-                    account: p.account.clone(),
+                    account: p.account.to_string(),
                     amount: money(p.amount, &p.currency),
-                    currency: p.currency.clone(),
+                    currency: p.currency.to_string(),
                 })
                 .collect(),
             id: e.id,
             fund_id: e.fund_id,
             campaign_id: e.campaign_id,
-            kind: e.kind,
+            kind: e.kind.to_string(),
             memo: e.memo,
             reverses: e.reverses,
             created_at: ts(e.created_at),
@@ -219,7 +221,7 @@ impl Sums {
         }
     }
 
-    fn figures(&self, currency: &str) -> ReportFigures {
+    fn figures(&self, currency: &Currency) -> ReportFigures {
         ReportFigures {
             campaigns: self.campaigns,
             goal: money(self.goal, currency),
@@ -286,7 +288,7 @@ pub async fn fund_report(
             Ok((fund, balances, rows, area_rows))
         })
         .await?;
-    let c = fund.currency.as_str();
+    let c = &fund.currency;
     let mut totals = Sums::default();
     let mut per_area: std::collections::BTreeMap<String, Sums> = Default::default();
     for (row, _) in &rows {
@@ -294,7 +296,7 @@ pub async fn fund_report(
         per_area.entry(row.area_id.clone()).or_default().add(row);
     }
     let area_of = |id: &str| area_rows.iter().find(|a| a.id == id);
-    let amount_if = |row: &CampaignRow, status: &str| {
+    let amount_if = |row: &CampaignRow, status: MatchState| {
         money(
             if row.match_status == status {
                 row.match_amount
@@ -315,14 +317,14 @@ pub async fn fund_report(
             area_code: area_of(&r.area_id)
                 .map(|a| a.code.clone())
                 .unwrap_or_default(),
-            status: r.status.clone(),
+            status: r.status.to_string(),
             goal: money(r.goal, c),
             raised: money(r.raised, c),
             donors: i64::from(r.donors),
-            match_status: r.match_status.clone(),
-            match_reserved: amount_if(r, "reserved"),
-            match_committed: amount_if(r, "committed"),
-            match_settled: amount_if(r, "settled"),
+            match_status: r.match_status.to_string(),
+            match_reserved: amount_if(r, MatchState::Reserved),
+            match_committed: amount_if(r, MatchState::Committed),
+            match_settled: amount_if(r, MatchState::Settled),
         })
         .collect();
     let areas_out: Vec<ReportArea> = per_area
@@ -416,7 +418,7 @@ pub async fn fund_report(
         fund_id: fund.id.clone(),
         fund_name: fund.name.clone(),
         cup: fund.cup.clone(),
-        currency: fund.currency.clone(),
+        currency: fund.currency.to_string(),
         budget: money(balances.budget, c),
         reserved: money(balances.reserved, c),
         committed: money(balances.committed, c),

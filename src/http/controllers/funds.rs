@@ -1,7 +1,7 @@
 //! Match funds: one public call each, with its own budget and matching parameters.
 
 use crate::app::AppState;
-use crate::db::matching as engine;
+use crate::app::matching as engine;
 use crate::db::models::{FundAreaRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{areas, fund_areas, funds};
@@ -89,7 +89,7 @@ pub type FundPage = Page<FundView>;
 
 /// The fund as the API shows it; the budget figures come from the ledger.
 pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>, b: ledger::Balances) -> FundView {
-    let c = row.currency.as_str();
+    let c = &row.currency;
     FundView {
         budget: money(b.budget, c),
         max_match_per_campaign: row.max_match_per_campaign.map(|v| money(v, c)),
@@ -103,9 +103,9 @@ pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>, b: ledger::Balanc
         exhaustion_policy: row.exhaustion_policy,
         id: row.id,
         name: row.name,
-        currency: row.currency,
-        threshold_ratio: row.threshold_ratio,
-        match_ratio: row.match_ratio,
+        currency: row.currency.to_string(),
+        threshold_ratio: row.threshold_ratio.to_string(),
+        match_ratio: row.match_ratio.to_string(),
         min_donors: row.min_donors,
         eligible_area_ids,
         opens_at: ts(row.opens_at),
@@ -152,12 +152,12 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
     );
     let min_goal = amount("min_goal", body.min_goal.as_deref());
     let max_goal = amount("max_goal", body.max_goal.as_deref());
-    let mut ratio = |field: &str, v: Option<&str>| -> String {
+    let mut ratio = |field: &str, v: Option<&str>| -> Ratio {
         match Ratio::parse(v.unwrap_or("0.5")) {
-            Ok(r) => r.to_string_normalized(),
+            Ok(r) => r,
             Err(e) => {
                 errors.push(FieldError::new(field, e));
-                String::new()
+                Ratio::ONE
             }
         }
     };
@@ -196,7 +196,7 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
     let row = FundRow {
         id: ids::new_id(ids::FUND),
         name,
-        currency: currency.code().to_string(),
+        currency,
         budget: budget.unwrap_or_default(),
         threshold_ratio,
         match_ratio,
@@ -255,8 +255,12 @@ pub async fn create(
                 if !missing.is_empty() {
                     return Err(ApiError::Validation(missing));
                 }
+                // Inserted without money; the budget arrives through the ledger's door.
                 diesel::insert_into(funds::table)
-                    .values(row.clone())
+                    .values(FundRow {
+                        budget: 0,
+                        ..row.clone()
+                    })
                     .execute(conn)?;
                 // One row at a time: diesel's multi-backend connection has no batch insert.
                 for area_id in &area_ids {
@@ -267,15 +271,7 @@ pub async fn create(
                         })
                         .execute(conn)?;
                 }
-                ledger::post(
-                    conn,
-                    &row.id,
-                    &row.currency,
-                    ledger::Movement::Budget,
-                    row.budget,
-                    None,
-                    "initial budget",
-                )?;
+                ledger::set_budget(conn, &row.id, row.currency, row.budget, "initial budget")?;
                 audit(conn, &principal, "fund.create", "fund", &row.id, None)?;
                 let balances = ledger::balances(conn, &row.id)?;
                 Ok(fund_view(row, area_ids, balances))
@@ -404,11 +400,15 @@ pub async fn set_budget(
                     .first(conn)
                     .optional()?
                     .ok_or(ApiError::NotFound("fund"))?;
-                let currency = Currency::parse(&row.currency)
-                    .map_err(|_| ApiError::Internal("stored currency unknown".into()))?;
-                let budget = parse_non_negative_amount(&budget_text, currency)
+                let budget = parse_non_negative_amount(&budget_text, row.currency)
                     .map_err(|e| ApiError::validation("budget", e))?;
-                if !engine::set_budget(conn, &row, budget)? {
+                if !ledger::set_budget(
+                    conn,
+                    &row.id,
+                    row.currency,
+                    budget,
+                    "budget changed by the finance office",
+                )? {
                     return Err(ApiError::conflict(
                         "budget_below_commitments",
                         "the budget cannot go below reserved + committed + settled",

@@ -11,6 +11,7 @@ use crate::domain::campaign::CampaignStatus;
 use crate::domain::email::Email;
 use crate::domain::ids;
 use crate::domain::money::{Currency, parse_amount};
+use crate::domain::pledge::{Dispute, PledgeStatus};
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
@@ -113,7 +114,7 @@ pub type PledgePage = Page<PledgeView>;
 type PledgeWithDonor = (PledgeRow, Option<DonorRow>);
 
 fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> PledgeView {
-    let c = p.currency.clone();
+    let c = p.currency;
     PledgeView {
         amount: money(p.amount, &c),
         refunded: money(p.refunded_amount, &c),
@@ -127,7 +128,7 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
             contact_consent: d.contact_consent,
         }),
         payment: PaymentInfo {
-            provider: p.provider,
+            provider: p.provider.as_str().to_string(),
             provider_payment_id: p.provider_payment_id,
             client_secret: if with_client_secret {
                 p.client_secret
@@ -138,12 +139,12 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
         id: p.id,
         campaign_id: p.campaign_id,
         partner_id: p.partner_id,
-        status: p.status,
-        currency: p.currency,
+        status: p.status.to_string(),
+        currency: p.currency.to_string(),
         flagged_reason: p.flagged_reason,
         flagged_amount: p
             .flagged_amount
-            .map(|a| money(a, p.flagged_currency.as_deref().unwrap_or(&c))),
+            .map(|a| money(a, &reported_currency(p.flagged_currency.as_deref(), c))),
         flagged_currency: p.flagged_currency,
         message: p.message,
         created_at: ts(p.created_at),
@@ -188,7 +189,7 @@ fn validate(
     limits: crate::domain::money::PledgeLimits,
 ) -> ApiResult<(i64, String, String)> {
     let mut errors = Vec::new();
-    let currency = Currency::parse(&campaign.currency).unwrap_or(Currency::EUR);
+    let currency = campaign.currency;
     if let Some(c) = &body.currency
         && c != currency.code()
     {
@@ -205,8 +206,8 @@ fn validate(
                     "amount",
                     format!(
                         "must be between {} and {} {}",
-                        money(lo, currency.code()),
-                        money(hi, currency.code()),
+                        money(lo, &currency),
+                        money(hi, &currency),
                         currency.code()
                     ),
                 ));
@@ -296,7 +297,7 @@ pub async fn create(
             .unwrap_or_default()
             .as_bytes(),
     ));
-    let provider_name = state.provider.name().to_string();
+    let provider_kind = state.provider.kind();
     let limits = state.config.payments.pledge_limits;
     let begin = state
         .db
@@ -326,9 +327,9 @@ pub async fn create(
                     .select(CampaignRow::as_select())
                     .first(conn)
                     .optional()?
-                    .filter(|c| CampaignStatus::parse(&c.status).is_some_and(|s| s.is_public()))
+                    .filter(|c| c.status.is_public())
                     .ok_or(ApiError::NotFound("campaign"))?;
-                if campaign.status != "live" {
+                if campaign.status != CampaignStatus::Live {
                     return Err(ApiError::conflict(
                         "campaign_not_live",
                         format!(
@@ -346,18 +347,18 @@ pub async fn create(
                     campaign_id: campaign.id.clone(),
                     partner_id: partner_id.clone(),
                     amount,
-                    currency: campaign.currency.clone(),
-                    status: "pending".into(),
+                    currency: campaign.currency,
+                    status: PledgeStatus::Pending,
                     paid: false,
                     failed: false,
                     canceled: false,
                     expired: false,
                     refunded_amount: 0,
-                    dispute: "none".into(),
+                    dispute: Dispute::None,
                     counted_amount: 0,
                     donor_key: donor_key(&email),
                     message: body.message.clone().map(|m| m.trim().to_string()),
-                    provider: provider_name.clone(),
+                    provider: provider_kind,
                     provider_payment_id: None,
                     client_secret: None,
                     idempotency_key: key.clone(),
@@ -373,7 +374,7 @@ pub async fn create(
                 diesel::insert_into(pledges::table)
                     .values(&row)
                     .execute(conn)?;
-                crate::db::payments::list_pending(conn, &row.id, row.created_at)?;
+                crate::app::payment_events::list_pending(conn, &row.id, row.created_at)?;
                 diesel::insert_into(donors::table)
                     .values(DonorRow {
                         pledge_id: row.id.clone(),
@@ -414,7 +415,7 @@ pub async fn create(
         .create_payment(
             &pledge.id,
             pledge.amount,
-            &pledge.currency,
+            pledge.currency.code(),
             &pledge.provider_idempotency_key,
         )
         .await
@@ -427,9 +428,9 @@ pub async fn create(
         campaign_id: pledge.campaign_id.clone(),
         status: "pending".into(),
         amount: money(pledge.amount, &pledge.currency),
-        currency: pledge.currency.clone(),
+        currency: pledge.currency.to_string(),
         payment: PaymentInfo {
-            provider: pledge.provider.clone(),
+            provider: pledge.provider.as_str().to_string(),
             provider_payment_id: Some(payment.id.clone()),
             client_secret: payment.client_secret.clone(),
         },
@@ -651,8 +652,8 @@ pub async fn for_campaign(
                     .and_then(|d| d.email.clone()),
                 amount: money(p.amount, &p.currency),
                 id: p.id,
-                status: p.status,
-                currency: p.currency,
+                status: p.status.to_string(),
+                currency: p.currency.to_string(),
                 message: p.message,
                 created_at: ts(p.created_at),
             }
@@ -707,12 +708,12 @@ pub async fn erase(
             write_tx(conn, |conn| -> ApiResult<usize> {
                 // The e-mail's hash goes too: the pledges and counts filed under it move to a
                 // random key before the address itself is wiped.
-                crate::db::payments::rekey_donor(conn, &donor_key(&email))?;
+                crate::app::payment_events::rekey_donor(conn, &donor_key(&email))?;
                 let theirs: Vec<String> = donors::table
                     .filter(donors::email.eq(&email))
                     .select(donors::pledge_id)
                     .load(conn)?;
-                crate::db::payments::erase_donor_traces(conn, &email, &theirs)?;
+                crate::app::payment_events::erase_donor_traces(conn, &email, &theirs)?;
                 let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
                     .set((
                         donors::name.eq(None::<String>),
@@ -879,7 +880,7 @@ pub async fn refund(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> ApiResult<_> {
-                use crate::db::payments::{FlaggedRefund, refund_flagged};
+                use crate::app::payment_events::{FlaggedRefund, refund_flagged};
                 match refund_flagged(conn, &id)? {
                     FlaggedRefund::NotFound => Err(ApiError::NotFound("pledge")),
                     FlaggedRefund::NotFlagged => Err(ApiError::conflict(
@@ -891,10 +892,11 @@ pub async fn refund(
                         "this pledge already has a refund",
                     )),
                     FlaggedRefund::Queued(row, created) => {
-                        let currency: Option<String> = pledges::table
+                        let (flagged, own): (Option<String>, Currency) = pledges::table
                             .find(&id)
-                            .select(pledges::flagged_currency)
+                            .select((pledges::flagged_currency, pledges::currency))
                             .first(conn)?;
+                        let currency = reported_currency(flagged.as_deref(), own);
                         if created {
                             audit(
                                 conn,
@@ -905,7 +907,7 @@ pub async fn refund(
                                 Some(format!("refund {} of {}", row.id, row.amount)),
                             )?;
                         }
-                        Ok((*row, created, currency.unwrap_or_else(|| "EUR".into())))
+                        Ok((*row, created, currency))
                     }
                 }
             })
@@ -913,8 +915,7 @@ pub async fn refund(
         .await?;
     let view = RefundView {
         amount: money(row.amount, &currency),
-        status: crate::domain::pledge::RefundStatus::parse(&row.status)
-            .ok_or_else(|| ApiError::Internal(format!("unknown refund status {}", row.status)))?,
+        status: row.status,
         id: row.id,
         pledge_id: row.pledge_id,
         reason: row.reason,
@@ -948,4 +949,12 @@ fn forget_mail_to(dir: &str, address: &str) -> std::io::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+/// The currency a provider reported for a flagged payment; one cofund does not know is shown
+/// in the units of the pledge's own currency.
+fn reported_currency(reported: Option<&str>, own: Currency) -> Currency {
+    reported
+        .and_then(|c| Currency::parse(&c.to_ascii_uppercase()).ok())
+        .unwrap_or(own)
 }

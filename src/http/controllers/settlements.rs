@@ -3,6 +3,7 @@
 //! by a conditional update, so concurrent batch creation cannot take it twice.
 
 use crate::app::AppState;
+use crate::app::settlements as app_settlements;
 use crate::db::models::{
     AssociationRow, CampaignRow, FundRow, SettlementItemRow, SettlementLineRow, SettlementRow,
 };
@@ -10,11 +11,13 @@ use crate::db::queries::audit;
 use crate::db::schema::{
     associations, campaigns, funds, settlement_items, settlement_lines, settlements,
 };
-use crate::db::{DbConnection, ledger, write_tx};
+use crate::db::{DbConnection, write_tx};
 use crate::domain::ids;
+use crate::domain::matching::MatchState;
 use crate::domain::money::Currency;
 use crate::domain::role::Role;
 use crate::domain::sepa;
+use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};
@@ -129,7 +132,7 @@ pub async fn commitments(
             campaign_title: c.title,
             association_id: c.association_id,
             association_name,
-            currency: c.currency,
+            currency: c.currency.to_string(),
             settlement_id: c.settlement_id,
             decided_at: c.decided_at.map(ts),
         },
@@ -210,7 +213,7 @@ fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Loaded> {
 }
 
 fn view((s, items, lines): Loaded) -> SettlementView {
-    let c = s.currency.clone();
+    let c = s.currency;
     SettlementView {
         items: items
             .into_iter()
@@ -231,14 +234,14 @@ fn view((s, items, lines): Loaded) -> SettlementView {
                 bic: i.bic,
                 end_to_end_id: i.end_to_end_id,
                 remittance: i.remittance,
-                status: i.status,
+                status: i.status.to_string(),
             })
             .collect(),
         total: money(s.total, &c),
         id: s.id,
         fund_id: s.fund_id,
-        status: s.status,
-        currency: s.currency,
+        status: s.status.to_string(),
+        currency: s.currency.to_string(),
         message_id: s.message_id,
         bank_reference: s.bank_reference,
         paid_at: s.paid_at.map(ts),
@@ -299,7 +302,7 @@ pub async fn create(
                     .first(conn)
                     .optional()?
                     .ok_or_else(|| ApiError::validation("fund_id", "unknown fund"))?;
-                if fund.currency != "EUR" {
+                if fund.currency != Currency::EUR {
                     return Err(ApiError::validation(
                         "fund_id",
                         "SEPA credit transfers are in EUR only",
@@ -336,7 +339,7 @@ pub async fn create(
                     }
                     if let Some(c) = found
                         .iter()
-                        .find(|c| c.match_status != "committed" || c.settlement_id.is_some())
+                        .find(|c| c.match_status != MatchState::Committed || c.settlement_id.is_some())
                     {
                         return Err(ApiError::conflict(
                             "commitment_not_payable",
@@ -358,8 +361,8 @@ pub async fn create(
                     .values(SettlementRow {
                         id: settlement_id.clone(),
                         fund_id: fund.id.clone(),
-                        status: "draft".into(),
-                        currency: fund.currency.clone(),
+                        status: SettlementStatus::Draft,
+                        currency: fund.currency,
                         total,
                         item_count: by_association.len() as i32,
                         message_id: short_id("CF"),
@@ -389,7 +392,7 @@ pub async fn create(
                             amount: cs.iter().map(|c| c.match_amount).sum(),
                             end_to_end_id: short_id("E2E"),
                             remittance: remittance(&fund, &titles),
-                            status: "draft".into(),
+                            status: ItemStatus::Draft,
                         })
                         .execute(conn)?;
                     for c in cs {
@@ -526,7 +529,7 @@ pub async fn sepa_xml(
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
     let (s, items, _) = state.db.run(move |conn| load(conn, &id)).await?;
-    if s.status == "cancelled" {
+    if s.status == SettlementStatus::Cancelled {
         return Err(ApiError::conflict(
             "settlement_cancelled",
             "this batch was cancelled",
@@ -546,10 +549,10 @@ pub async fn sepa_xml(
         payment_info_id: format!("{}-1", s.message_id),
         created_at: now(),
         execution_date: now().date(),
-        currency: Currency::parse(&s.currency).unwrap_or(Currency::EUR),
+        currency: s.currency,
         transfers: items
             .into_iter()
-            .filter(|i| i.status != "cancelled")
+            .filter(|i| i.status != ItemStatus::Cancelled)
             .map(|i| sepa::Transfer {
                 end_to_end_id: i.end_to_end_id,
                 amount: i.amount,
@@ -627,9 +630,9 @@ pub async fn items_csv(
             i.iban.clone(),
             i.bic.clone().unwrap_or_default(),
             money(i.amount, &s.currency),
-            s.currency.clone(),
+            s.currency.to_string(),
             i.end_to_end_id.clone(),
-            i.status.clone(),
+            i.status.to_string(),
             campaigns.join(" "),
             i.remittance.clone(),
         ];
@@ -693,81 +696,14 @@ pub async fn confirm(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> ApiResult<SettlementView> {
-                let (s, _, lines) = load(conn, &id)?;
-                match s.status.as_str() {
-                    "confirmed" if s.bank_reference.as_deref() == Some(reference.as_str()) => {
-                        return Ok(view(load(conn, &id)?));
-                    }
-                    "confirmed" => {
-                        return Err(ApiError::conflict(
-                            "settlement_already_confirmed",
-                            "this batch was confirmed with another bank reference",
-                        ));
-                    }
-                    "cancelled" => {
-                        return Err(ApiError::conflict(
-                            "settlement_cancelled",
-                            "this batch was cancelled",
-                        ));
-                    }
-                    _ => {}
-                }
-                let moved = diesel::update(settlements::table.find(&id))
-                    .filter(settlements::status.eq("draft"))
-                    .set((
-                        settlements::status.eq("confirmed"),
-                        settlements::bank_reference.eq(Some(&reference)),
-                        settlements::paid_at.eq(Some(from_client(body.paid_at))),
-                        settlements::confirmed_at.eq(Some(now())),
-                    ))
-                    .execute(conn)?;
-                if moved == 0 {
-                    return Err(ApiError::conflict(
-                        "concurrent_update",
-                        "the batch changed; read it again",
-                    ));
-                }
-                diesel::update(
-                    settlement_items::table.filter(settlement_items::settlement_id.eq(&id)),
-                )
-                .set(settlement_items::status.eq("settled"))
-                .execute(conn)?;
-                for line in &lines {
-                    let n = diesel::update(campaigns::table.find(&line.campaign_id))
-                        .filter(campaigns::match_status.eq("committed"))
-                        .filter(campaigns::settlement_id.eq(&id))
-                        .set(campaigns::match_status.eq("settled"))
-                        .execute(conn)?;
-                    if n == 0 {
-                        return Err(ApiError::Internal(format!(
-                            "commitment {} left its batch",
-                            line.campaign_id
-                        )));
-                    }
-                    if !ledger::transfer(
-                        conn,
-                        &s.fund_id,
-                        &s.currency,
-                        ledger::Movement::Settle,
-                        line.amount,
-                        Some(&line.campaign_id),
-                        &format!("paid in {} ({reference})", s.message_id),
-                    )? {
-                        return Err(ApiError::Internal(format!(
-                            "fund {} holds less committed than commitment {}",
-                            s.fund_id, line.campaign_id
-                        )));
-                    }
-                }
-                crate::notify::settlement_paid(conn, &id, &reference)?;
-                audit(
+                app_settlements::confirm(
                     conn,
                     &principal,
-                    "settlement.confirm",
-                    "settlement",
                     &id,
-                    Some(format!("draft -> confirmed; bank reference {reference}")),
-                )?;
+                    &reference,
+                    from_client(body.paid_at),
+                )
+                .map_err(settlement_error)?;
                 Ok(view(load(conn, &id)?))
             })
         })
@@ -799,51 +735,26 @@ pub async fn cancel(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> ApiResult<SettlementView> {
-                let (s, _, _) = load(conn, &id)?;
-                match s.status.as_str() {
-                    "cancelled" => return Ok(view(load(conn, &id)?)),
-                    "confirmed" => {
-                        return Err(ApiError::conflict(
-                            "settlement_confirmed",
-                            "a confirmed batch cannot be cancelled",
-                        ));
-                    }
-                    _ => {}
-                }
-                let moved = diesel::update(settlements::table.find(&id))
-                    .filter(settlements::status.eq("draft"))
-                    .set((
-                        settlements::status.eq("cancelled"),
-                        settlements::cancelled_at.eq(Some(now())),
-                    ))
-                    .execute(conn)?;
-                if moved == 0 {
-                    return Err(ApiError::conflict(
-                        "concurrent_update",
-                        "the batch changed; read it again",
-                    ));
-                }
-                diesel::update(
-                    settlement_items::table.filter(settlement_items::settlement_id.eq(&id)),
-                )
-                .set(settlement_items::status.eq("cancelled"))
-                .execute(conn)?;
-                diesel::update(campaigns::table.filter(campaigns::settlement_id.eq(&id)))
-                    .set(campaigns::settlement_id.eq(None::<String>))
-                    .execute(conn)?;
-                audit(
-                    conn,
-                    &principal,
-                    "settlement.cancel",
-                    "settlement",
-                    &id,
-                    Some("draft -> cancelled".into()),
-                )?;
+                app_settlements::cancel(conn, &principal, &id).map_err(settlement_error)?;
                 Ok(view(load(conn, &id)?))
             })
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+/// The answer to a batch that did not move.
+fn settlement_error(e: app_settlements::SettlementError) -> ApiError {
+    use app_settlements::SettlementError as E;
+    match e {
+        E::NotFound => ApiError::NotFound("settlement"),
+        E::ConfirmedElsewhere => ApiError::conflict("settlement_already_confirmed", e.to_string()),
+        E::Cancelled => ApiError::conflict("settlement_cancelled", e.to_string()),
+        E::Confirmed => ApiError::conflict("settlement_confirmed", e.to_string()),
+        E::Moved => ApiError::conflict("concurrent_update", e.to_string()),
+        E::Books(what) => ApiError::Internal(what),
+        E::Db(e) => e.into(),
+    }
 }
 
 #[cfg(test)]

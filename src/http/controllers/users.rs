@@ -48,7 +48,7 @@ impl From<UserRow> for UserView {
         UserView {
             id: r.id,
             username: r.username,
-            role: r.role,
+            role: r.role.to_string(),
             association_id: r.association_id,
             email: r.email,
             created_at: ts(r.created_at),
@@ -106,7 +106,7 @@ pub async fn create(
         id: ids::new_id(ids::USER),
         username: body.username,
         password_hash: hash_secret(&body.password),
-        role: body.role.as_str().to_string(),
+        role: body.role,
         association_id: None,
         email,
         created_at: now(),

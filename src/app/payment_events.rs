@@ -1,20 +1,29 @@
-//! The payment hot path: one provider event applied in one transaction — the event id stored
-//! (unique) with its effect, the pledge's facts moved forward, the campaign's `raised`/`donors`
-//! updated, and the matching rule applied. Row locks are taken in one order everywhere:
-//! pledge, campaign, fund.
+//! Applying a provider event (the use case behind the webhook): the event id stored (unique)
+//! with its effect, the pledge's facts moved forward (`domain::pledge`), the campaign's
+//! `raised`/`donors` updated, and the matching rule applied (`app::matching`), in one
+//! transaction. Row locks are taken in one order everywhere: pledge, campaign, fund.
+//!
+//! Two ways to write the same plan: the transactional path (every backend; every kind of
+//! event) and, on PostgreSQL, a plain confirmation planned here ([`plan_confirmation`]) and
+//! written by `db::group_commit`'s one statement, alone or batched with others. The statement
+//! applies a plan only where the pledge is still as it was read; it decides nothing.
 
-use super::group_commit;
-use super::matching;
-use super::models::{CampaignRow, PledgeRow, ProviderEventRow, RefundRow};
-use super::schema::{
+use crate::app::matching;
+use crate::clock::now;
+use crate::db::group_commit::{self, ConfirmJob, Confirmation, Outcome, Request, confirm_together};
+use crate::db::models::{CampaignRow, PledgeRow, ProviderEventRow, RefundRow};
+use crate::db::schema::{
     campaign_donors, campaigns, pending_pledges, pledges, provider_events, refunds,
 };
-use super::{DbConnection, DbError, write_tx};
-use crate::clock::now;
-use crate::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, RefundStatus};
+use crate::db::{DbConnection, DbError, write_tx};
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::pledge::{
+    Dispute, EventOutcome, PaymentEvent, PledgeFacts, PledgeStatus, RefundStatus,
+};
 use crate::providers::events::{ProviderEvent, RefundReport};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -23,7 +32,7 @@ pub enum Applied {
     /// The pledge moved (or already knew this fact); `freed_fund` has budget to hand out.
     Applied {
         pledge_id: String,
-        status: String,
+        status: PledgeStatus,
         changed: bool,
         freed_fund: Option<String>,
     },
@@ -82,7 +91,7 @@ pub fn facts_of(p: &PledgeRow) -> PledgeFacts {
         canceled: p.canceled,
         expired: p.expired,
         refunded: p.refunded_amount,
-        dispute: Dispute::parse(&p.dispute),
+        dispute: p.dispute,
     }
 }
 
@@ -90,7 +99,7 @@ fn store_event(
     conn: &mut DbConnection,
     ev: &ProviderEvent,
     pledge_id: Option<&str>,
-    outcome: &str,
+    outcome: EventOutcome,
     payload: &str,
 ) -> QueryResult<()> {
     diesel::insert_into(provider_events::table)
@@ -99,7 +108,7 @@ fn store_event(
             type_: ev.kind.clone(),
             payment_id: ev.payment_id.clone(),
             pledge_id: pledge_id.map(str::to_string),
-            outcome: outcome.to_string(),
+            outcome,
             payload: payload.to_string(),
             received_at: now(),
         })
@@ -194,15 +203,15 @@ pub fn apply_event_transactional(
             let pledge = find_pledge(conn, ev)?;
             let pledge_id = pledge.as_ref().map(|p| p.id.as_str());
             refund_reported(conn, report)?;
-            store_event(conn, ev, pledge_id, "refund_reported", payload)?;
+            store_event(conn, ev, pledge_id, EventOutcome::RefundReported, payload)?;
             return Ok(Applied::RefundReported);
         }
         let Some(event) = &ev.event else {
-            store_event(conn, ev, None, "ignored", payload)?;
+            store_event(conn, ev, None, EventOutcome::Ignored, payload)?;
             return Ok(Applied::Ignored);
         };
         let Some(pledge) = find_pledge(conn, ev)? else {
-            store_event(conn, ev, None, "unknown_payment", payload)?;
+            store_event(conn, ev, None, EventOutcome::UnknownPayment, payload)?;
             return Ok(Applied::UnknownPayment);
         };
         apply_recording(
@@ -225,7 +234,7 @@ pub fn apply_event_transactional(
 /// confirmation joins a batch, waiting without holding a thread or a connection; anything
 /// else, or a confirmation whose batch failed, goes through [`apply_event`].
 pub async fn apply_arriving_event(
-    db: &super::Db,
+    db: &crate::db::Db,
     ev: ProviderEvent,
     payload: String,
     arriving: group_commit::Arriving,
@@ -241,7 +250,7 @@ pub async fn apply_arriving_event(
                 event: ev.clone(),
                 payload: payload.clone(),
             };
-            match group.submit(request, announced).await {
+            match group.submit(request, process, announced).await {
                 Ok(group_commit::Confirmation::Planned {
                     pledge_id,
                     status,
@@ -250,7 +259,7 @@ pub async fn apply_arriving_event(
                     // A confirmation only adds money: it never frees budget.
                     return Ok(Applied::Applied {
                         pledge_id,
-                        status: status.to_string(),
+                        status,
                         changed: true,
                         freed_fund: None,
                     });
@@ -309,7 +318,7 @@ fn confirm_in_one_statement(
         event: ev.clone(),
         payload: payload.to_string(),
     };
-    let (pledge_id, status) = match group_commit::confirm_alone(conn, &request)? {
+    let (pledge_id, status) = match confirm_alone(conn, &request)? {
         group_commit::Confirmation::NotApplicable => return Ok(Fast::NotApplicable),
         group_commit::Confirmation::Planned {
             pledge_id,
@@ -320,10 +329,10 @@ fn confirm_in_one_statement(
             group_commit::Outcome::Raced => return Ok(Fast::Raced),
         },
     };
-    super::bump_write_epoch();
+    crate::db::bump_write_epoch();
     Ok(Fast::Done(Applied::Applied {
         pledge_id,
-        status: status.to_string(),
+        status,
         changed: true,
         freed_fund: None,
     }))
@@ -331,7 +340,7 @@ fn confirm_in_one_statement(
 
 /// The pledge an event is about among `rows` (read by payment id and by hint), chosen as
 /// [`find_pledge`] does.
-pub(super) fn pick_pledge<'a>(rows: &'a [PledgeRow], ev: &ProviderEvent) -> Option<&'a PledgeRow> {
+fn pick_pledge<'a>(rows: &'a [PledgeRow], ev: &ProviderEvent) -> Option<&'a PledgeRow> {
     let by_payment = ev.payment_id.as_ref().and_then(|pi| {
         rows.iter()
             .find(|p| p.provider_payment_id.as_ref() == Some(pi))
@@ -344,7 +353,7 @@ pub(super) fn pick_pledge<'a>(rows: &'a [PledgeRow], ev: &ProviderEvent) -> Opti
 
 /// The confirmation `ev` makes of `pledge` as read, or None when it is not a plain one (no
 /// event, a flagged amount, no change, or money leaving): the transactional path handles those.
-pub(super) fn plan_confirmation(
+pub fn plan_confirmation(
     conn: &mut DbConnection,
     pledge: &PledgeRow,
     ev: &ProviderEvent,
@@ -354,7 +363,7 @@ pub(super) fn plan_confirmation(
         return Ok(None);
     };
     let before = facts_of(pledge);
-    let Ok(after) = before.apply(event, &pledge.currency) else {
+    let Ok(after) = before.apply(event, pledge.currency.code()) else {
         return Ok(None);
     };
     let change = PledgeChange::new(pledge, &before, &after, ev.payment_id.as_deref());
@@ -369,7 +378,7 @@ pub(super) fn plan_confirmation(
         status: change.status,
         facts: [after.paid, after.failed, after.canceled, after.expired],
         refunded: after.refunded,
-        dispute: after.dispute.as_str(),
+        dispute: after.dispute,
         counted: after.counted(),
         confirmed_at: change.confirmed_at,
         payment_id: change.payment_id.map(str::to_string),
@@ -383,9 +392,121 @@ pub(super) fn plan_confirmation(
         delta: change.delta,
         was: [before.paid, before.failed, before.canceled, before.expired],
         was_refunded: before.refunded,
-        was_dispute: before.dispute.as_str(),
+        was_dispute: before.dispute,
         messages,
     }))
+}
+
+/// Runs `request` alone on `conn`, in one statement (no batch): for callers outside a group.
+pub fn confirm_alone(conn: &mut DbConnection, request: &Request) -> QueryResult<Confirmation> {
+    Ok(process(conn, &[request], &mut || ())?.remove(0))
+}
+
+/// Reads the pledges of `requests` (one statement by payment id; a second, rare one for events
+/// that name their pledge by metadata only), plans each confirmation and writes the plans in
+/// one statement. A second request for a pledge already planned in this batch is answered
+/// `Raced`: its caller submits it again and it is planned from the moved pledge.
+pub fn process(
+    conn: &mut DbConnection,
+    requests: &[&Request],
+    planned_all: &mut dyn FnMut(),
+) -> QueryResult<Vec<Confirmation>> {
+    let payments: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.event.payment_id.as_deref())
+        .collect();
+    let mut rows: Vec<PledgeRow> = pledges::table
+        .filter(pledges::provider_payment_id.eq_any(&payments))
+        .select(PledgeRow::as_select())
+        .load(conn)?;
+    let hints: Vec<&str> = requests
+        .iter()
+        .filter(|r| pick_pledge(&rows, &r.event).is_none())
+        .filter_map(|r| r.event.pledge_hint.as_deref())
+        .collect();
+    if !hints.is_empty() {
+        rows.extend(
+            pledges::table
+                .filter(pledges::id.eq_any(&hints))
+                .select(PledgeRow::as_select())
+                .load(conn)?,
+        );
+    }
+    let mut planned = HashSet::new();
+    let mut plans = Vec::with_capacity(requests.len());
+    for r in requests {
+        let plan = match pick_pledge(&rows, &r.event) {
+            Some(pledge) => plan_confirmation(conn, pledge, &r.event, &r.payload)?,
+            None => None,
+        };
+        // Only the first plan for a pledge goes into the statement.
+        plans.push(plan.map(|job| {
+            let first = planned.insert(job.pledge_id.clone());
+            (job, first)
+        }));
+    }
+    planned_all();
+    let jobs: Vec<&ConfirmJob> = plans
+        .iter()
+        .filter_map(|p| p.as_ref().filter(|(_, first)| *first).map(|(job, _)| job))
+        .collect();
+    let mut outcomes = match conn {
+        DbConnection::Postgresql(_) if !jobs.is_empty() => {
+            conn.transaction(|conn| -> QueryResult<Vec<Outcome>> {
+                let DbConnection::Postgresql(pg) = conn else {
+                    unreachable!("matched as PostgreSQL above")
+                };
+                let outcomes = confirm_together(pg, &jobs)?;
+                follow_up(conn, &jobs, &outcomes)?;
+                Ok(outcomes)
+            })?
+        }
+        _ => Vec::new(),
+    }
+    .into_iter();
+    let mut confirmations = Vec::with_capacity(plans.len());
+    for plan in plans {
+        confirmations.push(match plan {
+            None => Confirmation::NotApplicable,
+            Some((job, first)) => {
+                let outcome = match first {
+                    true => outcomes.next().unwrap_or(Outcome::Raced),
+                    false => Outcome::Raced,
+                };
+                Confirmation::Planned {
+                    pledge_id: job.pledge_id,
+                    status: job.status,
+                    outcome,
+                }
+            }
+        });
+    }
+    Ok(confirmations)
+}
+
+/// What the batch's confirmations make the rules do, in the batch's transaction, under the
+/// campaign rows the statement locked: a campaign that crossed its threshold reserves (or
+/// queues) its match before anything can decide it, and money that arrived for a `failed` or
+/// `cancelled` campaign is queued for refund — the same rules as the transactional path
+/// (`payments::apply_recording`), through the same functions.
+fn follow_up(
+    conn: &mut DbConnection,
+    jobs: &[&ConfirmJob],
+    outcomes: &[Outcome],
+) -> QueryResult<()> {
+    let mut looked_at = HashSet::new();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let Outcome::Applied(campaign) = outcome else {
+            continue;
+        };
+        if looked_at.insert(campaign.id.clone())
+            && crate::app::matching::needs_rematch(conn, campaign)?
+        {
+            crate::app::matching::after_raised_change(conn, campaign)?;
+        }
+        refund_late_money(conn, &job.pledge_id, job.counted, campaign.status)?;
+    }
+    Ok(())
 }
 
 /// Moves one pledge's facts with `event`, in the caller's transaction.
@@ -409,14 +530,14 @@ fn apply_recording(
     record: Option<(&ProviderEvent, &str)>,
 ) -> QueryResult<Applied> {
     let pledge_id = pledge.id.as_str();
-    let record_as = |conn: &mut DbConnection, outcome: &str| -> QueryResult<()> {
+    let record_as = |conn: &mut DbConnection, outcome: EventOutcome| -> QueryResult<()> {
         match record {
             Some((ev, payload)) => store_event(conn, ev, Some(pledge_id), outcome, payload),
             None => Ok(()),
         }
     };
     let before = facts_of(&pledge);
-    let after = match before.apply(event, &pledge.currency) {
+    let after = match before.apply(event, pledge.currency.code()) {
         Ok(f) => f,
         Err(rejected) => {
             let crate::domain::pledge::Rejected::Mismatch {
@@ -433,7 +554,7 @@ fn apply_recording(
                 ))
                 .execute(conn)?;
             tracing::warn!(pledge_id, reason = %rejected, "payment flagged for reconciliation");
-            record_as(conn, "flagged")?;
+            record_as(conn, EventOutcome::Flagged)?;
             return Ok(Applied::Flagged {
                 pledge_id: pledge_id.to_string(),
             });
@@ -444,7 +565,7 @@ fn apply_recording(
         refund_covered(conn, pledge_id, *amount_refunded)?;
     }
     if after == before {
-        record_as(conn, "no_change")?;
+        record_as(conn, EventOutcome::NoChange)?;
         return Ok(Applied::Applied {
             pledge_id: pledge_id.to_string(),
             status: pledge.status,
@@ -464,18 +585,18 @@ fn apply_recording(
             pledges::canceled.eq(after.canceled),
             pledges::expired.eq(after.expired),
             pledges::refunded_amount.eq(after.refunded),
-            pledges::dispute.eq(after.dispute.as_str()),
+            pledges::dispute.eq(after.dispute),
             pledges::counted_amount.eq(after.counted()),
             pledges::confirmed_at.eq(change.confirmed_at),
             pledges::provider_payment_id.eq(change.payment_id),
             pledges::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if change.status != "pending" {
+    if change.status != PledgeStatus::Pending {
         no_longer_pending(conn, pledge_id)?;
     }
     crate::notify::insert_all(conn, messages)?;
-    record_as(conn, "applied")?;
+    record_as(conn, EventOutcome::Applied)?;
     let (freed_fund, campaign_status) = if change.delta != 0 || change.donor_change != 0 {
         let (campaign, freed) = count_change(
             conn,
@@ -498,13 +619,13 @@ fn apply_recording(
             None => campaigns::table
                 .find(&pledge.campaign_id)
                 .select(campaigns::status)
-                .first(conn)?,
+                .first::<CampaignStatus>(conn)?,
         };
-        refund_late_money(conn, pledge_id, after.counted(), &status)?;
+        refund_late_money(conn, pledge_id, after.counted(), status)?;
     }
     Ok(Applied::Applied {
         pledge_id: pledge_id.to_string(),
-        status: change.status.to_string(),
+        status: change.status,
         changed: true,
         freed_fund,
     })
@@ -518,7 +639,7 @@ impl<'a> PledgeChange<'a> {
         payment_id: Option<&'a str>,
     ) -> PledgeChange<'a> {
         PledgeChange {
-            status: after.status().as_str(),
+            status: after.status(),
             confirmed_at: match (before.paid, after.paid) {
                 (false, true) => Some(now()),
                 _ => pledge.confirmed_at,
@@ -536,7 +657,7 @@ impl<'a> PledgeChange<'a> {
 
 /// What a pledge's new facts change, beyond the facts themselves.
 struct PledgeChange<'a> {
-    status: &'static str,
+    status: PledgeStatus,
     confirmed_at: Option<chrono::NaiveDateTime>,
     payment_id: Option<&'a str>,
     /// Change of the pledge's counted amount, hence of the campaign's `raised`.
@@ -633,9 +754,6 @@ fn count_change(
     Ok((campaign, freed))
 }
 
-/// Campaign statuses that can no longer use a donation: money arriving for them is refunded.
-pub const REFUNDING_STATUSES: [&str; 2] = ["failed", "cancelled"];
-
 /// Queues the refund of money that arrived for a `failed` or `cancelled` campaign (late money),
 /// in the transaction that counted it; at most one refund per pledge. Returns whether one was
 /// queued.
@@ -643,9 +761,9 @@ pub fn refund_late_money(
     conn: &mut DbConnection,
     pledge_id: &str,
     amount: i64,
-    campaign_status: &str,
+    campaign_status: CampaignStatus,
 ) -> QueryResult<bool> {
-    if !REFUNDING_STATUSES.contains(&campaign_status) || amount <= 0 {
+    if !campaign_status.refunds_arriving_money() || amount <= 0 {
         return Ok(false);
     }
     let queued = matching::queue_refund(
@@ -655,7 +773,7 @@ pub fn refund_late_money(
         &format!("payment arrived for a {campaign_status} campaign"),
     )?;
     if queued {
-        tracing::info!(pledge_id, campaign_status, "late payment: refund queued");
+        tracing::info!(pledge_id, %campaign_status, "late payment: refund queued");
     }
     Ok(queued)
 }
@@ -670,11 +788,11 @@ fn refund_covered(
     diesel::update(
         refunds::table
             .filter(refunds::pledge_id.eq(pledge_id))
-            .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+            .filter(refunds::status.eq(RefundStatus::Pending))
             .filter(refunds::amount.le(amount_refunded)),
     )
     .set((
-        refunds::status.eq(RefundStatus::Succeeded.as_str()),
+        refunds::status.eq(RefundStatus::Succeeded),
         refunds::last_error.eq(None::<String>),
         refunds::updated_at.eq(now()),
     ))
@@ -703,7 +821,7 @@ fn refund_reported(conn: &mut DbConnection, report: &RefundReport) -> QueryResul
         "failed" | "canceled" => RefundStatus::NeedsAttention,
         _ => {
             diesel::update(refunds::table.find(&id))
-                .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+                .filter(refunds::status.eq(RefundStatus::Pending))
                 .set((
                     refunds::provider_refund_id.eq(Some(&report.refund_id)),
                     refunds::updated_at.eq(now()),
@@ -715,9 +833,9 @@ fn refund_reported(conn: &mut DbConnection, report: &RefundReport) -> QueryResul
     let error = (to == RefundStatus::NeedsAttention)
         .then(|| format!("the provider reports the refund {}", report.status));
     diesel::update(refunds::table.find(&id))
-        .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+        .filter(refunds::status.eq(RefundStatus::Pending))
         .set((
-            refunds::status.eq(to.as_str()),
+            refunds::status.eq(to),
             refunds::provider_refund_id.eq(Some(&report.refund_id)),
             refunds::last_error.eq(error),
             refunds::updated_at.eq(now()),
@@ -789,7 +907,7 @@ pub fn erase_donor_traces(
     email: &str,
     pledge_ids: &[String],
 ) -> QueryResult<usize> {
-    use super::schema::outbox;
+    use crate::db::schema::outbox;
     let mut touched = diesel::update(pledges::table.filter(pledges::id.eq_any(pledge_ids)))
         .filter(pledges::message.is_not_null())
         .set(pledges::message.eq(None::<String>))

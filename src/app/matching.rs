@@ -1,0 +1,621 @@
+//! The matching engine: applies the decisions of `domain::matching` (the rules, pure) to the
+//! books. Money moves only through `db::ledger::transfer` (conditional on availability); a
+//! campaign's match moves only through `db::campaigns::move_match` (conditional on the state it
+//! was read in), so two transactions that read the same state can never both act on it. Each
+//! movement writes a decision record with its inputs, and its notifications, in the same
+//! transaction.
+
+use crate::clock::now;
+use crate::db::campaigns::move_match;
+pub use crate::db::campaigns::{load_campaign, load_fund, lock_campaign};
+use crate::db::models::{CampaignRow, FundRow, MatchDecisionRow, RefundRow};
+use crate::db::schema::{campaigns, match_decisions, pledges, refunds};
+use crate::db::{DbConnection, ledger, write_tx};
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::ids;
+use crate::domain::matching::{
+    self, Decision, MatchAction, MatchInputs, MatchState, ServeAction, Verdict,
+};
+use crate::domain::pledge::{Dispute, RefundStatus};
+use diesel::prelude::*;
+use serde_json::json;
+
+pub fn threshold_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
+    fund.threshold_for(campaign.goal)
+}
+
+pub fn top_up_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
+    fund.top_up_for(campaign.goal)
+}
+
+pub fn available_of(fund: &FundRow) -> i64 {
+    fund.available()
+}
+
+pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
+    MatchInputs {
+        raised: campaign.raised,
+        donors: i64::from(campaign.donors),
+        goal: campaign.goal,
+        threshold: threshold_of(campaign, fund),
+        top_up: top_up_of(campaign, fund),
+        min_donors: i64::from(fund.min_donors),
+        available: available_of(fund),
+        partial: fund.exhaustion_policy == crate::domain::fund::ExhaustionPolicy::Partial,
+    }
+}
+
+fn inputs_json(i: &MatchInputs, fund: &FundRow) -> String {
+    json!({
+        "raised": i.raised,
+        "donors": i.donors,
+        "goal": i.goal,
+        "threshold": i.threshold,
+        "top_up": i.top_up,
+        "min_donors": i.min_donors,
+        "available": i.available,
+        "budget": fund.budget,
+        "threshold_ratio": fund.threshold_ratio,
+        "match_ratio": fund.match_ratio,
+        "max_match_per_campaign": fund.max_match_per_campaign,
+        "allocation": fund.allocation.as_str(),
+        "exhaustion_policy": fund.exhaustion_policy.as_str(),
+    })
+    .to_string()
+}
+
+pub fn record(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    decision: Decision,
+    amount: i64,
+) -> QueryResult<()> {
+    let inputs = inputs_of(campaign, fund);
+    diesel::insert_into(match_decisions::table)
+        .values(MatchDecisionRow {
+            id: ids::new_id("mdc"),
+            campaign_id: campaign.id.clone(),
+            fund_id: fund.id.clone(),
+            decision,
+            amount,
+            inputs: inputs_json(&inputs, fund),
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A fund's parameters. They never change after creation (only its budget figures do), so each
+/// process keeps them; never read the budget figures of the returned row.
+fn fund_params(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, FundRow>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(f) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(fund_id) {
+        return Ok(f.clone());
+    }
+    let f = load_fund(conn, fund_id)?;
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(fund_id.to_string(), f.clone());
+    Ok(f)
+}
+
+/// Reserves `amount` from the fund if (and only if) it is still available.
+pub fn try_reserve(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    campaign_id: &str,
+    amount: i64,
+    memo: &str,
+) -> QueryResult<bool> {
+    ledger::transfer(
+        conn,
+        &fund.id,
+        fund.currency,
+        ledger::Movement::Reserve,
+        amount,
+        Some(campaign_id),
+        memo,
+    )
+}
+
+/// The fund row and the campaigns disagree (a movement found no money where the campaign says
+/// it is): the transaction is abandoned rather than made worse; reconciliation shows why.
+fn books_disagree(what: &str) -> diesel::result::Error {
+    tracing::error!(
+        what,
+        "fund figures disagree with the campaign's match; nothing applied"
+    );
+    diesel::result::Error::QueryBuilderError(format!("books disagree: {what}").into())
+}
+
+/// Campaign statuses in which the crowd rule may reserve or queue a match.
+const RUNNING: [CampaignStatus; 2] = [CampaignStatus::Live, CampaignStatus::Closing];
+
+/// Takes a waitlisted campaign off the queue (once). Returns whether it was there.
+fn leave_queue(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<bool> {
+    move_match(
+        conn,
+        campaign,
+        MatchState::Waitlisted,
+        MatchState::None,
+        0,
+        None,
+        &[],
+    )
+}
+
+/// Moves `amount` of `fund` for `campaign` through the ledger's door; the campaign says the
+/// money is there, so finding it missing means the books disagree.
+fn move_money(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    campaign: &CampaignRow,
+    movement: ledger::Movement,
+    amount: i64,
+    memo: &str,
+) -> QueryResult<()> {
+    if ledger::transfer(
+        conn,
+        &fund.id,
+        fund.currency,
+        movement,
+        amount,
+        Some(&campaign.id),
+        memo,
+    )? {
+        Ok(())
+    } else {
+        Err(books_disagree(movement.as_str()))
+    }
+}
+
+/// Gives a campaign's reservation (or earmark) back to its fund, once: the campaign leaves
+/// `reserved` and the fund's `reserved` goes down together, or neither does. Returns whether
+/// there was a reservation to give back.
+fn release_reservation(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    memo: &str,
+    decision: Decision,
+) -> QueryResult<bool> {
+    if campaign.match_status != MatchState::Reserved
+        || !move_match(
+            conn,
+            campaign,
+            MatchState::Reserved,
+            MatchState::Revoked,
+            0,
+            None,
+            &[],
+        )?
+    {
+        return Ok(false);
+    }
+    let amount = campaign.match_amount;
+    move_money(
+        conn,
+        fund,
+        campaign,
+        ledger::Movement::Release,
+        amount,
+        memo,
+    )?;
+    record(conn, campaign, fund, decision, amount)?;
+    Ok(true)
+}
+
+/// Reserves `amount` for a campaign in `from` (crossing or served from the queue): the fund's
+/// money and the campaign's match move together. Returns false, having changed nothing, when
+/// the budget was taken in the meantime.
+fn reserve(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    inputs: &MatchInputs,
+    amount: i64,
+    memo: &str,
+) -> QueryResult<bool> {
+    if !try_reserve(conn, fund, &campaign.id, amount, memo)? {
+        return Ok(false);
+    }
+    let from = campaign.match_status;
+    if !move_match(
+        conn,
+        campaign,
+        from,
+        MatchState::Reserved,
+        amount,
+        None,
+        &RUNNING,
+    )? {
+        return Err(books_disagree("campaign moved under its row lock"));
+    }
+    record(
+        conn,
+        campaign,
+        fund,
+        matching::reserve_decision(amount, inputs),
+        amount,
+    )?;
+    crate::notify::match_reserved(conn, &campaign.id)?;
+    Ok(true)
+}
+
+/// Queues a campaign (once) and tells the city its budget ran out.
+fn queue(conn: &mut DbConnection, campaign: &CampaignRow, fund: &FundRow) -> QueryResult<()> {
+    if move_match(
+        conn,
+        campaign,
+        campaign.match_status,
+        MatchState::Waitlisted,
+        0,
+        Some(now()),
+        &RUNNING,
+    )? {
+        record(conn, campaign, fund, Decision::Waitlist, 0)?;
+        crate::notify::budget_exhausted(conn, fund, campaign)?;
+    }
+    Ok(())
+}
+
+/// What a change did to the fund.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Effect {
+    /// Budget went back to the fund: its waitlist should be served.
+    pub freed: bool,
+}
+
+/// Whether the `on_threshold` rule would change this campaign's match. Decided from the fund's
+/// (immutable) parameters as if the budget were unlimited, without reading the fund row: most
+/// confirmations change nothing for the match.
+pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<bool> {
+    if !RUNNING.contains(&campaign.status) {
+        return Ok(false);
+    }
+    let params = fund_params(conn, &campaign.fund_id)?;
+    if !matching::crowd_rule_applies(campaign.status, params.allocation) {
+        return Ok(false);
+    }
+    let mut unlimited = inputs_of(campaign, &params);
+    unlimited.available = i64::MAX;
+    Ok(matching::on_threshold(campaign.match_status, &unlimited) != MatchAction::Nothing)
+}
+
+/// Applies the `on_threshold` rule to one campaign in a transaction of its own, under the
+/// campaign's row lock, from its current row. Idempotent: the follow-up of a `raised` change
+/// committed by a single statement (PostgreSQL's confirmation path) and the catch-up of
+/// [`rematch_all`].
+pub fn rematch(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Effect> {
+    write_tx(conn, |conn| {
+        let campaign: CampaignRow = diesel::update(campaigns::table.find(campaign_id))
+            .set(campaigns::updated_at.eq(now()))
+            .get_result(conn)?;
+        after_raised_change(conn, &campaign)
+    })
+}
+
+/// Catches up every running campaign whose match the rule would change now (a confirmation
+/// whose follow-up did not run because its replica died). Returns the funds that got budget
+/// back.
+pub fn rematch_all(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let running: Vec<CampaignRow> = campaigns::table
+        .filter(campaigns::status.eq_any(RUNNING.map(|s| s.as_str())))
+        .select(CampaignRow::as_select())
+        .load(conn)?;
+    let mut freed = Vec::new();
+    for campaign in running {
+        if needs_rematch(conn, &campaign)? && rematch(conn, &campaign.id)?.freed {
+            freed.push(campaign.fund_id);
+        }
+    }
+    Ok(freed)
+}
+
+/// Applies the `on_threshold` rule to a campaign whose `raised`/`donors` just changed. Runs in
+/// the caller's transaction, after the caller's UPDATE locked the campaign row.
+pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<Effect> {
+    if !needs_rematch(conn, campaign)? {
+        return Ok(Effect::default());
+    }
+    let state = campaign.match_status;
+    let fund = load_fund(conn, &campaign.fund_id)?;
+    let inputs = inputs_of(campaign, &fund);
+    match matching::on_threshold(state, &inputs) {
+        MatchAction::Reserve(amount) => {
+            // Another crossing may have taken the budget between our read and our update.
+            if !reserve(conn, campaign, &fund, &inputs, amount, "threshold reached")? {
+                queue(conn, campaign, &fund)?;
+            }
+        }
+        MatchAction::Waitlist => queue(conn, campaign, &fund)?,
+        MatchAction::Revoke => {
+            let freed = release_reservation(
+                conn,
+                campaign,
+                &fund,
+                "fell below threshold",
+                Decision::Revoke,
+            )?;
+            return Ok(Effect { freed });
+        }
+        MatchAction::Unqueue => {
+            if leave_queue(conn, campaign)? {
+                record(conn, campaign, &fund, Decision::Unqueue, 0)?;
+            }
+        }
+        MatchAction::Nothing => {}
+    }
+    Ok(Effect::default())
+}
+
+/// Serves a fund's waitlist, oldest crossing first, while the budget covers the head of the
+/// queue (or, under `partial`, while anything is left). One short transaction per campaign.
+pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usize> {
+    let running = RUNNING.map(|s| s.as_str());
+    let mut served = 0;
+    loop {
+        let head: Option<String> = campaigns::table
+            .filter(campaigns::fund_id.eq(fund_id))
+            .filter(campaigns::match_status.eq(MatchState::Waitlisted.as_str()))
+            .filter(campaigns::status.eq_any(running))
+            .order((campaigns::waitlisted_at.asc(), campaigns::id.asc()))
+            .select(campaigns::id)
+            .first(conn)
+            .optional()?;
+        let Some(head) = head else { break };
+        let outcome = write_tx(conn, |conn| -> QueryResult<bool> {
+            // Lock the campaign first (same order as the pledge path: campaign, then fund).
+            let locked = diesel::update(campaigns::table.find(&head))
+                .filter(campaigns::match_status.eq(MatchState::Waitlisted.as_str()))
+                .filter(campaigns::status.eq_any(running))
+                .set(campaigns::updated_at.eq(now()))
+                .execute(conn)?;
+            if locked == 0 {
+                return Ok(true); // someone else served or unqueued it; look again
+            }
+            let campaign = load_campaign(conn, &head)?;
+            let fund = load_fund(conn, fund_id)?;
+            let inputs = inputs_of(&campaign, &fund);
+            match matching::serve_head(&inputs) {
+                ServeAction::Unqueue => {
+                    if leave_queue(conn, &campaign)? {
+                        record(conn, &campaign, &fund, Decision::Unqueue, 0)?;
+                    }
+                    Ok(true)
+                }
+                // FIFO: the head waits, so does everyone behind it.
+                ServeAction::Wait => Ok(false),
+                ServeAction::Reserve(amount) => reserve(
+                    conn,
+                    &campaign,
+                    &fund,
+                    &inputs,
+                    amount,
+                    "served from the waitlist",
+                ),
+            }
+        })?;
+        if !outcome {
+            break;
+        }
+        served += 1;
+        if served > 10_000 {
+            break;
+        }
+    }
+    Ok(served)
+}
+
+/// Releases a campaign's reservation (or earmark) and queues refunds of every counted pledge:
+/// what failure and cancellation have in common. Caller holds the campaign row.
+pub fn release_and_refund(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    reason: &str,
+) -> QueryResult<Effect> {
+    let mut effect = Effect::default();
+    match campaign.match_status {
+        MatchState::Reserved => {
+            effect.freed = release_reservation(conn, campaign, fund, reason, Decision::Release)?;
+        }
+        MatchState::Waitlisted if leave_queue(conn, campaign)? => {
+            record(conn, campaign, fund, Decision::Unqueue, 0)?;
+        }
+        _ => {}
+    }
+    queue_refunds(conn, &campaign.id, reason)?;
+    Ok(effect)
+}
+
+/// The `on_approval` earmark, when the campaign is approved: the whole top-up reserved, or
+/// `Err(EarmarkRefused)` (changing nothing) when the budget cannot cover it. Caller holds the
+/// campaign row; the campaign must still be `submitted`.
+pub fn earmark(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+) -> QueryResult<Result<(), EarmarkError>> {
+    if fund.allocation != crate::domain::fund::Allocation::OnApproval {
+        return Ok(Ok(()));
+    }
+    let top_up = top_up_of(campaign, fund);
+    let available = available_of(fund);
+    let amount = match matching::earmark(top_up, available) {
+        Ok(Some(amount)) => amount,
+        Ok(None) => return Ok(Ok(())),
+        Err(matching::EarmarkRefused) => return Ok(Err(EarmarkError::BudgetExhausted)),
+    };
+    if !try_reserve(conn, fund, &campaign.id, amount, "earmarked at approval")? {
+        return Ok(Err(EarmarkError::BudgetExhausted));
+    }
+    let from = campaign.match_status;
+    if !matches!(from, MatchState::None | MatchState::Revoked)
+        || !move_match(
+            conn,
+            campaign,
+            from,
+            MatchState::Reserved,
+            amount,
+            None,
+            &[CampaignStatus::Submitted],
+        )?
+    {
+        // The caller's error rolls the reservation back with it.
+        return Ok(Err(EarmarkError::Moved));
+    }
+    record(conn, campaign, fund, Decision::Earmark, amount)?;
+    Ok(Ok(()))
+}
+
+/// Why an earmark was not made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EarmarkError {
+    /// The fund's available budget cannot cover the top-up.
+    BudgetExhausted,
+    /// The campaign's match moved while this ran.
+    Moved,
+}
+
+/// One refund per counted pledge of the campaign (idempotent: a pledge has at most one). A
+/// pledge under an open dispute is left to the dispute (its outcome brings the money back or
+/// takes it away; a won dispute on such a campaign is then refunded as late money).
+pub fn queue_refunds(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    reason: &str,
+) -> QueryResult<usize> {
+    let to_refund: Vec<(String, i64)> = pledges::table
+        .filter(pledges::campaign_id.eq(campaign_id))
+        .filter(pledges::counted_amount.gt(0))
+        .filter(pledges::dispute.ne(Dispute::Open.as_str()))
+        .select((pledges::id, pledges::counted_amount))
+        .load(conn)?;
+    let mut queued = 0;
+    for (pledge_id, amount) in to_refund {
+        if queue_refund(conn, &pledge_id, amount, reason)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues the refund of `amount` of one pledge unless the pledge already has one (a pledge is
+/// refunded at most once: `refunds.pledge_id` is unique). The caller holds the pledge or its
+/// campaign. Returns whether it was queued.
+pub fn queue_refund(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    amount: i64,
+    reason: &str,
+) -> QueryResult<bool> {
+    let already: i64 = refunds::table
+        .filter(refunds::pledge_id.eq(pledge_id))
+        .count()
+        .get_result(conn)?;
+    if already > 0 || amount <= 0 {
+        return Ok(false);
+    }
+    let t = now();
+    diesel::insert_into(refunds::table)
+        .values(RefundRow {
+            id: ids::new_id("rfd"),
+            idempotency_key: format!("cofund-refund-{pledge_id}"),
+            pledge_id: pledge_id.to_string(),
+            amount,
+            reason: reason.to_string(),
+            status: RefundStatus::Pending,
+            attempts: 0,
+            provider_refund_id: None,
+            last_error: None,
+            next_attempt_at: t,
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// The decision after `closing`: `succeeded` (the reservation becomes committed; a waitlisted
+/// campaign succeeds with no match) or `failed` (released, donations refunded). Returns None if
+/// another process decided it first.
+pub fn decide(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+) -> QueryResult<Option<(CampaignStatus, Effect)>> {
+    write_tx(conn, |conn| {
+        let locked = diesel::update(campaigns::table.find(campaign_id))
+            .filter(campaigns::status.eq(CampaignStatus::Closing.as_str()))
+            .set(campaigns::updated_at.eq(now()))
+            .execute(conn)?;
+        if locked == 0 {
+            return Ok(None);
+        }
+        let campaign = load_campaign(conn, campaign_id)?;
+        let fund = load_fund(conn, &campaign.fund_id)?;
+        let threshold = threshold_of(&campaign, &fund);
+        let mut effect = Effect::default();
+        let outcome = match matching::on_close(campaign.raised, threshold) {
+            Verdict::Succeeded => {
+                match campaign.match_status {
+                    MatchState::Reserved => {
+                        let amount = campaign.match_amount;
+                        if move_match(
+                            conn,
+                            &campaign,
+                            MatchState::Reserved,
+                            MatchState::Committed,
+                            amount,
+                            None,
+                            &[],
+                        )? {
+                            move_money(
+                                conn,
+                                &fund,
+                                &campaign,
+                                ledger::Movement::Commit,
+                                amount,
+                                "campaign succeeded",
+                            )?;
+                            record(conn, &campaign, &fund, Decision::Commit, amount)?;
+                        }
+                    }
+                    MatchState::Waitlisted if leave_queue(conn, &campaign)? => {
+                        record(conn, &campaign, &fund, Decision::NoBudget, 0)?;
+                    }
+                    _ => {}
+                }
+                CampaignStatus::Succeeded
+            }
+            Verdict::Failed => {
+                effect = release_and_refund(conn, &campaign, &fund, "campaign failed")?;
+                CampaignStatus::Failed
+            }
+        };
+        diesel::update(campaigns::table.find(campaign_id))
+            .set((
+                campaigns::status.eq(outcome.as_str()),
+                campaigns::decided_at.eq(Some(now())),
+            ))
+            .execute(conn)?;
+        let decided = load_campaign(conn, campaign_id)?;
+        crate::notify::campaign_changed(conn, &decided, &fund, None, true)?;
+        crate::db::queries::audit_system(
+            conn,
+            &format!("campaign.{outcome}"),
+            "campaign",
+            campaign_id,
+            Some(format!(
+                "raised {} of threshold {threshold}",
+                campaign.raised
+            )),
+        )?;
+        Ok(Some((outcome, effect)))
+    })
+}
