@@ -490,8 +490,10 @@ fn take_batch(queue: &mut Vec<Waiting>) -> Vec<Waiting> {
 /// messages and the donor count; then each touched campaign's row once, last. (`c` reads `ev`,
 /// `ob` and `pp` so that they run before it: sub-statements nothing reads would run after it,
 /// under the row locks.)
-/// Equivalent to the portable path in `payments::apply_recording` for `delta > 0`,
-/// `donor_change >= 0`.
+/// It decides nothing: every value it writes (status, facts, counted amount, delta, whether
+/// the donor is new, the messages) was computed by `app::payment_events::plan_confirmation`,
+/// the same Rust code as the transactional path; SQL only applies each plan where its pledge
+/// is unchanged and sums the deltas per campaign.
 ///
 /// The plan is cached per connection, possibly from when `pledges` was nearly empty, so the
 /// joins are written to leave PostgreSQL one sensible plan whatever its statistics say: `= ANY

@@ -562,3 +562,48 @@ async fn a_corrupt_stored_ratio_stops_the_crossing_instead_of_topping_up_in_full
     })
     .await;
 }
+
+#[actix_web::test]
+async fn an_unknown_stored_state_is_an_error_never_a_default() {
+    // The schema's CHECK constraints keep unknown states out of the tables; a value read from
+    // the database that is not one of an enum's stored values (a newer version's state, a
+    // column without a constraint) fails the read instead of becoming some default.
+    each_backend(|app| async move {
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || {
+            use cofund::domain::campaign::CampaignStatus;
+            use cofund::domain::matching::MatchState;
+            use cofund::domain::money::Currency;
+            use cofund::domain::pledge::Dispute;
+            use diesel::RunQueryDsl;
+            use diesel::dsl::sql;
+            use diesel::sql_types::Text;
+            let mut conn = db.get().unwrap();
+            let read = |conn: &mut cofund::db::DbConnection, text: &str| {
+                diesel::select(sql::<Text>(&format!("'{text}'"))).get_result::<MatchState>(conn)
+            };
+            assert_eq!(read(&mut conn, "reserved").unwrap(), MatchState::Reserved);
+            let err = format!("{:?}", read(&mut conn, "half_reserved").unwrap_err());
+            assert!(err.contains("unknown stored match status"), "{err}");
+            assert!(
+                diesel::select(sql::<Text>("'paused'"))
+                    .get_result::<CampaignStatus>(&mut *conn)
+                    .is_err()
+            );
+            assert!(
+                diesel::select(sql::<Text>("'maybe'"))
+                    .get_result::<Dispute>(&mut *conn)
+                    .is_err()
+            );
+            // A currency is read as stored: exact code, no silent EUR.
+            assert!(
+                diesel::select(sql::<Text>("'eur'"))
+                    .get_result::<Currency>(&mut *conn)
+                    .is_err()
+            );
+        })
+        .await
+        .unwrap();
+    })
+    .await;
+}
