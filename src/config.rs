@@ -34,8 +34,8 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// The city, as the debtor of SEPA settlement files.
     pub debtor_name: String,
-    pub debtor_iban: String,
-    pub debtor_bic: Option<String>,
+    pub debtor_iban: crate::domain::iban::Iban,
+    pub debtor_bic: Option<crate::domain::iban::Bic>,
     pub notify: NotifyConfig,
 }
 
@@ -325,9 +325,7 @@ impl Config {
             None => None,
             Some(b) => Some(
                 crate::domain::iban::Bic::parse(&b)
-                    .map_err(|e| ConfigError(format!("COFUND_DEBTOR_BIC: {e}")))?
-                    .as_str()
-                    .to_string(),
+                    .map_err(|e| ConfigError(format!("COFUND_DEBTOR_BIC: {e}")))?,
             ),
         };
         let notify = NotifyConfig {
@@ -342,7 +340,7 @@ impl Config {
         Ok(Config {
             notify,
             debtor_name: get("COFUND_DEBTOR_NAME", "Comune di Esempio"),
-            debtor_iban: debtor_iban.as_str().to_string(),
+            debtor_iban,
             debtor_bic,
             payments,
             database_url,

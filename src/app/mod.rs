@@ -5,6 +5,7 @@ pub mod cache;
 pub mod matching;
 pub mod payment_events;
 pub mod payments;
+pub mod pledges;
 pub mod settlements;
 pub mod users;
 

@@ -160,7 +160,7 @@ pub fn test_config(database_url: &str) -> Config {
     .expect("test config");
     c.database_url = database_url.to_string();
     // A configured city account (the example one is refused for SEPA files).
-    c.debtor_iban = "IT65X0306909606100000063004".to_string();
+    c.debtor_iban = cofund::domain::iban::Iban::parse("IT65X0306909606100000063004").unwrap();
     c.db_pool_size = 8;
     c.payments.webhook_secrets = vec![WEBHOOK_SECRET.to_string()];
     // Big single gifts keep the matching scenarios short.

@@ -575,7 +575,10 @@ async fn malformed_settlement_requests_are_refused_and_change_nothing() {
 #[actix_web::test]
 async fn no_sepa_file_is_made_with_the_example_debtor_account() {
     each_backend_with(
-        |c| c.debtor_iban = cofund::config::EXAMPLE_DEBTOR_IBAN.to_string(),
+        |c| {
+            c.debtor_iban =
+                cofund::domain::iban::Iban::parse(cofund::config::EXAMPLE_DEBTOR_IBAN).unwrap()
+        },
         |app| async move {
             let s = scene(&app).await;
             let finance = app.staff("finance").await;

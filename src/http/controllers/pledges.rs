@@ -3,21 +3,22 @@
 
 use crate::app::AppState;
 use crate::app::payments::deliver_simulated;
+use crate::app::pledges::{
+    self as app_pledges, Created, NewPledge, PledgeError, PledgeRequest, donor_key,
+};
 use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
 use crate::db::queries::audit;
 use crate::db::schema::{campaigns, donors, pledges};
 use crate::db::write_tx;
-use crate::domain::campaign::CampaignStatus;
 use crate::domain::email::Email;
-use crate::domain::ids;
 use crate::domain::money::{Currency, parse_amount};
-use crate::domain::pledge::{Dispute, PledgeStatus};
+use crate::domain::pledge::PledgeStatus;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
 use crate::http::views::{money, now, ts};
-use crate::providers::PaymentProvider;
 use crate::providers::simulated::SimOutcome;
+use crate::providers::{CreatedPayment, PaymentProvider};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -150,16 +151,6 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
         created_at: ts(p.created_at),
         confirmed_at: p.confirmed_at.map(ts),
     }
-}
-
-/// A stable donor identity for counting distinct donors (a hash, not the address).
-pub fn donor_key(email: &str) -> String {
-    hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
-}
-
-enum Begin {
-    Replay(String),
-    Create(Box<PledgeRow>),
 }
 
 fn idempotency_key(req: &HttpRequest) -> ApiResult<String> {
@@ -297,164 +288,65 @@ pub async fn create(
             .unwrap_or_default()
             .as_bytes(),
     ));
-    let provider_kind = state.provider.kind();
     let limits = state.config.payments.pledge_limits;
-    let begin = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<Begin> {
-                let existing: Option<PledgeRow> = pledges::table
-                    .filter(pledges::partner_id.eq(&partner_id))
-                    .filter(pledges::idempotency_key.eq(&key))
-                    .select(PledgeRow::as_select())
-                    .first(conn)
-                    .optional()?;
-                if let Some(p) = existing {
-                    if p.request_hash != hash {
-                        return Err(ApiError::conflict(
-                            "idempotency_key_reused",
-                            "this Idempotency-Key was used with another request",
-                        ));
-                    }
-                    return Ok(match p.creation_response {
-                        Some(r) => Begin::Replay(r),
-                        // The provider call did not finish last time: try again.
-                        None => Begin::Create(Box::new(p)),
-                    });
-                }
-                let campaign: CampaignRow = campaigns::table
-                    .find(&campaign_id)
-                    .select(CampaignRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .filter(|c| c.status.is_public())
-                    .ok_or(ApiError::NotFound("campaign"))?;
-                if campaign.status != CampaignStatus::Live {
-                    return Err(ApiError::conflict(
-                        "campaign_not_live",
-                        format!(
-                            "only live campaigns accept pledges; this one is {}",
-                            campaign.status
-                        ),
-                    ));
-                }
-                let (amount, email, locale) = validate(&body, &campaign, limits)?;
-                let t = now();
-                let pledge_id = ids::new_id(ids::PLEDGE);
-                let row = PledgeRow {
-                    provider_idempotency_key: format!("cofund-{pledge_id}"),
-                    id: pledge_id,
-                    campaign_id: campaign.id.clone(),
-                    partner_id: partner_id.clone(),
-                    amount,
-                    currency: campaign.currency,
-                    status: PledgeStatus::Pending,
-                    paid: false,
-                    failed: false,
-                    canceled: false,
-                    expired: false,
-                    refunded_amount: 0,
-                    dispute: Dispute::None,
-                    counted_amount: 0,
-                    donor_key: donor_key(&email),
-                    message: body.message.clone().map(|m| m.trim().to_string()),
-                    provider: provider_kind,
-                    provider_payment_id: None,
-                    client_secret: None,
-                    idempotency_key: key.clone(),
-                    request_hash: hash.clone(),
-                    creation_response: None,
-                    flagged_reason: None,
-                    created_at: t,
-                    updated_at: t,
-                    confirmed_at: None,
-                    flagged_amount: None,
-                    flagged_currency: None,
-                };
-                diesel::insert_into(pledges::table)
-                    .values(&row)
-                    .execute(conn)?;
-                crate::app::payment_events::list_pending(conn, &row.id, row.created_at)?;
-                diesel::insert_into(donors::table)
-                    .values(DonorRow {
-                        pledge_id: row.id.clone(),
-                        name: Some(body.donor.name.trim().to_string()),
-                        email: Some(email),
-                        anonymous: body.donor.anonymous,
-                        contact_consent: body.donor.contact_consent,
-                        locale,
-                        erased_at: None,
-                    })
-                    .execute(conn)?;
-                Ok(Begin::Create(Box::new(row)))
-            })
-        })
-        .await
-        .map_err(|e| match e {
-            // Two requests with one key raced: the loser is told to retry.
-            ApiError::Conflict {
-                code: "already_exists",
-                ..
-            } => ApiError::conflict(
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key is being processed; retry",
-            ),
-            other => other,
-        })?;
-    let pledge = match begin {
-        Begin::Replay(response) => {
-            return Ok(HttpResponse::Created()
-                .content_type("application/json")
-                .insert_header(("Idempotent-Replayed", "true"))
-                .body(response));
-        }
-        Begin::Create(p) => *p,
+    let request = PledgeRequest {
+        partner_id,
+        idempotency_key: key,
+        request_hash: hash,
+        campaign_id,
     };
-    let payment = state
-        .provider
-        .create_payment(
-            &pledge.id,
-            pledge.amount,
-            pledge.currency.code(),
-            &pledge.provider_idempotency_key,
-        )
-        .await
-        .map_err(|e| {
-            tracing::warn!(pledge_id = %pledge.id, error = %e, "payment creation failed");
-            ApiError::ProviderUnavailable
-        })?;
-    let response = PledgeCreated {
-        id: pledge.id.clone(),
-        campaign_id: pledge.campaign_id.clone(),
-        status: "pending".into(),
-        amount: money(pledge.amount, &pledge.currency),
-        currency: pledge.currency.to_string(),
-        payment: PaymentInfo {
-            provider: pledge.provider.as_str().to_string(),
-            provider_payment_id: Some(payment.id.clone()),
-            client_secret: payment.client_secret.clone(),
-        },
-        created_at: ts(pledge.created_at),
-    };
-    let text = serde_json::to_string(&response).unwrap_or_default();
-    let stored = text.clone();
-    let pledge_id = pledge.id.clone();
-    state
-        .db
-        .run(move |conn| -> ApiResult<usize> {
-            Ok(diesel::update(pledges::table.find(&pledge_id))
-                .filter(pledges::creation_response.is_null())
-                .set((
-                    pledges::provider_payment_id.eq(Some(&payment.id)),
-                    pledges::client_secret.eq(payment.client_secret.as_deref()),
-                    pledges::creation_response.eq(Some(&stored)),
-                ))
-                .execute(conn)?)
+    let check = move |campaign: &CampaignRow| -> ApiResult<NewPledge> {
+        let (amount, email, locale) = validate(&body, campaign, limits)?;
+        Ok(NewPledge {
+            amount,
+            donor_name: body.donor.name.trim().to_string(),
+            donor_email: email,
+            anonymous: body.donor.anonymous,
+            contact_consent: body.donor.contact_consent,
+            locale,
+            message: body.message.clone().map(|m| m.trim().to_string()),
         })
-        .await?;
-    Ok(HttpResponse::Created()
-        .content_type("application/json")
-        .body(text))
+    };
+    let answer = |pledge: &PledgeRow, payment: &CreatedPayment| {
+        let response = PledgeCreated {
+            id: pledge.id.clone(),
+            campaign_id: pledge.campaign_id.clone(),
+            status: PledgeStatus::Pending.as_str().into(),
+            amount: money(pledge.amount, &pledge.currency),
+            currency: pledge.currency.to_string(),
+            payment: PaymentInfo {
+                provider: pledge.provider.as_str().to_string(),
+                provider_payment_id: Some(payment.id.clone()),
+                client_secret: payment.client_secret.clone(),
+            },
+            created_at: ts(pledge.created_at),
+        };
+        serde_json::to_string(&response).unwrap_or_default()
+    };
+    let created = app_pledges::create(&state, request, check, answer)
+        .await
+        .map_err(pledge_error)?;
+    let mut reply = HttpResponse::Created();
+    reply.content_type("application/json");
+    Ok(match created {
+        Created::Replayed(body) => reply
+            .insert_header(("Idempotent-Replayed", "true"))
+            .body(body),
+        Created::New(body) => reply.body(body),
+    })
+}
+
+/// The answer to a pledge that was not created.
+fn pledge_error(e: PledgeError<ApiError>) -> ApiError {
+    match e {
+        PledgeError::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
+        PledgeError::KeyInUse => ApiError::conflict("idempotency_key_in_use", e.to_string()),
+        PledgeError::CampaignNotFound => ApiError::NotFound("campaign"),
+        PledgeError::NotLive(_) => ApiError::conflict("campaign_not_live", e.to_string()),
+        PledgeError::Invalid(e) => e,
+        PledgeError::ProviderUnavailable => ApiError::ProviderUnavailable,
+        PledgeError::Db(e) => e.into(),
+    }
 }
 
 fn may_read_pledge(principal: &Principal, p: &PledgeRow) -> ApiResult<()> {

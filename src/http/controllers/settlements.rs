@@ -536,7 +536,7 @@ pub async fn sepa_xml(
         ));
     }
     let cfg = &state.config;
-    if cfg.debtor_iban == crate::config::EXAMPLE_DEBTOR_IBAN {
+    if cfg.debtor_iban.as_str() == crate::config::EXAMPLE_DEBTOR_IBAN {
         // A bank would reject it at best; at worst it debits somebody else's account.
         return Err(ApiError::conflict(
             "debtor_not_configured",
@@ -566,8 +566,8 @@ pub async fn sepa_xml(
     let xml = sepa::pain001(
         &sepa::Debtor {
             name: cfg.debtor_name.clone(),
-            iban: cfg.debtor_iban.clone(),
-            bic: cfg.debtor_bic.clone(),
+            iban: cfg.debtor_iban.as_str().to_string(),
+            bic: cfg.debtor_bic.as_ref().map(|b| b.as_str().to_string()),
         },
         &batch,
     );

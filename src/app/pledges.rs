@@ -1,0 +1,223 @@
+//! Creating a pledge (a partner's call on behalf of a donor), idempotent per partner and
+//! `Idempotency-Key`: the first request writes the pending pledge, its donor and its place
+//! among pending pledges in one transaction, asks the provider for the payment, and stores the
+//! answer it gave; the same key with the same request gets that stored answer again (or, if
+//! the provider call never finished, tries it again with the same provider key); the same key
+//! with another request is refused.
+
+use super::AppState;
+use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
+use crate::db::schema::{campaigns, donors, pledges};
+use crate::db::{DbError, write_tx};
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::ids;
+use crate::domain::pledge::{Dispute, PledgeStatus};
+use crate::providers::CreatedPayment;
+use diesel::prelude::*;
+
+/// A pledge request as the partner sent it, checked against its campaign.
+pub struct NewPledge {
+    pub amount: i64,
+    pub donor_name: String,
+    pub donor_email: String,
+    pub anonymous: bool,
+    pub contact_consent: bool,
+    pub locale: String,
+    pub message: Option<String>,
+}
+
+/// Who asks, with which key, for what.
+pub struct PledgeRequest {
+    pub partner_id: String,
+    pub idempotency_key: String,
+    /// A hash of the whole request: the same key must come with the same request.
+    pub request_hash: String,
+    pub campaign_id: String,
+}
+
+/// What the partner gets.
+pub enum Created {
+    /// A new pledge (or one whose provider call is finished now): the answer to send.
+    New(String),
+    /// The answer given the first time to this key and request.
+    Replayed(String),
+}
+
+/// Why no pledge was created. `Invalid` carries the caller's own validation error.
+#[derive(Debug, thiserror::Error)]
+pub enum PledgeError<E> {
+    #[error("this Idempotency-Key was used with another request")]
+    KeyReused,
+    #[error("a request with this Idempotency-Key is being processed; retry")]
+    KeyInUse,
+    #[error("no such campaign")]
+    CampaignNotFound,
+    #[error("only live campaigns accept pledges; this one is {0}")]
+    NotLive(CampaignStatus),
+    #[error("invalid pledge")]
+    Invalid(E),
+    #[error("the payment provider is unavailable")]
+    ProviderUnavailable,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl<E> From<diesel::result::Error> for PledgeError<E> {
+    fn from(e: diesel::result::Error) -> PledgeError<E> {
+        PledgeError::Db(e.into())
+    }
+}
+
+enum Begin {
+    Replay(String),
+    Create(Box<PledgeRow>),
+}
+
+/// A stable donor identity for counting distinct donors: a hash of the normalised address,
+/// not the address.
+pub fn donor_key(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
+}
+
+/// Creates (or replays) a pledge. `check` turns the request into a [`NewPledge`] given the
+/// campaign (its currency, the service's limits), or refuses it with the caller's error;
+/// `answer` writes what the partner gets for the pledge and its payment (stored, and replayed
+/// to a repeated request).
+pub async fn create<E, C, A>(
+    state: &AppState,
+    request: PledgeRequest,
+    check: C,
+    answer: A,
+) -> Result<Created, PledgeError<E>>
+where
+    E: Send + 'static,
+    C: FnOnce(&CampaignRow) -> Result<NewPledge, E> + Send + 'static,
+    A: FnOnce(&PledgeRow, &CreatedPayment) -> String,
+{
+    let provider = state.provider.kind();
+    let begin = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> Result<Begin, PledgeError<E>> {
+                let existing: Option<PledgeRow> = pledges::table
+                    .filter(pledges::partner_id.eq(&request.partner_id))
+                    .filter(pledges::idempotency_key.eq(&request.idempotency_key))
+                    .select(PledgeRow::as_select())
+                    .first(conn)
+                    .optional()?;
+                if let Some(p) = existing {
+                    if p.request_hash != request.request_hash {
+                        return Err(PledgeError::KeyReused);
+                    }
+                    return Ok(match p.creation_response {
+                        Some(r) => Begin::Replay(r),
+                        // The provider call did not finish last time: try again.
+                        None => Begin::Create(Box::new(p)),
+                    });
+                }
+                let campaign: CampaignRow = campaigns::table
+                    .find(&request.campaign_id)
+                    .select(CampaignRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .filter(|c| c.status.is_public())
+                    .ok_or(PledgeError::CampaignNotFound)?;
+                if campaign.status != CampaignStatus::Live {
+                    return Err(PledgeError::NotLive(campaign.status));
+                }
+                let new = check(&campaign).map_err(PledgeError::Invalid)?;
+                let t = crate::clock::now();
+                let pledge_id = ids::new_id(ids::PLEDGE);
+                let row = PledgeRow {
+                    provider_idempotency_key: format!("cofund-{pledge_id}"),
+                    id: pledge_id,
+                    campaign_id: campaign.id.clone(),
+                    partner_id: request.partner_id.clone(),
+                    amount: new.amount,
+                    currency: campaign.currency,
+                    status: PledgeStatus::Pending,
+                    paid: false,
+                    failed: false,
+                    canceled: false,
+                    expired: false,
+                    refunded_amount: 0,
+                    dispute: Dispute::None,
+                    counted_amount: 0,
+                    donor_key: donor_key(&new.donor_email),
+                    message: new.message,
+                    provider,
+                    provider_payment_id: None,
+                    client_secret: None,
+                    idempotency_key: request.idempotency_key.clone(),
+                    request_hash: request.request_hash.clone(),
+                    creation_response: None,
+                    flagged_reason: None,
+                    created_at: t,
+                    updated_at: t,
+                    confirmed_at: None,
+                    flagged_amount: None,
+                    flagged_currency: None,
+                };
+                diesel::insert_into(pledges::table)
+                    .values(&row)
+                    .execute(conn)?;
+                super::payment_events::list_pending(conn, &row.id, row.created_at)?;
+                diesel::insert_into(donors::table)
+                    .values(DonorRow {
+                        pledge_id: row.id.clone(),
+                        name: Some(new.donor_name),
+                        email: Some(new.donor_email),
+                        anonymous: new.anonymous,
+                        contact_consent: new.contact_consent,
+                        locale: new.locale,
+                        erased_at: None,
+                    })
+                    .execute(conn)?;
+                Ok(Begin::Create(Box::new(row)))
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            // Two requests with one key raced: the loser is told to retry.
+            PledgeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => PledgeError::KeyInUse,
+            other => other,
+        })?;
+    let pledge = match begin {
+        Begin::Replay(response) => return Ok(Created::Replayed(response)),
+        Begin::Create(p) => *p,
+    };
+    let payment = state
+        .provider
+        .create_payment(
+            &pledge.id,
+            pledge.amount,
+            pledge.currency.code(),
+            &pledge.provider_idempotency_key,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(pledge_id = %pledge.id, error = %e, "payment creation failed");
+            PledgeError::ProviderUnavailable
+        })?;
+    let text = answer(&pledge, &payment);
+    let stored = text.clone();
+    let pledge_id = pledge.id;
+    state
+        .db
+        .run(move |conn| -> Result<usize, DbError> {
+            Ok(diesel::update(pledges::table.find(&pledge_id))
+                .filter(pledges::creation_response.is_null())
+                .set((
+                    pledges::provider_payment_id.eq(Some(&payment.id)),
+                    pledges::client_secret.eq(payment.client_secret.as_deref()),
+                    pledges::creation_response.eq(Some(&stored)),
+                ))
+                .execute(conn)?)
+        })
+        .await?;
+    Ok(Created::New(text))
+}
