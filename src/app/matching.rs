@@ -305,7 +305,7 @@ pub fn rematch(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Effect
 /// back.
 pub fn rematch_all(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     let running: Vec<CampaignRow> = campaigns::table
-        .filter(campaigns::status.eq_any(RUNNING.map(|s| s.as_str())))
+        .filter(campaigns::status.eq_any(RUNNING))
         .select(CampaignRow::as_select())
         .load(conn)?;
     let mut freed = Vec::new();
@@ -357,13 +357,12 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
 /// Serves a fund's waitlist, oldest crossing first, while the budget covers the head of the
 /// queue (or, under `partial`, while anything is left). One short transaction per campaign.
 pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usize> {
-    let running = RUNNING.map(|s| s.as_str());
     let mut served = 0;
     loop {
         let head: Option<String> = campaigns::table
             .filter(campaigns::fund_id.eq(fund_id))
-            .filter(campaigns::match_status.eq(MatchState::Waitlisted.as_str()))
-            .filter(campaigns::status.eq_any(running))
+            .filter(campaigns::match_status.eq(MatchState::Waitlisted))
+            .filter(campaigns::status.eq_any(RUNNING))
             .order((campaigns::waitlisted_at.asc(), campaigns::id.asc()))
             .select(campaigns::id)
             .first(conn)
@@ -372,8 +371,8 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
         let outcome = write_tx(conn, |conn| -> QueryResult<bool> {
             // Lock the campaign first (same order as the pledge path: campaign, then fund).
             let locked = diesel::update(campaigns::table.find(&head))
-                .filter(campaigns::match_status.eq(MatchState::Waitlisted.as_str()))
-                .filter(campaigns::status.eq_any(running))
+                .filter(campaigns::match_status.eq(MatchState::Waitlisted))
+                .filter(campaigns::status.eq_any(RUNNING))
                 .set(campaigns::updated_at.eq(now()))
                 .execute(conn)?;
             if locked == 0 {
@@ -494,7 +493,7 @@ pub fn queue_refunds(
     let to_refund: Vec<(String, i64)> = pledges::table
         .filter(pledges::campaign_id.eq(campaign_id))
         .filter(pledges::counted_amount.gt(0))
-        .filter(pledges::dispute.ne(Dispute::Open.as_str()))
+        .filter(pledges::dispute.ne(Dispute::Open))
         .select((pledges::id, pledges::counted_amount))
         .load(conn)?;
     let mut queued = 0;
@@ -551,7 +550,7 @@ pub fn decide(
 ) -> QueryResult<Option<(CampaignStatus, Effect)>> {
     write_tx(conn, |conn| {
         let locked = diesel::update(campaigns::table.find(campaign_id))
-            .filter(campaigns::status.eq(CampaignStatus::Closing.as_str()))
+            .filter(campaigns::status.eq(CampaignStatus::Closing))
             .set(campaigns::updated_at.eq(now()))
             .execute(conn)?;
         if locked == 0 {
@@ -600,7 +599,7 @@ pub fn decide(
         };
         diesel::update(campaigns::table.find(campaign_id))
             .set((
-                campaigns::status.eq(outcome.as_str()),
+                campaigns::status.eq(outcome),
                 campaigns::decided_at.eq(Some(now())),
             ))
             .execute(conn)?;

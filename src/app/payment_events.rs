@@ -47,16 +47,24 @@ pub enum Applied {
 }
 
 impl Applied {
+    /// What is stored with the event (`provider_events.outcome`); None for a duplicate, which
+    /// stores nothing.
+    pub fn stored_outcome(&self) -> Option<EventOutcome> {
+        Some(match self {
+            Applied::Duplicate => return None,
+            Applied::Applied { changed: true, .. } => EventOutcome::Applied,
+            Applied::Applied { changed: false, .. } => EventOutcome::NoChange,
+            Applied::Flagged { .. } => EventOutcome::Flagged,
+            Applied::UnknownPayment => EventOutcome::UnknownPayment,
+            Applied::Ignored => EventOutcome::Ignored,
+            Applied::RefundReported => EventOutcome::RefundReported,
+        })
+    }
+
+    /// The outcome as the webhook acknowledges it.
     pub fn outcome(&self) -> &'static str {
-        match self {
-            Applied::Duplicate => "duplicate",
-            Applied::Applied { changed: true, .. } => "applied",
-            Applied::Applied { changed: false, .. } => "no_change",
-            Applied::Flagged { .. } => "flagged",
-            Applied::UnknownPayment => "unknown_payment",
-            Applied::Ignored => "ignored",
-            Applied::RefundReported => "refund_reported",
-        }
+        self.stored_outcome()
+            .map_or("duplicate", EventOutcome::as_str)
     }
 }
 

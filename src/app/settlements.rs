@@ -63,9 +63,9 @@ pub fn confirm(
         SettlementStatus::Draft => {}
     }
     let moved = diesel::update(settlements::table.find(id))
-        .filter(settlements::status.eq(SettlementStatus::Draft.as_str()))
+        .filter(settlements::status.eq(SettlementStatus::Draft))
         .set((
-            settlements::status.eq(SettlementStatus::Confirmed.as_str()),
+            settlements::status.eq(SettlementStatus::Confirmed),
             settlements::bank_reference.eq(Some(reference)),
             settlements::paid_at.eq(Some(paid_at)),
             settlements::confirmed_at.eq(Some(now())),
@@ -75,7 +75,7 @@ pub fn confirm(
         return Err(SettlementError::Moved);
     }
     diesel::update(settlement_items::table.filter(settlement_items::settlement_id.eq(id)))
-        .set(settlement_items::status.eq(ItemStatus::Settled.as_str()))
+        .set(settlement_items::status.eq(ItemStatus::Settled))
         .execute(conn)?;
     let lines: Vec<SettlementLineRow> = settlement_lines::table
         .filter(settlement_lines::settlement_id.eq(id))
@@ -84,9 +84,9 @@ pub fn confirm(
         .load(conn)?;
     for line in &lines {
         let n = diesel::update(campaigns::table.find(&line.campaign_id))
-            .filter(campaigns::match_status.eq(MatchState::Committed.as_str()))
+            .filter(campaigns::match_status.eq(MatchState::Committed))
             .filter(campaigns::settlement_id.eq(id))
-            .set(campaigns::match_status.eq(MatchState::Settled.as_str()))
+            .set(campaigns::match_status.eq(MatchState::Settled))
             .execute(conn)?;
         if n == 0 {
             return Err(SettlementError::Books(format!(
@@ -130,9 +130,9 @@ pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<()
         SettlementStatus::Draft => {}
     }
     let moved = diesel::update(settlements::table.find(id))
-        .filter(settlements::status.eq(SettlementStatus::Draft.as_str()))
+        .filter(settlements::status.eq(SettlementStatus::Draft))
         .set((
-            settlements::status.eq(SettlementStatus::Cancelled.as_str()),
+            settlements::status.eq(SettlementStatus::Cancelled),
             settlements::cancelled_at.eq(Some(now())),
         ))
         .execute(conn)?;
@@ -140,7 +140,7 @@ pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<()
         return Err(SettlementError::Moved);
     }
     diesel::update(settlement_items::table.filter(settlement_items::settlement_id.eq(id)))
-        .set(settlement_items::status.eq(ItemStatus::Cancelled.as_str()))
+        .set(settlement_items::status.eq(ItemStatus::Cancelled))
         .execute(conn)?;
     diesel::update(campaigns::table.filter(campaigns::settlement_id.eq(id)))
         .set(campaigns::settlement_id.eq(None::<String>))

@@ -56,17 +56,16 @@ pub fn move_match(
 ) -> QueryResult<bool> {
     let target = campaigns::table
         .find(&campaign.id)
-        .filter(campaigns::match_status.eq(from.as_str()))
+        .filter(campaigns::match_status.eq(from))
         .filter(campaigns::match_amount.eq(campaign.match_amount));
     let changes = (
-        campaigns::match_status.eq(to.as_str()),
+        campaigns::match_status.eq(to),
         campaigns::match_amount.eq(amount),
         campaigns::waitlisted_at.eq(waitlisted_at),
     );
     let n = if statuses.is_empty() {
         diesel::update(target).set(changes).execute(conn)?
     } else {
-        let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
         diesel::update(target.filter(campaigns::status.eq_any(statuses)))
             .set(changes)
             .execute(conn)?

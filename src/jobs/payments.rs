@@ -298,5 +298,5 @@ async fn apply_found(
             })
             .await;
     }
-    Ok(applied.outcome() == "applied")
+    Ok(applied.stored_outcome() == Some(crate::domain::pledge::EventOutcome::Applied))
 }
