@@ -14,6 +14,7 @@ use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRo
 use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
 use cofund::db::{Db, DbConnection, reconcile, write_tx};
 use cofund::domain::campaign::CampaignStatus;
+use cofund::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
 use cofund::domain::matching::MatchState;
 use cofund::domain::money::{Currency, Ratio};
 use cofund::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, PledgeStatus};
@@ -31,7 +32,10 @@ enum Op {
     Refund(usize, i64),
     DisputeOpen(usize),
     DisputeLost(usize),
-    Budget(i64),
+    /// One funder's budget moves by this much.
+    Budget(usize, i64),
+    /// Time passes beyond every hold's expiry and the expiry job runs (`per_donation`).
+    LapseHolds,
     Close(usize),
     Cancel(usize),
     Expire(usize),
@@ -48,7 +52,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (p.clone(), 0i64..4000).prop_map(|(i, a)| Op::Refund(i, a)),
         1 => p.clone().prop_map(Op::DisputeOpen),
         1 => p.clone().prop_map(Op::DisputeLost),
-        1 => (-4000i64..6000).prop_map(Op::Budget),
+        1 => (0usize..3, -4000i64..6000).prop_map(|(f, d)| Op::Budget(f, d)),
+        1 => Just(Op::LapseHolds),
         1 => (0..CAMPAIGNS).prop_map(Op::Close),
         1 => (0..CAMPAIGNS).prop_map(Op::Cancel),
         1 => p.clone().prop_map(Op::Expire),
@@ -99,10 +104,28 @@ fn pg_url_with_db(url: &str, db: &str) -> String {
     }
 }
 
+/// How the fund of a case is paid and matched.
+#[derive(Clone, Debug)]
+struct Funding {
+    /// Each funder's budget (1–3 funders).
+    budgets: Vec<i64>,
+    split: FundingSplit,
+    policy: MatchPolicy,
+}
+
+/// Shares that add up to 1 for `n` funders.
+fn shares(n: usize) -> &'static [&'static str] {
+    match n {
+        1 => &["1"],
+        2 => &["0.6", "0.4"],
+        _ => &["0.5", "0.3", "0.2"],
+    }
+}
+
 /// `None`: SQLite; `Some(admin URL)`: a fresh PostgreSQL database.
 fn world(
     pg_admin: Option<&str>,
-    budget: i64,
+    funding: &Funding,
     goals: &[i64],
     amounts: &[i64],
     partial: bool,
@@ -127,7 +150,10 @@ fn world(
             )
         }
     };
-    let db = Db::connect(&url, 2).unwrap();
+    let db = Db::connect(&url, 2)
+        .unwrap()
+        .with_clock(cofund::clock::Clock::adjustable());
+    let _clock = db.clock().enter();
     db.migrate().unwrap();
     let mut conn = db.get().unwrap();
     let c: &mut DbConnection = &mut conn;
@@ -166,13 +192,19 @@ fn world(
         })
         .execute(c)
         .unwrap();
+    // A fresh id per case: the engine keeps each fund's (immutable) parameters per process.
+    let fund_id = format!("fund_{}", uuid::Uuid::new_v4().simple());
     let fund = FundRow {
-        id: "fund_1".into(),
+        id: fund_id.clone(),
         name: "F".into(),
         currency: Currency::EUR,
         budget: 0,
         threshold_ratio: Ratio::parse("0.5").unwrap(),
-        match_ratio: Ratio::parse("0.5").unwrap(),
+        match_ratio: Ratio::parse(match funding.policy {
+            MatchPolicy::PerDonation => "1",
+            _ => "0.5",
+        })
+        .unwrap(),
         max_match_per_campaign: Some(3000),
         min_goal: None,
         max_goal: None,
@@ -190,12 +222,37 @@ fn world(
         committed: 0,
         settled: 0,
         created_at: t,
+        held: 0,
+        funding_split: funding.split,
+        match_policy: funding.policy,
+        max_match_per_donation: Some(1500),
+        match_hold_secs: 1800,
+        min_contribution: 0,
+        distributed_at: None,
     };
     diesel::insert_into(funds::table)
         .values(fund.clone())
         .execute(c)
         .unwrap();
-    assert!(cofund::db::ledger::set_budget(c, "fund_1", Currency::EUR, budget, "initial").unwrap());
+    for (i, budget) in funding.budgets.iter().enumerate() {
+        cofund::app::funds::insert_funder(
+            c,
+            &fund,
+            cofund::app::funds::NewFunder {
+                name: format!("Funder {i}"),
+                kind: if i == 0 { FunderKind::Public } else { FunderKind::Private },
+                tax_code: None,
+                iban: None,
+                bic: None,
+                budget: *budget,
+                priority: Some(i as i32 + 1),
+                share: (funding.split == FundingSplit::Proportional)
+                    .then(|| Ratio::parse(shares(funding.budgets.len())[i]).unwrap()),
+            },
+            "initial",
+        )
+        .unwrap();
+    }
     let mut campaign_ids = Vec::new();
     let mut pledge_ids = Vec::new();
     for (k, goal) in goals.iter().enumerate() {
@@ -204,7 +261,7 @@ fn world(
             .values(CampaignRow {
                 id: id.clone(),
                 association_id: "asso_1".into(),
-                fund_id: "fund_1".into(),
+                fund_id: fund_id.clone(),
                 area_id: "area_1".into(),
                 title: "C".into(),
                 summary: "S".into(),
@@ -265,6 +322,15 @@ fn world(
                 .execute(c)
                 .unwrap();
             payments::list_pending(c, &pid, t).unwrap();
+            // What pledge creation does: a per-donation fund holds the match now.
+            let campaign = engine::load_campaign(c, &id).unwrap();
+            let pledge: PledgeRow = pledges::table
+                .find(&pid)
+                .select(PledgeRow::as_select())
+                .first(c)
+                .unwrap();
+            write_tx(c, |c| cofund::app::per_donation::hold_for_new_pledge(c, &campaign, &pledge))
+                .unwrap();
             pledge_ids.push((pid, amount));
         }
         campaign_ids.push(id);
@@ -330,23 +396,30 @@ proptest! {
 
     #[test]
     fn invariants_hold_and_raised_matches_the_model(
-        budget in 0i64..9000,
+        budgets in proptest::collection::vec(0i64..6000, 1..=3),
+        proportional in any::<bool>(),
+        per_donation in proptest::bool::weighted(0.35),
         goals in proptest::collection::vec(prop_oneof![Just(4000i64), Just(6000), Just(8000)], CAMPAIGNS),
         amounts in proptest::collection::vec(500i64..3000, CAMPAIGNS * PLEDGES_PER_CAMPAIGN),
         partial in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..40),
     ) {
-        run_case(None, budget, &goals, &amounts, partial, &ops, true)?;
+        let funding = Funding {
+            budgets,
+            split: if proportional { FundingSplit::Proportional } else { FundingSplit::Priority },
+            policy: if per_donation { MatchPolicy::PerDonation } else { MatchPolicy::ThresholdTopUp },
+        };
+        run_case(None, &funding, &goals, &amounts, partial, &ops, true)?;
         if let Ok(admin) = std::env::var("COFUND_TEST_DATABASE_URL") {
-            run_case(Some(&admin), budget, &goals, &amounts, partial, &ops, false)?;
-            run_case(Some(&admin), budget, &goals, &amounts, partial, &ops, true)?;
+            run_case(Some(&admin), &funding, &goals, &amounts, partial, &ops, false)?;
+            run_case(Some(&admin), &funding, &goals, &amounts, partial, &ops, true)?;
         }
     }
 }
 
 fn run_case(
     pg_admin: Option<&str>,
-    budget: i64,
+    funding: &Funding,
     goals: &[i64],
     amounts: &[i64],
     partial: bool,
@@ -354,7 +427,9 @@ fn run_case(
     transactional: bool,
 ) -> Result<(), TestCaseError> {
     {
-        let w = world(pg_admin, budget, goals, amounts, partial);
+        let w = world(pg_admin, funding, goals, amounts, partial);
+        let _clock = w.db.clock().enter();
+        let per_donation = funding.policy == MatchPolicy::PerDonation;
         let mut conn = w.db.get().unwrap();
         let mut model: Vec<PledgeFacts> = w
             .pledges
@@ -462,15 +537,24 @@ fn run_case(
                 )),
                 Op::DisputeOpen(i) => Some((*i, PaymentEvent::DisputeOpened)),
                 Op::DisputeLost(i) => Some((*i, PaymentEvent::DisputeClosed { won: false })),
-                Op::Budget(delta) => {
-                    let fund = engine::load_fund(&mut conn, &w.fund.id).unwrap();
-                    let target = (fund.budget + delta).max(0);
+                Op::Budget(f, delta) => {
+                    let funders = cofund::db::funders::load_funders(&mut conn, &w.fund.id).unwrap();
+                    let funder = &funders[*f % funders.len()];
+                    let target = (funder.budget + delta).max(0);
                     let ok = write_tx(&mut conn, |c| {
-                        cofund::db::ledger::set_budget(c, &fund.id, fund.currency, target, "model")
+                        cofund::db::ledger::set_budget(c, &w.fund.id, &funder.id, Currency::EUR, target, "model")
                     })
                     .unwrap();
-                    prop_assert_eq!(ok, target >= fund.reserved + fund.committed + fund.settled);
+                    prop_assert_eq!(
+                        ok,
+                        target >= funder.held + funder.reserved + funder.committed + funder.settled
+                    );
                     engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
+                    None
+                }
+                Op::LapseHolds => {
+                    w.db.clock().advance(chrono::Duration::seconds(1801));
+                    cofund::app::per_donation::expire_holds(&mut conn, 1000).unwrap();
                     None
                 }
                 Op::Close(k) if cancelled[*k] => None,
@@ -529,14 +613,40 @@ fn run_case(
                 .collect();
             prop_assert_eq!(&attention, &failed_refunds);
             let fund = engine::load_fund(&mut conn, &w.fund.id).unwrap();
-            prop_assert!(fund.reserved + fund.committed + fund.settled <= fund.budget);
+            prop_assert!(fund.held + fund.reserved + fund.committed + fund.settled <= fund.budget);
+            let funders = cofund::db::funders::load_funders(&mut conn, &w.fund.id).unwrap();
+            for f in &funders {
+                prop_assert!(f.held + f.reserved + f.committed + f.settled <= f.budget, "{:?}", f);
+            }
             for (k, cid) in w.campaigns.iter().enumerate() {
                 let c = engine::load_campaign(&mut conn, cid).unwrap();
                 let expected: i64 = (0..PLEDGES_PER_CAMPAIGN)
                     .map(|j| model[k * PLEDGES_PER_CAMPAIGN + j].counted())
                     .sum();
                 prop_assert_eq!(c.raised, expected);
-                if c.status == CampaignStatus::Live {
+                if per_donation {
+                    // The match is the sum of its paid pledges' matches, each within the
+                    // rule: at most one to one, at most €15 a gift, at most €30 a campaign.
+                    let reserved: i64 = cofund::db::schema::match_holds::table
+                        .filter(cofund::db::schema::match_holds::campaign_id.eq(cid))
+                        .filter(cofund::db::schema::match_holds::status.eq("reserved"))
+                        .select(cofund::db::schema::match_holds::amount)
+                        .load::<i64>(&mut *conn)
+                        .unwrap()
+                        .iter()
+                        .sum();
+                    if matches!(c.match_status, MatchState::Reserved | MatchState::None)
+                        && matches!(c.status, CampaignStatus::Live | CampaignStatus::Closing)
+                    {
+                        prop_assert_eq!(c.match_amount, reserved);
+                    }
+                    let cap: i64 = (0..PLEDGES_PER_CAMPAIGN)
+                        .map(|j| model[k * PLEDGES_PER_CAMPAIGN + j].counted().min(1500))
+                        .sum();
+                    if matches!(c.match_status, MatchState::Reserved) {
+                        prop_assert!(c.match_amount <= cap.min(3000), "match {} over {}", c.match_amount, cap);
+                    }
+                } else if c.status == CampaignStatus::Live {
                     let qualifies = c.raised >= engine::threshold_of(&c, &fund);
                     let holds = matches!(c.match_status.as_str(), "reserved" | "waitlisted");
                     prop_assert_eq!(
@@ -569,7 +679,7 @@ fn run_case(
                 .optional()
                 .unwrap();
             if let Some(h) = head {
-                let available = engine::available_of(&fund);
+                let available = engine::coverable_of(&fund, &funders, engine::top_up_of(&h, &fund));
                 if partial {
                     prop_assert_eq!(available, 0);
                 } else {

@@ -8,10 +8,12 @@
 use crate::clock::now;
 use crate::db::campaigns::move_match;
 pub use crate::db::campaigns::{load_campaign, load_fund, lock_campaign};
-use crate::db::models::{CampaignRow, FundRow, MatchDecisionRow, RefundRow};
+use crate::db::funders::{add_to_part, clear_parts, load_funders, load_parts};
+use crate::db::models::{CampaignRow, FundRow, FunderRow, MatchDecisionRow, RefundRow};
 use crate::db::schema::{campaigns, match_decisions, pledges, refunds};
 use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::funding;
 use crate::domain::ids;
 use crate::domain::matching::{
     self, Decision, MatchAction, MatchInputs, MatchState, ServeAction, Verdict,
@@ -28,11 +30,24 @@ pub fn top_up_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
     fund.top_up_for(campaign.goal)
 }
 
-pub fn available_of(fund: &FundRow) -> i64 {
-    fund.available()
+/// What the fund's funders can cover together of `want` under the fund's split.
+pub fn coverable_of(fund: &FundRow, funders: &[FunderRow], want: i64) -> i64 {
+    let rooms: Vec<funding::Room> = funders.iter().map(FunderRow::room).collect();
+    funding::coverable(fund.funding_split, want, &rooms)
 }
 
-pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
+/// The inputs of a decision: `available` is what the funders can cover of this campaign's
+/// top-up under the fund's split (with one funder or `priority`, the fund's available budget up
+/// to the top-up).
+pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow, funders: &[FunderRow]) -> MatchInputs {
+    let top_up = top_up_of(campaign, fund);
+    let mut inputs = unlimited_inputs(campaign, fund);
+    inputs.available = coverable_of(fund, funders, top_up);
+    inputs
+}
+
+/// The inputs as if the budget were unlimited: whether the rule would act at all.
+fn unlimited_inputs(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
     MatchInputs {
         raised: campaign.raised,
         donors: i64::from(campaign.donors),
@@ -40,12 +55,32 @@ pub fn inputs_of(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
         threshold: threshold_of(campaign, fund),
         top_up: top_up_of(campaign, fund),
         min_donors: i64::from(fund.min_donors),
-        available: available_of(fund),
+        available: i64::MAX,
         partial: fund.exhaustion_policy == crate::domain::fund::ExhaustionPolicy::Partial,
     }
 }
 
-fn inputs_json(i: &MatchInputs, fund: &FundRow) -> String {
+/// One funder's part of a decision, as recorded with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub funder_id: String,
+    pub amount: i64,
+}
+
+fn inputs_json(i: &MatchInputs, fund: &FundRow, funders: &[FunderRow], parts: &[Part]) -> String {
+    let funder_lines: Vec<serde_json::Value> = funders
+        .iter()
+        .map(|f| {
+            json!({
+                "funder_id": f.id,
+                "name": f.name,
+                "priority": f.priority,
+                "share": f.share,
+                "available": f.available(),
+                "part": parts.iter().filter(|p| p.funder_id == f.id).map(|p| p.amount).sum::<i64>(),
+            })
+        })
+        .collect();
     json!({
         "raised": i.raised,
         "donors": i.donors,
@@ -53,25 +88,67 @@ fn inputs_json(i: &MatchInputs, fund: &FundRow) -> String {
         "threshold": i.threshold,
         "top_up": i.top_up,
         "min_donors": i.min_donors,
-        "available": i.available,
-        "budget": fund.budget,
+        "available": funders.iter().map(FunderRow::available).sum::<i64>(),
+        "coverable": i.available,
+        "budget": funders.iter().map(|f| f.budget).sum::<i64>(),
         "threshold_ratio": fund.threshold_ratio,
         "match_ratio": fund.match_ratio,
         "max_match_per_campaign": fund.max_match_per_campaign,
         "allocation": fund.allocation.as_str(),
         "exhaustion_policy": fund.exhaustion_policy.as_str(),
+        "match_policy": fund.match_policy.as_str(),
+        "funding_split": fund.funding_split.as_str(),
+        "funders": funder_lines,
     })
     .to_string()
 }
 
+/// Records a decision with its inputs and each funder's part of it. The funders' figures are
+/// read after the movement and shown as they were when the decision was taken (a reservation's
+/// parts added back, a release's taken off).
 pub fn record(
     conn: &mut DbConnection,
     campaign: &CampaignRow,
     fund: &FundRow,
     decision: Decision,
     amount: i64,
+    parts: &[Part],
 ) -> QueryResult<()> {
-    let inputs = inputs_of(campaign, fund);
+    let mut funders = load_funders(conn, &fund.id)?;
+    let sign = match decision {
+        Decision::Reserve | Decision::Partial | Decision::Earmark => 1,
+        Decision::Revoke | Decision::Release => -1,
+        _ => 0,
+    };
+    for f in &mut funders {
+        let part: i64 = parts
+            .iter()
+            .filter(|p| p.funder_id == f.id)
+            .map(|p| p.amount)
+            .sum();
+        // Shown through `held` so that `available()` is the figure before the movement.
+        f.held -= sign * part;
+    }
+    let inputs = inputs_of(campaign, fund, &funders);
+    record_with(
+        conn,
+        campaign,
+        fund,
+        decision,
+        amount,
+        inputs_json(&inputs, fund, &funders, parts),
+    )
+}
+
+/// Records a decision with inputs the caller assembled (the other policies' own inputs).
+pub fn record_with(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    fund: &FundRow,
+    decision: Decision,
+    amount: i64,
+    inputs: String,
+) -> QueryResult<()> {
     diesel::insert_into(match_decisions::table)
         .values(MatchDecisionRow {
             id: ids::new_id("mdc"),
@@ -79,7 +156,7 @@ pub fn record(
             fund_id: fund.id.clone(),
             decision,
             amount,
-            inputs: inputs_json(&inputs, fund),
+            inputs,
             created_at: now(),
         })
         .execute(conn)?;
@@ -88,7 +165,7 @@ pub fn record(
 
 /// A fund's parameters. They never change after creation (only its budget figures do), so each
 /// process keeps them; never read the budget figures of the returned row.
-fn fund_params(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
+pub(crate) fn fund_params(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static CACHE: OnceLock<Mutex<HashMap<String, FundRow>>> = OnceLock::new();
@@ -104,23 +181,71 @@ fn fund_params(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
     Ok(f)
 }
 
-/// Reserves `amount` from the fund if (and only if) it is still available.
+/// Moves `amount` of a fund's money for a campaign, divided among the funders by the fund's
+/// split (`movement` Reserve or Hold), each funder's part through the ledger's door: all the
+/// parts move or none does (a savepoint), so a funder that ran dry in the meantime leaves no
+/// half-made reservation. Returns the parts moved, or None, having changed nothing.
+pub fn take_from_funders(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    campaign_id: &str,
+    movement: ledger::Movement,
+    amount: i64,
+    memo: &str,
+) -> QueryResult<Option<Vec<Part>>> {
+    let funders = load_funders(conn, &fund.id)?;
+    let rooms: Vec<funding::Room> = funders.iter().map(FunderRow::room).collect();
+    let Some(split) = funding::parts(fund.funding_split, amount, &rooms) else {
+        return Ok(None);
+    };
+    let parts: Vec<Part> = funders
+        .iter()
+        .zip(split)
+        .filter(|(_, a)| *a > 0)
+        .map(|(f, amount)| Part {
+            funder_id: f.id.clone(),
+            amount,
+        })
+        .collect();
+    let moved = conn.transaction(|conn| {
+        for p in &parts {
+            if !ledger::transfer(
+                conn,
+                &fund.id,
+                &p.funder_id,
+                fund.currency,
+                movement,
+                p.amount,
+                Some(campaign_id),
+                memo,
+            )? {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+        }
+        Ok(())
+    });
+    match moved {
+        Ok(()) => Ok(Some(parts)),
+        Err(diesel::result::Error::RollbackTransaction) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reserves `amount` for a campaign from its fund's funders and records each funder's part.
 pub fn try_reserve(
     conn: &mut DbConnection,
     fund: &FundRow,
     campaign_id: &str,
     amount: i64,
     memo: &str,
-) -> QueryResult<bool> {
-    ledger::transfer(
-        conn,
-        &fund.id,
-        fund.currency,
-        ledger::Movement::Reserve,
-        amount,
-        Some(campaign_id),
-        memo,
-    )
+) -> QueryResult<Option<Vec<Part>>> {
+    let parts = take_from_funders(conn, fund, campaign_id, ledger::Movement::Reserve, amount, memo)?;
+    if let Some(parts) = &parts {
+        for p in parts {
+            add_to_part(conn, campaign_id, &p.funder_id, &fund.id, p.amount)?;
+        }
+    }
+    Ok(parts)
 }
 
 /// The fund row and the campaigns disagree (a movement found no money where the campaign says
@@ -149,29 +274,41 @@ fn leave_queue(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<b
     )
 }
 
-/// Moves `amount` of `fund` for `campaign` through the ledger's door; the campaign says the
-/// money is there, so finding it missing means the books disagree.
-fn move_money(
+/// Moves each of a campaign's funder parts (`movement` Release or Commit) through the ledger's
+/// door; the campaign says the money is there, so finding it missing means the books disagree.
+/// Returns the parts moved.
+fn move_parts(
     conn: &mut DbConnection,
     fund: &FundRow,
     campaign: &CampaignRow,
     movement: ledger::Movement,
-    amount: i64,
     memo: &str,
-) -> QueryResult<()> {
-    if ledger::transfer(
-        conn,
-        &fund.id,
-        fund.currency,
-        movement,
-        amount,
-        Some(&campaign.id),
-        memo,
-    )? {
-        Ok(())
-    } else {
-        Err(books_disagree(movement.as_str()))
+) -> QueryResult<Vec<Part>> {
+    let parts = load_parts(conn, &campaign.id)?;
+    let total: i64 = parts.iter().map(|p| p.amount).sum();
+    if total != campaign.match_amount {
+        return Err(books_disagree("funder parts differ from the campaign's match"));
     }
+    let mut moved = Vec::with_capacity(parts.len());
+    for p in parts {
+        if !ledger::transfer(
+            conn,
+            &fund.id,
+            &p.funder_id,
+            fund.currency,
+            movement,
+            p.amount,
+            Some(&campaign.id),
+            memo,
+        )? {
+            return Err(books_disagree(movement.as_str()));
+        }
+        moved.push(Part {
+            funder_id: p.funder_id,
+            amount: p.amount,
+        });
+    }
+    Ok(moved)
 }
 
 /// Gives a campaign's reservation (or earmark) back to its fund, once: the campaign leaves
@@ -198,15 +335,10 @@ fn release_reservation(
         return Ok(false);
     }
     let amount = campaign.match_amount;
-    move_money(
-        conn,
-        fund,
-        campaign,
-        ledger::Movement::Release,
-        amount,
-        memo,
-    )?;
-    record(conn, campaign, fund, decision, amount)?;
+    let parts = move_parts(conn, fund, campaign, ledger::Movement::Release, memo)?;
+    clear_parts(conn, &campaign.id)?;
+    crate::app::per_donation::release_reserved_holds(conn, &campaign.id)?;
+    record(conn, campaign, fund, decision, amount, &parts)?;
     Ok(true)
 }
 
@@ -221,9 +353,9 @@ fn reserve(
     amount: i64,
     memo: &str,
 ) -> QueryResult<bool> {
-    if !try_reserve(conn, fund, &campaign.id, amount, memo)? {
+    let Some(parts) = try_reserve(conn, fund, &campaign.id, amount, memo)? else {
         return Ok(false);
-    }
+    };
     let from = campaign.match_status;
     if !move_match(
         conn,
@@ -242,6 +374,7 @@ fn reserve(
         fund,
         matching::reserve_decision(amount, inputs),
         amount,
+        &parts,
     )?;
     crate::notify::match_reserved(conn, &campaign.id)?;
     Ok(true)
@@ -258,7 +391,7 @@ fn queue(conn: &mut DbConnection, campaign: &CampaignRow, fund: &FundRow) -> Que
         Some(now()),
         &RUNNING,
     )? {
-        record(conn, campaign, fund, Decision::Waitlist, 0)?;
+        record(conn, campaign, fund, Decision::Waitlist, 0, &[])?;
         crate::notify::budget_exhausted(conn, fund, campaign)?;
     }
     Ok(())
@@ -282,8 +415,10 @@ pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryRe
     if !matching::crowd_rule_applies(campaign.status, params.allocation) {
         return Ok(false);
     }
-    let mut unlimited = inputs_of(campaign, &params);
-    unlimited.available = i64::MAX;
+    if params.match_policy != crate::domain::fund::MatchPolicy::ThresholdTopUp {
+        return Ok(false);
+    }
+    let unlimited = unlimited_inputs(campaign, &params);
     Ok(matching::on_threshold(campaign.match_status, &unlimited) != MatchAction::Nothing)
 }
 
@@ -325,7 +460,8 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
     }
     let state = campaign.match_status;
     let fund = load_fund(conn, &campaign.fund_id)?;
-    let inputs = inputs_of(campaign, &fund);
+    let funders = load_funders(conn, &fund.id)?;
+    let inputs = inputs_of(campaign, &fund, &funders);
     match matching::on_threshold(state, &inputs) {
         MatchAction::Reserve(amount) => {
             // Another crossing may have taken the budget between our read and our update.
@@ -346,7 +482,7 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
         }
         MatchAction::Unqueue => {
             if leave_queue(conn, campaign)? {
-                record(conn, campaign, &fund, Decision::Unqueue, 0)?;
+                record(conn, campaign, &fund, Decision::Unqueue, 0, &[])?;
             }
         }
         MatchAction::Nothing => {}
@@ -380,11 +516,12 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usi
             }
             let campaign = load_campaign(conn, &head)?;
             let fund = load_fund(conn, fund_id)?;
-            let inputs = inputs_of(&campaign, &fund);
+            let funders = load_funders(conn, fund_id)?;
+            let inputs = inputs_of(&campaign, &fund, &funders);
             match matching::serve_head(&inputs) {
                 ServeAction::Unqueue => {
                     if leave_queue(conn, &campaign)? {
-                        record(conn, &campaign, &fund, Decision::Unqueue, 0)?;
+                        record(conn, &campaign, &fund, Decision::Unqueue, 0, &[])?;
                     }
                     Ok(true)
                 }
@@ -425,7 +562,7 @@ pub fn release_and_refund(
             effect.freed = release_reservation(conn, campaign, fund, reason, Decision::Release)?;
         }
         MatchState::Waitlisted if leave_queue(conn, campaign)? => {
-            record(conn, campaign, fund, Decision::Unqueue, 0)?;
+            record(conn, campaign, fund, Decision::Unqueue, 0, &[])?;
         }
         _ => {}
     }
@@ -445,15 +582,17 @@ pub fn earmark(
         return Ok(Ok(()));
     }
     let top_up = top_up_of(campaign, fund);
-    let available = available_of(fund);
+    let funders = load_funders(conn, &fund.id)?;
+    let available = coverable_of(fund, &funders, top_up);
     let amount = match matching::earmark(top_up, available) {
         Ok(Some(amount)) => amount,
         Ok(None) => return Ok(Ok(())),
         Err(matching::EarmarkRefused) => return Ok(Err(EarmarkError::BudgetExhausted)),
     };
-    if !try_reserve(conn, fund, &campaign.id, amount, "earmarked at approval")? {
+    let Some(parts) = try_reserve(conn, fund, &campaign.id, amount, "earmarked at approval")?
+    else {
         return Ok(Err(EarmarkError::BudgetExhausted));
-    }
+    };
     let from = campaign.match_status;
     if !matches!(from, MatchState::None | MatchState::Revoked)
         || !move_match(
@@ -469,7 +608,7 @@ pub fn earmark(
         // The caller's error rolls the reservation back with it.
         return Ok(Err(EarmarkError::Moved));
     }
-    record(conn, campaign, fund, Decision::Earmark, amount)?;
+    record(conn, campaign, fund, Decision::Earmark, amount, &parts)?;
     Ok(Ok(()))
 }
 
@@ -574,19 +713,18 @@ pub fn decide(
                             None,
                             &[],
                         )? {
-                            move_money(
+                            let parts = move_parts(
                                 conn,
                                 &fund,
                                 &campaign,
                                 ledger::Movement::Commit,
-                                amount,
                                 "campaign succeeded",
                             )?;
-                            record(conn, &campaign, &fund, Decision::Commit, amount)?;
+                            record(conn, &campaign, &fund, Decision::Commit, amount, &parts)?;
                         }
                     }
                     MatchState::Waitlisted if leave_queue(conn, &campaign)? => {
-                        record(conn, &campaign, &fund, Decision::NoBudget, 0)?;
+                        record(conn, &campaign, &fund, Decision::NoBudget, 0, &[])?;
                     }
                     _ => {}
                 }

@@ -2,9 +2,12 @@
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
 pub mod cache;
+pub mod funds;
 pub mod matching;
 pub mod payment_events;
 pub mod payments;
+pub mod per_donation;
+pub mod quadratic;
 pub mod pledges;
 pub mod settlements;
 pub mod users;

@@ -512,6 +512,7 @@ fn follow_up(
         {
             crate::app::matching::after_raised_change(conn, campaign)?;
         }
+        crate::app::per_donation::after_pledge_change(conn, &job.pledge_id, Some(campaign))?;
         refund_late_money(conn, &job.pledge_id, job.counted, campaign.status)?;
     }
     Ok(())
@@ -613,8 +614,10 @@ fn apply_recording(
             &pledge.donor_key,
             change.donor_change,
         )?;
+        crate::app::per_donation::after_pledge_change(conn, pledge_id, Some(&campaign))?;
         (freed, Some(campaign.status))
     } else {
+        crate::app::per_donation::after_pledge_change(conn, pledge_id, None)?;
         (None, None)
     };
     // Money that arrives (or comes back from a won dispute) for a campaign that can no longer

@@ -13,6 +13,8 @@ use crate::domain::campaign::CampaignStatus;
 use crate::domain::ids;
 use crate::domain::pledge::{Dispute, PledgeStatus};
 use crate::providers::CreatedPayment;
+
+pub use super::per_donation::Held;
 use diesel::prelude::*;
 
 /// A pledge request as the partner sent it, checked against its campaign.
@@ -70,7 +72,7 @@ impl<E> From<diesel::result::Error> for PledgeError<E> {
 
 enum Begin {
     Replay(String),
-    Create(Box<PledgeRow>),
+    Create(Box<PledgeRow>, Option<Held>),
 }
 
 /// A stable donor identity for counting distinct donors: a hash of the normalised address,
@@ -82,8 +84,8 @@ pub fn donor_key(email: &str) -> String {
 
 /// Creates (or replays) a pledge. `check` turns the request into a [`NewPledge`] given the
 /// campaign (its currency, the service's limits), or refuses it with the caller's error;
-/// `answer` writes what the partner gets for the pledge and its payment (stored, and replayed
-/// to a repeated request).
+/// `answer` writes what the partner gets for the pledge, its payment and the match held for it
+/// (`per_donation` funds; stored, and replayed to a repeated request).
 pub async fn create<E, C, A>(
     state: &AppState,
     request: PledgeRequest,
@@ -93,7 +95,7 @@ pub async fn create<E, C, A>(
 where
     E: Send + 'static,
     C: FnOnce(&CampaignRow) -> Result<NewPledge, E> + Send + 'static,
-    A: FnOnce(&PledgeRow, &CreatedPayment) -> String,
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String,
 {
     let provider = state.provider.kind();
     let begin = state
@@ -113,7 +115,12 @@ where
                     return Ok(match p.creation_response {
                         Some(r) => Begin::Replay(r),
                         // The provider call did not finish last time: try again.
-                        None => Begin::Create(Box::new(p)),
+                        None => {
+                            let campaign = crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
+                            let fund = crate::db::campaigns::load_fund(conn, &campaign.fund_id)?;
+                            let held = super::per_donation::held_for(conn, &p.id, &fund)?;
+                            Begin::Create(Box::new(p), held)
+                        }
                     });
                 }
                 let campaign: CampaignRow = campaigns::table
@@ -174,7 +181,8 @@ where
                         erased_at: None,
                     })
                     .execute(conn)?;
-                Ok(Begin::Create(Box::new(row)))
+                let held = super::per_donation::hold_for_new_pledge(conn, &campaign, &row)?;
+                Ok(Begin::Create(Box::new(row), held))
             })
         })
         .await
@@ -186,9 +194,9 @@ where
             ))) => PledgeError::KeyInUse,
             other => other,
         })?;
-    let pledge = match begin {
+    let (pledge, held) = match begin {
         Begin::Replay(response) => return Ok(Created::Replayed(response)),
-        Begin::Create(p) => *p,
+        Begin::Create(p, held) => (*p, held),
     };
     let payment = state
         .provider
@@ -203,7 +211,7 @@ where
             tracing::warn!(pledge_id = %pledge.id, error = %e, "payment creation failed");
             PledgeError::ProviderUnavailable
         })?;
-    let text = answer(&pledge, &payment);
+    let text = answer(&pledge, &payment, held.as_ref());
     let stored = text.clone();
     let pledge_id = pledge.id;
     state

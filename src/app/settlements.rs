@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::clock::now;
 use crate::db::models::{SettlementLineRow, SettlementRow};
 use crate::db::queries::audit;
-use crate::db::schema::{campaigns, settlement_items, settlement_lines, settlements};
+use crate::db::schema::{campaigns, match_parts, settlement_items, settlement_lines, settlements};
 use crate::db::{DbConnection, ledger};
 use crate::domain::matching::MatchState;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
@@ -83,10 +83,12 @@ pub fn confirm(
         .select(SettlementLineRow::as_select())
         .load(conn)?;
     for line in &lines {
-        let n = diesel::update(campaigns::table.find(&line.campaign_id))
-            .filter(campaigns::match_status.eq(MatchState::Committed))
-            .filter(campaigns::settlement_id.eq(id))
-            .set(campaigns::match_status.eq(MatchState::Settled))
+        // The funder's part is paid; the campaign's match is settled once every part is.
+        let n = diesel::update(match_parts::table.find((&line.campaign_id, &s.funder_id)))
+            .filter(match_parts::settlement_id.eq(id))
+            .filter(match_parts::settled.eq(false))
+            .filter(match_parts::amount.eq(line.amount))
+            .set(match_parts::settled.eq(true))
             .execute(conn)?;
         if n == 0 {
             return Err(SettlementError::Books(format!(
@@ -94,9 +96,22 @@ pub fn confirm(
                 line.campaign_id
             )));
         }
+        let unpaid: i64 = match_parts::table
+            .filter(match_parts::campaign_id.eq(&line.campaign_id))
+            .filter(match_parts::settled.eq(false))
+            .filter(match_parts::amount.gt(0))
+            .count()
+            .get_result(conn)?;
+        if unpaid == 0 {
+            diesel::update(campaigns::table.find(&line.campaign_id))
+                .filter(campaigns::match_status.eq(MatchState::Committed))
+                .set(campaigns::match_status.eq(MatchState::Settled))
+                .execute(conn)?;
+        }
         if !ledger::transfer(
             conn,
             &s.fund_id,
+            &s.funder_id,
             s.currency,
             ledger::Movement::Settle,
             line.amount,
@@ -142,8 +157,8 @@ pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<()
     diesel::update(settlement_items::table.filter(settlement_items::settlement_id.eq(id)))
         .set(settlement_items::status.eq(ItemStatus::Cancelled))
         .execute(conn)?;
-    diesel::update(campaigns::table.filter(campaigns::settlement_id.eq(id)))
-        .set(campaigns::settlement_id.eq(None::<String>))
+    diesel::update(match_parts::table.filter(match_parts::settlement_id.eq(id)))
+        .set(match_parts::settlement_id.eq(None::<String>))
         .execute(conn)?;
     audit(
         conn,

@@ -5,7 +5,7 @@
 
 use super::DbConnection;
 use super::models::{JournalEntryRow, PostingRow};
-use super::schema::{funds, journal_entries, postings};
+use super::schema::{funders, funds, journal_entries, postings};
 use crate::clock::now;
 use crate::domain::ids;
 use crate::domain::money::Currency;
@@ -13,18 +13,22 @@ use diesel::prelude::*;
 
 pub use crate::domain::ledger::{Account, Movement};
 
-/// The one door through which fund money moves: the only code that writes a fund's figures
-/// (`budget`, `reserved`, `committed`, `settled`) and journal entries. Each movement changes the
-/// fund row only where the money is there to move — a reservation only out of what is
-/// available, a release or a commitment only out of what is reserved, a payment only out of
-/// what is committed, a budget change never below what is promised — in one conditional
-/// statement, and writes its balanced journal entry in the same transaction. Returns false,
-/// having changed nothing, when the money is not there.
+/// The one door through which fund money moves: the only code that writes a funder's and its
+/// fund's figures (`budget`, `held`, `reserved`, `committed`, `settled`) and journal entries.
+/// Each movement changes the funder's row only where the funder's money is there to move — a
+/// hold or a reservation only out of what the funder has available, a release or a commitment
+/// only out of what it has reserved, a payment only out of what it has committed — in one
+/// conditional statement; the fund's row (the sums over its funders) moves by the same amount,
+/// and the balanced journal entry is written in the same transaction. Returns false, having
+/// changed nothing, when the money is not there. No funder is ever promised beyond its own
+/// budget, whatever runs beside it: the condition is evaluated under the funder row's lock.
 ///
 /// Budget changes go through [`set_budget`].
+#[allow(clippy::too_many_arguments)]
 pub fn transfer(
     conn: &mut DbConnection,
     fund_id: &str,
+    funder_id: &str,
     currency: Currency,
     movement: Movement,
     amount: i64,
@@ -34,71 +38,149 @@ pub fn transfer(
     if amount <= 0 {
         return Ok(amount == 0);
     }
+    let funder = funders::table
+        .find(funder_id)
+        .filter(funders::fund_id.eq(fund_id));
     let fund = funds::table.find(fund_id);
+    let available = funders::budget
+        - funders::held
+        - funders::reserved
+        - funders::committed
+        - funders::settled;
     let moved = match movement {
         Movement::Budget => {
             return Err(diesel::result::Error::QueryBuilderError(
                 "budget changes go through ledger::set_budget".into(),
             ));
         }
-        Movement::Reserve => diesel::update(fund)
-            .filter(
-                (funds::budget - funds::reserved - funds::committed - funds::settled).ge(amount),
-            )
-            .set(funds::reserved.eq(funds::reserved + amount))
+        Movement::Reserve => diesel::update(funder)
+            .filter(available.ge(amount))
+            .set(funders::reserved.eq(funders::reserved + amount))
             .execute(conn)?,
-        Movement::Release => diesel::update(fund)
-            .filter(funds::reserved.ge(amount))
-            .set(funds::reserved.eq(funds::reserved - amount))
+        Movement::Hold => diesel::update(funder)
+            .filter(available.ge(amount))
+            .set(funders::held.eq(funders::held + amount))
             .execute(conn)?,
-        Movement::Commit => diesel::update(fund)
-            .filter(funds::reserved.ge(amount))
+        Movement::Unhold => diesel::update(funder)
+            .filter(funders::held.ge(amount))
+            .set(funders::held.eq(funders::held - amount))
+            .execute(conn)?,
+        Movement::ReserveHeld => diesel::update(funder)
+            .filter(funders::held.ge(amount))
             .set((
-                funds::reserved.eq(funds::reserved - amount),
-                funds::committed.eq(funds::committed + amount),
+                funders::held.eq(funders::held - amount),
+                funders::reserved.eq(funders::reserved + amount),
             ))
             .execute(conn)?,
-        Movement::Settle => diesel::update(fund)
-            .filter(funds::committed.ge(amount))
+        Movement::Release => diesel::update(funder)
+            .filter(funders::reserved.ge(amount))
+            .set(funders::reserved.eq(funders::reserved - amount))
+            .execute(conn)?,
+        Movement::Commit => diesel::update(funder)
+            .filter(funders::reserved.ge(amount))
             .set((
-                funds::committed.eq(funds::committed - amount),
-                funds::settled.eq(funds::settled + amount),
+                funders::reserved.eq(funders::reserved - amount),
+                funders::committed.eq(funders::committed + amount),
+            ))
+            .execute(conn)?,
+        Movement::Settle => diesel::update(funder)
+            .filter(funders::committed.ge(amount))
+            .set((
+                funders::committed.eq(funders::committed - amount),
+                funders::settled.eq(funders::settled + amount),
             ))
             .execute(conn)?,
     };
     if moved == 0 {
         return Ok(false);
     }
-    post(conn, fund_id, currency, movement, amount, campaign_id, memo)?;
+    // The fund's figures are the sums over its funders: they move with the funder's.
+    match movement {
+        Movement::Budget => unreachable!("refused above"),
+        Movement::Reserve => diesel::update(fund)
+            .set(funds::reserved.eq(funds::reserved + amount))
+            .execute(conn)?,
+        Movement::Hold => diesel::update(fund)
+            .set(funds::held.eq(funds::held + amount))
+            .execute(conn)?,
+        Movement::Unhold => diesel::update(fund)
+            .set(funds::held.eq(funds::held - amount))
+            .execute(conn)?,
+        Movement::ReserveHeld => diesel::update(fund)
+            .set((
+                funds::held.eq(funds::held - amount),
+                funds::reserved.eq(funds::reserved + amount),
+            ))
+            .execute(conn)?,
+        Movement::Release => diesel::update(fund)
+            .set(funds::reserved.eq(funds::reserved - amount))
+            .execute(conn)?,
+        Movement::Commit => diesel::update(fund)
+            .set((
+                funds::reserved.eq(funds::reserved - amount),
+                funds::committed.eq(funds::committed + amount),
+            ))
+            .execute(conn)?,
+        Movement::Settle => diesel::update(fund)
+            .set((
+                funds::committed.eq(funds::committed - amount),
+                funds::settled.eq(funds::settled + amount),
+            ))
+            .execute(conn)?,
+    };
+    post(
+        conn,
+        fund_id,
+        funder_id,
+        currency,
+        movement,
+        amount,
+        campaign_id,
+        memo,
+    )?;
     Ok(true)
 }
 
-/// Sets a fund's budget to `budget`, never below what is reserved, committed and settled
-/// (conditional update: a reservation landing between the caller's read and this write cannot
-/// be undercut), with a [`Movement::Budget`] entry of the difference from the journal's budget.
+/// Sets one funder's budget to `budget`, never below what it has held, reserved, committed and
+/// settled (conditional update: a reservation landing between the caller's read and this write
+/// cannot be undercut); the fund's budget moves by the same difference, with a
+/// [`Movement::Budget`] entry of the difference from the journal's budget for that funder.
 /// Returns false, having changed nothing, when the budget would fall below what is promised.
-/// A new fund is inserted with a budget of 0 and given its budget here.
+/// A new funder is inserted with a budget of 0 and given its budget here.
 pub fn set_budget(
     conn: &mut DbConnection,
     fund_id: &str,
+    funder_id: &str,
     currency: Currency,
     budget: i64,
     memo: &str,
 ) -> QueryResult<bool> {
-    let promised = funds::reserved + funds::committed + funds::settled;
-    let changed = diesel::update(funds::table.find(fund_id))
-        .filter(promised.le(budget))
-        .set(funds::budget.eq(budget))
-        .execute(conn)?;
+    let promised = funders::held + funders::reserved + funders::committed + funders::settled;
+    let changed = diesel::update(
+        funders::table
+            .find(funder_id)
+            .filter(funders::fund_id.eq(fund_id)),
+    )
+    .filter(promised.le(budget))
+    .set(funders::budget.eq(budget))
+    .execute(conn)?;
     if changed == 0 {
         return Ok(false);
     }
     // Read under the row lock the update took: every earlier budget change has committed.
-    let before = balances(conn, fund_id)?.budget;
+    let before = funder_balances(conn, fund_id, Some(funder_id))?
+        .into_iter()
+        .next()
+        .map(|(_, b)| b.budget)
+        .unwrap_or(0);
     if budget != before {
+        diesel::update(funds::table.find(fund_id))
+            .set(funds::budget.eq(funds::budget + (budget - before)))
+            .execute(conn)?;
         post(
             conn,
             fund_id,
+            funder_id,
             currency,
             Movement::Budget,
             budget - before,
@@ -110,9 +192,11 @@ pub fn set_budget(
 }
 
 /// Writes one balanced entry moving `amount` for `fund_id`, beside the fund row's change.
+#[allow(clippy::too_many_arguments)]
 fn post(
     conn: &mut DbConnection,
     fund_id: &str,
+    funder_id: &str,
     currency: Currency,
     movement: Movement,
     amount: i64,
@@ -129,6 +213,7 @@ fn post(
             memo: memo.to_string(),
             reverses: None,
             created_at: now(),
+            funder_id: funder_id.to_string(),
         })
         .execute(conn)?;
     for (account, amt) in movement.legs(amount) {
@@ -137,6 +222,7 @@ fn post(
                 id: ids::new_id("pst"),
                 entry_id: entry_id.clone(),
                 fund_id: fund_id.to_string(),
+                funder_id: funder_id.to_string(),
                 account,
                 amount: amt,
                 currency,
@@ -151,6 +237,7 @@ fn post(
 pub struct Balances {
     pub budget: i64,
     pub available: i64,
+    pub held: i64,
     pub reserved: i64,
     pub committed: i64,
     pub settled: i64,
@@ -171,15 +258,50 @@ pub fn balances(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Balances>
         .load(conn)?;
     let mut b = Balances::default();
     for (account, amount) in rows {
-        let account = Account::try_from(account)
-            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
-        match account {
-            Account::BudgetSource => b.budget -= amount,
-            Account::Available => b.available += amount,
-            Account::Reserved => b.reserved += amount,
-            Account::Committed => b.committed += amount,
-            Account::Settled => b.settled += amount,
-        }
+        b.add(&account, amount)?;
     }
     Ok(b)
+}
+
+impl Balances {
+    fn add(&mut self, account: &str, amount: i64) -> QueryResult<()> {
+        let account = Account::try_from(account.to_string())
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+        match account {
+            Account::BudgetSource => self.budget -= amount,
+            Account::Available => self.available += amount,
+            Account::Held => self.held += amount,
+            Account::Reserved => self.reserved += amount,
+            Account::Committed => self.committed += amount,
+            Account::Settled => self.settled += amount,
+        }
+        Ok(())
+    }
+}
+
+/// Each funder's figures as the journal has them (one funder's, with `only`), in funder id
+/// order: one row per funder and account, summed by the database.
+pub fn funder_balances(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    only: Option<&str>,
+) -> QueryResult<Vec<(String, Balances)>> {
+    let mut q = postings::table
+        .filter(postings::fund_id.eq(fund_id))
+        .group_by((postings::funder_id, postings::account))
+        .select((
+            postings::funder_id,
+            postings::account,
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(SUM(amount) AS BIGINT)"),
+        ))
+        .into_boxed();
+    if let Some(f) = only {
+        q = q.filter(postings::funder_id.eq(f));
+    }
+    let rows: Vec<(String, String, i64)> = q.load(conn)?;
+    let mut out: std::collections::BTreeMap<String, Balances> = Default::default();
+    for (funder, account, amount) in rows {
+        out.entry(funder).or_default().add(&account, amount)?;
+    }
+    Ok(out.into_iter().collect())
 }

@@ -5,6 +5,7 @@
 //! through [`Db::run`], which moves the blocking diesel call off the async executor.
 
 pub mod campaigns;
+pub mod funders;
 pub mod group_commit;
 pub mod ledger;
 pub mod models;

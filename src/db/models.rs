@@ -84,6 +84,81 @@ pub struct FundRow {
     pub committed: i64,
     pub settled: i64,
     pub created_at: NaiveDateTime,
+    /// Held for pledges being paid (`per_donation`).
+    pub held: i64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub funding_split: crate::domain::fund::FundingSplit,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub match_policy: crate::domain::fund::MatchPolicy,
+    pub max_match_per_donation: Option<i64>,
+    pub match_hold_secs: i32,
+    pub min_contribution: i64,
+    /// When a `quadratic` round's pool was shared.
+    pub distributed_at: Option<NaiveDateTime>,
+}
+
+/// One funder of a fund: its own budget, figures and ledger accounts.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = funders)]
+pub struct FunderRow {
+    pub id: String,
+    pub fund_id: String,
+    pub name: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: crate::domain::fund::FunderKind,
+    pub tax_code: Option<String>,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    pub priority: i32,
+    pub share: Option<String>,
+    pub budget: i64,
+    pub held: i64,
+    pub reserved: i64,
+    pub committed: i64,
+    pub settled: i64,
+    pub created_at: NaiveDateTime,
+}
+
+impl FunderRow {
+    /// What is neither held, reserved, committed nor settled.
+    pub fn available(&self) -> i64 {
+        self.budget - self.held - self.reserved - self.committed - self.settled
+    }
+
+    /// The funder as the split sees it (a stored share that does not parse counts as none).
+    pub fn room(&self) -> crate::domain::funding::Room {
+        crate::domain::funding::Room {
+            available: self.available(),
+            share: self.share.as_deref().and_then(|s| Ratio::parse(s).ok()),
+        }
+    }
+}
+
+/// A funder's part of a campaign's match.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = match_parts)]
+pub struct MatchPartRow {
+    pub campaign_id: String,
+    pub funder_id: String,
+    pub fund_id: String,
+    pub amount: i64,
+    pub settlement_id: Option<String>,
+    pub settled: bool,
+}
+
+/// A funder's part of the match held for one pledge (`per_donation`).
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = match_holds)]
+pub struct MatchHoldRow {
+    pub pledge_id: String,
+    pub funder_id: String,
+    pub campaign_id: String,
+    pub fund_id: String,
+    pub amount: i64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: crate::domain::per_donation::HoldStatus,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
 }
 
 impl FundRow {
@@ -99,7 +174,7 @@ impl FundRow {
 
     /// What is neither reserved, committed nor settled.
     pub fn available(&self) -> i64 {
-        self.budget - self.reserved - self.committed - self.settled
+        self.budget - self.held - self.reserved - self.committed - self.settled
     }
 }
 
@@ -154,6 +229,8 @@ pub struct SettlementRow {
     pub created_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
+    /// The funder that pays this batch.
+    pub funder_id: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -277,6 +354,7 @@ pub struct JournalEntryRow {
     pub memo: String,
     pub reverses: Option<String>,
     pub created_at: NaiveDateTime,
+    pub funder_id: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -285,6 +363,7 @@ pub struct PostingRow {
     pub id: String,
     pub entry_id: String,
     pub fund_id: String,
+    pub funder_id: String,
     pub account: Account,
     pub amount: i64,
     pub currency: Currency,

@@ -3,8 +3,12 @@
 
 use super::DbConnection;
 use super::ledger;
-use super::models::{CampaignRow, FundRow};
-use super::schema::{campaigns, funds, pending_pledges, pledges, postings, refunds};
+use super::models::{CampaignRow, FundRow, FunderRow, MatchPartRow};
+use super::schema::{
+    campaigns, funders, funds, match_holds, match_parts, pending_pledges, pledges, postings,
+    refunds,
+};
+use crate::domain::per_donation::HoldStatus;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::matching::MatchState;
 use crate::domain::pledge::{Dispute, RefundStatus};
@@ -15,9 +19,12 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant: `journal_balanced`, `fund_figures`, `fund_overspent`, `campaign_raised`,
-    /// `campaign_donors`, `pledge_counted`, `pending_listed`, `match_reserved`,
-    /// `match_committed`, `match_settled`, `match_orphaned` (a reservation held by a campaign
+    /// Which invariant: `journal_balanced`, `fund_figures`, `fund_overspent`,
+    /// `fund_is_its_funders` (a fund's figures are the sums of its funders'), `funder_figures`,
+    /// `funder_overspent`, `campaign_raised`, `campaign_donors`, `pledge_counted`,
+    /// `pending_listed`, `match_parts` (a campaign's funder parts add up to its match),
+    /// `match_held`, `match_reserved`, `match_committed`, `match_settled` (per funder: its
+    /// figures are its parts of the campaigns' matches), `match_orphaned` (a reservation held by a campaign
     /// that is not approved/live/closing, or a commitment by one that did not succeed),
     /// `late_money` (money counted for a failed or cancelled campaign with no refund queued), `flagged_payment` (a payment that did not match its pledge and is not yet
     /// refunded: expected and received amounts in the detail), `refund_needs_attention`
@@ -66,30 +73,79 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
         }
     }
 
-    // 2. Fund figures equal the ledger; 3. no fund is overspent.
+    // 2. Fund and funder figures equal the ledger, a fund's are the sums of its funders';
+    // 3. no funder (hence no fund) is overspent.
     let all_funds: Vec<FundRow> = funds::table.select(FundRow::as_select()).load(conn)?;
+    let all_funders: Vec<FunderRow> = funders::table.select(FunderRow::as_select()).load(conn)?;
     for f in &all_funds {
         let b = ledger::balances(conn, &f.id)?;
-        let row = (f.budget, f.reserved, f.committed, f.settled);
-        let led = (b.budget, b.reserved, b.committed, b.settled);
+        let row = (f.budget, f.held, f.reserved, f.committed, f.settled);
+        let led = (b.budget, b.held, b.reserved, b.committed, b.settled);
         if row != led {
             violations.push(v(
                 "fund_figures",
                 &f.id,
                 format!(
-                    "fund row {row:?} but ledger {led:?} (budget, reserved, committed, settled)"
+                    "fund row {row:?} but ledger {led:?} (budget, held, reserved, committed, settled)"
                 ),
             ));
         }
-        if b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
+        if b.held + b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
             violations.push(v(
                 "fund_overspent",
                 &f.id,
                 format!(
-                    "reserved {} + committed {} + settled {} > budget {}",
-                    b.reserved, b.committed, b.settled, b.budget
+                    "held {} + reserved {} + committed {} + settled {} > budget {}",
+                    b.held, b.reserved, b.committed, b.settled, b.budget
                 ),
             ));
+        }
+        let mine: Vec<&FunderRow> = all_funders.iter().filter(|x| x.fund_id == f.id).collect();
+        let sums = mine.iter().fold((0, 0, 0, 0, 0), |a, x| {
+            (a.0 + x.budget, a.1 + x.held, a.2 + x.reserved, a.3 + x.committed, a.4 + x.settled)
+        });
+        if sums != row {
+            violations.push(v(
+                "fund_is_its_funders",
+                &f.id,
+                format!("fund row {row:?} but its funders sum to {sums:?}"),
+            ));
+        }
+        let books = ledger::funder_balances(conn, &f.id, None)?;
+        for x in &mine {
+            let b = books
+                .iter()
+                .find(|(id, _)| *id == x.id)
+                .map(|(_, b)| *b)
+                .unwrap_or_default();
+            let row = (x.budget, x.held, x.reserved, x.committed, x.settled);
+            let led = (b.budget, b.held, b.reserved, b.committed, b.settled);
+            if row != led {
+                violations.push(v(
+                    "funder_figures",
+                    &x.id,
+                    format!("funder row {row:?} but its ledger accounts {led:?}"),
+                ));
+            }
+            if b.held + b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
+                violations.push(v(
+                    "funder_overspent",
+                    &x.id,
+                    format!(
+                        "held {} + reserved {} + committed {} + settled {} > budget {}",
+                        b.held, b.reserved, b.committed, b.settled, b.budget
+                    ),
+                ));
+            }
+        }
+        for (id, _) in &books {
+            if !mine.iter().any(|x| x.id == *id) {
+                violations.push(v(
+                    "funder_figures",
+                    id,
+                    format!("postings of fund {} name a funder it does not have", f.id),
+                ));
+            }
         }
     }
 
@@ -129,69 +185,70 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             donors.entry(campaign).or_default().insert(donor);
         }
     }
-    let mut reserved_by_fund: HashMap<String, i64> = HashMap::new();
-    let mut committed_by_fund: HashMap<String, i64> = HashMap::new();
-    let mut settled_by_fund: HashMap<String, i64> = HashMap::new();
-    for c in &all_campaigns {
-        let expected = raised.get(&c.id).copied().unwrap_or(0);
-        if c.raised != expected {
-            violations.push(v(
-                "campaign_raised",
-                &c.id,
-                format!(
-                    "raised {} but confirmed pledges sum to {expected}",
-                    c.raised
-                ),
-            ));
-        }
-        let expected_donors = donors.get(&c.id).map(|d| d.len()).unwrap_or(0) as i64;
-        if i64::from(c.donors) != expected_donors {
-            violations.push(v(
-                "campaign_donors",
-                &c.id,
-                format!(
-                    "donors {} but {expected_donors} distinct donors have confirmed pledges",
-                    c.donors
-                ),
-            ));
-        }
-        match c.match_status.as_str() {
-            "reserved" => *reserved_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
-            "committed" => {
-                *committed_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount
+    // 5. Each funder's reserved/committed/settled figures are exactly its parts of the
+    // campaigns' matches, its held figure its live holds; a campaign's parts add up to its match.
+    let parts: Vec<MatchPartRow> = match_parts::table
+        .select(MatchPartRow::as_select())
+        .load(conn)?;
+    let mut by_funder: HashMap<String, (i64, i64, i64)> = HashMap::new();
+    let mut by_campaign: HashMap<String, i64> = HashMap::new();
+    let status_of: HashMap<&str, &CampaignRow> =
+        all_campaigns.iter().map(|c| (c.id.as_str(), c)).collect();
+    for p in &parts {
+        *by_campaign.entry(p.campaign_id.clone()).or_default() += p.amount;
+        let e = by_funder.entry(p.funder_id.clone()).or_default();
+        match status_of.get(p.campaign_id.as_str()).map(|c| c.match_status) {
+            Some(MatchState::Reserved) => e.0 += p.amount,
+            Some(MatchState::Committed | MatchState::Settled) if p.settled => e.2 += p.amount,
+            Some(MatchState::Committed | MatchState::Settled) => e.1 += p.amount,
+            _ => {
+                if p.amount != 0 {
+                    violations.push(v(
+                        "match_parts",
+                        &p.campaign_id,
+                        format!("funder {} holds a part of {} of no live match", p.funder_id, p.amount),
+                    ));
+                }
             }
-            "settled" => *settled_by_fund.entry(c.fund_id.clone()).or_default() += c.match_amount,
-            _ => {}
         }
     }
-    // 5. The fund's reserved/committed/settled figures are exactly its campaigns' live reservations.
-    for f in &all_funds {
-        let r = reserved_by_fund.get(&f.id).copied().unwrap_or(0);
-        if r != f.reserved {
+    for c in &all_campaigns {
+        let live = matches!(
+            c.match_status,
+            MatchState::Reserved | MatchState::Committed | MatchState::Settled
+        );
+        let sum = by_campaign.get(&c.id).copied().unwrap_or(0);
+        if live && sum != c.match_amount {
             violations.push(v(
-                "match_reserved",
-                &f.id,
-                format!("fund reserved {} but campaigns hold {r}", f.reserved),
+                "match_parts",
+                &c.id,
+                format!("match {} but its funders' parts sum to {sum}", c.match_amount),
             ));
         }
-        let settled_or_committed = committed_by_fund.get(&f.id).copied().unwrap_or(0);
-        if settled_or_committed != f.committed {
-            violations.push(v(
-                "match_committed",
-                &f.id,
-                format!(
-                    "fund committed {} but campaigns hold {settled_or_committed}",
-                    f.committed
-                ),
-            ));
-        }
-        let settled = settled_by_fund.get(&f.id).copied().unwrap_or(0);
-        if settled != f.settled {
-            violations.push(v(
-                "match_settled",
-                &f.id,
-                format!("fund settled {} but campaigns hold {settled}", f.settled),
-            ));
+    }
+    let holds: Vec<(String, i64)> = match_holds::table
+        .filter(match_holds::status.eq(HoldStatus::Held.as_str()))
+        .select((match_holds::funder_id, match_holds::amount))
+        .load(conn)?;
+    let mut held_by_funder: HashMap<String, i64> = HashMap::new();
+    for (f, a) in holds {
+        *held_by_funder.entry(f).or_default() += a;
+    }
+    for x in &all_funders {
+        let (r, cm, st) = by_funder.get(&x.id).copied().unwrap_or_default();
+        for (check, row, parts) in [
+            ("match_reserved", x.reserved, r),
+            ("match_committed", x.committed, cm),
+            ("match_settled", x.settled, st),
+            ("match_held", x.held, held_by_funder.get(&x.id).copied().unwrap_or(0)),
+        ] {
+            if row != parts {
+                violations.push(v(
+                    check,
+                    &x.id,
+                    format!("funder {} of fund {} has {row} but its campaigns' parts hold {parts}", x.name, x.fund_id),
+                ));
+            }
         }
     }
     // 5. A pledge is listed in `pending_pledges` exactly while it is pending (the expiry and

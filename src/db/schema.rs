@@ -71,6 +71,57 @@ diesel::table! {
         committed -> BigInt,
         settled -> BigInt,
         created_at -> Timestamp,
+        held -> BigInt,
+        funding_split -> Text,
+        match_policy -> Text,
+        max_match_per_donation -> Nullable<BigInt>,
+        match_hold_secs -> Integer,
+        min_contribution -> BigInt,
+        distributed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    funders (id) {
+        id -> Text,
+        fund_id -> Text,
+        name -> Text,
+        kind -> Text,
+        tax_code -> Nullable<Text>,
+        iban -> Nullable<Text>,
+        bic -> Nullable<Text>,
+        priority -> Integer,
+        share -> Nullable<Text>,
+        budget -> BigInt,
+        held -> BigInt,
+        reserved -> BigInt,
+        committed -> BigInt,
+        settled -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    match_parts (campaign_id, funder_id) {
+        campaign_id -> Text,
+        funder_id -> Text,
+        fund_id -> Text,
+        amount -> BigInt,
+        settlement_id -> Nullable<Text>,
+        settled -> Bool,
+    }
+}
+
+diesel::table! {
+    match_holds (pledge_id, funder_id) {
+        pledge_id -> Text,
+        funder_id -> Text,
+        campaign_id -> Text,
+        fund_id -> Text,
+        amount -> BigInt,
+        status -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
     }
 }
 
@@ -124,6 +175,7 @@ diesel::table! {
         created_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        funder_id -> Text,
     }
 }
 
@@ -255,6 +307,7 @@ diesel::table! {
         memo -> Text,
         reverses -> Nullable<Text>,
         created_at -> Timestamp,
+        funder_id -> Text,
     }
 }
 
@@ -263,6 +316,7 @@ diesel::table! {
         id -> Text,
         entry_id -> Text,
         fund_id -> Text,
+        funder_id -> Text,
         account -> Text,
         amount -> BigInt,
         currency -> Text,
@@ -344,6 +398,10 @@ diesel::joinable!(refunds -> pledges (pledge_id));
 diesel::joinable!(pending_pledges -> pledges (pledge_id));
 diesel::joinable!(postings -> journal_entries (entry_id));
 diesel::joinable!(settlement_items -> settlements (settlement_id));
+diesel::joinable!(funders -> funds (fund_id));
+diesel::joinable!(match_parts -> campaigns (campaign_id));
+diesel::joinable!(match_parts -> funders (funder_id));
+diesel::joinable!(match_holds -> funders (funder_id));
 diesel::joinable!(settlement_lines -> settlement_items (item_id));
 diesel::joinable!(settlement_lines -> campaigns (campaign_id));
 
@@ -353,6 +411,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     partners,
     areas,
     funds,
+    funders,
+    match_parts,
+    match_holds,
     fund_areas,
     campaigns,
     pledges,

@@ -101,9 +101,31 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 committed: 0,
                 settled: 0,
                 created_at: t,
+                held: 0,
+                funding_split: crate::domain::fund::FundingSplit::Priority,
+                match_policy: crate::domain::fund::MatchPolicy::ThresholdTopUp,
+                max_match_per_donation: None,
+                match_hold_secs: 1800,
+                min_contribution: 0,
+                distributed_at: None,
             })
             .execute(conn)?;
-        crate::db::ledger::set_budget(conn, &fund_id, Currency::EUR, 60_000_000, "initial budget")?;
+        let fund = crate::db::campaigns::load_fund(conn, &fund_id)?;
+        crate::app::funds::insert_funder(
+            conn,
+            &fund,
+            crate::app::funds::NewFunder {
+                name: "Città di Torino".into(),
+                kind: crate::domain::fund::FunderKind::Public,
+                tax_code: Some("00514490010".into()),
+                iban: None,
+                bic: None,
+                budget: 60_000_000,
+                priority: Some(1),
+                share: None,
+            },
+            "initial budget",
+        )?;
         for area_id in area_ids.values() {
             diesel::insert_into(fund_areas::table)
                 .values(FundAreaRow {

@@ -1,7 +1,46 @@
 //! A fund's stored policies: when its top-up is set aside, and what happens when its budget runs
 //! out. Stored as text; an unknown stored value is an error, never a default.
 
+use super::stored::stored_enum;
 use serde::{Deserialize, Serialize};
+
+stored_enum! {
+    /// The rule that decides a fund's matches (`match_policy`).
+    #[derive(Serialize, Deserialize, utoipa::ToSchema, Default)]
+    #[serde(rename_all = "snake_case")]
+    pub enum MatchPolicy: "match policy" {
+        /// The city tops a campaign up when the crowd reaches its threshold (Milan, Turin).
+        #[default]
+        ThresholdTopUp = "threshold_top_up",
+        /// Every donation matched at `match_ratio`, held while the donor pays (Big Give, ioby).
+        PerDonation = "per_donation",
+        /// The budget is a pool shared at the end of the round by quadratic funding.
+        Quadratic = "quadratic",
+    }
+}
+
+stored_enum! {
+    /// How each match is divided among a fund's funders (`funding_split`).
+    #[derive(Serialize, Deserialize, utoipa::ToSchema, Default)]
+    #[serde(rename_all = "snake_case")]
+    pub enum FundingSplit: "funding split" {
+        /// Funders drawn in `priority` order until the match is covered.
+        #[default]
+        Priority = "priority",
+        /// Each funder pays its `share` of every match.
+        Proportional = "proportional",
+    }
+}
+
+stored_enum! {
+    /// Who a funder is: the public body runs the call; private funders co-fund it.
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum FunderKind: "funder kind" {
+        Public = "public",
+        Private = "private",
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "snake_case")]

@@ -10,6 +10,8 @@ stored_enum! {
         /// The funder's appropriation; negative by the budget.
         BudgetSource = "budget_source",
         Available = "available",
+        /// Held for a pledge being paid (`per_donation`).
+        Held = "held",
         Reserved = "reserved",
         Committed = "committed",
         Settled = "settled",
@@ -23,6 +25,12 @@ stored_enum! {
         Budget = "budget",
         /// available → reserved (a reservation or an on_approval earmark).
         Reserve = "reserve",
+        /// available → held (a `per_donation` match held while the donor pays).
+        Hold = "hold",
+        /// held → available (the payment failed or expired, or the hold lapsed).
+        Unhold = "unhold",
+        /// held → reserved (the held donation was paid).
+        ReserveHeld = "reserve_held",
         /// reserved → available (revocation, failure, cancellation).
         Release = "release",
         /// reserved → committed (the campaign succeeded).
@@ -38,6 +46,9 @@ impl Movement {
         let (from, to) = match self {
             Movement::Budget => (Account::BudgetSource, Account::Available),
             Movement::Reserve => (Account::Available, Account::Reserved),
+            Movement::Hold => (Account::Available, Account::Held),
+            Movement::Unhold => (Account::Held, Account::Available),
+            Movement::ReserveHeld => (Account::Held, Account::Reserved),
             Movement::Release => (Account::Reserved, Account::Available),
             Movement::Commit => (Account::Reserved, Account::Committed),
             Movement::Settle => (Account::Committed, Account::Settled),

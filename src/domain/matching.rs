@@ -77,6 +77,8 @@ stored_enum! {
         NoBudget = "no_budget",
         /// The top-up earmarked at approval (`on_approval`).
         Earmark = "earmark",
+        /// A quadratic round's share committed (or nothing, when the share is 0).
+        Distribute = "distribute",
     }
 }
 

@@ -28,6 +28,10 @@ pub struct JobsReport {
     pub refunds_failed: usize,
     pub reconciled: usize,
     pub expired: usize,
+    /// Per-donation holds that lapsed.
+    pub holds_released: usize,
+    /// Quadratic rounds shared.
+    pub rounds_shared: usize,
     pub messages_sent: usize,
     pub messages_failed: usize,
     pub messages_dead: usize,
@@ -99,13 +103,18 @@ pub fn run_calendar(conn: &mut DbConnection) -> Result<JobsReport, DbError> {
 
 /// Lost crossings, decisions, waitlists.
 pub fn run_matching(conn: &mut DbConnection, grace: Duration) -> Result<JobsReport, DbError> {
+    // Holds lapse on time whether or not a request arrives.
+    let holds_released = crate::app::per_donation::expire_holds(conn, 1_000)?;
     // Before deciding: a crossing whose follow-up was lost must reserve (or queue) first.
     engine::rematch_all(conn)?;
     let (decided, _freed) = decide_closing(conn, grace)?;
     let served = serve_waitlists(conn)?;
+    let rounds_shared = crate::app::quadratic::distribute_due(conn)?;
     Ok(JobsReport {
         decided,
         served,
+        holds_released,
+        rounds_shared,
         ..JobsReport::default()
     })
 }
@@ -153,6 +162,8 @@ pub async fn run_job(state: &AppState, job: Job) -> Result<JobsReport, DbError> 
             let part = state.db.run(move |conn| run_matching(conn, grace)).await?;
             report.decided = part.decided;
             report.served = part.served;
+            report.holds_released = part.holds_released;
+            report.rounds_shared = part.rounds_shared;
         }
         Job::Refunds => {
             let (done, failed) = payments::process_refunds(state).await?;
@@ -184,6 +195,8 @@ impl JobsReport {
         self.refunds_failed += o.refunds_failed;
         self.reconciled += o.reconciled;
         self.expired += o.expired;
+        self.holds_released += o.holds_released;
+        self.rounds_shared += o.rounds_shared;
         self.messages_sent += o.messages_sent;
         self.messages_failed += o.messages_failed;
         self.messages_dead += o.messages_dead;

@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::domain::fund::{Allocation, ExhaustionPolicy};
+pub use crate::domain::fund::{Allocation, ExhaustionPolicy, FundingSplit, MatchPolicy};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -28,12 +28,33 @@ pub struct CreateFund {
     /// ISO 4217 code (default `EUR`).
     #[schema(example = "EUR")]
     pub currency: Option<String>,
+    /// The budget of one public funder, the city (give either `budget` or `funders`).
     #[schema(example = "600000.00")]
-    pub budget: String,
+    pub budget: Option<String>,
+    /// The fund's funders with their own budgets (instead of `budget`), 1–20.
+    #[schema(max_items = 20)]
+    pub funders: Option<Vec<super::funders::CreateFunder>>,
+    /// How each match is divided among the funders (default `priority`).
+    #[serde(default)]
+    pub funding_split: FundingSplit,
+    /// The matching rule (default `threshold_top_up`).
+    #[serde(default)]
+    pub match_policy: MatchPolicy,
+    /// `per_donation`: the most one donation is matched with.
+    #[schema(example = "100.00")]
+    pub max_match_per_donation: Option<String>,
+    /// `per_donation`: how long a pledge's match is held while the donor pays, 60–86400 s
+    /// (default 1800).
+    #[schema(minimum = 60, maximum = 86400)]
+    pub match_hold_secs: Option<i32>,
+    /// `quadratic`: a donor's total to a campaign below this is not counted (default 0).
+    #[schema(example = "1.00")]
+    pub min_contribution: Option<String>,
     /// Share of the goal the crowd must raise, 0 < r ≤ 1 (default "0.5").
     #[schema(example = "0.5")]
     pub threshold_ratio: Option<String>,
-    /// Share of the goal the city adds, 0 < m ≤ 1 (default "0.5").
+    /// Share of the goal the city adds, 0 < m ≤ 1 (default "0.5"); under `per_donation`, the
+    /// match of each donation (default "1": one to one).
     #[schema(example = "0.5")]
     pub match_ratio: Option<String>,
     #[schema(example = "50000.00")]
@@ -74,23 +95,47 @@ pub struct FundView {
     pub allocation: Allocation,
     pub exhaustion_policy: ExhaustionPolicy,
     pub cup: Option<String>,
+    pub match_policy: MatchPolicy,
+    pub funding_split: FundingSplit,
+    pub max_match_per_donation: Option<String>,
+    pub match_hold_secs: i32,
+    pub min_contribution: String,
+    /// When a `quadratic` round's pool was shared (null before).
+    pub distributed_at: Option<DateTime<Utc>>,
+    /// Match money held for pledges being paid (`per_donation`).
+    pub held: String,
     /// Match money reserved for campaigns still running.
     pub reserved: String,
     /// Match money owed to succeeded campaigns, not yet paid.
     pub committed: String,
     /// Match money paid out.
     pub settled: String,
-    /// budget − reserved − committed − settled.
+    /// budget − held − reserved − committed − settled.
     pub available: String,
     pub created_at: DateTime<Utc>,
+    /// Who pays, with each funder's own figures (their sums are the fund's).
+    pub funders: Vec<super::funders::FunderView>,
 }
 
 pub type FundPage = Page<FundView>;
 
 /// The fund as the API shows it; the budget figures come from the ledger.
-pub fn fund_view(row: FundRow, eligible_area_ids: Vec<String>, b: ledger::Balances) -> FundView {
+pub fn fund_view(
+    row: FundRow,
+    eligible_area_ids: Vec<String>,
+    b: ledger::Balances,
+    funders: Vec<super::funders::FunderView>,
+) -> FundView {
     let c = &row.currency;
     FundView {
+        funders,
+        match_policy: row.match_policy,
+        funding_split: row.funding_split,
+        max_match_per_donation: row.max_match_per_donation.map(|v| money(v, c)),
+        match_hold_secs: row.match_hold_secs,
+        min_contribution: money(row.min_contribution, c),
+        distributed_at: row.distributed_at.map(ts),
+        held: money(b.held, c),
         budget: money(b.budget, c),
         max_match_per_campaign: row.max_match_per_campaign.map(|v| money(v, c)),
         min_goal: row.min_goal.map(|v| money(v, c)),
@@ -122,7 +167,10 @@ fn valid_cup(s: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
+fn validate(
+    body: CreateFund,
+    city: &str,
+) -> Result<(FundRow, Vec<String>, Vec<crate::app::funds::NewFunder>), ApiError> {
     let mut errors = Vec::new();
     let name = body.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
@@ -145,7 +193,11 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
             }
         }
     };
-    let budget = amount("budget", Some(&body.budget));
+    let budget = amount("budget", body.budget.as_deref());
+    let max_per_donation = amount(
+        "max_match_per_donation",
+        body.max_match_per_donation.as_deref(),
+    );
     let max_match = amount(
         "max_match_per_campaign",
         body.max_match_per_campaign.as_deref(),
@@ -162,7 +214,93 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
         }
     };
     let threshold_ratio = ratio("threshold_ratio", body.threshold_ratio.as_deref());
-    let match_ratio = ratio("match_ratio", body.match_ratio.as_deref());
+    let match_ratio = match (body.match_policy, body.match_ratio.as_deref()) {
+        (MatchPolicy::PerDonation, None) => Ratio::ONE,
+        (_, given) => ratio("match_ratio", given),
+    };
+    let min_contribution = match body.min_contribution.as_deref() {
+        None => 0,
+        Some(v) => match parse_non_negative_amount(v, currency) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(FieldError::new("min_contribution", e));
+                0
+            }
+        },
+    };
+    let policy = body.match_policy;
+    if policy != MatchPolicy::PerDonation {
+        if body.max_match_per_donation.is_some() {
+            errors.push(FieldError::new("max_match_per_donation", "only for per_donation funds"));
+        }
+        if body.match_hold_secs.is_some() {
+            errors.push(FieldError::new("match_hold_secs", "only for per_donation funds"));
+        }
+    }
+    if policy != MatchPolicy::Quadratic && body.min_contribution.is_some() {
+        errors.push(FieldError::new("min_contribution", "only for quadratic funds"));
+    }
+    if policy != MatchPolicy::ThresholdTopUp && body.allocation == Allocation::OnApproval {
+        errors.push(FieldError::new("allocation", "on_approval is a threshold_top_up rule"));
+    }
+    let match_hold_secs = body.match_hold_secs.unwrap_or(1800);
+    if !(60..=86_400).contains(&match_hold_secs) {
+        errors.push(FieldError::new("match_hold_secs", "between 60 and 86400 seconds"));
+    }
+    let funders = match (&body.budget, body.funders) {
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new("funders", "give either budget or funders, not both"));
+            Vec::new()
+        }
+        (None, None) => {
+            errors.push(FieldError::new("budget", "give a budget or funders"));
+            Vec::new()
+        }
+        (Some(_), None) => vec![crate::app::funds::NewFunder {
+            name: city.to_string(),
+            kind: crate::domain::fund::FunderKind::Public,
+            tax_code: None,
+            iban: None,
+            bic: None,
+            budget: budget.unwrap_or_default(),
+            priority: Some(1),
+            share: (body.funding_split == FundingSplit::Proportional).then_some(Ratio::ONE),
+        }],
+        (None, Some(given)) => {
+            if given.is_empty() || given.len() > 20 {
+                errors.push(FieldError::new("funders", "1–20 funders"));
+            }
+            let mut out = Vec::new();
+            for (i, f) in given.into_iter().take(20).enumerate() {
+                match super::funders::validate_funder(f, currency, &format!("funders[{i}]")) {
+                    Ok(mut nf) => {
+                        if nf.priority.is_none() {
+                            nf.priority = Some(i as i32 + 1);
+                        }
+                        out.push(nf)
+                    }
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+            out
+        }
+    };
+    match body.funding_split {
+        FundingSplit::Proportional => {
+            let shares: Vec<Option<Ratio>> = funders.iter().map(|f| f.share).collect();
+            if !funders.is_empty() && !crate::app::funds::shares_add_up(&shares) {
+                errors.push(FieldError::new(
+                    "funders",
+                    "under proportional, every funder has a share and the shares add up to 1",
+                ));
+            }
+        }
+        FundingSplit::Priority => {
+            if funders.iter().any(|f| f.share.is_some()) && body.budget.is_none() {
+                errors.push(FieldError::new("funders", "shares are for proportional funds"));
+            }
+        }
+    }
     if let (Some(lo), Some(hi)) = (min_goal, max_goal)
         && lo > hi
     {
@@ -197,7 +335,7 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
         id: ids::new_id(ids::FUND),
         name,
         currency,
-        budget: budget.unwrap_or_default(),
+        budget: 0,
         threshold_ratio,
         match_ratio,
         max_match_per_campaign: max_match,
@@ -213,8 +351,15 @@ fn validate(body: CreateFund) -> Result<(FundRow, Vec<String>), ApiError> {
         committed: 0,
         settled: 0,
         created_at: now(),
+        held: 0,
+        funding_split: body.funding_split,
+        match_policy: policy,
+        max_match_per_donation: max_per_donation,
+        match_hold_secs,
+        min_contribution,
+        distributed_at: None,
     };
-    Ok((row, area_ids))
+    Ok((row, area_ids, funders))
 }
 
 /// Create a match fund (admin).
@@ -238,7 +383,7 @@ pub async fn create(
     body: ApiJson<CreateFund>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
-    let (row, area_ids) = validate(body.into_inner())?;
+    let (row, area_ids, funders) = validate(body.into_inner(), &state.config.debtor_name)?;
     let view = state
         .db
         .run(move |conn| {
@@ -255,12 +400,9 @@ pub async fn create(
                 if !missing.is_empty() {
                     return Err(ApiError::Validation(missing));
                 }
-                // Inserted without money; the budget arrives through the ledger's door.
+                // Inserted without money; each funder's budget arrives through the ledger's door.
                 diesel::insert_into(funds::table)
-                    .values(FundRow {
-                        budget: 0,
-                        ..row.clone()
-                    })
+                    .values(row.clone())
                     .execute(conn)?;
                 // One row at a time: diesel's multi-backend connection has no batch insert.
                 for area_id in &area_ids {
@@ -271,10 +413,11 @@ pub async fn create(
                         })
                         .execute(conn)?;
                 }
-                ledger::set_budget(conn, &row.id, row.currency, row.budget, "initial budget")?;
+                for f in funders {
+                    crate::app::funds::insert_funder(conn, &row, f, "initial budget")?;
+                }
                 audit(conn, &principal, "fund.create", "fund", &row.id, None)?;
-                let balances = ledger::balances(conn, &row.id)?;
-                Ok(fund_view(row, area_ids, balances))
+                load_fund(conn, &row.id)
             })
         })
         .await?;
@@ -290,7 +433,8 @@ pub fn load_fund(conn: &mut DbConnection, id: &str) -> ApiResult<FundView> {
         .ok_or(ApiError::NotFound("fund"))?;
     let area_ids = fund_area_ids(conn, id)?;
     let balances = ledger::balances(conn, id)?;
-    Ok(fund_view(row, area_ids, balances))
+    let funders = super::funders::funder_views(conn, &row)?;
+    Ok(fund_view(row, area_ids, balances, funders))
 }
 
 /// List funds with their budget figures (public).
@@ -323,8 +467,10 @@ pub async fn list(
                 .order((fund_areas::fund_id, fund_areas::area_id))
                 .load(conn)?;
             let mut balances = std::collections::HashMap::new();
-            for id in &ids {
-                balances.insert(id.clone(), ledger::balances(conn, id)?);
+            let mut funders = std::collections::HashMap::new();
+            for r in &rows {
+                balances.insert(r.id.clone(), ledger::balances(conn, &r.id)?);
+                funders.insert(r.id.clone(), super::funders::funder_views(conn, r)?);
             }
             Ok(Page::from_rows(
                 rows,
@@ -337,7 +483,8 @@ pub async fn list(
                         .map(|(_, a)| a.clone())
                         .collect();
                     let b = balances.get(&r.id).copied().unwrap_or_default();
-                    fund_view(r, areas, b)
+                    let f = funders.get(&r.id).cloned().unwrap_or_default();
+                    fund_view(r, areas, b, f)
                 },
             ))
         })
@@ -366,7 +513,8 @@ pub struct SetBudget {
     pub budget: String,
 }
 
-/// Raise or lower a fund's budget (finance, admin).
+/// Raise or lower the budget of a fund with one funder (finance, admin); a fund with several
+/// funders changes each funder's budget on its own.
 #[utoipa::path(
     tag = "funds",
     params(("id" = String, Path, description = "Fund id")),
@@ -376,7 +524,7 @@ pub struct SetBudget {
         (status = 200, body = FundView),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
-        (status = 409, description = "Below what is already promised", body = crate::http::error::Problem),
+        (status = 409, description = "Below what is already promised, or the fund has several funders", body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
     )
 )]
@@ -402,9 +550,19 @@ pub async fn set_budget(
                     .ok_or(ApiError::NotFound("fund"))?;
                 let budget = parse_non_negative_amount(&budget_text, row.currency)
                     .map_err(|e| ApiError::validation("budget", e))?;
+                let mut funders = crate::db::funders::load_funders(conn, &row.id)?;
+                if funders.len() != 1 {
+                    return Err(ApiError::conflict(
+                        "several_funders",
+                        "this fund has several funders: change one funder's budget at \
+                         /v1/funds/{id}/funders/{funder_id}/budget",
+                    ));
+                }
+                let funder = funders.remove(0);
                 if !ledger::set_budget(
                     conn,
                     &row.id,
+                    &funder.id,
                     row.currency,
                     budget,
                     "budget changed by the finance office",

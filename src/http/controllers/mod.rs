@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod deliveries;
 pub mod finance;
+pub mod funders;
 pub mod funds;
 pub mod ops;
 pub mod partners;
@@ -36,6 +37,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(funds::list)
                 .service(funds::get)
                 .service(funds::set_budget)
+                .service(funders::create)
+                .service(funders::list)
+                .service(funders::set_budget)
+                .service(funders::estimate)
+                .service(funders::distribute)
                 .service(associations::create)
                 .service(associations::list)
                 .service(associations::get)

@@ -72,7 +72,20 @@ pub struct PledgeCreated {
     pub amount: String,
     pub currency: String,
     pub payment: PaymentInfo,
+    /// The match held for this gift while the donor pays (`per_donation` funds only; absent
+    /// otherwise). `"0.00"` when the fund's budget is spent.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub held_match: Option<HeldMatch>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A match held for a pledge until `expires_at`: it becomes the campaign's when the payment
+/// succeeds in time, and lapses otherwise.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HeldMatch {
+    #[schema(example = "50.00")]
+    pub amount: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -307,7 +320,7 @@ pub async fn create(
             message: body.message.clone().map(|m| m.trim().to_string()),
         })
     };
-    let answer = |pledge: &PledgeRow, payment: &CreatedPayment| {
+    let answer = |pledge: &PledgeRow, payment: &CreatedPayment, held: Option<&app_pledges::Held>| {
         let response = PledgeCreated {
             id: pledge.id.clone(),
             campaign_id: pledge.campaign_id.clone(),
@@ -319,6 +332,10 @@ pub async fn create(
                 provider_payment_id: Some(payment.id.clone()),
                 client_secret: payment.client_secret.clone(),
             },
+            held_match: held.map(|h| HeldMatch {
+                amount: money(h.amount, &pledge.currency),
+                expires_at: ts(h.expires_at),
+            }),
             created_at: ts(pledge.created_at),
         };
         serde_json::to_string(&response).unwrap_or_default()

@@ -5,11 +5,12 @@
 use crate::app::AppState;
 use crate::app::settlements as app_settlements;
 use crate::db::models::{
-    AssociationRow, CampaignRow, FundRow, SettlementItemRow, SettlementLineRow, SettlementRow,
+    AssociationRow, CampaignRow, FundRow, FunderRow, MatchPartRow, SettlementItemRow,
+    SettlementLineRow, SettlementRow,
 };
 use crate::db::queries::audit;
 use crate::db::schema::{
-    associations, campaigns, funds, settlement_items, settlement_lines, settlements,
+    associations, campaigns, funds, match_parts, settlement_items, settlement_lines, settlements,
 };
 use crate::db::{DbConnection, write_tx};
 use crate::domain::ids;
@@ -38,10 +39,21 @@ pub struct CommitmentView {
     pub association_name: String,
     pub amount: String,
     pub currency: String,
-    /// `committed` (payable), `in_batch` (in a draft batch) or `settled` (paid).
+    /// `committed` (payable), `in_batch` (every unpaid part in a draft batch) or `settled`.
     pub status: String,
+    /// The batch of the first funder's part (with one funder: the commitment's batch).
     pub settlement_id: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Each funder's part: who pays what, and in which batch.
+    pub parts: Vec<CommitmentPartView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitmentPartView {
+    pub funder_id: String,
+    pub amount: String,
+    pub settlement_id: Option<String>,
+    pub settled: bool,
 }
 
 pub type CommitmentPage = Page<CommitmentView>;
@@ -97,7 +109,7 @@ pub async fn commitments(
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
-        .run(move |conn| -> ApiResult<Vec<(CampaignRow, String)>> {
+        .run(move |conn| -> ApiResult<(Vec<(CampaignRow, String)>, Vec<MatchPartRow>)> {
             let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
             if exists == 0 {
                 return Err(ApiError::NotFound("fund"));
@@ -114,18 +126,42 @@ pub async fn commitments(
             if let Some(a) = params.association_id {
                 q = q.filter(campaigns::association_id.eq(a));
             }
-            Ok(q.load(conn)?)
+            let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
+            let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
+            let parts = match_parts::table
+                .filter(match_parts::campaign_id.eq_any(&ids))
+                .order((match_parts::campaign_id, match_parts::funder_id))
+                .select(MatchPartRow::as_select())
+                .load(conn)?;
+            Ok((rows, parts))
         })
         .await?;
+    let (rows, parts) = rows;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
         |(c, _)| c.id.clone(),
-        |(c, association_name)| CommitmentView {
-            status: match (c.match_status.as_str(), &c.settlement_id) {
-                ("committed", Some(_)) => "in_batch".into(),
-                (s, _) => s.to_string(),
+        |(c, association_name)| {
+            let mine: Vec<&MatchPartRow> = parts
+                .iter()
+                .filter(|p| p.campaign_id == c.id && p.amount > 0)
+                .collect();
+            let all_in_batches = mine.iter().all(|p| p.settled || p.settlement_id.is_some());
+            CommitmentView {
+            status: match c.match_status {
+                MatchState::Committed if !mine.is_empty() && all_in_batches => "in_batch".into(),
+                s => s.to_string(),
             },
+            settlement_id: mine.first().and_then(|p| p.settlement_id.clone()),
+            parts: mine
+                .iter()
+                .map(|p| CommitmentPartView {
+                    funder_id: p.funder_id.clone(),
+                    amount: money(p.amount, &c.currency),
+                    settlement_id: p.settlement_id.clone(),
+                    settled: p.settled,
+                })
+                .collect(),
             amount: money(c.match_amount, &c.currency),
             id: c.id.clone(),
             campaign_id: c.id,
@@ -133,8 +169,8 @@ pub async fn commitments(
             association_id: c.association_id,
             association_name,
             currency: c.currency.to_string(),
-            settlement_id: c.settlement_id,
             decided_at: c.decided_at.map(ts),
+        }
         },
     )))
 }
@@ -143,8 +179,35 @@ pub async fn commitments(
 #[serde(deny_unknown_fields)]
 pub struct CreateSettlement {
     pub fund_id: String,
-    /// Commitments (campaign ids) to pay; default: every committed match not in a batch.
+    /// The funder that pays the batch; may be left out when the fund has one funder.
+    pub funder_id: Option<String>,
+    /// Commitments (campaign ids) to pay; default: every committed match of the funder not in
+    /// a batch.
+    #[schema(max_items = 10000)]
     pub commitment_ids: Option<Vec<String>>,
+}
+
+/// The funder a batch is for: the one named (it must be the fund's), or the fund's only one.
+fn resolve_funder(
+    conn: &mut DbConnection,
+    fund: &FundRow,
+    funder_id: Option<&str>,
+) -> ApiResult<FunderRow> {
+    match funder_id {
+        Some(id) => crate::db::funders::load_funder(conn, &fund.id, id)?
+            .ok_or_else(|| ApiError::validation("funder_id", "not a funder of this fund")),
+        None => {
+            let mut all = crate::db::funders::load_funders(conn, &fund.id)?;
+            if all.len() == 1 {
+                Ok(all.remove(0))
+            } else {
+                Err(ApiError::validation(
+                    "funder_id",
+                    format!("this fund has {} funders: name the one that pays", all.len()),
+                ))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -171,6 +234,8 @@ pub struct SettlementItemView {
 pub struct SettlementView {
     pub id: String,
     pub fund_id: String,
+    /// The funder that pays the batch (its debtor account).
+    pub funder_id: String,
     /// `draft`, `confirmed` or `cancelled`.
     pub status: String,
     pub currency: String,
@@ -240,6 +305,7 @@ fn view((s, items, lines): Loaded) -> SettlementView {
         total: money(s.total, &c),
         id: s.id,
         fund_id: s.fund_id,
+        funder_id: s.funder_id,
         status: s.status.to_string(),
         currency: s.currency.to_string(),
         message_id: s.message_id,
@@ -308,10 +374,15 @@ pub async fn create(
                         "SEPA credit transfers are in EUR only",
                     ));
                 }
+                let funder = resolve_funder(conn, &fund, body.funder_id.as_deref())?;
+                // The funder's parts of committed matches: the commitments it pays.
                 let mut q = campaigns::table
+                    .inner_join(match_parts::table)
                     .filter(campaigns::fund_id.eq(&fund.id))
+                    .filter(match_parts::funder_id.eq(&funder.id))
+                    .filter(match_parts::amount.gt(0))
                     .order(campaigns::id)
-                    .select(CampaignRow::as_select())
+                    .select((CampaignRow::as_select(), MatchPartRow::as_select()))
                     .into_boxed();
                 let wanted = body.commitment_ids.clone();
                 match &wanted {
@@ -319,28 +390,31 @@ pub async fn create(
                         if ids.is_empty() {
                             return Err(ApiError::validation("commitment_ids", "must not be empty"));
                         }
+                        if ids.len() > 10_000 {
+                            return Err(ApiError::validation("commitment_ids", "at most 10000"));
+                        }
                         q = q.filter(campaigns::id.eq_any(ids.clone()));
                     }
                     None => {
                         q = q
-                            .filter(campaigns::match_status.eq("committed"))
-                            .filter(campaigns::settlement_id.is_null());
+                            .filter(campaigns::match_status.eq(MatchState::Committed))
+                            .filter(match_parts::settlement_id.is_null())
+                            .filter(match_parts::settled.eq(false));
                     }
                 }
-                let found: Vec<CampaignRow> = q.load(conn)?;
+                let found: Vec<(CampaignRow, MatchPartRow)> = q.load(conn)?;
                 if let Some(ids) = &wanted {
                     let unknown: Vec<FieldError> = ids
                         .iter()
-                        .filter(|id| !found.iter().any(|c| &c.id == *id))
-                        .map(|id| FieldError::new("commitment_ids", format!("no commitment {id} in this fund")))
+                        .filter(|id| !found.iter().any(|(c, _)| &c.id == *id))
+                        .map(|id| FieldError::new("commitment_ids", format!("no commitment {id} of this funder in this fund")))
                         .collect();
                     if !unknown.is_empty() {
                         return Err(ApiError::Validation(unknown));
                     }
-                    if let Some(c) = found
-                        .iter()
-                        .find(|c| c.match_status != MatchState::Committed || c.settlement_id.is_some())
-                    {
+                    if let Some((c, _)) = found.iter().find(|(c, p)| {
+                        c.match_status != MatchState::Committed || p.settlement_id.is_some() || p.settled
+                    }) {
                         return Err(ApiError::conflict(
                             "commitment_not_payable",
                             format!("commitment {} is not payable (it is {} or already in an open batch)", c.id, c.match_status),
@@ -348,15 +422,15 @@ pub async fn create(
                     }
                 }
                 if found.is_empty() {
-                    return Err(ApiError::validation("fund_id", "this fund has no committed match to settle"));
+                    return Err(ApiError::validation("fund_id", "this funder has no committed match to settle in this fund"));
                 }
                 let settlement_id = ids::new_id(ids::SETTLEMENT);
                 let t = now();
-                let mut by_association: BTreeMap<String, Vec<&CampaignRow>> = BTreeMap::new();
-                for c in &found {
-                    by_association.entry(c.association_id.clone()).or_default().push(c);
+                let mut by_association: BTreeMap<String, Vec<(&CampaignRow, i64)>> = BTreeMap::new();
+                for (c, p) in &found {
+                    by_association.entry(c.association_id.clone()).or_default().push((c, p.amount));
                 }
-                let total: i64 = found.iter().map(|c| c.match_amount).sum();
+                let total: i64 = found.iter().map(|(_, p)| p.amount).sum();
                 diesel::insert_into(settlements::table)
                     .values(SettlementRow {
                         id: settlement_id.clone(),
@@ -372,6 +446,7 @@ pub async fn create(
                         created_at: t,
                         confirmed_at: None,
                         cancelled_at: None,
+                        funder_id: funder.id.clone(),
                     })
                     .execute(conn)?;
                 for (association_id, cs) in by_association {
@@ -380,7 +455,7 @@ pub async fn create(
                         .select(AssociationRow::as_select())
                         .first(conn)?;
                     let item_id = ids::new_id("sti");
-                    let titles: Vec<String> = cs.iter().map(|c| c.title.clone()).collect();
+                    let titles: Vec<String> = cs.iter().map(|(c, _)| c.title.clone()).collect();
                     diesel::insert_into(settlement_items::table)
                         .values(SettlementItemRow {
                             id: item_id.clone(),
@@ -389,18 +464,20 @@ pub async fn create(
                             creditor_name: a.name.clone(),
                             iban: a.iban.clone(),
                             bic: a.bic.clone(),
-                            amount: cs.iter().map(|c| c.match_amount).sum(),
+                            amount: cs.iter().map(|(_, a)| a).sum(),
                             end_to_end_id: short_id("E2E"),
                             remittance: remittance(&fund, &titles),
                             status: ItemStatus::Draft,
                         })
                         .execute(conn)?;
-                    for c in cs {
-                        // The guard: only a committed match outside any open batch is taken.
-                        let taken = diesel::update(campaigns::table.find(&c.id))
-                            .filter(campaigns::match_status.eq("committed"))
-                            .filter(campaigns::settlement_id.is_null())
-                            .set(campaigns::settlement_id.eq(Some(&settlement_id)))
+                    for (c, amount) in cs {
+                        // The guard: only a part of a committed match outside any open batch
+                        // is taken.
+                        let taken = diesel::update(match_parts::table.find((&c.id, &funder.id)))
+                            .filter(match_parts::settlement_id.is_null())
+                            .filter(match_parts::settled.eq(false))
+                            .filter(match_parts::amount.eq(amount))
+                            .set(match_parts::settlement_id.eq(Some(&settlement_id)))
                             .execute(conn)?;
                         if taken == 0 {
                             return Err(ApiError::conflict(
@@ -413,7 +490,7 @@ pub async fn create(
                                 settlement_id: settlement_id.clone(),
                                 item_id: item_id.clone(),
                                 campaign_id: c.id.clone(),
-                                amount: c.match_amount,
+                                amount,
                             })
                             .execute(conn)?;
                     }
@@ -535,8 +612,31 @@ pub async fn sepa_xml(
             "this batch was cancelled",
         ));
     }
+    let funder_id = s.funder_id.clone();
+    let fund_id = s.fund_id.clone();
+    let funder = state
+        .db
+        .run(move |conn| -> ApiResult<Option<FunderRow>> {
+            Ok(crate::db::funders::load_funder(conn, &fund_id, &funder_id)?)
+        })
+        .await?
+        .ok_or(ApiError::NotFound("funder"))?;
     let cfg = &state.config;
-    if cfg.debtor_iban.as_str() == crate::config::EXAMPLE_DEBTOR_IBAN {
+    // A funder with its own account is the debtor; the city without one pays from the
+    // configured account.
+    let debtor = match &funder.iban {
+        Some(iban) => sepa::Debtor {
+            name: funder.name.clone(),
+            iban: iban.clone(),
+            bic: funder.bic.clone(),
+        },
+        None => sepa::Debtor {
+            name: cfg.debtor_name.clone(),
+            iban: cfg.debtor_iban.as_str().to_string(),
+            bic: cfg.debtor_bic.as_ref().map(|b| b.as_str().to_string()),
+        },
+    };
+    if funder.iban.is_none() && cfg.debtor_iban.as_str() == crate::config::EXAMPLE_DEBTOR_IBAN {
         // A bank would reject it at best; at worst it debits somebody else's account.
         return Err(ApiError::conflict(
             "debtor_not_configured",
@@ -563,14 +663,7 @@ pub async fn sepa_xml(
             })
             .collect(),
     };
-    let xml = sepa::pain001(
-        &sepa::Debtor {
-            name: cfg.debtor_name.clone(),
-            iban: cfg.debtor_iban.as_str().to_string(),
-            bic: cfg.debtor_bic.as_ref().map(|b| b.as_str().to_string()),
-        },
-        &batch,
-    );
+    let xml = sepa::pain001(&debtor, &batch);
     Ok(HttpResponse::Ok()
         .content_type("application/xml; charset=utf-8")
         .insert_header((

@@ -1,0 +1,99 @@
+//! The `per_donation` policy (Big Give, ioby): every donation is matched at `match_ratio` up to
+//! `max_match_per_donation` and what the campaign may still receive under
+//! `max_match_per_campaign`, held when the pledge is created so the donor is told what the gift
+//! becomes. Pure: how much to hold. The service never promises money it cannot keep: when the
+//! funders cannot cover the whole match, what they can cover is held (down to nothing).
+
+use super::money::{Ratio, apply_ratio};
+use super::stored::stored_enum;
+
+stored_enum! {
+    /// Where a pledge's held match stands.
+    pub enum HoldStatus: "hold status" {
+        /// Promised while the donor pays; lapses at `expires_at`.
+        Held = "held",
+        /// The donation was paid: part of the campaign's reserved match.
+        Reserved = "reserved",
+        /// Given back (payment failed or expired, hold lapsed, donation refunded).
+        Released = "released",
+    }
+}
+
+/// Everything a hold is decided from (recorded with the decision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoldInputs {
+    /// The pledge's amount.
+    pub amount: i64,
+    pub match_ratio: Ratio,
+    pub max_match_per_donation: Option<i64>,
+    pub max_match_per_campaign: Option<i64>,
+    /// What the campaign already has held, reserved, committed or settled.
+    pub campaign_matched: i64,
+}
+
+impl HoldInputs {
+    /// The match the donation would get with an unlimited budget.
+    pub fn wanted(&self) -> i64 {
+        let mut want = apply_ratio(self.amount, self.match_ratio.value()).max(0);
+        if let Some(cap) = self.max_match_per_donation {
+            want = want.min(cap);
+        }
+        if let Some(cap) = self.max_match_per_campaign {
+            want = want.min((cap - self.campaign_matched).max(0));
+        }
+        want
+    }
+}
+
+/// The amount to hold, given what the funders can cover of what is wanted
+/// (`funding::coverable` of [`HoldInputs::wanted`]).
+pub fn hold(inputs: &HoldInputs, coverable: i64) -> i64 {
+    inputs.wanted().min(coverable.max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn inputs(amount: i64, ratio: &str, per_donation: Option<i64>, per_campaign: Option<i64>, matched: i64) -> HoldInputs {
+        HoldInputs {
+            amount,
+            match_ratio: Ratio::parse(ratio).unwrap(),
+            max_match_per_donation: per_donation,
+            max_match_per_campaign: per_campaign,
+            campaign_matched: matched,
+        }
+    }
+
+    #[test]
+    fn one_to_one_within_the_caps_and_the_budget() {
+        // €50 one to one: €50.
+        assert_eq!(hold(&inputs(5_000, "1", None, None, 0), i64::MAX), 5_000);
+        // Capped at €25 a donation.
+        assert_eq!(hold(&inputs(5_000, "1", Some(2_500), None, 0), i64::MAX), 2_500);
+        // The campaign has €990 of its €1,000 cap: €10 left.
+        assert_eq!(hold(&inputs(5_000, "1", None, Some(100_000), 99_000), i64::MAX), 1_000);
+        // The funders have €12.34 left.
+        assert_eq!(hold(&inputs(5_000, "1", None, None, 0), 1_234), 1_234);
+        // Spent: the pledge is still accepted, with no match.
+        assert_eq!(hold(&inputs(5_000, "1", None, None, 0), 0), 0);
+        // Half match, half-up: €0.03 × 0.5 = 0.015 → €0.02.
+        assert_eq!(hold(&inputs(3, "0.5", None, None, 0), i64::MAX), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn a_hold_never_exceeds_any_limit(
+            amount in 1i64..10_000_000, m in 1u32..=1000, per_donation in proptest::option::of(1i64..1_000_000),
+            per_campaign in proptest::option::of(1i64..10_000_000), matched in 0i64..10_000_000, coverable in 0i64..10_000_000
+        ) {
+            let ratio = Ratio::parse(&(rust_decimal::Decimal::from(m) / rust_decimal::Decimal::from(1000)).normalize().to_string()).unwrap();
+            let i = HoldInputs { amount, match_ratio: ratio, max_match_per_donation: per_donation, max_match_per_campaign: per_campaign, campaign_matched: matched };
+            let h = hold(&i, coverable);
+            prop_assert!(h >= 0 && h <= coverable && h <= amount);
+            if let Some(c) = per_donation { prop_assert!(h <= c); }
+            if let Some(c) = per_campaign { prop_assert!(matched + h <= c.max(matched)); }
+        }
+    }
+}
