@@ -64,10 +64,14 @@ pub fn hold_for_new_pledge(
     campaign: &CampaignRow,
     pledge: &PledgeRow,
 ) -> QueryResult<Option<Held>> {
-    let fund = crate::db::campaigns::load_fund(conn, &campaign.fund_id)?;
-    if fund.match_policy != MatchPolicy::PerDonation {
+    // The policy from the process's copy of the fund's (immutable) parameters: other funds'
+    // pledges pay no extra read.
+    if super::matching::fund_params(conn, &campaign.fund_id)?.match_policy
+        != MatchPolicy::PerDonation
+    {
         return Ok(None);
     }
+    let fund = crate::db::campaigns::load_fund(conn, &campaign.fund_id)?;
     // The campaign's row lock: its cap is shared by every pledge being created for it.
     let campaign: CampaignRow = diesel::update(campaigns::table.find(&campaign.id))
         .set(campaigns::updated_at.eq(campaigns::updated_at))
@@ -112,7 +116,8 @@ pub fn hold_for_new_pledge(
 }
 
 /// The match held for a pledge (for a repeated creation request), if its fund holds matches.
-pub fn held_for(conn: &mut DbConnection, pledge_id: &str, fund: &FundRow) -> QueryResult<Option<Held>> {
+pub fn held_for(conn: &mut DbConnection, pledge_id: &str, fund_id: &str) -> QueryResult<Option<Held>> {
+    let fund = super::matching::fund_params(conn, fund_id)?;
     if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(None);
     }

@@ -117,8 +117,7 @@ where
                         // The provider call did not finish last time: try again.
                         None => {
                             let campaign = crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
-                            let fund = crate::db::campaigns::load_fund(conn, &campaign.fund_id)?;
-                            let held = super::per_donation::held_for(conn, &p.id, &fund)?;
+                            let held = super::per_donation::held_for(conn, &p.id, &campaign.fund_id)?;
                             Begin::Create(Box::new(p), held)
                         }
                     });

@@ -185,6 +185,30 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             donors.entry(campaign).or_default().insert(donor);
         }
     }
+    for c in &all_campaigns {
+        let expected = raised.get(&c.id).copied().unwrap_or(0);
+        if c.raised != expected {
+            violations.push(v(
+                "campaign_raised",
+                &c.id,
+                format!(
+                    "raised {} but confirmed pledges sum to {expected}",
+                    c.raised
+                ),
+            ));
+        }
+        let expected_donors = donors.get(&c.id).map(|d| d.len()).unwrap_or(0) as i64;
+        if i64::from(c.donors) != expected_donors {
+            violations.push(v(
+                "campaign_donors",
+                &c.id,
+                format!(
+                    "donors {} but {expected_donors} distinct donors have confirmed pledges",
+                    c.donors
+                ),
+            ));
+        }
+    }
     // 5. Each funder's reserved/committed/settled figures are exactly its parts of the
     // campaigns' matches, its held figure its live holds; a campaign's parts add up to its match.
     let parts: Vec<MatchPartRow> = match_parts::table

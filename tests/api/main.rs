@@ -8,6 +8,7 @@ mod associations;
 mod auth;
 mod campaigns;
 mod erasure;
+mod funders;
 mod funds;
 mod group_commit;
 mod limits;

@@ -887,11 +887,14 @@ pub async fn cancel(
 pub struct MatchDecisionView {
     pub id: String,
     /// `earmark`, `reserve`, `partial`, `waitlist`, `unqueue`, `revoke`, `release`, `commit`,
-    /// `no_budget`.
+    /// `no_budget`, `distribute` (a quadratic round's share).
     pub decision: String,
     pub amount: String,
     /// The figures the decision was taken from (minor units): raised, donors, goal, threshold,
-    /// top_up, min_donors, available, budget and the fund's parameters.
+    /// top_up, min_donors, available (the funders' before the decision), coverable (what the
+    /// funders could cover of the top-up under the fund's split), budget, the fund's parameters,
+    /// and `funders`: each funder's id, name, priority, share, available and part of this
+    /// decision. A per-donation or quadratic decision carries its own rule's inputs.
     #[schema(value_type = Object)]
     pub inputs: serde_json::Value,
     pub created_at: DateTime<Utc>,

@@ -271,6 +271,7 @@ fn validate(
                 errors.push(FieldError::new("funders", "1–20 funders"));
             }
             let mut out = Vec::new();
+            let asked = given.len().min(20);
             for (i, f) in given.into_iter().take(20).enumerate() {
                 match super::funders::validate_funder(f, currency, &format!("funders[{i}]")) {
                     Ok(mut nf) => {
@@ -282,7 +283,12 @@ fn validate(
                     Err(mut e) => errors.append(&mut e),
                 }
             }
-            out
+            if out.len() < asked {
+                // A refused funder: the split is checked once every funder is valid.
+                Vec::new()
+            } else {
+                out
+            }
         }
     };
     match body.funding_split {

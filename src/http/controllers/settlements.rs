@@ -376,16 +376,8 @@ pub async fn create(
                 }
                 let funder = resolve_funder(conn, &fund, body.funder_id.as_deref())?;
                 // The funder's parts of committed matches: the commitments it pays.
-                let mut q = campaigns::table
-                    .inner_join(match_parts::table)
-                    .filter(campaigns::fund_id.eq(&fund.id))
-                    .filter(match_parts::funder_id.eq(&funder.id))
-                    .filter(match_parts::amount.gt(0))
-                    .order(campaigns::id)
-                    .select((CampaignRow::as_select(), MatchPartRow::as_select()))
-                    .into_boxed();
                 let wanted = body.commitment_ids.clone();
-                match &wanted {
+                let found: Vec<(CampaignRow, MatchPartRow)> = match &wanted {
                     Some(ids) => {
                         if ids.is_empty() {
                             return Err(ApiError::validation("commitment_ids", "must not be empty"));
@@ -393,34 +385,60 @@ pub async fn create(
                         if ids.len() > 10_000 {
                             return Err(ApiError::validation("commitment_ids", "at most 10000"));
                         }
-                        q = q.filter(campaigns::id.eq_any(ids.clone()));
+                        let named: Vec<CampaignRow> = campaigns::table
+                            .filter(campaigns::fund_id.eq(&fund.id))
+                            .filter(campaigns::id.eq_any(ids.clone()))
+                            .order(campaigns::id)
+                            .select(CampaignRow::as_select())
+                            .load(conn)?;
+                        let unknown: Vec<FieldError> = ids
+                            .iter()
+                            .filter(|id| !named.iter().any(|c| &c.id == *id))
+                            .map(|id| FieldError::new("commitment_ids", format!("no commitment {id} in this fund")))
+                            .collect();
+                        if !unknown.is_empty() {
+                            return Err(ApiError::Validation(unknown));
+                        }
+                        let parts: Vec<MatchPartRow> = match_parts::table
+                            .filter(match_parts::funder_id.eq(&funder.id))
+                            .filter(match_parts::campaign_id.eq_any(ids.clone()))
+                            .select(MatchPartRow::as_select())
+                            .load(conn)?;
+                        let mut found = Vec::with_capacity(named.len());
+                        for c in named {
+                            let part = parts.iter().find(|p| p.campaign_id == c.id && p.amount > 0);
+                            match part {
+                                Some(p) if c.match_status == MatchState::Committed
+                                    && p.settlement_id.is_none()
+                                    && !p.settled =>
+                                {
+                                    found.push((c, p.clone()))
+                                }
+                                _ => {
+                                    return Err(ApiError::conflict(
+                                        "commitment_not_payable",
+                                        format!(
+                                            "commitment {} is not payable by this funder (its match is {}, or this funder's part is paid or in an open batch)",
+                                            c.id, c.match_status
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        found
                     }
-                    None => {
-                        q = q
-                            .filter(campaigns::match_status.eq(MatchState::Committed))
-                            .filter(match_parts::settlement_id.is_null())
-                            .filter(match_parts::settled.eq(false));
-                    }
-                }
-                let found: Vec<(CampaignRow, MatchPartRow)> = q.load(conn)?;
-                if let Some(ids) = &wanted {
-                    let unknown: Vec<FieldError> = ids
-                        .iter()
-                        .filter(|id| !found.iter().any(|(c, _)| &c.id == *id))
-                        .map(|id| FieldError::new("commitment_ids", format!("no commitment {id} of this funder in this fund")))
-                        .collect();
-                    if !unknown.is_empty() {
-                        return Err(ApiError::Validation(unknown));
-                    }
-                    if let Some((c, _)) = found.iter().find(|(c, p)| {
-                        c.match_status != MatchState::Committed || p.settlement_id.is_some() || p.settled
-                    }) {
-                        return Err(ApiError::conflict(
-                            "commitment_not_payable",
-                            format!("commitment {} is not payable (it is {} or already in an open batch)", c.id, c.match_status),
-                        ));
-                    }
-                }
+                    None => campaigns::table
+                        .inner_join(match_parts::table)
+                        .filter(campaigns::fund_id.eq(&fund.id))
+                        .filter(match_parts::funder_id.eq(&funder.id))
+                        .filter(match_parts::amount.gt(0))
+                        .filter(campaigns::match_status.eq(MatchState::Committed))
+                        .filter(match_parts::settlement_id.is_null())
+                        .filter(match_parts::settled.eq(false))
+                        .order(campaigns::id)
+                        .select((CampaignRow::as_select(), MatchPartRow::as_select()))
+                        .load(conn)?,
+                };
                 if found.is_empty() {
                     return Err(ApiError::validation("fund_id", "this funder has no committed match to settle in this fund"));
                 }
