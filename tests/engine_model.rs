@@ -240,7 +240,11 @@ fn world(
             &fund,
             cofund::app::funds::NewFunder {
                 name: format!("Funder {i}"),
-                kind: if i == 0 { FunderKind::Public } else { FunderKind::Private },
+                kind: if i == 0 {
+                    FunderKind::Public
+                } else {
+                    FunderKind::Private
+                },
                 tax_code: None,
                 iban: None,
                 bic: None,
@@ -329,8 +333,10 @@ fn world(
                 .select(PledgeRow::as_select())
                 .first(c)
                 .unwrap();
-            write_tx(c, |c| cofund::app::per_donation::hold_for_new_pledge(c, &campaign, &pledge))
-                .unwrap();
+            write_tx(c, |c| {
+                cofund::app::per_donation::hold_for_new_pledge(c, &campaign, &pledge)
+            })
+            .unwrap();
             pledge_ids.push((pid, amount));
         }
         campaign_ids.push(id);
@@ -542,7 +548,14 @@ fn run_case(
                     let funder = &funders[*f % funders.len()];
                     let target = (funder.budget + delta).max(0);
                     let ok = write_tx(&mut conn, |c| {
-                        cofund::db::ledger::set_budget(c, &w.fund.id, &funder.id, Currency::EUR, target, "model")
+                        cofund::db::ledger::set_budget(
+                            c,
+                            &w.fund.id,
+                            &funder.id,
+                            Currency::EUR,
+                            target,
+                            "model",
+                        )
                     })
                     .unwrap();
                     prop_assert_eq!(
@@ -616,7 +629,11 @@ fn run_case(
             prop_assert!(fund.held + fund.reserved + fund.committed + fund.settled <= fund.budget);
             let funders = cofund::db::funders::load_funders(&mut conn, &w.fund.id).unwrap();
             for f in &funders {
-                prop_assert!(f.held + f.reserved + f.committed + f.settled <= f.budget, "{:?}", f);
+                prop_assert!(
+                    f.held + f.reserved + f.committed + f.settled <= f.budget,
+                    "{:?}",
+                    f
+                );
             }
             for (k, cid) in w.campaigns.iter().enumerate() {
                 let c = engine::load_campaign(&mut conn, cid).unwrap();
@@ -644,7 +661,12 @@ fn run_case(
                         .map(|j| model[k * PLEDGES_PER_CAMPAIGN + j].counted().min(1500))
                         .sum();
                     if matches!(c.match_status, MatchState::Reserved) {
-                        prop_assert!(c.match_amount <= cap.min(3000), "match {} over {}", c.match_amount, cap);
+                        prop_assert!(
+                            c.match_amount <= cap.min(3000),
+                            "match {} over {}",
+                            c.match_amount,
+                            cap
+                        );
                     }
                 } else if c.status == CampaignStatus::Live {
                     let qualifies = c.raised >= engine::threshold_of(&c, &fund);

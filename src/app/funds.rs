@@ -36,7 +36,9 @@ pub enum FunderError {
     FunderNotFound,
     #[error("a proportional fund's shares are fixed when it is created")]
     SharesFixed,
-    #[error("the budget cannot go below what this funder has held, reserved, committed and settled")]
+    #[error(
+        "the budget cannot go below what this funder has held, reserved, committed and settled"
+    )]
     BelowPromised,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),

@@ -239,7 +239,14 @@ pub fn try_reserve(
     amount: i64,
     memo: &str,
 ) -> QueryResult<Option<Vec<Part>>> {
-    let parts = take_from_funders(conn, fund, campaign_id, ledger::Movement::Reserve, amount, memo)?;
+    let parts = take_from_funders(
+        conn,
+        fund,
+        campaign_id,
+        ledger::Movement::Reserve,
+        amount,
+        memo,
+    )?;
     if let Some(parts) = &parts {
         for p in parts {
             add_to_part(conn, campaign_id, &p.funder_id, &fund.id, p.amount)?;
@@ -287,7 +294,9 @@ fn move_parts(
     let parts = load_parts(conn, &campaign.id)?;
     let total: i64 = parts.iter().map(|p| p.amount).sum();
     if total != campaign.match_amount {
-        return Err(books_disagree("funder parts differ from the campaign's match"));
+        return Err(books_disagree(
+            "funder parts differ from the campaign's match",
+        ));
     }
     let mut moved = Vec::with_capacity(parts.len());
     for p in parts {

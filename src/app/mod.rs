@@ -7,8 +7,8 @@ pub mod matching;
 pub mod payment_events;
 pub mod payments;
 pub mod per_donation;
-pub mod quadratic;
 pub mod pledges;
+pub mod quadratic;
 pub mod settlements;
 pub mod users;
 

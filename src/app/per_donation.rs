@@ -36,18 +36,14 @@ fn campaign_matched(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryRes
     let held: Option<i64> = match_holds::table
         .filter(match_holds::campaign_id.eq(&campaign.id))
         .filter(match_holds::status.eq(HoldStatus::Held.as_str()))
-        .select(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
-            "CAST(SUM(amount) AS BIGINT)",
-        ))
+        .select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        >("CAST(SUM(amount) AS BIGINT)"))
         .first(conn)?;
     Ok(campaign.match_amount + held.unwrap_or(0))
 }
 
-fn hold_inputs(
-    fund: &FundRow,
-    amount: i64,
-    campaign_matched: i64,
-) -> HoldInputs {
+fn hold_inputs(fund: &FundRow, amount: i64, campaign_matched: i64) -> HoldInputs {
     HoldInputs {
         amount,
         match_ratio: fund.match_ratio,
@@ -116,7 +112,11 @@ pub fn hold_for_new_pledge(
 }
 
 /// The match held for a pledge (for a repeated creation request), if its fund holds matches.
-pub fn held_for(conn: &mut DbConnection, pledge_id: &str, fund_id: &str) -> QueryResult<Option<Held>> {
+pub fn held_for(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    fund_id: &str,
+) -> QueryResult<Option<Held>> {
     let fund = super::matching::fund_params(conn, fund_id)?;
     if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(None);
@@ -140,20 +140,26 @@ fn set_hold_status(
     to: HoldStatus,
     amount: i64,
 ) -> QueryResult<bool> {
-    Ok(diesel::update(match_holds::table.find((&hold.pledge_id, &hold.funder_id)))
-        .filter(match_holds::status.eq(hold.status.as_str()))
-        .filter(match_holds::amount.eq(hold.amount))
-        .set((
-            match_holds::status.eq(to.as_str()),
-            match_holds::amount.eq(amount),
-        ))
-        .execute(conn)?
-        == 1)
+    Ok(
+        diesel::update(match_holds::table.find((&hold.pledge_id, &hold.funder_id)))
+            .filter(match_holds::status.eq(hold.status.as_str()))
+            .filter(match_holds::amount.eq(hold.amount))
+            .set((
+                match_holds::status.eq(to.as_str()),
+                match_holds::amount.eq(amount),
+            ))
+            .execute(conn)?
+            == 1,
+    )
 }
 
 /// Adds `delta` (negative to take off) to a running campaign's reserved match; `reserved`
 /// while anything is matched, `none` at zero. Caller holds the campaign row.
-fn add_to_campaign_match(conn: &mut DbConnection, campaign_id: &str, delta: i64) -> QueryResult<bool> {
+fn add_to_campaign_match(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    delta: i64,
+) -> QueryResult<bool> {
     let running = [CampaignStatus::Live, CampaignStatus::Closing];
     let n = diesel::update(
         campaigns::table
@@ -166,15 +172,20 @@ fn add_to_campaign_match(conn: &mut DbConnection, campaign_id: &str, delta: i64)
     .execute(conn)?;
     diesel::update(campaigns::table.find(campaign_id))
         .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
-        .set(campaigns::match_status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-            "CASE WHEN match_amount > 0 THEN 'reserved' ELSE 'none' END",
-        )))
+        .set(
+            campaigns::match_status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "CASE WHEN match_amount > 0 THEN 'reserved' ELSE 'none' END",
+            )),
+        )
         .execute(conn)?;
     Ok(n == 1)
 }
 
 fn books_disagree(what: &str) -> diesel::result::Error {
-    tracing::error!(what, "per-donation match and funders' figures disagree; nothing applied");
+    tracing::error!(
+        what,
+        "per-donation match and funders' figures disagree; nothing applied"
+    );
     diesel::result::Error::QueryBuilderError(format!("books disagree: {what}").into())
 }
 
@@ -225,7 +236,10 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         .order(match_holds::funder_id.asc())
         .select(MatchHoldRow::as_select())
         .load(conn)?;
-    let running = matches!(campaign.status, CampaignStatus::Live | CampaignStatus::Closing);
+    let running = matches!(
+        campaign.status,
+        CampaignStatus::Live | CampaignStatus::Closing
+    );
     let reserved: i64 = holds
         .iter()
         .filter(|h| h.status == HoldStatus::Reserved)
@@ -251,24 +265,51 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
     // Held parts: reserved (up to the target) when the money is counted, released otherwise.
     let mut room = (target - reserved).max(0);
     for h in holds.iter().filter(|h| h.status == HoldStatus::Held) {
-        let keep = if counted && running { h.amount.min(room) } else { 0 };
+        let keep = if counted && running {
+            h.amount.min(room)
+        } else {
+            0
+        };
         if !set_hold_status(
             conn,
             h,
-            if keep > 0 { HoldStatus::Reserved } else { HoldStatus::Released },
+            if keep > 0 {
+                HoldStatus::Reserved
+            } else {
+                HoldStatus::Released
+            },
             if keep > 0 { keep } else { h.amount },
         )? {
             continue; // the expiry job took it first
         }
         if keep > 0 {
-            transfer(conn, &fund, &h.funder_id, &campaign.id, Movement::ReserveHeld, keep, "held match paid")?;
+            transfer(
+                conn,
+                &fund,
+                &h.funder_id,
+                &campaign.id,
+                Movement::ReserveHeld,
+                keep,
+                "held match paid",
+            )?;
             add_to_part(conn, &campaign.id, &h.funder_id, &fund.id, keep)?;
-            moved.push(Part { funder_id: h.funder_id.clone(), amount: keep });
+            moved.push(Part {
+                funder_id: h.funder_id.clone(),
+                amount: keep,
+            });
             gained += keep;
             room -= keep;
         }
         if h.amount > keep {
-            transfer(conn, &fund, &h.funder_id, &campaign.id, Movement::Unhold, h.amount - keep, "hold released")?;
+            transfer(
+                conn,
+                &fund,
+                &h.funder_id,
+                &campaign.id,
+                Movement::Unhold,
+                h.amount - keep,
+                "hold released",
+            )?;
         }
     }
     if !running {
@@ -301,7 +342,11 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
     // back, from the last funder first.
     let mut excess = (reserved - target).max(0);
     let mut released = Vec::new();
-    for h in holds.iter().rev().filter(|h| h.status == HoldStatus::Reserved) {
+    for h in holds
+        .iter()
+        .rev()
+        .filter(|h| h.status == HoldStatus::Reserved)
+    {
         if excess == 0 {
             break;
         }
@@ -310,16 +355,35 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         if !set_hold_status(
             conn,
             h,
-            if left > 0 { HoldStatus::Reserved } else { HoldStatus::Released },
+            if left > 0 {
+                HoldStatus::Reserved
+            } else {
+                HoldStatus::Released
+            },
             if left > 0 { left } else { h.amount },
         )? {
-            return Err(books_disagree("a reserved hold moved under its pledge's lock"));
+            return Err(books_disagree(
+                "a reserved hold moved under its pledge's lock",
+            ));
         }
         if !take_from_part(conn, &campaign.id, &h.funder_id, give)? {
-            return Err(books_disagree("a funder's part is smaller than the pledge's match"));
+            return Err(books_disagree(
+                "a funder's part is smaller than the pledge's match",
+            ));
         }
-        transfer(conn, &fund, &h.funder_id, &campaign.id, Movement::Release, give, "donation refunded: its match released")?;
-        released.push(Part { funder_id: h.funder_id.clone(), amount: give });
+        transfer(
+            conn,
+            &fund,
+            &h.funder_id,
+            &campaign.id,
+            Movement::Release,
+            give,
+            "donation refunded: its match released",
+        )?;
+        released.push(Part {
+            funder_id: h.funder_id.clone(),
+            amount: give,
+        });
         excess -= give;
     }
     if gained > 0 {
@@ -346,7 +410,9 @@ fn finish(
         return Ok(());
     }
     if !add_to_campaign_match(conn, &campaign.id, delta)? {
-        return Err(books_disagree("the campaign's match cannot take this donation's match"));
+        return Err(books_disagree(
+            "the campaign's match cannot take this donation's match",
+        ));
     }
     let inputs = json!({
         "match_policy": fund.match_policy.as_str(),
@@ -369,9 +435,10 @@ fn upsert_reserved_hold(
     amount: i64,
 ) -> QueryResult<()> {
     let key = match_holds::table.find((&pledge.id, funder_id));
-    let reserved = diesel::update(key.filter(match_holds::status.eq(HoldStatus::Reserved.as_str())))
-        .set(match_holds::amount.eq(match_holds::amount + amount))
-        .execute(conn)?;
+    let reserved =
+        diesel::update(key.filter(match_holds::status.eq(HoldStatus::Reserved.as_str())))
+            .set(match_holds::amount.eq(match_holds::amount + amount))
+            .execute(conn)?;
     if reserved == 1 {
         return Ok(());
     }
@@ -453,7 +520,15 @@ pub fn expire_holds(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
                 return Ok(false); // paid or released meanwhile
             }
             let fund = crate::db::campaigns::load_fund(conn, &hold.fund_id)?;
-            transfer(conn, &fund, &hold.funder_id, &hold.campaign_id, Movement::Unhold, hold.amount, "hold lapsed")?;
+            transfer(
+                conn,
+                &fund,
+                &hold.funder_id,
+                &hold.campaign_id,
+                Movement::Unhold,
+                hold.amount,
+                "hold lapsed",
+            )?;
             Ok(true)
         })?;
         if released {

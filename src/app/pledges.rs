@@ -116,8 +116,10 @@ where
                         Some(r) => Begin::Replay(r),
                         // The provider call did not finish last time: try again.
                         None => {
-                            let campaign = crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
-                            let held = super::per_donation::held_for(conn, &p.id, &campaign.fund_id)?;
+                            let campaign =
+                                crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
+                            let held =
+                                super::per_donation::held_for(conn, &p.id, &campaign.fund_id)?;
                             Begin::Create(Box::new(p), held)
                         }
                     });

@@ -29,7 +29,9 @@ pub enum DistributeError {
     NotFound,
     #[error("this fund does not run the quadratic policy")]
     NotQuadratic,
-    #[error("{0} campaign(s) of this round are still running: the pool is shared once they are decided")]
+    #[error(
+        "{0} campaign(s) of this round are still running: the pool is shared once they are decided"
+    )]
     StillRunning(i64),
     #[error("books disagree: {0}")]
     Books(String),
@@ -264,16 +266,24 @@ fn commit_share(
             )));
         }
         let memo = "quadratic round shared";
-        let taken = match take_from_funders(conn, fund, &campaign.id, Movement::Reserve, amount, memo)? {
-            Some(p) => Some(p),
-            None => {
-                let by_priority = FundRow {
-                    funding_split: FundingSplit::Priority,
-                    ..fund.clone()
-                };
-                take_from_funders(conn, &by_priority, &campaign.id, Movement::Reserve, amount, memo)?
-            }
-        };
+        let taken =
+            match take_from_funders(conn, fund, &campaign.id, Movement::Reserve, amount, memo)? {
+                Some(p) => Some(p),
+                None => {
+                    let by_priority = FundRow {
+                        funding_split: FundingSplit::Priority,
+                        ..fund.clone()
+                    };
+                    take_from_funders(
+                        conn,
+                        &by_priority,
+                        &campaign.id,
+                        Movement::Reserve,
+                        amount,
+                        memo,
+                    )?
+                }
+            };
         let Some(taken) = taken else {
             return Err(DistributeError::Books(format!(
                 "the funders cannot cover the share of campaign {}",

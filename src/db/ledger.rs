@@ -42,11 +42,8 @@ pub fn transfer(
         .find(funder_id)
         .filter(funders::fund_id.eq(fund_id));
     let fund = funds::table.find(fund_id);
-    let available = funders::budget
-        - funders::held
-        - funders::reserved
-        - funders::committed
-        - funders::settled;
+    let available =
+        funders::budget - funders::held - funders::reserved - funders::committed - funders::settled;
     let moved = match movement {
         Movement::Budget => {
             return Err(diesel::result::Error::QueryBuilderError(

@@ -8,9 +8,9 @@ use super::schema::{
     campaigns, funders, funds, match_holds, match_parts, pending_pledges, pledges, postings,
     refunds,
 };
-use crate::domain::per_donation::HoldStatus;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::matching::MatchState;
+use crate::domain::per_donation::HoldStatus;
 use crate::domain::pledge::{Dispute, RefundStatus};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -102,7 +102,13 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
         }
         let mine: Vec<&FunderRow> = all_funders.iter().filter(|x| x.fund_id == f.id).collect();
         let sums = mine.iter().fold((0, 0, 0, 0, 0), |a, x| {
-            (a.0 + x.budget, a.1 + x.held, a.2 + x.reserved, a.3 + x.committed, a.4 + x.settled)
+            (
+                a.0 + x.budget,
+                a.1 + x.held,
+                a.2 + x.reserved,
+                a.3 + x.committed,
+                a.4 + x.settled,
+            )
         });
         if sums != row {
             violations.push(v(
@@ -221,7 +227,10 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     for p in &parts {
         *by_campaign.entry(p.campaign_id.clone()).or_default() += p.amount;
         let e = by_funder.entry(p.funder_id.clone()).or_default();
-        match status_of.get(p.campaign_id.as_str()).map(|c| c.match_status) {
+        match status_of
+            .get(p.campaign_id.as_str())
+            .map(|c| c.match_status)
+        {
             Some(MatchState::Reserved) => e.0 += p.amount,
             Some(MatchState::Committed | MatchState::Settled) if p.settled => e.2 += p.amount,
             Some(MatchState::Committed | MatchState::Settled) => e.1 += p.amount,
@@ -230,7 +239,10 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
                     violations.push(v(
                         "match_parts",
                         &p.campaign_id,
-                        format!("funder {} holds a part of {} of no live match", p.funder_id, p.amount),
+                        format!(
+                            "funder {} holds a part of {} of no live match",
+                            p.funder_id, p.amount
+                        ),
                     ));
                 }
             }
@@ -246,7 +258,10 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             violations.push(v(
                 "match_parts",
                 &c.id,
-                format!("match {} but its funders' parts sum to {sum}", c.match_amount),
+                format!(
+                    "match {} but its funders' parts sum to {sum}",
+                    c.match_amount
+                ),
             ));
         }
     }
@@ -264,13 +279,20 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
             ("match_reserved", x.reserved, r),
             ("match_committed", x.committed, cm),
             ("match_settled", x.settled, st),
-            ("match_held", x.held, held_by_funder.get(&x.id).copied().unwrap_or(0)),
+            (
+                "match_held",
+                x.held,
+                held_by_funder.get(&x.id).copied().unwrap_or(0),
+            ),
         ] {
             if row != parts {
                 violations.push(v(
                     check,
                     &x.id,
-                    format!("funder {} of fund {} has {row} but its campaigns' parts hold {parts}", x.name, x.fund_id),
+                    format!(
+                        "funder {} of fund {} has {row} but its campaigns' parts hold {parts}",
+                        x.name, x.fund_id
+                    ),
                 ));
             }
         }

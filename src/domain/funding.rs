@@ -177,10 +177,7 @@ mod tests {
                 share: None,
             },
         ];
-        assert_eq!(
-            parts(FundingSplit::Priority, 700, &f),
-            Some(vec![300, 400])
-        );
+        assert_eq!(parts(FundingSplit::Priority, 700, &f), Some(vec![300, 400]));
         assert_eq!(parts(FundingSplit::Priority, 801, &f), None);
         assert_eq!(coverable(FundingSplit::Priority, 801, &f), 800);
         assert_eq!(coverable(FundingSplit::Priority, 100, &f), 100);
@@ -201,7 +198,10 @@ mod tests {
     }
 
     fn any_split() -> impl Strategy<Value = FundingSplit> {
-        prop_oneof![Just(FundingSplit::Priority), Just(FundingSplit::Proportional)]
+        prop_oneof![
+            Just(FundingSplit::Priority),
+            Just(FundingSplit::Proportional)
+        ]
     }
 
     /// Shares in thousandths that sum to exactly 1.

@@ -56,7 +56,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn inputs(amount: i64, ratio: &str, per_donation: Option<i64>, per_campaign: Option<i64>, matched: i64) -> HoldInputs {
+    fn inputs(
+        amount: i64,
+        ratio: &str,
+        per_donation: Option<i64>,
+        per_campaign: Option<i64>,
+        matched: i64,
+    ) -> HoldInputs {
         HoldInputs {
             amount,
             match_ratio: Ratio::parse(ratio).unwrap(),
@@ -71,9 +77,15 @@ mod tests {
         // €50 one to one: €50.
         assert_eq!(hold(&inputs(5_000, "1", None, None, 0), i64::MAX), 5_000);
         // Capped at €25 a donation.
-        assert_eq!(hold(&inputs(5_000, "1", Some(2_500), None, 0), i64::MAX), 2_500);
+        assert_eq!(
+            hold(&inputs(5_000, "1", Some(2_500), None, 0), i64::MAX),
+            2_500
+        );
         // The campaign has €990 of its €1,000 cap: €10 left.
-        assert_eq!(hold(&inputs(5_000, "1", None, Some(100_000), 99_000), i64::MAX), 1_000);
+        assert_eq!(
+            hold(&inputs(5_000, "1", None, Some(100_000), 99_000), i64::MAX),
+            1_000
+        );
         // The funders have €12.34 left.
         assert_eq!(hold(&inputs(5_000, "1", None, None, 0), 1_234), 1_234);
         // Spent: the pledge is still accepted, with no match.

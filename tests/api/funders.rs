@@ -49,7 +49,13 @@ pub async fn funded_city(app: &TestApp, funders: Value, extra: Value) -> (City, 
 }
 
 /// Pledges `amount` and has the simulated provider confirm it.
-pub async fn give(app: &TestApp, partner: &str, campaign: &str, amount: &str, donor: &str) -> Value {
+pub async fn give(
+    app: &TestApp,
+    partner: &str,
+    campaign: &str,
+    amount: &str,
+    donor: &str,
+) -> Value {
     let p = app
         .pledge(partner, campaign, amount, &format!("{donor}@example.org"))
         .await;
@@ -81,7 +87,10 @@ pub async fn end_all_campaigns(app: &TestApp) {
 }
 
 /// The fund's funders as the public sees them, by name.
-pub async fn funders_by_name(app: &TestApp, fund: &str) -> std::collections::HashMap<String, Value> {
+pub async fn funders_by_name(
+    app: &TestApp,
+    fund: &str,
+) -> std::collections::HashMap<String, Value> {
     app.get(&format!("/v1/funds/{fund}/funders"), None)
         .await
         .ok()
@@ -292,7 +301,10 @@ async fn a_foundation_short_of_its_share_holds_the_whole_top_up_back_until_it_ca
         let cmp = app.live_campaign(&c, json!({"goal": "2000.00"})).await;
         give(&app, &partner, &cmp, "1000.00", "a").await;
         // The foundation's half (€500) is more than it has: the whole top-up waits.
-        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "waitlisted");
+        assert_eq!(
+            app.campaign_view(&cmp).await["match"]["status"],
+            "waitlisted"
+        );
         let f = funders_by_name(&app, &c.fund).await;
         assert_eq!(f["Città di Torino"]["reserved"], "0.00");
         // Finance raises the foundation's budget: the waitlist is served at once.
@@ -431,7 +443,9 @@ async fn funders_are_checked_and_only_admins_add_them() {
         app.post(&path, Some(&finance), crt.clone())
             .await
             .assert_problem(403, "forbidden");
-        app.post(&path, None, crt.clone()).await.assert_problem(401, "unauthorized");
+        app.post(&path, None, crt.clone())
+            .await
+            .assert_problem(401, "unauthorized");
         app.post("/v1/funds/fund_nope/funders", Some(&admin), crt.clone())
             .await
             .assert_problem(404, "not_found");
@@ -447,11 +461,19 @@ async fn funders_are_checked_and_only_admins_add_them() {
         for f in ["name", "iban", "tax_code", "budget"] {
             assert!(fields.contains(&f.to_string()), "{fields:?}");
         }
-        app.post(&path, Some(&admin), json!({"name": "X", "kind": "bank", "budget": "1.00"}))
-            .await
-            .assert_problem(422, "validation_failed");
+        app.post(
+            &path,
+            Some(&admin),
+            json!({"name": "X", "kind": "bank", "budget": "1.00"}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
         // Nothing was added by the refused requests.
-        assert_eq!(app.count(&format!("funders WHERE fund_id = '{}'", c.fund)).await, 1);
+        assert_eq!(
+            app.count(&format!("funders WHERE fund_id = '{}'", c.fund))
+                .await,
+            1
+        );
         let ok = app.post(&path, Some(&admin), crt).await;
         assert_eq!(ok.status, 201, "{}", ok.body);
         let fund = app.get(&format!("/v1/funds/{}", c.fund), None).await;

@@ -17,6 +17,7 @@ mod money_integrity;
 mod notify;
 mod ops;
 mod pledges;
+mod policies;
 mod settlements;
 mod smtp_sink;
 mod storms;

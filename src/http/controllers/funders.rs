@@ -25,7 +25,12 @@ pub const MAX_FUNDERS: usize = 20;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFunder {
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Fondazione CRT")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Fondazione CRT"
+    )]
     pub name: String,
     pub kind: FunderKind,
     /// Partita IVA (11 digits) or codice fiscale (16 characters); required for private funders.
@@ -110,10 +115,16 @@ pub fn validate_funder(
     };
     if f.kind == FunderKind::Private {
         if f.tax_code.is_none() {
-            errors.push(FieldError::new(field("tax_code"), "required for a private funder"));
+            errors.push(FieldError::new(
+                field("tax_code"),
+                "required for a private funder",
+            ));
         }
         if f.iban.is_none() {
-            errors.push(FieldError::new(field("iban"), "required for a private funder"));
+            errors.push(FieldError::new(
+                field("iban"),
+                "required for a private funder",
+            ));
         }
     }
     let budget = match parse_non_negative_amount(&f.budget, currency) {
@@ -235,8 +246,8 @@ pub async fn create(
     let view = state
         .db
         .run(move |conn| -> ApiResult<FunderView> {
-            let fund = crate::db::campaigns::load_fund(conn, &fund_id)
-                .optional_not_found("fund")?;
+            let fund =
+                crate::db::campaigns::load_fund(conn, &fund_id).optional_not_found("fund")?;
             let new = validate_funder(body, fund.currency, "").map_err(ApiError::Validation)?;
             if crate::db::funders::load_funders(conn, &fund_id)?.len() >= MAX_FUNDERS {
                 return Err(ApiError::conflict(
@@ -285,8 +296,8 @@ pub async fn list(state: web::Data<AppState>, id: web::Path<String>) -> ApiResul
     let views = state
         .db
         .run(move |conn| -> ApiResult<Vec<FunderView>> {
-            let fund = crate::db::campaigns::load_fund(conn, &fund_id)
-                .optional_not_found("fund")?;
+            let fund =
+                crate::db::campaigns::load_fund(conn, &fund_id).optional_not_found("fund")?;
             funder_views(conn, &fund)
         })
         .await?;
@@ -430,7 +441,9 @@ fn distribute_error(e: DistributeError) -> ApiError {
         ),
         DistributeError::StillRunning(n) => ApiError::conflict(
             "round_running",
-            format!("{n} campaign(s) of this round are still running; the pool is shared once they are decided"),
+            format!(
+                "{n} campaign(s) of this round are still running; the pool is shared once they are decided"
+            ),
         ),
         DistributeError::Books(what) => {
             tracing::error!(what, "quadratic distribution refused: books disagree");
@@ -451,7 +464,10 @@ fn distribute_error(e: DistributeError) -> ApiError {
     )
 )]
 #[get("/funds/{id}/quadratic")]
-pub async fn estimate(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn estimate(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let fund_id = id.into_inner();
     let round = state
         .db

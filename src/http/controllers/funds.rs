@@ -231,25 +231,43 @@ fn validate(
     let policy = body.match_policy;
     if policy != MatchPolicy::PerDonation {
         if body.max_match_per_donation.is_some() {
-            errors.push(FieldError::new("max_match_per_donation", "only for per_donation funds"));
+            errors.push(FieldError::new(
+                "max_match_per_donation",
+                "only for per_donation funds",
+            ));
         }
         if body.match_hold_secs.is_some() {
-            errors.push(FieldError::new("match_hold_secs", "only for per_donation funds"));
+            errors.push(FieldError::new(
+                "match_hold_secs",
+                "only for per_donation funds",
+            ));
         }
     }
     if policy != MatchPolicy::Quadratic && body.min_contribution.is_some() {
-        errors.push(FieldError::new("min_contribution", "only for quadratic funds"));
+        errors.push(FieldError::new(
+            "min_contribution",
+            "only for quadratic funds",
+        ));
     }
     if policy != MatchPolicy::ThresholdTopUp && body.allocation == Allocation::OnApproval {
-        errors.push(FieldError::new("allocation", "on_approval is a threshold_top_up rule"));
+        errors.push(FieldError::new(
+            "allocation",
+            "on_approval is a threshold_top_up rule",
+        ));
     }
     let match_hold_secs = body.match_hold_secs.unwrap_or(1800);
     if !(60..=86_400).contains(&match_hold_secs) {
-        errors.push(FieldError::new("match_hold_secs", "between 60 and 86400 seconds"));
+        errors.push(FieldError::new(
+            "match_hold_secs",
+            "between 60 and 86400 seconds",
+        ));
     }
     let funders = match (&body.budget, body.funders) {
         (Some(_), Some(_)) => {
-            errors.push(FieldError::new("funders", "give either budget or funders, not both"));
+            errors.push(FieldError::new(
+                "funders",
+                "give either budget or funders, not both",
+            ));
             Vec::new()
         }
         (None, None) => {
@@ -303,7 +321,10 @@ fn validate(
         }
         FundingSplit::Priority => {
             if funders.iter().any(|f| f.share.is_some()) && body.budget.is_none() {
-                errors.push(FieldError::new("funders", "shares are for proportional funds"));
+                errors.push(FieldError::new(
+                    "funders",
+                    "shares are for proportional funds",
+                ));
             }
         }
     }

@@ -320,26 +320,27 @@ pub async fn create(
             message: body.message.clone().map(|m| m.trim().to_string()),
         })
     };
-    let answer = |pledge: &PledgeRow, payment: &CreatedPayment, held: Option<&app_pledges::Held>| {
-        let response = PledgeCreated {
-            id: pledge.id.clone(),
-            campaign_id: pledge.campaign_id.clone(),
-            status: PledgeStatus::Pending.as_str().into(),
-            amount: money(pledge.amount, &pledge.currency),
-            currency: pledge.currency.to_string(),
-            payment: PaymentInfo {
-                provider: pledge.provider.as_str().to_string(),
-                provider_payment_id: Some(payment.id.clone()),
-                client_secret: payment.client_secret.clone(),
-            },
-            held_match: held.map(|h| HeldMatch {
-                amount: money(h.amount, &pledge.currency),
-                expires_at: ts(h.expires_at),
-            }),
-            created_at: ts(pledge.created_at),
+    let answer =
+        |pledge: &PledgeRow, payment: &CreatedPayment, held: Option<&app_pledges::Held>| {
+            let response = PledgeCreated {
+                id: pledge.id.clone(),
+                campaign_id: pledge.campaign_id.clone(),
+                status: PledgeStatus::Pending.as_str().into(),
+                amount: money(pledge.amount, &pledge.currency),
+                currency: pledge.currency.to_string(),
+                payment: PaymentInfo {
+                    provider: pledge.provider.as_str().to_string(),
+                    provider_payment_id: Some(payment.id.clone()),
+                    client_secret: payment.client_secret.clone(),
+                },
+                held_match: held.map(|h| HeldMatch {
+                    amount: money(h.amount, &pledge.currency),
+                    expires_at: ts(h.expires_at),
+                }),
+                created_at: ts(pledge.created_at),
+            };
+            serde_json::to_string(&response).unwrap_or_default()
         };
-        serde_json::to_string(&response).unwrap_or_default()
-    };
     let created = app_pledges::create(&state, request, check, answer)
         .await
         .map_err(pledge_error)?;

@@ -109,32 +109,34 @@ pub async fn commitments(
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
-        .run(move |conn| -> ApiResult<(Vec<(CampaignRow, String)>, Vec<MatchPartRow>)> {
-            let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
-            if exists == 0 {
-                return Err(ApiError::NotFound("fund"));
-            }
-            let mut q = campaigns::table
-                .inner_join(associations::table)
-                .filter(campaigns::fund_id.eq(&fund_id))
-                .filter(campaigns::match_status.eq_any(statuses))
-                .filter(campaigns::id.gt(&cursor))
-                .order(campaigns::id)
-                .limit(limit + 1)
-                .select((CampaignRow::as_select(), associations::name))
-                .into_boxed();
-            if let Some(a) = params.association_id {
-                q = q.filter(campaigns::association_id.eq(a));
-            }
-            let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
-            let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
-            let parts = match_parts::table
-                .filter(match_parts::campaign_id.eq_any(&ids))
-                .order((match_parts::campaign_id, match_parts::funder_id))
-                .select(MatchPartRow::as_select())
-                .load(conn)?;
-            Ok((rows, parts))
-        })
+        .run(
+            move |conn| -> ApiResult<(Vec<(CampaignRow, String)>, Vec<MatchPartRow>)> {
+                let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
+                if exists == 0 {
+                    return Err(ApiError::NotFound("fund"));
+                }
+                let mut q = campaigns::table
+                    .inner_join(associations::table)
+                    .filter(campaigns::fund_id.eq(&fund_id))
+                    .filter(campaigns::match_status.eq_any(statuses))
+                    .filter(campaigns::id.gt(&cursor))
+                    .order(campaigns::id)
+                    .limit(limit + 1)
+                    .select((CampaignRow::as_select(), associations::name))
+                    .into_boxed();
+                if let Some(a) = params.association_id {
+                    q = q.filter(campaigns::association_id.eq(a));
+                }
+                let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
+                let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
+                let parts = match_parts::table
+                    .filter(match_parts::campaign_id.eq_any(&ids))
+                    .order((match_parts::campaign_id, match_parts::funder_id))
+                    .select(MatchPartRow::as_select())
+                    .load(conn)?;
+                Ok((rows, parts))
+            },
+        )
         .await?;
     let (rows, parts) = rows;
     Ok(HttpResponse::Ok().json(Page::from_rows(
@@ -148,29 +150,31 @@ pub async fn commitments(
                 .collect();
             let all_in_batches = mine.iter().all(|p| p.settled || p.settlement_id.is_some());
             CommitmentView {
-            status: match c.match_status {
-                MatchState::Committed if !mine.is_empty() && all_in_batches => "in_batch".into(),
-                s => s.to_string(),
-            },
-            settlement_id: mine.first().and_then(|p| p.settlement_id.clone()),
-            parts: mine
-                .iter()
-                .map(|p| CommitmentPartView {
-                    funder_id: p.funder_id.clone(),
-                    amount: money(p.amount, &c.currency),
-                    settlement_id: p.settlement_id.clone(),
-                    settled: p.settled,
-                })
-                .collect(),
-            amount: money(c.match_amount, &c.currency),
-            id: c.id.clone(),
-            campaign_id: c.id,
-            campaign_title: c.title,
-            association_id: c.association_id,
-            association_name,
-            currency: c.currency.to_string(),
-            decided_at: c.decided_at.map(ts),
-        }
+                status: match c.match_status {
+                    MatchState::Committed if !mine.is_empty() && all_in_batches => {
+                        "in_batch".into()
+                    }
+                    s => s.to_string(),
+                },
+                settlement_id: mine.first().and_then(|p| p.settlement_id.clone()),
+                parts: mine
+                    .iter()
+                    .map(|p| CommitmentPartView {
+                        funder_id: p.funder_id.clone(),
+                        amount: money(p.amount, &c.currency),
+                        settlement_id: p.settlement_id.clone(),
+                        settled: p.settled,
+                    })
+                    .collect(),
+                amount: money(c.match_amount, &c.currency),
+                id: c.id.clone(),
+                campaign_id: c.id,
+                campaign_title: c.title,
+                association_id: c.association_id,
+                association_name,
+                currency: c.currency.to_string(),
+                decided_at: c.decided_at.map(ts),
+            }
         },
     )))
 }
@@ -203,7 +207,10 @@ fn resolve_funder(
             } else {
                 Err(ApiError::validation(
                     "funder_id",
-                    format!("this fund has {} funders: name the one that pays", all.len()),
+                    format!(
+                        "this fund has {} funders: name the one that pays",
+                        all.len()
+                    ),
                 ))
             }
         }
