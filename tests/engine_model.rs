@@ -717,3 +717,121 @@ fn run_case(
     }
     Ok(())
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A quadratic round over random gifts (donors giving several pledges, refunds, campaigns
+    /// failing) and one to three funders: shared once at the end, the shares add up to the
+    /// pool (unless every share with a weight sits on the cap), no funder pays beyond its
+    /// budget, and sharing again changes nothing.
+    #[test]
+    fn a_quadratic_round_shares_its_pool_exactly_and_once(
+        budgets in proptest::collection::vec(0i64..6000, 1..=3),
+        proportional in any::<bool>(),
+        goals in proptest::collection::vec(prop_oneof![Just(4000i64), Just(6000)], CAMPAIGNS),
+        amounts in proptest::collection::vec(500i64..3000, CAMPAIGNS * PLEDGES_PER_CAMPAIGN),
+        paid in proptest::collection::vec(any::<bool>(), CAMPAIGNS * PLEDGES_PER_CAMPAIGN),
+        refunds in proptest::collection::vec((0..CAMPAIGNS * PLEDGES_PER_CAMPAIGN, 0i64..3000), 0..4),
+    ) {
+        let funding = Funding {
+            budgets,
+            split: if proportional { FundingSplit::Proportional } else { FundingSplit::Priority },
+            policy: MatchPolicy::Quadratic,
+        };
+        run_round(None, &funding, &goals, &amounts, &paid, &refunds)?;
+        if let Ok(admin) = std::env::var("COFUND_TEST_DATABASE_URL") {
+            run_round(Some(&admin), &funding, &goals, &amounts, &paid, &refunds)?;
+        }
+    }
+}
+
+fn run_round(
+    pg_admin: Option<&str>,
+    funding: &Funding,
+    goals: &[i64],
+    amounts: &[i64],
+    paid: &[bool],
+    refunds: &[(usize, i64)],
+) -> Result<(), TestCaseError> {
+    let w = world(pg_admin, funding, goals, amounts, false);
+    let _clock = w.db.clock().enter();
+    let mut conn = w.db.get().unwrap();
+    for (i, pays) in paid.iter().enumerate() {
+        if *pays {
+            let e = PaymentEvent::Succeeded {
+                amount: w.pledges[i].1,
+                currency: "eur".into(),
+            };
+            pay(&w, &mut conn, i, e, true);
+        }
+    }
+    for (i, amount) in refunds {
+        pay(&w, &mut conn, *i, PaymentEvent::Refunded { amount_refunded: *amount }, true);
+    }
+    let pool: i64 = cofund::db::funders::load_funders(&mut conn, &w.fund.id)
+        .unwrap()
+        .iter()
+        .map(|f| f.available())
+        .sum();
+    // Running campaigns hold the round back.
+    prop_assert!(matches!(
+        cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id),
+        Err(cofund::app::quadratic::DistributeError::StillRunning(_))
+    ));
+    for id in &w.campaigns {
+        diesel::update(campaigns::table.find(id))
+            .set(campaigns::status.eq("closing"))
+            .execute(&mut *conn)
+            .unwrap();
+        if pending_left(&mut conn, id) {
+            // Unpaid gifts expire first so that the campaign is decided.
+            for (pid, _) in w.pledges.iter().filter(|(p, _)| p.starts_with(&id.replacen("cmp_", "plg_", 1))) {
+                write_tx(&mut conn, |c| payments::apply_to_pledge(c, pid, &PaymentEvent::Expired, None)).unwrap();
+            }
+        }
+        engine::decide(&mut conn, id).unwrap();
+    }
+    let round = cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id).unwrap();
+    let shared: i64 = round.lines.iter().map(|l| l.share.amount).sum();
+    let weighted: Vec<_> = round.lines.iter().filter(|l| !l.share.weight.is_zero()).collect();
+    prop_assert!(shared <= pool, "shared {} of a pool of {}", shared, pool);
+    if !weighted.is_empty() && weighted.iter().any(|l| !l.share.capped) {
+        prop_assert_eq!(shared, pool);
+    }
+    for l in &round.lines {
+        let c = engine::load_campaign(&mut conn, &l.campaign.id).unwrap();
+        prop_assert_eq!(c.status, CampaignStatus::Succeeded);
+        prop_assert_eq!(c.match_amount, l.share.amount);
+        prop_assert!(l.share.amount <= 3000);
+    }
+    for f in cofund::db::funders::load_funders(&mut conn, &w.fund.id).unwrap() {
+        prop_assert!(f.committed <= f.budget, "{:?}", f);
+    }
+    let report = reconcile::run(&mut conn).unwrap();
+    prop_assert!(report.ok, "{:?}", report.violations);
+    let entries: i64 = cofund::db::schema::journal_entries::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    let again = cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id).unwrap();
+    let again_amounts: Vec<i64> = again.lines.iter().map(|l| l.share.amount).collect();
+    let first_amounts: Vec<i64> = round.lines.iter().map(|l| l.share.amount).collect();
+    prop_assert_eq!(again_amounts, first_amounts);
+    let after: i64 = cofund::db::schema::journal_entries::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    prop_assert_eq!(entries, after);
+    Ok(())
+}
+
+fn pending_left(conn: &mut DbConnection, campaign: &str) -> bool {
+    pledges::table
+        .filter(pledges::campaign_id.eq(campaign))
+        .filter(pledges::status.eq("pending"))
+        .count()
+        .get_result::<i64>(conn)
+        .unwrap()
+        > 0
+}
