@@ -10,7 +10,9 @@ use crate::db::models::{
 use crate::db::schema::{areas, associations, campaigns, fund_areas, funds, partners, users};
 use crate::db::{Db, write_tx};
 use crate::domain::area::AreaGeometry;
+use crate::app::funds::NewFunder;
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
 use crate::domain::ids;
 use crate::domain::money::{Currency, Ratio};
 use crate::domain::role::Role;
@@ -77,63 +79,76 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
             area_ids.insert(code, id);
         }
 
+        let all_areas: Vec<String> = area_ids.values().cloned().collect();
+        let city = |budget: i64, share: Option<&str>| NewFunder {
+            name: "Città di Torino".into(),
+            kind: FunderKind::Public,
+            tax_code: Some("00514490010".into()),
+            iban: None,
+            bic: None,
+            budget,
+            priority: Some(1),
+            share: share.map(|s| Ratio::parse(s).expect("a share")),
+        };
         // A fund on Milan's 2024 rules: 50% threshold, 50% match, €50k cap, €600k budget,
-        // goals €20k–100k, earmarked at approval.
-        let fund_id = ids::new_id(ids::FUND);
-        diesel::insert_into(funds::table)
-            .values(FundRow {
-                id: fund_id.clone(),
-                name: "Crowdfunding civico Torino 2026".into(),
-                currency: Currency::EUR,
-                budget: 0,
-                threshold_ratio: Ratio::parse("0.5").expect("a ratio"),
-                match_ratio: Ratio::parse("0.5").expect("a ratio"),
-                max_match_per_campaign: Some(5_000_000),
-                min_goal: Some(2_000_000),
-                max_goal: Some(10_000_000),
-                min_donors: 1,
-                opens_at: t - Duration::days(30),
-                closes_at: t + Duration::days(365),
-                allocation: crate::domain::fund::Allocation::OnThreshold,
-                exhaustion_policy: crate::domain::fund::ExhaustionPolicy::Waitlist,
-                cup: Some("C11J26000120007".into()),
-                reserved: 0,
-                committed: 0,
-                settled: 0,
-                created_at: t,
-                held: 0,
-                funding_split: crate::domain::fund::FundingSplit::Priority,
-                match_policy: crate::domain::fund::MatchPolicy::ThresholdTopUp,
-                max_match_per_donation: None,
-                match_hold_secs: 1800,
-                min_contribution: 0,
-                distributed_at: None,
-            })
-            .execute(conn)?;
-        let fund = crate::db::campaigns::load_fund(conn, &fund_id)?;
-        crate::app::funds::insert_funder(
+        // goals €20k–100k, reserved when the crowd reaches the threshold.
+        let fund_id = insert_fund(
             conn,
-            &fund,
-            crate::app::funds::NewFunder {
-                name: "Città di Torino".into(),
-                kind: crate::domain::fund::FunderKind::Public,
-                tax_code: Some("00514490010".into()),
-                iban: None,
-                bic: None,
-                budget: 60_000_000,
-                priority: Some(1),
-                share: None,
+            FundRow {
+                name: "Crowdfunding civico Torino 2026".into(),
+                cup: Some("C11J26000120007".into()),
+                ..fund_template(t)
             },
-            "initial budget",
+            vec![city(60_000_000, None)],
+            &all_areas,
         )?;
-        for area_id in area_ids.values() {
-            diesel::insert_into(fund_areas::table)
-                .values(FundAreaRow {
-                    fund_id: fund_id.clone(),
-                    area_id: area_id.clone(),
-                })
-                .execute(conn)?;
-        }
+        // The city and a bank foundation in one pot, half each, matching every gift one to
+        // one (up to €100 a gift, €5,000 a campaign), the match held for 30 minutes.
+        let one_to_one = insert_fund(
+            conn,
+            FundRow {
+                name: "Uno a uno: Città e Fondazione CRT".into(),
+                threshold_ratio: Ratio::parse("0.1").expect("a ratio"),
+                match_ratio: Ratio::ONE,
+                max_match_per_campaign: Some(500_000),
+                min_goal: Some(100_000),
+                match_policy: MatchPolicy::PerDonation,
+                funding_split: FundingSplit::Proportional,
+                max_match_per_donation: Some(10_000),
+                ..fund_template(t)
+            },
+            vec![
+                city(2_000_000, Some("0.5")),
+                NewFunder {
+                    name: "Fondazione CRT".into(),
+                    kind: FunderKind::Private,
+                    tax_code: Some("97542550013".into()),
+                    iban: Some("IT60X0542811101000000123456".into()),
+                    bic: Some("BPMOIT22XXX".into()),
+                    budget: 2_000_000,
+                    priority: Some(2),
+                    share: Some(Ratio::parse("0.5").expect("a share")),
+                },
+            ],
+            &all_areas,
+        )?;
+        // A small participatory round: €10,000 shared by quadratic funding when it closes.
+        let quadratic_round = insert_fund(
+            conn,
+            FundRow {
+                name: "Bilancio partecipato: round quadratico".into(),
+                threshold_ratio: Ratio::parse("0.1").expect("a ratio"),
+                max_match_per_campaign: Some(400_000),
+                min_goal: Some(100_000),
+                closes_at: t + Duration::days(60),
+                match_policy: MatchPolicy::Quadratic,
+                min_contribution: 200,
+                ..fund_template(t)
+            },
+            vec![city(1_000_000, None)],
+            &all_areas,
+        )?;
+        let fund_ids = [fund_id, one_to_one, quadratic_round];
 
         // Two associations, one member each.
         let associations_data = [
@@ -204,7 +219,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         });
 
         // Campaigns in several states.
-        let campaigns_data: [(&str, usize, &str, i64, CampaignStatus, i64, i64); 5] = [
+        let campaigns_data: [(&str, usize, &str, i64, CampaignStatus, i64, i64, usize); 7] = [
             (
                 "Doposcuola in Barriera",
                 0,
@@ -213,6 +228,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 CampaignStatus::Live,
                 -5,
                 40,
+                0,
             ),
             (
                 "Orti condivisi di via Cigna",
@@ -222,6 +238,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 CampaignStatus::Approved,
                 3,
                 50,
+                0,
             ),
             (
                 "Biblioteca di strada a Mirafiori",
@@ -231,6 +248,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 CampaignStatus::Submitted,
                 10,
                 55,
+                0,
             ),
             (
                 "Palestra popolare alle Vallette",
@@ -240,6 +258,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 CampaignStatus::Draft,
                 20,
                 60,
+                0,
             ),
             (
                 "Cucina di comunità a San Salvario",
@@ -249,9 +268,30 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 CampaignStatus::Live,
                 -10,
                 30,
+                1,
+            ),
+            (
+                "Murales partecipato in Barriera",
+                0,
+                "TO-BARRIERA",
+                300_000,
+                CampaignStatus::Live,
+                -2,
+                40,
+                2,
+            ),
+            (
+                "Ciclofficina di quartiere ad Aurora",
+                1,
+                "TO-AURORA",
+                500_000,
+                CampaignStatus::Live,
+                -2,
+                40,
+                2,
             ),
         ];
-        for (title, asso, area, goal, status, start_days, length_days) in campaigns_data {
+        for (title, asso, area, goal, status, start_days, length_days, fund) in campaigns_data {
             let (_, lat, lon) = INSIDE
                 .iter()
                 .find(|(c, _, _)| *c == area)
@@ -262,7 +302,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 .values(CampaignRow {
                     id: ids::new_id(ids::CAMPAIGN),
                     association_id: association_ids[asso].clone(),
-                    fund_id: fund_id.clone(),
+                    fund_id: fund_ids[fund].clone(),
                     area_id: area_ids[area].clone(),
                     title: title.into(),
                     summary: format!(
@@ -292,7 +332,8 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
     })?;
 
     println!(
-        "Demo city seeded: 5 Turin target areas, 1 fund (Milan 2024 rules), 2 associations, 5 campaigns.\n"
+        "Demo city seeded: 5 Turin target areas; 3 funds (Milan 2024 rules; the city and Fondazione CRT \
+         matching every gift one to one; a quadratic round); 2 associations; 7 campaigns.\n"
     );
     println!("Logins (passwords are random; keep them now, they are stored hashed):");
     for l in logins {
@@ -302,6 +343,63 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         "\nGet a token:  curl -s localhost:8080/v1/auth/token -H 'content-type: application/json' \\\n  -d '{{\"grant_type\":\"password\",\"username\":\"admin\",\"password\":\"…\"}}'"
     );
     Ok(())
+}
+
+/// A fund's parameters on Milan's 2024 rules, open for a year; the callers name it and change
+/// what differs.
+fn fund_template(t: chrono::NaiveDateTime) -> FundRow {
+    FundRow {
+        id: ids::new_id(ids::FUND),
+        name: String::new(),
+        currency: Currency::EUR,
+        budget: 0,
+        threshold_ratio: Ratio::parse("0.5").expect("a ratio"),
+        match_ratio: Ratio::parse("0.5").expect("a ratio"),
+        max_match_per_campaign: Some(5_000_000),
+        min_goal: Some(2_000_000),
+        max_goal: Some(10_000_000),
+        min_donors: 1,
+        opens_at: t - Duration::days(30),
+        closes_at: t + Duration::days(365),
+        allocation: crate::domain::fund::Allocation::OnThreshold,
+        exhaustion_policy: crate::domain::fund::ExhaustionPolicy::Waitlist,
+        cup: None,
+        reserved: 0,
+        committed: 0,
+        settled: 0,
+        created_at: t,
+        held: 0,
+        funding_split: FundingSplit::Priority,
+        match_policy: MatchPolicy::ThresholdTopUp,
+        max_match_per_donation: None,
+        match_hold_secs: 1800,
+        min_contribution: 0,
+        distributed_at: None,
+    }
+}
+
+/// Inserts a fund over `areas` with its funders (their budgets through the ledger's door).
+fn insert_fund(
+    conn: &mut crate::db::DbConnection,
+    row: FundRow,
+    funders: Vec<NewFunder>,
+    areas: &[String],
+) -> anyhow::Result<String> {
+    diesel::insert_into(funds::table)
+        .values(row.clone())
+        .execute(conn)?;
+    for f in funders {
+        crate::app::funds::insert_funder(conn, &row, f, "initial budget")?;
+    }
+    for area_id in areas {
+        diesel::insert_into(fund_areas::table)
+            .values(FundAreaRow {
+                fund_id: row.id.clone(),
+                area_id: area_id.clone(),
+            })
+            .execute(conn)?;
+    }
+    Ok(row.id)
 }
 
 fn add_user(

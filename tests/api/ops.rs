@@ -155,9 +155,34 @@ async fn the_demo_city_is_valid_and_balanced() {
                 .await;
             assert_eq!(hits.ok()["data"][0]["id"], c["area_id"]);
         }
-        let fund = app.get("/v1/funds", None).await.ok()["data"][0].clone();
+        let funds = app.get("/v1/funds", None).await.ok()["data"].clone();
+        let fund = funds[0].clone();
         assert_eq!(fund["budget"], "600000.00");
         assert_eq!(fund["max_match_per_campaign"], "50000.00");
+        // The city and a foundation matching every gift one to one, half each.
+        let one_to_one = funds[1].clone();
+        assert_eq!(one_to_one["match_policy"], "per_donation");
+        assert_eq!(one_to_one["funding_split"], "proportional");
+        let names: Vec<&str> = one_to_one["funders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Città di Torino", "Fondazione CRT"]);
+        for f in one_to_one["funders"].as_array().unwrap() {
+            assert_eq!(f["budget"], "20000.00");
+            assert!(
+                cofund::domain::tax_code::TaxCode::parse(f["tax_code"].as_str().unwrap()).is_ok()
+            );
+        }
+        // And a small quadratic round with two campaigns.
+        assert_eq!(funds[2]["match_policy"], "quadratic");
+        let round = app
+            .get(&format!("/v1/funds/{}/quadratic", funds[2]["id"].as_str().unwrap()), None)
+            .await;
+        assert_eq!(round.ok()["pool"], "10000.00");
+        assert_eq!(round.body["campaigns"].as_array().unwrap().len(), 2);
         app.assert_reconciled().await;
         // Seeding twice is refused rather than duplicated.
         let db = app.db.clone();

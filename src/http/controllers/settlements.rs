@@ -341,10 +341,12 @@ fn remittance(fund: &FundRow, titles: &[String]) -> String {
     sepa::sepa_text(&format!("{head}{}", titles.join("; ")), 140)
 }
 
-/// Create a draft settlement batch (finance, admin).
+/// Create a draft settlement batch of one funder's parts of committed matches (finance, admin).
 ///
-/// 422 when `fund_id` names no fund or `commitment_ids` names commitments that are not the
-/// fund's unsettled ones.
+/// A batch belongs to one funder: `funder_id` may be left out only when the fund has one. 422
+/// when `fund_id` names no fund, `funder_id` is not one of its funders (or is missing), or
+/// `commitment_ids` names campaigns that are not the fund's; 409 when a named commitment has
+/// no unpaid part of this funder outside an open batch.
 #[utoipa::path(
     tag = "finance",
     request_body = CreateSettlement,
@@ -609,8 +611,9 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view(loaded)))
 }
 
-/// The batch as an ISO 20022 pain.001.001.03 SEPA credit-transfer file, with the city as the
-/// debtor (finance, admin). Not available for cancelled batches.
+/// The batch as an ISO 20022 pain.001.001.03 SEPA credit-transfer file (finance, admin), with
+/// the batch's funder as the debtor: a funder's own account, or for a public funder without
+/// one the configured city account. Not available for cancelled batches.
 #[utoipa::path(
     tag = "finance",
     params(("id" = String, Path, description = "Settlement id")),
