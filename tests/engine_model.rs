@@ -767,7 +767,15 @@ fn run_round(
         }
     }
     for (i, amount) in refunds {
-        pay(&w, &mut conn, *i, PaymentEvent::Refunded { amount_refunded: *amount }, true);
+        pay(
+            &w,
+            &mut conn,
+            *i,
+            PaymentEvent::Refunded {
+                amount_refunded: *amount,
+            },
+            true,
+        );
     }
     let pool: i64 = cofund::db::funders::load_funders(&mut conn, &w.fund.id)
         .unwrap()
@@ -786,15 +794,26 @@ fn run_round(
             .unwrap();
         if pending_left(&mut conn, id) {
             // Unpaid gifts expire first so that the campaign is decided.
-            for (pid, _) in w.pledges.iter().filter(|(p, _)| p.starts_with(&id.replacen("cmp_", "plg_", 1))) {
-                write_tx(&mut conn, |c| payments::apply_to_pledge(c, pid, &PaymentEvent::Expired, None)).unwrap();
+            for (pid, _) in w
+                .pledges
+                .iter()
+                .filter(|(p, _)| p.starts_with(&id.replacen("cmp_", "plg_", 1)))
+            {
+                write_tx(&mut conn, |c| {
+                    payments::apply_to_pledge(c, pid, &PaymentEvent::Expired, None)
+                })
+                .unwrap();
             }
         }
         engine::decide(&mut conn, id).unwrap();
     }
     let round = cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id).unwrap();
     let shared: i64 = round.lines.iter().map(|l| l.share.amount).sum();
-    let weighted: Vec<_> = round.lines.iter().filter(|l| !l.share.weight.is_zero()).collect();
+    let weighted: Vec<_> = round
+        .lines
+        .iter()
+        .filter(|l| !l.share.weight.is_zero())
+        .collect();
     prop_assert!(shared <= pool, "shared {} of a pool of {}", shared, pool);
     if !weighted.is_empty() && weighted.iter().any(|l| !l.share.capped) {
         prop_assert_eq!(shared, pool);

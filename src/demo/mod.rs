@@ -2,6 +2,7 @@
 //! 2024 rules, two associations with a member each, city staff, a partner client, and
 //! campaigns in several states. Prints the logins it made (random passwords).
 
+use crate::app::funds::NewFunder;
 use crate::auth::hash_secret;
 use crate::clock::now;
 use crate::db::models::{
@@ -10,7 +11,6 @@ use crate::db::models::{
 use crate::db::schema::{areas, associations, campaigns, fund_areas, funds, partners, users};
 use crate::db::{Db, write_tx};
 use crate::domain::area::AreaGeometry;
-use crate::app::funds::NewFunder;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
 use crate::domain::ids;
@@ -219,7 +219,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         });
 
         // Campaigns in several states.
-        let campaigns_data: [(&str, usize, &str, i64, CampaignStatus, i64, i64, usize); 7] = [
+        let campaigns_data: [DemoCampaign; 7] = [
             (
                 "Doposcuola in Barriera",
                 0,
@@ -344,6 +344,18 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// (title, association, area code, goal, status, starts in days, length in days, fund).
+type DemoCampaign<'a> = (
+    &'a str,
+    usize,
+    &'a str,
+    i64,
+    CampaignStatus,
+    i64,
+    i64,
+    usize,
+);
 
 /// A fund's parameters on Milan's 2024 rules, open for a year; the callers name it and change
 /// what differs.

@@ -179,7 +179,10 @@ async fn the_demo_city_is_valid_and_balanced() {
         // And a small quadratic round with two campaigns.
         assert_eq!(funds[2]["match_policy"], "quadratic");
         let round = app
-            .get(&format!("/v1/funds/{}/quadratic", funds[2]["id"].as_str().unwrap()), None)
+            .get(
+                &format!("/v1/funds/{}/quadratic", funds[2]["id"].as_str().unwrap()),
+                None,
+            )
             .await;
         assert_eq!(round.ok()["pool"], "10000.00");
         assert_eq!(round.body["campaigns"].as_array().unwrap().len(), 2);

@@ -188,7 +188,11 @@ pub struct FundReport {
     pub reserved: String,
     pub committed: String,
     pub settled: String,
+    /// Held for pledges being paid (`per_donation`).
+    pub held: String,
     pub available: String,
+    /// Each funder's figures from its own ledger accounts (they add up to the fund's).
+    pub funders: Vec<super::funders::FunderView>,
     pub areas: Vec<ReportArea>,
     pub campaigns: Vec<ReportCampaign>,
     /// Sums over the campaigns; the match totals equal the ledger's figures.
@@ -207,18 +211,37 @@ struct Sums {
     settled: i64,
 }
 
+/// A campaign's match by where its funders' parts stand: (reserved, committed, settled). With
+/// several funders a committed match can be partly paid (one funder's batch confirmed).
+type MatchSplit = (i64, i64, i64);
+
+fn match_split(
+    c: &crate::db::models::CampaignRow,
+    parts: &[crate::db::models::MatchPartRow],
+) -> MatchSplit {
+    let mine = parts.iter().filter(|p| p.campaign_id == c.id);
+    match c.match_status {
+        MatchState::Reserved => (c.match_amount, 0, 0),
+        MatchState::Committed | MatchState::Settled => mine.fold((0, 0, 0), |(r, cm, st), p| {
+            if p.settled {
+                (r, cm, st + p.amount)
+            } else {
+                (r, cm + p.amount, st)
+            }
+        }),
+        _ => (0, 0, 0),
+    }
+}
+
 impl Sums {
-    fn add(&mut self, c: &crate::db::models::CampaignRow) {
+    fn add(&mut self, c: &crate::db::models::CampaignRow, (r, cm, st): MatchSplit) {
         self.campaigns += 1;
         self.goal += c.goal;
         self.raised += c.raised;
         self.donors += i64::from(c.donors);
-        match c.match_status.as_str() {
-            "reserved" => self.reserved += c.match_amount,
-            "committed" => self.committed += c.match_amount,
-            "settled" => self.settled += c.match_amount,
-            _ => {}
-        }
+        self.reserved += r;
+        self.committed += cm;
+        self.settled += st;
     }
 
     fn figures(&self, currency: &Currency) -> ReportFigures {
@@ -263,8 +286,10 @@ pub async fn fund_report(
         crate::db::ledger::Balances,
         Vec<(CampaignRow, String)>,
         Vec<AreaRow>,
+        Vec<crate::db::models::MatchPartRow>,
+        Vec<super::funders::FunderView>,
     );
-    let (fund, balances, rows, area_rows) = state
+    let (fund, balances, rows, area_rows, parts, funder_views) = state
         .db
         .run(move |conn| -> ApiResult<Data> {
             let fund: FundRow = funds::table
@@ -285,47 +310,49 @@ pub async fn fund_report(
                 .order(areas::code)
                 .select(AreaRow::as_select())
                 .load(conn)?;
-            Ok((fund, balances, rows, area_rows))
+            let parts = crate::db::schema::match_parts::table
+                .filter(crate::db::schema::match_parts::fund_id.eq(&fund_id))
+                .select(crate::db::models::MatchPartRow::as_select())
+                .load(conn)?;
+            let funder_views = super::funders::funder_views(conn, &fund)?;
+            Ok((fund, balances, rows, area_rows, parts, funder_views))
         })
         .await?;
     let c = &fund.currency;
     let mut totals = Sums::default();
     let mut per_area: std::collections::BTreeMap<String, Sums> = Default::default();
     for (row, _) in &rows {
-        totals.add(row);
-        per_area.entry(row.area_id.clone()).or_default().add(row);
+        let split = match_split(row, &parts);
+        totals.add(row, split);
+        per_area
+            .entry(row.area_id.clone())
+            .or_default()
+            .add(row, split);
     }
     let area_of = |id: &str| area_rows.iter().find(|a| a.id == id);
-    let amount_if = |row: &CampaignRow, status: MatchState| {
-        money(
-            if row.match_status == status {
-                row.match_amount
-            } else {
-                0
-            },
-            c,
-        )
-    };
     let campaigns_out: Vec<ReportCampaign> = rows
         .iter()
-        .map(|(r, association_name)| ReportCampaign {
-            campaign_id: r.id.clone(),
-            title: r.title.clone(),
-            association_id: r.association_id.clone(),
-            association_name: association_name.clone(),
-            area_id: r.area_id.clone(),
-            area_code: area_of(&r.area_id)
-                .map(|a| a.code.clone())
-                .unwrap_or_default(),
-            status: r.status.to_string(),
-            goal: money(r.goal, c),
-            raised: money(r.raised, c),
-            donors: i64::from(r.donors),
-            match_status: r.match_status.to_string(),
-            match_reserved: amount_if(r, MatchState::Reserved),
-            match_committed: amount_if(r, MatchState::Committed),
-            match_settled: amount_if(r, MatchState::Settled),
-        })
+        .map(|(r, association_name)| (r, association_name, match_split(r, &parts)))
+        .map(
+            |(r, association_name, (reserved, committed, settled))| ReportCampaign {
+                campaign_id: r.id.clone(),
+                title: r.title.clone(),
+                association_id: r.association_id.clone(),
+                association_name: association_name.clone(),
+                area_id: r.area_id.clone(),
+                area_code: area_of(&r.area_id)
+                    .map(|a| a.code.clone())
+                    .unwrap_or_default(),
+                status: r.status.to_string(),
+                goal: money(r.goal, c),
+                raised: money(r.raised, c),
+                donors: i64::from(r.donors),
+                match_status: r.match_status.to_string(),
+                match_reserved: money(reserved, c),
+                match_committed: money(committed, c),
+                match_settled: money(settled, c),
+            },
+        )
         .collect();
     let areas_out: Vec<ReportArea> = per_area
         .iter()
@@ -393,6 +420,24 @@ pub async fn fund_report(
                 c.to_string(),
             ]);
         }
+        for f in &funder_views {
+            push(vec![
+                "funder".into(),
+                String::new(),
+                f.id.clone(),
+                f.name.clone(),
+                f.kind.as_str().to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                f.reserved.clone(),
+                f.committed.clone(),
+                f.settled.clone(),
+                c.to_string(),
+            ]);
+        }
         let t = totals.figures(c);
         push(vec![
             "total".into(),
@@ -423,7 +468,9 @@ pub async fn fund_report(
         reserved: money(balances.reserved, c),
         committed: money(balances.committed, c),
         settled: money(balances.settled, c),
+        held: money(balances.held, c),
         available: money(balances.available, c),
+        funders: funder_views,
         areas: areas_out,
         campaigns: campaigns_out,
         totals: totals.figures(c),

@@ -72,6 +72,9 @@ pub struct CommitmentParams {
     pub cursor: Option<String>,
 }
 
+/// Committed campaigns with their association's name, and their funders' parts.
+type CommitmentRows = (Vec<(CampaignRow, String)>, Vec<MatchPartRow>);
+
 /// Match commitments of a fund (finance, admin).
 #[utoipa::path(
     tag = "finance",
@@ -109,34 +112,32 @@ pub async fn commitments(
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
-        .run(
-            move |conn| -> ApiResult<(Vec<(CampaignRow, String)>, Vec<MatchPartRow>)> {
-                let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
-                if exists == 0 {
-                    return Err(ApiError::NotFound("fund"));
-                }
-                let mut q = campaigns::table
-                    .inner_join(associations::table)
-                    .filter(campaigns::fund_id.eq(&fund_id))
-                    .filter(campaigns::match_status.eq_any(statuses))
-                    .filter(campaigns::id.gt(&cursor))
-                    .order(campaigns::id)
-                    .limit(limit + 1)
-                    .select((CampaignRow::as_select(), associations::name))
-                    .into_boxed();
-                if let Some(a) = params.association_id {
-                    q = q.filter(campaigns::association_id.eq(a));
-                }
-                let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
-                let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
-                let parts = match_parts::table
-                    .filter(match_parts::campaign_id.eq_any(&ids))
-                    .order((match_parts::campaign_id, match_parts::funder_id))
-                    .select(MatchPartRow::as_select())
-                    .load(conn)?;
-                Ok((rows, parts))
-            },
-        )
+        .run(move |conn| -> ApiResult<CommitmentRows> {
+            let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
+            if exists == 0 {
+                return Err(ApiError::NotFound("fund"));
+            }
+            let mut q = campaigns::table
+                .inner_join(associations::table)
+                .filter(campaigns::fund_id.eq(&fund_id))
+                .filter(campaigns::match_status.eq_any(statuses))
+                .filter(campaigns::id.gt(&cursor))
+                .order(campaigns::id)
+                .limit(limit + 1)
+                .select((CampaignRow::as_select(), associations::name))
+                .into_boxed();
+            if let Some(a) = params.association_id {
+                q = q.filter(campaigns::association_id.eq(a));
+            }
+            let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
+            let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
+            let parts = match_parts::table
+                .filter(match_parts::campaign_id.eq_any(&ids))
+                .order((match_parts::campaign_id, match_parts::funder_id))
+                .select(MatchPartRow::as_select())
+                .load(conn)?;
+            Ok((rows, parts))
+        })
         .await?;
     let (rows, parts) = rows;
     Ok(HttpResponse::Ok().json(Page::from_rows(
