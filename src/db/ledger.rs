@@ -302,3 +302,24 @@ pub fn funder_balances(
     }
     Ok(out.into_iter().collect())
 }
+
+/// The figures of every funder of `fund_ids`, by funder id, in one query.
+pub fn funders_balances(
+    conn: &mut DbConnection,
+    fund_ids: &[&str],
+) -> QueryResult<std::collections::HashMap<String, Balances>> {
+    let rows: Vec<(String, String, i64)> = postings::table
+        .filter(postings::fund_id.eq_any(fund_ids))
+        .group_by((postings::funder_id, postings::account))
+        .select((
+            postings::funder_id,
+            postings::account,
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(SUM(amount) AS BIGINT)"),
+        ))
+        .load(conn)?;
+    let mut out: std::collections::HashMap<String, Balances> = Default::default();
+    for (funder, account, amount) in rows {
+        out.entry(funder).or_default().add(&account, amount)?;
+    }
+    Ok(out)
+}

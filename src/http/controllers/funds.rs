@@ -494,11 +494,10 @@ pub async fn list(
                 .order((fund_areas::fund_id, fund_areas::area_id))
                 .load(conn)?;
             let mut balances = std::collections::HashMap::new();
-            let mut funders = std::collections::HashMap::new();
             for r in &rows {
                 balances.insert(r.id.clone(), ledger::balances(conn, &r.id)?);
-                funders.insert(r.id.clone(), super::funders::funder_views(conn, r)?);
             }
+            let funders = super::funders::funder_views_of(conn, &rows)?;
             Ok(Page::from_rows(
                 rows,
                 limit,
