@@ -38,93 +38,23 @@ pub fn transfer(
     if amount <= 0 {
         return Ok(amount == 0);
     }
-    let funder = funders::table
-        .find(funder_id)
-        .filter(funders::fund_id.eq(fund_id));
-    let fund = funds::table.find(fund_id);
-    let available =
-        funders::budget - funders::held - funders::reserved - funders::committed - funders::settled;
-    let moved = match movement {
-        Movement::Budget => {
-            return Err(diesel::result::Error::QueryBuilderError(
-                "budget changes go through ledger::set_budget".into(),
-            ));
-        }
-        Movement::Reserve => diesel::update(funder)
-            .filter(available.ge(amount))
-            .set(funders::reserved.eq(funders::reserved + amount))
-            .execute(conn)?,
-        Movement::Hold => diesel::update(funder)
-            .filter(available.ge(amount))
-            .set(funders::held.eq(funders::held + amount))
-            .execute(conn)?,
-        Movement::Unhold => diesel::update(funder)
-            .filter(funders::held.ge(amount))
-            .set(funders::held.eq(funders::held - amount))
-            .execute(conn)?,
-        Movement::ReserveHeld => diesel::update(funder)
-            .filter(funders::held.ge(amount))
-            .set((
-                funders::held.eq(funders::held - amount),
-                funders::reserved.eq(funders::reserved + amount),
-            ))
-            .execute(conn)?,
-        Movement::Release => diesel::update(funder)
-            .filter(funders::reserved.ge(amount))
-            .set(funders::reserved.eq(funders::reserved - amount))
-            .execute(conn)?,
-        Movement::Commit => diesel::update(funder)
-            .filter(funders::reserved.ge(amount))
-            .set((
-                funders::reserved.eq(funders::reserved - amount),
-                funders::committed.eq(funders::committed + amount),
-            ))
-            .execute(conn)?,
-        Movement::Settle => diesel::update(funder)
-            .filter(funders::committed.ge(amount))
-            .set((
-                funders::committed.eq(funders::committed - amount),
-                funders::settled.eq(funders::settled + amount),
-            ))
-            .execute(conn)?,
-    };
-    if moved == 0 {
+    if movement == Movement::Budget {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "budget changes go through ledger::set_budget".into(),
+        ));
+    }
+    // Lock order: the fund row first, then the funder's (as `set_budget` does), so that a
+    // movement and a budget change on two funders of one fund cannot deadlock. The fund's
+    // figures move first, conditionally (a fund is the sum of its funders: if the fund lacks
+    // the money, so does every funder); then the funder's, conditionally; if the funder lacks
+    // it, the fund's change is undone under the lock it still holds.
+    if move_fund(conn, fund_id, movement, amount)? == 0 {
         return Ok(false);
     }
-    // The fund's figures are the sums over its funders: they move with the funder's.
-    match movement {
-        Movement::Budget => unreachable!("refused above"),
-        Movement::Reserve => diesel::update(fund)
-            .set(funds::reserved.eq(funds::reserved + amount))
-            .execute(conn)?,
-        Movement::Hold => diesel::update(fund)
-            .set(funds::held.eq(funds::held + amount))
-            .execute(conn)?,
-        Movement::Unhold => diesel::update(fund)
-            .set(funds::held.eq(funds::held - amount))
-            .execute(conn)?,
-        Movement::ReserveHeld => diesel::update(fund)
-            .set((
-                funds::held.eq(funds::held - amount),
-                funds::reserved.eq(funds::reserved + amount),
-            ))
-            .execute(conn)?,
-        Movement::Release => diesel::update(fund)
-            .set(funds::reserved.eq(funds::reserved - amount))
-            .execute(conn)?,
-        Movement::Commit => diesel::update(fund)
-            .set((
-                funds::reserved.eq(funds::reserved - amount),
-                funds::committed.eq(funds::committed + amount),
-            ))
-            .execute(conn)?,
-        Movement::Settle => diesel::update(fund)
-            .set((
-                funds::committed.eq(funds::committed - amount),
-                funds::settled.eq(funds::settled + amount),
-            ))
-            .execute(conn)?,
-    };
+    if move_funder(conn, fund_id, funder_id, movement, amount)? == 0 {
+        move_fund_back(conn, fund_id, movement, amount)?;
+        return Ok(false);
+    }
     post(
         conn,
         fund_id,
@@ -136,6 +66,156 @@ pub fn transfer(
         memo,
     )?;
     Ok(true)
+}
+
+/// The fund row's side of a movement, where the fund's money is there to move.
+fn move_fund(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    movement: Movement,
+    amount: i64,
+) -> QueryResult<usize> {
+    let fund = funds::table.find(fund_id);
+    let available =
+        funds::budget - funds::held - funds::reserved - funds::committed - funds::settled;
+    match movement {
+        Movement::Budget => Ok(0),
+        Movement::Reserve => diesel::update(fund)
+            .filter(available.ge(amount))
+            .set(funds::reserved.eq(funds::reserved + amount))
+            .execute(conn),
+        Movement::Hold => diesel::update(fund)
+            .filter(available.ge(amount))
+            .set(funds::held.eq(funds::held + amount))
+            .execute(conn),
+        Movement::Unhold => diesel::update(fund)
+            .filter(funds::held.ge(amount))
+            .set(funds::held.eq(funds::held - amount))
+            .execute(conn),
+        Movement::ReserveHeld => diesel::update(fund)
+            .filter(funds::held.ge(amount))
+            .set((
+                funds::held.eq(funds::held - amount),
+                funds::reserved.eq(funds::reserved + amount),
+            ))
+            .execute(conn),
+        Movement::Release => diesel::update(fund)
+            .filter(funds::reserved.ge(amount))
+            .set(funds::reserved.eq(funds::reserved - amount))
+            .execute(conn),
+        Movement::Commit => diesel::update(fund)
+            .filter(funds::reserved.ge(amount))
+            .set((
+                funds::reserved.eq(funds::reserved - amount),
+                funds::committed.eq(funds::committed + amount),
+            ))
+            .execute(conn),
+        Movement::Settle => diesel::update(fund)
+            .filter(funds::committed.ge(amount))
+            .set((
+                funds::committed.eq(funds::committed - amount),
+                funds::settled.eq(funds::settled + amount),
+            ))
+            .execute(conn),
+    }
+}
+
+/// Undoes [`move_fund`] (the funder lacked the money), in the same transaction.
+fn move_fund_back(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    movement: Movement,
+    amount: i64,
+) -> QueryResult<usize> {
+    let fund = funds::table.find(fund_id);
+    match movement {
+        Movement::Budget => Ok(0),
+        Movement::Reserve => diesel::update(fund)
+            .set(funds::reserved.eq(funds::reserved - amount))
+            .execute(conn),
+        Movement::Hold => diesel::update(fund)
+            .set(funds::held.eq(funds::held - amount))
+            .execute(conn),
+        Movement::Unhold => diesel::update(fund)
+            .set(funds::held.eq(funds::held + amount))
+            .execute(conn),
+        Movement::ReserveHeld => diesel::update(fund)
+            .set((
+                funds::held.eq(funds::held + amount),
+                funds::reserved.eq(funds::reserved - amount),
+            ))
+            .execute(conn),
+        Movement::Release => diesel::update(fund)
+            .set(funds::reserved.eq(funds::reserved + amount))
+            .execute(conn),
+        Movement::Commit => diesel::update(fund)
+            .set((
+                funds::reserved.eq(funds::reserved + amount),
+                funds::committed.eq(funds::committed - amount),
+            ))
+            .execute(conn),
+        Movement::Settle => diesel::update(fund)
+            .set((
+                funds::committed.eq(funds::committed + amount),
+                funds::settled.eq(funds::settled - amount),
+            ))
+            .execute(conn),
+    }
+}
+
+/// The funder row's side of a movement, where the funder's money is there to move.
+fn move_funder(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    funder_id: &str,
+    movement: Movement,
+    amount: i64,
+) -> QueryResult<usize> {
+    let funder = funders::table
+        .find(funder_id)
+        .filter(funders::fund_id.eq(fund_id));
+    let available =
+        funders::budget - funders::held - funders::reserved - funders::committed - funders::settled;
+    match movement {
+        Movement::Budget => Ok(0),
+        Movement::Reserve => diesel::update(funder)
+            .filter(available.ge(amount))
+            .set(funders::reserved.eq(funders::reserved + amount))
+            .execute(conn),
+        Movement::Hold => diesel::update(funder)
+            .filter(available.ge(amount))
+            .set(funders::held.eq(funders::held + amount))
+            .execute(conn),
+        Movement::Unhold => diesel::update(funder)
+            .filter(funders::held.ge(amount))
+            .set(funders::held.eq(funders::held - amount))
+            .execute(conn),
+        Movement::ReserveHeld => diesel::update(funder)
+            .filter(funders::held.ge(amount))
+            .set((
+                funders::held.eq(funders::held - amount),
+                funders::reserved.eq(funders::reserved + amount),
+            ))
+            .execute(conn),
+        Movement::Release => diesel::update(funder)
+            .filter(funders::reserved.ge(amount))
+            .set(funders::reserved.eq(funders::reserved - amount))
+            .execute(conn),
+        Movement::Commit => diesel::update(funder)
+            .filter(funders::reserved.ge(amount))
+            .set((
+                funders::reserved.eq(funders::reserved - amount),
+                funders::committed.eq(funders::committed + amount),
+            ))
+            .execute(conn),
+        Movement::Settle => diesel::update(funder)
+            .filter(funders::committed.ge(amount))
+            .set((
+                funders::committed.eq(funders::committed - amount),
+                funders::settled.eq(funders::settled + amount),
+            ))
+            .execute(conn),
+    }
 }
 
 /// Sets one funder's budget to `budget`, never below what it has held, reserved, committed and
@@ -152,6 +232,10 @@ pub fn set_budget(
     budget: i64,
     memo: &str,
 ) -> QueryResult<bool> {
+    // The fund row's lock first: the same order as `transfer`.
+    diesel::update(funds::table.find(fund_id))
+        .set(funds::budget.eq(funds::budget))
+        .execute(conn)?;
     let promised = funders::held + funders::reserved + funders::committed + funders::settled;
     let changed = diesel::update(
         funders::table

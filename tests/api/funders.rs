@@ -530,3 +530,110 @@ async fn city_fund(app: &TestApp, area: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[actix_web::test]
+async fn a_rush_of_crossings_and_budget_changes_never_commits_a_funder_beyond_its_budget() {
+    each_backend(|app| async move {
+        // Three funders in proportion; 30 campaigns cross at once (top-ups of €1,000.01, odd
+        // cents in every split) while finance moves the foundations' budgets up and down.
+        let (c, _) = funded_city(
+            &app,
+            json!([
+                {"name": "Città di Torino", "kind": "public", "budget": "9000.00", "share": "0.5"},
+                {"name": "Fondazione CRT", "kind": "private", "tax_code": "97542550013",
+                 "iban": CRT_IBAN, "budget": "4000.00", "share": "0.3"},
+                {"name": "Compagnia di San Paolo", "kind": "private", "tax_code": "00774480016",
+                 "iban": CSP_IBAN, "budget": "3000.00", "share": "0.2"}
+            ]),
+            json!({"funding_split": "proportional"}),
+        )
+        .await;
+        let (_, partner) = app.partner("P").await;
+        let mut events = Vec::new();
+        for k in 0..30 {
+            let cmp = app.live_campaign(&c, json!({"goal": "2000.02"})).await;
+            let p = app
+                .pledge(&partner, &cmp, "1000.01", &format!("d{k}@example.org"))
+                .await;
+            events.push(succeeded(&format!("evt_storm_{k}"), &pi(&p), 100_001));
+        }
+        let f = funders_by_name(&app, &c.fund).await;
+        let crt = f["Fondazione CRT"]["id"].as_str().unwrap().to_string();
+        let csp = f["Compagnia di San Paolo"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let finance = app.staff("finance").await;
+        let budgets = {
+            let app_url = app.url("");
+            let client = app.client.clone();
+            let fund = c.fund.clone();
+            tokio::spawn(async move {
+                let mut refused = 0;
+                for round in 0..20 {
+                    for (funder, amount) in [
+                        (&crt, if round % 2 == 0 { "2500.00" } else { "4500.00" }),
+                        (&csp, if round % 3 == 0 { "1000.00" } else { "3500.00" }),
+                    ] {
+                        let res = client
+                            .post(format!("{app_url}/v1/funds/{fund}/funders/{funder}/budget"))
+                            .bearer_auth(&finance)
+                            .json(&json!({"budget": amount}))
+                            .send()
+                            .await
+                            .unwrap();
+                        match res.status().as_u16() {
+                            200 => {}
+                            409 | 503 => refused += 1,
+                            other => panic!("budget change answered {other}"),
+                        }
+                    }
+                }
+                refused
+            })
+        };
+        deliver_concurrently(&app, events, 8).await;
+        budgets.await.unwrap();
+        app.tick().await;
+        // Every funder within its budget, the books clean, the parts of each reservation in
+        // proportion (the city's part carries the odd cents).
+        let f = funders_by_name(&app, &c.fund).await;
+        let cents = |v: &Value| -> i64 { v.as_str().unwrap().replace('.', "").parse().unwrap() };
+        for (name, funder) in &f {
+            let promised = cents(&funder["held"])
+                + cents(&funder["reserved"])
+                + cents(&funder["committed"])
+                + cents(&funder["settled"]);
+            assert!(promised <= cents(&funder["budget"]), "{name}: {funder}");
+            assert!(cents(&funder["available"]) >= 0, "{name}: {funder}");
+        }
+        let reserved = cents(&f["Città di Torino"]["reserved"])
+            + cents(&f["Fondazione CRT"]["reserved"])
+            + cents(&f["Compagnia di San Paolo"]["reserved"]);
+        assert_eq!(reserved % 100_001, 0, "whole top-ups only: {reserved}");
+        let n = reserved / 100_001;
+        assert!(n >= 3, "at least the first crossings were matched: {n}");
+        // 100001 × 0.3 = 30000.3 → 30000; × 0.2 = 20000.2 → 20000; the city 50001.
+        assert_eq!(cents(&f["Fondazione CRT"]["reserved"]), n * 30_000);
+        assert_eq!(cents(&f["Compagnia di San Paolo"]["reserved"]), n * 20_000);
+        assert_eq!(cents(&f["Città di Torino"]["reserved"]), n * 50_001);
+        // Whoever still waits does so because some funder cannot pay its part.
+        let waiting = app
+            .count(&format!(
+                "campaigns WHERE fund_id = '{}' AND match_status = 'waitlisted'",
+                c.fund
+            ))
+            .await;
+        assert_eq!(waiting, 30 - n);
+        if waiting > 0 {
+            assert!(
+                cents(&f["Città di Torino"]["available"]) < 50_001
+                    || cents(&f["Fondazione CRT"]["available"]) < 30_000
+                    || cents(&f["Compagnia di San Paolo"]["available"]) < 20_000,
+                "a campaign waits while every funder could pay its part: {f:?}"
+            );
+        }
+        app.assert_reconciled().await;
+    })
+    .await;
+}
