@@ -134,6 +134,44 @@ pub fn held_for(
     }))
 }
 
+/// A pledge's match under `per_donation`, as its partner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PledgeMatch {
+    /// What the pledge's match amounts to now (0 once released).
+    pub amount: i64,
+    /// `reserved` when any part is the campaign's, else `held` while promised, else `released`.
+    pub status: HoldStatus,
+    pub expires_at: chrono::NaiveDateTime,
+}
+
+/// The matches of `pledge_ids` (pledges of other funds have none), in one query.
+pub fn matches_of(
+    conn: &mut DbConnection,
+    pledge_ids: &[&str],
+) -> QueryResult<std::collections::HashMap<String, PledgeMatch>> {
+    let rows: Vec<MatchHoldRow> = match_holds::table
+        .filter(match_holds::pledge_id.eq_any(pledge_ids))
+        .select(MatchHoldRow::as_select())
+        .load(conn)?;
+    let mut out: std::collections::HashMap<String, PledgeMatch> = Default::default();
+    for r in rows {
+        let m = out.entry(r.pledge_id.clone()).or_insert(PledgeMatch {
+            amount: 0,
+            status: HoldStatus::Released,
+            expires_at: r.expires_at,
+        });
+        if r.status != HoldStatus::Released {
+            m.amount += r.amount;
+        }
+        m.status = match (m.status, r.status) {
+            (HoldStatus::Reserved, _) | (_, HoldStatus::Reserved) => HoldStatus::Reserved,
+            (HoldStatus::Held, _) | (_, HoldStatus::Held) => HoldStatus::Held,
+            _ => HoldStatus::Released,
+        };
+    }
+    Ok(out)
+}
+
 fn set_hold_status(
     conn: &mut DbConnection,
     hold: &MatchHoldRow,

@@ -11,7 +11,7 @@ use crate::domain::ids;
 use crate::domain::money::Currency;
 use diesel::prelude::*;
 
-pub use crate::domain::ledger::{Account, Movement};
+pub use crate::domain::ledger::{Account, Movement, Source};
 
 /// The one door through which fund money moves: the only code that writes a funder's and its
 /// fund's figures (`budget`, `held`, `reserved`, `committed`, `settled`) and journal entries.
@@ -48,11 +48,11 @@ pub fn transfer(
     // figures move first, conditionally (a fund is the sum of its funders: if the fund lacks
     // the money, so does every funder); then the funder's, conditionally; if the funder lacks
     // it, the fund's change is undone under the lock it still holds.
-    if move_fund(conn, fund_id, movement, amount)? == 0 {
+    if move_fund(conn, fund_id, movement, amount, 1)? == 0 {
         return Ok(false);
     }
     if move_funder(conn, fund_id, funder_id, movement, amount)? == 0 {
-        move_fund_back(conn, fund_id, movement, amount)?;
+        move_fund(conn, fund_id, movement, amount, -1)?;
         return Ok(false);
     }
     post(
@@ -68,99 +68,53 @@ pub fn transfer(
     Ok(true)
 }
 
-/// The fund row's side of a movement, where the fund's money is there to move.
+/// Moves a fund's or a funder's figures by `sign` × `amount` of `movement` (its
+/// [`Movement::effect`]); forwards, only where the money is there to move (the figure it comes
+/// from holds at least `amount`), backwards (an undo under the row's lock) unconditionally.
+macro_rules! move_figures {
+    ($conn:expr, $target:expr, $t:ident, $movement:expr, $amount:expr, $sign:expr) => {{
+        let ([h, r, c, s], source) = $movement.effect();
+        let k = $amount * $sign;
+        let update = diesel::update($target).set((
+            $t::held.eq($t::held + h * k),
+            $t::reserved.eq($t::reserved + r * k),
+            $t::committed.eq($t::committed + c * k),
+            $t::settled.eq($t::settled + s * k),
+        ));
+        if $sign < 0 {
+            update.execute($conn)
+        } else {
+            match source {
+                Source::Available => update
+                    .filter(
+                        ($t::budget - $t::held - $t::reserved - $t::committed - $t::settled)
+                            .ge($amount),
+                    )
+                    .execute($conn),
+                Source::Held => update.filter($t::held.ge($amount)).execute($conn),
+                Source::Reserved => update.filter($t::reserved.ge($amount)).execute($conn),
+                Source::Committed => update.filter($t::committed.ge($amount)).execute($conn),
+            }
+        }
+    }};
+}
+
+/// The fund row's side of a movement (`sign` 1), or its undo (`sign` −1).
 fn move_fund(
     conn: &mut DbConnection,
     fund_id: &str,
     movement: Movement,
     amount: i64,
+    sign: i64,
 ) -> QueryResult<usize> {
-    let fund = funds::table.find(fund_id);
-    let available =
-        funds::budget - funds::held - funds::reserved - funds::committed - funds::settled;
-    match movement {
-        Movement::Budget => Ok(0),
-        Movement::Reserve => diesel::update(fund)
-            .filter(available.ge(amount))
-            .set(funds::reserved.eq(funds::reserved + amount))
-            .execute(conn),
-        Movement::Hold => diesel::update(fund)
-            .filter(available.ge(amount))
-            .set(funds::held.eq(funds::held + amount))
-            .execute(conn),
-        Movement::Unhold => diesel::update(fund)
-            .filter(funds::held.ge(amount))
-            .set(funds::held.eq(funds::held - amount))
-            .execute(conn),
-        Movement::ReserveHeld => diesel::update(fund)
-            .filter(funds::held.ge(amount))
-            .set((
-                funds::held.eq(funds::held - amount),
-                funds::reserved.eq(funds::reserved + amount),
-            ))
-            .execute(conn),
-        Movement::Release => diesel::update(fund)
-            .filter(funds::reserved.ge(amount))
-            .set(funds::reserved.eq(funds::reserved - amount))
-            .execute(conn),
-        Movement::Commit => diesel::update(fund)
-            .filter(funds::reserved.ge(amount))
-            .set((
-                funds::reserved.eq(funds::reserved - amount),
-                funds::committed.eq(funds::committed + amount),
-            ))
-            .execute(conn),
-        Movement::Settle => diesel::update(fund)
-            .filter(funds::committed.ge(amount))
-            .set((
-                funds::committed.eq(funds::committed - amount),
-                funds::settled.eq(funds::settled + amount),
-            ))
-            .execute(conn),
-    }
-}
-
-/// Undoes [`move_fund`] (the funder lacked the money), in the same transaction.
-fn move_fund_back(
-    conn: &mut DbConnection,
-    fund_id: &str,
-    movement: Movement,
-    amount: i64,
-) -> QueryResult<usize> {
-    let fund = funds::table.find(fund_id);
-    match movement {
-        Movement::Budget => Ok(0),
-        Movement::Reserve => diesel::update(fund)
-            .set(funds::reserved.eq(funds::reserved - amount))
-            .execute(conn),
-        Movement::Hold => diesel::update(fund)
-            .set(funds::held.eq(funds::held - amount))
-            .execute(conn),
-        Movement::Unhold => diesel::update(fund)
-            .set(funds::held.eq(funds::held + amount))
-            .execute(conn),
-        Movement::ReserveHeld => diesel::update(fund)
-            .set((
-                funds::held.eq(funds::held + amount),
-                funds::reserved.eq(funds::reserved - amount),
-            ))
-            .execute(conn),
-        Movement::Release => diesel::update(fund)
-            .set(funds::reserved.eq(funds::reserved + amount))
-            .execute(conn),
-        Movement::Commit => diesel::update(fund)
-            .set((
-                funds::reserved.eq(funds::reserved + amount),
-                funds::committed.eq(funds::committed - amount),
-            ))
-            .execute(conn),
-        Movement::Settle => diesel::update(fund)
-            .set((
-                funds::committed.eq(funds::committed + amount),
-                funds::settled.eq(funds::settled - amount),
-            ))
-            .execute(conn),
-    }
+    move_figures!(
+        conn,
+        funds::table.find(fund_id),
+        funds,
+        movement,
+        amount,
+        sign
+    )
 }
 
 /// The funder row's side of a movement, where the funder's money is there to move.
@@ -174,48 +128,7 @@ fn move_funder(
     let funder = funders::table
         .find(funder_id)
         .filter(funders::fund_id.eq(fund_id));
-    let available =
-        funders::budget - funders::held - funders::reserved - funders::committed - funders::settled;
-    match movement {
-        Movement::Budget => Ok(0),
-        Movement::Reserve => diesel::update(funder)
-            .filter(available.ge(amount))
-            .set(funders::reserved.eq(funders::reserved + amount))
-            .execute(conn),
-        Movement::Hold => diesel::update(funder)
-            .filter(available.ge(amount))
-            .set(funders::held.eq(funders::held + amount))
-            .execute(conn),
-        Movement::Unhold => diesel::update(funder)
-            .filter(funders::held.ge(amount))
-            .set(funders::held.eq(funders::held - amount))
-            .execute(conn),
-        Movement::ReserveHeld => diesel::update(funder)
-            .filter(funders::held.ge(amount))
-            .set((
-                funders::held.eq(funders::held - amount),
-                funders::reserved.eq(funders::reserved + amount),
-            ))
-            .execute(conn),
-        Movement::Release => diesel::update(funder)
-            .filter(funders::reserved.ge(amount))
-            .set(funders::reserved.eq(funders::reserved - amount))
-            .execute(conn),
-        Movement::Commit => diesel::update(funder)
-            .filter(funders::reserved.ge(amount))
-            .set((
-                funders::reserved.eq(funders::reserved - amount),
-                funders::committed.eq(funders::committed + amount),
-            ))
-            .execute(conn),
-        Movement::Settle => diesel::update(funder)
-            .filter(funders::committed.ge(amount))
-            .set((
-                funders::committed.eq(funders::committed - amount),
-                funders::settled.eq(funders::settled + amount),
-            ))
-            .execute(conn),
-    }
+    move_figures!(conn, funder, funders, movement, amount, 1)
 }
 
 /// Sets one funder's budget to `budget`, never below what it has held, reserved, committed and

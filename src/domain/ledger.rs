@@ -40,7 +40,32 @@ stored_enum! {
     }
 }
 
+/// The figure a movement takes its amount from: the money must be there before it moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// budget − held − reserved − committed − settled.
+    Available,
+    Held,
+    Reserved,
+    Committed,
+}
+
 impl Movement {
+    /// What moving one unit does to a fund's (or funder's) `[held, reserved, committed,
+    /// settled]` figures, and where the unit comes from. `Budget` moves none of them.
+    pub fn effect(self) -> ([i64; 4], Source) {
+        match self {
+            Movement::Budget => ([0, 0, 0, 0], Source::Available),
+            Movement::Hold => ([1, 0, 0, 0], Source::Available),
+            Movement::Unhold => ([-1, 0, 0, 0], Source::Held),
+            Movement::ReserveHeld => ([-1, 1, 0, 0], Source::Held),
+            Movement::Reserve => ([0, 1, 0, 0], Source::Available),
+            Movement::Release => ([0, -1, 0, 0], Source::Reserved),
+            Movement::Commit => ([0, -1, 1, 0], Source::Reserved),
+            Movement::Settle => ([0, 0, -1, 1], Source::Committed),
+        }
+    }
+
     /// The entry's two postings: `amount` leaves the first account and enters the second.
     pub fn legs(self, amount: i64) -> [(Account, i64); 2] {
         let (from, to) = match self {
@@ -61,6 +86,35 @@ impl Movement {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_movements_effect_is_its_postings_seen_from_the_figures() {
+        // The figures are the accounts but `available` and the budget: each movement's
+        // effect on them is its legs on those accounts, and it comes from the account its
+        // first leg debits.
+        for m in Movement::ALL {
+            let (effect, source) = m.effect();
+            let mut from_legs = [0i64; 4];
+            for (account, amount) in m.legs(1) {
+                match account {
+                    Account::Held => from_legs[0] += amount,
+                    Account::Reserved => from_legs[1] += amount,
+                    Account::Committed => from_legs[2] += amount,
+                    Account::Settled => from_legs[3] += amount,
+                    Account::Available | Account::BudgetSource => {}
+                }
+            }
+            assert_eq!(effect, from_legs, "{m}");
+            let debited = m.legs(1)[0].0;
+            let expected = match debited {
+                Account::Held => Source::Held,
+                Account::Reserved => Source::Reserved,
+                Account::Committed => Source::Committed,
+                _ => Source::Available,
+            };
+            assert_eq!(source, expected, "{m}");
+        }
+    }
 
     proptest! {
         #[test]

@@ -189,6 +189,27 @@ async fn a_thousand_euros_and_a_cent_split_in_thirds_leaves_the_remainder_to_the
         assert_eq!(batch.body["total"], "333.34");
         assert_eq!(batch.body["funder_id"], crt.as_str());
         let id = batch.body["id"].as_str().unwrap().to_string();
+        // Batches and commitments read per funder.
+        let listed = app
+            .get(&format!("/v1/settlements?funder_id={crt}"), Some(&finance))
+            .await;
+        assert_eq!(listed.ok()["data"].as_array().unwrap().len(), 1);
+        let city_id = f["Città di Torino"]["id"].as_str().unwrap().to_string();
+        let listed = app
+            .get(&format!("/v1/settlements?funder_id={city_id}"), Some(&finance))
+            .await;
+        assert_eq!(listed.ok()["data"].as_array().unwrap().len(), 0);
+        let commitments = app
+            .get(
+                &format!("/v1/funds/{}/commitments?funder_id={crt}", c.fund),
+                Some(&finance),
+            )
+            .await;
+        let parts = commitments.ok()["data"][0]["parts"].as_array().unwrap().clone();
+        assert_eq!(parts.len(), 3);
+        let crt_part = parts.iter().find(|p| p["funder_id"] == crt.as_str()).unwrap();
+        assert_eq!(crt_part["amount"], "333.34");
+        assert_eq!(crt_part["settlement_id"], id.as_str());
         let xml = app
             .get(&format!("/v1/settlements/{id}/sepa.xml"), Some(&finance))
             .await;

@@ -106,6 +106,13 @@ async fn a_pledge_is_told_its_held_match_and_the_hold_lapses_on_time() {
             (f["held"].as_str(), f["reserved"].as_str()),
             (Some("90.00"), Some("30.00"))
         );
+        // The partner reads each gift's match with the pledge.
+        let read = |p: &Value| format!("/v1/pledges/{}", p["id"].as_str().unwrap());
+        let seen = app.get(&read(&p2), Some(&partner)).await;
+        assert_eq!(seen.ok()["match"]["status"], "reserved");
+        assert_eq!(seen.body["match"]["amount"], "30.00");
+        let seen = app.get(&read(&p3), Some(&partner)).await;
+        assert_eq!(seen.ok()["match"]["status"], "held");
 
         // Ten minutes pass with no request at all: the job releases the lapsed holds.
         app.advance_clock(chrono::Duration::seconds(601));
@@ -114,6 +121,9 @@ async fn a_pledge_is_told_its_held_match_and_the_hold_lapses_on_time() {
         let f = fund_view(&app, &c.fund).await;
         assert_eq!(f["held"], "0.00");
         assert_eq!(f["available"], "90.00");
+        let seen = app.get(&read(&p3), Some(&partner)).await;
+        assert_eq!(seen.ok()["match"]["status"], "released");
+        assert_eq!(seen.body["match"]["amount"], "0.00");
 
         // Paid after its hold lapsed: matched only from what is left. A new gift takes
         // €50 first, so the late €80 gets the remaining €40.

@@ -119,13 +119,42 @@ pub struct PledgeView {
     pub message: Option<String>,
     pub donor: Option<DonorView>,
     pub payment: PaymentInfo,
+    /// The gift's match in a `per_donation` fund (absent in other funds): `held` until the
+    /// payment succeeds or `expires_at` passes, `reserved` once paid (the campaign's),
+    /// `released` when given back (failed, expired, lapsed, refunded; amount 0.00).
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub pledge_match: Option<PledgeMatchView>,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PledgeMatchView {
+    pub amount: String,
+    /// `held`, `reserved` or `released`.
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn with_match(
+    mut view: PledgeView,
+    m: Option<&crate::app::per_donation::PledgeMatch>,
+    c: &crate::domain::money::Currency,
+) -> PledgeView {
+    view.pledge_match = m.map(|m| PledgeMatchView {
+        amount: money(m.amount, c),
+        status: m.status.as_str().to_string(),
+        expires_at: ts(m.expires_at),
+    });
+    view
 }
 
 pub type PledgePage = Page<PledgeView>;
 
 type PledgeWithDonor = (PledgeRow, Option<DonorRow>);
+
+/// Per-donation matches by pledge id.
+type Matches = std::collections::HashMap<String, crate::app::per_donation::PledgeMatch>;
 
 fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> PledgeView {
     let c = p.currency;
@@ -163,6 +192,7 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
         message: p.message,
         created_at: ts(p.created_at),
         confirmed_at: p.confirmed_at.map(ts),
+        pledge_match: None,
     }
 }
 
@@ -396,9 +426,9 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let (p, d) = state
+    let ((p, d), m) = state
         .db
-        .run(move |conn| -> ApiResult<PledgeWithDonor> {
+        .run(move |conn| -> ApiResult<(PledgeWithDonor, Matches)> {
             let p: PledgeRow = pledges::table
                 .find(&id)
                 .select(PledgeRow::as_select())
@@ -410,12 +440,15 @@ pub async fn get(
                 .select(DonorRow::as_select())
                 .first(conn)
                 .optional()?;
-            Ok((p, d))
+            let m = crate::app::per_donation::matches_of(conn, &[id.as_str()])?;
+            Ok(((p, d), m))
         })
         .await?;
     may_read_pledge(&principal, &p)?;
     let own = principal.role == Role::Partner;
-    Ok(HttpResponse::Ok().json(pledge_view(p, d, own)))
+    let c = p.currency;
+    let found = m.get(&p.id).cloned();
+    Ok(HttpResponse::Ok().json(with_match(pledge_view(p, d, own), found.as_ref(), &c)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -450,34 +483,40 @@ pub async fn list(
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
-        .run(
-            move |conn| -> ApiResult<Vec<(PledgeRow, Option<DonorRow>)>> {
-                let mut q = pledges::table
-                    .left_join(donors::table)
-                    .filter(pledges::id.gt(&cursor))
-                    .order(pledges::id)
-                    .limit(limit + 1)
-                    .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
-                    .into_boxed();
-                if let Some(p) = only_partner {
-                    q = q.filter(pledges::partner_id.eq(p));
-                }
-                if let Some(c) = params.campaign_id {
-                    q = q.filter(pledges::campaign_id.eq(c));
-                }
-                if let Some(s) = params.status {
-                    q = q.filter(pledges::status.eq(s));
-                }
-                Ok(q.load(conn)?)
-            },
-        )
+        .run(move |conn| -> ApiResult<(Vec<PledgeWithDonor>, Matches)> {
+            let mut q = pledges::table
+                .left_join(donors::table)
+                .filter(pledges::id.gt(&cursor))
+                .order(pledges::id)
+                .limit(limit + 1)
+                .select((PledgeRow::as_select(), Option::<DonorRow>::as_select()))
+                .into_boxed();
+            if let Some(p) = only_partner {
+                q = q.filter(pledges::partner_id.eq(p));
+            }
+            if let Some(c) = params.campaign_id {
+                q = q.filter(pledges::campaign_id.eq(c));
+            }
+            if let Some(s) = params.status {
+                q = q.filter(pledges::status.eq(s));
+            }
+            let rows: Vec<PledgeWithDonor> = q.load(conn)?;
+            let ids: Vec<&str> = rows.iter().map(|(p, _)| p.id.as_str()).collect();
+            let m = crate::app::per_donation::matches_of(conn, &ids)?;
+            Ok((rows, m))
+        })
         .await?;
+    let (rows, matches) = rows;
     let own = principal.role == Role::Partner;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
         |(p, _)| p.id.clone(),
-        |(p, d)| pledge_view(p, d, own),
+        |(p, d)| {
+            let found = matches.get(&p.id);
+            let c = p.currency;
+            with_match(pledge_view(p, d, own), found, &c)
+        },
     )))
 }
 
@@ -724,9 +763,9 @@ pub async fn simulate(
         })?;
     deliver_simulated(&state).await?;
     let id = pledge.id.clone();
-    let (p, d) = state
+    let ((p, d), m) = state
         .db
-        .run(move |conn| -> ApiResult<PledgeWithDonor> {
+        .run(move |conn| -> ApiResult<(PledgeWithDonor, Matches)> {
             let p = pledges::table
                 .find(&id)
                 .select(PledgeRow::as_select())
@@ -736,10 +775,14 @@ pub async fn simulate(
                 .select(DonorRow::as_select())
                 .first(conn)
                 .optional()?;
-            Ok((p, d))
+            let m = crate::app::per_donation::matches_of(conn, &[id.as_str()])?;
+            Ok(((p, d), m))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(pledge_view(p, d, principal.role == Role::Partner)))
+    let c = p.currency;
+    let found = m.get(&p.id).cloned();
+    let view = pledge_view(p, d, principal.role == Role::Partner);
+    Ok(HttpResponse::Ok().json(with_match(view, found.as_ref(), &c)))
 }
 
 /// A refund cofund asked (or will ask) of the payment provider.

@@ -66,6 +66,8 @@ pub struct CommitmentParams {
     #[param(pattern = "^(committed|settled|all)$")]
     pub status: Option<String>,
     pub association_id: Option<String>,
+    /// Only commitments with a part paid by this funder.
+    pub funder_id: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -128,6 +130,16 @@ pub async fn commitments(
                 .into_boxed();
             if let Some(a) = params.association_id {
                 q = q.filter(campaigns::association_id.eq(a));
+            }
+            if let Some(f) = params.funder_id {
+                q = q.filter(
+                    campaigns::id.eq_any(
+                        match_parts::table
+                            .filter(match_parts::funder_id.eq(f))
+                            .filter(match_parts::amount.gt(0))
+                            .select(match_parts::campaign_id),
+                    ),
+                );
             }
             let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
             let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
@@ -543,6 +555,8 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct SettlementListParams {
     pub fund_id: Option<String>,
+    /// Only the batches this funder pays.
+    pub funder_id: Option<String>,
     pub status: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -576,6 +590,9 @@ pub async fn list(
                 .limit(limit + 1)
                 .select(settlements::id)
                 .into_boxed();
+            if let Some(f) = params.funder_id {
+                q = q.filter(settlements::funder_id.eq(f));
+            }
             if let Some(f) = params.fund_id {
                 q = q.filter(settlements::fund_id.eq(f));
             }
