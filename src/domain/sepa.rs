@@ -1,9 +1,12 @@
-//! ISO 20022 pain.001.001.03 customer credit transfer initiation (SEPA), built as text. Pure.
-//! Every free text is reduced to the SEPA Latin character set and XML-escaped; amounts are
-//! written from integer minor units.
+//! ISO 20022 pain.001.001.03 customer credit transfer initiation (SEPA). Pure. Every free text
+//! is reduced to the SEPA Latin character set; the document is written with quick-xml's writer,
+//! which escapes every text and attribute; amounts are written from integer minor units.
 
 use super::money::{Currency, format_amount};
 use chrono::{NaiveDate, NaiveDateTime};
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use std::io;
 
 pub struct Debtor {
     pub name: String,
@@ -86,61 +89,137 @@ pub fn sepa_text(s: &str, max: usize) -> String {
         .to_string()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&apos;")
-        .replace('"', "&quot;")
-}
-
-fn agent(bic: &Option<String>) -> String {
-    match bic {
-        Some(b) => format!("<FinInstnId><BIC>{}</BIC></FinInstnId>", esc(b)),
-        // SEPA allows IBAN-only transfers; the schema still wants an agent.
-        None => "<FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId>".to_string(),
-    }
-}
-
 /// Sum of the transfers, in minor units.
 pub fn control_sum(batch: &Batch) -> i64 {
     batch.transfers.iter().map(|t| t.amount).sum()
 }
 
+type Xml = Writer<Vec<u8>>;
+
+/// `<name>text</name>`, the text escaped by the writer.
+fn leaf(w: &mut Xml, name: &str, text: &str) -> io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(text))?;
+    Ok(())
+}
+
+/// A financial institution: its BIC, or the "not provided" form SEPA allows for IBAN-only
+/// transfers (the schema still wants an agent).
+fn agent(w: &mut Xml, name: &str, bic: &Option<String>) -> io::Result<()> {
+    w.create_element(name).write_inner_content(|w| {
+        w.create_element("FinInstnId")
+            .write_inner_content(|w| match bic {
+                Some(b) => leaf(w, "BIC", b),
+                None => {
+                    w.create_element("Othr")
+                        .write_inner_content(|w| leaf(w, "Id", "NOTPROVIDED"))?;
+                    Ok(())
+                }
+            })?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// `<name><Id><IBAN>iban</IBAN></Id></name>`.
+fn account(w: &mut Xml, name: &str, iban: &str) -> io::Result<()> {
+    w.create_element(name).write_inner_content(|w| {
+        w.create_element("Id")
+            .write_inner_content(|w| leaf(w, "IBAN", iban))?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// `<name><Nm>text</Nm></name>`.
+fn named(w: &mut Xml, name: &str, text: &str) -> io::Result<()> {
+    w.create_element(name)
+        .write_inner_content(|w| leaf(w, "Nm", text))?;
+    Ok(())
+}
+
+/// The batch as a pain.001.001.03 document, written with quick-xml (every text and attribute
+/// escaped by the writer; free texts reduced to the SEPA character set first).
 pub fn pain001(debtor: &Debtor, batch: &Batch) -> String {
-    let n = batch.transfers.len();
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    write_pain001(&mut w, debtor, batch).expect("writing to memory cannot fail");
+    let mut xml = String::from_utf8(w.into_inner()).expect("the writer wrote UTF-8");
+    xml.push('\n');
+    xml
+}
+
+fn write_pain001(w: &mut Xml, debtor: &Debtor, batch: &Batch) -> io::Result<()> {
+    let n = batch.transfers.len().to_string();
     let sum = format_amount(control_sum(batch), batch.currency);
-    let debtor_name = esc(&sepa_text(&debtor.name, 70));
-    let mut x = String::new();
-    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    x.push_str("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n");
-    x.push_str("  <CstmrCdtTrfInitn>\n");
-    x.push_str(&format!(
-        "    <GrpHdr>\n      <MsgId>{}</MsgId>\n      <CreDtTm>{}</CreDtTm>\n      <NbOfTxs>{n}</NbOfTxs>\n      <CtrlSum>{sum}</CtrlSum>\n      <InitgPty><Nm>{debtor_name}</Nm></InitgPty>\n    </GrpHdr>\n",
-        esc(&sepa_text(&batch.message_id, 35)),
-        batch.created_at.format("%Y-%m-%dT%H:%M:%S"),
-    ));
-    x.push_str(&format!(
-        "    <PmtInf>\n      <PmtInfId>{}</PmtInfId>\n      <PmtMtd>TRF</PmtMtd>\n      <BtchBookg>true</BtchBookg>\n      <NbOfTxs>{n}</NbOfTxs>\n      <CtrlSum>{sum}</CtrlSum>\n      <PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>\n      <ReqdExctnDt>{}</ReqdExctnDt>\n      <Dbtr><Nm>{debtor_name}</Nm></Dbtr>\n      <DbtrAcct><Id><IBAN>{}</IBAN></Id></DbtrAcct>\n      <DbtrAgt>{}</DbtrAgt>\n      <ChrgBr>SLEV</ChrgBr>\n",
-        esc(&sepa_text(&batch.payment_info_id, 35)),
-        batch.execution_date.format("%Y-%m-%d"),
-        esc(&debtor.iban),
-        agent(&debtor.bic),
-    ));
-    for t in &batch.transfers {
-        x.push_str(&format!(
-            "      <CdtTrfTxInf>\n        <PmtId><EndToEndId>{}</EndToEndId></PmtId>\n        <Amt><InstdAmt Ccy=\"{}\">{}</InstdAmt></Amt>\n        <CdtrAgt>{}</CdtrAgt>\n        <Cdtr><Nm>{}</Nm></Cdtr>\n        <CdtrAcct><Id><IBAN>{}</IBAN></Id></CdtrAcct>\n        <RmtInf><Ustrd>{}</Ustrd></RmtInf>\n      </CdtTrfTxInf>\n",
-            esc(&sepa_text(&t.end_to_end_id, 35)),
-            batch.currency.code(),
-            format_amount(t.amount, batch.currency),
-            agent(&t.bic),
-            esc(&sepa_text(&t.creditor_name, 70)),
-            esc(&t.iban),
-            esc(&sepa_text(&t.remittance, 140)),
-        ));
-    }
-    x.push_str("    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n");
-    x
+    let debtor_name = sepa_text(&debtor.name, 70);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    w.create_element("Document")
+        .with_attribute(("xmlns", "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"))
+        .with_attribute(("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"))
+        .write_inner_content(|w| {
+            w.create_element("CstmrCdtTrfInitn")
+                .write_inner_content(|w| {
+                    w.create_element("GrpHdr").write_inner_content(|w| {
+                        leaf(w, "MsgId", &sepa_text(&batch.message_id, 35))?;
+                        leaf(
+                            w,
+                            "CreDtTm",
+                            &batch.created_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        )?;
+                        leaf(w, "NbOfTxs", &n)?;
+                        leaf(w, "CtrlSum", &sum)?;
+                        named(w, "InitgPty", &debtor_name)
+                    })?;
+                    w.create_element("PmtInf").write_inner_content(|w| {
+                        leaf(w, "PmtInfId", &sepa_text(&batch.payment_info_id, 35))?;
+                        leaf(w, "PmtMtd", "TRF")?;
+                        leaf(w, "BtchBookg", "true")?;
+                        leaf(w, "NbOfTxs", &n)?;
+                        leaf(w, "CtrlSum", &sum)?;
+                        w.create_element("PmtTpInf").write_inner_content(|w| {
+                            w.create_element("SvcLvl")
+                                .write_inner_content(|w| leaf(w, "Cd", "SEPA"))?;
+                            Ok(())
+                        })?;
+                        leaf(
+                            w,
+                            "ReqdExctnDt",
+                            &batch.execution_date.format("%Y-%m-%d").to_string(),
+                        )?;
+                        named(w, "Dbtr", &debtor_name)?;
+                        account(w, "DbtrAcct", &debtor.iban)?;
+                        agent(w, "DbtrAgt", &debtor.bic)?;
+                        leaf(w, "ChrgBr", "SLEV")?;
+                        for t in &batch.transfers {
+                            transfer(w, batch.currency, t)?;
+                        }
+                        Ok(())
+                    })?;
+                    Ok(())
+                })?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn transfer(w: &mut Xml, currency: Currency, t: &Transfer) -> io::Result<()> {
+    w.create_element("CdtTrfTxInf").write_inner_content(|w| {
+        w.create_element("PmtId")
+            .write_inner_content(|w| leaf(w, "EndToEndId", &sepa_text(&t.end_to_end_id, 35)))?;
+        w.create_element("Amt").write_inner_content(|w| {
+            w.create_element("InstdAmt")
+                .with_attribute(("Ccy", currency.code()))
+                .write_text_content(BytesText::new(&format_amount(t.amount, currency)))?;
+            Ok(())
+        })?;
+        agent(w, "CdtrAgt", &t.bic)?;
+        named(w, "Cdtr", &sepa_text(&t.creditor_name, 70))?;
+        account(w, "CdtrAcct", &t.iban)?;
+        w.create_element("RmtInf")
+            .write_inner_content(|w| leaf(w, "Ustrd", &sepa_text(&t.remittance, 140)))?;
+        Ok(())
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod contract;
 pub mod controllers;
+pub mod csv_out;
 pub mod error;
 pub mod extract;
 pub mod views;

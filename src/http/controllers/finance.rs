@@ -369,20 +369,23 @@ pub async fn fund_report(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/csv"));
     if wants_csv {
-        use super::settlements::csv_cell;
-        let mut out = String::from(
-            "row,area_code,campaign_id,title,association,status,goal,raised,donors,match_status,match_reserved,match_committed,match_settled,currency\n",
-        );
-        let mut push = |cells: Vec<String>| {
-            out.push_str(
-                &cells
-                    .iter()
-                    .map(|x| csv_cell(x))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push('\n');
-        };
+        let mut out = crate::http::csv_out::CsvOut::new(&[
+            "row",
+            "area_code",
+            "campaign_id",
+            "title",
+            "association",
+            "status",
+            "goal",
+            "raised",
+            "donors",
+            "match_status",
+            "match_reserved",
+            "match_committed",
+            "match_settled",
+            "currency",
+        ]);
+        let mut push = |cells: Vec<String>| out.row(cells);
         for r in &campaigns_out {
             push(vec![
                 "campaign".into(),
@@ -457,7 +460,7 @@ pub async fn fund_report(
         ]);
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .body(out));
+            .body(out.finish()?));
     }
     Ok(HttpResponse::Ok().json(FundReport {
         fund_id: fund.id.clone(),

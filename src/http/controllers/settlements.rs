@@ -719,20 +719,6 @@ pub async fn sepa_xml(
         .body(xml))
 }
 
-/// A CSV cell: quoted when needed, and never read as a spreadsheet formula.
-pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The batch's items as CSV (finance, admin).
 #[utoipa::path(
     tag = "finance",
@@ -753,9 +739,19 @@ pub async fn items_csv(
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
     let (s, items, lines) = state.db.run(move |conn| load(conn, &id)).await?;
-    let mut out = String::from(
-        "item_id,association_id,creditor_name,iban,bic,amount,currency,end_to_end_id,status,campaign_ids,remittance\n",
-    );
+    let mut out = crate::http::csv_out::CsvOut::new(&[
+        "item_id",
+        "association_id",
+        "creditor_name",
+        "iban",
+        "bic",
+        "amount",
+        "currency",
+        "end_to_end_id",
+        "status",
+        "campaign_ids",
+        "remittance",
+    ]);
     for i in items {
         let campaigns: Vec<&str> = lines
             .iter()
@@ -775,17 +771,11 @@ pub async fn items_csv(
             campaigns.join(" "),
             i.remittance.clone(),
         ];
-        out.push_str(
-            &row.iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        out.row(row);
     }
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .body(out))
+        .body(out.finish()?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -893,19 +883,5 @@ fn settlement_error(e: app_settlements::SettlementError) -> ApiError {
         E::Moved => ApiError::conflict("concurrent_update", e.to_string()),
         E::Books(what) => ApiError::Internal(what),
         E::Db(e) => e.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn csv_cells_are_quoted_and_never_formulas() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("-5"), "'-5");
     }
 }
