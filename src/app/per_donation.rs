@@ -62,12 +62,11 @@ pub fn hold_for_new_pledge(
 ) -> QueryResult<Option<Held>> {
     // The policy from the process's copy of the fund's (immutable) parameters: other funds'
     // pledges pay no extra read.
-    if super::matching::fund_params(conn, &campaign.fund_id)?.match_policy
-        != MatchPolicy::PerDonation
-    {
+    // Only the fund's (immutable) parameters are read here; its money is the funders'.
+    let fund = super::matching::fund_params(conn, &campaign.fund_id)?;
+    if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(None);
     }
-    let fund = crate::db::campaigns::load_fund(conn, &campaign.fund_id)?;
     // The campaign's row lock: its cap is shared by every pledge being created for it.
     let campaign: CampaignRow = diesel::update(campaigns::table.find(&campaign.id))
         .set(campaigns::updated_at.eq(campaigns::updated_at))
@@ -265,7 +264,7 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         .select(PledgeRow::as_select())
         .first(conn)?;
     let campaign = crate::db::campaigns::load_campaign(conn, &pledge.campaign_id)?;
-    let fund = crate::db::campaigns::load_fund(conn, &campaign.fund_id)?;
+    let fund = super::matching::fund_params(conn, &campaign.fund_id)?;
     if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(());
     }
@@ -554,10 +553,15 @@ pub fn expire_holds(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
     let mut released_count = 0;
     for hold in due {
         let released = crate::db::write_tx(conn, |conn| -> QueryResult<bool> {
+            // The pledge's row lock first, as a payment takes it (pledge, campaign, hold, fund):
+            // taking the hold first deadlocked against a batch of confirmations on PostgreSQL.
+            diesel::update(pledges::table.find(&hold.pledge_id))
+                .set(pledges::updated_at.eq(pledges::updated_at))
+                .execute(conn)?;
             if !set_hold_status(conn, &hold, HoldStatus::Released, hold.amount)? {
                 return Ok(false); // paid or released meanwhile
             }
-            let fund = crate::db::campaigns::load_fund(conn, &hold.fund_id)?;
+            let fund = super::matching::fund_params(conn, &hold.fund_id)?;
             transfer(
                 conn,
                 &fund,

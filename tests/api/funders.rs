@@ -489,6 +489,9 @@ async fn funders_are_checked_and_only_admins_add_them() {
         )
         .await
         .assert_problem(422, "validation_failed");
+        app.post_raw(&path, Some(&admin), "{\"name\": \"X\", ")
+            .await
+            .assert_problem(400, "bad_request");
         // Nothing was added by the refused requests.
         assert_eq!(
             app.count(&format!("funders WHERE fund_id = '{}'", c.fund))

@@ -239,6 +239,76 @@ async fn two_hundred_concurrent_pledges_never_hold_more_than_the_budget() {
     .await;
 }
 
+#[actix_web::test]
+async fn payments_racing_the_lapse_of_their_holds_move_each_match_once() {
+    each_backend(|app| async move {
+        // €500 at €10 a gift: fifty holds, ten pledges without one. All holds are past their
+        // time; sixty payments arrive while the expiry job runs again and again.
+        let (c, _) = funded_city(
+            &app,
+            one_funder("500.00"),
+            json!({"match_policy": "per_donation", "match_ratio": "1", "threshold_ratio": "0.001",
+                   "max_match_per_donation": "10.00", "match_hold_secs": 60}),
+        )
+        .await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let mut events = Vec::new();
+        for k in 0..60 {
+            let p = app
+                .pledge(&partner, &cmp, "10.00", &format!("d{k}@example.org"))
+                .await;
+            events.push(succeeded(&format!("evt_race_{k}"), &pi(&p), 1_000));
+        }
+        assert_eq!(fund_view(&app, &c.fund).await["held"], "500.00");
+        app.advance_clock(chrono::Duration::seconds(61));
+        let replay = events[0].clone();
+        tokio::join!(deliver_concurrently(&app, events, 8), async {
+            for _ in 0..10 {
+                app.tick().await;
+            }
+        });
+        app.tick().await;
+        // Every gift paid, every euro of the budget matched once: nothing held, nothing lost.
+        let f = fund_view(&app, &c.fund).await;
+        assert_eq!(
+            (
+                f["held"].as_str(),
+                f["reserved"].as_str(),
+                f["available"].as_str()
+            ),
+            (Some("0.00"), Some("500.00"), Some("0.00"))
+        );
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["match"]["amount"], "500.00");
+        assert_eq!(view["raised"], "600.00");
+        assert_eq!(
+            app.count("match_holds WHERE status = 'reserved' AND amount > 1000")
+                .await,
+            0
+        );
+        app.assert_reconciled().await;
+        // A replayed payment event changes nothing.
+        let entries = app.count("journal_entries").await;
+        assert!(app.webhook(&replay).await.status.is_success());
+        assert_eq!(app.count("journal_entries").await, entries);
+        assert_eq!(app.campaign_view(&cmp).await["match"]["amount"], "500.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+/// Rounds one and two: A has four donors of €1, B one of €4, C one of €1 and one of €4.
+const ROUND_ONE_GIFTS: &[(usize, &str, &str)] = &[
+    (0, "1.00", "a1"),
+    (0, "1.00", "a2"),
+    (0, "1.00", "a3"),
+    (0, "1.00", "a4"),
+    (1, "4.00", "b1"),
+    (2, "1.00", "c1"),
+    (2, "4.00", "c2"),
+];
+
 /// A quadratic round: a fund over small campaigns whose crowd threshold is €1.
 async fn round(app: &TestApp, pool: &str, extra: Value) -> (City, String) {
     let mut body = json!({"match_policy": "quadratic", "threshold_ratio": "0.001"});
@@ -282,21 +352,7 @@ async fn quadratic_round_one_many_small_donors_weigh_more_than_one_large() {
         for _ in 0..3 {
             cs.push(app.live_campaign(&c, json!({"goal": "1000.00"})).await);
         }
-        gifts(
-            &app,
-            &partner,
-            &cs,
-            &[
-                (0, "1.00", "a1"),
-                (0, "1.00", "a2"),
-                (0, "1.00", "a3"),
-                (0, "1.00", "a4"),
-                (1, "4.00", "b1"),
-                (2, "1.00", "c1"),
-                (2, "4.00", "c2"),
-            ],
-        )
-        .await;
+        gifts(&app, &partner, &cs, ROUND_ONE_GIFTS).await;
         // The live estimate, with its inputs.
         let q = app
             .get(&format!("/v1/funds/{}/quadratic", c.fund), None)
@@ -392,21 +448,7 @@ async fn quadratic_round_two_a_capped_share_flows_to_the_others() {
         for _ in 0..3 {
             cs.push(app.live_campaign(&c, json!({"goal": "1000.00"})).await);
         }
-        gifts(
-            &app,
-            &partner,
-            &cs,
-            &[
-                (0, "1.00", "a1"),
-                (0, "1.00", "a2"),
-                (0, "1.00", "a3"),
-                (0, "1.00", "a4"),
-                (1, "4.00", "b1"),
-                (2, "1.00", "c1"),
-                (2, "4.00", "c2"),
-            ],
-        )
-        .await;
+        gifts(&app, &partner, &cs, ROUND_ONE_GIFTS).await;
         assert_eq!(shares(&app, &c.fund).await, ["60.00", "0.00", "40.00"]);
         end_all_campaigns(&app).await;
         let finance = app.staff("finance").await;
