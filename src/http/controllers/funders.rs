@@ -366,24 +366,7 @@ pub async fn set_budget(
     let view = state
         .db
         .run(move |conn| -> ApiResult<FunderView> {
-            let mut invalid = None;
-            let result = crate::app::funds::set_funder_budget(
-                conn,
-                &principal,
-                &fund_id,
-                &funder_id,
-                |fund| match parse_non_negative_amount(&text, fund.currency) {
-                    Ok(b) => Ok(b),
-                    Err(e) => {
-                        invalid = Some(e.to_string());
-                        Err(FunderError::BelowPromised)
-                    }
-                },
-            );
-            if let Some(e) = invalid {
-                return Err(ApiError::validation("budget", e));
-            }
-            result.map_err(funder_error)?;
+            set_budget_from_text(conn, &principal, &fund_id, &funder_id, &text)?;
             let fund = crate::db::campaigns::load_fund(conn, &fund_id)?;
             funder_views(conn, &fund)?
                 .into_iter()
@@ -392,6 +375,29 @@ pub async fn set_budget(
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Sets one funder's budget from the amount as sent (422 when it does not parse in the fund's
+/// currency; 404, 409 as [`crate::app::funds::set_funder_budget`] says). Both budget routes.
+pub fn set_budget_from_text(
+    conn: &mut DbConnection,
+    principal: &crate::auth::Principal,
+    fund_id: &str,
+    funder_id: &str,
+    text: &str,
+) -> ApiResult<()> {
+    let mut invalid = None;
+    let result =
+        crate::app::funds::set_funder_budget(conn, principal, fund_id, funder_id, |fund| {
+            parse_non_negative_amount(text, fund.currency).map_err(|e| {
+                invalid = Some(e.to_string());
+                FunderError::BelowPromised
+            })
+        });
+    if let Some(e) = invalid {
+        return Err(ApiError::validation("budget", e));
+    }
+    result.map_err(funder_error)
 }
 
 /// One campaign of a quadratic round, with the inputs of its share.

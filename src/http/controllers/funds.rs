@@ -1,7 +1,6 @@
 //! Match funds: one public call each, with its own budget and matching parameters.
 
 use crate::app::AppState;
-use crate::app::matching as engine;
 use crate::db::models::{FundAreaRow, FundRow};
 use crate::db::queries::{audit, fund_area_ids};
 use crate::db::schema::{areas, fund_areas, funds};
@@ -564,62 +563,25 @@ pub async fn set_budget(
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
     let budget_text = body.into_inner().budget;
-    let view = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<String> {
-                let row: FundRow = funds::table
-                    .find(&id)
-                    .select(FundRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .ok_or(ApiError::NotFound("fund"))?;
-                let budget = parse_non_negative_amount(&budget_text, row.currency)
-                    .map_err(|e| ApiError::validation("budget", e))?;
-                let mut funders = crate::db::funders::load_funders(conn, &row.id)?;
-                if funders.len() != 1 {
-                    return Err(ApiError::conflict(
-                        "several_funders",
-                        "this fund has several funders: change one funder's budget at \
-                         /v1/funds/{id}/funders/{funder_id}/budget",
-                    ));
-                }
-                let funder = funders.remove(0);
-                if !ledger::set_budget(
-                    conn,
-                    &row.id,
-                    &funder.id,
-                    row.currency,
-                    budget,
-                    "budget changed by the finance office",
-                )? {
-                    return Err(ApiError::conflict(
-                        "budget_below_commitments",
-                        "the budget cannot go below reserved + committed + settled",
-                    ));
-                }
-                audit(
-                    conn,
-                    &principal,
-                    "fund.budget",
-                    "fund",
-                    &id,
-                    Some(format!(
-                        "{} -> {}",
-                        money(row.budget, &row.currency),
-                        money(budget, &row.currency)
-                    )),
-                )?;
-                Ok(id.clone())
-            })
-        })
-        .await?;
-    // A raise may let waitlisted campaigns in.
+    // Today's route for a fund with one funder: that funder's budget, through the same use case
+    // as the funders' route (which also serves the waitlist after a raise).
     let view = state
         .db
         .run(move |conn| -> ApiResult<FundView> {
-            engine::serve_waitlist(conn, &view)?;
-            load_fund(conn, &view)
+            let mut funders = crate::db::funders::load_funders(conn, &id)?;
+            if funders.is_empty() {
+                return Err(ApiError::NotFound("fund"));
+            }
+            if funders.len() != 1 {
+                return Err(ApiError::conflict(
+                    "several_funders",
+                    "this fund has several funders: change one funder's budget at \
+                     /v1/funds/{id}/funders/{funder_id}/budget",
+                ));
+            }
+            let funder = funders.remove(0);
+            super::funders::set_budget_from_text(conn, &principal, &id, &funder.id, &budget_text)?;
+            load_fund(conn, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
