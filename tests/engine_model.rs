@@ -167,6 +167,7 @@ fn world(
             bic: None,
             email: "a@example.org".into(),
             created_at: t,
+            runts_id: None,
         })
         .execute(c)
         .unwrap();
@@ -229,6 +230,11 @@ fn world(
         match_hold_secs: 1800,
         min_contribution: 0,
         distributed_at: None,
+        legal_basis: None,
+        office: None,
+        responsible_official: None,
+        selection_method: None,
+        siope_code: None,
     };
     diesel::insert_into(funds::table)
         .values(fund.clone())

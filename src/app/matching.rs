@@ -730,6 +730,7 @@ pub fn decide(
                                 "campaign succeeded",
                             )?;
                             record(conn, &campaign, &fund, Decision::Commit, amount, &parts)?;
+                            crate::app::transparency::award_committed(conn, &campaign, &fund)?;
                         }
                     }
                     MatchState::Waitlisted if leave_queue(conn, &campaign)? => {

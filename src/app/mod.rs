@@ -9,7 +9,9 @@ pub mod payments;
 pub mod per_donation;
 pub mod pledges;
 pub mod quadratic;
+pub mod receipts;
 pub mod settlements;
+pub mod transparency;
 pub mod users;
 
 use crate::auth::{RateLimiter, TokenIssuer};

@@ -385,6 +385,7 @@ pub fn plan_confirmation(
         pledge_id: pledge.id.clone(),
         status: change.status,
         facts: [after.paid, after.failed, after.canceled, after.expired],
+        amount: pledge.amount,
         refunded: after.refunded,
         dispute: after.dispute,
         counted: after.counted(),
@@ -515,6 +516,26 @@ fn follow_up(
         crate::app::per_donation::after_pledge_change(conn, &job.pledge_id, Some(campaign))?;
         refund_late_money(conn, &job.pledge_id, job.counted, campaign.status)?;
     }
+    // Receipts last: their counters are the last rows the batch locks, in association order.
+    let mut donations = Vec::new();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        if let Outcome::Applied(campaign) = outcome
+            && job.facts[0]
+            && !job.was[0]
+        {
+            donations.push((
+                campaign.association_id.clone(),
+                crate::app::receipts::Donation {
+                    pledge_id: &job.pledge_id,
+                    campaign_id: &job.campaign_id,
+                    amount: job.amount,
+                    currency: campaign.currency,
+                    at: job.confirmed_at.unwrap_or_else(now),
+                },
+            ));
+        }
+    }
+    crate::app::receipts::issue_all(conn, donations)?;
     Ok(())
 }
 
@@ -633,6 +654,22 @@ fn apply_recording(
                 .first::<CampaignStatus>(conn)?,
         };
         refund_late_money(conn, pledge_id, after.counted(), status)?;
+    }
+    // The receipt counter is the last row this transaction locks.
+    if after.paid && !before.paid {
+        crate::app::receipts::issue(
+            conn,
+            crate::app::receipts::Donation {
+                pledge_id,
+                campaign_id: &pledge.campaign_id,
+                amount: pledge.amount,
+                currency: pledge.currency,
+                at: change.confirmed_at.unwrap_or_else(now),
+            },
+        )?;
+    }
+    if after.status() != before.status() {
+        crate::app::receipts::void_if_returned(conn, pledge_id, after.status())?;
     }
     Ok(Applied::Applied {
         pledge_id: pledge_id.to_string(),

@@ -26,6 +26,8 @@ pub struct NewPledge {
     pub contact_consent: bool,
     pub locale: String,
     pub message: Option<String>,
+    /// The donor's codice fiscale (or partita IVA), validated, for the tax receipt.
+    pub donor_tax_code: Option<String>,
 }
 
 /// Who asks, with which key, for what.
@@ -180,6 +182,7 @@ where
                         contact_consent: new.contact_consent,
                         locale: new.locale,
                         erased_at: None,
+                        tax_code: new.donor_tax_code,
                     })
                     .execute(conn)?;
                 let held = super::per_donation::hold_for_new_pledge(conn, &campaign, &row)?;

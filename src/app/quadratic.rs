@@ -320,6 +320,7 @@ fn commit_share(
             )));
         }
         parts = taken;
+        crate::app::transparency::award_committed(conn, campaign, fund)?;
     }
     record_with(
         conn,

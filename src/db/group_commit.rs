@@ -54,6 +54,8 @@ pub struct ConfirmJob {
     pub status: PledgeStatus,
     /// New facts: paid, failed, canceled, expired.
     pub facts: [bool; 4],
+    /// The pledge's amount (its receipt's).
+    pub amount: i64,
     pub refunded: i64,
     pub dispute: Dispute,
     pub counted: i64,

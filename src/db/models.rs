@@ -22,6 +22,8 @@ pub struct AssociationRow {
     pub bic: Option<String>,
     pub email: String,
     pub created_at: NaiveDateTime,
+    /// Registration in the Registro Unico Nazionale del Terzo Settore, printed on receipts.
+    pub runts_id: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -95,6 +97,14 @@ pub struct FundRow {
     pub min_contribution: i64,
     /// When a `quadratic` round's pool was shared.
     pub distributed_at: Option<NaiveDateTime>,
+    /// The call and the act that adopted it (transparency register).
+    pub legal_basis: Option<String>,
+    /// The office in charge of the procedure.
+    pub office: Option<String>,
+    pub responsible_official: Option<String>,
+    pub selection_method: Option<String>,
+    /// SIOPE code of the expense (`codice_cgu` on the treasury's payment order).
+    pub siope_code: Option<String>,
 }
 
 /// One funder of a fund: its own budget, figures and ledger accounts.
@@ -301,6 +311,8 @@ pub struct DonorRow {
     pub contact_consent: bool,
     pub locale: String,
     pub erased_at: Option<NaiveDateTime>,
+    /// Codice fiscale given for the tax receipt; erased with the donor.
+    pub tax_code: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -398,4 +410,42 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+}
+
+/// One public funder's part of a committed match, as the transparency register shows it.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = awards)]
+pub struct AwardRow {
+    pub id: String,
+    pub fund_id: String,
+    pub funder_id: String,
+    pub campaign_id: String,
+    pub association_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub year: i32,
+    pub awarded_at: NaiveDateTime,
+    /// None until the fund has everything the register must show.
+    pub published_at: Option<NaiveDateTime>,
+    pub beneficiary_name: String,
+    pub beneficiary_tax_code: String,
+    pub legal_basis: Option<String>,
+    pub office: Option<String>,
+    pub responsible_official: Option<String>,
+    pub selection_method: Option<String>,
+}
+
+/// A donation's tax receipt: its number per association and year.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = receipts)]
+pub struct ReceiptRow {
+    pub pledge_id: String,
+    pub association_id: String,
+    pub campaign_id: String,
+    pub year: i32,
+    pub number: i32,
+    pub amount: i64,
+    pub currency: Currency,
+    pub issued_at: NaiveDateTime,
+    pub voided_at: Option<NaiveDateTime>,
 }

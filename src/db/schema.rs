@@ -9,6 +9,7 @@ diesel::table! {
         bic -> Nullable<Text>,
         email -> Text,
         created_at -> Timestamp,
+        runts_id -> Nullable<Text>,
     }
 }
 
@@ -78,6 +79,11 @@ diesel::table! {
         match_hold_secs -> Integer,
         min_contribution -> BigInt,
         distributed_at -> Nullable<Timestamp>,
+        legal_basis -> Nullable<Text>,
+        office -> Nullable<Text>,
+        responsible_official -> Nullable<Text>,
+        selection_method -> Nullable<Text>,
+        siope_code -> Nullable<Text>,
     }
 }
 
@@ -245,6 +251,50 @@ diesel::table! {
         contact_consent -> Bool,
         locale -> Text,
         erased_at -> Nullable<Timestamp>,
+        tax_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    awards (id) {
+        id -> Text,
+        fund_id -> Text,
+        funder_id -> Text,
+        campaign_id -> Text,
+        association_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        year -> Integer,
+        awarded_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        beneficiary_name -> Text,
+        beneficiary_tax_code -> Text,
+        legal_basis -> Nullable<Text>,
+        office -> Nullable<Text>,
+        responsible_official -> Nullable<Text>,
+        selection_method -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    receipt_counters (association_id, year) {
+        association_id -> Text,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    receipts (pledge_id) {
+        pledge_id -> Text,
+        association_id -> Text,
+        campaign_id -> Text,
+        year -> Integer,
+        number -> Integer,
+        amount -> BigInt,
+        currency -> Text,
+        issued_at -> Timestamp,
+        voided_at -> Nullable<Timestamp>,
     }
 }
 
@@ -404,6 +454,9 @@ diesel::joinable!(match_parts -> funders (funder_id));
 diesel::joinable!(match_holds -> funders (funder_id));
 diesel::joinable!(settlement_lines -> settlement_items (item_id));
 diesel::joinable!(settlement_lines -> campaigns (campaign_id));
+diesel::joinable!(awards -> campaigns (campaign_id));
+diesel::joinable!(awards -> funders (funder_id));
+diesel::joinable!(receipts -> pledges (pledge_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     associations,
@@ -432,4 +485,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_leases,
     audit_log,
     simulated_payments,
+    awards,
+    receipt_counters,
+    receipts,
 );

@@ -179,6 +179,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     bic: None,
                     email: email.into(),
                     created_at: t,
+                    runts_id: None,
                 })
                 .execute(conn)?;
             logins.push(add_user(
@@ -387,6 +388,11 @@ fn fund_template(t: chrono::NaiveDateTime) -> FundRow {
         match_hold_secs: 1800,
         min_contribution: 0,
         distributed_at: None,
+        legal_basis: None,
+        office: None,
+        responsible_official: None,
+        selection_method: None,
+        siope_code: None,
     }
 }
 

@@ -33,7 +33,9 @@ use utoipa_actix_web::AppExt;
         (name = "users", description = "City staff accounts"),
         (name = "campaigns", description = "Campaigns and their lifecycle"),
         (name = "payments", description = "Pledges, payment-provider webhooks, donor data"),
-        (name = "finance", description = "Ledger and reconciliation"),
+        (name = "finance", description = "Ledger, reconciliation, settlement and the treasury"),
+        (name = "transparency", description = "The public award register (D.Lgs. 33/2013)"),
+        (name = "receipts", description = "Donors' tax receipts and associations' yearly lists"),
         (name = "ops", description = "Health, readiness, metrics")
     )
 )]

@@ -151,24 +151,6 @@ fn association_of(conn: &mut DbConnection, id: &str) -> QueryResult<(String, Str
         .first(conn)
 }
 
-/// A receipt number for the donor's tax records: stable, unique, readable.
-pub fn receipt_number(pledge: &PledgeRow) -> String {
-    let tail = pledge.id.rsplit('_').next().unwrap_or_default();
-    let short: String = tail
-        .chars()
-        .rev()
-        .take(10)
-        .collect::<String>()
-        .chars()
-        .rev()
-        .collect();
-    format!(
-        "CF-{}-{}",
-        pledge.created_at.format("%Y"),
-        short.to_uppercase()
-    )
-}
-
 /// Messages after a pledge's facts moved: the partner's `pledge.updated` (when the partner
 /// listens and the status changed), the donor's receipt on confirmation and notice on refund
 /// (never to erased donors: the dispatcher resolves the donor when it sends).
@@ -267,45 +249,68 @@ pub fn partner_listens(conn: &mut DbConnection, partner_id: &str) -> QueryResult
 }
 
 /// A donor e-mail's address, locale and figures, looked up at send time (one statement). None
-/// once the donor's personal data has been erased.
+/// once the donor's personal data has been erased. The receipt's number is the one issued when
+/// the donation was counted (`—` if it never was).
 pub fn donor_email(
     conn: &mut DbConnection,
     pledge_id: &str,
     refunded: &str,
 ) -> QueryResult<Option<(String, String, Value)>> {
+    use crate::db::schema::receipts;
+    type Donor = (Option<String>, Option<String>, String, Option<String>);
     type Found = (
         PledgeRow,
-        Option<(Option<String>, Option<String>, String)>,
-        (String, String, String),
+        Option<Donor>,
+        (String, String, String, Option<String>),
+        Option<(i32, i32)>,
     );
-    let (pledge, donor, (title, asso_name, tax_code)): Found = crate::db::schema::pledges::table
-        .find(pledge_id)
-        .inner_join(campaigns::table.inner_join(associations::table))
-        .left_join(donors::table)
-        .select((
-            PledgeRow::as_select(),
-            (donors::name, donors::email, donors::locale).nullable(),
-            (campaigns::title, associations::name, associations::tax_code),
-        ))
-        .first(conn)?;
-    let Some((Some(name), Some(to), locale)) = donor else {
+    let (pledge, donor, (title, asso_name, tax_code, runts_id), receipt): Found =
+        crate::db::schema::pledges::table
+            .find(pledge_id)
+            .inner_join(campaigns::table.inner_join(associations::table))
+            .left_join(donors::table)
+            .left_join(receipts::table)
+            .select((
+                PledgeRow::as_select(),
+                (donors::name, donors::email, donors::locale, donors::tax_code).nullable(),
+                (
+                    campaigns::title,
+                    associations::name,
+                    associations::tax_code,
+                    associations::runts_id,
+                ),
+                (receipts::year, receipts::number).nullable(),
+            ))
+            .first(conn)?;
+    let Some((Some(name), Some(to), locale, donor_tax_code)) = donor else {
         return Ok(None);
     };
     let c = &pledge.currency;
     let date = pledge.confirmed_at.unwrap_or(pledge.created_at);
+    let lang = if locale == "en" { "en" } else { "it" };
     Ok(Some((
         to,
-        locale,
+        locale.clone(),
         json!({
             "pledge_id": pledge.id,
             "donor_name": name,
+            "donor_tax_code": donor_tax_code.unwrap_or_else(|| "—".into()),
             "amount": money(pledge.amount, c),
             "refunded": refunded,
             "currency": c,
             "campaign_title": title,
             "association_name": asso_name,
             "association_tax_code": tax_code,
-            "receipt_number": receipt_number(&pledge),
+            "association_runts_id": runts_id.unwrap_or_else(|| "—".into()),
+            "receipt_number": receipt
+                .map(|(y, n)| crate::domain::receipt::number(y, n))
+                .unwrap_or_else(|| "—".into()),
+            "method": crate::domain::receipt::method(
+                pledge.provider.as_str(),
+                pledge.provider_payment_id.as_deref(),
+                lang,
+            ),
+            "causale": crate::domain::receipt::causale(&title, lang),
             "date": date.format("%Y-%m-%d").to_string(),
         }),
     )))

@@ -59,7 +59,11 @@ pub fn render(template: Template, locale: &str, d: &Value) -> (String, String) {
                 (
                     format!("Your donation receipt {}", s("receipt_number")),
                     format!(
-                        "Dear {name},\n\nthank you for your donation of {amount} {cur} to \"{campaign}\" by {asso} (tax code {tax}).\n\nReceipt number: {receipt}\nDate: {date}\n\nKeep this e-mail for your tax records.\n",
+                        "Dear {name},\n\nthank you for your donation of {amount} {cur} to \"{campaign}\" by {asso}.\n\nReceipt number: {receipt}\nIssued by: {asso}, tax code {tax}, RUNTS registration {runts}\nDonor: {name}, tax code {donor_tax}\nAmount: {amount} {cur}\nDate: {date}\nPayment method: {method}\nPurpose: {causale}\n\nLiberal donation under art. 83 of Legislative Decree 117/2017, made with a traceable means of payment. Keep this e-mail for your tax records.\n",
+                        runts = s("association_runts_id"),
+                        donor_tax = s("donor_tax_code"),
+                        method = s("method"),
+                        causale = s("causale"),
                         name = s("donor_name"),
                         amount = s("amount"),
                         cur = s("currency"),
@@ -74,7 +78,11 @@ pub fn render(template: Template, locale: &str, d: &Value) -> (String, String) {
                 (
                     format!("Ricevuta della tua donazione {}", s("receipt_number")),
                     format!(
-                        "Gentile {name},\n\ngrazie per la tua donazione di {amount} {cur} a \"{campaign}\" di {asso} (codice fiscale {tax}).\n\nNumero di ricevuta: {receipt}\nData: {date}\n\nConserva questa e-mail per la tua dichiarazione dei redditi.\n",
+                        "Gentile {name},\n\ngrazie per la tua donazione di {amount} {cur} a \"{campaign}\" di {asso}.\n\nRicevuta n. {receipt}\nEnte: {asso}, codice fiscale {tax}, iscrizione RUNTS {runts}\nDonatore: {name}, codice fiscale {donor_tax}\nImporto: {amount} {cur}\nData: {date}\nModalità di pagamento: {method}\nCausale: {causale}\n\nErogazione liberale ai sensi dell'art. 83 del D.Lgs. 117/2017, effettuata con mezzo di pagamento tracciabile. Conserva questa e-mail per la tua dichiarazione dei redditi.\n",
+                        runts = s("association_runts_id"),
+                        donor_tax = s("donor_tax_code"),
+                        method = s("method"),
+                        causale = s("causale"),
                         name = s("donor_name"),
                         amount = s("amount"),
                         cur = s("currency"),

@@ -29,6 +29,7 @@ fn job(p: &PledgeRow, event_id: &str) -> ConfirmJob {
         pledge_id: p.id.clone(),
         status: after.status(),
         facts: [after.paid, after.failed, after.canceled, after.expired],
+        amount: p.amount,
         refunded: after.refunded,
         dispute: after.dispute,
         counted: after.counted(),

@@ -599,7 +599,12 @@ pub fn fund_body(areas: &[&str]) -> Value {
         "eligible_area_ids": areas,
         "opens_at": rfc3339(chrono::Duration::days(-10)),
         "closes_at": rfc3339(chrono::Duration::days(120)),
-        "cup": "C11J26000120007"
+        "cup": "C11J26000120007",
+        "legal_basis": "Avviso pubblico Crowdfunding civico 2026, Delibera G.C. n. 123 del 12/03/2026",
+        "office": "Divisione Servizi Sociali",
+        "responsible_official": "Dott.ssa Maria Bianchi",
+        "selection_method": "Avviso pubblico con cofinanziamento civico",
+        "siope_code": "U.1.04.04.01.001"
     })
 }
 

@@ -37,6 +37,10 @@ pub struct CreateAssociation {
     pub bic: Option<String>,
     #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// Registration number in the RUNTS (Registro Unico Nazionale del Terzo Settore), printed
+    /// on donors' tax receipts: 1–40 letters, digits, spaces, `/`, `-` or `.`.
+    #[schema(min_length = 1, max_length = 40, pattern = r"^[A-Za-z0-9][A-Za-z0-9 /.\-]*$")]
+    pub runts_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,6 +52,7 @@ pub struct AssociationView {
     pub bic: Option<String>,
     #[schema(format = Email, max_length = 254)]
     pub email: String,
+    pub runts_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -60,12 +65,20 @@ impl From<AssociationRow> for AssociationView {
             iban: r.iban,
             bic: r.bic,
             email: r.email,
+            runts_id: r.runts_id,
             created_at: ts(r.created_at),
         }
     }
 }
 
 pub type AssociationPage = Page<AssociationView>;
+
+fn valid_runts_id(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'/' | b'-' | b'.'))
+}
 
 /// Register an association (admin).
 ///
@@ -94,6 +107,15 @@ pub async fn create(
     let name = body.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
         errors.push(FieldError::new("name", "1–200 characters"));
+    }
+    let runts_id = body.runts_id.clone();
+    if let Some(r) = &runts_id
+        && !valid_runts_id(r)
+    {
+        errors.push(FieldError::new(
+            "runts_id",
+            "1–40 letters, digits, spaces, '/', '-' or '.', starting with a letter or digit",
+        ));
     }
     let tax_code = TaxCode::parse(&body.tax_code)
         .map_err(|e| errors.push(FieldError::new("tax_code", e)))
@@ -125,6 +147,7 @@ pub async fn create(
         bic,
         email: email.as_str().to_string(),
         created_at: now(),
+        runts_id,
     };
     let row = state
         .db

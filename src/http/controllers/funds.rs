@@ -11,7 +11,7 @@ use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{from_client, money, now, ts};
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -72,7 +72,24 @@ pub struct CreateFund {
     #[serde(default)]
     pub exhaustion_policy: ExhaustionPolicy,
     /// Italian Codice Unico di Progetto (15 characters), quoted on every payment.
-    pub cup: Option<String>,
+    pub cup: Option<String>,    /// The call and the act that adopted it, as the transparency register cites it
+    /// (e.g. "Avviso pubblico, Delibera G.C. n. 123 del 12/03/2026"). Up to 500 characters.
+    #[schema(max_length = 500)]
+    pub legal_basis: Option<String>,
+    /// The office in charge of the procedure. Up to 200 characters.
+    #[schema(max_length = 200)]
+    pub office: Option<String>,
+    /// The official responsible for the procedure. Up to 200 characters.
+    #[schema(max_length = 200)]
+    pub responsible_official: Option<String>,
+    /// How beneficiaries are chosen (e.g. "avviso pubblico con cofinanziamento civico").
+    /// Up to 500 characters.
+    #[schema(max_length = 500)]
+    pub selection_method: Option<String>,
+    /// SIOPE code of the expense, quoted as `codice_cgu` on the treasury's payment orders
+    /// (e.g. `U.1.04.04.01.001` or `1581`).
+    #[schema(max_length = 30, pattern = "^[A-Z0-9][A-Z0-9.]{0,29}$")]
+    pub siope_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,6 +111,14 @@ pub struct FundView {
     pub allocation: Allocation,
     pub exhaustion_policy: ExhaustionPolicy,
     pub cup: Option<String>,
+    pub legal_basis: Option<String>,
+    pub office: Option<String>,
+    pub responsible_official: Option<String>,
+    pub selection_method: Option<String>,
+    pub siope_code: Option<String>,
+    /// Register fields still missing: while any is, the fund's public awards wait unpublished
+    /// and cannot be paid.
+    pub transparency_missing: Vec<String>,
     pub match_policy: MatchPolicy,
     pub funding_split: FundingSplit,
     pub max_match_per_donation: Option<String>,
@@ -126,6 +151,11 @@ pub fn fund_view(
     funders: Vec<super::funders::FunderView>,
 ) -> FundView {
     let c = &row.currency;
+    let transparency_missing = crate::app::transparency::register_fields(&row)
+        .missing()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     FundView {
         funders,
         match_policy: row.match_policy,
@@ -154,9 +184,93 @@ pub fn fund_view(
         eligible_area_ids,
         opens_at: ts(row.opens_at),
         closes_at: ts(row.closes_at),
+        transparency_missing,
         cup: row.cup,
+        legal_basis: row.legal_basis,
+        office: row.office,
+        responsible_official: row.responsible_official,
+        selection_method: row.selection_method,
+        siope_code: row.siope_code,
         created_at: ts(row.created_at),
     }
+}
+
+/// The transparency register's and the treasury's fields of a fund, as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicFieldsInput {
+    /// The call and the act that adopted it, as the transparency register cites it
+    /// (e.g. "Avviso pubblico, Delibera G.C. n. 123 del 12/03/2026"). Up to 500 characters.
+    #[schema(max_length = 500)]
+    pub legal_basis: Option<String>,
+    /// The office in charge of the procedure. Up to 200 characters.
+    #[schema(max_length = 200)]
+    pub office: Option<String>,
+    /// The official responsible for the procedure. Up to 200 characters.
+    #[schema(max_length = 200)]
+    pub responsible_official: Option<String>,
+    /// How beneficiaries are chosen (e.g. "avviso pubblico con cofinanziamento civico").
+    /// Up to 500 characters.
+    #[schema(max_length = 500)]
+    pub selection_method: Option<String>,
+    /// SIOPE code of the expense, quoted as `codice_cgu` on the treasury's payment orders
+    /// (e.g. `U.1.04.04.01.001` or `1581`).
+    #[schema(max_length = 30, pattern = "^[A-Z0-9][A-Z0-9.]{0,29}$")]
+    pub siope_code: Option<String>,
+}
+
+/// The same fields, checked: trimmed, within their lengths, blanks as absent.
+pub struct PublicFields {
+    pub legal_basis: Option<String>,
+    pub office: Option<String>,
+    pub responsible_official: Option<String>,
+    pub selection_method: Option<String>,
+    pub siope_code: Option<String>,
+}
+
+impl PublicFields {
+    pub fn check(input: PublicFieldsInput, errors: &mut Vec<FieldError>) -> PublicFields {
+        let mut text = |field: &'static str, v: Option<String>, max: usize| {
+            let v = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())?;
+            if v.chars().count() > max || v.chars().any(char::is_control) {
+                errors.push(FieldError::new(
+                    field,
+                    format!("at most {max} characters, no control characters"),
+                ));
+                return None;
+            }
+            Some(v)
+        };
+        let legal_basis = text("legal_basis", input.legal_basis, 500);
+        let office = text("office", input.office, 200);
+        let responsible_official = text("responsible_official", input.responsible_official, 200);
+        let selection_method = text("selection_method", input.selection_method, 500);
+        let siope_code = match input.siope_code {
+            None => None,
+            Some(c) if valid_siope_code(&c) => Some(c),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "siope_code",
+                    "1–30 upper-case letters, digits and dots, such as U.1.04.04.01.001",
+                ));
+                None
+            }
+        };
+        PublicFields {
+            legal_basis,
+            office,
+            responsible_official,
+            selection_method,
+            siope_code,
+        }
+    }
+}
+
+fn valid_siope_code(s: &str) -> bool {
+    (1..=30).contains(&s.len())
+        && s.as_bytes()[0] != b'.'
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
 }
 
 /// A CUP is 15 upper-case letters and digits.
@@ -354,6 +468,16 @@ fn validate(
     {
         errors.push(FieldError::new("cup", "a CUP is 15 letters and digits"));
     }
+    let public = PublicFields::check(
+        PublicFieldsInput {
+            legal_basis: body.legal_basis,
+            office: body.office,
+            responsible_official: body.responsible_official,
+            selection_method: body.selection_method,
+            siope_code: body.siope_code,
+        },
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -384,6 +508,11 @@ fn validate(
         match_hold_secs,
         min_contribution,
         distributed_at: None,
+        legal_basis: public.legal_basis,
+        office: public.office,
+        responsible_official: public.responsible_official,
+        selection_method: public.selection_method,
+        siope_code: public.siope_code,
     };
     Ok((row, area_ids, funders))
 }
@@ -582,6 +711,71 @@ pub async fn set_budget(
             let funder = funders.remove(0);
             super::funders::set_budget_from_text(conn, &principal, &id, &funder.id, &budget_text)?;
             load_fund(conn, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Set a fund's transparency and treasury fields (admin). Once the four register fields are
+/// all present, the fund's waiting awards are published with them and become payable; an
+/// award already published keeps what it was published with.
+#[utoipa::path(
+    tag = "funds",
+    params(("id" = String, Path, description = "Fund id")),
+    request_body = PublicFieldsInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = FundView),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[put("/funds/{id}/transparency")]
+pub async fn set_transparency(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: ApiJson<PublicFieldsInput>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let mut errors = Vec::new();
+    let fields = PublicFields::check(body.into_inner(), &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let view = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> ApiResult<FundView> {
+                let changed = diesel::update(funds::table.find(&id))
+                    .set((
+                        funds::legal_basis.eq(&fields.legal_basis),
+                        funds::office.eq(&fields.office),
+                        funds::responsible_official.eq(&fields.responsible_official),
+                        funds::selection_method.eq(&fields.selection_method),
+                        funds::siope_code.eq(&fields.siope_code),
+                    ))
+                    .execute(conn)?;
+                if changed == 0 {
+                    return Err(ApiError::NotFound("fund"));
+                }
+                let row: FundRow = funds::table
+                    .find(&id)
+                    .select(FundRow::as_select())
+                    .first(conn)?;
+                let published = crate::app::transparency::publish_waiting(conn, &row)?;
+                audit(
+                    conn,
+                    &principal,
+                    "fund.transparency",
+                    "fund",
+                    &id,
+                    Some(format!("{published} awards published")),
+                )?;
+                load_fund(conn, &id)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

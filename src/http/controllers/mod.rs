@@ -11,7 +11,9 @@ pub mod funds;
 pub mod ops;
 pub mod partners;
 pub mod pledges;
+pub mod receipts;
 pub mod settlements;
+pub mod transparency;
 pub mod users;
 pub mod webhooks;
 
@@ -37,6 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(funds::list)
                 .service(funds::get)
                 .service(funds::set_budget)
+                .service(funds::set_transparency)
+                .service(transparency::awards)
                 .service(funders::create)
                 .service(funders::list)
                 .service(funders::set_budget)
@@ -47,6 +51,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(associations::get)
                 .service(associations::add_member)
                 .service(associations::list_members)
+                .service(receipts::donations_csv)
+                .service(receipts::public_funding)
                 .service(partners::create)
                 .service(partners::list)
                 .service(partners::disable)
@@ -76,11 +82,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(settlements::get)
                 .service(settlements::sepa_xml)
                 .service(settlements::items_csv)
+                .service(settlements::treasury_csv)
+                .service(settlements::treasury_json)
                 .service(settlements::confirm)
                 .service(settlements::cancel)
                 .service(pledges::create)
                 .service(pledges::for_campaign)
                 .service(pledges::get)
+                .service(receipts::receipt)
                 .service(pledges::list)
                 .service(pledges::erase)
                 .service(pledges::simulate)

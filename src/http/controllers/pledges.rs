@@ -10,6 +10,7 @@ use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
 use crate::db::queries::audit;
 use crate::db::schema::{campaigns, donors, pledges};
 use crate::db::write_tx;
+use crate::domain::tax_code::TaxCode;
 use crate::domain::email::Email;
 use crate::domain::money::{Currency, parse_amount};
 use crate::domain::pledge::PledgeStatus;
@@ -40,6 +41,11 @@ pub struct DonorInput {
     /// The donor agrees that the association may contact them (default false).
     #[serde(default)]
     pub contact_consent: bool,
+    /// The donor's codice fiscale (16 characters) or partita IVA (11 digits), checked with its
+    /// check character, printed on the tax receipt and sent with the association's yearly
+    /// donations list; erased with the donor.
+    #[schema(min_length = 11, max_length = 16, pattern = "^[A-Za-z0-9]{11,16}$")]
+    pub tax_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -95,6 +101,8 @@ pub struct DonorView {
     pub anonymous: bool,
     pub locale: String,
     pub contact_consent: bool,
+    /// The codice fiscale given for the tax receipt (null if none, or erased).
+    pub tax_code: Option<String>,
     pub erased: bool,
 }
 
@@ -169,6 +177,7 @@ fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> P
             anonymous: d.anonymous,
             locale: d.locale,
             contact_consent: d.contact_consent,
+            tax_code: d.tax_code,
         }),
         payment: PaymentInfo {
             provider: p.provider.as_str().to_string(),
@@ -221,7 +230,7 @@ fn validate(
     body: &CreatePledge,
     campaign: &CampaignRow,
     limits: crate::domain::money::PledgeLimits,
-) -> ApiResult<(i64, String, String)> {
+) -> ApiResult<(i64, String, String, Option<String>)> {
     let mut errors = Vec::new();
     let currency = campaign.currency;
     if let Some(c) = &body.currency
@@ -275,8 +284,16 @@ fn validate(
     {
         errors.push(FieldError::new("message", "at most 1000 characters"));
     }
+    let tax_code = match body.donor.tax_code.as_deref().map(TaxCode::parse) {
+        None => None,
+        Some(Ok(t)) => Some(t.as_str().to_string()),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("donor.tax_code", e));
+            None
+        }
+    };
     if errors.is_empty() {
-        Ok((amount, email, locale))
+        Ok((amount, email, locale, tax_code))
     } else {
         Err(ApiError::Validation(errors))
     }
@@ -339,7 +356,7 @@ pub async fn create(
         campaign_id,
     };
     let check = move |campaign: &CampaignRow| -> ApiResult<NewPledge> {
-        let (amount, email, locale) = validate(&body, campaign, limits)?;
+        let (amount, email, locale, tax_code) = validate(&body, campaign, limits)?;
         Ok(NewPledge {
             amount,
             donor_name: body.donor.name.trim().to_string(),
@@ -348,6 +365,7 @@ pub async fn create(
             contact_consent: body.donor.contact_consent,
             locale,
             message: body.message.clone().map(|m| m.trim().to_string()),
+            donor_tax_code: tax_code,
         })
     };
     let answer =
@@ -667,6 +685,7 @@ pub async fn erase(
                     .set((
                         donors::name.eq(None::<String>),
                         donors::email.eq(None::<String>),
+                        donors::tax_code.eq(None::<String>),
                         donors::erased_at.eq(Some(now())),
                     ))
                     .execute(conn)?;

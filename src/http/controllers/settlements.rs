@@ -13,6 +13,7 @@ use crate::db::schema::{
     associations, campaigns, funds, match_parts, settlement_items, settlement_lines, settlements,
 };
 use crate::db::{DbConnection, write_tx};
+use crate::domain::fund::FunderKind;
 use crate::domain::ids;
 use crate::domain::matching::MatchState;
 use crate::domain::money::Currency;
@@ -359,7 +360,9 @@ fn remittance(fund: &FundRow, titles: &[String]) -> String {
 /// A batch belongs to one funder: `funder_id` may be left out only when the fund has one. 422
 /// when `fund_id` names no fund, `funder_id` is not one of its funders (or is missing), or
 /// `commitment_ids` names campaigns that are not the fund's; 409 when a named commitment has
-/// no unpaid part of this funder outside an open batch.
+/// no unpaid part of this funder outside an open batch. A public funder's batch takes only
+/// awards published in the transparency register: 409 `award_unpublished` when a named
+/// commitment's award (or, by default, every payable one) is not published yet.
 #[utoipa::path(
     tag = "finance",
     request_body = CreateSettlement,
@@ -368,7 +371,7 @@ fn remittance(fund: &FundRow, titles: &[String]) -> String {
         (status = 201, body = SettlementView),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
-        (status = 409, description = "A commitment is not payable or already in an open batch", body = crate::http::error::Problem),
+        (status = 409, description = "A commitment is not payable, already in an open batch, or (public funders) its award is not published", body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
     )
 )]
@@ -460,6 +463,27 @@ pub async fn create(
                         .order(campaigns::id)
                         .select((CampaignRow::as_select(), MatchPartRow::as_select()))
                         .load(conn)?,
+                };
+                // A public funder pays published awards only: publication is what makes a
+                // grant of public money take effect (D.Lgs. 33/2013 art. 26).
+                let found = if funder.kind == FunderKind::Public && !found.is_empty() {
+                    let ids: Vec<&str> = found.iter().map(|(c, _)| c.id.as_str()).collect();
+                    let published = crate::app::transparency::published_for(conn, &funder.id, &ids)?;
+                    let unpublished: Vec<&str> = ids.iter().copied().filter(|id| !published.contains(*id)).collect();
+                    if !unpublished.is_empty() && (wanted.is_some() || published.is_empty()) {
+                        let missing = crate::app::transparency::register_fields(&fund).missing().join(", ");
+                        return Err(ApiError::conflict(
+                            "award_unpublished",
+                            format!(
+                                "the award for {} is not published in the transparency register, so it cannot be paid yet{}",
+                                unpublished.join(", "),
+                                if missing.is_empty() { String::new() } else { format!(" (the fund lacks: {missing})") }
+                            ),
+                        ));
+                    }
+                    found.into_iter().filter(|(c, _)| published.contains(&c.id)).collect()
+                } else {
+                    found
                 };
                 if found.is_empty() {
                     return Err(ApiError::validation("fund_id", "this funder has no committed match to settle in this fund"));
@@ -884,4 +908,250 @@ fn settlement_error(e: app_settlements::SettlementError) -> ApiError {
         E::Books(what) => ApiError::Internal(what),
         E::Db(e) => e.into(),
     }
+}
+
+/// One beneficiary of a public funder's batch, with the fields of a *mandato di pagamento*
+/// named after the OPI ones (mapping in `docs/public-finance.md`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreasuryLine {
+    /// 1, 2, … in the batch.
+    pub progressivo_beneficiario: i32,
+    pub anagrafica_beneficiario: String,
+    pub codice_fiscale_beneficiario: String,
+    pub iban: String,
+    pub bic: Option<String>,
+    /// Decimal with a dot, two places: `1234.50`.
+    pub importo_beneficiario: String,
+    /// At most 140 characters: the fund, its CUP, the campaigns.
+    pub causale: String,
+    pub codice_cup: Option<String>,
+    /// The fund's SIOPE code.
+    pub codice_cgu: Option<String>,
+    pub motivo_esclusione_cig_siope: String,
+    /// The act the awards rest on (the fund's legal basis as published).
+    pub estremi_provvedimento_autorizzativo: String,
+    /// The awards in the transparency register this payment settles.
+    pub id_attribuzioni: Vec<String>,
+    pub data_esecuzione_pagamento: chrono::NaiveDate,
+    /// The SEPA end-to-end id of the same payment, for reconciling the treasurer's report.
+    pub identificativo_end_to_end: String,
+    pub campaign_ids: Vec<String>,
+}
+
+/// A public funder's batch as its treasury's payment orders need it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreasuryExport {
+    pub settlement_id: String,
+    pub fund_id: String,
+    pub funder_id: String,
+    /// The paying body.
+    pub ente: String,
+    pub currency: String,
+    pub numero_beneficiari: i32,
+    /// The sum of the lines: the batch's total.
+    pub importo_totale: String,
+    pub lines: Vec<TreasuryLine>,
+}
+
+pub const TREASURY_COLUMNS: [&str; 16] = [
+    "progressivo_beneficiario",
+    "anagrafica_beneficiario",
+    "codice_fiscale_beneficiario",
+    "iban",
+    "bic",
+    "importo_beneficiario",
+    "causale",
+    "codice_cup",
+    "codice_cgu",
+    "motivo_esclusione_cig_siope",
+    "estremi_provvedimento_autorizzativo",
+    "id_attribuzioni",
+    "data_esecuzione_pagamento",
+    "identificativo_end_to_end",
+    "campaign_ids",
+    "valuta",
+];
+
+fn treasury_export(conn: &mut DbConnection, id: &str) -> ApiResult<TreasuryExport> {
+    use crate::db::schema::awards;
+    let (s, items, lines) = load(conn, id)?;
+    if s.status == SettlementStatus::Cancelled {
+        return Err(ApiError::conflict(
+            "settlement_cancelled",
+            "this batch was cancelled",
+        ));
+    }
+    let funder = crate::db::funders::load_funder(conn, &s.fund_id, &s.funder_id)?
+        .ok_or(ApiError::NotFound("funder"))?;
+    if funder.kind != FunderKind::Public {
+        return Err(ApiError::conflict(
+            "not_public_funder",
+            "treasury payment orders are for public funders' batches; use sepa.xml",
+        ));
+    }
+    let fund: FundRow = funds::table
+        .find(&s.fund_id)
+        .select(FundRow::as_select())
+        .first(conn)?;
+    let campaign_ids: Vec<&str> = lines.iter().map(|l| l.campaign_id.as_str()).collect();
+    let titles: BTreeMap<String, String> = campaigns::table
+        .filter(campaigns::id.eq_any(&campaign_ids))
+        .select((campaigns::id, campaigns::title))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let awarded: Vec<(String, String, Option<String>)> = awards::table
+        .filter(awards::funder_id.eq(&funder.id))
+        .filter(awards::campaign_id.eq_any(&campaign_ids))
+        .select((awards::campaign_id, awards::id, awards::legal_basis))
+        .load(conn)?;
+    let tax_codes: BTreeMap<String, String> = associations::table
+        .filter(associations::id.eq_any(items.iter().map(|i| i.association_id.as_str())))
+        .select((associations::id, associations::tax_code))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let execution_date = s.paid_at.unwrap_or_else(now).date();
+    let c = s.currency;
+    let mut out = Vec::new();
+    let mut total = 0;
+    for item in items.iter().filter(|i| i.status != ItemStatus::Cancelled) {
+        let mine: Vec<&SettlementLineRow> = lines.iter().filter(|l| l.item_id == item.id).collect();
+        let names: Vec<&str> = mine
+            .iter()
+            .map(|l| titles.get(&l.campaign_id).map_or(l.campaign_id.as_str(), String::as_str))
+            .collect();
+        let awards_of: Vec<&(String, String, Option<String>)> = awarded
+            .iter()
+            .filter(|(cid, _, _)| mine.iter().any(|l| &l.campaign_id == cid))
+            .collect();
+        let mut acts: Vec<String> = awards_of.iter().filter_map(|a| a.2.clone()).collect();
+        acts.dedup();
+        total += item.amount;
+        out.push(TreasuryLine {
+            progressivo_beneficiario: out.len() as i32 + 1,
+            anagrafica_beneficiario: item.creditor_name.clone(),
+            codice_fiscale_beneficiario: tax_codes
+                .get(&item.association_id)
+                .cloned()
+                .unwrap_or_default(),
+            iban: item.iban.clone(),
+            bic: item.bic.clone(),
+            importo_beneficiario: money(item.amount, &c),
+            causale: crate::domain::treasury::causale(&fund.name, fund.cup.as_deref(), &names),
+            codice_cup: fund.cup.clone(),
+            codice_cgu: fund.siope_code.clone(),
+            motivo_esclusione_cig_siope: crate::domain::treasury::CIG_EXCLUSION_GRANT.to_string(),
+            estremi_provvedimento_autorizzativo: acts.join("; "),
+            id_attribuzioni: awards_of.iter().map(|a| a.1.clone()).collect(),
+            data_esecuzione_pagamento: execution_date,
+            identificativo_end_to_end: item.end_to_end_id.clone(),
+            campaign_ids: mine.iter().map(|l| l.campaign_id.clone()).collect(),
+        });
+    }
+    if total != s.total {
+        // The batch's items always add up to its total; a difference is a bug to look at,
+        // never a file to send to the treasurer.
+        return Err(ApiError::Internal(format!(
+            "settlement {} items add up to {total}, its total is {}",
+            s.id, s.total
+        )));
+    }
+    Ok(TreasuryExport {
+        numero_beneficiari: out.len() as i32,
+        importo_totale: money(total, &c),
+        settlement_id: s.id,
+        fund_id: s.fund_id,
+        funder_id: s.funder_id,
+        ente: funder.name,
+        currency: c.to_string(),
+        lines: out,
+    })
+}
+
+/// A public funder's batch as payment-order lines for the city's treasury (finance, admin):
+/// one line per beneficiary with the OPI fields. 409 for a private funder's batch (use
+/// `sepa.xml`) or a cancelled one.
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TreasuryExport),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "A private funder's batch, or a cancelled one", body = crate::http::error::Problem),
+    )
+)]
+#[get("/settlements/{id}/treasury.json")]
+pub async fn treasury_json(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let id = id.into_inner();
+    let export = state
+        .db
+        .read(move |conn| treasury_export(conn, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(export))
+}
+
+/// The same lines as `treasury.json`, as CSV for the accounting software's import (finance,
+/// admin). Column names follow the OPI fields; amounts are decimals with a dot.
+#[utoipa::path(
+    tag = "finance",
+    params(("id" = String, Path, description = "Settlement id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "A private funder's batch, or a cancelled one", body = crate::http::error::Problem),
+    )
+)]
+#[get("/settlements/{id}/treasury.csv")]
+pub async fn treasury_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Finance, Role::Admin])?;
+    let id = id.into_inner();
+    let export = state
+        .db
+        .read(move |conn| treasury_export(conn, &id))
+        .await?;
+    let mut out = crate::http::csv_out::CsvOut::new(&TREASURY_COLUMNS);
+    for l in &export.lines {
+        out.row([
+            l.progressivo_beneficiario.to_string(),
+            l.anagrafica_beneficiario.clone(),
+            l.codice_fiscale_beneficiario.clone(),
+            l.iban.clone(),
+            l.bic.clone().unwrap_or_default(),
+            l.importo_beneficiario.clone(),
+            l.causale.clone(),
+            l.codice_cup.clone().unwrap_or_default(),
+            l.codice_cgu.clone().unwrap_or_default(),
+            l.motivo_esclusione_cig_siope.clone(),
+            l.estremi_provvedimento_autorizzativo.clone(),
+            l.id_attribuzioni.join(" "),
+            l.data_esecuzione_pagamento.format("%Y-%m-%d").to_string(),
+            l.identificativo_end_to_end.clone(),
+            l.campaign_ids.join(" "),
+            export.currency.clone(),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"treasury-{}.csv\"",
+                export.settlement_id
+            ),
+        ))
+        .body(out.finish()?))
 }

@@ -1,0 +1,10 @@
+DROP TABLE receipts;
+DROP TABLE receipt_counters;
+DROP TABLE awards;
+ALTER TABLE donors DROP COLUMN tax_code;
+ALTER TABLE associations DROP COLUMN runts_id;
+ALTER TABLE funds DROP COLUMN siope_code;
+ALTER TABLE funds DROP COLUMN selection_method;
+ALTER TABLE funds DROP COLUMN responsible_official;
+ALTER TABLE funds DROP COLUMN office;
+ALTER TABLE funds DROP COLUMN legal_basis;

@@ -1,0 +1,583 @@
+//! Donors' tax receipts (D.Lgs. 117/2017 art. 83) and the yearly lists an association needs:
+//! its receipts (for the Agenzia delle Entrate's pre-filled returns) and the public money it
+//! received (which L. 124/2017 asks it to publish).
+
+use crate::app::AppState;
+use crate::app::receipts::{self, ReceiptFacts};
+use crate::db::schema::{funders, funds, settlement_items, settlements};
+use crate::domain::role::Role;
+use crate::domain::settlement::{ItemStatus, SettlementStatus};
+use crate::http::csv_out::CsvOut;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Principal;
+use crate::http::views::{money, now, ts};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReceiptParams {
+    /// `it` or `en`; default from `Accept-Language`, else Italian.
+    #[param(pattern = "^(it|en)$")]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptAssociation {
+    pub id: String,
+    pub name: String,
+    pub tax_code: String,
+    /// RUNTS registration number (null if the association has not recorded it).
+    pub runts_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptDonor {
+    /// Null once the donor's data was erased, or for the association when the donor gave
+    /// anonymously.
+    pub name: Option<String>,
+    pub tax_code: Option<String>,
+}
+
+/// A donation's receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptView {
+    /// Gapless per association and year, such as `2026/000042`.
+    #[schema(example = "2026/000042")]
+    pub number: String,
+    pub year: i32,
+    pub pledge_id: String,
+    pub campaign_id: String,
+    pub association: ReceiptAssociation,
+    pub donor: ReceiptDonor,
+    /// The donated amount.
+    pub amount: String,
+    /// Given back to the donor so far (a partial refund leaves the receipt valid for the rest).
+    pub refunded: String,
+    pub currency: String,
+    /// When the payment was confirmed.
+    pub date: DateTime<Utc>,
+    /// The traceable payment method and its reference.
+    pub method: String,
+    pub causale: String,
+    /// True once the money went back to the donor (refund or chargeback); the number is not
+    /// reused.
+    pub voided: bool,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+/// What the caller may see of the donor: the association does not see anonymous donors.
+fn donor_for(principal: &Principal, f: &ReceiptFacts, anonymous: bool) -> ReceiptDonor {
+    if principal.role == Role::Association && anonymous {
+        return ReceiptDonor {
+            name: None,
+            tax_code: None,
+        };
+    }
+    ReceiptDonor {
+        name: f.donor_name.clone(),
+        tax_code: f.donor_tax_code.clone(),
+    }
+}
+
+fn method(f: &ReceiptFacts, lang: &str) -> String {
+    crate::domain::receipt::method(&f.provider, f.provider_payment_id.as_deref(), lang)
+}
+
+fn view(f: &ReceiptFacts, donor: ReceiptDonor, lang: &str) -> ReceiptView {
+    let r = &f.receipt;
+    let c = r.currency;
+    ReceiptView {
+        number: crate::domain::receipt::number(r.year, r.number),
+        year: r.year,
+        pledge_id: r.pledge_id.clone(),
+        campaign_id: r.campaign_id.clone(),
+        association: ReceiptAssociation {
+            id: r.association_id.clone(),
+            name: f.association_name.clone(),
+            tax_code: f.association_tax_code.clone(),
+            runts_id: f.association_runts_id.clone(),
+        },
+        donor,
+        amount: money(r.amount, &c),
+        refunded: money(f.refunded, &c),
+        currency: c.to_string(),
+        date: ts(r.issued_at),
+        method: method(f, lang),
+        causale: crate::domain::receipt::causale(&f.campaign_title, lang),
+        voided: r.voided_at.is_some(),
+        voided_at: r.voided_at.map(ts),
+    }
+}
+
+/// Labels of the printed receipt, per language.
+struct Labels {
+    title: &'static str,
+    number: &'static str,
+    voided: &'static str,
+    issuer: &'static str,
+    donor: &'static str,
+    donation: &'static str,
+    name: &'static str,
+    tax_code: &'static str,
+    runts: &'static str,
+    amount: &'static str,
+    refunded: &'static str,
+    date: &'static str,
+    method: &'static str,
+    causale: &'static str,
+    law: &'static str,
+}
+
+const IT: Labels = Labels {
+    title: "Ricevuta di erogazione liberale",
+    number: "Ricevuta n.",
+    voided: "RICEVUTA ANNULLATA: la donazione è stata restituita al donatore. Questa ricevuta non è valida ai fini fiscali.",
+    issuer: "Ente del Terzo Settore",
+    donor: "Donatore",
+    donation: "Erogazione",
+    name: "Denominazione / nome",
+    tax_code: "Codice fiscale",
+    runts: "Iscrizione RUNTS",
+    amount: "Importo",
+    refunded: "Di cui rimborsato",
+    date: "Data",
+    method: "Modalità di pagamento",
+    causale: "Causale",
+    law: "Erogazione liberale ai sensi dell'art. 83 del D.Lgs. 117/2017, effettuata con mezzo di pagamento tracciabile.",
+};
+
+const EN: Labels = Labels {
+    title: "Receipt for a liberal donation",
+    number: "Receipt no.",
+    voided: "RECEIPT VOIDED: the donation was returned to the donor. This receipt is not valid for tax purposes.",
+    issuer: "Third-sector organisation",
+    donor: "Donor",
+    donation: "Donation",
+    name: "Name",
+    tax_code: "Tax code",
+    runts: "RUNTS registration",
+    amount: "Amount",
+    refunded: "Of which refunded",
+    date: "Date",
+    method: "Payment method",
+    causale: "Purpose",
+    law: "Liberal donation under art. 83 of Legislative Decree 117/2017, made with a traceable means of payment.",
+};
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage<'a> {
+    lang: &'a str,
+    t: &'a Labels,
+    number: String,
+    voided: bool,
+    association_name: String,
+    association_tax_code: String,
+    runts_id: String,
+    donor_name: String,
+    donor_tax_code: String,
+    amount: String,
+    refunded: String,
+    currency: String,
+    date: String,
+    method: String,
+    causale: String,
+}
+
+fn language(req: &HttpRequest, asked: Option<&str>) -> &'static str {
+    match asked {
+        Some("en") => "en",
+        Some(_) => "it",
+        None => {
+            let accept = req
+                .headers()
+                .get("Accept-Language")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // The first language named wins; Italian unless English comes first.
+            match accept.trim_start().get(..2) {
+                Some(l) if l.eq_ignore_ascii_case("en") => "en",
+                _ => "it",
+            }
+        }
+    }
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("Accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+/// A donation's tax receipt (the partner that took the pledge, the association that received
+/// it, finance, admin): an HTML page fit to print, or JSON with `Accept: application/json`.
+/// 404 until the donation is confirmed. A receipt whose money went back to the donor says it
+/// is voided.
+#[utoipa::path(
+    tag = "receipts",
+    params(("id" = String, Path, description = "Pledge id (`plg_…`)"), ReceiptParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReceiptView, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/html"),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[get("/pledges/{id}/receipt")]
+pub async fn receipt(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    params: web::Query<ReceiptParams>,
+) -> ApiResult<HttpResponse> {
+    principal.require(&[Role::Partner, Role::Association, Role::Finance, Role::Admin])?;
+    let asked = params.into_inner().lang;
+    if asked.as_deref().is_some_and(|l| !matches!(l, "it" | "en")) {
+        return Err(ApiError::validation("lang", "must be it or en"));
+    }
+    let lang = language(&req, asked.as_deref());
+    let id = id.into_inner();
+    let (facts, anonymous) = state
+        .db
+        .read(move |conn| -> ApiResult<(ReceiptFacts, bool)> {
+            let facts = receipts::of_pledge(conn, &id)?.ok_or(ApiError::NotFound("receipt"))?;
+            let anonymous = crate::db::schema::donors::table
+                .find(&id)
+                .select(crate::db::schema::donors::anonymous)
+                .first::<bool>(conn)
+                .optional()?
+                .unwrap_or(false);
+            Ok((facts, anonymous))
+        })
+        .await?;
+    match principal.role {
+        Role::Admin | Role::Finance => {}
+        Role::Partner if principal.partner_id.as_deref() == Some(facts.partner_id.as_str()) => {}
+        Role::Association
+            if principal.association_id.as_deref()
+                == Some(facts.receipt.association_id.as_str()) => {}
+        _ => {
+            return Err(ApiError::Forbidden(
+                "this receipt belongs to another partner's or association's donation",
+            ));
+        }
+    }
+    let donor = donor_for(&principal, &facts, anonymous);
+    let v = view(&facts, donor, lang);
+    if wants_json(&req) {
+        return Ok(HttpResponse::Ok().json(v));
+    }
+    let dash = |s: Option<String>| s.unwrap_or_else(|| "—".to_string());
+    let page = ReceiptPage {
+        lang,
+        t: if lang == "en" { &EN } else { &IT },
+        number: v.number,
+        voided: v.voided,
+        association_name: v.association.name,
+        association_tax_code: v.association.tax_code,
+        runts_id: dash(v.association.runts_id),
+        donor_name: dash(v.donor.name),
+        donor_tax_code: dash(v.donor.tax_code),
+        amount: v.amount,
+        refunded: if facts.refunded > 0 { v.refunded } else { String::new() },
+        currency: v.currency,
+        date: v.date.format("%d/%m/%Y").to_string(),
+        method: v.method,
+        causale: v.causale,
+    };
+    let html = page
+        .render()
+        .map_err(|e| ApiError::Internal(format!("receipt page: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"))
+        .body(html))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct YearParams {
+    /// The calendar year (default: this year).
+    #[param(minimum = 2000, maximum = 2200)]
+    pub year: Option<i32>,
+}
+
+fn year_of(params: YearParams) -> ApiResult<i32> {
+    let year = params.year.unwrap_or_else(|| now().year());
+    if !(2000..=2200).contains(&year) {
+        return Err(ApiError::validation("year", "must be between 2000 and 2200"));
+    }
+    Ok(year)
+}
+
+/// The association itself, finance or admin; anyone else 403.
+fn may_read_association(principal: &Principal, association_id: &str) -> ApiResult<()> {
+    match principal.role {
+        Role::Admin | Role::Finance => Ok(()),
+        Role::Association if principal.association_id.as_deref() == Some(association_id) => Ok(()),
+        Role::Association => Err(ApiError::Forbidden("this is another association's")),
+        _ => Err(ApiError::Forbidden("your role may not read an association's donations")),
+    }
+}
+
+fn association_exists(conn: &mut crate::db::DbConnection, id: &str) -> ApiResult<()> {
+    use crate::db::schema::associations;
+    let n: i64 = associations::table.find(id).count().get_result(conn)?;
+    if n == 0 {
+        return Err(ApiError::NotFound("association"));
+    }
+    Ok(())
+}
+
+pub const DONATION_COLUMNS: [&str; 14] = [
+    "numero_ricevuta",
+    "anno",
+    "data",
+    "codice_fiscale_donatore",
+    "donatore",
+    "anonimo",
+    "importo",
+    "importo_rimborsato",
+    "importo_netto",
+    "valuta",
+    "annullata",
+    "modalita_pagamento",
+    "progetto",
+    "id_donazione",
+];
+
+/// The year's receipts of an association, by number (the association, finance, admin): what
+/// it sends to the Agenzia delle Entrate for its donors' pre-filled tax returns. Voided receipts
+/// stay listed, marked, so the numbering shows no gap. Anonymous donors' names and tax codes
+/// are left empty for the association.
+#[utoipa::path(
+    tag = "receipts",
+    params(("id" = String, Path, description = "Association id"), YearParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[get("/associations/{id}/donations.csv")]
+pub async fn donations_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    params: web::Query<YearParams>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    may_read_association(&principal, &id)?;
+    let year = year_of(params.into_inner())?;
+    let asso = id.clone();
+    let rows = state
+        .db
+        .read(move |conn| -> ApiResult<Vec<(ReceiptFacts, bool)>> {
+            association_exists(conn, &asso)?;
+            let rows = receipts::of_year(conn, &asso, year)?.ok_or_else(|| {
+                ApiError::conflict("too_many", "more receipts than one list holds; ask support")
+            })?;
+            let ids: Vec<&str> = rows.iter().map(|r| r.receipt.pledge_id.as_str()).collect();
+            let mut anonymous = std::collections::HashSet::new();
+            for chunk in ids.chunks(500) {
+                use crate::db::schema::donors;
+                let found: Vec<String> = donors::table
+                    .filter(donors::pledge_id.eq_any(chunk))
+                    .filter(donors::anonymous.eq(true))
+                    .select(donors::pledge_id)
+                    .load(conn)?;
+                anonymous.extend(found);
+            }
+            Ok(rows
+                .into_iter()
+                .map(|r| {
+                    let a = anonymous.contains(&r.receipt.pledge_id);
+                    (r, a)
+                })
+                .collect())
+        })
+        .await?;
+    let mut out = CsvOut::new(&DONATION_COLUMNS);
+    for (f, anonymous) in &rows {
+        let donor = donor_for(&principal, f, *anonymous);
+        let r = &f.receipt;
+        let c = r.currency;
+        out.row([
+            crate::domain::receipt::number(r.year, r.number),
+            r.year.to_string(),
+            r.issued_at.format("%Y-%m-%d").to_string(),
+            donor.tax_code.unwrap_or_default(),
+            donor.name.unwrap_or_default(),
+            anonymous.to_string(),
+            money(r.amount, &c),
+            money(f.refunded.min(r.amount), &c),
+            money(r.amount - f.refunded.min(r.amount), &c),
+            c.to_string(),
+            r.voided_at.is_some().to_string(),
+            method(f, "it"),
+            f.campaign_title.clone(),
+            r.pledge_id.clone(),
+        ]);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"donations-{id}-{year}.csv\""),
+        ))
+        .body(out.finish()?))
+}
+
+/// One payment of public money the association received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicFundingLine {
+    /// The public body that paid.
+    pub funder_name: String,
+    pub funder_tax_code: Option<String>,
+    pub fund_id: String,
+    pub fund_name: String,
+    pub cup: Option<String>,
+    pub amount: String,
+    pub paid_at: DateTime<Utc>,
+    pub causale: String,
+    pub settlement_id: String,
+    pub campaign_ids: Vec<String>,
+}
+
+/// The public money an association received in a year (cash basis), for the publication L.
+/// 124/2017 art. 1 c. 125 asks of the association itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicFunding {
+    pub association_id: String,
+    pub year: i32,
+    pub currency: String,
+    pub total: String,
+    pub lines: Vec<PublicFundingLine>,
+}
+
+/// Public money paid to an association in a year (the association, finance, admin): each
+/// confirmed payment by a public funder, with the paying body, the fund and the date.
+#[utoipa::path(
+    tag = "receipts",
+    params(("id" = String, Path, description = "Association id"), YearParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PublicFunding),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem),
+    )
+)]
+#[get("/associations/{id}/public-funding")]
+pub async fn public_funding(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    params: web::Query<YearParams>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    may_read_association(&principal, &id)?;
+    let year = year_of(params.into_inner())?;
+    let from = NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| ApiError::validation("year", "not a calendar year"))?;
+    let to = NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| ApiError::validation("year", "not a calendar year"))?;
+    let asso = id.clone();
+    type Row = (
+        String,
+        i64,
+        String,
+        chrono::NaiveDateTime,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        String,
+    );
+    let (rows, lines) = state
+        .db
+        .read(move |conn| -> ApiResult<(Vec<Row>, Vec<(String, String)>)> {
+            association_exists(conn, &asso)?;
+            let rows: Vec<Row> = settlement_items::table
+                .inner_join(settlements::table)
+                .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
+                .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
+                .filter(settlement_items::association_id.eq(&asso))
+                .filter(settlement_items::status.eq(ItemStatus::Settled))
+                .filter(settlements::status.eq(SettlementStatus::Confirmed))
+                .filter(funders::kind.eq(crate::domain::fund::FunderKind::Public.as_str()))
+                .filter(settlements::paid_at.ge(from))
+                .filter(settlements::paid_at.lt(to))
+                .order((settlements::paid_at, settlement_items::id))
+                .limit(10_000)
+                .select((
+                    settlement_items::id,
+                    settlement_items::amount,
+                    settlement_items::remittance,
+                    settlements::paid_at.assume_not_null(),
+                    funders::name,
+                    funders::tax_code,
+                    funds::id,
+                    funds::name,
+                    funds::cup,
+                    settlements::id,
+                ))
+                .load(conn)?;
+            let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+            let mut lines = Vec::new();
+            for chunk in item_ids.chunks(500) {
+                use crate::db::schema::settlement_lines;
+                lines.extend(
+                    settlement_lines::table
+                        .filter(settlement_lines::item_id.eq_any(chunk))
+                        .select((settlement_lines::item_id, settlement_lines::campaign_id))
+                        .load::<(String, String)>(conn)?,
+                );
+            }
+            Ok((rows, lines))
+        })
+        .await?;
+    let currency = crate::domain::money::Currency::EUR;
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    Ok(HttpResponse::Ok().json(PublicFunding {
+        association_id: id,
+        year,
+        currency: currency.to_string(),
+        total: money(total, &currency),
+        lines: rows
+            .into_iter()
+            .map(|r| PublicFundingLine {
+                campaign_ids: lines
+                    .iter()
+                    .filter(|(item, _)| *item == r.0)
+                    .map(|(_, c)| c.clone())
+                    .collect(),
+                amount: money(r.1, &currency),
+                causale: r.2,
+                paid_at: ts(r.3),
+                funder_name: r.4,
+                funder_tax_code: r.5,
+                fund_id: r.6,
+                fund_name: r.7,
+                cup: r.8,
+                settlement_id: r.9,
+            })
+            .collect(),
+    }))
+}
