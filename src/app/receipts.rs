@@ -65,10 +65,7 @@ pub fn issue_all(
 ) -> QueryResult<()> {
     donations.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.pledge_id.cmp(b.1.pledge_id)));
     for (association_id, d) in donations {
-        let exists: i64 = receipts::table
-            .find(d.pledge_id)
-            .count()
-            .get_result(conn)?;
+        let exists: i64 = receipts::table.find(d.pledge_id).count().get_result(conn)?;
         if exists > 0 {
             continue;
         }

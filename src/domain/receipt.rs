@@ -17,7 +17,9 @@ pub fn voids(status: PledgeStatus) -> bool {
 /// The causale a receipt states: a liberal donation for the named project.
 pub fn causale(campaign_title: &str, lang: &str) -> String {
     match lang {
-        "en" => format!("Liberal donation (erogazione liberale) for the project \"{campaign_title}\""),
+        "en" => {
+            format!("Liberal donation (erogazione liberale) for the project \"{campaign_title}\"")
+        }
         _ => format!("Erogazione liberale a sostegno del progetto \"{campaign_title}\""),
     }
 }

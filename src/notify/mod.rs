@@ -272,7 +272,13 @@ pub fn donor_email(
             .left_join(receipts::table)
             .select((
                 PledgeRow::as_select(),
-                (donors::name, donors::email, donors::locale, donors::tax_code).nullable(),
+                (
+                    donors::name,
+                    donors::email,
+                    donors::locale,
+                    donors::tax_code,
+                )
+                    .nullable(),
                 (
                     campaigns::title,
                     associations::name,

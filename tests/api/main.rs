@@ -18,6 +18,7 @@ mod notify;
 mod ops;
 mod pledges;
 mod policies;
+mod public_finance;
 mod settlements;
 mod smtp_sink;
 mod storms;

@@ -73,15 +73,16 @@ async fn donors_get_receipts_in_their_language_over_smtp() {
             );
             let report = app.tick().await;
             assert!(report.messages_sent >= 2, "{report:?}");
+            let year = chrono::Datelike::year(&chrono::Utc::now());
             let got = sink.received();
             let to_giulia = got
                 .iter()
                 .find(|m| m.to == vec!["giulia@example.org"])
                 .expect("receipt to giulia");
             assert!(
-                to_giulia
-                    .data
-                    .contains("Subject: Ricevuta della tua donazione CF-"),
+                to_giulia.data.contains(&format!(
+                    "Subject: Ricevuta della tua donazione {year}/000001"
+                )),
                 "{}",
                 to_giulia.data
             );
@@ -95,7 +96,12 @@ async fn donors_get_receipts_in_their_language_over_smtp() {
                 .iter()
                 .find(|m| m.to == vec!["john@example.org"])
                 .expect("receipt to john");
-            assert!(to_john.data.contains("Subject: Your donation receipt CF-"));
+            // Numbered without gaps per association and year, in payment order.
+            assert!(
+                to_john
+                    .data
+                    .contains(&format!("Subject: Your donation receipt {year}/000002"))
+            );
             assert!(to_john.data.contains("40.00 EUR"));
             assert_eq!(to_john.from, "noreply@cofund.invalid");
             // Sent once: another pass sends nothing again.

@@ -39,7 +39,11 @@ pub struct CreateAssociation {
     pub email: String,
     /// Registration number in the RUNTS (Registro Unico Nazionale del Terzo Settore), printed
     /// on donors' tax receipts: 1–40 letters, digits, spaces, `/`, `-` or `.`.
-    #[schema(min_length = 1, max_length = 40, pattern = r"^[A-Za-z0-9][A-Za-z0-9 /.\-]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9 /.\-]*$"
+    )]
     pub runts_id: Option<String>,
 }
 

@@ -72,7 +72,8 @@ pub struct CreateFund {
     #[serde(default)]
     pub exhaustion_policy: ExhaustionPolicy,
     /// Italian Codice Unico di Progetto (15 characters), quoted on every payment.
-    pub cup: Option<String>,    /// The call and the act that adopted it, as the transparency register cites it
+    pub cup: Option<String>,
+    /// The call and the act that adopted it, as the transparency register cites it
     /// (e.g. "Avviso pubblico, Delibera G.C. n. 123 del 12/03/2026"). Up to 500 characters.
     #[schema(max_length = 500)]
     pub legal_basis: Option<String>,

@@ -289,7 +289,11 @@ pub async fn receipt(
         donor_name: dash(v.donor.name),
         donor_tax_code: dash(v.donor.tax_code),
         amount: v.amount,
-        refunded: if facts.refunded > 0 { v.refunded } else { String::new() },
+        refunded: if facts.refunded > 0 {
+            v.refunded
+        } else {
+            String::new()
+        },
         currency: v.currency,
         date: v.date.format("%d/%m/%Y").to_string(),
         method: v.method,
@@ -300,7 +304,10 @@ pub async fn receipt(
         .map_err(|e| ApiError::Internal(format!("receipt page: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
         .body(html))
 }
 
@@ -316,7 +323,10 @@ pub struct YearParams {
 fn year_of(params: YearParams) -> ApiResult<i32> {
     let year = params.year.unwrap_or_else(|| now().year());
     if !(2000..=2200).contains(&year) {
-        return Err(ApiError::validation("year", "must be between 2000 and 2200"));
+        return Err(ApiError::validation(
+            "year",
+            "must be between 2000 and 2200",
+        ));
     }
     Ok(year)
 }
@@ -327,7 +337,9 @@ fn may_read_association(principal: &Principal, association_id: &str) -> ApiResul
         Role::Admin | Role::Finance => Ok(()),
         Role::Association if principal.association_id.as_deref() == Some(association_id) => Ok(()),
         Role::Association => Err(ApiError::Forbidden("this is another association's")),
-        _ => Err(ApiError::Forbidden("your role may not read an association's donations")),
+        _ => Err(ApiError::Forbidden(
+            "your role may not read an association's donations",
+        )),
     }
 }
 
@@ -512,46 +524,48 @@ pub async fn public_funding(
     );
     let (rows, lines) = state
         .db
-        .read(move |conn| -> ApiResult<(Vec<Row>, Vec<(String, String)>)> {
-            association_exists(conn, &asso)?;
-            let rows: Vec<Row> = settlement_items::table
-                .inner_join(settlements::table)
-                .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
-                .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
-                .filter(settlement_items::association_id.eq(&asso))
-                .filter(settlement_items::status.eq(ItemStatus::Settled))
-                .filter(settlements::status.eq(SettlementStatus::Confirmed))
-                .filter(funders::kind.eq(crate::domain::fund::FunderKind::Public.as_str()))
-                .filter(settlements::paid_at.ge(from))
-                .filter(settlements::paid_at.lt(to))
-                .order((settlements::paid_at, settlement_items::id))
-                .limit(10_000)
-                .select((
-                    settlement_items::id,
-                    settlement_items::amount,
-                    settlement_items::remittance,
-                    settlements::paid_at.assume_not_null(),
-                    funders::name,
-                    funders::tax_code,
-                    funds::id,
-                    funds::name,
-                    funds::cup,
-                    settlements::id,
-                ))
-                .load(conn)?;
-            let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-            let mut lines = Vec::new();
-            for chunk in item_ids.chunks(500) {
-                use crate::db::schema::settlement_lines;
-                lines.extend(
-                    settlement_lines::table
-                        .filter(settlement_lines::item_id.eq_any(chunk))
-                        .select((settlement_lines::item_id, settlement_lines::campaign_id))
-                        .load::<(String, String)>(conn)?,
-                );
-            }
-            Ok((rows, lines))
-        })
+        .read(
+            move |conn| -> ApiResult<(Vec<Row>, Vec<(String, String)>)> {
+                association_exists(conn, &asso)?;
+                let rows: Vec<Row> = settlement_items::table
+                    .inner_join(settlements::table)
+                    .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
+                    .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
+                    .filter(settlement_items::association_id.eq(&asso))
+                    .filter(settlement_items::status.eq(ItemStatus::Settled))
+                    .filter(settlements::status.eq(SettlementStatus::Confirmed))
+                    .filter(funders::kind.eq(crate::domain::fund::FunderKind::Public.as_str()))
+                    .filter(settlements::paid_at.ge(from))
+                    .filter(settlements::paid_at.lt(to))
+                    .order((settlements::paid_at, settlement_items::id))
+                    .limit(10_000)
+                    .select((
+                        settlement_items::id,
+                        settlement_items::amount,
+                        settlement_items::remittance,
+                        settlements::paid_at.assume_not_null(),
+                        funders::name,
+                        funders::tax_code,
+                        funds::id,
+                        funds::name,
+                        funds::cup,
+                        settlements::id,
+                    ))
+                    .load(conn)?;
+                let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+                let mut lines = Vec::new();
+                for chunk in item_ids.chunks(500) {
+                    use crate::db::schema::settlement_lines;
+                    lines.extend(
+                        settlement_lines::table
+                            .filter(settlement_lines::item_id.eq_any(chunk))
+                            .select((settlement_lines::item_id, settlement_lines::campaign_id))
+                            .load::<(String, String)>(conn)?,
+                    );
+                }
+                Ok((rows, lines))
+            },
+        )
         .await?;
     let currency = crate::domain::money::Currency::EUR;
     let total: i64 = rows.iter().map(|r| r.1).sum();

@@ -1019,7 +1019,11 @@ fn treasury_export(conn: &mut DbConnection, id: &str) -> ApiResult<TreasuryExpor
         let mine: Vec<&SettlementLineRow> = lines.iter().filter(|l| l.item_id == item.id).collect();
         let names: Vec<&str> = mine
             .iter()
-            .map(|l| titles.get(&l.campaign_id).map_or(l.campaign_id.as_str(), String::as_str))
+            .map(|l| {
+                titles
+                    .get(&l.campaign_id)
+                    .map_or(l.campaign_id.as_str(), String::as_str)
+            })
             .collect();
         let awards_of: Vec<&(String, String, Option<String>)> = awarded
             .iter()

@@ -134,7 +134,10 @@ pub async fn awards(
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     if params.year.is_some_and(|y| !(2000..=2200).contains(&y)) {
-        return Err(ApiError::validation("year", "must be between 2000 and 2200"));
+        return Err(ApiError::validation(
+            "year",
+            "must be between 2000 and 2200",
+        ));
     }
     if let Some(c) = &params.cursor
         && !ids::has_prefix(c, "awd")
