@@ -28,7 +28,11 @@ pub struct Violation {
     /// that is not approved/live/closing, or a commitment by one that did not succeed),
     /// `late_money` (money counted for a failed or cancelled campaign with no refund queued), `flagged_payment` (a payment that did not match its pledge and is not yet
     /// refunded: expected and received amounts in the detail), `refund_needs_attention`
-    /// (the provider refused or failed a refund).
+    /// (the provider refused or failed a refund), `receipt_missing` (a counted donation without its
+    /// tax receipt), `receipt_numbering` (an association's year of receipts is not numbered
+    /// 1..n with its counter at n), `receipt_voided` (a receipt voided while the donation stands,
+    /// or standing while its money went back), `award_missing` (a public funder's committed part
+    /// without its award in the register, or with another amount).
     pub check: String,
     /// The fund, campaign, pledge or journal entry concerned.
     pub subject: String,
@@ -325,6 +329,7 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
         ));
     }
     money_owed_back(conn, &all_campaigns, &mut violations)?;
+    public_duties(conn, &mut violations)?;
     Ok(Report {
         ok: violations.is_empty(),
         violations,
@@ -434,6 +439,114 @@ fn money_owed_back(
                 error.unwrap_or_else(|| "failed at the provider".into())
             ),
         ));
+    }
+    Ok(())
+}
+
+/// The public-finance duties: every counted donation has its receipt, numbered without gaps,
+/// voided exactly when its money went back; every public funder's committed part has its award.
+fn public_duties(conn: &mut DbConnection, violations: &mut Vec<Violation>) -> QueryResult<()> {
+    use super::schema::{awards, receipt_counters, receipts};
+    use crate::domain::fund::FunderKind;
+    use diesel::dsl::{count_star, max};
+    let unreceipted: Vec<String> = pledges::table
+        .left_join(receipts::table)
+        .filter(pledges::paid.eq(true))
+        .filter(receipts::pledge_id.nullable().is_null())
+        .select(pledges::id)
+        .limit(1000)
+        .load(conn)?;
+    for id in unreceipted {
+        violations.push(v(
+            "receipt_missing",
+            &id,
+            "a counted donation has no receipt".into(),
+        ));
+    }
+    let years: Vec<(String, i32, i64, Option<i32>)> = receipts::table
+        .group_by((receipts::association_id, receipts::year))
+        .select((
+            receipts::association_id,
+            receipts::year,
+            count_star(),
+            max(receipts::number),
+        ))
+        .load(conn)?;
+    let counters: HashMap<(String, i32), i32> = receipt_counters::table
+        .select((
+            receipt_counters::association_id,
+            receipt_counters::year,
+            receipt_counters::last_number,
+        ))
+        .load::<(String, i32, i32)>(conn)?
+        .into_iter()
+        .map(|(a, y, n)| ((a, y), n))
+        .collect();
+    for (association, year, n, top) in years {
+        let counter = counters.get(&(association.clone(), year)).copied();
+        if top != Some(n as i32) || counter != Some(n as i32) {
+            violations.push(v(
+                "receipt_numbering",
+                &association,
+                format!("{year}: {n} receipts, highest number {top:?}, counter at {counter:?}"),
+            ));
+        }
+    }
+    let returned = ["refunded", "charged_back"];
+    let wrongly_standing: Vec<String> = receipts::table
+        .inner_join(pledges::table)
+        .filter(pledges::status.eq_any(returned))
+        .filter(receipts::voided_at.is_null())
+        .select(receipts::pledge_id)
+        .limit(1000)
+        .load(conn)?;
+    let wrongly_voided: Vec<String> = receipts::table
+        .inner_join(pledges::table)
+        .filter(pledges::status.ne_all(returned))
+        .filter(receipts::voided_at.is_not_null())
+        .select(receipts::pledge_id)
+        .limit(1000)
+        .load(conn)?;
+    for id in wrongly_standing {
+        violations.push(v(
+            "receipt_voided",
+            &id,
+            "the donation went back to the donor but its receipt stands".into(),
+        ));
+    }
+    for id in wrongly_voided {
+        violations.push(v(
+            "receipt_voided",
+            &id,
+            "the receipt is voided but the donation stands".into(),
+        ));
+    }
+    let parts: Vec<(String, String, i64, Option<i64>)> = match_parts::table
+        .inner_join(funders::table)
+        .inner_join(campaigns::table)
+        .left_join(
+            awards::table.on(awards::campaign_id
+                .eq(match_parts::campaign_id)
+                .and(awards::funder_id.eq(match_parts::funder_id))),
+        )
+        .filter(funders::kind.eq(FunderKind::Public.as_str()))
+        .filter(match_parts::amount.gt(0))
+        .filter(campaigns::match_status.eq_any([MatchState::Committed, MatchState::Settled]))
+        .select((
+            match_parts::campaign_id,
+            match_parts::funder_id,
+            match_parts::amount,
+            awards::amount.nullable(),
+        ))
+        .load(conn)?;
+    for (campaign, funder, amount, awarded) in parts {
+        if awarded != Some(amount) {
+            violations.push(v(
+                "award_missing",
+                &campaign,
+                format!("funder {funder}: part {amount}, award {awarded:?}"),
+            ));
+        }
     }
     Ok(())
 }

@@ -179,7 +179,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     bic: None,
                     email: email.into(),
                     created_at: t,
-                    runts_id: None,
+                    runts_id: Some(format!("RUNTS {}", &tax_code[..6])),
                 })
                 .execute(conn)?;
             logins.push(add_user(
@@ -388,11 +388,17 @@ fn fund_template(t: chrono::NaiveDateTime) -> FundRow {
         match_hold_secs: 1800,
         min_contribution: 0,
         distributed_at: None,
-        legal_basis: None,
-        office: None,
-        responsible_official: None,
-        selection_method: None,
-        siope_code: None,
+        // What the transparency register and the treasury need (illustrative acts).
+        legal_basis: Some(
+            "Avviso pubblico Crowdfunding civico, Deliberazione della Giunta Comunale n. 123 (demo)"
+                .into(),
+        ),
+        office: Some("Divisione Servizi Sociali, Area Inclusione".into()),
+        responsible_official: Some("Dirigente dell'Area Inclusione (demo)".into()),
+        selection_method: Some(
+            "Avviso pubblico: progetti che raggiungono la soglia di raccolta".into(),
+        ),
+        siope_code: Some("U.1.04.04.01.001".into()),
     }
 }
 

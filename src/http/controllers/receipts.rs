@@ -522,50 +522,50 @@ pub async fn public_funding(
         Option<String>,
         String,
     );
+    /// (settlement item, campaign) pairs.
+    type ItemCampaigns = Vec<(String, String)>;
     let (rows, lines) = state
         .db
-        .read(
-            move |conn| -> ApiResult<(Vec<Row>, Vec<(String, String)>)> {
-                association_exists(conn, &asso)?;
-                let rows: Vec<Row> = settlement_items::table
-                    .inner_join(settlements::table)
-                    .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
-                    .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
-                    .filter(settlement_items::association_id.eq(&asso))
-                    .filter(settlement_items::status.eq(ItemStatus::Settled))
-                    .filter(settlements::status.eq(SettlementStatus::Confirmed))
-                    .filter(funders::kind.eq(crate::domain::fund::FunderKind::Public.as_str()))
-                    .filter(settlements::paid_at.ge(from))
-                    .filter(settlements::paid_at.lt(to))
-                    .order((settlements::paid_at, settlement_items::id))
-                    .limit(10_000)
-                    .select((
-                        settlement_items::id,
-                        settlement_items::amount,
-                        settlement_items::remittance,
-                        settlements::paid_at.assume_not_null(),
-                        funders::name,
-                        funders::tax_code,
-                        funds::id,
-                        funds::name,
-                        funds::cup,
-                        settlements::id,
-                    ))
-                    .load(conn)?;
-                let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-                let mut lines = Vec::new();
-                for chunk in item_ids.chunks(500) {
-                    use crate::db::schema::settlement_lines;
-                    lines.extend(
-                        settlement_lines::table
-                            .filter(settlement_lines::item_id.eq_any(chunk))
-                            .select((settlement_lines::item_id, settlement_lines::campaign_id))
-                            .load::<(String, String)>(conn)?,
-                    );
-                }
-                Ok((rows, lines))
-            },
-        )
+        .read(move |conn| -> ApiResult<(Vec<Row>, ItemCampaigns)> {
+            association_exists(conn, &asso)?;
+            let rows: Vec<Row> = settlement_items::table
+                .inner_join(settlements::table)
+                .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
+                .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
+                .filter(settlement_items::association_id.eq(&asso))
+                .filter(settlement_items::status.eq(ItemStatus::Settled))
+                .filter(settlements::status.eq(SettlementStatus::Confirmed))
+                .filter(funders::kind.eq(crate::domain::fund::FunderKind::Public.as_str()))
+                .filter(settlements::paid_at.ge(from))
+                .filter(settlements::paid_at.lt(to))
+                .order((settlements::paid_at, settlement_items::id))
+                .limit(10_000)
+                .select((
+                    settlement_items::id,
+                    settlement_items::amount,
+                    settlement_items::remittance,
+                    settlements::paid_at.assume_not_null(),
+                    funders::name,
+                    funders::tax_code,
+                    funds::id,
+                    funds::name,
+                    funds::cup,
+                    settlements::id,
+                ))
+                .load(conn)?;
+            let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+            let mut lines = Vec::new();
+            for chunk in item_ids.chunks(500) {
+                use crate::db::schema::settlement_lines;
+                lines.extend(
+                    settlement_lines::table
+                        .filter(settlement_lines::item_id.eq_any(chunk))
+                        .select((settlement_lines::item_id, settlement_lines::campaign_id))
+                        .load::<(String, String)>(conn)?,
+                );
+            }
+            Ok((rows, lines))
+        })
         .await?;
     let currency = crate::domain::money::Currency::EUR;
     let total: i64 = rows.iter().map(|r| r.1).sum();

@@ -3,7 +3,6 @@
 
 use crate::app::AppState;
 use crate::app::transparency::{self, RegisterLine};
-use crate::domain::ids;
 use crate::http::csv_out::CsvOut;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Page, check_limit};
@@ -138,11 +137,6 @@ pub async fn awards(
             "year",
             "must be between 2000 and 2200",
         ));
-    }
-    if let Some(c) = &params.cursor
-        && !ids::has_prefix(c, "awd")
-    {
-        return Err(ApiError::validation("cursor", "not a cursor of this list"));
     }
     let (year, fund_id, cursor) = (params.year, params.fund_id, params.cursor);
     let rows = state
