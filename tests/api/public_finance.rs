@@ -945,3 +945,130 @@ async fn an_association_sees_the_public_money_it_was_paid_and_not_the_foundation
     })
     .await;
 }
+
+/// Takes migration `000010_public_finance` back out and applies it again on the test database:
+/// what a city upgrading with donations and commitments already on its books goes through.
+async fn reapply_public_finance_migration(app: &TestApp) {
+    use diesel_migrations::MigrationHarness;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        match &mut *conn {
+            cofund::db::DbConnection::Sqlite(c) => {
+                let undone = c
+                    .revert_last_migration(cofund::db::SQLITE_MIGRATIONS)
+                    .unwrap();
+                assert_eq!(undone.to_string(), "20261130000010");
+                c.run_pending_migrations(cofund::db::SQLITE_MIGRATIONS)
+                    .unwrap();
+            }
+            cofund::db::DbConnection::Postgresql(c) => {
+                let undone = c
+                    .revert_last_migration(cofund::db::POSTGRES_MIGRATIONS)
+                    .unwrap();
+                assert_eq!(undone.to_string(), "20261130000010");
+                c.run_pending_migrations(cofund::db::POSTGRES_MIGRATIONS)
+                    .unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[actix_web::test]
+async fn an_upgrade_gives_past_donations_their_receipts_and_past_commitments_their_awards() {
+    each_backend(|app| async move {
+        let (c, _) = funded_city(
+            &app,
+            city_and_foundation(),
+            json!({"funding_split": "proportional"}),
+        )
+        .await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({"goal": "1000.00"})).await;
+        let first = give(&app, &partner, &cmp, "600.00", "a").await;
+        let second = give(&app, &partner, &cmp, "30.00", "b").await;
+        give(&app, &partner, &cmp, "20.00", "c").await;
+        app.webhook(&refunded("evt_rf_b", &pi(&second), 3000))
+            .await
+            .ok();
+        end_all_campaigns(&app).await;
+        assert_eq!(app.count("receipts").await, 3);
+
+        reapply_public_finance_migration(&app).await;
+
+        // Every past donation has its receipt again, in payment order, the refunded one voided.
+        assert_eq!(app.count("receipts").await, 3);
+        let year = chrono::Utc::now().year();
+        let csv = app
+            .get(
+                &format!("/v1/associations/{}/donations.csv?year={year}", c.asso_a),
+                Some(&c.member_a),
+            )
+            .await;
+        let (header, rows) = parse_csv(&text(&csv));
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let numbers: Vec<&str> = rows
+            .iter()
+            .map(|r| r[col("numero_ricevuta")].as_str())
+            .collect();
+        assert_eq!(
+            numbers,
+            (1..=3)
+                .map(|n| format!("{year}/{n:06}"))
+                .collect::<Vec<_>>()
+        );
+        let voided: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[col("id_donazione")].as_str(),
+                    r[col("annullata")].as_str(),
+                )
+            })
+            .collect();
+        assert!(voided.contains(&(second["id"].as_str().unwrap(), "true")));
+        assert!(voided.contains(&(first["id"].as_str().unwrap(), "false")));
+        // The next donation continues the year's numbering.
+        let other = app
+            .live_campaign(&c, json!({"goal": "1000.00", "title": "Altro"}))
+            .await;
+        let next = give(&app, &partner, &other, "10.00", "d").await;
+        let r = get_as(
+            &app,
+            &format!("/v1/pledges/{}/receipt", next["id"].as_str().unwrap()),
+            Some(&partner),
+            "application/json",
+        )
+        .await;
+        assert_eq!(r.ok()["number"], format!("{year}/000004"));
+
+        // The city's committed part is an award, waiting for the fund's register fields.
+        assert_eq!(
+            app.get("/v1/transparency/awards", None).await.ok()["data"],
+            json!([])
+        );
+        let admin = app.admin().await;
+        let published = app
+            .send(
+                app.client
+                    .put(app.url(&format!("/v1/funds/{}/transparency", c.fund)))
+                    .bearer_auth(&admin)
+                    .json(&json!({
+                        "legal_basis": "Delibera G.C. n. 7/2025", "office": "Welfare",
+                        "responsible_official": "Dott. Neri", "selection_method": "Avviso pubblico"
+                    })),
+            )
+            .await;
+        assert_eq!(published.status, 200, "{}", published.body);
+        let register = app.get("/v1/transparency/awards", None).await;
+        let rows = register.ok()["data"].as_array().unwrap().clone();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["campaign_id"], cmp.as_str());
+        assert_eq!(rows[0]["amount"], "250.00");
+        assert_eq!(rows[0]["legal_basis"], "Delibera G.C. n. 7/2025");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
