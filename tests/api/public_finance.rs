@@ -257,6 +257,13 @@ async fn a_public_funder_cannot_pay_an_award_until_it_is_published() {
             );
         }
         assert_eq!(app.count("settlements").await, batches);
+        let commitments = app
+            .get(&format!("/v1/funds/{}/commitments", c.fund), Some(&finance))
+            .await;
+        assert_eq!(
+            commitments.ok()["data"][0]["parts"][0]["award"],
+            "unpublished"
+        );
 
         // Only the admin fills in the fields; bad ones are refused and change nothing.
         let fields = json!({
@@ -308,6 +315,13 @@ async fn a_public_funder_cannot_pay_an_award_until_it_is_published() {
             .await;
         assert_eq!(batch.status, 201, "{}", batch.body);
         assert_eq!(batch.body["total"], "500.00");
+        let commitments = app
+            .get(&format!("/v1/funds/{}/commitments", c.fund), Some(&finance))
+            .await;
+        assert_eq!(
+            commitments.ok()["data"][0]["parts"][0]["award"],
+            "published"
+        );
         app.assert_reconciled().await;
     })
     .await;

@@ -55,6 +55,10 @@ pub struct CommitmentPartView {
     pub amount: String,
     pub settlement_id: Option<String>,
     pub settled: bool,
+    /// A public funder's part: its award in the transparency register (`published` parts are
+    /// payable; `unpublished` ones wait for the fund's register fields). Null for private
+    /// funders.
+    pub award: Option<String>,
 }
 
 pub type CommitmentPage = Page<CommitmentView>;
@@ -76,7 +80,11 @@ pub struct CommitmentParams {
 }
 
 /// Committed campaigns with their association's name, and their funders' parts.
-type CommitmentRows = (Vec<(CampaignRow, String)>, Vec<MatchPartRow>);
+type CommitmentRows = (
+    Vec<(CampaignRow, String)>,
+    Vec<MatchPartRow>,
+    Vec<(String, String, bool)>,
+);
 
 /// Match commitments of a fund (finance, admin).
 #[utoipa::path(
@@ -149,10 +157,18 @@ pub async fn commitments(
                 .order((match_parts::campaign_id, match_parts::funder_id))
                 .select(MatchPartRow::as_select())
                 .load(conn)?;
-            Ok((rows, parts))
+            let awards: Vec<(String, String, bool)> = crate::db::schema::awards::table
+                .filter(crate::db::schema::awards::campaign_id.eq_any(&ids))
+                .select((
+                    crate::db::schema::awards::campaign_id,
+                    crate::db::schema::awards::funder_id,
+                    crate::db::schema::awards::published_at.is_not_null(),
+                ))
+                .load(conn)?;
+            Ok((rows, parts, awards))
         })
         .await?;
-    let (rows, parts) = rows;
+    let (rows, parts, awards) = rows;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
@@ -178,6 +194,17 @@ pub async fn commitments(
                         amount: money(p.amount, &c.currency),
                         settlement_id: p.settlement_id.clone(),
                         settled: p.settled,
+                        award: awards
+                            .iter()
+                            .find(|(cid, fid, _)| *cid == p.campaign_id && *fid == p.funder_id)
+                            .map(|(_, _, published)| {
+                                if *published {
+                                    "published"
+                                } else {
+                                    "unpublished"
+                                }
+                                .to_string()
+                            }),
                     })
                     .collect(),
                 amount: money(c.match_amount, &c.currency),
