@@ -264,8 +264,10 @@ impl Sums {
     params(("id" = String, Path, description = "Fund id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = FundReport, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+        (status = 200, description = "The report: JSON, or CSV with `Accept: text/csv`", content(
+            (FundReport = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
     )

@@ -225,8 +225,10 @@ fn wants_json(req: &HttpRequest) -> bool {
     params(("id" = String, Path, description = "Pledge id (`plg_…`)"), ReceiptParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ReceiptView, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/html"),
+        (status = 200, description = "The receipt: a printable page, or JSON with `Accept: application/json`", content(
+            (String = "text/html"),
+            (ReceiptView = "application/json"),
+        )),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),

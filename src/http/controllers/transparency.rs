@@ -119,8 +119,10 @@ fn view(line: RegisterLine, base: &str) -> AwardView {
     tag = "transparency",
     params(RegisterParams),
     responses(
-        (status = 200, body = Page<AwardView>, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+        (status = 200, description = "Published awards: JSON, or CSV with `Accept: text/csv`", content(
+            (Page<AwardView> = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 422, body = crate::http::error::Problem),
     )
 )]
