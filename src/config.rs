@@ -30,6 +30,9 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`COFUND_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Empty: the peer address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The console's session cookie carries `Secure` (`COFUND_COOKIE_SECURE`, default false:
+    /// set it true whenever the service is reached over HTTPS).
+    pub cookie_secure: bool,
     pub log_format: LogFormat,
     pub payments: PaymentsConfig,
     /// The city, as the debtor of SEPA settlement files.
@@ -347,6 +350,7 @@ impl Config {
             bind: get("COFUND_BIND", "127.0.0.1:8080"),
             admin_bind: lookup("COFUND_ADMIN_BIND").filter(|b| !b.trim().is_empty()),
             auto_migrate: parse_bool("COFUND_AUTO_MIGRATE", true)?,
+            cookie_secure: parse_bool("COFUND_COOKIE_SECURE", false)?,
             db_pool_size: pool as u32,
             jwt: JwtConfig {
                 secret,

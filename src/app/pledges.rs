@@ -233,3 +233,31 @@ where
         .await?;
     Ok(Created::New(text))
 }
+
+/// The partner the built-in reference checkout (`/campaigns/{id}/donate`, simulated provider
+/// only) pledges as: found by name, made once with random secrets nobody holds.
+pub fn reference_checkout_partner(conn: &mut crate::db::DbConnection) -> QueryResult<String> {
+    use crate::db::schema::partners;
+    const NAME: &str = "cofund reference checkout";
+    if let Some(id) = partners::table
+        .filter(partners::name.eq(NAME))
+        .select(partners::id)
+        .first::<String>(conn)
+        .optional()?
+    {
+        return Ok(id);
+    }
+    let id = crate::domain::ids::new_id(crate::domain::ids::PARTNER);
+    let unusable = crate::auth::hash_secret(&crate::domain::ids::random_secret("x", 32));
+    diesel::insert_into(partners::table)
+        .values((
+            partners::id.eq(&id),
+            partners::name.eq(NAME),
+            partners::client_id.eq(crate::domain::ids::random_secret("checkout", 16)),
+            partners::client_secret_hash.eq(unusable),
+            partners::webhook_secret.eq(crate::domain::ids::random_secret("whsec", 32)),
+            partners::created_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}

@@ -163,6 +163,15 @@ impl PreparedShape {
         Ok(PreparedShape { shape, bbox })
     }
 
+    /// The outer rings as (lon, lat) points, for drawing the area.
+    pub fn outer_rings(&self) -> Vec<Vec<(f64, f64)>> {
+        self.shape
+            .0
+            .iter()
+            .map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)).collect())
+            .collect()
+    }
+
     /// True when the point lies inside the area or on its border.
     pub fn contains(&self, point: LatLon) -> bool {
         let p = Point::new(point.lon, point.lat);

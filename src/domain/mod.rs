@@ -11,6 +11,7 @@ pub mod funding;
 pub mod iban;
 pub mod ids;
 pub mod ledger;
+pub mod map;
 pub mod matching;
 pub mod money;
 pub mod per_donation;

@@ -34,6 +34,12 @@ fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    principal_of_token(state, token).map(Some)
+}
+
+/// The principal a bearer token (or a console session's token) stands for: verified, not
+/// expired, not revoked.
+pub fn principal_of_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let claims = state
         .tokens
         .verify(token.trim())
@@ -41,12 +47,12 @@ fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
     if state.revocations.is_revoked(&claims.sub, claims.iat) {
         return Err(ApiError::Unauthorized);
     }
-    Ok(Some(Principal {
+    Ok(Principal {
         sub: claims.sub,
         role: claims.role,
         association_id: claims.association_id,
         partner_id: claims.partner_id,
-    }))
+    })
 }
 
 impl FromRequest for Principal {

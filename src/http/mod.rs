@@ -5,6 +5,7 @@ pub mod controllers;
 pub mod csv_out;
 pub mod error;
 pub mod extract;
+pub mod pages;
 pub mod views;
 
 pub use crate::app::{AppState, cache};
@@ -120,6 +121,7 @@ pub fn build_app(
     >,
 > {
     let metrics = state.metrics.clone();
+    let config = state.config.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -153,6 +155,8 @@ pub fn build_app(
         utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
             .config(utoipa_swagger_ui::Config::from("/openapi.json")),
     )
+    // The pages, after the API: only paths the API does not serve reach them.
+    .service(pages::scope(config))
     .default_service(web::to(move |req: actix_web::HttpRequest| {
         // A documented path with another method is 405 (with the methods it takes), not 404.
         let allowed = table.allowed(req.path()).map(|m| m.join(", "));

@@ -80,7 +80,7 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
-enum Grant {
+pub(crate) enum Grant {
     Password { username: String, password: String },
     Client { client_id: String, secret: String },
 }
@@ -143,6 +143,20 @@ pub async fn token(
     let ip = client_ip(&req, &state.config.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
+    let access_token = sign_in(&state, &ip, grant).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.tokens.ttl_secs(),
+        }))
+}
+
+/// Checks a grant under the sign-in back-off and the per-address limit and issues a token:
+/// the one door for the API's token endpoint and the console's login form.
+pub(crate) async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> ApiResult<String> {
+    let ip = ip.to_string();
     let name = match &grant {
         Grant::Password { username, .. } => format!("user|{username}"),
         Grant::Client { client_id, .. } => format!("client|{client_id}"),
@@ -227,12 +241,5 @@ pub async fn token(
         return Err(ApiError::Unauthorized);
     };
     state.sign_in_backoff.succeeded(&name);
-    let access_token = state.tokens.issue(subject);
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: state.tokens.ttl_secs(),
-        }))
+    Ok(state.tokens.issue(subject))
 }

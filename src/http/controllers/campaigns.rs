@@ -265,12 +265,21 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreateCampaign>,
 ) -> ApiResult<HttpResponse> {
+    let view = create_campaign(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The campaign-creation use case, for the API and the console alike.
+pub(crate) async fn create_campaign(
+    state: &AppState,
+    principal: Principal,
+    body: CreateCampaign,
+) -> ApiResult<CampaignView> {
     principal.require(&[Role::Association])?;
     let association_id = principal
         .association_id
         .clone()
         .ok_or(ApiError::Forbidden("no association"))?;
-    let body = body.into_inner();
     let areas_index = state.areas.clone();
     let view = state
         .db
@@ -353,7 +362,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -387,9 +396,17 @@ pub async fn list(
     principal: MaybePrincipal,
     params: web::Query<CampaignListParams>,
 ) -> ApiResult<HttpResponse> {
-    let params = params.into_inner();
+    let page = list_campaigns(&state, principal.0, params.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The campaign list as `principal` may see it, for the API and the pages alike.
+pub(crate) async fn list_campaigns(
+    state: &AppState,
+    principal: Option<Principal>,
+    params: CampaignListParams,
+) -> ApiResult<Page<CampaignView>> {
     let limit = check_limit(params.limit)?;
-    let principal = principal.0;
     let mut association_filter = params.association_id.clone();
     let mut public_only = true;
     let mut full = false;
@@ -450,12 +467,23 @@ pub async fn list(
                 .collect()
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
+    Ok(Page::from_rows(
         rows,
         limit,
         |(r, _)| r.id.clone(),
         |(r, ratio)| view(r, ratio, full),
-    )))
+    ))
+}
+
+/// One campaign as `principal` may see it (uncached), for the pages: 404 when it may not.
+pub(crate) async fn get_campaign(
+    state: &AppState,
+    principal: Option<Principal>,
+    id: String,
+) -> ApiResult<CampaignView> {
+    let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
+    let full = matches!(visibility(principal.as_ref(), &row)?, Visibility::Full);
+    Ok(view(row, fund.threshold_ratio, full))
 }
 
 /// Read a campaign. 404 when the caller may not see it: a campaign that is not public, unless
@@ -562,7 +590,7 @@ fn move_status(
 }
 
 /// Runs one lifecycle action in a transaction and returns the campaign as it now is.
-async fn act(
+pub(crate) async fn act(
     state: &AppState,
     principal: Principal,
     id: String,

@@ -336,13 +336,32 @@ pub async fn create(
         .partner_id
         .clone()
         .ok_or(ApiError::Forbidden("no partner"))?;
+    let key = idempotency_key(&req)?;
+    let created =
+        create_pledge(&state, partner_id, key, id.into_inner(), body.into_inner()).await?;
+    let mut reply = HttpResponse::Created();
+    reply.content_type("application/json");
+    Ok(match created {
+        Created::Replayed(body) => reply
+            .insert_header(("Idempotent-Replayed", "true"))
+            .body(body),
+        Created::New(body) => reply.body(body),
+    })
+}
+
+/// The pledge-creation use case of a partner (the API's and the reference checkout's): rate
+/// limit, validation, the provider's payment, idempotency. Answers the JSON body it stored.
+pub(crate) async fn create_pledge(
+    state: &AppState,
+    partner_id: String,
+    key: String,
+    campaign_id: String,
+    body: CreatePledge,
+) -> ApiResult<Created> {
     state
         .pledge_limiter
         .check(&partner_id)
         .map_err(ApiError::RateLimited)?;
-    let key = idempotency_key(&req)?;
-    let campaign_id = id.into_inner();
-    let body = body.into_inner();
     let hash = hex::encode(Sha256::digest(
         serde_json::to_string(&(&campaign_id, &body))
             .unwrap_or_default()
@@ -389,17 +408,9 @@ pub async fn create(
             };
             serde_json::to_string(&response).unwrap_or_default()
         };
-    let created = app_pledges::create(&state, request, check, answer)
+    app_pledges::create(state, request, check, answer)
         .await
-        .map_err(pledge_error)?;
-    let mut reply = HttpResponse::Created();
-    reply.content_type("application/json");
-    Ok(match created {
-        Created::Replayed(body) => reply
-            .insert_header(("Idempotent-Replayed", "true"))
-            .body(body),
-        Created::New(body) => reply.body(body),
-    })
+        .map_err(pledge_error)
 }
 
 /// The answer to a pledge that was not created.
@@ -743,44 +754,13 @@ pub async fn simulate(
     payment_id: web::Path<String>,
     body: ApiJson<SimulateBody>,
 ) -> ApiResult<HttpResponse> {
-    let PaymentProvider::Simulated(sim) = &*state.provider else {
-        return Err(ApiError::NotFound("route"));
-    };
-    // Only the payer's side may pay: the partner that created the pledge, or an admin trying
-    // the flow. Finance and the other roles never make money appear.
-    if !matches!(principal.role, Role::Admin | Role::Partner) {
-        return Err(ApiError::Forbidden(
-            "only the partner that created the pledge or an admin may simulate its payment",
-        ));
-    }
-    let payment_id = payment_id.into_inner();
-    let lookup = payment_id.clone();
-    let pledge = state
-        .db
-        .run(move |conn| -> ApiResult<PledgeRow> {
-            pledges::table
-                .filter(pledges::provider_payment_id.eq(&lookup))
-                .select(PledgeRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(ApiError::NotFound("payment"))
-        })
-        .await?;
-    if principal.role != Role::Admin {
-        may_read_pledge(&principal, &pledge)?;
-    }
-    sim.trigger(&payment_id, body.into_inner().outcome)
-        .await
-        .map_err(|e| match e {
-            crate::providers::ProviderError::Rejected { status: 404, .. } => {
-                ApiError::NotFound("payment")
-            }
-            crate::providers::ProviderError::Rejected { message, .. } => {
-                ApiError::conflict("payment_state", message)
-            }
-            crate::providers::ProviderError::Unavailable(_) => ApiError::ProviderUnavailable,
-        })?;
-    deliver_simulated(&state).await?;
+    let pledge = simulate_payment(
+        &state,
+        &principal,
+        payment_id.into_inner(),
+        body.into_inner().outcome,
+    )
+    .await?;
     let id = pledge.id.clone();
     let ((p, d), m) = state
         .db
@@ -929,4 +909,52 @@ fn reported_currency(reported: Option<&str>, own: Currency) -> Currency {
     reported
         .and_then(|c| Currency::parse(&c.to_ascii_uppercase()).ok())
         .unwrap_or(own)
+}
+
+/// Has the simulated provider settle a payment and deliver its signed webhook (the partner
+/// that created the pledge, or an admin): the API's and the reference checkout's path.
+pub(crate) async fn simulate_payment(
+    state: &AppState,
+    principal: &Principal,
+    payment_id: String,
+    outcome: SimOutcome,
+) -> ApiResult<PledgeRow> {
+    let PaymentProvider::Simulated(sim) = &*state.provider else {
+        return Err(ApiError::NotFound("route"));
+    };
+    // Only the payer's side may pay: the partner that created the pledge, or an admin trying
+    // the flow. Finance and the other roles never make money appear.
+    if !matches!(principal.role, Role::Admin | Role::Partner) {
+        return Err(ApiError::Forbidden(
+            "only the partner that created the pledge or an admin may simulate its payment",
+        ));
+    }
+    let lookup = payment_id.clone();
+    let pledge = state
+        .db
+        .run(move |conn| -> ApiResult<PledgeRow> {
+            pledges::table
+                .filter(pledges::provider_payment_id.eq(&lookup))
+                .select(PledgeRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound("payment"))
+        })
+        .await?;
+    if principal.role != Role::Admin {
+        may_read_pledge(principal, &pledge)?;
+    }
+    sim.trigger(&payment_id, outcome)
+        .await
+        .map_err(|e| match e {
+            crate::providers::ProviderError::Rejected { status: 404, .. } => {
+                ApiError::NotFound("payment")
+            }
+            crate::providers::ProviderError::Rejected { message, .. } => {
+                ApiError::conflict("payment_state", message)
+            }
+            crate::providers::ProviderError::Unavailable(_) => ApiError::ProviderUnavailable,
+        })?;
+    deliver_simulated(state).await?;
+    Ok(pledge)
 }

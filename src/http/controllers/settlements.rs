@@ -701,7 +701,19 @@ pub async fn sepa_xml(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let id = id.into_inner();
+    let (name, xml) = sepa_file(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(xml))
+}
+
+/// A batch's pain.001 file and its name: for the API and the console alike (the caller has
+/// checked the role).
+pub(crate) async fn sepa_file(state: &AppState, id: String) -> ApiResult<(String, String)> {
     let (s, items, _) = state.db.run(move |conn| load(conn, &id)).await?;
     if s.status == SettlementStatus::Cancelled {
         return Err(ApiError::conflict(
@@ -761,13 +773,7 @@ pub async fn sepa_xml(
             .collect(),
     };
     let xml = sepa::pain001(&debtor, &batch);
-    Ok(HttpResponse::Ok()
-        .content_type("application/xml; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}.xml\"", s.message_id),
-        ))
-        .body(xml))
+    Ok((format!("{}.xml", s.message_id), xml))
 }
 
 /// The batch's items as CSV (finance, admin).
@@ -1150,6 +1156,19 @@ pub async fn treasury_csv(
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
+    let csv = treasury_csv_file(&state, id.clone()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"treasury-{id}.csv\""),
+        ))
+        .body(csv))
+}
+
+/// A public funder's batch as treasury CSV: for the API and the console alike (the caller has
+/// checked the role).
+pub(crate) async fn treasury_csv_file(state: &AppState, id: String) -> ApiResult<String> {
     let export = state
         .db
         .read(move |conn| treasury_export(conn, &id))
@@ -1175,14 +1194,5 @@ pub async fn treasury_csv(
             export.currency.clone(),
         ]);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"treasury-{}.csv\"",
-                export.settlement_id
-            ),
-        ))
-        .body(out.finish()?))
+    out.finish()
 }

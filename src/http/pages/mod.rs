@@ -1,0 +1,284 @@
+//! Server-rendered pages (the public site and the console) from the same binary, on the same
+//! use cases and checks as the API. Sessions are private (encrypted) HttpOnly cookies holding
+//! the same signed token the API takes, so a page is allowed exactly what the API would allow
+//! its user, revocation included; every form carries the session's CSRF token; pages load
+//! nothing from another host and run no script (the Content-Security-Policy says so).
+
+mod handlers;
+pub mod i18n;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::http::error::ApiError;
+use crate::http::extract::Principal;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionMiddleware};
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use i18n::Tr;
+use sha2::{Digest, Sha512};
+
+/// What every page's layout needs.
+pub struct Ctx {
+    pub t: Tr,
+    pub lang: &'static str,
+    /// The signed-in user's role, as shown in the navigation.
+    pub user: Option<String>,
+    pub csrf: String,
+}
+
+impl Ctx {
+    /// An error page in this page's language.
+    pub fn fail(&self, e: ApiError) -> PageError {
+        PageError::from_api(self.lang, e)
+    }
+}
+
+pub type PageResult = Result<HttpResponse, PageError>;
+
+/// A failure shown as a page (never JSON), with no internal detail.
+#[derive(Debug)]
+pub struct PageError {
+    lang: &'static str,
+    status: StatusCode,
+    message: String,
+    details: Vec<String>,
+}
+
+impl PageError {
+    pub fn from_api(lang: &'static str, e: ApiError) -> PageError {
+        if let ApiError::Internal(detail) = &e {
+            tracing::error!(%detail, "internal error on a page");
+        }
+        let details = match &e {
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect(),
+            _ => Vec::new(),
+        };
+        PageError {
+            lang,
+            status: e.status_code(),
+            message: e.to_string(),
+            details,
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ctx: Ctx,
+    title: String,
+    message: String,
+    details: Vec<String>,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let t = Tr::new(self.lang);
+        let key = format!("error-{}", self.status.as_u16());
+        let title = match t.get(&key) {
+            s if s == key => t.get("error-generic"),
+            s => s,
+        };
+        let page = ErrorPage {
+            title,
+            message: self.message.clone(),
+            details: self.details.clone(),
+            ctx: Ctx {
+                t,
+                lang: self.lang,
+                user: None,
+                csrf: String::new(),
+            },
+        };
+        let body = page.render().unwrap_or_else(|_| self.message.clone());
+        let mut res = HttpResponse::build(self.status);
+        secure_headers(&mut res);
+        res.content_type("text/html; charset=utf-8").body(body)
+    }
+}
+
+/// What pages may load: only this host's stylesheet and images; no script, no frames.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+fn secure_headers(res: &mut actix_web::HttpResponseBuilder) {
+    res.insert_header(("Content-Security-Policy", CSP))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"))
+        .insert_header(("Cache-Control", "no-store"));
+}
+
+/// Renders a page.
+pub fn html<T: Template>(page: T) -> PageResult {
+    let body = page
+        .render()
+        .map_err(|e| PageError::from_api("it", ApiError::Internal(format!("template: {e}"))))?;
+    let mut res = HttpResponse::Ok();
+    secure_headers(&mut res);
+    Ok(res.content_type("text/html; charset=utf-8").body(body))
+}
+
+/// After a form: see the result (POST, redirect, GET).
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to.to_string()))
+        .finish()
+}
+
+fn query_lang(req: &HttpRequest) -> Option<&str> {
+    req.query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+}
+
+/// The page's language, the signed-in principal (if the session's token still holds) and the
+/// session's CSRF token (made on first use).
+pub fn context(state: &AppState, req: &HttpRequest, session: &Session) -> (Ctx, Option<Principal>) {
+    let accept = req
+        .headers()
+        .get("Accept-Language")
+        .and_then(|v| v.to_str().ok());
+    let mut lang = i18n::negotiate(query_lang(req), accept);
+    // A language picked with ?lang= sticks for the session.
+    if query_lang(req).is_some() {
+        let _ = session.insert("lang", lang);
+    } else if let Ok(Some(kept)) = session.get::<String>("lang") {
+        lang = i18n::negotiate(Some(&kept), None);
+    }
+    let principal = match session.get::<String>("token") {
+        Ok(Some(token)) => match crate::http::extract::principal_of_token(state, &token) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                // Expired or revoked: the session ends with its token.
+                session.remove("token");
+                None
+            }
+        },
+        _ => None,
+    };
+    let csrf = match session.get::<String>("csrf") {
+        Ok(Some(c)) => c,
+        _ => {
+            let c = crate::domain::ids::random_secret("csrf", 24);
+            let _ = session.insert("csrf", &c);
+            c
+        }
+    };
+    let t = Tr::new(lang);
+    let ctx = Ctx {
+        user: principal
+            .as_ref()
+            .map(|p| t.get(&format!("role-{}", p.role.as_str()))),
+        t,
+        lang,
+        csrf,
+    };
+    (ctx, principal)
+}
+
+/// Like [`context`] for pages that need a signed-in user: 401 page otherwise.
+pub fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    session: &Session,
+) -> Result<(Ctx, Principal), PageError> {
+    let (ctx, principal) = context(state, req, session);
+    match principal {
+        Some(p) => Ok((ctx, p)),
+        None => Err(ctx.fail(ApiError::Unauthorized)),
+    }
+}
+
+/// A form's CSRF token must be the session's (compared in constant time).
+pub fn check_csrf(ctx: &Ctx, sent: &str) -> Result<(), PageError> {
+    let (a, b) = (ctx.csrf.as_bytes(), sent.as_bytes());
+    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if same && !a.is_empty() {
+        Ok(())
+    } else {
+        Err(ctx.fail(ApiError::Forbidden(
+            "the form expired or did not come from this site: reload the page and try again",
+        )))
+    }
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../static/app.css"))
+}
+
+/// The session cookie's key, derived from the token-signing secret (so replicas agree).
+fn session_key(config: &Config) -> Key {
+    let mut h = Sha512::new();
+    h.update(b"cofund console session v1");
+    h.update(&config.jwt.secret);
+    Key::from(&h.finalize())
+}
+
+/// The pages, with their session middleware; registered after the API.
+pub fn scope(
+    config: std::sync::Arc<Config>,
+) -> actix_web::Scope<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let sessions = SessionMiddleware::builder(CookieSessionStore::default(), session_key(&config))
+        .cookie_name("cofund_session".to_string())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(config.cookie_secure)
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(BrowserSession::default())
+        .build();
+    use handlers as h;
+    web::scope("")
+        .app_data(web::FormConfig::default().limit(16 * 1024))
+        .route("/", web::get().to(h::home))
+        .route("/static/app.css", web::get().to(stylesheet))
+        .route("/campaigns/{id}", web::get().to(h::campaign))
+        .route("/campaigns/{id}/donate", web::get().to(h::donate_form))
+        .route("/campaigns/{id}/donate", web::post().to(h::donate))
+        .route("/areas", web::get().to(h::areas_page))
+        .route("/areas/map.svg", web::get().to(h::map_svg))
+        .route("/transparency", web::get().to(h::transparency))
+        .route("/login", web::get().to(h::login_form))
+        .route("/login", web::post().to(h::login))
+        .route("/logout", web::post().to(h::logout))
+        .route("/console", web::get().to(h::console))
+        .route("/console/campaigns", web::post().to(h::create_campaign))
+        .route(
+            "/console/campaigns/{id}/{action}",
+            web::post().to(h::campaign_action),
+        )
+        .route(
+            "/console/settlements/{id}/{file}",
+            web::get().to(h::settlement_file),
+        )
+        .wrap(sessions)
+}
