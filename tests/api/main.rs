@@ -16,6 +16,7 @@ mod matching;
 mod money_integrity;
 mod notify;
 mod ops;
+mod pages;
 mod pledges;
 mod policies;
 mod public_finance;

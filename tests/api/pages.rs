@@ -1,0 +1,350 @@
+//! The pages through a real server, as a browser without JavaScript uses them: sessions,
+//! CSRF, object checks (BOLA), errors as pages, the reference checkout. (Chromium walks the
+//! whole demo in `tests/browser/`, run by `.ci/browser`.)
+
+use crate::helpers::*;
+use serde_json::json;
+
+/// A cookie-keeping client that does not follow redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookie: std::sync::Mutex<Option<String>>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    content_type: String,
+    csp: Option<String>,
+    body: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: std::sync::Mutex::new(None),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let cookie = self.cookie.lock().unwrap().clone();
+        let req = match cookie {
+            Some(c) => req.header("Cookie", c),
+            None => req,
+        };
+        let res = req.send().await.unwrap();
+        if let Some(set) = res.headers().get("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            *self.cookie.lock().unwrap() = Some(pair);
+        }
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        Page {
+            status: res.status().as_u16(),
+            location: header("location"),
+            content_type: header("content-type").unwrap_or_default(),
+            csp: header("content-security-policy"),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(self.app.url(path))).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(self.client.post(self.app.url(path)).form(form))
+            .await
+    }
+
+    /// The CSRF token of the page at `path`.
+    async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        page.body
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a form with a CSRF token")
+            .to_string()
+    }
+
+    async fn sign_in(&self, username: &str, password: &str) {
+        let csrf = self.csrf("/login").await;
+        let res = self
+            .post(
+                "/login",
+                &[
+                    ("csrf_token", &csrf),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(res.location.as_deref(), Some("/console"));
+    }
+}
+
+#[actix_web::test]
+async fn public_pages_render_in_both_languages_with_a_strict_policy_and_nothing_from_elsewhere() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app
+            .live_campaign(&c, json!({"title": "Orti <b>condivisi</b>"}))
+            .await;
+        let b = Browser::new(&app);
+        for path in [
+            "/".to_string(),
+            format!("/campaigns/{cmp}"),
+            "/areas".to_string(),
+            "/transparency".to_string(),
+            "/login".to_string(),
+            format!("/campaigns/{cmp}/donate"),
+        ] {
+            let page = b.get(&path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            assert!(page.content_type.starts_with("text/html"), "{path}");
+            let csp = page.csp.unwrap_or_default();
+            assert!(
+                csp.contains("default-src 'none'") && !csp.contains("script-src"),
+                "{path}"
+            );
+            assert!(!page.body.contains("<script"), "{path} runs no script");
+            for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+                assert!(!page.body.contains(attr), "{path} loads from another host");
+            }
+            assert!(page.body.contains("<html lang=\"it\">"));
+        }
+        let home = b.get("/").await;
+        // Titles are escaped, never markup.
+        assert!(
+            home.body.contains("Orti &#60;b&#62;condivisi&#60;/b&#62;")
+                || home.body.contains("Orti &lt;b&gt;condivisi&lt;/b&gt;")
+        );
+        assert!(home.body.contains("Campagne attive"));
+        let en = b.get("/?lang=en").await;
+        assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Live campaigns"));
+        // The choice sticks for the session.
+        assert!(b.get("/areas").await.body.contains("Target areas"));
+        let map = b.get("/areas").await;
+        assert!(
+            map.body.contains("<svg class=\"map\"")
+                && map.body.contains(&format!("/campaigns/{cmp}"))
+        );
+
+        // Errors are pages too.
+        let missing = b
+            .get("/campaigns/cmp_00000000000000000000000000000000")
+            .await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.content_type.starts_with("text/html"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn forms_without_the_session_csrf_token_are_refused_and_change_nothing() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let draft = app.campaign(&c.member_a, &c.fund, json!({})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let b = Browser::new(&app);
+        // No token, or another session's token: refused.
+        let other = Browser::new(&app);
+        let foreign = other.csrf("/login").await;
+        for token in ["", foreign.as_str()] {
+            b.csrf("/login").await;
+            let res = b
+                .post(
+                    "/login",
+                    &[
+                        ("csrf_token", token),
+                        ("username", "member-123456"),
+                        ("password", "member-password-1"),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status, 403, "{}", res.body);
+            assert!(res.content_type.starts_with("text/html"));
+        }
+        assert_eq!(b.get("/console").await.status, 303, "still signed out");
+        b.sign_in("member-123456", "member-password-1").await;
+        let res = b
+            .post(
+                &format!("/console/campaigns/{draft}/submit"),
+                &[("csrf_token", "forged")],
+            )
+            .await;
+        assert_eq!(res.status, 403);
+        assert_eq!(app.campaign_view(&draft).await["status"], "draft");
+        // With the session's token it works.
+        let csrf = b.csrf("/console").await;
+        let res = b
+            .post(
+                &format!("/console/campaigns/{draft}/submit"),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(app.campaign_view(&draft).await["status"], "submitted");
+        // Wrong password: the form again, 401, no session.
+        let stranger = Browser::new(&app);
+        let csrf = stranger.csrf("/login").await;
+        let res = stranger
+            .post(
+                "/login",
+                &[
+                    ("csrf_token", &csrf),
+                    ("username", "member-123456"),
+                    ("password", "nope"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 401);
+        assert_eq!(stranger.get("/console").await.status, 303);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_association_never_sees_or_moves_another_associations_campaign_through_a_page() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let a_draft = app
+            .campaign(&c.member_a, &c.fund, json!({"title": "Segreto di A"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let b = Browser::new(&app);
+        b.sign_in("member-007431", "member-password-1").await;
+        // Association B (tax code 00743110157) signed in.
+        let page = b.get(&format!("/campaigns/{a_draft}")).await;
+        assert_eq!(page.status, 404);
+        let console = b.get("/console").await;
+        assert_eq!(console.status, 200);
+        assert!(!console.body.contains("Segreto di A"));
+        let csrf = b.csrf("/console").await;
+        for action in ["submit", "approve", "reject"] {
+            let res = b
+                .post(
+                    &format!("/console/campaigns/{a_draft}/{action}"),
+                    &[("csrf_token", &csrf), ("reason", "x")],
+                )
+                .await;
+            assert!(
+                res.status == 403 || res.status == 404,
+                "{action}: {}",
+                res.status
+            );
+        }
+        assert_eq!(app.campaign_view(&a_draft).await["status"], "draft");
+        // A's own member sees it.
+        let a = Browser::new(&app);
+        a.sign_in("member-123456", "member-password-1").await;
+        assert_eq!(a.get(&format!("/campaigns/{a_draft}")).await.status, 200);
+        assert!(a.get("/console").await.body.contains("Segreto di A"));
+        // Settlement files are the finance office's.
+        let res = a
+            .get("/console/settlements/stl_00000000000000000000000000000000/sepa.xml")
+            .await;
+        assert_eq!(res.status, 403);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_reviewer_approves_from_the_queue_and_a_donor_gives_through_the_reference_checkout() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app
+            .campaign(
+                &c.member_a,
+                &c.fund,
+                json!({"title": "Biblioteca di quartiere"}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.post_empty(&format!("/v1/campaigns/{cmp}/submit"), Some(&c.member_a))
+            .await
+            .ok();
+        app.staff("reviewer").await;
+        let r = Browser::new(&app);
+        r.sign_in("reviewer-user", "reviewer-password-123").await;
+        let queue = r.get("/console").await;
+        assert!(queue.body.contains("Biblioteca di quartiere"));
+        let csrf = r.csrf("/console").await;
+        let res = r
+            .post(
+                &format!("/console/campaigns/{cmp}/approve"),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(app.campaign_view(&cmp).await["status"], "approved");
+        app.tick().await;
+        assert_eq!(app.campaign_view(&cmp).await["status"], "live");
+
+        // A donor, signed out, gives through the checkout; a double submit pays once.
+        let d = Browser::new(&app);
+        let form = d.get(&format!("/campaigns/{cmp}/donate")).await.body;
+        let field = |name: &str| {
+            form.split(&format!("name=\"{name}\" value=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let (csrf, key) = (field("csrf_token"), field("key"));
+        let fields = [
+            ("csrf_token", csrf.as_str()),
+            ("key", key.as_str()),
+            ("amount", "120.00"),
+            ("name", "Giulia Verdi"),
+            ("email", "giulia@example.org"),
+        ];
+        for _ in 0..2 {
+            let res = d.post(&format!("/campaigns/{cmp}/donate"), &fields).await;
+            assert_eq!(res.status, 303, "{}", res.body);
+            assert_eq!(res.location, Some(format!("/campaigns/{cmp}?thanks=1")));
+        }
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["raised"], "120.00");
+        assert_eq!(view["donors"], 1);
+        let page = d.get(&format!("/campaigns/{cmp}?thanks=1")).await;
+        assert!(page.body.contains("120.00"));
+        // Bad input is a page that says what to fix, and nothing is paid.
+        let bad = d
+            .post(
+                &format!("/campaigns/{cmp}/donate"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("key", &uuid::Uuid::new_v4().to_string()),
+                    ("amount", "-5"),
+                    ("name", "X"),
+                    ("email", "not-an-email"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("donor.email"));
+        assert_eq!(app.campaign_view(&cmp).await["raised"], "120.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
