@@ -306,7 +306,7 @@ async fn draw_map(
             .replace('"', "&quot;")
     };
     let mut svg = format!(
-        "<svg class=\"map\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-labelledby=\"map-title\"><title id=\"map-title\">{title}</title>",
+        "<svg class=\"map\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"group\" aria-labelledby=\"map-title\"><title id=\"map-title\">{title}</title>",
         w = p.width,
         h = p.height,
         title = esc(&t.get("areas-map-title"))
@@ -653,9 +653,9 @@ fn funders_chart(t: &Tr, f: &crate::http::controllers::funds::FundView) -> Strin
             fr.name.replace('&', "&amp;").replace('<', "&lt;")
         ));
         for (value, class) in [
-            (&fr.settled, "raised"),
-            (&fr.committed, "match"),
-            (&fr.reserved, "threshold"),
+            (&fr.settled, "settled"),
+            (&fr.committed, "committed"),
+            (&fr.reserved, "reserved"),
         ] {
             let w = bar(minor(value, c), budget, 460);
             svg.push_str(&format!(
