@@ -348,3 +348,74 @@ async fn a_reviewer_approves_from_the_queue_and_a_donor_gives_through_the_refere
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_console() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        crate::funders::give(&app, &partner, &cmp, "20000.00", "x").await;
+        crate::funders::end_all_campaigns(&app).await;
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "committed");
+        let funder = app.get(&format!("/v1/funds/{}/funders", c.fund), None).await.ok()[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.staff("finance").await;
+        let f = Browser::new(&app);
+        f.sign_in("finance-user", "finance-password-123").await;
+        let console = f.get("/console?lang=en").await;
+        assert!(console.body.contains("Create a batch of committed matches"));
+        let csrf = f.csrf("/console").await;
+        let res = f
+            .post(
+                "/console/settlements",
+                &[("csrf_token", &csrf), ("fund_id", &c.fund), ("funder_id", &funder)],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let console = f.get(res.location.as_deref().unwrap()).await;
+        assert!(console.body.contains("Draft batch created"));
+        let id = console
+            .body
+            .split("/console/settlements/")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let sepa = f.get(&format!("/console/settlements/{id}/sepa.xml")).await;
+        assert_eq!(sepa.status, 200, "{}", sepa.body);
+        assert!(sepa.content_type.starts_with("application/xml"));
+        assert!(sepa.body.contains("pain.001.001.03"));
+        let treasury = f.get(&format!("/console/settlements/{id}/treasury.csv")).await;
+        assert_eq!(treasury.status, 200, "{}", treasury.body);
+        assert!(treasury.body.starts_with("progressivo_beneficiario,"));
+        let res = f
+            .post(
+                &format!("/console/settlements/{id}/confirm"),
+                &[("csrf_token", &csrf), ("bank_reference", "OPI 2026/123"), ("paid_on", "2026-11-30")],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let finance = app.staff("finance").await;
+        let batch = app.get(&format!("/v1/settlements/{id}"), Some(&finance)).await;
+        assert_eq!(batch.ok()["status"], "confirmed");
+        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "settled");
+        // An association's session may not batch.
+        let a = Browser::new(&app);
+        a.sign_in("member-123456", "member-password-1").await;
+        let csrf = a.csrf("/console").await;
+        let res = a
+            .post(
+                "/console/settlements",
+                &[("csrf_token", &csrf), ("fund_id", &c.fund), ("funder_id", &funder)],
+            )
+            .await;
+        assert_eq!(res.status, 403);
+        app.assert_reconciled().await;
+    })
+    .await;
+}

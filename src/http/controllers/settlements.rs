@@ -408,8 +408,17 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreateSettlement>,
 ) -> ApiResult<HttpResponse> {
+    let v = create_settlement(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The batch-creation use case, for the API and the console alike.
+pub(crate) async fn create_settlement(
+    state: &AppState,
+    principal: Principal,
+    body: CreateSettlement,
+) -> ApiResult<SettlementView> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let body = body.into_inner();
     let v = state
         .db
         .run(move |conn| {
@@ -598,7 +607,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(v)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -868,8 +877,18 @@ pub async fn confirm(
     id: web::Path<String>,
     body: ApiJson<ConfirmSettlement>,
 ) -> ApiResult<HttpResponse> {
+    let v = confirm_settlement(&state, principal, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The batch-confirmation use case, for the API and the console alike.
+pub(crate) async fn confirm_settlement(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+    body: ConfirmSettlement,
+) -> ApiResult<SettlementView> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let body = body.into_inner();
     let reference = body.bank_reference.trim().to_string();
     if reference.is_empty() || reference.chars().count() > 140 {
         return Err(ApiError::validation("bank_reference", "1–140 characters"));
@@ -877,7 +896,6 @@ pub async fn confirm(
     if body.paid_at > Utc::now() + chrono::Duration::days(1) {
         return Err(ApiError::validation("paid_at", "must not be in the future"));
     }
-    let id = id.into_inner();
     let v = state
         .db
         .run(move |conn| {
@@ -894,7 +912,7 @@ pub async fn confirm(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(v)
 }
 
 /// Cancel a draft batch: its commitments return to `committed` (finance, admin).

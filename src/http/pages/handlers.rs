@@ -572,6 +572,10 @@ pub struct DonationLine {
 }
 
 pub struct FunderFigures {
+    pub fund_id: String,
+    pub funder_id: String,
+    /// It has committed money to put in a batch.
+    pub can_batch: bool,
     pub name: String,
     pub budget: String,
     pub held: String,
@@ -589,6 +593,7 @@ pub struct FundFigures {
 
 pub struct SettlementLine {
     pub id: String,
+    pub draft: bool,
     pub label: String,
     pub status: String,
     pub total: String,
@@ -691,7 +696,7 @@ pub async fn console(
             .filter(|d| {
                 matches!(
                     d.as_str(),
-                    "created" | "submitted" | "approved" | "rejected"
+                    "created" | "submitted" | "approved" | "rejected" | "batch" | "paid"
                 )
             })
             .map(|d| t.get(&format!("done-{d}"))),
@@ -853,6 +858,9 @@ pub async fn console(
                     .funders
                     .iter()
                     .map(|fr| FunderFigures {
+                        fund_id: f.id.clone(),
+                        funder_id: fr.id.clone(),
+                        can_batch: fr.committed.trim_start_matches(['0', '.']) != "",
                         name: fr.name.clone(),
                         budget: fr.budget.clone(),
                         held: fr.held.clone(),
@@ -878,6 +886,7 @@ pub async fn console(
             .map(|(id, fund, funder, status, total, currency, kind)| {
                 let c = Currency::parse(&currency).unwrap_or(Currency::EUR);
                 SettlementLine {
+                    draft: status == "draft",
                     label: format!("{fund} — {funder}"),
                     status,
                     total: format!("{} {}", crate::http::views::money(total, &c), currency),
@@ -1172,4 +1181,72 @@ pub async fn donate(
         Err(e) => return Err(ctx.fail(e)),
     }
     Ok(redirect(&format!("/campaigns/{campaign_id}?thanks=1")))
+}
+
+#[derive(Deserialize)]
+pub struct BatchForm {
+    pub csrf_token: String,
+    pub fund_id: String,
+    pub funder_id: String,
+}
+
+/// A draft batch of one funder's committed matches, from the finance console.
+pub async fn create_batch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<BatchForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let form = form.into_inner();
+    check_csrf(&ctx, &form.csrf_token)?;
+    crate::http::controllers::settlements::create_settlement(
+        &state,
+        principal,
+        crate::http::controllers::settlements::CreateSettlement {
+            fund_id: form.fund_id,
+            funder_id: Some(form.funder_id),
+            commitment_ids: None,
+        },
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=batch"))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    pub csrf_token: String,
+    pub bank_reference: String,
+    pub paid_on: String,
+}
+
+/// Marks a batch paid, from the finance console.
+pub async fn confirm_batch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let form = form.into_inner();
+    check_csrf(&ctx, &form.csrf_token)?;
+    let paid_at = chrono::NaiveDate::parse_from_str(form.paid_on.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| ctx.fail(ApiError::validation("paid_at", "a date such as 2026-12-01")))?;
+    crate::http::controllers::settlements::confirm_settlement(
+        &state,
+        principal,
+        id.into_inner(),
+        crate::http::controllers::settlements::ConfirmSettlement {
+            bank_reference: form.bank_reference,
+            paid_at,
+        },
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=paid"))
 }

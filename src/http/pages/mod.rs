@@ -276,6 +276,11 @@ pub fn scope(
             "/console/campaigns/{id}/{action}",
             web::post().to(h::campaign_action),
         )
+        .route("/console/settlements", web::post().to(h::create_batch))
+        .route(
+            "/console/settlements/{id}/confirm",
+            web::post().to(h::confirm_batch),
+        )
         .route(
             "/console/settlements/{id}/{file}",
             web::get().to(h::settlement_file),
