@@ -49,260 +49,131 @@ impl Template {
     }
 }
 
-/// (subject, plain-text body) for `template` in `locale` (`it` unless `en`).
-pub fn render(template: Template, locale: &str, d: &Value) -> (String, String) {
-    let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
-    let en = locale == "en";
-    let (subject, body) = match template {
-        Template::DonorReceipt => {
-            if en {
-                (
-                    format!("Your donation receipt {}", s("receipt_number")),
-                    format!(
-                        "Dear {name},\n\nthank you for your donation of {amount} {cur} to \"{campaign}\" by {asso}.\n\nReceipt number: {receipt}\nIssued by: {asso}, tax code {tax}, RUNTS registration {runts}\nDonor: {name}, tax code {donor_tax}\nAmount: {amount} {cur}\nDate: {date}\nPayment method: {method}\nPurpose: {causale}\n\nLiberal donation under art. 83 of Legislative Decree 117/2017, made with a traceable means of payment. Keep this e-mail for your tax records.\n",
-                        runts = s("association_runts_id"),
-                        donor_tax = s("donor_tax_code"),
-                        method = s("method"),
-                        causale = s("causale"),
-                        name = s("donor_name"),
-                        amount = s("amount"),
-                        cur = s("currency"),
-                        campaign = s("campaign_title"),
-                        asso = s("association_name"),
-                        tax = s("association_tax_code"),
-                        receipt = s("receipt_number"),
-                        date = s("date"),
-                    ),
-                )
-            } else {
-                (
-                    format!("Ricevuta della tua donazione {}", s("receipt_number")),
-                    format!(
-                        "Gentile {name},\n\ngrazie per la tua donazione di {amount} {cur} a \"{campaign}\" di {asso}.\n\nRicevuta n. {receipt}\nEnte: {asso}, codice fiscale {tax}, iscrizione RUNTS {runts}\nDonatore: {name}, codice fiscale {donor_tax}\nImporto: {amount} {cur}\nData: {date}\nModalità di pagamento: {method}\nCausale: {causale}\n\nErogazione liberale ai sensi dell'art. 83 del D.Lgs. 117/2017, effettuata con mezzo di pagamento tracciabile. Conserva questa e-mail per la tua dichiarazione dei redditi.\n",
-                        runts = s("association_runts_id"),
-                        donor_tax = s("donor_tax_code"),
-                        method = s("method"),
-                        causale = s("causale"),
-                        name = s("donor_name"),
-                        amount = s("amount"),
-                        cur = s("currency"),
-                        campaign = s("campaign_title"),
-                        asso = s("association_name"),
-                        tax = s("association_tax_code"),
-                        receipt = s("receipt_number"),
-                        date = s("date"),
-                    ),
-                )
-            }
+/// The askama text templates, one file per e-mail with both languages
+/// (`templates/email/*.txt`: the subject, a `---` line, the body). Text templates are not
+/// HTML-escaped; every value is the data the e-mail was queued with.
+macro_rules! mail_templates {
+    ($($kind:ident => $file:literal),* $(,)?) => {
+        mod compiled {
+            use serde_json::Value;
+            $(
+                #[derive(askama::Template)]
+                #[template(path = $file, escape = "none")]
+                pub struct $kind<'a> {
+                    pub en: bool,
+                    pub d: &'a Value,
+                }
+
+                impl $kind<'_> {
+                    fn s(&self, key: &str) -> String {
+                        match &self.d[key] {
+                            Value::String(s) => s.clone(),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        }
+                    }
+                }
+            )*
         }
-        Template::RefundNotice => {
-            if en {
-                (
-                    format!("Refund of your donation to \"{}\"", s("campaign_title")),
-                    format!(
-                        "Dear {},\n\n{} {} of your donation (receipt {}) has been refunded to your payment method.\n",
-                        s("donor_name"),
-                        s("refunded"),
-                        s("currency"),
-                        s("receipt_number")
-                    ),
-                )
-            } else {
-                (
-                    format!("Rimborso della tua donazione a \"{}\"", s("campaign_title")),
-                    format!(
-                        "Gentile {},\n\nti abbiamo rimborsato {} {} della tua donazione (ricevuta {}) sul metodo di pagamento usato.\n",
-                        s("donor_name"),
-                        s("refunded"),
-                        s("currency"),
-                        s("receipt_number")
-                    ),
-                )
-            }
-        }
-        Template::CampaignApproved => {
-            if en {
-                (
-                    format!("Campaign approved: {}", s("campaign_title")),
-                    format!(
-                        "Your campaign \"{}\" was approved. It goes live on {}.\n",
-                        s("campaign_title"),
-                        s("starts_at")
-                    ),
-                )
-            } else {
-                (
-                    format!("Campagna approvata: {}", s("campaign_title")),
-                    format!(
-                        "La vostra campagna \"{}\" è stata approvata. Sarà online dal {}.\n",
-                        s("campaign_title"),
-                        s("starts_at")
-                    ),
-                )
-            }
-        }
-        Template::CampaignRejected => {
-            if en {
-                (
-                    format!("Campaign not approved: {}", s("campaign_title")),
-                    format!(
-                        "Your campaign \"{}\" was not approved.\n\nReason: {}\n\nYou may edit it and submit it again.\n",
-                        s("campaign_title"),
-                        s("reason")
-                    ),
-                )
-            } else {
-                (
-                    format!("Campagna non approvata: {}", s("campaign_title")),
-                    format!(
-                        "La vostra campagna \"{}\" non è stata approvata.\n\nMotivo: {}\n\nPotete modificarla e inviarla di nuovo.\n",
-                        s("campaign_title"),
-                        s("reason")
-                    ),
-                )
-            }
-        }
-        Template::MatchReserved => {
-            if en {
-                (
-                    format!("Threshold reached: {}", s("campaign_title")),
-                    format!(
-                        "\"{}\" reached its threshold with {} {} raised. The city has reserved a match of {} {}.\n",
-                        s("campaign_title"),
-                        s("raised"),
-                        s("currency"),
-                        s("match"),
-                        s("currency")
-                    ),
-                )
-            } else {
-                (
-                    format!("Soglia raggiunta: {}", s("campaign_title")),
-                    format!(
-                        "\"{}\" ha raggiunto la soglia con {} {} raccolti. Il Comune ha riservato un cofinanziamento di {} {}.\n",
-                        s("campaign_title"),
-                        s("raised"),
-                        s("currency"),
-                        s("match"),
-                        s("currency")
-                    ),
-                )
-            }
-        }
-        Template::CampaignSucceeded => {
-            if en {
-                (
-                    format!("Campaign succeeded: {}", s("campaign_title")),
-                    format!(
-                        "\"{}\" closed with {} {} raised. The city's match of {} {} is committed and will be paid by bank transfer.\n",
-                        s("campaign_title"),
-                        s("raised"),
-                        s("currency"),
-                        s("match"),
-                        s("currency")
-                    ),
-                )
-            } else {
-                (
-                    format!("Campagna riuscita: {}", s("campaign_title")),
-                    format!(
-                        "\"{}\" si è chiusa con {} {} raccolti. Il cofinanziamento del Comune di {} {} è confermato e sarà pagato con bonifico.\n",
-                        s("campaign_title"),
-                        s("raised"),
-                        s("currency"),
-                        s("match"),
-                        s("currency")
-                    ),
-                )
-            }
-        }
-        Template::CampaignFailed => {
-            if en {
-                (
-                    format!("Campaign not funded: {}", s("campaign_title")),
-                    format!(
-                        "\"{}\" closed with {} {} raised, below its threshold of {} {}. Every donation is being refunded.\n",
-                        s("campaign_title"),
-                        s("raised"),
-                        s("currency"),
-                        s("threshold"),
-                        s("currency")
-                    ),
-                )
-            } else {
-                (
-                    format!("Campagna non finanziata: {}", s("campaign_title")),
-                    format!(
-                        "\"{}\" si è chiusa con {} {} raccolti, sotto la soglia di {} {}. Tutte le donazioni vengono rimborsate.\n",
-                        s("campaign_title"),
-                        s("raised"),
-                        s("currency"),
-                        s("threshold"),
-                        s("currency")
-                    ),
-                )
-            }
-        }
-        Template::SettlementPaid => {
-            if en {
-                (
-                    format!("Match paid: {} {}", s("amount"), s("currency")),
-                    format!(
-                        "The city has paid {} {} to {} (bank reference {}) for: {}.\n",
-                        s("amount"),
-                        s("currency"),
-                        s("iban"),
-                        s("bank_reference"),
-                        s("campaigns")
-                    ),
-                )
-            } else {
-                (
-                    format!("Cofinanziamento pagato: {} {}", s("amount"), s("currency")),
-                    format!(
-                        "Il Comune ha pagato {} {} su {} (riferimento bancario {}) per: {}.\n",
-                        s("amount"),
-                        s("currency"),
-                        s("iban"),
-                        s("bank_reference"),
-                        s("campaigns")
-                    ),
-                )
-            }
-        }
-        Template::BudgetExhausted => {
-            if en {
-                (
-                    format!("Fund budget exhausted: {}", s("fund_name")),
-                    format!(
-                        "The fund \"{}\" cannot cover the match of \"{}\": {} {} available. Campaigns are waiting for budget.\n",
-                        s("fund_name"),
-                        s("campaign_title"),
-                        s("available"),
-                        s("currency")
-                    ),
-                )
-            } else {
-                (
-                    format!("Budget del fondo esaurito: {}", s("fund_name")),
-                    format!(
-                        "Il fondo \"{}\" non può coprire il cofinanziamento di \"{}\": {} {} disponibili. Ci sono campagne in attesa di budget.\n",
-                        s("fund_name"),
-                        s("campaign_title"),
-                        s("available"),
-                        s("currency")
-                    ),
-                )
+
+        fn render_text(template: Template, en: bool, d: &Value) -> Result<String, askama::Error> {
+            use askama::Template as _;
+            match template {
+                $(Template::$kind => compiled::$kind { en, d }.render(),)*
             }
         }
     };
-    (subject, body)
+}
+
+mail_templates! {
+    DonorReceipt => "email/donor_receipt.txt",
+    RefundNotice => "email/refund_notice.txt",
+    CampaignApproved => "email/campaign_approved.txt",
+    CampaignRejected => "email/campaign_rejected.txt",
+    MatchReserved => "email/match_reserved.txt",
+    CampaignSucceeded => "email/campaign_succeeded.txt",
+    CampaignFailed => "email/campaign_failed.txt",
+    SettlementPaid => "email/settlement_paid.txt",
+    BudgetExhausted => "email/budget_exhausted.txt",
+}
+
+/// (subject, plain-text body) for `template` in `locale` (`it` unless `en`).
+pub fn render(template: Template, locale: &str, d: &Value) -> (String, String) {
+    let text = render_text(template, locale == "en", d).unwrap_or_else(|e| {
+        // Templates are checked at compile time; rendering plain strings cannot fail.
+        tracing::error!(error = %e, "e-mail template");
+        String::from("cofund\n---\n")
+    });
+    let (subject, body) = text
+        .split_once("\n---\n")
+        .unwrap_or(("cofund", text.as_str()));
+    (subject.trim().to_string(), format!("{}\n", body.trim_end()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_mail_has_a_subject_and_a_body_in_both_languages_and_is_not_html_escaped() {
+        let keys = [
+            "donor_name",
+            "amount",
+            "currency",
+            "campaign_title",
+            "association_name",
+            "association_tax_code",
+            "association_runts_id",
+            "donor_tax_code",
+            "receipt_number",
+            "date",
+            "method",
+            "causale",
+            "refunded",
+            "starts_at",
+            "reason",
+            "raised",
+            "match",
+            "threshold",
+            "iban",
+            "bank_reference",
+            "campaigns",
+            "fund_name",
+            "available",
+        ];
+        let d: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|k| (k.to_string(), json!(format!("<{k}> & \"x\""))))
+            .collect();
+        let d = Value::Object(d);
+        use Template::*;
+        for t in [
+            DonorReceipt,
+            RefundNotice,
+            CampaignApproved,
+            CampaignRejected,
+            MatchReserved,
+            CampaignSucceeded,
+            CampaignFailed,
+            SettlementPaid,
+            BudgetExhausted,
+        ] {
+            let (it_subject, it_body) = render(t, "it", &d);
+            let (en_subject, en_body) = render(t, "en", &d);
+            assert!(!it_subject.is_empty() && !en_subject.is_empty(), "{t:?}");
+            assert!(
+                !it_subject.contains('\n') && !en_subject.contains("---"),
+                "{t:?}"
+            );
+            assert_ne!(it_body, en_body, "{t:?} speaks both languages");
+            assert!(
+                it_body.contains("& \"x\"") && !it_body.contains("&amp;"),
+                "{t:?}"
+            );
+            assert!(en_body.ends_with('\n'), "{t:?}");
+        }
+    }
 
     #[test]
     fn receipts_speak_the_donors_language_and_carry_the_figures() {

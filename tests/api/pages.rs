@@ -357,8 +357,14 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         let (_, partner) = app.partner("P").await;
         crate::funders::give(&app, &partner, &cmp, "20000.00", "x").await;
         crate::funders::end_all_campaigns(&app).await;
-        assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "committed");
-        let funder = app.get(&format!("/v1/funds/{}/funders", c.fund), None).await.ok()[0]["id"]
+        assert_eq!(
+            app.campaign_view(&cmp).await["match"]["status"],
+            "committed"
+        );
+        let funder = app
+            .get(&format!("/v1/funds/{}/funders", c.fund), None)
+            .await
+            .ok()[0]["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -371,7 +377,11 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         let res = f
             .post(
                 "/console/settlements",
-                &[("csrf_token", &csrf), ("fund_id", &c.fund), ("funder_id", &funder)],
+                &[
+                    ("csrf_token", &csrf),
+                    ("fund_id", &c.fund),
+                    ("funder_id", &funder),
+                ],
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
@@ -390,18 +400,26 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         assert_eq!(sepa.status, 200, "{}", sepa.body);
         assert!(sepa.content_type.starts_with("application/xml"));
         assert!(sepa.body.contains("pain.001.001.03"));
-        let treasury = f.get(&format!("/console/settlements/{id}/treasury.csv")).await;
+        let treasury = f
+            .get(&format!("/console/settlements/{id}/treasury.csv"))
+            .await;
         assert_eq!(treasury.status, 200, "{}", treasury.body);
         assert!(treasury.body.starts_with("progressivo_beneficiario,"));
         let res = f
             .post(
                 &format!("/console/settlements/{id}/confirm"),
-                &[("csrf_token", &csrf), ("bank_reference", "OPI 2026/123"), ("paid_on", "2026-11-30")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("bank_reference", "OPI 2026/123"),
+                    ("paid_on", "2026-11-30"),
+                ],
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
         let finance = app.staff("finance").await;
-        let batch = app.get(&format!("/v1/settlements/{id}"), Some(&finance)).await;
+        let batch = app
+            .get(&format!("/v1/settlements/{id}"), Some(&finance))
+            .await;
         assert_eq!(batch.ok()["status"], "confirmed");
         assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "settled");
         // An association's session may not batch.
@@ -411,7 +429,11 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         let res = a
             .post(
                 "/console/settlements",
-                &[("csrf_token", &csrf), ("fund_id", &c.fund), ("funder_id", &funder)],
+                &[
+                    ("csrf_token", &csrf),
+                    ("fund_id", &c.fund),
+                    ("funder_id", &funder),
+                ],
             )
             .await;
         assert_eq!(res.status, 403);
