@@ -860,7 +860,7 @@ pub async fn console(
                     .map(|fr| FunderFigures {
                         fund_id: f.id.clone(),
                         funder_id: fr.id.clone(),
-                        can_batch: fr.committed.trim_start_matches(['0', '.']) != "",
+                        can_batch: !fr.committed.trim_start_matches(['0', '.']).is_empty(),
                         name: fr.name.clone(),
                         budget: fr.budget.clone(),
                         held: fr.held.clone(),
