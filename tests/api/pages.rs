@@ -441,3 +441,118 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_admin_registers_associations_staff_partners_and_areas_from_the_console() {
+    each_backend(|app| async move {
+        app.admin().await;
+        let admin = Browser::new(&app);
+        admin.sign_in("admin", ADMIN_PASSWORD).await;
+        let csrf = admin.csrf("/console?lang=en").await;
+        let res = admin
+            .post(
+                "/console/admin/associations",
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "Aurora APS"),
+                    ("tax_code", "97542550013"),
+                    ("iban", "IT60X0542811101000000123456"),
+                    ("bic", ""),
+                    ("email", "info@aurora.example"),
+                    ("runts_id", "RUNTS 42"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert!(
+            admin
+                .get("/console")
+                .await
+                .body
+                .contains("Aurora APS (97542550013)")
+        );
+        // A wrong check digit is a page that says so; nothing is written.
+        let before = app.count("associations").await;
+        let bad = admin
+            .post(
+                "/console/admin/associations",
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "X"),
+                    ("tax_code", "97542550014"),
+                    ("iban", "IT60X0542811101000000123456"),
+                    ("email", "x@example.org"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("tax_code"));
+        assert_eq!(app.count("associations").await, before);
+
+        let res = admin
+            .post(
+                "/console/admin/users",
+                &[
+                    ("csrf_token", &csrf),
+                    ("username", "valutatrice"),
+                    ("password", "a-long-password-1"),
+                    ("role", "reviewer"),
+                    ("email", ""),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let r = Browser::new(&app);
+        r.sign_in("valutatrice", "a-long-password-1").await;
+
+        let secrets = admin
+            .post(
+                "/console/admin/partners",
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "Rete del Dono"),
+                    ("webhook_url", ""),
+                ],
+            )
+            .await;
+        assert_eq!(secrets.status, 200, "{}", secrets.body);
+        assert!(secrets.body.contains("client_secret") && secrets.body.contains("cs_"));
+
+        let geojson = json!({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "properties": {"code": "TO-VANCHIGLIA", "name": "Vanchiglia"},
+            "geometry": square(45.07, 7.70, 0.01)}]})
+        .to_string();
+        let res = admin
+            .post(
+                "/console/admin/areas",
+                &[("csrf_token", &csrf), ("geojson", &geojson)],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert!(
+            Browser::new(&app)
+                .get("/areas")
+                .await
+                .body
+                .contains("Vanchiglia")
+        );
+
+        // Other roles may not.
+        app.staff("finance").await;
+        let f = Browser::new(&app);
+        f.sign_in("finance-user", "finance-password-123").await;
+        let csrf = f.csrf("/console").await;
+        let res = f
+            .post(
+                "/console/admin/partners",
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "Sneaky"),
+                    ("webhook_url", ""),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 403);
+    })
+    .await;
+}

@@ -197,8 +197,17 @@ pub async fn import(
     principal: Principal,
     body: ApiJson<FeatureCollectionBody, IMPORT_LIMIT>,
 ) -> ApiResult<HttpResponse> {
+    let v = import_areas(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn import_areas(
+    state: &AppState,
+    principal: Principal,
+    body: FeatureCollectionBody,
+) -> ApiResult<ImportResult> {
     principal.require(&[Role::Admin])?;
-    let body = body.into_inner();
     if body.type_ != "FeatureCollection" {
         return Err(ApiError::validation("type", "must be FeatureCollection"));
     }
@@ -262,11 +271,11 @@ pub async fn import(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ImportResult {
+    Ok(ImportResult {
         created,
         updated,
         data: rows.into_iter().map(AreaView::from).collect(),
-    }))
+    })
 }
 
 /// Checks every feature of an import: code and name properties, unique codes, valid geometry.

@@ -105,8 +105,17 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreateAssociation>,
 ) -> ApiResult<HttpResponse> {
+    let v = create_association(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn create_association(
+    state: &AppState,
+    principal: Principal,
+    body: CreateAssociation,
+) -> ApiResult<AssociationView> {
     principal.require(&[Role::Admin])?;
-    let body = body.into_inner();
     let mut errors = Vec::new();
     let name = body.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
@@ -182,7 +191,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(AssociationView::from(row)))
+    Ok(AssociationView::from(row))
 }
 
 /// List associations (city staff; an association member sees only their own).

@@ -73,8 +73,19 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreatePartner>,
 ) -> ApiResult<HttpResponse> {
+    let v = create_partner(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn create_partner(
+    state: &AppState,
+    principal: Principal,
+    body: CreatePartner,
+) -> ApiResult<CreatedPartner> {
     principal.require(&[Role::Admin])?;
-    let body = body.into_inner();
     let mut errors = Vec::new();
     let name = body.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
@@ -121,9 +132,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(created))
+    Ok(created)
 }
 
 /// List partner clients, without secrets (admin).

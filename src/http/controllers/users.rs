@@ -93,8 +93,17 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreateUser>,
 ) -> ApiResult<HttpResponse> {
+    let v = create_user(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn create_user(
+    state: &AppState,
+    principal: Principal,
+    body: CreateUser,
+) -> ApiResult<UserView> {
     principal.require(&[Role::Admin])?;
-    let body = body.into_inner();
     if !matches!(body.role, Role::Admin | Role::Reviewer | Role::Finance) {
         return Err(ApiError::validation(
             "role",
@@ -128,7 +137,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(UserView::from(row)))
+    Ok(UserView::from(row))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -563,6 +563,8 @@ pub struct OwnCampaign {
 
 pub struct DonationLine {
     pub pledge_id: String,
+    /// The donor's e-mail, only when they agreed to be contacted.
+    pub contact: String,
     pub number: String,
     pub date: String,
     pub donor: String,
@@ -620,6 +622,7 @@ struct ConsolePage {
     fund_figures: Vec<FundFigures>,
     reconciliation: String,
     settlements: Vec<SettlementLine>,
+    associations: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -696,7 +699,15 @@ pub async fn console(
             .filter(|d| {
                 matches!(
                     d.as_str(),
-                    "created" | "submitted" | "approved" | "rejected" | "batch" | "paid"
+                    "created"
+                        | "submitted"
+                        | "approved"
+                        | "rejected"
+                        | "batch"
+                        | "paid"
+                        | "association"
+                        | "user"
+                        | "areas"
                 )
             })
             .map(|d| t.get(&format!("done-{d}"))),
@@ -718,6 +729,7 @@ pub async fn console(
         fund_figures: Vec::new(),
         reconciliation: String::new(),
         settlements: Vec::new(),
+        associations: Vec::new(),
         ctx,
     };
     let list = |status: Option<CampaignStatus>| CampaignListParams {
@@ -757,18 +769,31 @@ pub async fn console(
             .iter()
             .map(|r| r.receipt.pledge_id.clone())
             .collect();
-        let anonymous: Vec<String> = state
+        // Who gave anonymously, and the contact of those who agreed to be contacted.
+        type DonorFacts = (String, bool, bool, Option<String>);
+        let donors: Vec<DonorFacts> = state
             .db
             .read(move |conn| -> Result<_, ApiError> {
                 use crate::db::schema::donors;
                 Ok(donors::table
                     .filter(donors::pledge_id.eq_any(&pledge_ids))
-                    .filter(donors::anonymous.eq(true))
-                    .select(donors::pledge_id)
-                    .load::<String>(conn)?)
+                    .select((
+                        donors::pledge_id,
+                        donors::anonymous,
+                        donors::contact_consent,
+                        donors::email,
+                    ))
+                    .load(conn)?)
             })
             .await
             .map_err(|e| page.ctx.fail(e))?;
+        let anonymous: Vec<String> = donors.iter().filter(|d| d.1).map(|d| d.0.clone()).collect();
+        let contact = |pledge: &str| {
+            donors
+                .iter()
+                .find(|d| d.0 == pledge && !d.1 && d.2)
+                .and_then(|d| d.3.clone())
+        };
         page.donations = receipts
             .into_iter()
             .rev()
@@ -778,6 +803,7 @@ pub async fn console(
                 DonationLine {
                     number: crate::domain::receipt::number(r.year, r.number),
                     date: r.issued_at.format("%d/%m/%Y").to_string(),
+                    contact: contact(&r.pledge_id).unwrap_or_default(),
                     donor: if anonymous.contains(&r.pledge_id) {
                         t.get("donor-anonymous")
                     } else {
@@ -894,6 +920,23 @@ pub async fn console(
                     id,
                 }
             })
+            .collect();
+    }
+    if role == Role::Admin {
+        page.associations = state
+            .db
+            .read(|conn| -> Result<_, ApiError> {
+                use crate::db::schema::associations;
+                Ok(associations::table
+                    .order(associations::name)
+                    .limit(200)
+                    .select((associations::name, associations::tax_code))
+                    .load::<(String, String)>(conn)?)
+            })
+            .await
+            .map_err(|e| page.ctx.fail(e))?
+            .into_iter()
+            .map(|(name, tax)| format!("{name} ({tax})"))
             .collect();
     }
     html(page)
@@ -1249,4 +1292,154 @@ pub async fn confirm_batch(
     .await
     .map_err(|e| ctx.fail(e))?;
     Ok(redirect("/console?done=paid"))
+}
+
+#[derive(Deserialize)]
+pub struct AssociationForm {
+    pub csrf_token: String,
+    pub name: String,
+    pub tax_code: String,
+    pub iban: String,
+    pub bic: Option<String>,
+    pub email: String,
+    pub runts_id: Option<String>,
+}
+
+fn filled(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+pub async fn admin_association(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<AssociationForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    crate::http::controllers::associations::create_association(
+        &state,
+        principal,
+        crate::http::controllers::associations::CreateAssociation {
+            name: f.name,
+            tax_code: f.tax_code,
+            iban: f.iban,
+            bic: filled(f.bic),
+            email: f.email,
+            runts_id: filled(f.runts_id),
+        },
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=association"))
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    pub csrf_token: String,
+    pub username: String,
+    pub password: String,
+    pub role: String,
+    pub email: Option<String>,
+}
+
+pub async fn admin_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<UserForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    let role = Role::parse(&f.role)
+        .ok_or_else(|| ctx.fail(ApiError::validation("role", "admin, reviewer or finance")))?;
+    crate::http::controllers::users::create_user(
+        &state,
+        principal,
+        crate::http::controllers::users::CreateUser {
+            username: f.username,
+            password: f.password,
+            role,
+            email: filled(f.email),
+        },
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=user"))
+}
+
+#[derive(Deserialize)]
+pub struct PartnerForm {
+    pub csrf_token: String,
+    pub name: String,
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "secrets.html")]
+struct SecretsPage {
+    ctx: Ctx,
+    name: String,
+    client_id: String,
+    client_secret: String,
+    webhook_secret: String,
+}
+
+pub async fn admin_partner(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<PartnerForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    let created = crate::http::controllers::partners::create_partner(
+        &state,
+        principal,
+        crate::http::controllers::partners::CreatePartner {
+            name: f.name,
+            webhook_url: filled(f.webhook_url),
+        },
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    // Shown once, never stored in the clear: the page is not cached.
+    html(SecretsPage {
+        ctx,
+        name: created.name,
+        client_id: created.client_id,
+        client_secret: created.client_secret,
+        webhook_secret: created.webhook_secret,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AreasForm {
+    pub csrf_token: String,
+    pub geojson: String,
+}
+
+pub async fn admin_areas(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<AreasForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    let body: crate::http::controllers::areas::FeatureCollectionBody =
+        serde_json::from_str(&f.geojson).map_err(|e| {
+            ctx.fail(ApiError::validation(
+                "geojson",
+                format!("not a GeoJSON FeatureCollection: {e}"),
+            ))
+        })?;
+    crate::http::controllers::areas::import_areas(&state, principal, body)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=areas"))
 }

@@ -147,6 +147,7 @@ mod tests {
             include_str!("../../../templates/console.html"),
             include_str!("../../../templates/donate.html"),
             include_str!("../../../templates/error.html"),
+            include_str!("../../../templates/secrets.html"),
             include_str!("handlers.rs"),
         ];
         let known = keys(IT_FTL);

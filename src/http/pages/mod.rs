@@ -278,6 +278,18 @@ pub fn scope(
         )
         .route("/console/settlements", web::post().to(h::create_batch))
         .route(
+            "/console/admin/associations",
+            web::post().to(h::admin_association),
+        )
+        .route("/console/admin/users", web::post().to(h::admin_user))
+        .route("/console/admin/partners", web::post().to(h::admin_partner))
+        .service(
+            web::resource("/console/admin/areas")
+                // A city's neighbourhood file is bigger than any other form.
+                .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+                .route(web::post().to(h::admin_areas)),
+        )
+        .route(
             "/console/settlements/{id}/confirm",
             web::post().to(h::confirm_batch),
         )
