@@ -196,3 +196,4 @@ admin-secrets = Partner registered. Its secrets are shown only now: copy them to
 done-association = Association registered.
 done-user = User added.
 done-areas = Areas imported.
+history-label = { $fund }: reserved, committed and paid over time

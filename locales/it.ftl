@@ -196,3 +196,4 @@ admin-secrets = Partner registrato. I segreti si vedono solo ora: copiateli per 
 done-association = Associazione registrata.
 done-user = Utente aggiunto.
 done-areas = Aree importate.
+history-label = { $fund }: riservato, impegnato e pagato nel tempo

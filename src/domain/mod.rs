@@ -3,6 +3,7 @@
 pub mod area;
 pub mod badge;
 pub mod campaign;
+pub mod chart;
 pub mod delivery;
 pub mod destination;
 pub mod email;

@@ -373,6 +373,12 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         f.sign_in("finance-user", "finance-password-123").await;
         let console = f.get("/console?lang=en").await;
         assert!(console.body.contains("Create a batch of committed matches"));
+        // The fund's history: the reservation, then its commitment.
+        assert!(console.body.contains("<svg class=\"chart\""));
+        assert!(
+            console.body.contains("<path class=\"reserved\"")
+                && console.body.contains("<path class=\"committed\"")
+        );
         let csrf = f.csrf("/console").await;
         let res = f
             .post(

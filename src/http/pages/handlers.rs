@@ -590,6 +590,8 @@ pub struct FunderFigures {
 pub struct FundFigures {
     pub name: String,
     pub chart: String,
+    /// Reserved, committed and paid over time.
+    pub history: String,
     pub rows: Vec<FunderFigures>,
 }
 
@@ -674,6 +676,84 @@ fn funders_chart(t: &Tr, f: &crate::http::controllers::funds::FundView) -> Strin
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// A fund's reserved, committed and settled postings in time order (the latest 5,000).
+fn fund_history(
+    conn: &mut crate::db::DbConnection,
+    fund_id: &str,
+) -> diesel::QueryResult<Vec<(chrono::NaiveDateTime, String, i64)>> {
+    use crate::db::schema::{journal_entries, postings};
+    let mut rows: Vec<(chrono::NaiveDateTime, String, i64)> = postings::table
+        .inner_join(journal_entries::table)
+        .filter(postings::fund_id.eq(fund_id))
+        .filter(postings::account.eq_any(["reserved", "committed", "settled"]))
+        .order((journal_entries::created_at.desc(), postings::id.desc()))
+        .limit(5000)
+        .select((
+            journal_entries::created_at,
+            postings::account,
+            postings::amount,
+        ))
+        .load(conn)?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The fund's money over time: each account's running balance after every posting.
+fn history_chart(
+    t: &Tr,
+    f: &crate::http::controllers::funds::FundView,
+    history: &[(chrono::NaiveDateTime, String, i64)],
+) -> String {
+    use crate::domain::chart::{Series, line_chart};
+    let labels = [
+        ("reserved", t.get("fig-reserved")),
+        ("committed", t.get("fig-committed")),
+        ("settled", t.get("fig-settled")),
+    ];
+    let series: Vec<Series> = labels
+        .iter()
+        .map(|(account, label)| {
+            let mut balance = 0i64;
+            let points = history
+                .iter()
+                .filter(|(_, a, _)| a == account)
+                .map(|(at, _, amount)| {
+                    balance += amount;
+                    (at.and_utc().timestamp(), balance)
+                })
+                .collect();
+            Series {
+                label,
+                class: account,
+                points,
+            }
+        })
+        .collect();
+    let top = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .max()
+        .unwrap_or(0);
+    let c = Currency::parse(&f.currency).unwrap_or(Currency::EUR);
+    let day = |i: usize| {
+        history
+            .get(i)
+            .map(|(at, _, _)| at.format("%d/%m/%Y").to_string())
+            .unwrap_or_default()
+    };
+    line_chart(
+        &t.with("history-label", "fund", &f.name),
+        &series,
+        (
+            &crate::http::views::money(top, &c),
+            &day(0),
+            &day(history.len().saturating_sub(1)),
+        ),
+        640.0,
+        220.0,
+    )
 }
 
 pub async fn console(
@@ -852,7 +932,11 @@ pub async fn console(
                     .load(conn)?;
                 let mut views = Vec::new();
                 for id in ids {
-                    views.push(crate::http::controllers::funds::load_fund(conn, &id)?);
+                    let history = fund_history(conn, &id)?;
+                    views.push((
+                        crate::http::controllers::funds::load_fund(conn, &id)?,
+                        history,
+                    ));
                 }
                 let batches: Vec<(String, String, String, String, i64, String, String)> =
                     settlements::table
@@ -877,9 +961,10 @@ pub async fn console(
             .map_err(|e| page.ctx.fail(e))?;
         page.fund_figures = views
             .iter()
-            .map(|f| FundFigures {
+            .map(|(f, history)| FundFigures {
                 name: f.name.clone(),
                 chart: funders_chart(&t, f),
+                history: history_chart(&t, f, history),
                 rows: f
                     .funders
                     .iter()
