@@ -197,3 +197,7 @@ done-association = Association registered.
 done-user = User added.
 done-areas = Areas imported.
 history-label = { $fund }: reserved, committed and paid over time
+edit-title = Edit the campaign
+edit-save = Save
+console-edit = Edit
+done-edited = Campaign saved.

@@ -197,3 +197,7 @@ done-association = Associazione registrata.
 done-user = Utente aggiunto.
 done-areas = Aree importate.
 history-label = { $fund }: riservato, impegnato e pagato nel tempo
+edit-title = Modifica la campagna
+edit-save = Salva
+console-edit = Modifica
+done-edited = Campagna salvata.

@@ -250,11 +250,73 @@ async fn an_association_never_sees_or_moves_another_associations_campaign_throug
             );
         }
         assert_eq!(app.campaign_view(&a_draft).await["status"], "draft");
-        // A's own member sees it.
+        assert_eq!(
+            b.get(&format!("/console/campaigns/{a_draft}/edit"))
+                .await
+                .status,
+            404
+        );
+        let res = b
+            .post(
+                &format!("/console/campaigns/{a_draft}/edit"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("title", "Preso da B"),
+                    ("summary", "x"),
+                    ("goal", "40000.00"),
+                    ("lat", "45.08"),
+                    ("lon", "7.68"),
+                    ("starts_at", "2026-12-01T09:00"),
+                    ("ends_at", "2027-01-15T18:00"),
+                ],
+            )
+            .await;
+        assert!(res.status == 403 || res.status == 404, "{}", res.status);
+        assert_eq!(app.campaign_view(&a_draft).await["title"], "Segreto di A");
+        // A's own member sees it and edits it.
         let a = Browser::new(&app);
         a.sign_in("member-123456", "member-password-1").await;
         assert_eq!(a.get(&format!("/campaigns/{a_draft}")).await.status, 200);
         assert!(a.get("/console").await.body.contains("Segreto di A"));
+        let form = a.get(&format!("/console/campaigns/{a_draft}/edit")).await;
+        assert_eq!(form.status, 200);
+        let value = |name: &str| {
+            form.body
+                .split(&format!("name=\"{name}\""))
+                .nth(1)
+                .and_then(|r| r.split("value=\"").nth(1))
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_string()
+        };
+        let csrf = value("csrf_token");
+        let (goal, lat, lon, starts, ends) = (
+            value("goal"),
+            value("lat"),
+            value("lon"),
+            value("starts_at"),
+            value("ends_at"),
+        );
+        let res = a
+            .post(
+                &format!("/console/campaigns/{a_draft}/edit"),
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("title", "Segreto di A, rivisto"),
+                    ("summary", "Nuovo testo"),
+                    ("goal", goal.as_str()),
+                    ("lat", lat.as_str()),
+                    ("lon", lon.as_str()),
+                    ("starts_at", starts.as_str()),
+                    ("ends_at", ends.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(
+            app.campaign_view(&a_draft).await["title"],
+            "Segreto di A, rivisto"
+        );
         // Settlement files are the finance office's.
         let res = a
             .get("/console/settlements/stl_00000000000000000000000000000000/sepa.xml")

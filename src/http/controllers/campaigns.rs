@@ -730,8 +730,17 @@ pub async fn update(
     id: web::Path<String>,
     body: ApiJson<UpdateCampaign>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let body = body.into_inner();
+    let v = update_campaign(&state, principal, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The edit use case (a draft or rejected campaign, by its owner), for the API and the console.
+pub(crate) async fn update_campaign(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+    body: UpdateCampaign,
+) -> ApiResult<CampaignView> {
     let areas_index = state.areas.clone();
     let view = state
         .db
@@ -804,7 +813,7 @@ pub async fn update(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }
 
 /// Submit a draft for review (owner).

@@ -788,6 +788,7 @@ pub async fn console(
                         | "association"
                         | "user"
                         | "areas"
+                        | "edited"
                 )
             })
             .map(|d| t.get(&format!("done-{d}"))),
@@ -1527,4 +1528,100 @@ pub async fn admin_areas(
         .await
         .map_err(|e| ctx.fail(e))?;
     Ok(redirect("/console?done=areas"))
+}
+
+#[derive(Template)]
+#[template(path = "edit.html")]
+struct EditPage {
+    ctx: Ctx,
+    id: String,
+    title: String,
+    summary: String,
+    goal: String,
+    lat: String,
+    lon: String,
+    starts_at: String,
+    ends_at: String,
+}
+
+/// The edit form of a draft or rejected campaign (its association only: the same check as the
+/// API's, which refuses anyone else and any other state).
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let c = campaigns::get_campaign(&state, Some(principal.clone()), id.into_inner())
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    if principal.role != Role::Association || !principal.is_member_of(&c.association_id) {
+        return Err(ctx.fail(ApiError::Forbidden(
+            "only the association edits its campaign",
+        )));
+    }
+    if !matches!(c.status, CampaignStatus::Draft | CampaignStatus::Rejected) {
+        return Err(ctx.fail(ApiError::conflict(
+            "not_editable",
+            "only draft and rejected campaigns can be edited",
+        )));
+    }
+    html(EditPage {
+        id: c.id,
+        title: c.title,
+        summary: c.summary,
+        goal: c.goal,
+        lat: c.location.lat.to_string(),
+        lon: c.location.lon.to_string(),
+        starts_at: c.starts_at.format("%Y-%m-%dT%H:%M").to_string(),
+        ends_at: c.ends_at.format("%Y-%m-%dT%H:%M").to_string(),
+        ctx,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    pub csrf_token: String,
+    pub title: String,
+    pub summary: String,
+    pub goal: String,
+    pub lat: String,
+    pub lon: String,
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+    form: web::Form<EditForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    let num = |field: &str, v: &str| -> Result<f64, ApiError> {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| ApiError::validation(field, "a number"))
+    };
+    let body = crate::http::controllers::campaigns::UpdateCampaign {
+        title: Some(f.title),
+        summary: Some(f.summary),
+        goal: Some(f.goal),
+        location: Some(Location {
+            lat: num("location.lat", &f.lat).map_err(|e| ctx.fail(e))?,
+            lon: num("location.lon", &f.lon).map_err(|e| ctx.fail(e))?,
+        }),
+        starts_at: Some(local_time("starts_at", &f.starts_at).map_err(|e| ctx.fail(e))?),
+        ends_at: Some(local_time("ends_at", &f.ends_at).map_err(|e| ctx.fail(e))?),
+    };
+    campaigns::update_campaign(&state, principal, id.into_inner(), body)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=edited"))
 }

@@ -148,6 +148,7 @@ mod tests {
             include_str!("../../../templates/donate.html"),
             include_str!("../../../templates/error.html"),
             include_str!("../../../templates/secrets.html"),
+            include_str!("../../../templates/edit.html"),
             include_str!("handlers.rs"),
         ];
         let known = keys(IT_FTL);

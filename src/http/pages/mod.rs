@@ -272,6 +272,8 @@ pub fn scope(
         .route("/logout", web::post().to(h::logout))
         .route("/console", web::get().to(h::console))
         .route("/console/campaigns", web::post().to(h::create_campaign))
+        .route("/console/campaigns/{id}/edit", web::get().to(h::edit_form))
+        .route("/console/campaigns/{id}/edit", web::post().to(h::edit))
         .route(
             "/console/campaigns/{id}/{action}",
             web::post().to(h::campaign_action),
