@@ -160,7 +160,19 @@ pub fn build_app(
     .default_service(web::to(move |req: actix_web::HttpRequest| {
         // A documented path with another method is 405 (with the methods it takes), not 404.
         let allowed = table.allowed(req.path()).map(|m| m.join(", "));
+        // A browser asking for a page that does not exist gets a page, not JSON.
+        let page = allowed.is_none()
+            && !req.path().starts_with("/v1/")
+            && req
+                .headers()
+                .get("Accept")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"));
+        let not_found_page = page.then(|| pages::not_found(&req));
         async move {
+            if let Some(res) = not_found_page {
+                return Ok(res);
+            }
             Err::<actix_web::HttpResponse, _>(match allowed {
                 Some(methods) => error::ApiError::MethodNotAllowed(methods),
                 None => error::ApiError::NotFound("route"),

@@ -147,6 +147,19 @@ async fn public_pages_render_in_both_languages_with_a_strict_policy_and_nothing_
             .await;
         assert_eq!(missing.status, 404);
         assert!(missing.content_type.starts_with("text/html"));
+        let nowhere = b
+            .send(
+                b.client
+                    .get(app.url("/no/such/page"))
+                    .header("Accept", "text/html"),
+            )
+            .await;
+        assert_eq!(nowhere.status, 404);
+        assert!(nowhere.content_type.starts_with("text/html"));
+        // The API keeps answering problem+json.
+        let api = app.get("/v1/no-such-route", None).await;
+        assert_eq!(api.status, 404);
+        assert!(api.content_type.starts_with("application/problem+json"));
     })
     .await;
 }

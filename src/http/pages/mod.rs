@@ -221,6 +221,19 @@ pub fn check_csrf(ctx: &Ctx, sent: &str) -> Result<(), PageError> {
     }
 }
 
+/// The 404 page for a path nothing serves, in the browser's language.
+pub fn not_found(req: &HttpRequest) -> HttpResponse {
+    let accept = req
+        .headers()
+        .get("Accept-Language")
+        .and_then(|v| v.to_str().ok());
+    PageError::from_api(
+        i18n::negotiate(query_lang(req), accept),
+        ApiError::NotFound("page"),
+    )
+    .error_response()
+}
+
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
