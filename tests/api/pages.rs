@@ -618,6 +618,80 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
                 .contains("Vanchiglia")
         );
 
+        // A fund over that area, then a foundation beside the city.
+        let area = app.get("/v1/areas", None).await.ok()["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let res = admin
+            .post(
+                "/console/admin/funds",
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "Bando Vanchiglia 2027"),
+                    ("budget", "50000.00"),
+                    ("threshold_ratio", "0.5"),
+                    ("match_ratio", "0.5"),
+                    ("max_match_per_campaign", ""),
+                    ("opens_at", "2026-12-01T00:00"),
+                    ("closes_at", "2027-12-01T00:00"),
+                    ("area", &area),
+                    ("cup", ""),
+                    ("legal_basis", "Delibera n. 1/2027"),
+                    ("office", "Welfare"),
+                    ("responsible_official", "Dott. Neri"),
+                    ("selection_method", "Avviso pubblico"),
+                    ("siope_code", "U.1.04.04.01.001"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let funds = app.get("/v1/funds", None).await.ok()["data"].clone();
+        let fund = funds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "Bando Vanchiglia 2027")
+            .unwrap()
+            .clone();
+        assert_eq!(fund["eligible_area_ids"], json!([area]));
+        assert_eq!(fund["budget"], "50000.00");
+        assert_eq!(fund["transparency_missing"], json!([]));
+        let fund_id = fund["id"].as_str().unwrap().to_string();
+        let res = admin
+            .post(
+                "/console/admin/funders",
+                &[
+                    ("csrf_token", &csrf),
+                    ("fund_id", &fund_id),
+                    ("name", "Fondazione CRT"),
+                    ("kind", "private"),
+                    ("tax_code", "97542550013"),
+                    ("iban", "IT61X0306909606100000012345"),
+                    ("budget", "20000.00"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let funders = app.get(&format!("/v1/funds/{fund_id}/funders"), None).await;
+        assert_eq!(funders.ok().as_array().unwrap().len(), 2);
+        // A fund with no area is refused and not opened.
+        let before = app.count("funds").await;
+        let bad = admin
+            .post(
+                "/console/admin/funds",
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "Senza aree"),
+                    ("budget", "1.00"),
+                    ("opens_at", "2026-12-01T00:00"),
+                    ("closes_at", "2027-12-01T00:00"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert_eq!(app.count("funds").await, before);
+
         // Other roles may not.
         app.staff("finance").await;
         let f = Browser::new(&app);

@@ -264,9 +264,18 @@ pub async fn create(
     id: web::Path<String>,
     body: ApiJson<CreateFunder>,
 ) -> ApiResult<HttpResponse> {
+    let view = add_funder(&state, principal, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn add_funder(
+    state: &AppState,
+    principal: Principal,
+    fund_id: String,
+    body: CreateFunder,
+) -> ApiResult<FunderView> {
     principal.require(&[Role::Admin])?;
-    let fund_id = id.into_inner();
-    let body = body.into_inner();
     let view = state
         .db
         .run(move |conn| -> ApiResult<FunderView> {
@@ -288,7 +297,7 @@ pub async fn create(
                 .ok_or(ApiError::NotFound("funder"))
         })
         .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(view)
 }
 
 trait OptionalNotFound<T> {

@@ -538,8 +538,18 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreateFund>,
 ) -> ApiResult<HttpResponse> {
+    let v = create_fund(&state, principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn create_fund(
+    state: &AppState,
+    principal: Principal,
+    body: CreateFund,
+) -> ApiResult<FundView> {
     principal.require(&[Role::Admin])?;
-    let (row, area_ids, funders) = validate(body.into_inner(), &state.config.debtor_name)?;
+    let (row, area_ids, funders) = validate(body, &state.config.debtor_name)?;
     let view = state
         .db
         .run(move |conn| {
@@ -577,7 +587,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(view)
 }
 
 pub fn load_fund(conn: &mut DbConnection, id: &str) -> ApiResult<FundView> {

@@ -625,6 +625,7 @@ struct ConsolePage {
     reconciliation: String,
     settlements: Vec<SettlementLine>,
     associations: Vec<String>,
+    area_choices: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -789,6 +790,8 @@ pub async fn console(
                         | "user"
                         | "areas"
                         | "edited"
+                        | "fund"
+                        | "funder"
                 )
             })
             .map(|d| t.get(&format!("done-{d}"))),
@@ -811,6 +814,7 @@ pub async fn console(
         reconciliation: String::new(),
         settlements: Vec::new(),
         associations: Vec::new(),
+        area_choices: Vec::new(),
         ctx,
     };
     let list = |status: Option<CampaignStatus>| CampaignListParams {
@@ -1009,6 +1013,23 @@ pub async fn console(
             .collect();
     }
     if role == Role::Admin {
+        page.area_choices = area_names(&state)
+            .await
+            .map_err(|e| page.ctx.fail(e))?
+            .into_iter()
+            .map(|(id, _, name, _)| (id, name))
+            .collect();
+        page.funds = state
+            .db
+            .read(|conn| -> Result<_, ApiError> {
+                Ok(funds::table
+                    .order(funds::name)
+                    .limit(100)
+                    .select((funds::id, funds::name))
+                    .load::<(String, String)>(conn)?)
+            })
+            .await
+            .map_err(|e| page.ctx.fail(e))?;
         page.associations = state
             .db
             .read(|conn| -> Result<_, ApiError> {
@@ -1624,4 +1645,89 @@ pub async fn edit(
         .await
         .map_err(|e| ctx.fail(e))?;
     Ok(redirect("/console?done=edited"))
+}
+
+/// Opens a fund from the admin console. The form is url-encoded with one `area` per eligible
+/// area, so it is read with `form_urlencoded` (repeated keys) into the API's `CreateFund`.
+pub async fn admin_fund(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    body: web::Bytes,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let mut fields = serde_json::Map::new();
+    let mut areas = Vec::new();
+    let mut csrf = String::new();
+    for (key, value) in form_urlencoded::parse(&body) {
+        let value = value.trim().to_string();
+        match key.as_ref() {
+            "csrf_token" => csrf = value,
+            "area" => areas.push(serde_json::Value::String(value)),
+            "opens_at" | "closes_at" => {
+                let at = local_time(&key, &value).map_err(|e| ctx.fail(e))?;
+                fields.insert(key.to_string(), serde_json::json!(at));
+            }
+            "name"
+            | "budget"
+            | "threshold_ratio"
+            | "match_ratio"
+            | "max_match_per_campaign"
+            | "cup"
+            | "legal_basis"
+            | "office"
+            | "responsible_official"
+            | "selection_method"
+            | "siope_code"
+                if !value.is_empty() =>
+            {
+                fields.insert(key.to_string(), serde_json::Value::String(value));
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&ctx, &csrf)?;
+    fields.insert("eligible_area_ids".into(), serde_json::Value::Array(areas));
+    let body: crate::http::controllers::funds::CreateFund =
+        serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|e| ctx.fail(ApiError::validation("fund", e)))?;
+    crate::http::controllers::funds::create_fund(&state, principal, body)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=fund"))
+}
+
+#[derive(Deserialize)]
+pub struct FunderForm {
+    pub csrf_token: String,
+    pub fund_id: String,
+    pub name: String,
+    pub kind: String,
+    pub tax_code: Option<String>,
+    pub iban: Option<String>,
+    pub budget: String,
+}
+
+pub async fn admin_funder(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<FunderForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    let body: crate::http::controllers::funders::CreateFunder =
+        serde_json::from_value(serde_json::json!({
+            "name": f.name,
+            "kind": f.kind,
+            "tax_code": filled(f.tax_code),
+            "iban": filled(f.iban),
+            "budget": f.budget.trim(),
+        }))
+        .map_err(|e| ctx.fail(ApiError::validation("funder", e)))?;
+    crate::http::controllers::funders::add_funder(&state, principal, f.fund_id, body)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=funder"))
 }

@@ -297,6 +297,8 @@ pub fn scope(
             web::post().to(h::admin_association),
         )
         .route("/console/admin/users", web::post().to(h::admin_user))
+        .route("/console/admin/funds", web::post().to(h::admin_fund))
+        .route("/console/admin/funders", web::post().to(h::admin_funder))
         .route("/console/admin/partners", web::post().to(h::admin_partner))
         .service(
             web::resource("/console/admin/areas")
