@@ -711,3 +711,100 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_click_on_the_map_places_the_new_campaign_without_javascript() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let a = Browser::new(&app);
+        a.sign_in("member-123456", "member-password-1").await;
+        // The map the form shows as its image button: the city's one area.
+        let map = a.get("/areas/map.svg").await;
+        assert_eq!(map.status, 200);
+        assert!(map.content_type.starts_with("image/svg+xml"));
+        let d = map
+            .body
+            .split("class=\"area\" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let points: Vec<(f64, f64)> = d
+            .split(['M', 'L', 'Z'])
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let (x, y) = p.trim().split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect();
+        // The ring closes on its first point: count each corner once.
+        let points = &points[..points.len() - 1];
+        let n = points.len() as f64;
+        let (x, y) = points
+            .iter()
+            .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x / n, sy + y / n));
+        let csrf = a.csrf("/console").await;
+        let (mx, my) = (format!("{x:.0}"), format!("{y:.0}"));
+        let res = a
+            .post(
+                "/console/campaigns",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("fund_id", c.fund.as_str()),
+                    ("title", "Piazza ritrovata"),
+                    ("summary", "Una piazza per tutti."),
+                    ("goal", "30000.00"),
+                    ("lat", ""),
+                    ("lon", ""),
+                    ("map.x", mx.as_str()),
+                    ("map.y", my.as_str()),
+                    ("starts_at", "2026-12-01T09:00"),
+                    ("ends_at", "2027-01-15T18:00"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let mine = app
+            .get(
+                &format!("/v1/campaigns?association_id={}", c.asso_a),
+                Some(&c.member_a),
+            )
+            .await;
+        let created = mine.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["title"] == "Piazza ritrovata")
+            .unwrap()
+            .clone();
+        assert_eq!(created["area_id"], c.area.as_str());
+        assert_eq!(created["status"], "draft");
+        // Near the area's centre (45.08, 7.68), within the map's pixel precision.
+        assert!((created["location"]["lat"].as_f64().unwrap() - 45.08).abs() < 0.002);
+        assert!((created["location"]["lon"].as_f64().unwrap() - 7.68).abs() < 0.002);
+        // Neither typed nor clicked: the form says what is missing and nothing is created.
+        let before = app.count("campaigns").await;
+        let res = a
+            .post(
+                "/console/campaigns",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("fund_id", c.fund.as_str()),
+                    ("title", "X"),
+                    ("summary", "Y"),
+                    ("goal", "30000.00"),
+                    ("lat", ""),
+                    ("lon", ""),
+                    ("starts_at", "2026-12-01T09:00"),
+                    ("ends_at", "2027-01-15T18:00"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 422);
+        assert!(res.body.contains("location.lat"));
+        assert_eq!(app.count("campaigns").await, before);
+    })
+    .await;
+}

@@ -209,3 +209,17 @@ def api_as_admin(path):
     req = urllib.request.Request(f"{BASE}{path}", headers={"authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
+
+
+def test_the_admin_console_is_accessible_and_registers_an_association(page):
+    sign_in(page, "admin")
+    no_serious_violations(page)
+    shot(page, "console-admin")
+    form = page.locator("form[action='/console/admin/associations']")
+    form.get_by_label("Name").fill("Circolo Vanchiglia APS")
+    form.get_by_label("Tax code").fill("00774480016")
+    form.get_by_label("IBAN").fill("IT61X0306909606100000012345")
+    form.get_by_label("E-mail").fill("info@vanchiglia.example")
+    form.get_by_role("button", name="Register the association").click()
+    expect(page.get_by_role("status")).to_contain_text("Association registered")
+    expect(page.locator("main")).to_contain_text("Circolo Vanchiglia APS (00774480016)")
