@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import re
+import subprocess
 import urllib.request
 
 import pytest
@@ -171,13 +172,56 @@ def test_an_association_creates_and_submits_and_a_reviewer_approves_it_live(page
     reviewer.context.close()
 
 
-def test_the_finance_office_sees_funds_funders_and_reconciliation(page):
+def sql(statement):
+    """Runs SQL on the server's database (to let time pass, as the API tests do)."""
+    url = os.environ["COFUND_DATABASE_URL"]
+    if url.startswith("sqlite://"):
+        import sqlite3
+        with sqlite3.connect(url[len("sqlite://"):]) as db:
+            db.execute(statement)
+    else:
+        subprocess.run(["psql", url, "-qc", statement], check=True)
+
+
+def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page):
+    # The donor test crossed this campaign's threshold; it now ends and is decided.
+    c = campaign_by_title("Doposcuola in Barriera")
+    ended = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1))
+    sql(f"UPDATE campaigns SET ends_at = '{ended.strftime('%Y-%m-%d %H:%M:%S')}' "
+        f"WHERE id = '{c['id']}'")
+    for _ in range(60):
+        if api(f"/v1/campaigns/{c['id']}")["match"]["status"] == "committed":
+            break
+        page.wait_for_timeout(250)
+    assert api(f"/v1/campaigns/{c['id']}")["match"]["status"] == "committed"
+
     sign_in(page, "finance")
     expect(page.locator("main")).to_contain_text("Funds and funders")
     expect(page.locator("main")).to_contain_text("Fondazione CRT")
     expect(page.locator("main")).to_contain_text("every invariant holds")
+    page.get_by_role("button", name="Create a batch of committed matches").first.click()
+    expect(page.get_by_role("status")).to_contain_text("Draft batch created")
     no_serious_violations(page)
     shot(page, "console-finance")
+    with page.expect_download() as sepa:
+        page.get_by_role("link", name="SEPA pain.001").first.click()
+    xml = open(sepa.value.path(), encoding="utf-8").read()
+    assert "pain.001.001.03" in xml and "Associazione Barriera Solidale" in xml
+    with page.expect_download() as treasury:
+        page.get_by_role("link", name="Treasury orders (CSV)").first.click()
+    csv_text = open(treasury.value.path(), encoding="utf-8").read()
+    assert csv_text.startswith("progressivo_beneficiario,")
+    assert "20000.00" in csv_text
+    page.get_by_label("Bank or treasury reference").first.fill("OPI 2026/0001")
+    page.get_by_label("Paid on").first.fill(datetime.date.today().isoformat())
+    page.get_by_role("button", name="Confirm paid").first.click()
+    expect(page.get_by_role("status")).to_contain_text("confirmed as paid")
+    assert api(f"/v1/campaigns/{c['id']}")["match"]["status"] == "settled"
+    # The grant is in the public register.
+    page.goto(f"{BASE}/transparency?lang=en")
+    expect(page.locator("main")).to_contain_text("Associazione Barriera Solidale")
+    no_serious_violations(page)
+    shot(page, "transparency-award")
 
 
 def test_another_associations_draft_and_a_forged_form_are_refused(page):
