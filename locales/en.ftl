@@ -219,3 +219,7 @@ admin-kind-public = Public body
 admin-add-funder = Add the funder
 done-fund = Fund opened.
 done-funder = Funder added.
+admin-members = Association members
+admin-association = Association
+admin-add-member = Add the member
+done-member = Member added: they can sign in now.

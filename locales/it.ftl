@@ -219,3 +219,7 @@ admin-kind-public = Ente pubblico
 admin-add-funder = Aggiungi il finanziatore
 done-fund = Fondo aperto.
 done-funder = Finanziatore aggiunto.
+admin-members = Soci delle associazioni
+admin-association = Associazione
+admin-add-member = Aggiungi il socio
+done-member = Socio aggiunto: può accedere da subito.

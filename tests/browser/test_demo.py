@@ -147,6 +147,13 @@ def test_an_association_creates_and_submits_and_a_reviewer_approves_it_live(page
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("status")).to_contain_text("Campaign created")
     row = page.locator("tr", has_text="Ciclofficina di Barriera")
+    row.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Edit the campaign")
+    no_serious_violations(page)
+    page.get_by_label("Summary").fill("A bicycle repair workshop run by young people, open on Saturdays.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Campaign saved")
+    row = page.locator("tr", has_text="Ciclofficina di Barriera")
     row.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_role("status")).to_contain_text("submitted")
 
@@ -225,6 +232,10 @@ def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page
 
 
 def test_another_associations_draft_and_a_forged_form_are_refused(page):
+    # A page that does not exist is a page, and accessible too.
+    response = page.goto(f"{BASE}/no/such/page?lang=en")
+    assert response.status == 404
+    no_serious_violations(page)
     sign_in(page, "barriera")
     barriera = [a["id"] for a in api_as_admin("/v1/associations?limit=200")["data"]
                 if a["name"] == "Associazione Barriera Solidale"]

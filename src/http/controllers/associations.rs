@@ -314,9 +314,18 @@ pub async fn add_member(
     id: web::Path<String>,
     body: ApiJson<CreateMember>,
 ) -> ApiResult<HttpResponse> {
+    let row = add_association_member(&state, principal, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn add_association_member(
+    state: &AppState,
+    principal: Principal,
+    association_id: String,
+    body: CreateMember,
+) -> ApiResult<UserView> {
     principal.require(&[Role::Admin])?;
-    let association_id = id.into_inner();
-    let body = body.into_inner();
     if body.email.trim().is_empty() {
         return Err(ApiError::validation("email", "is required"));
     }
@@ -354,7 +363,7 @@ pub async fn add_member(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(UserView::from(row)))
+    Ok(UserView::from(row))
 }
 
 /// List an association's members (admin, or the association's own members).

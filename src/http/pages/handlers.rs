@@ -625,6 +625,7 @@ struct ConsolePage {
     reconciliation: String,
     settlements: Vec<SettlementLine>,
     associations: Vec<String>,
+    association_choices: Vec<(String, String)>,
     area_choices: Vec<(String, String)>,
 }
 
@@ -792,6 +793,7 @@ pub async fn console(
                         | "edited"
                         | "fund"
                         | "funder"
+                        | "member"
                 )
             })
             .map(|d| t.get(&format!("done-{d}"))),
@@ -814,6 +816,7 @@ pub async fn console(
         reconciliation: String::new(),
         settlements: Vec::new(),
         associations: Vec::new(),
+        association_choices: Vec::new(),
         area_choices: Vec::new(),
         ctx,
     };
@@ -1030,20 +1033,25 @@ pub async fn console(
             })
             .await
             .map_err(|e| page.ctx.fail(e))?;
-        page.associations = state
+        let all = state
             .db
             .read(|conn| -> Result<_, ApiError> {
                 use crate::db::schema::associations;
                 Ok(associations::table
                     .order(associations::name)
                     .limit(200)
-                    .select((associations::name, associations::tax_code))
-                    .load::<(String, String)>(conn)?)
+                    .select((associations::id, associations::name, associations::tax_code))
+                    .load::<(String, String, String)>(conn)?)
             })
             .await
-            .map_err(|e| page.ctx.fail(e))?
+            .map_err(|e| page.ctx.fail(e))?;
+        page.associations = all
+            .iter()
+            .map(|(_, name, tax)| format!("{name} ({tax})"))
+            .collect();
+        page.association_choices = all
             .into_iter()
-            .map(|(name, tax)| format!("{name} ({tax})"))
+            .map(|(id, name, _)| (id, name))
             .collect();
     }
     html(page)
@@ -1730,4 +1738,37 @@ pub async fn admin_funder(
         .await
         .map_err(|e| ctx.fail(e))?;
     Ok(redirect("/console?done=funder"))
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    pub csrf_token: String,
+    pub association_id: String,
+    pub username: String,
+    pub password: String,
+    pub email: String,
+}
+
+pub async fn admin_member(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<MemberForm>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    let f = form.into_inner();
+    check_csrf(&ctx, &f.csrf_token)?;
+    crate::http::controllers::associations::add_association_member(
+        &state,
+        principal,
+        f.association_id,
+        crate::http::controllers::associations::CreateMember {
+            username: f.username,
+            password: f.password,
+            email: f.email,
+        },
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    Ok(redirect("/console?done=member"))
 }

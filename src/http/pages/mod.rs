@@ -297,6 +297,7 @@ pub fn scope(
             web::post().to(h::admin_association),
         )
         .route("/console/admin/users", web::post().to(h::admin_user))
+        .route("/console/admin/members", web::post().to(h::admin_member))
         .route("/console/admin/funds", web::post().to(h::admin_fund))
         .route("/console/admin/funders", web::post().to(h::admin_funder))
         .route("/console/admin/partners", web::post().to(h::admin_partner))
