@@ -498,7 +498,7 @@ pub fn process(
 /// queues) its match before anything can decide it, and money that arrived for a `failed` or
 /// `cancelled` campaign is queued for refund — the same rules as the transactional path
 /// (`payments::apply_recording`), through the same functions.
-fn follow_up(
+pub fn follow_up(
     conn: &mut DbConnection,
     jobs: &[&ConfirmJob],
     outcomes: &[Outcome],

@@ -53,11 +53,19 @@ fn job(p: &PledgeRow, event_id: &str) -> ConfirmJob {
 async fn run(app: &TestApp, jobs: Vec<ConfirmJob>) -> Result<Vec<Outcome>, String> {
     let db = app.db.clone();
     db.run(move |conn| {
-        let DbConnection::Postgresql(pg) = conn else {
-            unreachable!("PostgreSQL only")
-        };
+        use diesel::Connection;
         let refs: Vec<&ConfirmJob> = jobs.iter().collect();
-        Ok::<_, cofund::db::DbError>(confirm_together(pg, &refs).map_err(|e| e.to_string()))
+        // As `payment_events::process` runs a batch: the statement, then what the rules do
+        // after it (matches, late money, receipts), in one transaction.
+        let result = conn.transaction(|conn| -> diesel::QueryResult<Vec<Outcome>> {
+            let DbConnection::Postgresql(pg) = conn else {
+                unreachable!("PostgreSQL only")
+            };
+            let outcomes = confirm_together(pg, &refs)?;
+            cofund::app::payment_events::follow_up(conn, &refs, &outcomes)?;
+            Ok(outcomes)
+        });
+        Ok::<_, cofund::db::DbError>(result.map_err(|e| e.to_string()))
     })
     .await
     .unwrap()

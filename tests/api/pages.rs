@@ -571,7 +571,10 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
         assert_eq!(app.count("associations").await, before);
 
         // A member for it, who can then sign in.
-        let aurora = app.get("/v1/associations", Some(&app.admin().await)).await.ok()["data"]
+        let aurora = app
+            .get("/v1/associations", Some(&app.admin().await))
+            .await
+            .ok()["data"]
             .as_array()
             .unwrap()
             .iter()
@@ -583,14 +586,24 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
         let res = admin
             .post(
                 "/console/admin/members",
-                &[("csrf_token", &csrf), ("association_id", &aurora), ("username", "aurora-socia"),
-                  ("password", "a-long-password-2"), ("email", "socia@aurora.example")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("association_id", &aurora),
+                    ("username", "aurora-socia"),
+                    ("password", "a-long-password-2"),
+                    ("email", "socia@aurora.example"),
+                ],
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
         let m = Browser::new(&app);
         m.sign_in("aurora-socia", "a-long-password-2").await;
-        assert!(m.get("/console?lang=en").await.body.contains("Your campaigns"));
+        assert!(
+            m.get("/console?lang=en")
+                .await
+                .body
+                .contains("Your campaigns")
+        );
         let res = admin
             .post(
                 "/console/admin/users",

@@ -1049,10 +1049,7 @@ pub async fn console(
             .iter()
             .map(|(_, name, tax)| format!("{name} ({tax})"))
             .collect();
-        page.association_choices = all
-            .into_iter()
-            .map(|(id, name, _)| (id, name))
-            .collect();
+        page.association_choices = all.into_iter().map(|(id, name, _)| (id, name)).collect();
     }
     html(page)
 }
