@@ -448,6 +448,9 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         f.sign_in("finance-user", "finance-password-123").await;
         let console = f.get("/console?lang=en").await;
         assert!(console.body.contains("Create a batch of committed matches"));
+        // The commitment, payable and published in the register.
+        assert!(console.body.contains("<caption>Commitments</caption>"));
+        assert!(console.body.contains("<td>payable</td><td>published</td>"));
         // The fund's history: the reservation, then its commitment.
         assert!(console.body.contains("<svg class=\"chart\""));
         assert!(
@@ -619,6 +622,24 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
         assert_eq!(res.status, 303, "{}", res.body);
         let r = Browser::new(&app);
         r.sign_in("valutatrice", "a-long-password-1").await;
+        assert_eq!(r.get("/console").await.status, 200);
+        // Disabled from the console: the open session ends at once.
+        let console = admin.get("/console").await.body;
+        let user_id = console
+            .split("<tr>")
+            .find(|row| row.contains("<td>valutatrice</td>"))
+            .and_then(|row| row.split("/console/admin/users/").nth(1))
+            .and_then(|rest| rest.split('/').next())
+            .expect("a disable button for the new user")
+            .to_string();
+        let res = admin
+            .post(
+                &format!("/console/admin/users/{user_id}/disable"),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(r.get("/console").await.status, 303, "signed out");
 
         let secrets = admin
             .post(

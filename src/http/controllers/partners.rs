@@ -201,8 +201,17 @@ pub async fn disable(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let v = disable_partner(&state, principal, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn disable_partner(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+) -> ApiResult<PartnerDisabled> {
     principal.require(&[Role::Admin])?;
-    let id = id.into_inner();
     let target = id.clone();
     let at = state
         .db
@@ -238,10 +247,10 @@ pub async fn disable(
     state
         .revocations
         .revoke(&id, crate::auth::revocation::ALL_TOKENS);
-    Ok(HttpResponse::Ok().json(PartnerDisabled {
+    Ok(PartnerDisabled {
         id,
         disabled_at: ts(at),
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

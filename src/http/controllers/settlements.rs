@@ -105,8 +105,18 @@ pub async fn commitments(
     id: web::Path<String>,
     params: web::Query<CommitmentParams>,
 ) -> ApiResult<HttpResponse> {
+    let page = list_commitments(&state, principal, id.into_inner(), params.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A fund's commitments with their funders' parts, for the API and the console alike.
+pub(crate) async fn list_commitments(
+    state: &AppState,
+    principal: Principal,
+    fund_id: String,
+    params: CommitmentParams,
+) -> ApiResult<Page<CommitmentView>> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let statuses: Vec<&'static str> = match params.status.as_deref().unwrap_or("committed") {
         "committed" => vec!["committed"],
@@ -119,7 +129,6 @@ pub async fn commitments(
             ));
         }
     };
-    let fund_id = id.into_inner();
     let cursor = params.cursor.unwrap_or_default();
     let rows = state
         .db
@@ -169,7 +178,7 @@ pub async fn commitments(
         })
         .await?;
     let (rows, parts, awards) = rows;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
+    Ok(Page::from_rows(
         rows,
         limit,
         |(c, _)| c.id.clone(),
@@ -217,7 +226,7 @@ pub async fn commitments(
                 decided_at: c.decided_at.map(ts),
             }
         },
-    )))
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -190,8 +190,17 @@ pub async fn disable(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let v = disable_user(&state, principal, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The use case behind the route, for the API and the console alike.
+pub(crate) async fn disable_user(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+) -> ApiResult<Disabled> {
     principal.require(&[Role::Admin])?;
-    let id = id.into_inner();
     if id == principal.sub {
         return Err(ApiError::conflict(
             "cannot_disable_self",
@@ -226,8 +235,8 @@ pub async fn disable(
     state
         .revocations
         .revoke(&id, crate::auth::revocation::ALL_TOKENS);
-    Ok(HttpResponse::Ok().json(Disabled {
+    Ok(Disabled {
         id,
         disabled_at: ts(at),
-    }))
+    })
 }

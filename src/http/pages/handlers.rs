@@ -587,8 +587,18 @@ pub struct FunderFigures {
     pub available: String,
 }
 
+pub struct CommitmentLine {
+    pub campaign_id: String,
+    pub title: String,
+    pub association: String,
+    pub amount: String,
+    pub status: String,
+    pub awards: String,
+}
+
 pub struct FundFigures {
     pub name: String,
+    pub commitments: Vec<CommitmentLine>,
     pub chart: String,
     /// Reserved, committed and paid over time.
     pub history: String,
@@ -627,6 +637,16 @@ struct ConsolePage {
     associations: Vec<String>,
     association_choices: Vec<(String, String)>,
     area_choices: Vec<(String, String)>,
+    users: Vec<Account>,
+    partners: Vec<Account>,
+}
+
+/// A user or partner in the admin's lists.
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+    pub disabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -794,6 +814,7 @@ pub async fn console(
                         | "fund"
                         | "funder"
                         | "member"
+                        | "disabled"
                 )
             })
             .map(|d| t.get(&format!("done-{d}"))),
@@ -818,6 +839,8 @@ pub async fn console(
         associations: Vec::new(),
         association_choices: Vec::new(),
         area_choices: Vec::new(),
+        users: Vec::new(),
+        partners: Vec::new(),
         ctx,
     };
     let list = |status: Option<CampaignStatus>| CampaignListParams {
@@ -967,9 +990,48 @@ pub async fn console(
             })
             .await
             .map_err(|e| page.ctx.fail(e))?;
+        let mut commitments = Vec::new();
+        for (f, _) in &views {
+            let page_of = crate::http::controllers::settlements::list_commitments(
+                &state,
+                principal.clone(),
+                f.id.clone(),
+                crate::http::controllers::settlements::CommitmentParams {
+                    status: Some("all".into()),
+                    association_id: None,
+                    funder_id: None,
+                    limit: Some(50),
+                    cursor: None,
+                },
+            )
+            .await
+            .map_err(|e| page.ctx.fail(e))?;
+            commitments.push(
+                page_of
+                    .data
+                    .into_iter()
+                    .map(|c| CommitmentLine {
+                        awards: c
+                            .parts
+                            .iter()
+                            .filter_map(|p| p.award.as_deref())
+                            .map(|a| t.get(&format!("award-{a}")))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        status: t.get(&format!("commitment-{}", c.status)),
+                        amount: format!("{} {}", c.amount, c.currency),
+                        campaign_id: c.campaign_id,
+                        title: c.campaign_title,
+                        association: c.association_name,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let mut commitments = commitments.into_iter();
         page.fund_figures = views
             .iter()
             .map(|(f, history)| FundFigures {
+                commitments: commitments.next().unwrap_or_default(),
                 name: f.name.clone(),
                 chart: funders_chart(&t, f),
                 history: history_chart(&t, f, history),
@@ -1048,6 +1110,53 @@ pub async fn console(
         page.associations = all
             .iter()
             .map(|(_, name, tax)| format!("{name} ({tax})"))
+            .collect();
+        type Listed = (String, String, String, bool);
+        let (users, partners): (Vec<Listed>, Vec<Listed>) = state
+            .db
+            .read(|conn| -> Result<_, ApiError> {
+                use crate::db::schema::{partners, users};
+                let u = users::table
+                    .order(users::username)
+                    .limit(200)
+                    .select((
+                        users::id,
+                        users::username,
+                        users::role,
+                        users::disabled_at.is_not_null(),
+                    ))
+                    .load(conn)?;
+                let p = partners::table
+                    .order(partners::name)
+                    .limit(200)
+                    .select((
+                        partners::id,
+                        partners::name,
+                        partners::client_id,
+                        partners::disabled_at.is_not_null(),
+                    ))
+                    .load(conn)?;
+                Ok((u, p))
+            })
+            .await
+            .map_err(|e| page.ctx.fail(e))?;
+        page.users = users
+            .into_iter()
+            .map(|(id, name, role, disabled)| Account {
+                detail: t.get(&format!("role-{role}")),
+                id,
+                name,
+                disabled,
+            })
+            .collect();
+        page.partners = partners
+            .into_iter()
+            .map(|(id, name, client_id, disabled)| Account {
+                id,
+                name,
+                detail: client_id,
+                disabled,
+            })
             .collect();
         page.association_choices = all.into_iter().map(|(id, name, _)| (id, name)).collect();
     }
@@ -1768,4 +1877,31 @@ pub async fn admin_member(
     .await
     .map_err(|e| ctx.fail(e))?;
     Ok(redirect("/console?done=member"))
+}
+
+/// Disables a user or a partner from the admin console: their tokens and sessions stop at once.
+pub async fn admin_disable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<(String, String)>,
+    form: web::Form<CsrfOnly>,
+) -> PageResult {
+    let (ctx, principal) = signed_in(&state, &req, &session)?;
+    check_csrf(&ctx, &form.csrf_token)?;
+    let (kind, id) = path.into_inner();
+    match kind.as_str() {
+        "users" => {
+            crate::http::controllers::users::disable_user(&state, principal, id)
+                .await
+                .map_err(|e| ctx.fail(e))?;
+        }
+        "partners" => {
+            crate::http::controllers::partners::disable_partner(&state, principal, id)
+                .await
+                .map_err(|e| ctx.fail(e))?;
+        }
+        _ => return Err(ctx.fail(ApiError::NotFound("page"))),
+    }
+    Ok(redirect("/console?done=disabled"))
 }

@@ -298,6 +298,10 @@ pub fn scope(
         )
         .route("/console/admin/users", web::post().to(h::admin_user))
         .route("/console/admin/members", web::post().to(h::admin_member))
+        .route(
+            "/console/admin/{kind}/{id}/disable",
+            web::post().to(h::admin_disable),
+        )
         .route("/console/admin/funds", web::post().to(h::admin_fund))
         .route("/console/admin/funders", web::post().to(h::admin_funder))
         .route("/console/admin/partners", web::post().to(h::admin_partner))
