@@ -5,16 +5,15 @@ use super::DbConnection;
 use super::ledger;
 use super::models::{CampaignRow, FundRow, FunderRow, MatchPartRow};
 use super::schema::{
-    campaigns, funders, funds, match_holds, match_parts, pending_pledges, pledges, postings,
-    refunds,
+    campaigns, funders, funds, match_holds, match_parts, pending_pledges, pledges, refunds,
 };
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::matching::MatchState;
 use crate::domain::per_donation::HoldStatus;
-use crate::domain::pledge::{Dispute, RefundStatus};
+use crate::domain::pledge::RefundStatus;
 use diesel::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
@@ -48,6 +47,54 @@ pub struct Report {
     pub checked_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// What a pledge adds to its campaign, from its facts (as `PledgeFacts::counted`): confirmed
+/// money net of refunds, nothing once a dispute is lost.
+const NET: &str = "(CASE WHEN paid AND dispute <> 'lost' THEN \
+    (CASE WHEN refunded_amount < amount THEN amount - refunded_amount ELSE 0 END) ELSE 0 END)";
+
+#[derive(diesel::QueryableByName)]
+struct Unbalanced {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    entry_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    currency: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Miscounted {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    campaign_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    counted: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    net: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CampaignSums {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    campaign_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    raised: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    donors: i64,
+}
+
+/// Runs a fixed aggregate query on either backend.
+fn load_by_name<T>(conn: &mut DbConnection, sql: &str) -> QueryResult<Vec<T>>
+where
+    T: diesel::QueryableByName<diesel::pg::Pg>
+        + diesel::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(sql).load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c),
+    }
+}
+
 fn v(check: &str, subject: &str, detail: String) -> Violation {
     Violation {
         check: check.into(),
@@ -59,22 +106,21 @@ fn v(check: &str, subject: &str, detail: String) -> Violation {
 pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     let mut violations = Vec::new();
 
-    // 1. Every journal entry balances per currency.
-    let legs: Vec<(String, String, i64)> = postings::table
-        .select((postings::entry_id, postings::currency, postings::amount))
-        .load(conn)?;
-    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (entry, currency, amount) in legs {
-        *sums.entry((entry, currency)).or_default() += amount;
-    }
-    for ((entry, currency), total) in sums {
-        if total != 0 {
-            violations.push(v(
-                "journal_balanced",
-                &entry,
-                format!("postings sum to {total} {currency}"),
-            ));
-        }
+    // 1. Every journal entry balances per currency (summed in the database: the journal is
+    // never loaded into memory).
+    for unbalanced in load_by_name::<Unbalanced>(
+        conn,
+        "SELECT entry_id, currency, CAST(SUM(amount) AS BIGINT) AS total FROM postings \
+         GROUP BY entry_id, currency HAVING SUM(amount) <> 0 ORDER BY entry_id LIMIT 1000",
+    )? {
+        violations.push(v(
+            "journal_balanced",
+            &unbalanced.entry_id,
+            format!(
+                "postings sum to {} {}",
+                unbalanced.total, unbalanced.currency
+            ),
+        ));
     }
 
     // 2. Fund and funder figures equal the ledger, a fund's are the sums of its funders';
@@ -163,37 +209,37 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
     let all_campaigns: Vec<CampaignRow> = campaigns::table
         .select(CampaignRow::as_select())
         .load(conn)?;
-    let rows: Vec<(String, i64, bool, i64, Dispute, i64, String)> = pledges::table
-        .select((
-            pledges::campaign_id,
-            pledges::amount,
-            pledges::paid,
-            pledges::refunded_amount,
-            pledges::dispute,
-            pledges::counted_amount,
-            pledges::donor_key,
-        ))
-        .load(conn)?;
+    // Recomputed from each pledge's facts, not from its cached counted amount, and summed in
+    // the database: the pledges are never loaded into memory.
+    for wrong in load_by_name::<Miscounted>(
+        conn,
+        &format!(
+            "SELECT campaign_id, counted_amount AS counted, {NET} AS net FROM pledges \
+             WHERE counted_amount <> {NET} ORDER BY id LIMIT 1000"
+        ),
+    )? {
+        violations.push(v(
+            "pledge_counted",
+            &wrong.campaign_id,
+            format!(
+                "a pledge counts {} but its facts say {}",
+                wrong.counted, wrong.net
+            ),
+        ));
+    }
     let mut raised: HashMap<String, i64> = HashMap::new();
-    let mut donors: HashMap<String, HashSet<String>> = HashMap::new();
-    for (campaign, amount, paid, refunded, dispute, counted, donor) in rows {
-        // Recomputed from the facts, not from the cached counted amount.
-        let net = if paid && dispute != Dispute::Lost {
-            amount - refunded.min(amount)
-        } else {
-            0
-        };
-        if net != counted {
-            violations.push(v(
-                "pledge_counted",
-                &campaign,
-                format!("a pledge counts {counted} but its facts say {net}"),
-            ));
-        }
-        *raised.entry(campaign.clone()).or_default() += net;
-        if net > 0 {
-            donors.entry(campaign).or_default().insert(donor);
-        }
+    let mut donors: HashMap<String, i64> = HashMap::new();
+    for c in load_by_name::<CampaignSums>(
+        conn,
+        &format!(
+            "SELECT campaign_id, CAST(SUM(net) AS BIGINT) AS raised, \
+             COUNT(DISTINCT CASE WHEN net > 0 THEN donor_key END) AS donors \
+             FROM (SELECT campaign_id, donor_key, {NET} AS net FROM pledges) counted \
+             GROUP BY campaign_id"
+        ),
+    )? {
+        raised.insert(c.campaign_id.clone(), c.raised);
+        donors.insert(c.campaign_id, c.donors);
     }
     for c in &all_campaigns {
         let expected = raised.get(&c.id).copied().unwrap_or(0);
@@ -207,7 +253,7 @@ pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
                 ),
             ));
         }
-        let expected_donors = donors.get(&c.id).map(|d| d.len()).unwrap_or(0) as i64;
+        let expected_donors = donors.get(&c.id).copied().unwrap_or(0);
         if i64::from(c.donors) != expected_donors {
             violations.push(v(
                 "campaign_donors",

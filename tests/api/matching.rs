@@ -441,6 +441,34 @@ async fn the_ledger_balances_and_only_finance_reads_it() {
         let report = app.get("/v1/reconciliation", Some(&finance)).await;
         assert_eq!(report.ok()["ok"], false);
         assert_eq!(report.body["violations"][0]["check"], "campaign_raised");
+
+        // A pledge whose counted amount disagrees with its facts, and a journal entry that does
+        // not balance (appending is all the journal allows), are found by the database's sums.
+        app.sql(&format!(
+            "UPDATE pledges SET counted_amount = counted_amount - 1 WHERE campaign_id = '{cmp}' AND counted_amount > 0"
+        ))
+        .await;
+        app.sql(
+            "INSERT INTO journal_entries (id, fund_id, campaign_id, kind, memo, reverses, created_at, funder_id) \
+             SELECT 'je_tampered', fund_id, NULL, kind, 'tampered', NULL, created_at, funder_id FROM journal_entries LIMIT 1; \
+             INSERT INTO postings (id, entry_id, fund_id, funder_id, account, amount, currency) \
+             SELECT 'po_tampered', 'je_tampered', fund_id, funder_id, 'reserved', 5, currency FROM postings LIMIT 1",
+        )
+        .await;
+        let report = app.get("/v1/reconciliation", Some(&finance)).await;
+        let found: Vec<(String, String)> = report.ok()["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["check"].as_str().unwrap().to_string(),
+                    v["subject"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert!(found.contains(&("journal_balanced".into(), "je_tampered".into())), "{found:?}");
+        assert!(found.contains(&("pledge_counted".into(), cmp.clone())), "{found:?}");
     })
     .await;
 }
