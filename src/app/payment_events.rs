@@ -627,7 +627,7 @@ fn apply_recording(
     }
     crate::notify::insert_all(conn, messages)?;
     record_as(conn, EventOutcome::Applied)?;
-    let (freed_fund, campaign_status) = if change.delta != 0 || change.donor_change != 0 {
+    let (freed_fund, campaign) = if change.delta != 0 || change.donor_change != 0 {
         let (campaign, freed) = count_change(
             conn,
             &pledge.campaign_id,
@@ -636,7 +636,7 @@ fn apply_recording(
             change.donor_change,
         )?;
         crate::app::per_donation::after_pledge_change(conn, pledge_id, Some(&campaign))?;
-        (freed, Some(campaign.status))
+        (freed, Some(campaign))
     } else {
         crate::app::per_donation::after_pledge_change(conn, pledge_id, None)?;
         (None, None)
@@ -646,7 +646,7 @@ fn apply_recording(
     let money_came =
         change.delta > 0 || (after.dispute == Dispute::Won && before.dispute != Dispute::Won);
     if money_came && after.counted() > 0 {
-        let status = match campaign_status {
+        let status = match campaign.as_ref().map(|c| c.status) {
             Some(s) => s,
             None => campaigns::table
                 .find(&pledge.campaign_id)
@@ -659,6 +659,7 @@ fn apply_recording(
     if after.paid && !before.paid {
         crate::app::receipts::issue(
             conn,
+            campaign.as_ref().map(|c| c.association_id.as_str()),
             crate::app::receipts::Donation {
                 pledge_id,
                 campaign_id: &pledge.campaign_id,

@@ -88,12 +88,20 @@ pub fn issue_all(
     Ok(())
 }
 
-/// Issues one donation's receipt (see [`issue_all`]), looking up its association.
-pub fn issue(conn: &mut DbConnection, d: Donation<'_>) -> QueryResult<()> {
-    let association_id: String = campaigns::table
-        .find(d.campaign_id)
-        .select(campaigns::association_id)
-        .first(conn)?;
+/// Issues one donation's receipt (see [`issue_all`]); the association is looked up only when
+/// the caller does not already hold the campaign.
+pub fn issue(
+    conn: &mut DbConnection,
+    association_id: Option<&str>,
+    d: Donation<'_>,
+) -> QueryResult<()> {
+    let association_id = match association_id {
+        Some(a) => a.to_string(),
+        None => campaigns::table
+            .find(d.campaign_id)
+            .select(campaigns::association_id)
+            .first(conn)?,
+    };
     issue_all(conn, vec![(association_id, d)])
 }
 

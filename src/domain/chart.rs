@@ -10,7 +10,8 @@ pub struct Series<'a> {
     pub points: Vec<(i64, i64)>,
 }
 
-fn esc(s: &str) -> String {
+/// Text escaped for SVG/XML content and attribute values.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

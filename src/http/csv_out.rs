@@ -14,6 +14,14 @@ pub fn neutralise(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// The caller asked for CSV (`Accept: text/csv`) rather than JSON.
+pub fn wants_csv(req: &actix_web::HttpRequest) -> bool {
+    req.headers()
+        .get("Accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/csv"))
+}
+
 /// A CSV document being written: a header, then rows of the same width.
 pub struct CsvOut {
     writer: csv::Writer<Vec<u8>>,

@@ -551,7 +551,8 @@ async fn a_receipt_states_what_the_law_asks_and_the_donor_tax_code_is_erased_wit
     each_backend(|app| async move {
         let c = city(&app, json!({})).await;
         let admin = app.admin().await;
-        // The association's RUNTS number, checked.
+        // The association's RUNTS number, checked; a refused one writes nothing.
+        let associations = app.count("associations").await;
         let bad = app
             .post(
                 "/v1/associations",
@@ -562,6 +563,7 @@ async fn a_receipt_states_what_the_law_asks_and_the_donor_tax_code_is_erased_wit
             .await;
         assert_eq!(bad.status, 422);
         assert_eq!(bad.body["errors"][0]["field"], "runts_id");
+        assert_eq!(app.count("associations").await, associations);
         let asso = app
             .post(
                 "/v1/associations",

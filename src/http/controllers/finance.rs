@@ -365,11 +365,7 @@ pub async fn fund_report(
             figures: sums.figures(c),
         })
         .collect();
-    let wants_csv = req
-        .headers()
-        .get("Accept")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/csv"));
+    let wants_csv = crate::http::csv_out::wants_csv(&req);
     if wants_csv {
         let mut out = crate::http::csv_out::CsvOut::new(&[
             "row",

@@ -190,23 +190,13 @@ struct ReceiptPage<'a> {
     causale: String,
 }
 
+/// The receipt's language: `?lang=`, else the browser's, as the pages choose it.
 fn language(req: &HttpRequest, asked: Option<&str>) -> &'static str {
-    match asked {
-        Some("en") => "en",
-        Some(_) => "it",
-        None => {
-            let accept = req
-                .headers()
-                .get("Accept-Language")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            // The first language named wins; Italian unless English comes first.
-            match accept.trim_start().get(..2) {
-                Some(l) if l.eq_ignore_ascii_case("en") => "en",
-                _ => "it",
-            }
-        }
-    }
+    let accept = req
+        .headers()
+        .get("Accept-Language")
+        .and_then(|v| v.to_str().ok());
+    crate::http::pages::i18n::negotiate(asked, accept)
 }
 
 fn wants_json(req: &HttpRequest) -> bool {

@@ -156,11 +156,7 @@ pub async fn awards(
     let info = req.connection_info();
     let base = format!("{}://{}", info.scheme(), info.host());
     let page = Page::from_rows(rows, limit, |l| l.award.id.clone(), |l| view(l, &base));
-    let wants_csv = req
-        .headers()
-        .get("Accept")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/csv"));
+    let wants_csv = crate::http::csv_out::wants_csv(&req);
     if !wants_csv {
         return Ok(HttpResponse::Ok().json(page));
     }

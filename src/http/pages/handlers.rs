@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::db::schema::{areas, funders, funds, settlements};
 use crate::domain::area::PreparedShape;
 use crate::domain::campaign::{Action, CampaignStatus};
+use crate::domain::chart::esc;
 use crate::domain::map::{Projection, bar};
 use crate::domain::money::{Currency, parse_amount};
 use crate::domain::role::Role;
@@ -238,7 +239,7 @@ pub async fn campaign(
         scheme = info.scheme(),
         host = info.host(),
         id = c.id,
-        title = c.title.replace('"', "&quot;")
+        title = esc(&c.title)
     );
     let simulated = matches!(
         *state.provider,
@@ -276,13 +277,12 @@ pub async fn campaign(
 /// An area's outer rings, (lon, lat) points.
 type Rings = Vec<Vec<(f64, f64)>>;
 
-/// The areas and live campaigns drawn as SVG: (the drawing, its projection).
-async fn draw_map(
-    state: &AppState,
+/// The areas (and the campaigns given as pins) drawn as SVG: (the drawing, its projection).
+fn draw_map(
     t: &Tr,
-    with_pins: bool,
-) -> Result<(String, Option<Projection>), ApiError> {
-    let areas = area_names(state).await?;
+    areas: &[(String, String, String, String)],
+    pins: &[CampaignView],
+) -> (String, Option<Projection>) {
     let shapes: Vec<(String, Rings)> = areas
         .iter()
         .filter_map(|(_, _, name, g)| {
@@ -297,13 +297,7 @@ async fn draw_map(
             .flat_map(|(_, rings)| rings.iter().flatten().copied()),
         640.0,
     ) else {
-        return Ok((format!("<p>{}</p>", t.get("areas-none")), None));
-    };
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
+        return (format!("<p>{}</p>", t.get("areas-none")), None);
     };
     let mut svg = format!(
         "<svg class=\"map\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"group\" aria-labelledby=\"map-title\"><title id=\"map-title\">{title}</title>",
@@ -323,18 +317,16 @@ async fn draw_map(
         }
         svg.push_str("</g>");
     }
-    if with_pins {
-        for c in live_campaigns(state, None).await? {
-            let (x, y) = p.project(c.location.lon, c.location.lat);
-            svg.push_str(&format!(
-                "<a href=\"/campaigns/{}\"><circle class=\"pin\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"7\"><title>{}</title></circle></a>",
-                esc(&c.id),
-                esc(&c.title)
-            ));
-        }
+    for c in pins {
+        let (x, y) = p.project(c.location.lon, c.location.lat);
+        svg.push_str(&format!(
+            "<a href=\"/campaigns/{}\"><circle class=\"pin\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"7\"><title>{}</title></circle></a>",
+            esc(&c.id),
+            esc(&c.title)
+        ));
     }
     svg.push_str("</svg>");
-    Ok((svg, Some(p)))
+    (svg, Some(p))
 }
 
 pub struct AreaLine {
@@ -358,13 +350,11 @@ pub async fn areas_page(
     session: Session,
 ) -> PageResult {
     let (ctx, _) = context(&state, &req, &session);
-    let (map, _) = draw_map(&state, &ctx.t, true)
-        .await
-        .map_err(|e| ctx.fail(e))?;
     let live = live_campaigns(&state, None)
         .await
         .map_err(|e| ctx.fail(e))?;
     let areas = area_names(&state).await.map_err(|e| ctx.fail(e))?;
+    let (map, _) = draw_map(&ctx.t, &areas, &live);
     html(AreasPage {
         map,
         areas: areas
@@ -383,9 +373,8 @@ pub async fn areas_page(
 /// The map alone, as an image: the location picker of the campaign form.
 pub async fn map_svg(state: web::Data<AppState>, req: HttpRequest, session: Session) -> PageResult {
     let (ctx, _) = context(&state, &req, &session);
-    let (svg, _) = draw_map(&state, &ctx.t, false)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let areas = area_names(&state).await.map_err(|e| ctx.fail(e))?;
+    let (svg, _) = draw_map(&ctx.t, &areas, &[]);
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header(("Cache-Control", "no-cache"))
@@ -673,7 +662,7 @@ fn funders_chart(t: &Tr, f: &crate::http::controllers::funds::FundView) -> Strin
     let height = 30.0 + row_h * f.funders.len() as f64;
     let mut svg = format!(
         "<svg class=\"bar\" viewBox=\"0 0 640 {height:.0}\" width=\"640\" height=\"{height:.0}\" role=\"img\" aria-label=\"{}\">",
-        t.get("chart-label").replace('"', "&quot;")
+        esc(&t.get("chart-label"))
     );
     for (i, fr) in f.funders.iter().enumerate() {
         let budget = minor(&fr.budget, c).max(1);
@@ -682,7 +671,7 @@ fn funders_chart(t: &Tr, f: &crate::http::controllers::funds::FundView) -> Strin
         svg.push_str(&format!(
             "<text x=\"0\" y=\"{:.0}\">{}</text><rect class=\"bg\" x=\"160\" y=\"{y:.0}\" width=\"460\" height=\"18\"/>",
             y + 14.0,
-            fr.name.replace('&', "&amp;").replace('<', "&lt;")
+            esc(&fr.name)
         ));
         for (value, class) in [
             (&fr.settled, "settled"),
@@ -1199,9 +1188,8 @@ pub async fn create_campaign(
     // A click on the map is the location; else the typed coordinates.
     let location = match (form.map_x, form.map_y) {
         (Some(x), Some(y)) => {
-            let (_, projection) = draw_map(&state, &ctx.t, false)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            let areas = area_names(&state).await.map_err(|e| ctx.fail(e))?;
+            let (_, projection) = draw_map(&ctx.t, &areas, &[]);
             let p = projection.ok_or_else(|| {
                 ctx.fail(ApiError::validation("location", "no areas to pick from"))
             })?;
