@@ -74,7 +74,112 @@ impl<E> From<diesel::result::Error> for PledgeError<E> {
 
 enum Begin {
     Replay(String),
+    /// The pledge, its payment and the stored answer were written in one transaction.
+    Created(String),
+    /// The pledge is written; the provider's payment is still to be asked for.
     Create(Box<PledgeRow>, Option<Held>),
+}
+
+/// Writes a new pending pledge for `campaign` (live, checked by the caller): the pledge, its
+/// place among pending pledges, its donor, and the match held for it where the fund matches
+/// each donation. In the caller's transaction; the provider's payment is not asked for here.
+pub fn insert_pending(
+    conn: &mut crate::db::DbConnection,
+    request: &PledgeRequest,
+    campaign: &CampaignRow,
+    new: NewPledge,
+    provider: crate::config::ProviderKind,
+) -> QueryResult<(PledgeRow, Option<Held>)> {
+    let t = crate::clock::now();
+    let pledge_id = ids::new_id(ids::PLEDGE);
+    let row = PledgeRow {
+        provider_idempotency_key: format!("cofund-{pledge_id}"),
+        id: pledge_id,
+        campaign_id: campaign.id.clone(),
+        partner_id: request.partner_id.clone(),
+        amount: new.amount,
+        currency: campaign.currency,
+        status: PledgeStatus::Pending,
+        paid: false,
+        failed: false,
+        canceled: false,
+        expired: false,
+        refunded_amount: 0,
+        dispute: Dispute::None,
+        counted_amount: 0,
+        donor_key: donor_key(&new.donor_email),
+        message: new.message,
+        provider,
+        provider_payment_id: None,
+        client_secret: None,
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: request.request_hash.clone(),
+        creation_response: None,
+        flagged_reason: None,
+        created_at: t,
+        updated_at: t,
+        confirmed_at: None,
+        flagged_amount: None,
+        flagged_currency: None,
+    };
+    diesel::insert_into(pledges::table)
+        .values(&row)
+        .execute(conn)?;
+    super::payment_events::list_pending(conn, &row.id, row.created_at)?;
+    diesel::insert_into(donors::table)
+        .values(DonorRow {
+            pledge_id: row.id.clone(),
+            name: Some(new.donor_name),
+            email: Some(new.donor_email),
+            anonymous: new.anonymous,
+            contact_consent: new.contact_consent,
+            locale: new.locale,
+            erased_at: None,
+            tax_code: new.donor_tax_code,
+        })
+        .execute(conn)?;
+    let held = super::per_donation::hold_for_new_pledge(conn, campaign, &row)?;
+    Ok((row, held))
+}
+
+/// For a provider that keeps its payments in this database (the simulated one): creates the
+/// payment and stores the answer in the caller's transaction.
+pub fn answer_in_database<A>(
+    conn: &mut crate::db::DbConnection,
+    pledge: &PledgeRow,
+    held: Option<Held>,
+    answer: A,
+) -> QueryResult<String>
+where
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String,
+{
+    let payment = crate::providers::simulated::create_payment_in(
+        conn,
+        &pledge.id,
+        pledge.amount,
+        pledge.currency.code(),
+        &pledge.provider_idempotency_key,
+    )?;
+    let text = answer(pledge, &payment, held.as_ref());
+    store_answer(conn, &pledge.id, &payment, &text)?;
+    Ok(text)
+}
+
+/// Stores the provider's payment and the answer given, once.
+fn store_answer(
+    conn: &mut crate::db::DbConnection,
+    pledge_id: &str,
+    payment: &CreatedPayment,
+    text: &str,
+) -> QueryResult<usize> {
+    diesel::update(pledges::table.find(pledge_id))
+        .filter(pledges::creation_response.is_null())
+        .set((
+            pledges::provider_payment_id.eq(Some(&payment.id)),
+            pledges::client_secret.eq(payment.client_secret.as_deref()),
+            pledges::creation_response.eq(Some(text)),
+        ))
+        .execute(conn)
 }
 
 /// A stable donor identity for counting distinct donors: a hash of the normalised address,
@@ -97,9 +202,15 @@ pub async fn create<E, C, A>(
 where
     E: Send + 'static,
     C: FnOnce(&CampaignRow) -> Result<NewPledge, E> + Send + 'static,
-    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String,
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String + Send + 'static,
 {
     let provider = state.provider.kind();
+    // The simulated provider keeps its payments in this database: its payment is created and
+    // the answer stored in the pledge's own transaction, one commit for the donor's click.
+    // A real provider is called between two transactions, never inside one.
+    let in_database = state.provider.creates_in_database();
+    let mut answer = Some(answer);
+    let mut answer_inside = if in_database { answer.take() } else { None };
     let begin = state
         .db
         .run(move |conn| {
@@ -122,7 +233,12 @@ where
                                 crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
                             let held =
                                 super::per_donation::held_for(conn, &p.id, &campaign.fund_id)?;
-                            Begin::Create(Box::new(p), held)
+                            match answer_inside.take() {
+                                Some(answer) => {
+                                    Begin::Created(answer_in_database(conn, &p, held, answer)?)
+                                }
+                                None => Begin::Create(Box::new(p), held),
+                            }
                         }
                     });
                 }
@@ -137,56 +253,11 @@ where
                     return Err(PledgeError::NotLive(campaign.status));
                 }
                 let new = check(&campaign).map_err(PledgeError::Invalid)?;
-                let t = crate::clock::now();
-                let pledge_id = ids::new_id(ids::PLEDGE);
-                let row = PledgeRow {
-                    provider_idempotency_key: format!("cofund-{pledge_id}"),
-                    id: pledge_id,
-                    campaign_id: campaign.id.clone(),
-                    partner_id: request.partner_id.clone(),
-                    amount: new.amount,
-                    currency: campaign.currency,
-                    status: PledgeStatus::Pending,
-                    paid: false,
-                    failed: false,
-                    canceled: false,
-                    expired: false,
-                    refunded_amount: 0,
-                    dispute: Dispute::None,
-                    counted_amount: 0,
-                    donor_key: donor_key(&new.donor_email),
-                    message: new.message,
-                    provider,
-                    provider_payment_id: None,
-                    client_secret: None,
-                    idempotency_key: request.idempotency_key.clone(),
-                    request_hash: request.request_hash.clone(),
-                    creation_response: None,
-                    flagged_reason: None,
-                    created_at: t,
-                    updated_at: t,
-                    confirmed_at: None,
-                    flagged_amount: None,
-                    flagged_currency: None,
-                };
-                diesel::insert_into(pledges::table)
-                    .values(&row)
-                    .execute(conn)?;
-                super::payment_events::list_pending(conn, &row.id, row.created_at)?;
-                diesel::insert_into(donors::table)
-                    .values(DonorRow {
-                        pledge_id: row.id.clone(),
-                        name: Some(new.donor_name),
-                        email: Some(new.donor_email),
-                        anonymous: new.anonymous,
-                        contact_consent: new.contact_consent,
-                        locale: new.locale,
-                        erased_at: None,
-                        tax_code: new.donor_tax_code,
-                    })
-                    .execute(conn)?;
-                let held = super::per_donation::hold_for_new_pledge(conn, &campaign, &row)?;
-                Ok(Begin::Create(Box::new(row), held))
+                let (row, held) = insert_pending(conn, &request, &campaign, new, provider)?;
+                Ok(match answer_inside.take() {
+                    Some(answer) => Begin::Created(answer_in_database(conn, &row, held, answer)?),
+                    None => Begin::Create(Box::new(row), held),
+                })
             })
         })
         .await
@@ -200,7 +271,11 @@ where
         })?;
     let (pledge, held) = match begin {
         Begin::Replay(response) => return Ok(Created::Replayed(response)),
+        Begin::Created(response) => return Ok(Created::New(response)),
         Begin::Create(p, held) => (*p, held),
+    };
+    let Some(answer) = answer else {
+        unreachable!("the answer is written inside the transaction only when it was taken there")
     };
     let payment = state
         .provider
@@ -221,14 +296,7 @@ where
     state
         .db
         .run(move |conn| -> Result<usize, DbError> {
-            Ok(diesel::update(pledges::table.find(&pledge_id))
-                .filter(pledges::creation_response.is_null())
-                .set((
-                    pledges::provider_payment_id.eq(Some(&payment.id)),
-                    pledges::client_secret.eq(payment.client_secret.as_deref()),
-                    pledges::creation_response.eq(Some(&stored)),
-                ))
-                .execute(conn)?)
+            Ok(store_answer(conn, &pledge_id, &payment, &stored)?)
         })
         .await?;
     Ok(Created::New(text))

@@ -24,25 +24,30 @@ pub struct Donation<'a> {
     pub at: NaiveDateTime,
 }
 
-/// The next number of `association_id`'s `year`, raising the counter in the caller's
-/// transaction.
-fn next_number(conn: &mut DbConnection, association_id: &str, year: i32) -> QueryResult<i32> {
+/// Takes the next `count` numbers of `association_id`'s `year`, raising the counter once in
+/// the caller's transaction; returns the first of them.
+fn take_numbers(
+    conn: &mut DbConnection,
+    association_id: &str,
+    year: i32,
+    count: i32,
+) -> QueryResult<i32> {
     let key = receipt_counters::table.find((association_id, year));
     let raise = |conn: &mut DbConnection| -> QueryResult<Option<i32>> {
         diesel::update(key)
-            .set(receipt_counters::last_number.eq(receipt_counters::last_number + 1))
+            .set(receipt_counters::last_number.eq(receipt_counters::last_number + count))
             .returning(receipt_counters::last_number)
             .get_result(conn)
             .optional()
     };
-    if let Some(n) = raise(conn)? {
-        return Ok(n);
+    if let Some(last) = raise(conn)? {
+        return Ok(last - count + 1);
     }
     let insert = diesel::insert_into(receipt_counters::table)
         .values((
             receipt_counters::association_id.eq(association_id),
             receipt_counters::year.eq(year),
-            receipt_counters::last_number.eq(1),
+            receipt_counters::last_number.eq(count),
         ))
         .on_conflict_do_nothing();
     let inserted = match conn {
@@ -53,37 +58,67 @@ fn next_number(conn: &mut DbConnection, association_id: &str, year: i32) -> Quer
         return Ok(1);
     }
     // Another transaction opened the year first: its row is there now.
-    raise(conn)?.ok_or(diesel::result::Error::NotFound)
+    let last = raise(conn)?.ok_or(diesel::result::Error::NotFound)?;
+    Ok(last - count + 1)
 }
 
-/// Issues the receipts of donations counted for the first time, in the caller's transaction,
-/// in association order (the counters are locked in one order by every transaction). A
-/// donation that already has its receipt keeps it.
+/// Issues the receipts of donations counted for the first time, in the caller's transaction. A
+/// donation that already has its receipt keeps it. Each association's year is numbered in
+/// pledge order with one raise of its counter, the counters taken in (association, year) order
+/// by every transaction, and the receipts written in one statement: a batch of confirmations
+/// holds the counters for three statements, however many donations it carries.
 pub fn issue_all(
     conn: &mut DbConnection,
     mut donations: Vec<(String, Donation<'_>)>,
 ) -> QueryResult<()> {
-    donations.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.pledge_id.cmp(b.1.pledge_id)));
-    for (association_id, d) in donations {
-        let exists: i64 = receipts::table.find(d.pledge_id).count().get_result(conn)?;
-        if exists > 0 {
-            continue;
-        }
-        let (at, year) = (d.at, d.at.year());
-        let number = next_number(conn, &association_id, year)?;
-        diesel::insert_into(receipts::table)
-            .values(ReceiptRow {
+    if donations.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = donations.iter().map(|(_, d)| d.pledge_id).collect();
+    let issued: std::collections::HashSet<String> = receipts::table
+        .filter(receipts::pledge_id.eq_any(&ids))
+        .select(receipts::pledge_id)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    donations.retain(|(_, d)| !issued.contains(d.pledge_id));
+    donations.sort_by(|a, b| {
+        (a.0.as_str(), a.1.at.year(), a.1.pledge_id).cmp(&(
+            b.0.as_str(),
+            b.1.at.year(),
+            b.1.pledge_id,
+        ))
+    });
+    let mut rows = Vec::with_capacity(donations.len());
+    let mut group = donations.as_slice();
+    while let Some((association_id, first)) = group.first() {
+        let year = first.at.year();
+        let n = group
+            .iter()
+            .take_while(|(a, d)| a == association_id && d.at.year() == year)
+            .count();
+        let number = take_numbers(conn, association_id, year, n as i32)?;
+        for (i, (association_id, d)) in group[..n].iter().enumerate() {
+            rows.push(ReceiptRow {
                 pledge_id: d.pledge_id.to_string(),
-                association_id,
+                association_id: association_id.clone(),
                 campaign_id: d.campaign_id.to_string(),
                 year,
-                number,
+                number: number + i as i32,
                 amount: d.amount,
                 currency: d.currency,
-                issued_at: at,
+                issued_at: d.at,
                 voided_at: None,
-            })
-            .execute(conn)?;
+            });
+        }
+        group = &group[n..];
+    }
+    if !rows.is_empty() {
+        let insert = diesel::insert_into(receipts::table).values(&rows);
+        match conn {
+            DbConnection::Postgresql(c) => insert.execute(c)?,
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+        };
     }
     Ok(())
 }

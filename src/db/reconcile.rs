@@ -103,7 +103,40 @@ fn v(check: &str, subject: &str, detail: String) -> Violation {
     }
 }
 
+/// Runs every check on one snapshot of the books: the checks are many statements, and under
+/// READ COMMITTED a match reserved between two of them would look like a mismatch that never
+/// existed. PostgreSQL: a REPEATABLE READ, READ ONLY transaction; SQLite: a (deferred) read
+/// transaction, which in WAL mode reads one snapshot. Inside a caller's transaction, that one.
 pub fn run(conn: &mut DbConnection) -> QueryResult<Report> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let begin = match conn {
+        DbConnection::Postgresql(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        DbConnection::Sqlite(_) => "BEGIN DEFERRED",
+    };
+    macro_rules! in_snapshot {
+        ($c:expr) => {{
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut($c).transaction_depth()?;
+            if depth.is_some() {
+                return check(conn);
+            }
+            AnsiTransactionManager::begin_transaction_sql($c, begin)?;
+        }};
+    }
+    match conn {
+        DbConnection::Postgresql(c) => in_snapshot!(c),
+        DbConnection::Sqlite(c) => in_snapshot!(c),
+    }
+    let result = check(conn);
+    // Read only: nothing to keep, so the snapshot ends with a rollback whatever happened.
+    match conn {
+        DbConnection::Postgresql(c) => AnsiTransactionManager::rollback_transaction(c)?,
+        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c)?,
+    }
+    result
+}
+
+fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     let mut violations = Vec::new();
 
     // 1. Every journal entry balances per currency (summed in the database: the journal is

@@ -56,6 +56,12 @@ impl PaymentProvider {
         }
     }
 
+    /// Whether payments are created in the service's own database (the simulated provider), so
+    /// a pledge and its payment can be written in one transaction.
+    pub fn creates_in_database(&self) -> bool {
+        matches!(self, PaymentProvider::Simulated(_))
+    }
+
     /// Creates the payment for a pledge. `idempotency_key` is generated once per pledge, so a
     /// retried creation returns the same payment.
     pub async fn create_payment(

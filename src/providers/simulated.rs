@@ -62,6 +62,44 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError
         .optional()?)
 }
 
+/// Creates a simulated payment in the caller's transaction (the simulated provider's payments
+/// live in the service's database). The same idempotency key returns the same payment, as
+/// Stripe does.
+pub fn create_payment_in(
+    conn: &mut DbConnection,
+    pledge_id: &str,
+    amount: i64,
+    currency: &str,
+    idempotency_key: &str,
+) -> QueryResult<CreatedPayment> {
+    let existing: Option<String> = sp::table
+        .filter(sp::idempotency_key.eq(idempotency_key))
+        .select(sp::id)
+        .first(conn)
+        .optional()?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let row = SimPayment {
+                id: ids::random_secret("pi_sim", 12),
+                idempotency_key: idempotency_key.to_string(),
+                pledge_id: pledge_id.to_string(),
+                amount,
+                currency: currency.to_ascii_lowercase(),
+                status: "requires_payment_method".into(),
+                refunded: 0,
+                created_at: crate::clock::now(),
+            };
+            diesel::insert_into(sp::table).values(&row).execute(conn)?;
+            row.id
+        }
+    };
+    Ok(CreatedPayment {
+        client_secret: Some(format!("{id}_secret_simulated")),
+        id,
+    })
+}
+
 impl Simulated {
     /// `secret` signs the events; it must be one of the webhook secrets the service verifies.
     pub fn new(secret: &str, db: Db) -> Simulated {
@@ -79,39 +117,21 @@ impl Simulated {
         currency: &str,
         idempotency_key: &str,
     ) -> Result<CreatedPayment, ProviderError> {
-        let row = SimPayment {
-            id: ids::random_secret("pi_sim", 12),
-            idempotency_key: idempotency_key.to_string(),
-            pledge_id: pledge_id.to_string(),
-            amount,
-            currency: currency.to_ascii_lowercase(),
-            status: "requires_payment_method".into(),
-            refunded: 0,
-            created_at: crate::clock::now(),
-        };
-        let id = self
-            .db
-            .run(move |conn| -> Result<String, DbError> {
+        let (pledge_id, currency, key) = (
+            pledge_id.to_string(),
+            currency.to_string(),
+            idempotency_key.to_string(),
+        );
+        self.db
+            .run(move |conn| -> Result<CreatedPayment, DbError> {
                 write_tx(conn, |conn| {
-                    // The same idempotency key returns the same payment, as Stripe does.
-                    let existing: Option<String> = sp::table
-                        .filter(sp::idempotency_key.eq(&row.idempotency_key))
-                        .select(sp::id)
-                        .first(conn)
-                        .optional()?;
-                    if let Some(id) = existing {
-                        return Ok(id);
-                    }
-                    diesel::insert_into(sp::table).values(&row).execute(conn)?;
-                    Ok(row.id)
+                    Ok(create_payment_in(
+                        conn, &pledge_id, amount, &currency, &key,
+                    )?)
                 })
             })
             .await
-            .map_err(unavailable)?;
-        Ok(CreatedPayment {
-            client_secret: Some(format!("{id}_secret_simulated")),
-            id,
-        })
+            .map_err(unavailable)
     }
 
     pub async fn retrieve(&self, id: &str) -> Result<RetrievedPayment, ProviderError> {

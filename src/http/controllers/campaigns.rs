@@ -1018,7 +1018,8 @@ pub async fn badge(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let (row, _) = state.db.run(move |conn| load_with_fund(conn, &id)).await?;
+    // A read: it must not move the write epoch, which would empty every read cache.
+    let (row, _) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
     if !row.status.is_public() {
         return Err(ApiError::NotFound("campaign"));
     }

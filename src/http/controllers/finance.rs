@@ -215,20 +215,33 @@ struct Sums {
 /// several funders a committed match can be partly paid (one funder's batch confirmed).
 type MatchSplit = (i64, i64, i64);
 
+/// Each campaign's committed and settled match, summed from its funders' parts once (a
+/// programme has tens of thousands of campaigns: no scan of every part per campaign).
+fn parts_by_campaign(
+    parts: &[crate::db::models::MatchPartRow],
+) -> std::collections::HashMap<&str, (i64, i64)> {
+    let mut by = std::collections::HashMap::<&str, (i64, i64)>::new();
+    for p in parts {
+        let e = by.entry(p.campaign_id.as_str()).or_default();
+        if p.settled {
+            e.1 += p.amount;
+        } else {
+            e.0 += p.amount;
+        }
+    }
+    by
+}
+
 fn match_split(
     c: &crate::db::models::CampaignRow,
-    parts: &[crate::db::models::MatchPartRow],
+    parts: &std::collections::HashMap<&str, (i64, i64)>,
 ) -> MatchSplit {
-    let mine = parts.iter().filter(|p| p.campaign_id == c.id);
     match c.match_status {
         MatchState::Reserved => (c.match_amount, 0, 0),
-        MatchState::Committed | MatchState::Settled => mine.fold((0, 0, 0), |(r, cm, st), p| {
-            if p.settled {
-                (r, cm, st + p.amount)
-            } else {
-                (r, cm + p.amount, st)
-            }
-        }),
+        MatchState::Committed | MatchState::Settled => {
+            let (committed, settled) = parts.get(c.id.as_str()).copied().unwrap_or_default();
+            (0, committed, settled)
+        }
         _ => (0, 0, 0),
     }
 }
@@ -279,7 +292,8 @@ pub async fn fund_report(
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    use crate::db::models::{AreaRow, CampaignRow, FundRow};
+    use crate::db::models::{CampaignRow, FundRow};
+    type AreaName = (String, String, String);
     use crate::db::schema::{areas, associations, campaigns};
     principal.require(&[Role::Finance, Role::Admin])?;
     let fund_id = id.into_inner();
@@ -287,7 +301,7 @@ pub async fn fund_report(
         FundRow,
         crate::db::ledger::Balances,
         Vec<(CampaignRow, String)>,
-        Vec<AreaRow>,
+        Vec<AreaName>,
         Vec<crate::db::models::MatchPartRow>,
         Vec<super::funders::FunderView>,
     );
@@ -308,9 +322,10 @@ pub async fn fund_report(
                 .order(campaigns::id)
                 .select((CampaignRow::as_select(), associations::name))
                 .load(conn)?;
+            // Names only: the geometries are not needed here.
             let area_rows = areas::table
                 .order(areas::code)
-                .select(AreaRow::as_select())
+                .select((areas::id, areas::code, areas::name))
                 .load(conn)?;
             let parts = crate::db::schema::match_parts::table
                 .filter(crate::db::schema::match_parts::fund_id.eq(&fund_id))
@@ -321,6 +336,11 @@ pub async fn fund_report(
         })
         .await?;
     let c = &fund.currency;
+    let parts = parts_by_campaign(&parts);
+    let areas_by_id: std::collections::HashMap<&str, (&str, &str)> = area_rows
+        .iter()
+        .map(|(id, code, name)| (id.as_str(), (code.as_str(), name.as_str())))
+        .collect();
     let mut totals = Sums::default();
     let mut per_area: std::collections::BTreeMap<String, Sums> = Default::default();
     for (row, _) in &rows {
@@ -331,7 +351,7 @@ pub async fn fund_report(
             .or_default()
             .add(row, split);
     }
-    let area_of = |id: &str| area_rows.iter().find(|a| a.id == id);
+    let area_of = |id: &str| areas_by_id.get(id).copied();
     let campaigns_out: Vec<ReportCampaign> = rows
         .iter()
         .map(|(r, association_name)| (r, association_name, match_split(r, &parts)))
@@ -343,7 +363,7 @@ pub async fn fund_report(
                 association_name: association_name.clone(),
                 area_id: r.area_id.clone(),
                 area_code: area_of(&r.area_id)
-                    .map(|a| a.code.clone())
+                    .map(|a| a.0.to_string())
                     .unwrap_or_default(),
                 status: r.status.to_string(),
                 goal: money(r.goal, c),
@@ -360,8 +380,12 @@ pub async fn fund_report(
         .iter()
         .map(|(area_id, sums)| ReportArea {
             area_id: area_id.clone(),
-            area_code: area_of(area_id).map(|a| a.code.clone()).unwrap_or_default(),
-            area_name: area_of(area_id).map(|a| a.name.clone()).unwrap_or_default(),
+            area_code: area_of(area_id)
+                .map(|a| a.0.to_string())
+                .unwrap_or_default(),
+            area_name: area_of(area_id)
+                .map(|a| a.1.to_string())
+                .unwrap_or_default(),
             figures: sums.figures(c),
         })
         .collect();

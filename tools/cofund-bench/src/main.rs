@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo build --release -p cofund -p cofund-bench && target/release/cofund-bench`.
 
+mod donor;
+mod scale;
 mod surface;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -81,6 +83,40 @@ struct Args {
     /// no pgbench.
     #[arg(long)]
     surface_only: bool,
+    /// Leave out the donor phases (pledge creation, fake Stripe, per-donation and match-day
+    /// rushes; see `donor.rs`).
+    #[arg(long, conflicts_with = "donor_only")]
+    skip_donor_phases: bool,
+    /// Only the donor phases: no webhook, hot-campaign, read or surface phases.
+    #[arg(long, conflicts_with = "surface_only")]
+    donor_only: bool,
+    /// Programme-scale data only (issue 24): seed areas, campaigns and confirmed pledges through
+    /// the service's own code, then time reconciliation, the fund report, lists and reads on them.
+    #[arg(long)]
+    scale: bool,
+    /// `--scale`: target areas (one association each).
+    #[arg(long, default_value_t = 200)]
+    scale_areas: usize,
+    /// `--scale`: campaigns, spread over the areas.
+    #[arg(long, default_value_t = 20_000)]
+    scale_campaigns: usize,
+    /// `--scale`: confirmed pledges, spread over the campaigns.
+    #[arg(long, default_value_t = 2_000_000)]
+    scale_pledges: usize,
+    /// `--scale`: keep the PostgreSQL database afterwards (its name is printed).
+    #[arg(long)]
+    scale_keep: bool,
+    /// `--scale`: measure the books kept by an earlier `--scale-keep` run (the JSON file it
+    /// wrote beside `--out`) instead of seeding new ones.
+    #[arg(long)]
+    scale_reuse: Option<PathBuf>,
+    /// `--scale`: seed (with `--scale-keep`) and stop; measure later with `--scale-reuse`, on a
+    /// quiet machine.
+    #[arg(long, requires = "scale_keep")]
+    scale_seed_only: bool,
+    /// `--scale`: connections seeding pledges in parallel on PostgreSQL (SQLite: always 1).
+    #[arg(long, default_value_t = 3)]
+    scale_workers: usize,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +240,8 @@ struct BackendReport {
     warmup_applied: usize,
     /// The public surface under abuse (Markdown), see [`surface`].
     surface: Vec<String>,
+    /// The donor phases (Markdown), see [`donor`].
+    donor: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,6 +342,17 @@ fn cofund_command(bin: &Path, db_url: &str) -> Command {
 }
 
 fn bootstrap_and_start(bin: &Path, db_url: &str, tmp: &Path) -> Result<(Server, String)> {
+    bootstrap_and_start_with(bin, db_url, tmp, &[])
+}
+
+/// [`bootstrap_and_start`] with environment variables for `serve` set over the defaults (e.g.
+/// another payment provider).
+fn bootstrap_and_start_with(
+    bin: &Path,
+    db_url: &str,
+    tmp: &Path,
+    extra_env: &[(&str, &str)],
+) -> Result<(Server, String)> {
     let out = cofund_command(bin, db_url)
         .args([
             "admin",
@@ -340,6 +389,7 @@ fn bootstrap_and_start(bin: &Path, db_url: &str, tmp: &Path) -> Result<(Server, 
         .env("COFUND_SCHEDULER_INTERVAL_MS", "200")
         .env("COFUND_MAIL_DIR", &mail_dir)
         .env("COFUND_DB_POOL_SIZE", "16")
+        .envs(extra_env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
@@ -1020,13 +1070,13 @@ async fn bench_backend(
     }
     let donor_seq = Arc::new(AtomicUsize::new(0));
     // Best estimate so far of the event rate (events/s), to size the pre-made pledge pools.
-    let mut event_rate_estimate: f64;
+    let mut event_rate_estimate: f64 = 0.0;
     let mut hot_crossed_note: Option<String> = None;
     // Warm-up, not measured: a fresh service opens its group commit's leader connections and
     // prepares the batch statement once per batch size on each, and fresh backends load their
     // catalog caches. Those one-off costs landed in the first phase's p99 (pgbench's own
     // figures exclude its connection time too).
-    {
+    if !args.donor_only {
         let (ids, _) = make_pledges(
             &api,
             &seeded.partner,
@@ -1057,7 +1107,9 @@ async fn bench_backend(
         // A cold warm-up understates the warm rate, hence the margin.
         event_rate_estimate = w.rate() * 1.5;
     }
-    for (ci, &c) in clients.iter().enumerate() {
+    // `--donor-only`: none of the event and read phases.
+    let measured: &[usize] = if args.donor_only { &[] } else { clients };
+    for (ci, &c) in measured.iter().enumerate() {
         for kind in [PhaseKind::Webhooks, PhaseKind::Hot, PhaseKind::Reads] {
             let work = match kind {
                 PhaseKind::Reads => {
@@ -1202,8 +1254,28 @@ async fn bench_backend(
         .map(|p| p.requests - p.errors)
         .sum::<usize>()
         + report.warmup_applied;
+    // The donor phases use funds and campaigns of their own: the seeded ones stay as `verify`
+    // expects them.
+    if !args.skip_donor_phases {
+        let env = donor::Env {
+            args,
+            clients,
+            name,
+            api: &api,
+            sampler: &sampler,
+            service_pid: server.child.id(),
+            pg_db,
+            pgbench_url,
+            tmp,
+            admin: &seeded.admin,
+            partner: &seeded.partner,
+        };
+        donor::run(&env, &mut report).await;
+    }
     verify(&api, &seeded, applied, &mut report).await?;
-    surface_phases(&api, &seeded, name, duration, &mut report).await?;
+    if !args.donor_only {
+        surface_phases(&api, &seeded, name, duration, &mut report).await?;
+    }
     drop(server);
     Ok(report)
 }
@@ -1475,6 +1547,12 @@ fn render(
     if args.skip_postgres {
         cmd.push_str(" --skip-postgres");
     }
+    if args.skip_donor_phases {
+        cmd.push_str(" --skip-donor-phases");
+    }
+    if args.donor_only {
+        cmd.push_str(" --donor-only");
+    }
     let _ = writeln!(s, "```sh\n{cmd}\n```\n");
     let _ = writeln!(
         s,
@@ -1482,7 +1560,9 @@ fn render(
          `postgres://postgres@127.0.0.1:5432/postgres`; needs CREATE DATABASE), `--duration-secs` \
          (10), `--clients` (`8,32`), `--campaigns` (100), `--out` (`docs/benchmarks.md`), \
          `--skip-sqlite`, `--skip-postgres`, `--cofund-bin` (`target/release/cofund`), \
-         `--max-events-per-phase` (40000). `psql` and `pgbench` must be on the PATH.\n"
+         `--max-events-per-phase` (40000), `--skip-donor-phases` (leave out the donor phases), \
+         `--donor-only` (only the donor phases: no event, read or surface phases). `psql` and \
+         `pgbench` must be on the PATH.\n"
     );
     let _ = writeln!(s, "## This run\n");
     let _ = writeln!(
@@ -1558,6 +1638,7 @@ fn render(
         d = args.duration_secs,
         w = WARMUP_EVENTS
     );
+    let _ = writeln!(s, "{}", donor::METHOD);
     for r in reports {
         let pg = !r.pgbench.is_empty();
         let _ = writeln!(s, "## {}\n", r.name);
@@ -1748,6 +1829,12 @@ fn render(
                 let _ = writeln!(s, "{line}");
             }
         }
+        if !r.donor.is_empty() {
+            let _ = writeln!(s, "### Donor phases ({})\n", r.name);
+            for line in &r.donor {
+                let _ = writeln!(s, "{line}");
+            }
+        }
         if !r.notes.is_empty() || !r.failures.is_empty() {
             let _ = writeln!(s, "Checks:\n");
             for n in &r.notes {
@@ -1848,6 +1935,15 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     cofund::init_tls();
+    if args.scale {
+        return match scale::run(&args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let started_at = Utc::now();
     let started = Instant::now();
     let m = machine(&args);
