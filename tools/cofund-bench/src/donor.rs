@@ -928,14 +928,18 @@ impl Out {
     fn render(&self, pg: bool) -> Vec<String> {
         let mut s = Vec::new();
         if !self.rows.is_empty() {
-            s.push(
-                "Closed-loop phases (times in ms; CPU time per request from /proc over the phase: \
-                 the service, PostgreSQL — the backends of the service's database and the \
-                 server's own processes — and the bench process; CPU busy: those three, and in \
-                 parentheses every process of the machine; the service's RSS sampled every 100 ms \
-                 during the phase, median / peak):"
-                    .to_string(),
-            );
+            s.push(format!(
+                "Closed-loop phases (times in ms; CPU time per request from /proc over the \
+                     phase: {} and the bench process; CPU busy: those three, and in \
+                     parentheses every process of the machine; the service's RSS sampled every \
+                     100 ms during the phase, median / peak):",
+                if pg {
+                    "the service, PostgreSQL (the backends of the service's database and the \
+                     server's own processes)"
+                } else {
+                    "the service (SQLite runs inside it)"
+                }
+            ));
             s.push(String::new());
             s.push(
                 "| clients | phase | requests | req/s | p50 | p99 | errors | pgbench -N tps right around it (mean; before, after) | ratio | CPU ms/req service / postgres / bench | CPU busy: these three (whole machine) | PG commits/req | service RSS MiB steady / peak |"
