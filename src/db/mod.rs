@@ -96,13 +96,10 @@ impl r2d2::ManageConnection for ConnectionManager {
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // WAL lets readers work beside the writer; writers wait (busy_timeout) instead
-                // of failing; foreign keys are off by default in SQLite. The service's
-                // connections leave checkpoints to `Checkpointer`: an automatic one runs in the
-                // commit that fills the WAL, and that request waited for it (the p99).
+                // of failing; foreign keys are off by default in SQLite.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA wal_autocheckpoint = 0;",
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -226,43 +223,6 @@ pub struct Db {
     epoch: WriteEpoch,
     /// The clock every closure run on this database reads (see `crate::clock`).
     clock: Clock,
-    /// Dropped with the last clone: SQLite's [`checkpointer`] then stops.
-    _alive: Arc<()>,
-}
-
-/// SQLite: checkpoints the WAL beside the writers, every 50 ms, on a connection of its own,
-/// until the [`Db`] is dropped. PASSIVE never waits for a writer or a reader; should readers
-/// keep it from catching up, a WAL past 64 MiB gets a RESTART checkpoint, which waits for the
-/// writer of the moment, so the file stays bounded.
-fn checkpointer(path: String, alive: std::sync::Weak<()>) {
-    const RESTART_ABOVE: u64 = 64 << 20;
-    let wal = format!("{path}-wal");
-    let spawned = std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let mut conn: Option<diesel::SqliteConnection> = None;
-            while alive.strong_count() > 0 {
-                std::thread::sleep(Duration::from_millis(50));
-                if conn.is_none() {
-                    conn = diesel::SqliteConnection::establish(&path)
-                        .ok()
-                        .and_then(|mut c| {
-                            c.batch_execute("PRAGMA busy_timeout = 10000;").ok()?;
-                            Some(c)
-                        });
-                }
-                let Some(c) = conn.as_mut() else { continue };
-                let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > RESTART_ABOVE);
-                let mode = if big { "RESTART" } else { "PASSIVE" };
-                if let Err(e) = c.batch_execute(&format!("PRAGMA wal_checkpoint({mode});")) {
-                    tracing::warn!(error = %e, "SQLite checkpoint failed");
-                    conn = None;
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "could not start the SQLite checkpointer");
-    }
 }
 
 impl Db {
@@ -293,10 +253,6 @@ impl Db {
                 clock.clone(),
             )
         });
-        let alive = Arc::new(());
-        if let DatabaseUrl::Sqlite(path) = &parsed {
-            checkpointer(path.clone(), Arc::downgrade(&alive));
-        }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
@@ -312,7 +268,6 @@ impl Db {
             write_gate,
             epoch,
             clock,
-            _alive: alive,
         })
     }
 
