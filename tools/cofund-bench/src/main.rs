@@ -353,6 +353,12 @@ fn bootstrap_and_start_with(
     tmp: &Path,
     extra_env: &[(&str, &str)],
 ) -> Result<(Server, String)> {
+    create_admin(bin, db_url)?;
+    start_serve(bin, db_url, tmp, extra_env)
+}
+
+/// The bench's admin, made through the CLI as an operator would.
+fn create_admin(bin: &Path, db_url: &str) -> Result<()> {
     let out = cofund_command(bin, db_url)
         .args([
             "admin",
@@ -373,6 +379,16 @@ fn bootstrap_and_start_with(
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    Ok(())
+}
+
+/// `cofund serve` on a free port with the bench's settings (`extra_env` over them).
+fn start_serve(
+    bin: &Path,
+    db_url: &str,
+    tmp: &Path,
+    extra_env: &[(&str, &str)],
+) -> Result<(Server, String)> {
     let port = free_port()?;
     let mail_dir = tmp.join("mail");
     std::fs::create_dir_all(&mail_dir)?;

@@ -21,9 +21,9 @@
 //! campaigns' `raised` against the amounts the seeder gave them.
 
 use super::{
-    ADMIN_PASSWORD, Api, Args, MEMBER_PASSWORD, PgbenchKind, PhaseKind, ScratchPg, Server,
-    WEBHOOK_SECRET, Work, cents, cofund_command, fmt_ms, free_port, interleave, make_pledges,
-    percentile, pgbench_database, pgbench_tps, psql, rfc3339, run_phase, short_id, str_field,
+    ADMIN_PASSWORD, Api, Args, MEMBER_PASSWORD, PgbenchKind, PhaseKind, ScratchPg, Server, Work,
+    cents, cofund_command, create_admin, fmt_ms, interleave, make_pledges, percentile,
+    pgbench_database, pgbench_tps, psql, rfc3339, run_phase, short_id, start_serve, str_field,
     temp_dir, wait_ready, with_database,
 };
 use anyhow::{Context, Result, anyhow, bail};
@@ -42,33 +42,8 @@ const SETUP_CONCURRENCY: usize = 16;
 /// Concurrent clients of the read phases (`?contains=`, badge).
 const READ_CLIENTS: usize = 8;
 
-fn start(args: &Args, db_url: &str, tmp: &Path) -> Result<(Server, String)> {
-    let port = free_port()?;
-    let mail_dir = tmp.join("mail");
-    std::fs::create_dir_all(&mail_dir)?;
-    let log = tmp.join(format!("server-{port}.log"));
-    let log_file = std::fs::File::create(&log)?;
-    let child = cofund_command(&args.cofund_bin, db_url)
-        .arg("serve")
-        .env("COFUND_BIND", format!("127.0.0.1:{port}"))
-        .env("COFUND_PAYMENT_PROVIDER", "simulated")
-        .env("COFUND_STRIPE_WEBHOOK_SECRETS", WEBHOOK_SECRET)
-        .env("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", "100000000")
-        .env("COFUND_TOKEN_RATE_LIMIT_PER_MIN", "100000")
-        .env("COFUND_PLEDGE_MAX", "100000.00")
-        .env("COFUND_SCHEDULER_INTERVAL_MS", "200")
-        .env("COFUND_MAIL_DIR", &mail_dir)
-        .env("COFUND_DB_POOL_SIZE", "16")
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .spawn()
-        .context("starting cofund serve")?;
-    Ok((Server { child, log }, format!("http://127.0.0.1:{port}")))
-}
-
 async fn start_ready(args: &Args, db_url: &str, tmp: &Path) -> Result<(Server, Api)> {
-    let (mut service, base) = start(args, db_url, tmp)?;
+    let (mut service, base) = start_serve(&args.cofund_bin, db_url, tmp, &[])?;
     let api = Api {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(300))
@@ -344,7 +319,7 @@ async fn seed_structure(api: &Api, areas: usize, campaigns: usize) -> Result<Pro
     // The scheduler turns approved campaigns live; count them through the public list.
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let live = walk(api, "/v1/campaigns?limit=200", None, usize::MAX)
+        let live = walk(api, "/v1/campaigns?status=live&limit=200", None, usize::MAX)
             .await?
             .items;
         if live >= campaigns {
@@ -708,26 +683,7 @@ async fn scale_backend(
     if let Some(p) = reuse {
         programme = p;
     } else {
-        // The admin, through the CLI as an operator would.
-        let out = cofund_command(&args.cofund_bin, db_url)
-            .args([
-                "admin",
-                "create-user",
-                "--username",
-                "admin",
-                "--role",
-                "admin",
-            ])
-            .env("COFUND_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .context("running cofund admin create-user")?;
-        if !out.status.success() {
-            bail!(
-                "cofund admin create-user: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        create_admin(&args.cofund_bin, db_url)?;
         println!("== {name}: seeding the structure over HTTP");
         let t = Instant::now();
         {
@@ -830,7 +786,7 @@ async fn scale_backend(
     for (id, expected) in programme
         .expected_raised
         .iter()
-        .step_by((programme.expected_raised.len() / 50).max(1))
+        .step_by((programme.expected_raised.len() / 50).max(2))
     {
         let v = api.get(&format!("/v1/campaigns/{id}"), None).await?;
         let raised = cents(&str_field(&v, "raised")?)?;
@@ -1066,7 +1022,7 @@ async fn scale_backend(
     let spot_checked: std::collections::HashSet<&String> = programme
         .expected_raised
         .keys()
-        .step_by((programme.expected_raised.len() / 50).max(1))
+        .step_by((programme.expected_raised.len() / 50).max(2))
         .collect();
     let targets_campaigns: Vec<String> = programme
         .campaigns
