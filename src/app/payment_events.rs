@@ -516,7 +516,7 @@ pub fn follow_up(
         crate::app::per_donation::after_pledge_change(conn, &job.pledge_id, Some(campaign))?;
         refund_late_money(conn, &job.pledge_id, job.counted, campaign.status)?;
     }
-    // Receipts last: their counters are the last rows the batch locks, in association order.
+    // Receipts are queued, one insert for the batch; they are numbered after it commits.
     let mut donations = Vec::new();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         if let Outcome::Applied(campaign) = outcome
@@ -655,7 +655,7 @@ fn apply_recording(
         };
         refund_late_money(conn, pledge_id, after.counted(), status)?;
     }
-    // The receipt counter is the last row this transaction locks.
+    // The receipt is queued for its number (`app::receipts`): no shared row is locked.
     if after.paid && !before.paid {
         crate::app::receipts::issue(
             conn,

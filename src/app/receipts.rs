@@ -1,14 +1,26 @@
-//! Donation receipts (D.Lgs. 117/2017 art. 83). A receipt is issued in the transaction that
-//! first counts a donation and takes the next number of its association's year from
-//! `receipt_counters`: the counter row is raised in place, so concurrent confirmations queue on
-//! it and a rolled-back confirmation gives its number back — no gap, no duplicate. The counter
-//! is the last row such a transaction locks, so it adds no lock-order cycle. A receipt whose
-//! money went back to the donor is voided; its number is never given again.
+//! Donation receipts (D.Lgs. 117/2017 art. 83), numbered without gaps per association and year.
+//!
+//! Two steps, so that confirmations of one association do not queue on one row:
+//! - **Issued**: the transaction that first counts a donation writes it to `receipt_queue`
+//!   (no shared row is touched; a rolled-back confirmation leaves nothing).
+//! - **Numbered**: [`number_queued`] moves queued donations into `receipts`, one association
+//!   and year per short transaction: it locks the association, takes the queued rows in
+//!   (date, pledge) order, raises `receipt_counters` once for all of them and writes their
+//!   receipts. A number is given once, in the transaction that writes its receipt, so numbers
+//!   have no gap and no duplicate. It runs with every pass of the outbox job (before a donor
+//!   e-mail is composed, so the e-mail carries its number) and before any receipt is read
+//!   ([`number_for_pledge`], [`number_for_year`]): nobody sees a counted donation without its
+//!   number.
+//!
+//! A receipt whose money went back to the donor is voided (numbered first if it was still
+//! queued); its number is never given again.
 
 use crate::clock::now;
-use crate::db::DbConnection;
 use crate::db::models::ReceiptRow;
-use crate::db::schema::{associations, campaigns, donors, pledges, receipt_counters, receipts};
+use crate::db::schema::{
+    associations, campaigns, donors, pledges, receipt_counters, receipt_queue, receipts,
+};
+use crate::db::{DbConnection, write_tx};
 use crate::domain::money::Currency;
 use crate::domain::pledge::PledgeStatus;
 use chrono::{Datelike, NaiveDateTime};
@@ -62,11 +74,9 @@ fn take_numbers(
     Ok(last - count + 1)
 }
 
-/// Issues the receipts of donations counted for the first time, in the caller's transaction. A
-/// donation that already has its receipt keeps it. Each association's year is numbered in
-/// pledge order with one raise of its counter, the counters taken in (association, year) order
-/// by every transaction, and the receipts written in one statement: a batch of confirmations
-/// holds the counters for three statements, however many donations it carries.
+/// Issues the receipts of donations counted for the first time, in the caller's transaction:
+/// each is queued for its number (see the module). A donation that already has its receipt,
+/// numbered or queued, keeps it. Two statements to check and one to write, whatever the batch.
 pub fn issue_all(
     conn: &mut DbConnection,
     mut donations: Vec<(String, Donation<'_>)>,
@@ -75,51 +85,43 @@ pub fn issue_all(
         return Ok(());
     }
     let ids: Vec<&str> = donations.iter().map(|(_, d)| d.pledge_id).collect();
-    let issued: std::collections::HashSet<String> = receipts::table
-        .filter(receipts::pledge_id.eq_any(&ids))
-        .select(receipts::pledge_id)
+    // The queue first: numbering moves rows from it to `receipts`, so a receipt numbered
+    // between the two reads is seen by one of them.
+    let mut issued: std::collections::HashSet<String> = receipt_queue::table
+        .filter(receipt_queue::pledge_id.eq_any(&ids))
+        .select(receipt_queue::pledge_id)
         .load(conn)?
         .into_iter()
         .collect();
+    issued.extend(
+        receipts::table
+            .filter(receipts::pledge_id.eq_any(&ids))
+            .select(receipts::pledge_id)
+            .load::<String>(conn)?,
+    );
     donations.retain(|(_, d)| !issued.contains(d.pledge_id));
-    donations.sort_by(|a, b| {
-        (a.0.as_str(), a.1.at.year(), a.1.pledge_id).cmp(&(
-            b.0.as_str(),
-            b.1.at.year(),
-            b.1.pledge_id,
-        ))
-    });
-    let mut rows = Vec::with_capacity(donations.len());
-    let mut group = donations.as_slice();
-    while let Some((association_id, first)) = group.first() {
-        let year = first.at.year();
-        let n = group
-            .iter()
-            .take_while(|(a, d)| a == association_id && d.at.year() == year)
-            .count();
-        let number = take_numbers(conn, association_id, year, n as i32)?;
-        for (i, (association_id, d)) in group[..n].iter().enumerate() {
-            rows.push(ReceiptRow {
-                pledge_id: d.pledge_id.to_string(),
-                association_id: association_id.clone(),
-                campaign_id: d.campaign_id.to_string(),
-                year,
-                number: number + i as i32,
-                amount: d.amount,
-                currency: d.currency,
-                issued_at: d.at,
-                voided_at: None,
-            });
-        }
-        group = &group[n..];
+    if donations.is_empty() {
+        return Ok(());
     }
-    if !rows.is_empty() {
-        let insert = diesel::insert_into(receipts::table).values(&rows);
-        match conn {
-            DbConnection::Postgresql(c) => insert.execute(c)?,
-            DbConnection::Sqlite(c) => insert.execute(c)?,
-        };
-    }
+    let rows: Vec<_> = donations
+        .iter()
+        .map(|(association_id, d)| {
+            (
+                receipt_queue::pledge_id.eq(d.pledge_id),
+                receipt_queue::association_id.eq(association_id.as_str()),
+                receipt_queue::campaign_id.eq(d.campaign_id),
+                receipt_queue::year.eq(d.at.year()),
+                receipt_queue::amount.eq(d.amount),
+                receipt_queue::currency.eq(d.currency),
+                receipt_queue::issued_at.eq(d.at),
+            )
+        })
+        .collect();
+    let insert = diesel::insert_into(receipt_queue::table).values(&rows);
+    match conn {
+        DbConnection::Postgresql(c) => insert.execute(c)?,
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+    };
     Ok(())
 }
 
@@ -140,14 +142,127 @@ pub fn issue(
     issue_all(conn, vec![(association_id, d)])
 }
 
+/// A queued donation.
+type Queued = (String, String, i64, Currency, NaiveDateTime);
+
+/// Numbers the queued donations of one association's year, in the caller's transaction (see
+/// the module). Locks the association row first (numberers of one
+/// association take their turns; confirmations and payments do not lock it), the counter
+/// last. Returns how many were numbered.
+fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> QueryResult<usize> {
+    let me = associations::table
+        .find(association_id)
+        .select(associations::id);
+    if let DbConnection::Postgresql(c) = conn {
+        me.for_no_key_update().first::<String>(c)?;
+    }
+    let rows: Vec<Queued> = receipt_queue::table
+        .filter(receipt_queue::association_id.eq(association_id))
+        .filter(receipt_queue::year.eq(year))
+        .order((receipt_queue::issued_at, receipt_queue::pledge_id))
+        .select((
+            receipt_queue::pledge_id,
+            receipt_queue::campaign_id,
+            receipt_queue::amount,
+            receipt_queue::currency,
+            receipt_queue::issued_at,
+        ))
+        .load(conn)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    diesel::delete(receipt_queue::table.filter(receipt_queue::pledge_id.eq_any(&ids)))
+        .execute(conn)?;
+    let first = take_numbers(conn, association_id, year, rows.len() as i32)?;
+    let receipts: Vec<ReceiptRow> = rows
+        .iter()
+        .enumerate()
+        .map(
+            |(i, (pledge_id, campaign_id, amount, currency, at))| ReceiptRow {
+                pledge_id: pledge_id.clone(),
+                association_id: association_id.to_string(),
+                campaign_id: campaign_id.clone(),
+                year,
+                number: first + i as i32,
+                amount: *amount,
+                currency: *currency,
+                issued_at: *at,
+                voided_at: None,
+            },
+        )
+        .collect();
+    let insert = diesel::insert_into(receipts::table).values(&receipts);
+    match conn {
+        DbConnection::Postgresql(c) => insert.execute(c)?,
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+    };
+    Ok(rows.len())
+}
+
+/// Numbers every queued donation, one association's year per transaction. Not inside a
+/// transaction. Returns how many were numbered.
+pub fn number_queued(conn: &mut DbConnection) -> QueryResult<usize> {
+    let years: Vec<(String, i32)> = receipt_queue::table
+        .select((receipt_queue::association_id, receipt_queue::year))
+        .distinct()
+        .order((receipt_queue::association_id, receipt_queue::year))
+        .load(conn)?;
+    let mut numbered = 0;
+    for (association_id, year) in years {
+        numbered += write_tx(conn, |conn| number_in_tx(conn, &association_id, year))?;
+    }
+    Ok(numbered)
+}
+
+/// Numbers `association_id`'s queued donations of `year` (before its receipts are listed).
+/// Not inside a transaction.
+pub fn number_for_year(
+    conn: &mut DbConnection,
+    association_id: &str,
+    year: i32,
+) -> QueryResult<usize> {
+    let waiting: i64 = receipt_queue::table
+        .filter(receipt_queue::association_id.eq(association_id))
+        .filter(receipt_queue::year.eq(year))
+        .count()
+        .get_result(conn)?;
+    if waiting == 0 {
+        return Ok(0);
+    }
+    write_tx(conn, |conn| number_in_tx(conn, association_id, year))
+}
+
+/// Numbers the queued donations of the association and year of `pledge_id`'s receipt, if it
+/// is queued (before that receipt is shown). Not inside a transaction.
+pub fn number_for_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<usize> {
+    let Some((association_id, year)) = queued_year(conn, pledge_id)? else {
+        return Ok(0);
+    };
+    write_tx(conn, |conn| number_in_tx(conn, &association_id, year))
+}
+
+fn queued_year(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<Option<(String, i32)>> {
+    receipt_queue::table
+        .find(pledge_id)
+        .select((receipt_queue::association_id, receipt_queue::year))
+        .first(conn)
+        .optional()
+}
+
 /// Voids a donation's receipt once its money is all back with the donor (once: a voided
-/// receipt stays as it was voided).
+/// receipt stays as it was voided). A receipt still queued is numbered first with the rest of
+/// its association's queue (in date order), in the caller's transaction, the counter being the
+/// last row it locks: every counted donation keeps a number.
 pub fn void_if_returned(
     conn: &mut DbConnection,
     pledge_id: &str,
     status: PledgeStatus,
 ) -> QueryResult<()> {
     if crate::domain::receipt::voids(status) {
+        if let Some((association_id, year)) = queued_year(conn, pledge_id)? {
+            number_in_tx(conn, &association_id, year)?;
+        }
         diesel::update(receipts::table.find(pledge_id))
             .filter(receipts::voided_at.is_null())
             .set(receipts::voided_at.eq(Some(now())))

@@ -211,6 +211,18 @@ impl Drop for Conn {
     }
 }
 
+/// How a closure run by [`Db`] may use its connection (see [`Db::read`], [`Db::run`],
+/// [`Db::run_quiet`]).
+#[derive(Clone, Copy)]
+enum Access {
+    /// Reads only: the write epoch does not move.
+    Read,
+    /// May write: the write epoch moves when the connection is handed back.
+    Write,
+    /// Writes cached data only in `write_tx`, which moves the epoch when it commits.
+    Quiet,
+}
+
 /// The shared database handle: a pool plus the backend it talks to.
 #[derive(Clone)]
 pub struct Db {
@@ -332,19 +344,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let db = self.clone();
-        match tokio::task::spawn_blocking(move || {
-            let _clock = db.clock.enter();
-            let mut conn = db.checkout()?;
-            f(&mut conn)
-        })
-        .await
-        {
-            Ok(result) => result,
-            Err(join) => Err(E::from(DbError::Unavailable(format!(
-                "database task failed: {join}"
-            )))),
-        }
+        self.blocking(Access::Read, f).await
     }
 
     /// Runs a blocking diesel closure on the blocking thread pool.
@@ -354,11 +354,45 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        self.blocking(Access::Write, f).await
+    }
+
+    /// Like [`Db::run`] for the jobs: the [`WriteEpoch`] moves when one of the closure's write
+    /// transactions ([`write_tx`]) commits, not when the connection is handed back. Only for
+    /// closures whose writes of anything a read cache serves are all inside `write_tx` (the
+    /// calendar and matching passes); their other writes touch tables no cache reads (job
+    /// leases, the outbox). A scheduler ticking every 200 ms otherwise emptied the read caches
+    /// several times a tick, writes or not.
+    pub async fn run_quiet<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.blocking(Access::Quiet, f).await
+    }
+
+    /// Runs `f` on the blocking pool with a pooled connection, as `access` says.
+    async fn blocking<T, E, F>(&self, access: Access, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
         let db = self.clone();
-        match tokio::task::spawn_blocking(move || {
-            let _scope = DbScope::enter(&db);
-            let mut conn = db.get()?;
-            f(&mut conn)
+        match tokio::task::spawn_blocking(move || match access {
+            Access::Read => {
+                let _clock = db.clock.enter();
+                f(&mut *db.checkout()?)
+            }
+            Access::Write => {
+                let _scope = DbScope::enter(&db);
+                f(&mut *db.get()?)
+            }
+            Access::Quiet => {
+                let _scope = DbScope::enter(&db);
+                f(&mut *db.checkout()?)
+            }
         })
         .await
         {

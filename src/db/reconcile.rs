@@ -525,13 +525,16 @@ fn money_owed_back(
 /// The public-finance duties: every counted donation has its receipt, numbered without gaps,
 /// voided exactly when its money went back; every public funder's committed part has its award.
 fn public_duties(conn: &mut DbConnection, violations: &mut Vec<Violation>) -> QueryResult<()> {
-    use super::schema::{awards, receipt_counters, receipts};
+    use super::schema::{awards, receipt_counters, receipt_queue, receipts};
     use crate::domain::fund::FunderKind;
     use diesel::dsl::{count_star, max};
+    // A receipt still queued for its number counts as issued (`app::receipts`).
     let unreceipted: Vec<String> = pledges::table
         .left_join(receipts::table)
+        .left_join(receipt_queue::table)
         .filter(pledges::paid.eq(true))
         .filter(receipts::pledge_id.nullable().is_null())
+        .filter(receipt_queue::pledge_id.nullable().is_null())
         .select(pledges::id)
         .limit(1000)
         .load(conn)?;

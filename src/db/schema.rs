@@ -299,6 +299,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    receipt_queue (pledge_id) {
+        pledge_id -> Text,
+        association_id -> Text,
+        campaign_id -> Text,
+        year -> Integer,
+        amount -> BigInt,
+        currency -> Text,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     campaign_donors (campaign_id, donor_key) {
         campaign_id -> Text,
         donor_key -> Text,
@@ -457,6 +469,7 @@ diesel::joinable!(settlement_lines -> campaigns (campaign_id));
 diesel::joinable!(awards -> campaigns (campaign_id));
 diesel::joinable!(awards -> funders (funder_id));
 diesel::joinable!(receipts -> pledges (pledge_id));
+diesel::joinable!(receipt_queue -> pledges (pledge_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     associations,
@@ -487,5 +500,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     simulated_payments,
     awards,
     receipt_counters,
+    receipt_queue,
     receipts,
 );

@@ -125,7 +125,7 @@ async fn hold(state: &AppState, job: Job) -> Result<bool, DbError> {
     let ttl = state.config.job_lease;
     let claim = state
         .db
-        .run(move |conn| lease::claim(conn, job, &holder, ttl))
+        .run_quiet(move |conn| lease::claim(conn, job, &holder, ttl))
         .await?;
     match claim {
         Claim::HeldElsewhere => {
@@ -154,12 +154,15 @@ pub async fn run_job(state: &AppState, job: Job) -> Result<JobsReport, DbError> 
     let grace = state.config.closing_grace;
     match job {
         Job::Calendar => {
-            let part = state.db.run(run_calendar).await?;
+            let part = state.db.run_quiet(run_calendar).await?;
             report.started = part.started;
             report.closed = part.closed;
         }
         Job::Matching => {
-            let part = state.db.run(move |conn| run_matching(conn, grace)).await?;
+            let part = state
+                .db
+                .run_quiet(move |conn| run_matching(conn, grace))
+                .await?;
             report.decided = part.decided;
             report.served = part.served;
             report.holds_released = part.holds_released;

@@ -63,7 +63,7 @@ fn refund_outcome(
 pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError> {
     let due: Vec<(RefundRow, Option<String>)> = state
         .db
-        .run(|conn| -> Result<_, DbError> {
+        .run_quiet(|conn| -> Result<_, DbError> {
             let t = now();
             let due: Vec<(RefundRow, Option<String>)> = refunds::table
                 .inner_join(pledges::table)
@@ -150,7 +150,7 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
         - chrono::Duration::from_std(cfg.reconcile_after).unwrap_or_default();
     let stale: Vec<(String, String)> = state
         .db
-        .run(move |conn| -> Result<_, DbError> {
+        .read(move |conn| -> Result<_, DbError> {
             Ok(pending_pledges::table
                 .inner_join(pledges::table)
                 .filter(pending_pledges::created_at.le(ask_before))
@@ -207,7 +207,7 @@ async fn expire_pending(state: &AppState) -> Result<usize, DbError> {
         state.db.clock().now() - chrono::Duration::from_std(cfg.pledge_ttl).unwrap_or_default();
     let due: Vec<(String, Option<String>)> = state
         .db
-        .run(move |conn| -> Result<_, DbError> {
+        .read(move |conn| -> Result<_, DbError> {
             Ok(pending_pledges::table
                 .inner_join(pledges::table)
                 .filter(pending_pledges::created_at.le(expire_before))

@@ -256,41 +256,70 @@ pub async fn dispatch_within(
     let emails = !state.email_limiter.is_exhausted("global");
     let claimed: Vec<OutboxRow> = state
         .db
-        .run(move |conn| -> Result<Vec<OutboxRow>, DbError> {
+        .run_quiet(move |conn| -> Result<Vec<OutboxRow>, DbError> {
             let t = now();
-            if let crate::db::DbConnection::Postgresql(pg) = conn {
-                return claim_skip_locked(pg, t, t + lease, emails);
+            let claimed = claim(conn, t, lease, emails)?;
+            // Donations counted before these messages were written have their receipts queued
+            // (same transaction): number them now, so that donor e-mails carry their number.
+            if claimed
+                .iter()
+                .any(|r| r.recipient.starts_with(super::DONOR_PREFIX))
+            {
+                crate::app::receipts::number_queued(conn)?;
             }
-            let mut due = outbox::table.into_boxed();
-            if !emails {
-                due = due.filter(outbox::channel.ne("email"));
-            }
-            let due: Vec<OutboxRow> = due
-                .filter(outbox::status.eq(DeliveryStatus::Pending))
-                .filter(outbox::next_attempt_at.le(t))
-                .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
-                .order(outbox::next_attempt_at)
-                .limit(BATCH)
-                .select(OutboxRow::as_select())
-                .load(conn)?;
-            let mut mine = Vec::new();
-            for row in due {
-                // The claim: whoever moves the lease first sends it.
-                let n = diesel::update(outbox::table.find(&row.id))
-                    .filter(outbox::status.eq(DeliveryStatus::Pending))
-                    .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
-                    .set((
-                        outbox::lease_until.eq(Some(t + lease)),
-                        outbox::attempts.eq(outbox::attempts + 1),
-                    ))
-                    .execute(conn)?;
-                if n == 1 {
-                    mine.push(row);
-                }
-            }
-            Ok(mine)
+            Ok(claimed)
         })
         .await?;
+    dispatch_claimed(state, claimed, limits).await
+}
+
+/// Claims the outbox messages due at `t` (e-mails only when `emails`): on PostgreSQL in one
+/// statement that skips rows another replica holds; elsewhere row by row.
+fn claim(
+    conn: &mut crate::db::DbConnection,
+    t: chrono::NaiveDateTime,
+    lease: chrono::Duration,
+    emails: bool,
+) -> Result<Vec<OutboxRow>, DbError> {
+    if let crate::db::DbConnection::Postgresql(pg) = conn {
+        return claim_skip_locked(pg, t, t + lease, emails);
+    }
+    let mut due = outbox::table.into_boxed();
+    if !emails {
+        due = due.filter(outbox::channel.ne("email"));
+    }
+    let due: Vec<OutboxRow> = due
+        .filter(outbox::status.eq(DeliveryStatus::Pending))
+        .filter(outbox::next_attempt_at.le(t))
+        .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+        .order(outbox::next_attempt_at)
+        .limit(BATCH)
+        .select(OutboxRow::as_select())
+        .load(conn)?;
+    let mut mine = Vec::new();
+    for row in due {
+        // The claim: whoever moves the lease first sends it.
+        let n = diesel::update(outbox::table.find(&row.id))
+            .filter(outbox::status.eq(DeliveryStatus::Pending))
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+            .set((
+                outbox::lease_until.eq(Some(t + lease)),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
+        if n == 1 {
+            mine.push(row);
+        }
+    }
+    Ok(mine)
+}
+
+/// Sends what [`dispatch_within`] claimed.
+async fn dispatch_claimed(
+    state: &AppState,
+    claimed: Vec<OutboxRow>,
+    limits: PassLimits,
+) -> Result<DispatchReport, DbError> {
     let claimed_at = std::time::Instant::now();
     let start_before = claimed_at + limits.lease.saturating_sub(limits.margin);
     // E-mails form one lane, sent one after another: the per-recipient limit counts what was
@@ -356,7 +385,7 @@ enum Outcome {
 async fn release(state: &AppState, row: OutboxRow) -> Result<(), DbError> {
     state
         .db
-        .run(move |conn| -> Result<(), DbError> {
+        .run_quiet(move |conn| -> Result<(), DbError> {
             diesel::update(outbox::table.find(&row.id))
                 .filter(outbox::status.eq(DeliveryStatus::Pending))
                 .set((
@@ -412,7 +441,7 @@ async fn record(
     }
     state
         .db
-        .run(move |conn| -> Result<usize, DbError> {
+        .run_quiet(move |conn| -> Result<usize, DbError> {
             let t = now();
             let row = outbox::table.find(&id);
             let fields = (

@@ -817,8 +817,27 @@ async fn receipt_numbers_have_no_gap_and_no_duplicate_under_a_hundred_concurrent
         // Each event twice: duplicates must not take a number either.
         let mut twice = events.clone();
         twice.extend(events);
-        deliver_concurrently(&app, twice, 16).await;
         let year = chrono::Utc::now().year();
+        // Meanwhile both associations' lists are read, over and over: each read numbers what
+        // is queued, racing the confirmations that queue more and the other list's numbering.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let storm = async {
+            deliver_concurrently(&app, twice, 16).await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        };
+        let readers = async {
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                for (asso, member) in [(&c.asso_a, &c.member_a), (&c.asso_b, &c.member_b)] {
+                    let path = format!("/v1/associations/{asso}/donations.csv?year={year}");
+                    assert_eq!(app.get(&path, Some(member)).await.status, 200);
+                    reads += 1;
+                }
+            }
+            reads
+        };
+        let ((), reads) = tokio::join!(storm, readers);
+        assert!(reads > 0);
         for (asso, member, n) in [(&c.asso_a, &c.member_a, 80), (&c.asso_b, &c.member_b, 20)] {
             let csv = app
                 .get(
@@ -962,7 +981,8 @@ async fn an_association_sees_the_public_money_it_was_paid_and_not_the_foundation
     .await;
 }
 
-/// Takes migration `000010_public_finance` back out and applies it again on the test database:
+/// Takes migration `000010_public_finance` (and the receipt queue after it) back out and
+/// applies them again on the test database:
 /// what a city upgrading with donations and commitments already on its books goes through.
 async fn reapply_public_finance_migration(app: &TestApp) {
     use diesel_migrations::MigrationHarness;
@@ -971,6 +991,11 @@ async fn reapply_public_finance_migration(app: &TestApp) {
         let mut conn = db.get().unwrap();
         match &mut *conn {
             cofund::db::DbConnection::Sqlite(c) => {
+                // The receipt queue (000011) first, then 000010 itself.
+                let undone = c
+                    .revert_last_migration(cofund::db::SQLITE_MIGRATIONS)
+                    .unwrap();
+                assert_eq!(undone.to_string(), "20261201000011");
                 let undone = c
                     .revert_last_migration(cofund::db::SQLITE_MIGRATIONS)
                     .unwrap();
@@ -979,6 +1004,11 @@ async fn reapply_public_finance_migration(app: &TestApp) {
                     .unwrap();
             }
             cofund::db::DbConnection::Postgresql(c) => {
+                // The receipt queue (000011) first, then 000010 itself.
+                let undone = c
+                    .revert_last_migration(cofund::db::POSTGRES_MIGRATIONS)
+                    .unwrap();
+                assert_eq!(undone.to_string(), "20261201000011");
                 let undone = c
                     .revert_last_migration(cofund::db::POSTGRES_MIGRATIONS)
                     .unwrap();

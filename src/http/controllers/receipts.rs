@@ -241,7 +241,8 @@ pub async fn receipt(
     let id = id.into_inner();
     let (facts, anonymous) = state
         .db
-        .read(move |conn| -> ApiResult<(ReceiptFacts, bool)> {
+        .run(move |conn| -> ApiResult<(ReceiptFacts, bool)> {
+            receipts::number_for_pledge(conn, &id)?;
             let facts = receipts::of_pledge(conn, &id)?.ok_or(ApiError::NotFound("receipt"))?;
             let anonymous = crate::db::schema::donors::table
                 .find(&id)
@@ -389,8 +390,9 @@ pub async fn donations_csv(
     let asso = id.clone();
     let rows = state
         .db
-        .read(move |conn| -> ApiResult<Vec<(ReceiptFacts, bool)>> {
+        .run(move |conn| -> ApiResult<Vec<(ReceiptFacts, bool)>> {
             association_exists(conn, &asso)?;
+            receipts::number_for_year(conn, &asso, year)?;
             let rows = receipts::of_year(conn, &asso, year)?.ok_or_else(|| {
                 ApiError::conflict("too_many", "more receipts than one list holds; ask support")
             })?;

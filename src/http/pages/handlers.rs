@@ -860,7 +860,8 @@ pub async fn console(
         let year = crate::clock::now().year();
         let receipts = state
             .db
-            .read(move |conn| -> Result<_, ApiError> {
+            .run(move |conn| -> Result<_, ApiError> {
+                crate::app::receipts::number_for_year(conn, &association, year)?;
                 Ok(crate::app::receipts::of_year(conn, &association, year)?.unwrap_or_default())
             })
             .await
