@@ -75,31 +75,14 @@ fn take_numbers(
 }
 
 /// Issues the receipts of donations counted for the first time, in the caller's transaction:
-/// each is queued for its number (see the module). A donation that already has its receipt,
-/// numbered or queued, keeps it. Two statements to check and one to write, whatever the batch.
+/// each is queued for its number (see the module), in one statement whatever the batch. A
+/// donation is counted for the first time once (its pledge's `paid` never goes back, and it is
+/// set under the pledge's row lock), so nothing is read first: a donation already queued is
+/// left as it is, and one already numbered is dropped from the queue when it is numbered.
 pub fn issue_all(
     conn: &mut DbConnection,
-    mut donations: Vec<(String, Donation<'_>)>,
+    donations: Vec<(String, Donation<'_>)>,
 ) -> QueryResult<()> {
-    if donations.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = donations.iter().map(|(_, d)| d.pledge_id).collect();
-    // The queue first: numbering moves rows from it to `receipts`, so a receipt numbered
-    // between the two reads is seen by one of them.
-    let mut issued: std::collections::HashSet<String> = receipt_queue::table
-        .filter(receipt_queue::pledge_id.eq_any(&ids))
-        .select(receipt_queue::pledge_id)
-        .load(conn)?
-        .into_iter()
-        .collect();
-    issued.extend(
-        receipts::table
-            .filter(receipts::pledge_id.eq_any(&ids))
-            .select(receipts::pledge_id)
-            .load::<String>(conn)?,
-    );
-    donations.retain(|(_, d)| !issued.contains(d.pledge_id));
     if donations.is_empty() {
         return Ok(());
     }
@@ -117,7 +100,9 @@ pub fn issue_all(
             )
         })
         .collect();
-    let insert = diesel::insert_into(receipt_queue::table).values(&rows);
+    let insert = diesel::insert_into(receipt_queue::table)
+        .values(&rows)
+        .on_conflict_do_nothing();
     match conn {
         DbConnection::Postgresql(c) => insert.execute(c)?,
         DbConnection::Sqlite(c) => insert.execute(c)?,
@@ -174,6 +159,20 @@ fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> Que
     let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     diesel::delete(receipt_queue::table.filter(receipt_queue::pledge_id.eq_any(&ids)))
         .execute(conn)?;
+    // A donation that already has its receipt keeps it (and its number).
+    let numbered: std::collections::HashSet<String> = receipts::table
+        .filter(receipts::pledge_id.eq_any(&ids))
+        .select(receipts::pledge_id)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<Queued> = rows
+        .into_iter()
+        .filter(|r| !numbered.contains(&r.0))
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
     let first = take_numbers(conn, association_id, year, rows.len() as i32)?;
     let receipts: Vec<ReceiptRow> = rows
         .iter()
