@@ -7,8 +7,8 @@
 //!   and year per short transaction: it locks the association, takes the queued rows in
 //!   (date, pledge) order, raises `receipt_counters` once for all of them and writes their
 //!   receipts. A number is given once, in the transaction that writes its receipt, so numbers
-//!   have no gap and no duplicate. It runs with every pass of the outbox job (before a donor
-//!   e-mail is composed, so the e-mail carries its number) and before any receipt is read
+//!   have no gap and no duplicate. It runs whenever the outbox job claims donor messages
+//!   (before they are composed, so each e-mail carries its number) and before any receipt is read
 //!   ([`number_for_pledge`], [`number_for_year`]): nobody sees a counted donation without its
 //!   number.
 //!

@@ -254,6 +254,8 @@ pub async fn dispatch_within(
     // While the global e-mail budget is spent, e-mails stay where they are: claiming them only
     // to postpone them would cost a few writes per message during a rush.
     let emails = !state.email_limiter.is_exhausted("global");
+    // The leases run from before the claim: numbering receipts after it must not eat into them.
+    let claimed_at = std::time::Instant::now();
     let claimed: Vec<OutboxRow> = state
         .db
         .run_quiet(move |conn| -> Result<Vec<OutboxRow>, DbError> {
@@ -270,7 +272,7 @@ pub async fn dispatch_within(
             Ok(claimed)
         })
         .await?;
-    dispatch_claimed(state, claimed, limits).await
+    dispatch_claimed(state, claimed, claimed_at, limits).await
 }
 
 /// Claims the outbox messages due at `t` (e-mails only when `emails`): on PostgreSQL in one
@@ -318,9 +320,9 @@ fn claim(
 async fn dispatch_claimed(
     state: &AppState,
     claimed: Vec<OutboxRow>,
+    claimed_at: std::time::Instant,
     limits: PassLimits,
 ) -> Result<DispatchReport, DbError> {
-    let claimed_at = std::time::Instant::now();
     let start_before = claimed_at + limits.lease.saturating_sub(limits.margin);
     // E-mails form one lane, sent one after another: the per-recipient limit counts what was
     // already sent, and they share one relay. Each webhook is a lane of its own, so a slow
