@@ -51,6 +51,8 @@ pub struct AppState {
     pub areas: Arc<cache::AreaCatalog>,
     /// This process's name in `job_leases` (see [`crate::jobs::lease`]).
     pub replica_id: Arc<str>,
+    /// When the matching job last looked at every running campaign.
+    pub match_catch_up: Arc<crate::jobs::CatchUp>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
             )),
             areas: Arc::new(cache::AreaCatalog::new(db.write_epoch().clone())),
             replica_id: crate::jobs::lease::replica_id().into(),
+            match_catch_up: Arc::default(),
             replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
             pledge_limiter: Arc::new(RateLimiter::new(
                 config.payments.pledge_rate_limit_per_min,

@@ -83,13 +83,72 @@ enum Begin {
 /// Writes a new pending pledge for `campaign` (live, checked by the caller): the pledge, its
 /// place among pending pledges, its donor, and the match held for it where the fund matches
 /// each donation. In the caller's transaction; the provider's payment is not asked for here.
+/// None, having written nothing, when the partner's idempotency key is already taken.
 pub fn insert_pending(
     conn: &mut crate::db::DbConnection,
     request: &PledgeRequest,
     campaign: &CampaignRow,
     new: NewPledge,
     provider: crate::config::ProviderKind,
-) -> QueryResult<(PledgeRow, Option<Held>)> {
+) -> QueryResult<Option<(PledgeRow, Option<Held>)>> {
+    let (row, donor) = pending_rows(request, campaign, new, provider);
+    if !insert_rows(conn, &row, donor)? {
+        return Ok(None);
+    }
+    let held = super::per_donation::hold_for_new_pledge(conn, campaign, &row)?;
+    Ok(Some((row, held)))
+}
+
+/// For a provider that keeps its payments in this database (the simulated one): writes a new
+/// pending pledge (as [`insert_pending`]), its payment and the answer, in the caller's
+/// transaction. Where no match is held for the pledge, the answer is known before anything is
+/// written and the pledge is stored with it: one pledge row written once, not written and then
+/// rewritten with the answer (every one of its indexes twice).
+pub fn insert_answered<A>(
+    conn: &mut crate::db::DbConnection,
+    request: &PledgeRequest,
+    campaign: &CampaignRow,
+    new: NewPledge,
+    provider: crate::config::ProviderKind,
+    answer: A,
+) -> QueryResult<Option<String>>
+where
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String,
+{
+    let fund = super::matching::fund_params(conn, &campaign.fund_id)?;
+    if fund.match_policy == crate::domain::fund::MatchPolicy::PerDonation {
+        let Some((row, held)) = insert_pending(conn, request, campaign, new, provider)? else {
+            return Ok(None);
+        };
+        return answer_in_database(conn, &row, held, answer).map(Some);
+    }
+    let (mut row, donor) = pending_rows(request, campaign, new, provider);
+    let payment = crate::providers::simulated::new_payment();
+    let text = answer(&row, &payment, None);
+    row.provider_payment_id = Some(payment.id.clone());
+    row.client_secret = payment.client_secret.clone();
+    row.creation_response = Some(text.clone());
+    if !insert_rows(conn, &row, donor)? {
+        return Ok(None);
+    }
+    crate::providers::simulated::insert_payment(
+        conn,
+        &payment,
+        &row.id,
+        row.amount,
+        row.currency.code(),
+        &row.provider_idempotency_key,
+    )?;
+    Ok(Some(text))
+}
+
+/// The rows of a new pending pledge and its donor.
+fn pending_rows(
+    request: &PledgeRequest,
+    campaign: &CampaignRow,
+    new: NewPledge,
+    provider: crate::config::ProviderKind,
+) -> (PledgeRow, DonorRow) {
     let t = crate::clock::now();
     let pledge_id = ids::new_id(ids::PLEDGE);
     let row = PledgeRow {
@@ -122,24 +181,43 @@ pub fn insert_pending(
         flagged_amount: None,
         flagged_currency: None,
     };
-    diesel::insert_into(pledges::table)
-        .values(&row)
-        .execute(conn)?;
+    let donor = DonorRow {
+        pledge_id: row.id.clone(),
+        name: Some(new.donor_name),
+        email: Some(new.donor_email),
+        anonymous: new.anonymous,
+        contact_consent: new.contact_consent,
+        locale: new.locale,
+        erased_at: None,
+        tax_code: new.donor_tax_code,
+    };
+    (row, donor)
+}
+
+/// The pledge, its place among pending pledges, its donor. False, having written nothing,
+/// when the partner's idempotency key is already taken.
+fn insert_rows(
+    conn: &mut crate::db::DbConnection,
+    row: &PledgeRow,
+    donor: DonorRow,
+) -> QueryResult<bool> {
+    use crate::db::DbConnection;
+    let insert = diesel::insert_into(pledges::table)
+        .values(row)
+        .on_conflict((pledges::partner_id, pledges::idempotency_key))
+        .do_nothing();
+    let inserted = match conn {
+        DbConnection::Postgresql(c) => insert.execute(c)?,
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+    };
+    if inserted == 0 {
+        return Ok(false);
+    }
     super::payment_events::list_pending(conn, &row.id, row.created_at)?;
     diesel::insert_into(donors::table)
-        .values(DonorRow {
-            pledge_id: row.id.clone(),
-            name: Some(new.donor_name),
-            email: Some(new.donor_email),
-            anonymous: new.anonymous,
-            contact_consent: new.contact_consent,
-            locale: new.locale,
-            erased_at: None,
-            tax_code: new.donor_tax_code,
-        })
+        .values(donor)
         .execute(conn)?;
-    let held = super::per_donation::hold_for_new_pledge(conn, campaign, &row)?;
-    Ok((row, held))
+    Ok(true)
 }
 
 /// For a provider that keeps its payments in this database (the simulated one): creates the
@@ -189,6 +267,43 @@ pub fn donor_key(email: &str) -> String {
     hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
 }
 
+/// What a request whose key is already taken gets: the first answer (the same request), a
+/// refusal (another request), or, when the provider call did not finish last time, another
+/// try with the same provider key. None when the key is not taken.
+fn earlier_request<E, A>(
+    conn: &mut crate::db::DbConnection,
+    request: &PledgeRequest,
+    answer_inside: &mut Option<A>,
+) -> Result<Option<Begin>, PledgeError<E>>
+where
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String,
+{
+    let Some(p) = pledges::table
+        .filter(pledges::partner_id.eq(&request.partner_id))
+        .filter(pledges::idempotency_key.eq(&request.idempotency_key))
+        .select(PledgeRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if p.request_hash != request.request_hash {
+        return Err(PledgeError::KeyReused);
+    }
+    Ok(Some(match p.creation_response {
+        Some(r) => Begin::Replay(r),
+        // The provider call did not finish last time: try again.
+        None => {
+            let campaign = crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
+            let held = super::per_donation::held_for(conn, &p.id, &campaign.fund_id)?;
+            match answer_inside.take() {
+                Some(answer) => Begin::Created(answer_in_database(conn, &p, held, answer)?),
+                None => Begin::Create(Box::new(p), held),
+            }
+        }
+    }))
+}
+
 /// Creates (or replays) a pledge. `check` turns the request into a [`NewPledge`] given the
 /// campaign (its currency, the service's limits), or refuses it with the caller's error;
 /// `answer` writes what the partner gets for the pledge, its payment and the match held for it
@@ -215,49 +330,48 @@ where
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<Begin, PledgeError<E>> {
-                let existing: Option<PledgeRow> = pledges::table
-                    .filter(pledges::partner_id.eq(&request.partner_id))
-                    .filter(pledges::idempotency_key.eq(&request.idempotency_key))
-                    .select(PledgeRow::as_select())
-                    .first(conn)
-                    .optional()?;
-                if let Some(p) = existing {
-                    if p.request_hash != request.request_hash {
-                        return Err(PledgeError::KeyReused);
-                    }
-                    return Ok(match p.creation_response {
-                        Some(r) => Begin::Replay(r),
-                        // The provider call did not finish last time: try again.
-                        None => {
-                            let campaign =
-                                crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
-                            let held =
-                                super::per_donation::held_for(conn, &p.id, &campaign.fund_id)?;
-                            match answer_inside.take() {
-                                Some(answer) => {
-                                    Begin::Created(answer_in_database(conn, &p, held, answer)?)
-                                }
-                                None => Begin::Create(Box::new(p), held),
-                            }
-                        }
-                    });
-                }
-                let campaign: CampaignRow = campaigns::table
+                // A fresh key, the common case, is not looked up first: the pledge's insert
+                // finds a key already taken (its unique index, ON CONFLICT DO NOTHING), and any
+                // refusal looks the key up before refusing, so a repeated request gets the
+                // first answer whatever its campaign has become since.
+                let campaign: Option<CampaignRow> = campaigns::table
                     .find(&request.campaign_id)
                     .select(CampaignRow::as_select())
                     .first(conn)
-                    .optional()?
-                    .filter(|c| c.status.is_public())
-                    .ok_or(PledgeError::CampaignNotFound)?;
-                if campaign.status != CampaignStatus::Live {
-                    return Err(PledgeError::NotLive(campaign.status));
+                    .optional()?;
+                let checked = match campaign.filter(|c| c.status.is_public()) {
+                    None => Err(PledgeError::CampaignNotFound),
+                    Some(c) if c.status != CampaignStatus::Live => {
+                        Err(PledgeError::NotLive(c.status))
+                    }
+                    Some(c) => match check(&c) {
+                        Ok(new) => Ok((c, new)),
+                        Err(e) => Err(PledgeError::Invalid(e)),
+                    },
+                };
+                let (campaign, new) = match checked {
+                    Ok(checked) => checked,
+                    Err(refusal) => {
+                        return match earlier_request(conn, &request, &mut answer_inside)? {
+                            Some(begin) => Ok(begin),
+                            None => Err(refusal),
+                        };
+                    }
+                };
+                let begin = match answer_inside.take() {
+                    Some(answer) => {
+                        insert_answered(conn, &request, &campaign, new, provider, answer)?
+                            .map(Begin::Created)
+                    }
+                    None => insert_pending(conn, &request, &campaign, new, provider)?
+                        .map(|(row, held)| Begin::Create(Box::new(row), held)),
+                };
+                match begin {
+                    Some(begin) => Ok(begin),
+                    // The key was taken (by a request that committed while this one ran).
+                    None => earlier_request(conn, &request, &mut answer_inside)?
+                        .ok_or(PledgeError::KeyInUse),
                 }
-                let new = check(&campaign).map_err(PledgeError::Invalid)?;
-                let (row, held) = insert_pending(conn, &request, &campaign, new, provider)?;
-                Ok(match answer_inside.take() {
-                    Some(answer) => Begin::Created(answer_in_database(conn, &row, held, answer)?),
-                    None => Begin::Create(Box::new(row), held),
-                })
             })
         })
         .await

@@ -203,20 +203,25 @@ fn claim_skip_locked(
     lease_until: chrono::NaiveDateTime,
     emails: bool,
 ) -> Result<Vec<OutboxRow>, DbError> {
-    use diesel::sql_types::{BigInt, Bool, Timestamp};
-    let ids: Vec<ClaimedId> = diesel::sql_query(
-        "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 \
+    use diesel::sql_types::{BigInt, Timestamp};
+    // Two statements, not one with a flag: only a statement that names the channel is planned
+    // on `outbox_due_by_channel`, and without it a webhooks-only claim walks every pending
+    // e-mail.
+    const ANY_CHANNEL: &str = "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
                       AND (lease_until IS NULL OR lease_until < $1) \
-                      AND ($4 OR channel <> 'email') \
                       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-         RETURNING id",
-    )
-    .bind::<Timestamp, _>(t)
-    .bind::<Timestamp, _>(lease_until)
-    .bind::<BigInt, _>(BATCH)
-    .bind::<Bool, _>(emails)
-    .load(pg)?;
+         RETURNING id";
+    const WEBHOOKS_ONLY: &str = "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox WHERE channel = 'webhook' AND status = 'pending' \
+                      AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+                      ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         RETURNING id";
+    let ids: Vec<ClaimedId> = diesel::sql_query(if emails { ANY_CHANNEL } else { WEBHOOKS_ONLY })
+        .bind::<Timestamp, _>(t)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<BigInt, _>(BATCH)
+        .load(pg)?;
     let ids: Vec<String> = ids.into_iter().map(|c| c.id).collect();
     let mut rows: Vec<OutboxRow> = outbox::table
         .filter(outbox::id.eq_any(&ids))
@@ -288,7 +293,8 @@ fn claim(
     }
     let mut due = outbox::table.into_boxed();
     if !emails {
-        due = due.filter(outbox::channel.ne("email"));
+        // Equality, so that `outbox_due_by_channel` serves it (see `claim_skip_locked`).
+        due = due.filter(outbox::channel.eq(Channel::Webhook));
     }
     let due: Vec<OutboxRow> = due
         .filter(outbox::status.eq(DeliveryStatus::Pending))

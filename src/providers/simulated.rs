@@ -62,6 +62,42 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError
         .optional()?)
 }
 
+/// A new simulated payment's id and client secret, not yet stored ([`insert_payment`]).
+pub fn new_payment() -> CreatedPayment {
+    let id = ids::random_secret("pi_sim", 12);
+    CreatedPayment {
+        client_secret: Some(format!("{id}_secret_simulated")),
+        id,
+    }
+}
+
+/// Stores a payment made by [`new_payment`] for a pledge created in the caller's transaction:
+/// its idempotency key is the new pledge's own, so no earlier payment can hold it (a
+/// duplicate would be refused by the key's unique index, not answered twice).
+pub fn insert_payment(
+    conn: &mut DbConnection,
+    payment: &CreatedPayment,
+    pledge_id: &str,
+    amount: i64,
+    currency: &str,
+    idempotency_key: &str,
+) -> QueryResult<()> {
+    let row = SimPayment {
+        id: payment.id.clone(),
+        idempotency_key: idempotency_key.to_string(),
+        pledge_id: pledge_id.to_string(),
+        amount,
+        currency: currency.to_ascii_lowercase(),
+        status: "requires_payment_method".into(),
+        refunded: 0,
+        created_at: crate::clock::now(),
+    };
+    diesel::insert_into(sp::table)
+        .values(&row)
+        .execute(conn)
+        .map(drop)
+}
+
 /// Creates a simulated payment in the caller's transaction (the simulated provider's payments
 /// live in the service's database). The same idempotency key returns the same payment, as
 /// Stripe does.
@@ -77,27 +113,17 @@ pub fn create_payment_in(
         .select(sp::id)
         .first(conn)
         .optional()?;
-    let id = match existing {
-        Some(id) => id,
+    match existing {
+        Some(id) => Ok(CreatedPayment {
+            client_secret: Some(format!("{id}_secret_simulated")),
+            id,
+        }),
         None => {
-            let row = SimPayment {
-                id: ids::random_secret("pi_sim", 12),
-                idempotency_key: idempotency_key.to_string(),
-                pledge_id: pledge_id.to_string(),
-                amount,
-                currency: currency.to_ascii_lowercase(),
-                status: "requires_payment_method".into(),
-                refunded: 0,
-                created_at: crate::clock::now(),
-            };
-            diesel::insert_into(sp::table).values(&row).execute(conn)?;
-            row.id
+            let payment = new_payment();
+            insert_payment(conn, &payment, pledge_id, amount, currency, idempotency_key)?;
+            Ok(payment)
         }
-    };
-    Ok(CreatedPayment {
-        client_secret: Some(format!("{id}_secret_simulated")),
-        id,
-    })
+    }
 }
 
 impl Simulated {

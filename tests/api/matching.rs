@@ -531,14 +531,60 @@ async fn a_crossing_whose_follow_up_was_lost_is_caught_up_by_the_scheduler() {
         ))
         .await;
         assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "none");
+        // The catch-up looks at every running campaign once a minute (the first tick, in
+        // `live_campaign`, was this process's first).
+        app.advance_clock(cofund::jobs::MATCH_CATCH_UP_EVERY);
         app.tick().await;
         let view = app.campaign_view(&cmp).await;
         assert_eq!(view["match"]["status"], "reserved");
         assert_eq!(view["match"]["amount"], "20000.00");
         assert_eq!(decisions(&app, &cmp).await, vec!["reserve"]);
         // Idempotent: another pass changes nothing.
+        app.advance_clock(cofund::jobs::MATCH_CATCH_UP_EVERY);
         app.tick().await;
         assert_eq!(decisions(&app, &cmp).await, vec!["reserve"]);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_closing_campaign_whose_crossing_was_not_acted_on_commits_its_match_when_decided() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await; // threshold 20,000
+        let (_, partner) = app.partner("P").await;
+        give(&app, &partner, &cmp, 9_000, "a").await;
+        // An unpaid pledge keeps the decision waiting for its grace period.
+        app.pledge(&partner, &cmp, "50.00", "late@example.org")
+            .await;
+        app.sql(&format!(
+            "UPDATE campaigns SET ends_at = '{}' WHERE id = '{cmp}'",
+            (chrono::Utc::now() - chrono::Duration::minutes(1))
+                .naive_utc()
+                .format("%Y-%m-%d %H:%M:%S")
+        ))
+        .await;
+        assert_eq!(app.tick().await.closed, 1);
+        assert_eq!(app.campaign_view(&cmp).await["status"], "closing");
+        // As if the crossing's rule had not run, between two catch-ups.
+        app.sql(&format!(
+            "UPDATE campaigns SET raised = 2000000 WHERE id = '{cmp}'"
+        ))
+        .await;
+        let report = app
+            .db
+            .run(|conn| cofund::jobs::run_matching(conn, std::time::Duration::ZERO, false))
+            .await
+            .unwrap();
+        assert_eq!(report.decided, 1);
+        let view = app.campaign_view(&cmp).await;
+        assert_eq!(view["status"], "succeeded");
+        assert_eq!(
+            view["match"],
+            json!({"status": "committed", "amount": "20000.00"})
+        );
+        assert_eq!(decisions(&app, &cmp).await, vec!["reserve", "commit"]);
+        assert_eq!(fund_figures(&app, &c.fund).await["committed"], "20000.00");
     })
     .await;
 }

@@ -36,6 +36,28 @@ async fn pledge_as(
     res.body
 }
 
+/// A partner "Rete" whose webhooks go to `url`: what it was told when created, and its token.
+async fn partner_with_webhook(app: &TestApp, url: &str) -> (Value, String) {
+    let admin = app.admin().await;
+    let created = app
+        .post(
+            "/v1/partners",
+            Some(&admin),
+            json!({"name": "Rete", "webhook_url": url}),
+        )
+        .await
+        .ok()
+        .clone();
+    let token = app
+        .post("/v1/auth/token", None, json!({"grant_type": "client_credentials", "client_id": created["client_id"], "client_secret": created["client_secret"]}))
+        .await
+        .ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (created, token)
+}
+
 async fn pay(app: &TestApp, partner: &str, p: &Value) {
     let pi = p["payment"]["provider_payment_id"].as_str().unwrap();
     app.post(
@@ -179,21 +201,18 @@ async fn partner_webhooks_are_signed_retried_and_keep_their_event_ids() {
             async move {
                 server.reset().await;
                 // The partner is down once, then answers.
-                Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(500)).up_to_n_times(1).mount(server).await;
-                Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(server).await;
-                let admin = app.admin().await;
-                let created = app
-                    .post("/v1/partners", Some(&admin), json!({"name": "Rete", "webhook_url": format!("{uri}/hooks")}))
-                    .await
-                    .ok()
-                    .clone();
-                let token = app
-                    .post("/v1/auth/token", None, json!({"grant_type": "client_credentials", "client_id": created["client_id"], "client_secret": created["client_secret"]}))
-                    .await
-                    .ok()["access_token"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
+                Mock::given(method("POST"))
+                    .and(path("/hooks"))
+                    .respond_with(ResponseTemplate::new(500))
+                    .up_to_n_times(1)
+                    .mount(server)
+                    .await;
+                Mock::given(method("POST"))
+                    .and(path("/hooks"))
+                    .respond_with(ResponseTemplate::new(200))
+                    .mount(server)
+                    .await;
+                let (created, token) = partner_with_webhook(&app, &format!("{uri}/hooks")).await;
                 let secret = created["webhook_secret"].as_str().unwrap().to_string();
                 let c = city(&app, json!({})).await;
                 let cmp = app.live_campaign(&c, json!({})).await;
@@ -208,23 +227,40 @@ async fn partner_webhooks_are_signed_retried_and_keep_their_event_ids() {
                 let mut types = Vec::new();
                 for r in &received {
                     let header = r.headers.get("cofund-signature").unwrap().to_str().unwrap();
-                    cofund::providers::signature::verify(Some(header), &r.body, std::slice::from_ref(&secret), chrono::Utc::now().timestamp())
-                        .expect("verifiable with the partner's webhook secret");
+                    cofund::providers::signature::verify(
+                        Some(header),
+                        &r.body,
+                        std::slice::from_ref(&secret),
+                        chrono::Utc::now().timestamp(),
+                    )
+                    .expect("verifiable with the partner's webhook secret");
                     let ev: Value = serde_json::from_slice(&r.body).unwrap();
                     delivered_ids.push(ev["id"].as_str().unwrap().to_string());
                     types.push(ev["type"].as_str().unwrap().to_string());
                 }
                 assert!(types.contains(&"pledge.updated".to_string()), "{types:?}");
-                assert!(types.contains(&"campaign.threshold_reached".to_string()), "{types:?}");
+                assert!(
+                    types.contains(&"campaign.threshold_reached".to_string()),
+                    "{types:?}"
+                );
                 // One retry of the first event, with the same id; no other duplicates.
                 let distinct: std::collections::HashSet<&String> = delivered_ids.iter().collect();
                 assert_eq!(delivered_ids.len(), distinct.len() + 1, "{delivered_ids:?}");
-                assert_eq!(app.count("outbox WHERE channel = 'webhook' AND status <> 'sent'").await, 0);
+                assert_eq!(
+                    app.count("outbox WHERE channel = 'webhook' AND status <> 'sent'")
+                        .await,
+                    0
+                );
 
                 // The partner sees its deliveries and can replay one.
                 let list = app.get("/v1/partners/me/deliveries", Some(&token)).await;
                 let first = list.ok()["data"][0]["id"].as_str().unwrap().to_string();
-                let res = app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&token)).await;
+                let res = app
+                    .post_empty(
+                        &format!("/v1/partners/me/deliveries/{first}/replay"),
+                        Some(&token),
+                    )
+                    .await;
                 assert_eq!(res.status, 202);
                 app.tick().await;
                 let again = server.received_requests().await.unwrap();
@@ -232,21 +268,35 @@ async fn partner_webhooks_are_signed_retried_and_keep_their_event_ids() {
                 assert_eq!(last["id"], first.as_str());
                 // Another partner cannot replay it.
                 let (_, other) = app.partner("Other").await;
-                app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&other))
-                    .await
-                    .assert_problem(404, "not_found");
+                app.post_empty(
+                    &format!("/v1/partners/me/deliveries/{first}/replay"),
+                    Some(&other),
+                )
+                .await
+                .assert_problem(404, "not_found");
                 // Replays are bounded per partner: 60 a minute (one is spent above).
                 for _ in 0..59 {
-                    let res = app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&token)).await;
+                    let res = app
+                        .post_empty(
+                            &format!("/v1/partners/me/deliveries/{first}/replay"),
+                            Some(&token),
+                        )
+                        .await;
                     assert_eq!(res.status, 202, "{}", res.body);
                 }
-                app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&token))
-                    .await
-                    .assert_problem(429, "rate_limited");
+                app.post_empty(
+                    &format!("/v1/partners/me/deliveries/{first}/replay"),
+                    Some(&token),
+                )
+                .await
+                .assert_problem(429, "rate_limited");
                 // Another partner's replays are counted apart (its 404 above spent one of its own).
-                app.post_empty(&format!("/v1/partners/me/deliveries/{first}/replay"), Some(&other))
-                    .await
-                    .assert_problem(404, "not_found");
+                app.post_empty(
+                    &format!("/v1/partners/me/deliveries/{first}/replay"),
+                    Some(&other),
+                )
+                .await
+                .assert_problem(404, "not_found");
             }
         },
     )
@@ -423,6 +473,57 @@ async fn a_spent_global_email_budget_leaves_the_rest_queued_untouched() {
             assert_eq!(app.tick().await.messages_sent, 0);
             assert_eq!(app.tick().await.messages_sent, 0);
             assert_eq!(app.count(&format!("{waiting} AND attempts = 1")).await, left);
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn partners_webhooks_go_out_while_the_email_budget_is_spent() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_with(
+        |c| {
+            c.notify.allow_private_webhooks = true;
+            c.notify.email_per_minute = 1;
+        },
+        |app| {
+            let uri = uri.clone();
+            async move {
+                server.reset().await;
+                Mock::given(method("POST"))
+                    .and(path("/hooks"))
+                    .respond_with(ResponseTemplate::new(200))
+                    .mount(server)
+                    .await;
+                let (_, token) = partner_with_webhook(&app, &format!("{uri}/hooks")).await;
+                let c = city(&app, json!({})).await;
+                // Its approval e-mail spends the minute's one e-mail.
+                let cmp = app.live_campaign(&c, json!({})).await;
+                assert_eq!(app.count("outbox WHERE channel = 'email' AND status = 'sent'").await, 1);
+                for i in 0..4 {
+                    let p = pledge_as(&app, &token, &cmp, "5.00", &format!("d{i}@example.org"), "it")
+                        .await;
+                    pay(&app, &token, &p).await;
+                }
+                // The pass claims webhooks only, past the receipts waiting for the next minute.
+                app.tick().await;
+                let receipts_untouched = app
+                    .count("outbox WHERE topic = 'donor_receipt' AND status = 'pending' AND attempts = 0")
+                    .await;
+                assert_eq!(receipts_untouched, 4);
+                let webhooks = app.count("outbox WHERE channel = 'webhook'").await;
+                assert!(webhooks >= 4, "{webhooks} webhooks queued");
+                assert_eq!(
+                    app.count("outbox WHERE channel = 'webhook' AND status = 'sent'").await,
+                    webhooks
+                );
+                assert_eq!(
+                    server.received_requests().await.unwrap().len() as i64,
+                    webhooks
+                );
+            }
         },
     )
     .await;

@@ -93,6 +93,77 @@ async fn idempotency_key_replays_the_same_response_and_refuses_another_body() {
             .await;
         assert_eq!(res.status, 201);
         assert_ne!(res.body["id"], first.body["id"]);
+
+        // The campaign stops taking pledges: the same request still gets its first answer,
+        // another request with the key is still told the key is taken.
+        app.sql(&format!(
+            "UPDATE campaigns SET status = 'closing' WHERE id = '{cmp}'"
+        ))
+        .await;
+        let late = send(body.clone()).await;
+        assert_eq!(late.status, 201, "{}", late.body);
+        assert_eq!(late.body, first.body);
+        let mut other = body.clone();
+        other["amount"] = json!("32.00");
+        send(other)
+            .await
+            .assert_problem(409, "idempotency_key_reused");
+        assert_eq!(app.count("pledges").await, 2);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn one_key_sent_many_times_at_once_makes_one_pledge_and_one_answer() {
+    each_backend(|app| async move {
+        let (_, cmp, partner) = setup(&app).await;
+        let body = json!({"amount": "12.00", "donor": {"name": "Ugo", "email": "ugo@example.org"}});
+        let sends = (0..12).map(|_| {
+            app.send(
+                app.client
+                    .post(app.url(&format!("/v1/campaigns/{cmp}/pledges")))
+                    .bearer_auth(&partner)
+                    .header("Idempotency-Key", "double-click")
+                    .json(&body),
+            )
+        });
+        let answers = futures_util::future::join_all(sends).await;
+        let created: Vec<&Value> = answers
+            .iter()
+            .filter(|r| r.status == 201)
+            .map(|r| &r.body)
+            .collect();
+        // A request that lost the race may be asked to retry (409 or a busy 503), never
+        // given a second pledge.
+        for r in &answers {
+            assert!(
+                [201, 409, 503].contains(&r.status.as_u16()),
+                "{}: {}",
+                r.status,
+                r.body
+            );
+            if r.status == 409 {
+                assert_eq!(r.body["code"], "idempotency_key_in_use");
+            }
+        }
+        assert!(!created.is_empty());
+        assert!(created.iter().all(|b| *b == created[0]), "{created:?}");
+        assert_eq!(app.count("pledges").await, 1);
+        assert_eq!(app.count("donors").await, 1);
+        assert_eq!(app.count("pending_pledges").await, 1);
+        assert_eq!(app.count("simulated_payments").await, 1);
+        // A retry after the race gets the one answer.
+        let again = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/v1/campaigns/{cmp}/pledges")))
+                    .bearer_auth(&partner)
+                    .header("Idempotency-Key", "double-click")
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(again.status, 201);
+        assert_eq!(&again.body, created[0]);
     })
     .await;
 }

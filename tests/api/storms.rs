@@ -166,7 +166,7 @@ async fn cancels_refunds_crossings_budget_changes_and_decisions_never_break_the_
                 };
                 let decide = async {
                     app.db
-                        .run(|conn| cofund::jobs::run_matching(conn, Duration::ZERO))
+                        .run(|conn| cofund::jobs::run_matching(conn, Duration::ZERO, true))
                         .await
                         .unwrap();
                 };

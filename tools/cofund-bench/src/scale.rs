@@ -5,8 +5,8 @@
 //! members, the partner and the campaigns are created over HTTP by the running service (create,
 //! submit, approve; the scheduler turns them live). The pledges are then written in-process with
 //! the service stopped, through the library functions the service itself runs:
-//! `app::pledges::insert_pending` and `answer_in_database` (the simulated provider's one
-//! transaction per pledge), and the confirmations as signed-event payloads parsed by
+//! `app::pledges::insert_answered` (the simulated provider's one transaction per pledge, as
+//! `POST /v1/campaigns/{id}/pledges` runs it), and the confirmations as signed-event payloads parsed by
 //! `providers::events::parse` and applied by `app::payment_events::process` (PostgreSQL's
 //! group-commit statement, batched per campaign) or `apply_event_transactional` (SQLite). So
 //! every pledge has its donor, receipt, campaign totals, donor count, and every threshold that
@@ -445,17 +445,12 @@ fn seed_campaign(
                     message: None,
                     donor_tax_code: None,
                 };
-                let (row, held) = pledges::insert_pending(
+                pledges::insert_answered(
                     conn,
                     &request,
                     &campaign,
                     new,
                     cofund::config::ProviderKind::Simulated,
-                )?;
-                Ok(pledges::answer_in_database(
-                    conn,
-                    &row,
-                    held,
                     |p, payment, _| {
                         json!({"id": p.id, "campaign_id": p.campaign_id, "status": "pending",
                             "payment": {"provider": "simulated",
@@ -463,7 +458,9 @@ fn seed_campaign(
                                 "client_secret": payment.client_secret}})
                         .to_string()
                     },
-                )?)
+                )?
+                // Each seeded key is new: a taken one means the seeding went wrong.
+                .ok_or_else(|| cofund::db::DbError::Unavailable("a seeded key was taken".into()))
             })?;
         let answer: Value = serde_json::from_str(&answer_json)?;
         let pid = answer
