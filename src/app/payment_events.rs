@@ -79,6 +79,7 @@ pub fn list_pending(
         .values((
             pending_pledges::pledge_id.eq(pledge_id),
             pending_pledges::created_at.eq(created_at),
+            pending_pledges::checked_at.eq(created_at),
         ))
         .execute(conn)
         .map(drop)

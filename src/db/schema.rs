@@ -431,6 +431,7 @@ diesel::table! {
     pending_pledges (pledge_id) {
         pledge_id -> Text,
         created_at -> Timestamp,
+        checked_at -> Timestamp,
     }
 }
 

@@ -148,17 +148,29 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
     let cfg = &state.config.payments;
     let ask_before = state.db.clock().now()
         - chrono::Duration::from_std(cfg.reconcile_after).unwrap_or_default();
+    // Each pledge is asked about once per `reconcile_after` (its creation counts as the first
+    // time): marked before the provider is called, whatever it answers, so that a donor who
+    // never pays costs one call per period, not one per pass.
     let stale: Vec<(String, String)> = state
         .db
-        .read(move |conn| -> Result<_, DbError> {
-            Ok(pending_pledges::table
-                .inner_join(pledges::table)
-                .filter(pending_pledges::created_at.le(ask_before))
-                .filter(pledges::provider_payment_id.is_not_null())
-                .select((pledges::id, pledges::provider_payment_id.assume_not_null()))
-                .order(pending_pledges::created_at)
-                .limit(50)
-                .load(conn)?)
+        .run_quiet(move |conn| -> Result<_, DbError> {
+            write_tx(conn, |conn| -> Result<_, DbError> {
+                let stale: Vec<(String, String)> = pending_pledges::table
+                    .inner_join(pledges::table)
+                    .filter(pending_pledges::checked_at.le(ask_before))
+                    .filter(pledges::provider_payment_id.is_not_null())
+                    .select((pledges::id, pledges::provider_payment_id.assume_not_null()))
+                    .order((pending_pledges::checked_at, pending_pledges::pledge_id))
+                    .limit(50)
+                    .load(conn)?;
+                let ids: Vec<&String> = stale.iter().map(|(id, _)| id).collect();
+                diesel::update(
+                    pending_pledges::table.filter(pending_pledges::pledge_id.eq_any(ids)),
+                )
+                .set(pending_pledges::checked_at.eq(now()))
+                .execute(conn)?;
+                Ok(stale)
+            })
         })
         .await?;
     let mut reconciled = 0;

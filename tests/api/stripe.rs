@@ -207,6 +207,65 @@ async fn a_lost_webhook_is_recovered_by_asking_stripe() {
 }
 
 #[actix_web::test]
+async fn an_unpaid_pledge_is_asked_about_once_per_period_not_on_every_pass() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let server = &server;
+    each_backend_full(
+        |c| c.payments.reconcile_after = Duration::from_secs(600),
+        || Some(stripe(&uri)),
+        |app| async move {
+            server.reset().await;
+            Mock::given(method("POST"))
+                .and(path("/v1/payment_intents"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"id": "pi_open", "client_secret": "s"})),
+                )
+                .mount(server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/v1/payment_intents/pi_open"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pi_open", "status": "requires_payment_method", "amount_received": 0, "currency": "eur"})))
+                .mount(server)
+                .await;
+            let asked = || async {
+                server
+                    .received_requests()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r.method.as_str() == "GET")
+                    .count()
+            };
+            let c = city(&app, json!({})).await;
+            let cmp = app.live_campaign(&c, json!({})).await;
+            let (_, partner) = app.partner("P").await;
+            let p = app.pledge(&partner, &cmp, "40.00", "slow@example.org").await;
+            app.tick().await;
+            assert_eq!(asked().await, 0, "not stale yet");
+            // Ten minutes on, the donor still has not paid: one question, however many passes.
+            app.advance_clock(chrono::Duration::seconds(601));
+            for _ in 0..3 {
+                assert_eq!(app.tick().await.reconciled, 0);
+            }
+            assert_eq!(asked().await, 1);
+            app.advance_clock(chrono::Duration::seconds(601));
+            app.tick().await;
+            app.tick().await;
+            assert_eq!(asked().await, 2);
+            let id = p["id"].as_str().unwrap();
+            assert_eq!(
+                app.get(&format!("/v1/pledges/{id}"), Some(&partner)).await.ok()["status"],
+                "pending"
+            );
+            app.assert_reconciled().await;
+        },
+    )
+    .await;
+}
+
+#[actix_web::test]
 async fn a_failed_campaign_refunds_every_donor_through_stripe_retrying_until_it_works() {
     let server = MockServer::start().await;
     let uri = server.uri();
