@@ -369,8 +369,13 @@ where
                 match begin {
                     Some(begin) => Ok(begin),
                     // The key was taken (by a request that committed while this one ran).
-                    None => earlier_request(conn, &request, &mut answer_inside)?
-                        .ok_or(PledgeError::KeyInUse),
+                    None => match earlier_request(conn, &request, &mut answer_inside)? {
+                        // Its provider call is unfinished and this request's answer was spent
+                        // on the insert that found the key taken: the partner retries.
+                        Some(Begin::Create(..)) if in_database => Err(PledgeError::KeyInUse),
+                        Some(begin) => Ok(begin),
+                        None => Err(PledgeError::KeyInUse),
+                    },
                 }
             })
         })
