@@ -151,26 +151,33 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
     // Each pledge is asked about once per `reconcile_after` (its creation counts as the first
     // time): marked before the provider is called, whatever it answers, so that a donor who
     // never pays costs one call per period, not one per pass.
+    // Read first: an idle pass (nothing stale) opens no write transaction, which would take
+    // SQLite's one writer and move the read caches' epoch on every tick.
     let stale: Vec<(String, String)> = state
         .db
+        .read(move |conn| -> Result<_, DbError> {
+            Ok(pending_pledges::table
+                .inner_join(pledges::table)
+                .filter(pending_pledges::checked_at.le(ask_before))
+                .filter(pledges::provider_payment_id.is_not_null())
+                .select((pledges::id, pledges::provider_payment_id.assume_not_null()))
+                .order((pending_pledges::checked_at, pending_pledges::pledge_id))
+                .limit(50)
+                .load(conn)?)
+        })
+        .await?;
+    if stale.is_empty() {
+        return finish_pending_pass(state, 0).await;
+    }
+    let ids: Vec<String> = stale.iter().map(|(id, _)| id.clone()).collect();
+    state
+        .db
         .run_quiet(move |conn| -> Result<_, DbError> {
-            write_tx(conn, |conn| -> Result<_, DbError> {
-                let stale: Vec<(String, String)> = pending_pledges::table
-                    .inner_join(pledges::table)
-                    .filter(pending_pledges::checked_at.le(ask_before))
-                    .filter(pledges::provider_payment_id.is_not_null())
-                    .select((pledges::id, pledges::provider_payment_id.assume_not_null()))
-                    .order((pending_pledges::checked_at, pending_pledges::pledge_id))
-                    .limit(50)
-                    .load(conn)?;
-                let ids: Vec<&String> = stale.iter().map(|(id, _)| id).collect();
-                diesel::update(
-                    pending_pledges::table.filter(pending_pledges::pledge_id.eq_any(ids)),
-                )
-                .set(pending_pledges::checked_at.eq(now()))
-                .execute(conn)?;
-                Ok(stale)
-            })
+            Ok(diesel::update(
+                pending_pledges::table.filter(pending_pledges::pledge_id.eq_any(&ids)),
+            )
+            .set(pending_pledges::checked_at.eq(now()))
+            .execute(conn)?)
         })
         .await?;
     let mut reconciled = 0;
@@ -183,6 +190,14 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
             tracing::info!(payment = %pi, "reconciled a pledge whose webhook was lost");
         }
     }
+    finish_pending_pass(state, reconciled).await
+}
+
+/// The rest of a pending-payments pass: expiries and the provider events' retention.
+async fn finish_pending_pass(
+    state: &AppState,
+    reconciled: usize,
+) -> Result<(usize, usize), DbError> {
     let expired = expire_pending(state).await?;
     forget_old_events(state).await?;
     Ok((reconciled, expired))
