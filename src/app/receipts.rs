@@ -241,6 +241,29 @@ pub fn number_for_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResul
     write_tx(conn, |conn| number_in_tx(conn, &association_id, year))
 }
 
+/// Who may read a donation's receipt besides the finance office: the partner that took the
+/// pledge and the association whose campaign it went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptOwners {
+    pub partner_id: String,
+    pub association_id: String,
+}
+
+/// The owners of `pledge_id`'s receipt, None for an unknown pledge: read before anything is
+/// numbered, so that a request its reader may not make writes nothing.
+pub fn owners(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<Option<ReceiptOwners>> {
+    Ok(pledges::table
+        .inner_join(campaigns::table)
+        .filter(pledges::id.eq(pledge_id))
+        .select((pledges::partner_id, campaigns::association_id))
+        .first::<(String, String)>(conn)
+        .optional()?
+        .map(|(partner_id, association_id)| ReceiptOwners {
+            partner_id,
+            association_id,
+        }))
+}
+
 fn queued_year(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<Option<(String, i32)>> {
     receipt_queue::table
         .find(pledge_id)

@@ -872,6 +872,8 @@ async fn receipts_and_association_lists_are_refused_to_everyone_else() {
         let finance = app.staff("finance").await;
         let admin = app.admin().await;
         let receipt = format!("/v1/pledges/{id}/receipt");
+        // The confirmed gift's receipt waits for its number until it is first shown.
+        assert_eq!(app.count("receipt_queue").await, 1);
         for (who, token, status) in [
             ("other partner", Some(other_partner.as_str()), 403),
             ("other association", Some(c.member_b.as_str()), 403),
@@ -884,6 +886,12 @@ async fn receipts_and_association_lists_are_refused_to_everyone_else() {
         ] {
             let r = app.get(&receipt, token).await;
             assert_eq!(r.status, status, "{who}: {}", r.body);
+            if status != 200 {
+                // A refused reader changes nothing: the receipt is not numbered for them.
+                assert_eq!(app.count("receipts").await, 0, "{who} had it numbered");
+            } else {
+                assert_eq!(app.count("receipts").await, 1, "{who} read it unnumbered");
+            }
         }
         let unknown = app
             .get(

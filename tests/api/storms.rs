@@ -3,7 +3,8 @@
 //! fund with too little budget for everyone, through the HTTP API and the matching job. A
 //! bounded loop, not timed. Afterwards every invariant holds: reconciliation is clean, the
 //! journal shows no reservation released twice, the fund's figures are its campaigns' matches,
-//! and every donor of a cancelled or failed campaign got their money back.
+//! and every donor of a cancelled or failed campaign got their money back; and every
+//! reconciliation report read while the storm blew was clean.
 
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -134,84 +135,106 @@ async fn cancels_refunds_crossings_budget_changes_and_decisions_never_break_the_
                     res.ok();
                 }
             };
-            for (n, r) in rounds.iter().enumerate() {
-                // Before the round: the first campaign crosses (reserved, or queued when the
-                // budget is taken), the third reaches its end with its gift still pending.
-                simulate(pi(&r.revoked_gift)).await;
-                app.sql(&format!(
-                    "UPDATE campaigns SET status = 'closing' WHERE id = '{}'",
-                    r.decide_vs_cross
-                ))
-                .await;
-                let cancel = |cmp: String| {
-                    let (app, admin) = (&app, &admin);
-                    async move {
-                        let url = app.url(&format!("/v1/campaigns/{cmp}/cancel"));
-                        let res = insist(app, || app.client.post(&url).bearer_auth(admin)).await;
+            // While the rounds run, the finance office reads the reconciliation report again
+            // and again: every report is of one committed moment, so it is clean every time
+            // (read across two moments, a reservation made between two of its checks shows
+            // as a fund whose figures disagree with its ledger).
+            let storm_over = std::sync::atomic::AtomicBool::new(false);
+            let audit = async {
+                let url = app.url("/v1/reconciliation");
+                let mut reports = 0;
+                while !storm_over.load(std::sync::atomic::Ordering::Relaxed) {
+                    let res = insist(&app, || app.client.get(&url).bearer_auth(&finance)).await;
+                    assert_eq!(res.ok()["ok"], true, "report {reports}: {}", res.body);
+                    reports += 1;
+                }
+                reports
+            };
+            let storm = async {
+                for (n, r) in rounds.iter().enumerate() {
+                    // Before the round: the first campaign crosses (reserved, or queued when the
+                    // budget is taken), the third reaches its end with its gift still pending.
+                    simulate(pi(&r.revoked_gift)).await;
+                    app.sql(&format!(
+                        "UPDATE campaigns SET status = 'closing' WHERE id = '{}'",
+                        r.decide_vs_cross
+                    ))
+                    .await;
+                    let cancel = |cmp: String| {
+                        let (app, admin) = (&app, &admin);
+                        async move {
+                            let url = app.url(&format!("/v1/campaigns/{cmp}/cancel"));
+                            let res =
+                                insist(app, || app.client.post(&url).bearer_auth(admin)).await;
+                            assert!(
+                                res.status == 200 || res.status == 409,
+                                "{}: {}",
+                                res.status,
+                                res.body
+                            );
+                        }
+                    };
+                    let revoke = async {
+                        let ev = refunded(
+                            &format!("evt_storm_refund_{n}"),
+                            &pi(&r.revoked_gift),
+                            GIFT_MINOR,
+                        );
+                        deliver_concurrently(&app, vec![ev], 1).await;
+                    };
+                    let decide = async {
+                        app.db
+                            .run(|conn| cofund::jobs::run_matching(conn, Duration::ZERO, true))
+                            .await
+                            .unwrap();
+                    };
+                    let budget = async {
+                        // Up and down by one top-up: a cut below what is promised is refused.
+                        let figures = app
+                            .get(&format!("/v1/funds/{}", c.fund), None)
+                            .await
+                            .ok()
+                            .clone();
+                        let now: i64 = figures["budget"]
+                            .as_str()
+                            .unwrap()
+                            .replace('.', "")
+                            .parse()
+                            .unwrap();
+                        let target = if n % 2 == 0 {
+                            now + GIFT_MINOR
+                        } else {
+                            now - GIFT_MINOR
+                        };
+                        let target = target.max(GIFT_MINOR);
+                        let url = app.url(&format!("/v1/funds/{}/budget", c.fund));
+                        let body =
+                            json!({"budget": format!("{}.{:02}", target / 100, target % 100)});
+                        let res = insist(&app, || {
+                            app.client.post(&url).bearer_auth(&finance).json(&body)
+                        })
+                        .await;
                         assert!(
-                            res.status == 200 || res.status == 409,
+                            matches!(res.status.as_u16(), 200 | 409 | 422),
                             "{}: {}",
                             res.status,
                             res.body
                         );
-                    }
-                };
-                let revoke = async {
-                    let ev = refunded(
-                        &format!("evt_storm_refund_{n}"),
-                        &pi(&r.revoked_gift),
-                        GIFT_MINOR,
-                    );
-                    deliver_concurrently(&app, vec![ev], 1).await;
-                };
-                let decide = async {
-                    app.db
-                        .run(|conn| cofund::jobs::run_matching(conn, Duration::ZERO, true))
-                        .await
-                        .unwrap();
-                };
-                let budget = async {
-                    // Up and down by one top-up: a cut below what is promised is refused.
-                    let figures = app
-                        .get(&format!("/v1/funds/{}", c.fund), None)
-                        .await
-                        .ok()
-                        .clone();
-                    let now: i64 = figures["budget"]
-                        .as_str()
-                        .unwrap()
-                        .replace('.', "")
-                        .parse()
-                        .unwrap();
-                    let target = if n % 2 == 0 {
-                        now + GIFT_MINOR
-                    } else {
-                        now - GIFT_MINOR
                     };
-                    let target = target.max(GIFT_MINOR);
-                    let url = app.url(&format!("/v1/funds/{}/budget", c.fund));
-                    let body = json!({"budget": format!("{}.{:02}", target / 100, target % 100)});
-                    let res = insist(&app, || {
-                        app.client.post(&url).bearer_auth(&finance).json(&body)
-                    })
-                    .await;
-                    assert!(
-                        matches!(res.status.as_u16(), 200 | 409 | 422),
-                        "{}: {}",
-                        res.status,
-                        res.body
+                    tokio::join!(
+                        cancel(r.cancel_vs_revoke.clone()),
+                        revoke,
+                        cancel(r.cancel_vs_cross.clone()),
+                        simulate(pi(&r.crossing_gift)),
+                        simulate(pi(&r.deciding_gift)),
+                        decide,
+                        budget,
                     );
-                };
-                tokio::join!(
-                    cancel(r.cancel_vs_revoke.clone()),
-                    revoke,
-                    cancel(r.cancel_vs_cross.clone()),
-                    simulate(pi(&r.crossing_gift)),
-                    simulate(pi(&r.deciding_gift)),
-                    decide,
-                    budget,
-                );
-            }
+                }
+                storm_over.store(true, std::sync::atomic::Ordering::Relaxed);
+            };
+            let ((), reports) = tokio::join!(storm, audit);
+            assert!(reports > 0, "the reconciliation was read during the storm");
 
             // Afterwards: the jobs catch up (refunds sent and reported, waitlists served).
             for _ in 0..30 {

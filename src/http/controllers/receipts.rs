@@ -199,6 +199,25 @@ fn language(req: &HttpRequest, asked: Option<&str>) -> &'static str {
     crate::http::pages::i18n::negotiate(asked, accept)
 }
 
+/// Finance and admin read every receipt; a partner those of its pledges, an association those
+/// of its campaigns' donations.
+fn may_read(principal: &Principal, owners: &receipts::ReceiptOwners) -> ApiResult<()> {
+    match principal.role {
+        Role::Admin | Role::Finance => Ok(()),
+        Role::Partner if principal.partner_id.as_deref() == Some(owners.partner_id.as_str()) => {
+            Ok(())
+        }
+        Role::Association
+            if principal.association_id.as_deref() == Some(owners.association_id.as_str()) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::Forbidden(
+            "this receipt belongs to another partner's or association's donation",
+        )),
+    }
+}
+
 fn wants_json(req: &HttpRequest) -> bool {
     req.headers()
         .get("Accept")
@@ -239,9 +258,13 @@ pub async fn receipt(
     }
     let lang = language(&req, asked.as_deref());
     let id = id.into_inner();
+    let reader = principal.clone();
     let (facts, anonymous) = state
         .db
         .run(move |conn| -> ApiResult<(ReceiptFacts, bool)> {
+            // Whose it is first: a refused request numbers nothing.
+            let owners = receipts::owners(conn, &id)?.ok_or(ApiError::NotFound("receipt"))?;
+            may_read(&reader, &owners)?;
             receipts::number_for_pledge(conn, &id)?;
             let facts = receipts::of_pledge(conn, &id)?.ok_or(ApiError::NotFound("receipt"))?;
             let anonymous = crate::db::schema::donors::table
@@ -253,18 +276,6 @@ pub async fn receipt(
             Ok((facts, anonymous))
         })
         .await?;
-    match principal.role {
-        Role::Admin | Role::Finance => {}
-        Role::Partner if principal.partner_id.as_deref() == Some(facts.partner_id.as_str()) => {}
-        Role::Association
-            if principal.association_id.as_deref()
-                == Some(facts.receipt.association_id.as_str()) => {}
-        _ => {
-            return Err(ApiError::Forbidden(
-                "this receipt belongs to another partner's or association's donation",
-            ));
-        }
-    }
     let donor = donor_for(&principal, &facts, anonymous);
     let v = view(&facts, donor, lang);
     if wants_json(&req) {
