@@ -15,7 +15,7 @@ use crate::db::models::{CampaignRow, PledgeRow, ProviderEventRow, RefundRow};
 use crate::db::schema::{
     campaign_donors, campaigns, pending_pledges, pledges, provider_events, refunds,
 };
-use crate::db::{DbConnection, DbError, write_tx};
+use crate::db::{DbConnection, DbError, cached, write_tx};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::pledge::{
     Dispute, EventOutcome, PaymentEvent, PledgeFacts, PledgeStatus, RefundStatus,
@@ -111,17 +111,16 @@ fn store_event(
     outcome: EventOutcome,
     payload: &str,
 ) -> QueryResult<()> {
-    diesel::insert_into(provider_events::table)
-        .values(ProviderEventRow {
-            id: ev.id.clone(),
-            type_: ev.kind.clone(),
-            payment_id: ev.payment_id.clone(),
-            pledge_id: pledge_id.map(str::to_string),
-            outcome,
-            payload: payload.to_string(),
-            received_at: now(),
-        })
-        .execute(conn)?;
+    let insert = diesel::insert_into(provider_events::table).values(ProviderEventRow {
+        id: ev.id.clone(),
+        type_: ev.kind.clone(),
+        payment_id: ev.payment_id.clone(),
+        pledge_id: pledge_id.map(str::to_string),
+        outcome,
+        payload: payload.to_string(),
+        received_at: now(),
+    });
+    cached::execute(conn, insert)?;
     Ok(())
 }
 
@@ -608,21 +607,20 @@ fn apply_recording(
     let listens = before.status() != after.status()
         && crate::notify::partner_listens(conn, &pledge.partner_id)?;
     let messages = crate::notify::pledge_change_messages(&pledge, &before, &after, listens);
-    diesel::update(pledges::table.find(pledge_id))
-        .set((
-            pledges::status.eq(change.status),
-            pledges::paid.eq(after.paid),
-            pledges::failed.eq(after.failed),
-            pledges::canceled.eq(after.canceled),
-            pledges::expired.eq(after.expired),
-            pledges::refunded_amount.eq(after.refunded),
-            pledges::dispute.eq(after.dispute),
-            pledges::counted_amount.eq(after.counted()),
-            pledges::confirmed_at.eq(change.confirmed_at),
-            pledges::provider_payment_id.eq(change.payment_id),
-            pledges::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+    let update = diesel::update(pledges::table.find(pledge_id)).set((
+        pledges::status.eq(change.status),
+        pledges::paid.eq(after.paid),
+        pledges::failed.eq(after.failed),
+        pledges::canceled.eq(after.canceled),
+        pledges::expired.eq(after.expired),
+        pledges::refunded_amount.eq(after.refunded),
+        pledges::dispute.eq(after.dispute),
+        pledges::counted_amount.eq(after.counted()),
+        pledges::confirmed_at.eq(change.confirmed_at),
+        pledges::provider_payment_id.eq(change.payment_id),
+        pledges::updated_at.eq(now()),
+    ));
+    cached::execute(conn, update)?;
     if change.status != PledgeStatus::Pending {
         no_longer_pending(conn, pledge_id)?;
     }
@@ -758,9 +756,10 @@ fn count_change(
     let key = campaign_donors::table.find((campaign_id, donor_key));
     let mut donors_delta = 0;
     if donor_change > 0 {
-        let bumped = diesel::update(key)
-            .set(campaign_donors::pledges.eq(campaign_donors::pledges + 1))
-            .execute(conn)?;
+        let bumped = cached::execute(
+            conn,
+            diesel::update(key).set(campaign_donors::pledges.eq(campaign_donors::pledges + 1)),
+        )?;
         if bumped == 0 {
             let insert = diesel::insert_into(campaign_donors::table)
                 .values((
@@ -769,10 +768,7 @@ fn count_change(
                     campaign_donors::pledges.eq(1),
                 ))
                 .on_conflict_do_nothing();
-            let inserted = match conn {
-                DbConnection::Postgresql(c) => insert.execute(c)?,
-                DbConnection::Sqlite(c) => insert.execute(c)?,
-            };
+            let inserted = cached::execute(conn, insert)?;
             if inserted == 1 {
                 donors_delta = 1;
             } else {
@@ -793,12 +789,15 @@ fn count_change(
             donors_delta = -1;
         }
     }
-    let campaign: CampaignRow = diesel::update(campaigns::table.find(campaign_id))
-        .set((
-            campaigns::raised.eq(campaigns::raised + delta),
-            campaigns::donors.eq(campaigns::donors + donors_delta),
-        ))
-        .get_result(conn)?;
+    let campaign: CampaignRow = cached::get_result(
+        conn,
+        diesel::update(campaigns::table.find(campaign_id))
+            .set((
+                campaigns::raised.eq(campaigns::raised + delta),
+                campaigns::donors.eq(campaigns::donors + donors_delta),
+            ))
+            .returning(campaigns::all_columns),
+    )?;
     let effect = matching::after_raised_change(conn, &campaign)?;
     let freed = effect.freed.then(|| campaign.fund_id.clone());
     Ok((campaign, freed))

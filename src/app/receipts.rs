@@ -86,7 +86,7 @@ pub fn issue_all(
     if donations.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = donations
+    let mut rows: Vec<_> = donations
         .iter()
         .map(|(association_id, d)| {
             (
@@ -100,6 +100,15 @@ pub fn issue_all(
             )
         })
         .collect();
+    if let (DbConnection::Sqlite(_), [_]) = (&*conn, rows.as_slice()) {
+        // One donation (SQLite confirms one at a time): a statement worth keeping prepared.
+        let row = rows.pop().expect("one row");
+        let insert = diesel::insert_into(receipt_queue::table)
+            .values(row)
+            .on_conflict_do_nothing();
+        crate::db::cached::execute(conn, insert)?;
+        return Ok(());
+    }
     let insert = diesel::insert_into(receipt_queue::table)
         .values(&rows)
         .on_conflict_do_nothing();

@@ -4,6 +4,7 @@
 //! from the URL scheme and prepares SQLite (WAL, foreign keys, busy timeout). Every query runs
 //! through [`Db::run`], which moves the blocking diesel call off the async executor.
 
+pub mod cached;
 pub mod campaigns;
 pub mod funders;
 pub mod group_commit;
@@ -18,8 +19,8 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use crate::clock::Clock;
@@ -78,6 +79,15 @@ impl DatabaseUrl {
     }
 }
 
+/// SQLite: the WAL size, in pages, at which a committing writer copies it back into the
+/// database (SQLite's default is 1,000). That checkpoint holds the only write lock through two
+/// `fsync`s (about 2 ms each on the benchmark's disk) and the copying: every writer queued
+/// behind it waits, and at 1,000 pages those stalls made SQLite's confirmation p99 11–14 ms.
+/// At 250 they are shorter and more frequent: p99 8.2–8.9 ms for about a sixth fewer
+/// confirmations a second (ADR 0012). Checkpointing on a thread of its own gave more per second
+/// but a p99 of 22–31 ms.
+const WAL_CHECKPOINT_PAGES: u32 = 250;
+
 /// r2d2 connection manager that opens the right backend for the configured URL.
 pub struct ConnectionManager {
     url: DatabaseUrl,
@@ -97,10 +107,12 @@ impl r2d2::ManageConnection for ConnectionManager {
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // WAL lets readers work beside the writer; writers wait (busy_timeout) instead
                 // of failing; foreign keys are off by default in SQLite.
-                conn.batch_execute(
+                // The commit that takes the WAL past WAL_CHECKPOINT_PAGES copies it back.
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                )
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};"
+                ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -151,7 +163,22 @@ pub(crate) fn bump_write_epoch() {
 /// under a rush most wait far longer than the lock is held (p99 above 100 ms in the
 /// benchmark). So [`write_tx`] first queues on this gate, one per SQLite [`Db`], and the busy
 /// timeout is left to writers of other processes (replicas, the CLI).
-type WriteGate = Arc<Mutex<()>>;
+///
+/// The gate hands itself to the writer that has waited longest (`unlock_fair`): a thread
+/// woken to take a plain mutex often found it taken again by one that had just arrived, so a
+/// few writers waited many turns (the p99 of SQLite's confirmations in issue 24).
+type WriteGate = Arc<parking_lot::Mutex<()>>;
+
+/// A writer's turn at the [`WriteGate`]; handed on, first come first served, when dropped.
+struct Turn<'a>(Option<parking_lot::MutexGuard<'a, ()>>);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.0.take() {
+            parking_lot::MutexGuard::unlock_fair(guard);
+        }
+    }
+}
 
 /// What a thread running a [`Db`]'s closure works with (see [`Db::run`]): the database's
 /// write gate and write epoch.
@@ -252,7 +279,8 @@ impl Db {
     ) -> Result<Db, DbError> {
         let parsed = DatabaseUrl::parse(url)?;
         let backend = parsed.backend_name();
-        let write_gate = matches!(parsed, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+        let write_gate =
+            matches!(parsed, DatabaseUrl::Sqlite(_)).then(|| Arc::new(parking_lot::Mutex::new(())));
         let epoch = WriteEpoch::default();
         let clock = Clock::system();
         let group = matches!(parsed, DatabaseUrl::Postgres(_)).then(|| {
@@ -440,12 +468,9 @@ where
     E: From<diesel::result::Error>,
 {
     if let DbConnection::Sqlite(c) = conn {
-        // Queue behind this process's other writers first (see `WriteGate`). The gate guards
-        // no data, so one poisoned by a panicking writer is as good as any.
+        // Queue behind this process's other writers first (see `WriteGate`).
         let gate = SCOPE.with(|s| s.borrow().gate.clone());
-        let _turn = gate
-            .as_ref()
-            .map(|gate| gate.lock().unwrap_or_else(|p| p.into_inner()));
+        let _turn = Turn(gate.as_ref().map(|gate| gate.lock()));
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
         let result = f(conn);
         let DbConnection::Sqlite(c) = conn else {

@@ -214,7 +214,7 @@ pub fn pledge_change_messages(
 /// Queues messages built beforehand, in the caller's transaction.
 pub fn insert_all(conn: &mut DbConnection, messages: Vec<OutboxRow>) -> QueryResult<()> {
     for m in messages {
-        diesel::insert_into(outbox::table).values(m).execute(conn)?;
+        crate::db::cached::execute(conn, diesel::insert_into(outbox::table).values(m))?;
     }
     Ok(())
 }
