@@ -82,8 +82,8 @@ impl DatabaseUrl {
 /// SQLite: the WAL size, in pages, at which a committing writer copies it back into the
 /// database (SQLite's default is 1,000). That checkpoint holds the only write lock through two
 /// `fsync`s (about 2 ms each on the benchmark's disk) and the copying: every writer queued
-/// behind it waits, and at 1,000 pages those stalls made SQLite's confirmation p99 11–14 ms.
-/// At 250 they are shorter and more frequent: p99 8.2–8.9 ms for about a sixth fewer
+/// behind it waits, and at 1,000 pages those stalls made SQLite's confirmation p99 11–15 ms.
+/// At 250 they are shorter and more frequent: p99 8.2–8.9 ms for about an eighth fewer
 /// confirmations a second (ADR 0012). Checkpointing on a thread of its own gave more per second
 /// but a p99 of 22–31 ms.
 const WAL_CHECKPOINT_PAGES: u32 = 250;
