@@ -173,11 +173,14 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
     state
         .db
         .run_quiet(move |conn| -> Result<_, DbError> {
-            Ok(diesel::update(
-                pending_pledges::table.filter(pending_pledges::pledge_id.eq_any(&ids)),
-            )
-            .set(pending_pledges::checked_at.eq(now()))
-            .execute(conn)?)
+            // A write like any other: on SQLite it queues at the write gate.
+            write_tx(conn, |conn| -> Result<_, DbError> {
+                Ok(diesel::update(
+                    pending_pledges::table.filter(pending_pledges::pledge_id.eq_any(&ids)),
+                )
+                .set(pending_pledges::checked_at.eq(now()))
+                .execute(conn)?)
+            })
         })
         .await?;
     let mut reconciled = 0;
