@@ -518,6 +518,34 @@ async fn the_badge_shows_progress_for_public_campaigns_only() {
 }
 
 #[actix_web::test]
+async fn the_badge_shows_a_new_gift_at_once_though_it_is_cached() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({})).await; // threshold 20,000
+        let path = format!("/v1/campaigns/{cmp}/badge.svg");
+        // What the badge says it raised, e.g. "5000.00 EUR".
+        let badge_raised = || async {
+            let svg = app.get(&path, None).await.body;
+            let text = svg.as_str().unwrap().to_string();
+            let (_, after) = text.split_once("y=\"56\"").unwrap();
+            let (_, line) = after.split_once('>').unwrap();
+            line.split(" raised").next().unwrap().to_string()
+        };
+        give(&app, &partner, &cmp, 5_000, "a").await;
+        assert_eq!(badge_raised().await, "5000.00 EUR");
+        // Served from the public read cache this time.
+        assert_eq!(badge_raised().await, "5000.00 EUR");
+        give(&app, &partner, &cmp, 2_500, "b").await;
+        assert_eq!(badge_raised().await, "7500.00 EUR");
+        // The campaign's own page, cached beside it, agrees.
+        let view = app.get(&format!("/v1/campaigns/{cmp}"), None).await.body;
+        assert_eq!(view["raised"], "7500.00", "{view}");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn a_crossing_whose_follow_up_was_lost_is_caught_up_by_the_scheduler() {
     each_backend(|app| async move {
         let c = city(&app, json!({})).await;

@@ -171,6 +171,30 @@ fn load_with_fund(conn: &mut DbConnection, id: &str) -> ApiResult<(CampaignRow, 
         .ok_or(ApiError::NotFound("campaign"))
 }
 
+/// The campaign as the public read cache holds it (ADR 0004), loaded on a miss: valid until
+/// this process writes, and at most `COFUND_READ_CACHE_MS` old.
+async fn cached_campaign(
+    state: &AppState,
+    id: String,
+) -> ApiResult<std::sync::Arc<crate::app::cache::CachedCampaign>> {
+    if let Some(hit) = state.campaign_cache.get(&id) {
+        return Ok(hit);
+    }
+    // The epoch is read before the rows: a write committed meanwhile outdates the entry.
+    let epoch = state.db.write_epoch().current();
+    let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
+    let public_body = match visibility(None, &row) {
+        Ok(_) => Some(web::Bytes::from(
+            serde_json::to_vec(&view(row.clone(), fund.threshold_ratio, false))
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        )),
+        Err(_) => None,
+    };
+    Ok(state
+        .campaign_cache
+        .put(epoch, row, fund.threshold_ratio, public_body))
+}
+
 /// Checks a campaign's content against its fund; returns the area that contains it.
 fn check_against_fund(
     conn: &mut DbConnection,
@@ -502,25 +526,7 @@ pub async fn get(
     principal: MaybePrincipal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let cached = match state.campaign_cache.get(&id) {
-        Some(hit) => hit,
-        None => {
-            // The epoch is read before the rows: a write committed meanwhile outdates the entry.
-            let epoch = state.db.write_epoch().current();
-            let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
-            let public_body = match visibility(None, &row) {
-                Ok(_) => Some(web::Bytes::from(
-                    serde_json::to_vec(&view(row.clone(), fund.threshold_ratio, false))
-                        .map_err(|e| ApiError::Internal(e.to_string()))?,
-                )),
-                Err(_) => None,
-            };
-            state
-                .campaign_cache
-                .put(epoch, row, fund.threshold_ratio, public_body)
-        }
-    };
+    let cached = cached_campaign(&state, id.into_inner()).await?;
     match principal.0.as_ref() {
         None => match &cached.public_body {
             Some(body) => Ok(HttpResponse::Ok()
@@ -1017,9 +1023,10 @@ pub async fn badge(
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    // A read: it must not move the write epoch, which would empty every read cache.
-    let (row, _) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
+    // Badges are embedded in partners' pages: served from the public read cache, like the
+    // campaign itself.
+    let cached = cached_campaign(&state, id.into_inner()).await?;
+    let row = &cached.row;
     if !row.status.is_public() {
         return Err(ApiError::NotFound("campaign"));
     }
