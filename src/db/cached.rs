@@ -6,8 +6,8 @@
 //! transaction, that parsing was about a tenth of the service's CPU (issue 24's profile).
 //! [`Cached`] keys the statement by its SQL text instead (what diesel does for queries without a
 //! static type id), which is right whatever the statement's shape: a different SQL text is a
-//! different statement (ADR 0012). Only for statements of one row: a many-row insert would fill the cache
-//! with one statement per row count.
+//! different statement (ADR 0012). Only for statements of one row: a many-row insert would
+//! fill the cache with one statement per row count.
 
 use super::DbConnection;
 use diesel::pg::Pg;

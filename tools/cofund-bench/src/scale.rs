@@ -507,9 +507,10 @@ fn seed_campaign(
 }
 
 /// All the pledges, campaign by campaign, on `workers` connections (each its own associations,
-/// so no two workers wait on one receipt counter). On PostgreSQL, the database at `vacuum_url` is vacuumed every
-/// 100,000 pledges: every pledge passes through `pending_pledges`, and on a server without
-/// autovacuum its dead rows slowed the last worker to ~33 pledges/s at 1.3 million.
+/// so no two workers wait on one receipt counter). On PostgreSQL, the database at `vacuum_url`
+/// is vacuumed every 100,000 pledges: every pledge passes through `pending_pledges`, and on a
+/// server without autovacuum its dead rows slowed the last worker to ~33 pledges/s at 1.3
+/// million.
 async fn seed_pledges(
     db_url: &str,
     programme: &mut Programme,
