@@ -13,17 +13,26 @@ use cofund::app::payment_events as payments;
 use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRow};
 use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
 use cofund::db::{Db, DbConnection, reconcile, write_tx};
-use cofund::domain::campaign::CampaignStatus;
+use cofund::domain::campaign::{Action, CampaignStatus};
 use cofund::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
 use cofund::domain::matching::MatchState;
 use cofund::domain::money::{Currency, Ratio};
 use cofund::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, PledgeStatus};
 use cofund::providers::events::ProviderEvent;
 use diesel::prelude::*;
-use diesel::result::QueryResult;
 use proptest::prelude::*;
 
 const CAMPAIGNS: usize = 3;
+
+/// The city's programme staff, as the model's cancellations are made by.
+fn admin() -> cofund::auth::Principal {
+    cofund::auth::Principal {
+        sub: "usr_model_admin".into(),
+        role: cofund::domain::role::Role::Admin,
+        association_id: None,
+        partner_id: None,
+    }
+}
 const PLEDGES_PER_CAMPAIGN: usize = 4;
 
 #[derive(Debug, Clone)]
@@ -487,22 +496,20 @@ fn run_case(
                 }
                 Op::Cancel(k) => {
                     let id = w.campaigns[*k].clone();
-                    // What an admin's cancellation does (`campaigns::act`): under the
-                    // campaign's lock, release and refund, then the status.
-                    let freed = write_tx(&mut conn, |c| -> QueryResult<bool> {
-                        let row = engine::lock_campaign(c, &id)?.unwrap();
-                        if !matches!(row.status.as_str(), "live" | "closing") {
-                            return Ok(false);
+                    // An admin's cancellation, the same use case as the API's and the console's.
+                    let acted = write_tx(&mut conn, |c| {
+                        cofund::app::campaigns::act_in(c, None, &admin(), &id, Action::Cancel, None)
+                    });
+                    let freed = match acted {
+                        Ok(done) => done.freed_fund.is_some(),
+                        // Only a live campaign may still be cancelled; a decided or already
+                        // cancelled one is refused.
+                        Err(cofund::app::campaigns::CampaignError::IllegalState(_)) => {
+                            prop_assert!(closed[*k] || cancelled[*k]);
+                            false
                         }
-                        let fund = engine::load_fund(c, &row.fund_id)?;
-                        let effect =
-                            engine::release_and_refund(c, &row, &fund, "campaign cancelled")?;
-                        diesel::update(campaigns::table.find(&id))
-                            .set(campaigns::status.eq("cancelled"))
-                            .execute(c)?;
-                        Ok(effect.freed)
-                    })
-                    .unwrap();
+                        Err(e) => panic!("cancel: {e}"),
+                    };
                     if freed {
                         engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
                     }
@@ -578,11 +585,13 @@ fn run_case(
                 }
                 Op::Close(k) if cancelled[*k] => None,
                 Op::Close(k) => {
-                    diesel::update(campaigns::table.find(&w.campaigns[*k]))
-                        .filter(campaigns::status.eq("live"))
-                        .set(campaigns::status.eq("closing"))
-                        .execute(&mut *conn)
-                        .unwrap();
+                    // The calendar's move at `ends_at`, as the scheduler makes it.
+                    cofund::app::campaigns::calendar_move(
+                        &mut conn,
+                        &w.campaigns[*k],
+                        Action::Close,
+                    )
+                    .unwrap();
                     if let Some((_, effect)) = engine::decide(&mut conn, &w.campaigns[*k]).unwrap()
                         && effect.freed
                     {
@@ -700,7 +709,7 @@ fn run_case(
             // FIFO: the head of the waitlist does not fit in what is available.
             let head: Option<CampaignRow> = campaigns::table
                 .filter(campaigns::match_status.eq("waitlisted"))
-                .filter(campaigns::status.eq_any(["live", "closing"]))
+                .filter(campaigns::status.eq_any([CampaignStatus::Live, CampaignStatus::Closing]))
                 .order((campaigns::waitlisted_at.asc(), campaigns::id.asc()))
                 .select(CampaignRow::as_select())
                 .first(&mut *conn)
@@ -794,10 +803,7 @@ fn run_round(
         Err(cofund::app::quadratic::DistributeError::StillRunning(_))
     ));
     for id in &w.campaigns {
-        diesel::update(campaigns::table.find(id))
-            .set(campaigns::status.eq("closing"))
-            .execute(&mut *conn)
-            .unwrap();
+        prop_assert!(cofund::app::campaigns::calendar_move(&mut conn, id, Action::Close).unwrap());
         if pending_left(&mut conn, id) {
             // Unpaid gifts expire first so that the campaign is decided.
             for (pid, _) in w

@@ -9,11 +9,10 @@ use crate::clock::now;
 use crate::db::campaigns::move_match;
 pub use crate::db::campaigns::{load_campaign, load_fund, lock_campaign};
 use crate::db::funders::{add_to_part, clear_parts, load_funders, load_parts};
-use crate::db::models::{CampaignRow, FundRow, FunderRow, MatchDecisionRow, RefundRow};
-use crate::db::schema::{campaigns, match_decisions, pledges, refunds};
+use crate::db::models::{CampaignRow, FundRow, FunderRow, RefundRow};
+use crate::db::schema::{campaigns, pledges, refunds};
 use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::campaign::CampaignStatus;
-use crate::domain::funding;
 use crate::domain::ids;
 use crate::domain::matching::{
     self, Decision, MatchAction, MatchInputs, MatchState, ServeAction, Verdict,
@@ -22,18 +21,14 @@ use crate::domain::pledge::{Dispute, RefundStatus};
 use diesel::prelude::*;
 use serde_json::json;
 
+pub use super::match_money::{Part, coverable_of, fund_params, record_with, take_from_funders};
+
 pub fn threshold_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
     fund.threshold_for(campaign.goal)
 }
 
 pub fn top_up_of(campaign: &CampaignRow, fund: &FundRow) -> i64 {
     fund.top_up_for(campaign.goal)
-}
-
-/// What the fund's funders can cover together of `want` under the fund's split.
-pub fn coverable_of(fund: &FundRow, funders: &[FunderRow], want: i64) -> i64 {
-    let rooms: Vec<funding::Room> = funders.iter().map(FunderRow::room).collect();
-    funding::coverable(fund.funding_split, want, &rooms)
 }
 
 /// The inputs of a decision: `available` is what the funders can cover of this campaign's
@@ -58,13 +53,6 @@ fn unlimited_inputs(campaign: &CampaignRow, fund: &FundRow) -> MatchInputs {
         available: i64::MAX,
         partial: fund.exhaustion_policy == crate::domain::fund::ExhaustionPolicy::Partial,
     }
-}
-
-/// One funder's part of a decision, as recorded with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Part {
-    pub funder_id: String,
-    pub amount: i64,
 }
 
 fn inputs_json(i: &MatchInputs, fund: &FundRow, funders: &[FunderRow], parts: &[Part]) -> String {
@@ -138,97 +126,6 @@ pub fn record(
         amount,
         inputs_json(&inputs, fund, &funders, parts),
     )
-}
-
-/// Records a decision with inputs the caller assembled (the other policies' own inputs).
-pub fn record_with(
-    conn: &mut DbConnection,
-    campaign: &CampaignRow,
-    fund: &FundRow,
-    decision: Decision,
-    amount: i64,
-    inputs: String,
-) -> QueryResult<()> {
-    diesel::insert_into(match_decisions::table)
-        .values(MatchDecisionRow {
-            id: ids::new_id("mdc"),
-            campaign_id: campaign.id.clone(),
-            fund_id: fund.id.clone(),
-            decision,
-            amount,
-            inputs,
-            created_at: now(),
-        })
-        .execute(conn)?;
-    Ok(())
-}
-
-/// A fund's parameters. They never change after creation (only its budget figures do), so each
-/// process keeps them; never read the budget figures of the returned row.
-pub(crate) fn fund_params(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundRow> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<String, FundRow>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(f) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(fund_id) {
-        return Ok(f.clone());
-    }
-    let f = load_fund(conn, fund_id)?;
-    cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(fund_id.to_string(), f.clone());
-    Ok(f)
-}
-
-/// Moves `amount` of a fund's money for a campaign, divided among the funders by the fund's
-/// split (`movement` Reserve or Hold), each funder's part through the ledger's door: all the
-/// parts move or none does (a savepoint), so a funder that ran dry in the meantime leaves no
-/// half-made reservation. Returns the parts moved, or None, having changed nothing.
-pub fn take_from_funders(
-    conn: &mut DbConnection,
-    fund: &FundRow,
-    campaign_id: &str,
-    movement: ledger::Movement,
-    amount: i64,
-    memo: &str,
-) -> QueryResult<Option<Vec<Part>>> {
-    let funders = load_funders(conn, &fund.id)?;
-    let rooms: Vec<funding::Room> = funders.iter().map(FunderRow::room).collect();
-    let Some(split) = funding::parts(fund.funding_split, amount, &rooms) else {
-        return Ok(None);
-    };
-    let parts: Vec<Part> = funders
-        .iter()
-        .zip(split)
-        .filter(|(_, a)| *a > 0)
-        .map(|(f, amount)| Part {
-            funder_id: f.id.clone(),
-            amount,
-        })
-        .collect();
-    let moved = conn.transaction(|conn| {
-        for p in &parts {
-            if !ledger::transfer(
-                conn,
-                &fund.id,
-                &p.funder_id,
-                fund.currency,
-                movement,
-                p.amount,
-                Some(campaign_id),
-                memo,
-            )? {
-                return Err(diesel::result::Error::RollbackTransaction);
-            }
-        }
-        Ok(())
-    });
-    match moved {
-        Ok(()) => Ok(Some(parts)),
-        Err(diesel::result::Error::RollbackTransaction) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// Reserves `amount` for a campaign from its fund's funders and records each funder's part.
@@ -346,7 +243,7 @@ fn release_reservation(
     let amount = campaign.match_amount;
     let parts = move_parts(conn, fund, campaign, ledger::Movement::Release, memo)?;
     clear_parts(conn, &campaign.id)?;
-    crate::app::per_donation::release_reserved_holds(conn, &campaign.id)?;
+    crate::db::holds::release_reserved(conn, &campaign.id)?;
     record(conn, campaign, fund, decision, amount, &parts)?;
     Ok(true)
 }
@@ -765,4 +662,46 @@ pub fn decide(
         )?;
         Ok(Some((outcome, effect)))
     })
+}
+
+/// Serves the waitlist of every fund that has one.
+pub fn serve_waitlists(conn: &mut DbConnection) -> QueryResult<usize> {
+    let funds: Vec<String> = campaigns::table
+        .filter(campaigns::match_status.eq(MatchState::Waitlisted))
+        .select(campaigns::fund_id)
+        .distinct()
+        .load(conn)?;
+    let mut served = 0;
+    for fund in funds {
+        served += serve_waitlist(conn, &fund)?;
+    }
+    Ok(served)
+}
+
+/// How often the matching job looks at every running campaign for a crossing the rule has not
+/// acted on. Every change of `raised` applies the rule in its own transaction, so this is only
+/// a safety net; run on every tick it read every running campaign several times a second,
+/// which at a programme's 20,000 campaigns competed with the confirmations themselves.
+pub const MATCH_CATCH_UP_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// When this process's matching job last caught up every running campaign (by the injected
+/// clock). A process's first pass always catches up: a replica taking the job over from a dead
+/// one looks at everything at once.
+#[derive(Debug, Default)]
+pub struct CatchUp {
+    last: std::sync::Mutex<Option<chrono::NaiveDateTime>>,
+}
+
+impl CatchUp {
+    /// Whether a catch-up is due at `t`; if so, it counts as done from `t`.
+    pub fn due(&self, t: chrono::NaiveDateTime) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match *last {
+            Some(at) if t < at + MATCH_CATCH_UP_EVERY => false,
+            _ => {
+                *last = Some(t);
+                true
+            }
+        }
+    }
 }

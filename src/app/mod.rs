@@ -2,7 +2,9 @@
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
 pub mod cache;
+pub mod campaigns;
 pub mod funds;
+pub mod match_money;
 pub mod matching;
 pub mod payment_events;
 pub mod payments;
@@ -24,6 +26,22 @@ use crate::telemetry::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// One field's problem in what a caller asked for (422 at the HTTP edge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Invalid {
+        Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
 /// Everything a use case, request handler or job needs, shared by all workers.
 #[derive(Clone)]
 pub struct AppState {
@@ -42,17 +60,17 @@ pub struct AppState {
     pub replay_limiter: Arc<RateLimiter>,
     /// Pledge creations per partner.
     pub pledge_limiter: Arc<RateLimiter>,
-    pub mailer: Arc<crate::notify::dispatch::Mailer>,
+    pub mailer: Arc<crate::notify::mailer::Mailer>,
     /// E-mails per minute, whoever the recipient (a burst must not become a flood).
     pub email_limiter: Arc<RateLimiter>,
     /// Public campaign reads served from memory until a write or the TTL outdates them.
     pub campaign_cache: Arc<cache::CampaignCache>,
     /// Target areas prepared for point-in-area queries.
     pub areas: Arc<cache::AreaCatalog>,
-    /// This process's name in `job_leases` (see [`crate::jobs::lease`]).
+    /// This process's name in `job_leases` (see [`replica_id`]).
     pub replica_id: Arc<str>,
     /// When the matching job last looked at every running campaign.
-    pub match_catch_up: Arc<crate::jobs::CatchUp>,
+    pub match_catch_up: Arc<matching::CatchUp>,
 }
 
 impl AppState {
@@ -77,7 +95,7 @@ impl AppState {
 
     /// Like [`AppState::new`] with a given payment provider (tests point Stripe at a fake).
     pub fn with_provider(config: Config, db: Db, provider: PaymentProvider) -> AppState {
-        let mailer = crate::notify::dispatch::Mailer::from_config(&config.notify)
+        let mailer = crate::notify::mailer::Mailer::from_config(&config.notify)
             .unwrap_or_else(|e| panic!("mail configuration: {e}"));
         AppState {
             mailer: Arc::new(mailer),
@@ -91,7 +109,7 @@ impl AppState {
                 db.write_epoch().clone(),
             )),
             areas: Arc::new(cache::AreaCatalog::new(db.write_epoch().clone())),
-            replica_id: crate::jobs::lease::replica_id().into(),
+            replica_id: replica_id().into(),
             match_catch_up: Arc::default(),
             replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
             pledge_limiter: Arc::new(RateLimiter::new(
@@ -128,4 +146,21 @@ pub async fn serve_waitlist_now(state: &AppState, fund_id: String) {
     if let Err(e) = served {
         tracing::warn!(error = %e, "serving the waitlist failed; the scheduler will retry");
     }
+}
+
+/// A name for this process in `job_leases.holder`: host (the pod name on Kubernetes), process id
+/// and a random suffix, so a restarted process never inherits its predecessor's leases.
+pub fn replica_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &suffix[..8])
 }

@@ -10,19 +10,19 @@
 //! spent) is matched from what the funders still have when it is counted, if anything.
 
 use crate::clock::now;
-use crate::db::DbConnection;
 use crate::db::funders::{add_to_part, load_funders, take_from_part};
 use crate::db::ledger::{self, Movement};
 use crate::db::models::{CampaignRow, FundRow, MatchHoldRow, PledgeRow};
 use crate::db::schema::{campaigns, match_holds, pledges};
+use crate::db::{DbConnection, holds};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::fund::MatchPolicy;
-use crate::domain::matching::{Decision, MatchState};
+use crate::domain::matching::Decision;
 use crate::domain::per_donation::{self, HoldInputs, HoldStatus};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::matching::{Part, coverable_of, record_with, take_from_funders};
+use super::match_money::{Part, coverable_of, record_with, take_from_funders};
 
 /// A match held for a new pledge: what the partner tells the donor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub fn hold_for_new_pledge(
     // The policy from the process's copy of the fund's (immutable) parameters: other funds'
     // pledges pay no extra read.
     // Only the fund's (immutable) parameters are read here; its money is the funders'.
-    let fund = super::matching::fund_params(conn, &campaign.fund_id)?;
+    let fund = super::match_money::fund_params(conn, &campaign.fund_id)?;
     if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(None);
     }
@@ -93,8 +93,9 @@ pub fn hold_for_new_pledge(
             }));
         };
         for p in &parts {
-            diesel::insert_into(match_holds::table)
-                .values(MatchHoldRow {
+            holds::insert(
+                conn,
+                &MatchHoldRow {
                     pledge_id: pledge.id.clone(),
                     funder_id: p.funder_id.clone(),
                     campaign_id: campaign.id.clone(),
@@ -103,8 +104,8 @@ pub fn hold_for_new_pledge(
                     status: HoldStatus::Held,
                     expires_at,
                     created_at: now(),
-                })
-                .execute(conn)?;
+                },
+            )?;
         }
     }
     Ok(Some(Held { amount, expires_at }))
@@ -116,7 +117,7 @@ pub fn held_for(
     pledge_id: &str,
     fund_id: &str,
 ) -> QueryResult<Option<Held>> {
-    let fund = super::matching::fund_params(conn, fund_id)?;
+    let fund = super::match_money::fund_params(conn, fund_id)?;
     if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(None);
     }
@@ -171,53 +172,6 @@ pub fn matches_of(
     Ok(out)
 }
 
-fn set_hold_status(
-    conn: &mut DbConnection,
-    hold: &MatchHoldRow,
-    to: HoldStatus,
-    amount: i64,
-) -> QueryResult<bool> {
-    Ok(
-        diesel::update(match_holds::table.find((&hold.pledge_id, &hold.funder_id)))
-            .filter(match_holds::status.eq(hold.status.as_str()))
-            .filter(match_holds::amount.eq(hold.amount))
-            .set((
-                match_holds::status.eq(to.as_str()),
-                match_holds::amount.eq(amount),
-            ))
-            .execute(conn)?
-            == 1,
-    )
-}
-
-/// Adds `delta` (negative to take off) to a running campaign's reserved match; `reserved`
-/// while anything is matched, `none` at zero. Caller holds the campaign row.
-fn add_to_campaign_match(
-    conn: &mut DbConnection,
-    campaign_id: &str,
-    delta: i64,
-) -> QueryResult<bool> {
-    let running = [CampaignStatus::Live, CampaignStatus::Closing];
-    let n = diesel::update(
-        campaigns::table
-            .find(campaign_id)
-            .filter(campaigns::status.eq_any(running))
-            .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
-            .filter(campaigns::match_amount.ge(-delta)),
-    )
-    .set(campaigns::match_amount.eq(campaigns::match_amount + delta))
-    .execute(conn)?;
-    diesel::update(campaigns::table.find(campaign_id))
-        .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
-        .set(
-            campaigns::match_status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                "CASE WHEN match_amount > 0 THEN 'reserved' ELSE 'none' END",
-            )),
-        )
-        .execute(conn)?;
-    Ok(n == 1)
-}
-
 fn books_disagree(what: &str) -> diesel::result::Error {
     tracing::error!(
         what,
@@ -237,7 +191,8 @@ pub fn after_pledge_change(
 ) -> QueryResult<()> {
     let follows = match campaign {
         Some(c) => {
-            super::matching::fund_params(conn, &c.fund_id)?.match_policy == MatchPolicy::PerDonation
+            super::match_money::fund_params(conn, &c.fund_id)?.match_policy
+                == MatchPolicy::PerDonation
         }
         None => {
             match_holds::table
@@ -264,7 +219,7 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         .select(PledgeRow::as_select())
         .first(conn)?;
     let campaign = crate::db::campaigns::load_campaign(conn, &pledge.campaign_id)?;
-    let fund = super::matching::fund_params(conn, &campaign.fund_id)?;
+    let fund = super::match_money::fund_params(conn, &campaign.fund_id)?;
     if fund.match_policy != MatchPolicy::PerDonation {
         return Ok(());
     }
@@ -307,7 +262,7 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         } else {
             0
         };
-        if !set_hold_status(
+        if !holds::set_status(
             conn,
             h,
             if keep > 0 {
@@ -369,7 +324,7 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         {
             for p in &parts {
                 add_to_part(conn, &campaign.id, &p.funder_id, &fund.id, p.amount)?;
-                upsert_reserved_hold(conn, &pledge, &fund, &p.funder_id, p.amount)?;
+                holds::add_reserved(conn, &pledge, &fund, &p.funder_id, p.amount)?;
                 gained += p.amount;
             }
             moved.extend(parts);
@@ -389,7 +344,7 @@ pub fn follow_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<()
         }
         let give = h.amount.min(excess);
         let left = h.amount - give;
-        if !set_hold_status(
+        if !holds::set_status(
             conn,
             h,
             if left > 0 {
@@ -446,7 +401,7 @@ fn finish(
     if delta == 0 {
         return Ok(());
     }
-    if !add_to_campaign_match(conn, &campaign.id, delta)? {
+    if !crate::db::campaigns::add_to_reserved_match(conn, &campaign.id, delta)? {
         return Err(books_disagree(
             "the campaign's match cannot take this donation's match",
         ));
@@ -462,45 +417,6 @@ fn finish(
     })
     .to_string();
     record_with(conn, campaign, fund, decision, delta.abs(), inputs)
-}
-
-fn upsert_reserved_hold(
-    conn: &mut DbConnection,
-    pledge: &PledgeRow,
-    fund: &FundRow,
-    funder_id: &str,
-    amount: i64,
-) -> QueryResult<()> {
-    let key = match_holds::table.find((&pledge.id, funder_id));
-    let reserved =
-        diesel::update(key.filter(match_holds::status.eq(HoldStatus::Reserved.as_str())))
-            .set(match_holds::amount.eq(match_holds::amount + amount))
-            .execute(conn)?;
-    if reserved == 1 {
-        return Ok(());
-    }
-    let revived = diesel::update(key.filter(match_holds::status.eq(HoldStatus::Released.as_str())))
-        .set((
-            match_holds::amount.eq(amount),
-            match_holds::status.eq(HoldStatus::Reserved.as_str()),
-        ))
-        .execute(conn)?;
-    if revived == 1 {
-        return Ok(());
-    }
-    diesel::insert_into(match_holds::table)
-        .values(MatchHoldRow {
-            pledge_id: pledge.id.clone(),
-            funder_id: funder_id.to_string(),
-            campaign_id: pledge.campaign_id.clone(),
-            fund_id: fund.id.clone(),
-            amount,
-            status: HoldStatus::Reserved,
-            expires_at: now(),
-            created_at: now(),
-        })
-        .execute(conn)?;
-    Ok(())
 }
 
 fn transfer(
@@ -528,18 +444,6 @@ fn transfer(
     }
 }
 
-/// The campaign's reservation went back to its funders (the campaign failed or was
-/// cancelled): its pledges' reserved matches are released with it (no money moves here).
-pub fn release_reserved_holds(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<usize> {
-    diesel::update(
-        match_holds::table
-            .filter(match_holds::campaign_id.eq(campaign_id))
-            .filter(match_holds::status.eq(HoldStatus::Reserved.as_str())),
-    )
-    .set(match_holds::status.eq(HoldStatus::Released.as_str()))
-    .execute(conn)
-}
-
 /// Releases every hold whose time ran out (the expiry job), each in a short transaction of
 /// its own. Returns how many it released.
 pub fn expire_holds(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
@@ -558,10 +462,10 @@ pub fn expire_holds(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
             diesel::update(pledges::table.find(&hold.pledge_id))
                 .set(pledges::updated_at.eq(pledges::updated_at))
                 .execute(conn)?;
-            if !set_hold_status(conn, &hold, HoldStatus::Released, hold.amount)? {
+            if !holds::set_status(conn, &hold, HoldStatus::Released, hold.amount)? {
                 return Ok(false); // paid or released meanwhile
             }
-            let fund = super::matching::fund_params(conn, &hold.fund_id)?;
+            let fund = super::match_money::fund_params(conn, &hold.fund_id)?;
             transfer(
                 conn,
                 &fund,

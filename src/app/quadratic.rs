@@ -20,7 +20,7 @@ use crate::domain::quadratic::{self, Contributions, SQRT_ONE, Share};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::matching::{Part, record_with, take_from_funders};
+use super::match_money::{Part, record_with, take_from_funders};
 
 /// Why a round was not shared.
 #[derive(Debug, thiserror::Error)]

@@ -72,3 +72,40 @@ pub fn move_match(
     };
     Ok(n == 1)
 }
+
+/// Adds `delta` (negative to take off) to a running campaign's reserved match; `reserved`
+/// while anything is matched, `none` at zero. Caller holds the campaign row.
+pub fn add_to_reserved_match(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    delta: i64,
+) -> QueryResult<bool> {
+    let running = [CampaignStatus::Live, CampaignStatus::Closing];
+    let n = diesel::update(
+        campaigns::table
+            .find(campaign_id)
+            .filter(campaigns::status.eq_any(running))
+            .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
+            .filter(campaigns::match_amount.ge(-delta)),
+    )
+    .set(campaigns::match_amount.eq(campaigns::match_amount + delta))
+    .execute(conn)?;
+    diesel::update(campaigns::table.find(campaign_id))
+        .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
+        .set(
+            campaigns::match_status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "CASE WHEN match_amount > 0 THEN 'reserved' ELSE 'none' END",
+            )),
+        )
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A committed match whose every part is paid becomes `settled`.
+pub fn settle_match(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<bool> {
+    Ok(diesel::update(campaigns::table.find(campaign_id))
+        .filter(campaigns::match_status.eq(MatchState::Committed))
+        .set(campaigns::match_status.eq(MatchState::Settled))
+        .execute(conn)?
+        == 1)
+}

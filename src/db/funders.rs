@@ -84,3 +84,60 @@ pub fn clear_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<us
     diesel::delete(match_parts::table.filter(match_parts::campaign_id.eq(campaign_id)))
         .execute(conn)
 }
+
+/// Puts a funder's part of a committed match in batch `settlement_id`, if it is outside any
+/// open batch, unpaid and still `amount`; `false` (nothing written) otherwise.
+pub fn put_part_in_batch(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    funder_id: &str,
+    amount: i64,
+    settlement_id: &str,
+) -> QueryResult<bool> {
+    Ok(
+        diesel::update(match_parts::table.find((campaign_id, funder_id)))
+            .filter(match_parts::settlement_id.is_null())
+            .filter(match_parts::settled.eq(false))
+            .filter(match_parts::amount.eq(amount))
+            .set(match_parts::settlement_id.eq(Some(settlement_id)))
+            .execute(conn)?
+            == 1,
+    )
+}
+
+/// Marks a funder's part paid by batch `settlement_id`, if it is still in that batch, unpaid
+/// and `amount`; `false` (nothing written) otherwise.
+pub fn mark_part_paid(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    funder_id: &str,
+    amount: i64,
+    settlement_id: &str,
+) -> QueryResult<bool> {
+    Ok(
+        diesel::update(match_parts::table.find((campaign_id, funder_id)))
+            .filter(match_parts::settlement_id.eq(settlement_id))
+            .filter(match_parts::settled.eq(false))
+            .filter(match_parts::amount.eq(amount))
+            .set(match_parts::settled.eq(true))
+            .execute(conn)?
+            == 1,
+    )
+}
+
+/// How many funders' parts of a campaign's match are still to pay.
+pub fn unpaid_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<i64> {
+    match_parts::table
+        .filter(match_parts::campaign_id.eq(campaign_id))
+        .filter(match_parts::settled.eq(false))
+        .filter(match_parts::amount.gt(0))
+        .count()
+        .get_result(conn)
+}
+
+/// A cancelled batch's parts are free for another batch.
+pub fn release_batch_parts(conn: &mut DbConnection, settlement_id: &str) -> QueryResult<usize> {
+    diesel::update(match_parts::table.filter(match_parts::settlement_id.eq(settlement_id)))
+        .set(match_parts::settlement_id.eq(None::<String>))
+        .execute(conn)
+}

@@ -8,6 +8,7 @@ pub mod cached;
 pub mod campaigns;
 pub mod funders;
 pub mod group_commit;
+pub mod holds;
 pub mod ledger;
 pub mod models;
 pub mod queries;

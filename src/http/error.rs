@@ -165,6 +165,27 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<crate::app::campaigns::CampaignError> for ApiError {
+    fn from(e: crate::app::campaigns::CampaignError) -> ApiError {
+        use crate::app::campaigns::CampaignError as E;
+        match e {
+            E::NotFound => ApiError::NotFound("campaign"),
+            E::Forbidden(why) => ApiError::Forbidden(why),
+            E::IllegalState(detail) => ApiError::conflict("illegal_state_transition", detail),
+            e @ E::Concurrent => ApiError::conflict("concurrent_update", e.to_string()),
+            e @ E::BudgetExhausted => ApiError::conflict("budget_exhausted", e.to_string()),
+            E::Invalid(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|i| FieldError::new(i.field, i.message))
+                    .collect(),
+            ),
+            e @ E::Corrupt(_) => ApiError::Internal(e.to_string()),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> ApiError {
         match e {

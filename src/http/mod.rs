@@ -150,7 +150,16 @@ pub fn build_app(
             }
         }),
     )
-    // Swagger UI from the crate's vendored copy: /docs works on a network with no way out.
+    // `/docs` (what a reader types) goes to the reference itself, `/docs/`.
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            actix_web::HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }),
+    )
+    // Swagger UI from the crate's vendored copy: /docs/ works on a network with no way out.
     .service(
         utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
             .config(utoipa_swagger_ui::Config::from("/openapi.json")),

@@ -140,20 +140,3 @@ pub fn release_all(conn: &mut DbConnection, holder: &str) -> Result<usize, DbErr
         .set(job_leases::lease_until.eq(t))
         .execute(conn)?)
 }
-
-/// A name for this process in `job_leases.holder`: host (the pod name on Kubernetes), process id
-/// and a random suffix, so a restarted process never inherits its predecessor's leases.
-pub fn replica_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_string())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{host}:{}:{}", std::process::id(), &suffix[..8])
-}

@@ -4,15 +4,14 @@
 //! outlives its lease still cannot do anything twice.
 
 pub mod lease;
+pub mod outbox;
 pub mod payments;
 pub mod scheduler;
 
 use crate::app::AppState;
 use crate::app::matching as engine;
 use crate::clock::now;
-use crate::db::schema::{campaigns, pledges};
 use crate::db::{DbConnection, DbError};
-use diesel::prelude::*;
 use lease::{Claim, Job};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -43,96 +42,14 @@ impl JobsReport {
     }
 }
 
-/// Decides `closing` campaigns with no pending pledge left, or whose grace period has passed.
-pub fn decide_closing(
-    conn: &mut DbConnection,
-    grace: Duration,
-) -> Result<(usize, Vec<String>), DbError> {
-    let closing: Vec<(String, chrono::NaiveDateTime)> = campaigns::table
-        .filter(campaigns::status.eq("closing"))
-        .select((campaigns::id, campaigns::ends_at))
-        .order(campaigns::id)
-        .limit(200)
-        .load(conn)?;
-    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::hours(72));
-    let t = now();
-    let mut decided = 0;
-    let mut freed = Vec::new();
-    for (id, ends_at) in closing {
-        let pending: i64 = pledges::table
-            .filter(pledges::campaign_id.eq(&id))
-            .filter(pledges::status.eq("pending"))
-            .count()
-            .get_result(conn)?;
-        if pending > 0 && ends_at + grace > t {
-            continue;
-        }
-        // A crossing the rule has not acted on yet reserves (or queues) before the decision
-        // reads the match: the periodic catch-up may not have reached it.
-        let campaign = engine::load_campaign(conn, &id)?;
-        if engine::needs_rematch(conn, &campaign)? {
-            engine::rematch(conn, &id)?;
-        }
-        if let Some((_, effect)) = engine::decide(conn, &id)? {
-            decided += 1;
-            if effect.freed {
-                freed.push(engine::load_campaign(conn, &id)?.fund_id);
-            }
-        }
-    }
-    Ok((decided, freed))
-}
-
-/// Serves the waitlist of every fund that has one.
-pub fn serve_waitlists(conn: &mut DbConnection) -> Result<usize, DbError> {
-    let funds: Vec<String> = campaigns::table
-        .filter(campaigns::match_status.eq("waitlisted"))
-        .select(campaigns::fund_id)
-        .distinct()
-        .load(conn)?;
-    let mut served = 0;
-    for fund in funds {
-        served += engine::serve_waitlist(conn, &fund)?;
-    }
-    Ok(served)
-}
-
 /// Calendar moves.
 pub fn run_calendar(conn: &mut DbConnection) -> Result<JobsReport, DbError> {
-    let calendar = scheduler::tick(conn)?;
+    let calendar = crate::app::campaigns::run_calendar(conn)?;
     Ok(JobsReport {
         started: calendar.started,
         closed: calendar.closed,
         ..JobsReport::default()
     })
-}
-
-/// How often the matching job looks at every running campaign for a crossing the rule has not
-/// acted on. Every change of `raised` applies the rule in its own transaction, so this is only
-/// a safety net; run on every tick it read every running campaign several times a second,
-/// which at a programme's 20,000 campaigns competed with the confirmations themselves.
-pub const MATCH_CATCH_UP_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
-
-/// When this process's matching job last caught up every running campaign (by the injected
-/// clock). A process's first pass always catches up: a replica taking the job over from a dead
-/// one looks at everything at once.
-#[derive(Debug, Default)]
-pub struct CatchUp {
-    last: std::sync::Mutex<Option<chrono::NaiveDateTime>>,
-}
-
-impl CatchUp {
-    /// Whether a catch-up is due at `t`; if so, it counts as done from `t`.
-    pub fn due(&self, t: chrono::NaiveDateTime) -> bool {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        match *last {
-            Some(at) if t < at + MATCH_CATCH_UP_EVERY => false,
-            _ => {
-                *last = Some(t);
-                true
-            }
-        }
-    }
 }
 
 /// Holds that lapsed, crossings not acted on (`catch_up`: every running campaign), decisions,
@@ -147,8 +64,8 @@ pub fn run_matching(
     if catch_up {
         engine::rematch_all(conn)?;
     }
-    let (decided, _freed) = decide_closing(conn, grace)?;
-    let served = serve_waitlists(conn)?;
+    let (decided, _freed) = crate::app::campaigns::decide_closing(conn, grace)?;
+    let served = engine::serve_waitlists(conn)?;
     let rounds_shared = crate::app::quadratic::distribute_due(conn)?;
     Ok(JobsReport {
         decided,
@@ -223,7 +140,7 @@ pub async fn run_job(state: &AppState, job: Job) -> Result<JobsReport, DbError> 
             report.expired = expired;
         }
         Job::Outbox => {
-            let sent = crate::notify::dispatch::dispatch(state).await?;
+            let sent = outbox::dispatch(state).await?;
             report.messages_sent = sent.sent;
             report.messages_failed = sent.failed;
             report.messages_dead = sent.dead;

@@ -1,76 +1,8 @@
-//! Moves campaigns along the calendar: `approved → live` at `starts_at`, `live → closing` at
-//! `ends_at`. Each step is one conditional UPDATE per campaign, so replicas running the same
-//! tick cannot move a campaign twice.
+//! Runs the jobs, each on its own interval, on the replica that holds its lease. What a job
+//! does is a use case of `app` (the calendar's moves are `app::campaigns::run_calendar`).
 
 use crate::app::AppState;
-use crate::clock::now;
-use crate::db::queries::audit_system;
-use crate::db::schema::campaigns;
-use crate::db::{DbConnection, DbError, write_tx};
-use diesel::prelude::*;
 use std::sync::atomic::Ordering;
-
-/// What one tick did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct TickReport {
-    pub started: usize,
-    pub closed: usize,
-}
-
-/// One pass of the calendar jobs.
-pub fn tick(conn: &mut DbConnection) -> Result<TickReport, DbError> {
-    let t = now();
-    let to_start: Vec<String> = campaigns::table
-        .filter(campaigns::status.eq("approved"))
-        .filter(campaigns::starts_at.le(t))
-        .select(campaigns::id)
-        .order(campaigns::id)
-        .limit(500)
-        .load(conn)?;
-    let mut report = TickReport::default();
-    for id in to_start {
-        report.started += move_one(conn, &id, "approved", "live", "campaign.go_live")?;
-    }
-    let to_close: Vec<String> = campaigns::table
-        .filter(campaigns::status.eq("live"))
-        .filter(campaigns::ends_at.le(t))
-        .select(campaigns::id)
-        .order(campaigns::id)
-        .limit(500)
-        .load(conn)?;
-    for id in to_close {
-        report.closed += move_one(conn, &id, "live", "closing", "campaign.close")?;
-    }
-    Ok(report)
-}
-
-fn move_one(
-    conn: &mut DbConnection,
-    id: &str,
-    from: &str,
-    to: &str,
-    action: &str,
-) -> Result<usize, DbError> {
-    write_tx(conn, |conn| -> Result<usize, DbError> {
-        let changed = diesel::update(campaigns::table.find(id))
-            .filter(campaigns::status.eq(from))
-            .set((campaigns::status.eq(to), campaigns::updated_at.eq(now())))
-            .execute(conn)?;
-        if changed == 1 {
-            audit_system(
-                conn,
-                action,
-                "campaign",
-                id,
-                Some(format!("{from} -> {to}")),
-            )?;
-            let campaign = crate::app::matching::load_campaign(conn, id)?;
-            let fund = crate::app::matching::load_fund(conn, &campaign.fund_id)?;
-            crate::notify::campaign_changed(conn, &campaign, &fund, None, true)?;
-        }
-        Ok(changed)
-    })
-}
 
 /// Runs every job, each on its own interval, until `shutdown` fires.
 pub async fn run(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>) {

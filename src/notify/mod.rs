@@ -2,7 +2,7 @@
 //! of the change that causes it (so a rolled-back change sends nothing) and delivered later,
 //! at least once, by [`dispatch`]. Nothing is sent on the request path.
 
-pub mod dispatch;
+pub mod mailer;
 pub mod templates;
 
 use crate::clock::now;

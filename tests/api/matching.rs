@@ -561,14 +561,14 @@ async fn a_crossing_whose_follow_up_was_lost_is_caught_up_by_the_scheduler() {
         assert_eq!(app.campaign_view(&cmp).await["match"]["status"], "none");
         // The catch-up looks at every running campaign once a minute (the first tick, in
         // `live_campaign`, was this process's first).
-        app.advance_clock(cofund::jobs::MATCH_CATCH_UP_EVERY);
+        app.advance_clock(cofund::app::matching::MATCH_CATCH_UP_EVERY);
         app.tick().await;
         let view = app.campaign_view(&cmp).await;
         assert_eq!(view["match"]["status"], "reserved");
         assert_eq!(view["match"]["amount"], "20000.00");
         assert_eq!(decisions(&app, &cmp).await, vec!["reserve"]);
         // Idempotent: another pass changes nothing.
-        app.advance_clock(cofund::jobs::MATCH_CATCH_UP_EVERY);
+        app.advance_clock(cofund::app::matching::MATCH_CATCH_UP_EVERY);
         app.tick().await;
         assert_eq!(decisions(&app, &cmp).await, vec!["reserve"]);
     })

@@ -657,7 +657,7 @@ async fn one_pass_sends_to_slow_partners_side_by_side_within_its_bound() {
                     )
                     .mount(server)
                     .await;
-                let partners = cofund::notify::dispatch::CONCURRENT_SENDS + 2;
+                let partners = cofund::jobs::outbox::CONCURRENT_SENDS + 2;
                 partners_hear_of_an_approval(&app, partners, &format!("{uri}/slow")).await;
                 let queued = app
                     .count("outbox WHERE channel = 'webhook' AND status = 'pending'")
@@ -666,21 +666,21 @@ async fn one_pass_sends_to_slow_partners_side_by_side_within_its_bound() {
                 let all = app.count("outbox WHERE status = 'pending'").await;
                 let state = app.state.clone();
                 let pass = actix_web::rt::spawn(async move {
-                    cofund::notify::dispatch::dispatch(&state).await.unwrap()
+                    cofund::jobs::outbox::dispatch(&state).await.unwrap()
                 });
                 // Before the first answer: as many requests in flight as the bound, no more.
                 let mut in_flight = 0;
                 for _ in 0..15 {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     in_flight = server.received_requests().await.unwrap().len();
-                    assert!(in_flight <= cofund::notify::dispatch::CONCURRENT_SENDS);
-                    if in_flight == cofund::notify::dispatch::CONCURRENT_SENDS {
+                    assert!(in_flight <= cofund::jobs::outbox::CONCURRENT_SENDS);
+                    if in_flight == cofund::jobs::outbox::CONCURRENT_SENDS {
                         break;
                     }
                 }
                 assert_eq!(
                     in_flight,
-                    cofund::notify::dispatch::CONCURRENT_SENDS,
+                    cofund::jobs::outbox::CONCURRENT_SENDS,
                     "the pass sends one message at a time"
                 );
                 let report = pass.await.unwrap();
@@ -720,22 +720,22 @@ async fn a_pass_starts_no_send_it_could_not_finish_inside_its_lease() {
                     )
                     .mount(server)
                     .await;
-                let partners = cofund::notify::dispatch::CONCURRENT_SENDS + 2;
+                let partners = cofund::jobs::outbox::CONCURRENT_SENDS + 2;
                 partners_hear_of_an_approval(&app, partners, &format!("{uri}/stuck")).await;
                 let queued = app
                     .count("outbox WHERE channel = 'webhook' AND status = 'pending'")
                     .await;
                 // A 4 s lease, sends cut at 1 s, and a send may start only in the first 0.5 s:
                 // the first eight start at once and time out; the rest would start at 1 s.
-                let limits = cofund::notify::dispatch::PassLimits {
+                let limits = cofund::jobs::outbox::PassLimits {
                     lease: std::time::Duration::from_secs(4),
                     send_timeout: std::time::Duration::from_secs(1),
                     margin: std::time::Duration::from_millis(3500),
                 };
-                let report = cofund::notify::dispatch::dispatch_within(&app.state, limits)
+                let report = cofund::jobs::outbox::dispatch_within(&app.state, limits)
                     .await
                     .unwrap();
-                let started = cofund::notify::dispatch::CONCURRENT_SENDS as i64;
+                let started = cofund::jobs::outbox::CONCURRENT_SENDS as i64;
                 // (The association's e-mail goes out in its own lane.)
                 assert_eq!(report.failed as i64, started, "{report:?}");
                 assert_eq!(report.released as i64, queued - started, "{report:?}");

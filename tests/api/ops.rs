@@ -58,6 +58,19 @@ async fn served_openapi_matches_the_committed_file() {
                 "/docs loads from another host: {page}"
             );
         }
+        // `/docs`, as a reader types it, reaches the same reference (a redirect to `/docs/`).
+        let bare = app.get("/docs", None).await;
+        if bare.status.is_redirection() {
+            assert_eq!(bare.headers["location"], "/docs/");
+        } else {
+            assert!(bare.status.is_success(), "/docs answers {}", bare.status);
+            assert!(
+                bare.body
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("swagger-ui-bundle.js")
+            );
+        }
         let script = app.get("/docs/swagger-ui-bundle.js", None).await;
         assert!(script.status.is_success(), "{}", script.status);
         let init = app.get("/docs/swagger-initializer.js", None).await;
@@ -295,5 +308,76 @@ async fn with_an_admin_listener_metrics_leave_the_public_one() {
             handle.stop(false).await;
         },
     )
+    .await;
+}
+
+/// The README as a newcomer reads it: every link inside the repository leads to a file that
+/// exists, none leads outside it (a clone has nothing beside itself), and every address of the
+/// running service it gives answers on a fresh server.
+#[actix_web::test]
+async fn the_readme_links_lead_somewhere() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    assert!(
+        !readme.contains("../"),
+        "the README points outside the repository"
+    );
+    let words = readme.split_whitespace().count();
+    assert!(
+        words <= 1200,
+        "the README has {words} words (at most 1,200)"
+    );
+    let mut relative = Vec::new();
+    let mut served = Vec::new();
+    for (i, _) in readme.match_indices("](") {
+        let rest = &readme[i + 2..];
+        let target = &rest[..rest.find(')').expect("a closed link")];
+        let target = target.split('#').next().unwrap_or_default();
+        if let Some(path) = target
+            .strip_prefix("http://127.0.0.1:8080")
+            .or_else(|| target.strip_prefix("http://localhost:8080"))
+        {
+            served.push(if path.is_empty() { "/" } else { path }.to_string());
+        } else {
+            assert!(
+                !target.contains("://") && !target.starts_with("//"),
+                "the README links outside the repository: {target}"
+            );
+            if !target.is_empty() {
+                relative.push(target.to_string());
+            }
+        }
+    }
+    // Addresses written out in the text (`http://127.0.0.1:8080/...`) count as links too.
+    for (i, _) in readme.match_indices("http://127.0.0.1:8080") {
+        let rest = &readme[i + "http://127.0.0.1:8080".len()..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | '`' | '"' | '\''))
+            .unwrap_or(rest.len());
+        let path = rest[..end].trim_end_matches(['.', ',', ';', ':']);
+        served.push(if path.is_empty() { "/" } else { path }.to_string());
+    }
+    assert!(!relative.is_empty(), "the README links to no document");
+    for target in &relative {
+        assert!(
+            std::path::Path::new(root).join(target).exists(),
+            "the README links to {target}, which is not in the repository"
+        );
+    }
+    served.sort();
+    served.dedup();
+    each_backend(|app| {
+        let served = served.clone();
+        async move {
+            for path in &served {
+                let res = app.get(path, None).await;
+                assert!(
+                    res.status.is_success() || res.status.is_redirection(),
+                    "the README's {path} answers {}",
+                    res.status
+                );
+            }
+        }
+    })
     .await;
 }

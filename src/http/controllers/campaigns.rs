@@ -1,24 +1,20 @@
 //! Campaigns and their lifecycle. Every state change is a conditional update on the stored
 //! status, so two concurrent requests can never both move the same campaign.
 
+//! The use cases are `app::campaigns`; this module parses, calls one and renders.
 use crate::app::AppState;
-use crate::app::matching as engine;
-use crate::db::models::{CampaignRow, FundRow};
-use crate::db::queries::{audit, fund_area_ids};
-use crate::db::schema::{campaigns, funds};
-use crate::db::{DbConnection, write_tx};
-use crate::domain::area::LatLon;
-use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
-use crate::domain::ids;
-use crate::domain::matching::{self, MatchState};
-use crate::domain::money::{Ratio, parse_amount};
+use crate::app::campaigns as app;
+use crate::db::models::CampaignRow;
+use crate::domain::campaign::{Action, CampaignStatus};
+use crate::domain::matching;
+use crate::domain::money::Ratio;
 use crate::domain::role::Role;
-use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::controllers::areas::render_area;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, MaybePrincipal, Page, Principal, check_limit};
-use crate::http::views::{from_client, money, now, ts};
+use crate::http::views::{from_client, money, ts};
 use actix_web::{HttpResponse, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -161,16 +157,6 @@ fn visibility(principal: Option<&Principal>, row: &CampaignRow) -> ApiResult<Vis
     }
 }
 
-fn load_with_fund(conn: &mut DbConnection, id: &str) -> ApiResult<(CampaignRow, FundRow)> {
-    campaigns::table
-        .inner_join(funds::table)
-        .filter(campaigns::id.eq(id))
-        .select((CampaignRow::as_select(), FundRow::as_select()))
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("campaign"))
-}
-
 /// The campaign as the public read cache holds it (ADR 0004), loaded on a miss: valid until
 /// this process writes, and at most `COFUND_READ_CACHE_MS` old.
 async fn cached_campaign(
@@ -182,7 +168,10 @@ async fn cached_campaign(
     }
     // The epoch is read before the rows: a write committed meanwhile outdates the entry.
     let epoch = state.db.write_epoch().current();
-    let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
+    let app::CampaignWithFund {
+        campaign: row,
+        fund,
+    } = app::get(state, id).await?;
     let public_body = match visibility(None, &row) {
         Ok(_) => Some(web::Bytes::from(
             serde_json::to_vec(&view(row.clone(), fund.threshold_ratio, false))
@@ -193,79 +182,6 @@ async fn cached_campaign(
     Ok(state
         .campaign_cache
         .put(epoch, row, fund.threshold_ratio, public_body))
-}
-
-/// Checks a campaign's content against its fund; returns the area that contains it.
-fn check_against_fund(
-    conn: &mut DbConnection,
-    areas_index: &crate::app::cache::AreaCatalog,
-    fund: &FundRow,
-    goal: i64,
-    location: Location,
-    (starts_at, ends_at): (NaiveDateTime, NaiveDateTime),
-    errors: &mut Vec<FieldError>,
-) -> ApiResult<Option<String>> {
-    let currency = fund.currency;
-    if let Some(min) = fund.min_goal
-        && goal < min
-    {
-        errors.push(FieldError::new(
-            "goal",
-            format!("must be at least {} for this fund", money(min, &currency)),
-        ));
-    }
-    if let Some(max) = fund.max_goal
-        && goal > max
-    {
-        errors.push(FieldError::new(
-            "goal",
-            format!("must be at most {} for this fund", money(max, &currency)),
-        ));
-    }
-    if ends_at <= starts_at {
-        errors.push(FieldError::new("ends_at", "must be after starts_at"));
-    }
-    if starts_at < fund.opens_at || starts_at > fund.closes_at {
-        errors.push(FieldError::new(
-            "starts_at",
-            "must fall inside the fund's opens_at–closes_at window",
-        ));
-    }
-    if ends_at > fund.closes_at || ends_at < fund.opens_at {
-        errors.push(FieldError::new(
-            "ends_at",
-            "must fall inside the fund's opens_at–closes_at window",
-        ));
-    }
-    let point = match LatLon::new(location.lat, location.lon) {
-        Ok(p) => p,
-        Err(e) => {
-            errors.push(FieldError::new("location", e));
-            return Ok(None);
-        }
-    };
-    let eligible = fund_area_ids(conn, &fund.id)?;
-    let index = areas_index.current(conn, super::areas::render_area)?;
-    let area = index
-        .containing(point)
-        .find(|a| eligible.contains(&a.id))
-        .map(|a| a.id.clone());
-    if area.is_none() {
-        errors.push(FieldError::new(
-            "location",
-            "is not inside any of the fund's eligible target areas",
-        ));
-    }
-    Ok(area)
-}
-
-fn check_text(title: &str, summary: &str, errors: &mut Vec<FieldError>) {
-    if title.trim().is_empty() || title.chars().count() > 200 {
-        errors.push(FieldError::new("title", "1–200 characters"));
-    }
-    if summary.trim().is_empty() || summary.chars().count() > 10_000 {
-        errors.push(FieldError::new("summary", "1–10000 characters"));
-    }
 }
 
 /// Create a campaign for the caller's association (association members).
@@ -299,94 +215,19 @@ pub(crate) async fn create_campaign(
     principal: Principal,
     body: CreateCampaign,
 ) -> ApiResult<CampaignView> {
-    principal.require(&[Role::Association])?;
-    let association_id = principal
-        .association_id
-        .clone()
-        .ok_or(ApiError::Forbidden("no association"))?;
-    let areas_index = state.areas.clone();
-    let view = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<CampaignView> {
-                let fund: FundRow = funds::table
-                    .find(&body.fund_id)
-                    .select(FundRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .ok_or_else(|| ApiError::validation("fund_id", "unknown fund"))?;
-                let currency = fund.currency;
-                let mut errors = Vec::new();
-                check_text(&body.title, &body.summary, &mut errors);
-                if let Some(c) = &body.currency
-                    && c != currency.code()
-                {
-                    errors.push(FieldError::new(
-                        "currency",
-                        format!("must be the fund's currency, {}", currency.code()),
-                    ));
-                }
-                let goal = parse_amount(&body.goal, currency)
-                    .map_err(|e| errors.push(FieldError::new("goal", e)))
-                    .unwrap_or(0);
-                let (starts_at, ends_at) = (from_client(body.starts_at), from_client(body.ends_at));
-                if ends_at <= now() {
-                    errors.push(FieldError::new("ends_at", "must be in the future"));
-                }
-                let area = check_against_fund(
-                    conn,
-                    &areas_index,
-                    &fund,
-                    goal,
-                    body.location,
-                    (starts_at, ends_at),
-                    &mut errors,
-                )?;
-                let (Some(area_id), true) = (area, errors.is_empty()) else {
-                    return Err(ApiError::Validation(errors));
-                };
-                let t = now();
-                let row = CampaignRow {
-                    id: ids::new_id(ids::CAMPAIGN),
-                    association_id,
-                    fund_id: fund.id.clone(),
-                    area_id,
-                    title: body.title.trim().to_string(),
-                    summary: body.summary.trim().to_string(),
-                    goal,
-                    currency,
-                    location_lat: body.location.lat,
-                    location_lon: body.location.lon,
-                    starts_at,
-                    ends_at,
-                    status: CampaignStatus::Draft,
-                    rejection_reason: None,
-                    raised: 0,
-                    donors: 0,
-                    match_status: MatchState::None,
-                    match_amount: 0,
-                    created_at: t,
-                    updated_at: t,
-                    waitlisted_at: None,
-                    decided_at: None,
-                    settlement_id: None,
-                };
-                diesel::insert_into(campaigns::table)
-                    .values(&row)
-                    .execute(conn)?;
-                audit(
-                    conn,
-                    &principal,
-                    "campaign.create",
-                    "campaign",
-                    &row.id,
-                    None,
-                )?;
-                Ok(view(row, fund.threshold_ratio, true))
-            })
-        })
-        .await?;
-    Ok(view)
+    let new = app::NewCampaign {
+        fund_id: body.fund_id,
+        title: body.title,
+        summary: body.summary,
+        goal: body.goal,
+        currency: body.currency,
+        lat: body.location.lat,
+        lon: body.location.lon,
+        starts_at: from_client(body.starts_at),
+        ends_at: from_client(body.ends_at),
+    };
+    let done = app::create(state, render_area, principal, new).await?;
+    Ok(view(done.campaign, done.fund.threshold_ratio, true))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -449,48 +290,16 @@ pub(crate) async fn list_campaigns(
             }
         }
     }
-    let public: Vec<&'static str> = crate::domain::campaign::ALL_STATUSES
-        .into_iter()
-        .filter(|s| s.is_public())
-        .map(|s| s.as_str())
-        .collect();
-    let cursor = params.cursor.unwrap_or_default();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<(CampaignRow, Ratio)>> {
-            let mut q = campaigns::table
-                .inner_join(funds::table)
-                .filter(campaigns::id.gt(&cursor))
-                .order(campaigns::id)
-                .limit(limit + 1)
-                .select((CampaignRow::as_select(), funds::threshold_ratio))
-                .into_boxed();
-            if public_only {
-                q = q.filter(campaigns::status.eq_any(public));
-            }
-            if let Some(s) = params.status {
-                q = q.filter(campaigns::status.eq(s.as_str()));
-            }
-            if let Some(f) = params.fund_id {
-                q = q.filter(campaigns::fund_id.eq(f));
-            }
-            if let Some(a) = params.area_id {
-                q = q.filter(campaigns::area_id.eq(a));
-            }
-            if let Some(a) = association_filter {
-                q = q.filter(campaigns::association_id.eq(a));
-            }
-            let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
-            rows.into_iter()
-                .map(|(row, ratio)| {
-                    // A stored ratio that does not parse is corrupt data: an error, not a default.
-                    let ratio = Ratio::parse(&ratio)
-                        .map_err(|_| ApiError::Internal("stored threshold ratio".into()))?;
-                    Ok((row, ratio))
-                })
-                .collect()
-        })
-        .await?;
+    let filter = app::CampaignFilter {
+        status: params.status,
+        fund_id: params.fund_id,
+        area_id: params.area_id,
+        association_id: association_filter,
+        public_only,
+        after: params.cursor.unwrap_or_default(),
+        limit: limit + 1,
+    };
+    let rows = app::list(state, filter).await?;
     Ok(Page::from_rows(
         rows,
         limit,
@@ -505,7 +314,10 @@ pub(crate) async fn get_campaign(
     principal: Option<Principal>,
     id: String,
 ) -> ApiResult<CampaignView> {
-    let (row, fund) = state.db.read(move |conn| load_with_fund(conn, &id)).await?;
+    let app::CampaignWithFund {
+        campaign: row,
+        fund,
+    } = app::get(state, id).await?;
     let full = matches!(visibility(principal.as_ref(), &row)?, Visibility::Full);
     Ok(view(row, fund.threshold_ratio, full))
 }
@@ -541,61 +353,7 @@ pub async fn get(
     }
 }
 
-fn campaign_status(row: &CampaignRow) -> CampaignStatus {
-    row.status
-}
-
-fn actor_for(principal: &Principal, row: &CampaignRow) -> ApiResult<Actor> {
-    match principal.role {
-        Role::Admin => Ok(Actor::Admin),
-        Role::Reviewer => Ok(Actor::Reviewer),
-        Role::Association if principal.is_member_of(&row.association_id) => Ok(Actor::Owner),
-        // Another association's campaign: as for the public, one that is not public does not
-        // exist; a public one may be seen, not changed.
-        Role::Association if !campaign_status(row).is_public() => {
-            Err(ApiError::NotFound("campaign"))
-        }
-        Role::Association => Err(ApiError::Forbidden(
-            "this campaign belongs to another association",
-        )),
-        _ => Err(ApiError::Forbidden("your role may not change campaigns")),
-    }
-}
-
-fn transition_error(e: TransitionError) -> ApiError {
-    match e {
-        TransitionError::NotAllowed => ApiError::Forbidden("your role may not do this"),
-        e @ TransitionError::IllegalState { .. } => {
-            ApiError::conflict("illegal_state_transition", e.to_string())
-        }
-    }
-}
-
-/// Moves `row` from its current status with a conditional update; 409 if someone else moved it.
-fn move_status(
-    conn: &mut DbConnection,
-    row: &CampaignRow,
-    to: CampaignStatus,
-    reason: Option<String>,
-) -> ApiResult<()> {
-    let changed = diesel::update(campaigns::table.find(&row.id))
-        .filter(campaigns::status.eq(&row.status))
-        .set((
-            campaigns::status.eq(to.as_str()),
-            campaigns::rejection_reason.eq(reason),
-            campaigns::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-    if changed == 0 {
-        return Err(ApiError::conflict(
-            "concurrent_update",
-            "the campaign changed while this request ran; read it again",
-        ));
-    }
-    Ok(())
-}
-
-/// Runs one lifecycle action in a transaction and returns the campaign as it now is.
+/// Runs one lifecycle action (`app::campaigns::act`) and returns the campaign as it now is.
 pub(crate) async fn act(
     state: &AppState,
     principal: Principal,
@@ -603,114 +361,8 @@ pub(crate) async fn act(
     action: Action,
     reason: Option<String>,
 ) -> ApiResult<CampaignView> {
-    let areas_index = state.areas.clone();
-    let (view, freed_fund) = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<(CampaignView, Option<String>)> {
-                // Under the campaign's row lock: a cancellation releases by the match state it
-                // reads, so nothing may move that state between its read and its write.
-                engine::lock_campaign(conn, &id)?.ok_or(ApiError::NotFound("campaign"))?;
-                let (row, fund) = load_with_fund(conn, &id)?;
-                let actor = actor_for(&principal, &row)?;
-                let from = row.status;
-                let to = transition(from, action, actor).map_err(transition_error)?;
-                let mut freed = false;
-                match action {
-                    Action::Approve => approve_checks(conn, &areas_index, &row, &fund)?,
-                    // Cancelling does what failure does: release and refund.
-                    Action::Cancel => {
-                        freed = engine::release_and_refund(conn, &row, &fund, "campaign cancelled")?
-                            .freed
-                    }
-                    _ => {}
-                }
-                let keep_reason = if action == Action::Reject {
-                    reason.clone()
-                } else {
-                    None
-                };
-                move_status(conn, &row, to, keep_reason.clone())?;
-                let moved = engine::load_campaign(conn, &row.id)?;
-                crate::notify::campaign_changed(
-                    conn,
-                    &moved,
-                    &fund,
-                    keep_reason.as_deref(),
-                    to.is_public() || from.is_public(),
-                )?;
-                audit(
-                    conn,
-                    &principal,
-                    &format!("campaign.{}", format!("{action:?}").to_lowercase()),
-                    "campaign",
-                    &row.id,
-                    Some(match &reason {
-                        Some(r) => format!("{} -> {}: {r}", from.as_str(), to.as_str()),
-                        None => format!("{} -> {}", from.as_str(), to.as_str()),
-                    }),
-                )?;
-                let (row, fund) = load_with_fund(conn, &id)?;
-                Ok((
-                    view(row, fund.threshold_ratio, true),
-                    freed.then_some(fund.id),
-                ))
-            })
-        })
-        .await?;
-    if let Some(fund_id) = freed_fund {
-        crate::app::serve_waitlist_now(state, fund_id).await;
-    }
-    Ok(view)
-}
-
-/// Approval re-checks the campaign against its fund and, for `on_approval` funds, earmarks the
-/// top-up with a conditional update so the budget can never be overspent.
-fn approve_checks(
-    conn: &mut DbConnection,
-    areas_index: &crate::app::cache::AreaCatalog,
-    row: &CampaignRow,
-    fund: &FundRow,
-) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    let area = check_against_fund(
-        conn,
-        areas_index,
-        fund,
-        row.goal,
-        Location {
-            lat: row.location_lat,
-            lon: row.location_lon,
-        },
-        (row.starts_at, row.ends_at),
-        &mut errors,
-    )?;
-    if area.as_deref() != Some(row.area_id.as_str()) && errors.is_empty() {
-        errors.push(FieldError::new(
-            "location",
-            "the campaign's area is no longer eligible for this fund",
-        ));
-    }
-    if row.ends_at <= now() {
-        errors.push(FieldError::new(
-            "ends_at",
-            "the campaign period is already over",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    match engine::earmark(conn, row, fund)? {
-        Ok(()) => Ok(()),
-        Err(engine::EarmarkError::BudgetExhausted) => Err(ApiError::conflict(
-            "budget_exhausted",
-            "the fund's available budget cannot cover this campaign's top-up",
-        )),
-        Err(engine::EarmarkError::Moved) => Err(ApiError::conflict(
-            "concurrent_update",
-            "the campaign changed while this request ran; read it again",
-        )),
-    }
+    let done = app::act(state, render_area, principal, id, action, reason).await?;
+    Ok(view(done.campaign, done.fund.threshold_ratio, true))
 }
 
 /// Edit a draft or rejected campaign (owner). Editing a rejected campaign returns it to draft.
@@ -747,79 +399,16 @@ pub(crate) async fn update_campaign(
     id: String,
     body: UpdateCampaign,
 ) -> ApiResult<CampaignView> {
-    let areas_index = state.areas.clone();
-    let view = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<CampaignView> {
-                let (row, fund) = load_with_fund(conn, &id)?;
-                let actor = actor_for(&principal, &row)?;
-                let from = row.status;
-                let to = transition(from, Action::Edit, actor).map_err(transition_error)?;
-                let currency = fund.currency;
-                let mut errors = Vec::new();
-                let mut next = row.clone();
-                if let Some(t) = body.title {
-                    next.title = t.trim().to_string();
-                }
-                if let Some(s) = body.summary {
-                    next.summary = s.trim().to_string();
-                }
-                check_text(&next.title, &next.summary, &mut errors);
-                if let Some(g) = &body.goal {
-                    match parse_amount(g, currency) {
-                        Ok(v) => next.goal = v,
-                        Err(e) => errors.push(FieldError::new("goal", e)),
-                    }
-                }
-                if let Some(l) = body.location {
-                    next.location_lat = l.lat;
-                    next.location_lon = l.lon;
-                }
-                if let Some(s) = body.starts_at {
-                    next.starts_at = from_client(s);
-                }
-                if let Some(e) = body.ends_at {
-                    next.ends_at = from_client(e);
-                }
-                if body.ends_at.is_some() && next.ends_at <= now() {
-                    errors.push(FieldError::new("ends_at", "must be in the future"));
-                }
-                let area = check_against_fund(
-                    conn,
-                    &areas_index,
-                    &fund,
-                    next.goal,
-                    Location {
-                        lat: next.location_lat,
-                        lon: next.location_lon,
-                    },
-                    (next.starts_at, next.ends_at),
-                    &mut errors,
-                )?;
-                let (Some(area_id), true) = (area, errors.is_empty()) else {
-                    return Err(ApiError::Validation(errors));
-                };
-                next.area_id = area_id;
-                next.status = to;
-                next.rejection_reason = None;
-                next.updated_at = now();
-                let changed = diesel::update(campaigns::table.find(&row.id))
-                    .filter(campaigns::status.eq(&row.status))
-                    .set(&next)
-                    .execute(conn)?;
-                if changed == 0 {
-                    return Err(ApiError::conflict(
-                        "concurrent_update",
-                        "the campaign changed while this request ran; read it again",
-                    ));
-                }
-                audit(conn, &principal, "campaign.edit", "campaign", &row.id, None)?;
-                Ok(view(next, fund.threshold_ratio, true))
-            })
-        })
-        .await?;
-    Ok(view)
+    let edit = app::CampaignEdit {
+        title: body.title,
+        summary: body.summary,
+        goal: body.goal,
+        location: body.location.map(|l| (l.lat, l.lon)),
+        starts_at: body.starts_at.map(from_client),
+        ends_at: body.ends_at.map(from_client),
+    };
+    let done = app::update(state, render_area, principal, id, edit).await?;
+    Ok(view(done.campaign, done.fund.threshold_ratio, true))
 }
 
 /// Submit a draft for review (owner).
@@ -969,23 +558,7 @@ pub async fn match_history(
     principal: MaybePrincipal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    use crate::db::models::MatchDecisionRow;
-    use crate::db::schema::match_decisions;
-    let id = id.into_inner();
-    let (row, decisions) = state
-        .db
-        .run(
-            move |conn| -> ApiResult<(CampaignRow, Vec<MatchDecisionRow>)> {
-                let (row, _) = load_with_fund(conn, &id)?;
-                let decisions = match_decisions::table
-                    .filter(match_decisions::campaign_id.eq(&id))
-                    .order(match_decisions::id)
-                    .select(MatchDecisionRow::as_select())
-                    .load(conn)?;
-                Ok((row, decisions))
-            },
-        )
-        .await?;
+    let (row, decisions) = app::match_decisions(&state, id.into_inner()).await?;
     visibility(principal.0.as_ref(), &row)?;
     Ok(HttpResponse::Ok().json(MatchHistory {
         campaign_id: row.id.clone(),

@@ -5,18 +5,15 @@
 use crate::app::AppState;
 use crate::app::settlements as app_settlements;
 use crate::db::models::{
-    AssociationRow, CampaignRow, FundRow, FunderRow, MatchPartRow, SettlementItemRow,
-    SettlementLineRow, SettlementRow,
+    CampaignRow, FundRow, FunderRow, MatchPartRow, SettlementItemRow, SettlementLineRow,
+    SettlementRow,
 };
-use crate::db::queries::audit;
 use crate::db::schema::{
     associations, campaigns, funds, match_parts, settlement_items, settlement_lines, settlements,
 };
 use crate::db::{DbConnection, write_tx};
 use crate::domain::fund::FunderKind;
-use crate::domain::ids;
 use crate::domain::matching::MatchState;
-use crate::domain::money::Currency;
 use crate::domain::role::Role;
 use crate::domain::sepa;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
@@ -241,32 +238,6 @@ pub struct CreateSettlement {
     pub commitment_ids: Option<Vec<String>>,
 }
 
-/// The funder a batch is for: the one named (it must be the fund's), or the fund's only one.
-fn resolve_funder(
-    conn: &mut DbConnection,
-    fund: &FundRow,
-    funder_id: Option<&str>,
-) -> ApiResult<FunderRow> {
-    match funder_id {
-        Some(id) => crate::db::funders::load_funder(conn, &fund.id, id)?
-            .ok_or_else(|| ApiError::validation("funder_id", "not a funder of this fund")),
-        None => {
-            let mut all = crate::db::funders::load_funders(conn, &fund.id)?;
-            if all.len() == 1 {
-                Ok(all.remove(0))
-            } else {
-                Err(ApiError::validation(
-                    "funder_id",
-                    format!(
-                        "this fund has {} funders: name the one that pays",
-                        all.len()
-                    ),
-                ))
-            }
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettlementLineView {
     pub campaign_id: String,
@@ -374,23 +345,6 @@ fn view((s, items, lines): Loaded) -> SettlementView {
     }
 }
 
-fn short_id(prefix: &str) -> String {
-    // SEPA identifiers are at most 35 characters.
-    format!(
-        "{prefix}{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..30]
-    )
-}
-
-/// Remittance text naming the campaigns and the fund's CUP (at most 140 SEPA characters).
-fn remittance(fund: &FundRow, titles: &[String]) -> String {
-    let head = match &fund.cup {
-        Some(cup) => format!("CUP {cup} cofinanziamento "),
-        None => "Cofinanziamento ".to_string(),
-    };
-    sepa::sepa_text(&format!("{head}{}", titles.join("; ")), 140)
-}
-
 /// Create a draft settlement batch of one funder's parts of committed matches (finance, admin).
 ///
 /// A batch belongs to one funder: `funder_id` may be left out only when the fund has one. 422
@@ -421,7 +375,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(v))
 }
 
-/// The batch-creation use case, for the API and the console alike.
+/// The batch-creation use case (`app::settlements::create`), for the API and the console.
 pub(crate) async fn create_settlement(
     state: &AppState,
     principal: Principal,
@@ -432,187 +386,14 @@ pub(crate) async fn create_settlement(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> ApiResult<SettlementView> {
-                let fund: FundRow = funds::table
-                    .find(&body.fund_id)
-                    .select(FundRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .ok_or_else(|| ApiError::validation("fund_id", "unknown fund"))?;
-                if fund.currency != Currency::EUR {
-                    return Err(ApiError::validation(
-                        "fund_id",
-                        "SEPA credit transfers are in EUR only",
-                    ));
-                }
-                let funder = resolve_funder(conn, &fund, body.funder_id.as_deref())?;
-                // The funder's parts of committed matches: the commitments it pays.
-                let wanted = body.commitment_ids.clone();
-                let found: Vec<(CampaignRow, MatchPartRow)> = match &wanted {
-                    Some(ids) => {
-                        if ids.is_empty() {
-                            return Err(ApiError::validation("commitment_ids", "must not be empty"));
-                        }
-                        if ids.len() > 10_000 {
-                            return Err(ApiError::validation("commitment_ids", "at most 10000"));
-                        }
-                        let named: Vec<CampaignRow> = campaigns::table
-                            .filter(campaigns::fund_id.eq(&fund.id))
-                            .filter(campaigns::id.eq_any(ids.clone()))
-                            .order(campaigns::id)
-                            .select(CampaignRow::as_select())
-                            .load(conn)?;
-                        let unknown: Vec<FieldError> = ids
-                            .iter()
-                            .filter(|id| !named.iter().any(|c| &c.id == *id))
-                            .map(|id| FieldError::new("commitment_ids", format!("no commitment {id} in this fund")))
-                            .collect();
-                        if !unknown.is_empty() {
-                            return Err(ApiError::Validation(unknown));
-                        }
-                        let parts: Vec<MatchPartRow> = match_parts::table
-                            .filter(match_parts::funder_id.eq(&funder.id))
-                            .filter(match_parts::campaign_id.eq_any(ids.clone()))
-                            .select(MatchPartRow::as_select())
-                            .load(conn)?;
-                        let mut found = Vec::with_capacity(named.len());
-                        for c in named {
-                            let part = parts.iter().find(|p| p.campaign_id == c.id && p.amount > 0);
-                            match part {
-                                Some(p) if c.match_status == MatchState::Committed
-                                    && p.settlement_id.is_none()
-                                    && !p.settled =>
-                                {
-                                    found.push((c, p.clone()))
-                                }
-                                _ => {
-                                    return Err(ApiError::conflict(
-                                        "commitment_not_payable",
-                                        format!(
-                                            "commitment {} is not payable by this funder (its match is {}, or this funder's part is paid or in an open batch)",
-                                            c.id, c.match_status
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
-                        found
-                    }
-                    None => campaigns::table
-                        .inner_join(match_parts::table)
-                        .filter(campaigns::fund_id.eq(&fund.id))
-                        .filter(match_parts::funder_id.eq(&funder.id))
-                        .filter(match_parts::amount.gt(0))
-                        .filter(campaigns::match_status.eq(MatchState::Committed))
-                        .filter(match_parts::settlement_id.is_null())
-                        .filter(match_parts::settled.eq(false))
-                        .order(campaigns::id)
-                        .select((CampaignRow::as_select(), MatchPartRow::as_select()))
-                        .load(conn)?,
+                let batch = app_settlements::NewBatch {
+                    fund_id: body.fund_id,
+                    funder_id: body.funder_id,
+                    commitment_ids: body.commitment_ids,
                 };
-                // A public funder pays published awards only: publication is what makes a
-                // grant of public money take effect (D.Lgs. 33/2013 art. 26).
-                let found = if funder.kind == FunderKind::Public && !found.is_empty() {
-                    let ids: Vec<&str> = found.iter().map(|(c, _)| c.id.as_str()).collect();
-                    let published = crate::app::transparency::published_for(conn, &funder.id, &ids)?;
-                    let unpublished: Vec<&str> = ids.iter().copied().filter(|id| !published.contains(*id)).collect();
-                    if !unpublished.is_empty() && (wanted.is_some() || published.is_empty()) {
-                        let missing = crate::app::transparency::register_fields(&fund).missing().join(", ");
-                        return Err(ApiError::conflict(
-                            "award_unpublished",
-                            format!(
-                                "the award for {} is not published in the transparency register, so it cannot be paid yet{}",
-                                unpublished.join(", "),
-                                if missing.is_empty() { String::new() } else { format!(" (the fund lacks: {missing})") }
-                            ),
-                        ));
-                    }
-                    found.into_iter().filter(|(c, _)| published.contains(&c.id)).collect()
-                } else {
-                    found
-                };
-                if found.is_empty() {
-                    return Err(ApiError::validation("fund_id", "this funder has no committed match to settle in this fund"));
-                }
-                let settlement_id = ids::new_id(ids::SETTLEMENT);
-                let t = now();
-                let mut by_association: BTreeMap<String, Vec<(&CampaignRow, i64)>> = BTreeMap::new();
-                for (c, p) in &found {
-                    by_association.entry(c.association_id.clone()).or_default().push((c, p.amount));
-                }
-                let total: i64 = found.iter().map(|(_, p)| p.amount).sum();
-                diesel::insert_into(settlements::table)
-                    .values(SettlementRow {
-                        id: settlement_id.clone(),
-                        fund_id: fund.id.clone(),
-                        status: SettlementStatus::Draft,
-                        currency: fund.currency,
-                        total,
-                        item_count: by_association.len() as i32,
-                        message_id: short_id("CF"),
-                        bank_reference: None,
-                        paid_at: None,
-                        created_by: Some(principal.sub.clone()),
-                        created_at: t,
-                        confirmed_at: None,
-                        cancelled_at: None,
-                        funder_id: funder.id.clone(),
-                    })
-                    .execute(conn)?;
-                for (association_id, cs) in by_association {
-                    let a: AssociationRow = associations::table
-                        .find(&association_id)
-                        .select(AssociationRow::as_select())
-                        .first(conn)?;
-                    let item_id = ids::new_id("sti");
-                    let titles: Vec<String> = cs.iter().map(|(c, _)| c.title.clone()).collect();
-                    diesel::insert_into(settlement_items::table)
-                        .values(SettlementItemRow {
-                            id: item_id.clone(),
-                            settlement_id: settlement_id.clone(),
-                            association_id: a.id.clone(),
-                            creditor_name: a.name.clone(),
-                            iban: a.iban.clone(),
-                            bic: a.bic.clone(),
-                            amount: cs.iter().map(|(_, a)| a).sum(),
-                            end_to_end_id: short_id("E2E"),
-                            remittance: remittance(&fund, &titles),
-                            status: ItemStatus::Draft,
-                        })
-                        .execute(conn)?;
-                    for (c, amount) in cs {
-                        // The guard: only a part of a committed match outside any open batch
-                        // is taken.
-                        let taken = diesel::update(match_parts::table.find((&c.id, &funder.id)))
-                            .filter(match_parts::settlement_id.is_null())
-                            .filter(match_parts::settled.eq(false))
-                            .filter(match_parts::amount.eq(amount))
-                            .set(match_parts::settlement_id.eq(Some(&settlement_id)))
-                            .execute(conn)?;
-                        if taken == 0 {
-                            return Err(ApiError::conflict(
-                                "commitment_not_payable",
-                                format!("commitment {} was just put in another batch", c.id),
-                            ));
-                        }
-                        diesel::insert_into(settlement_lines::table)
-                            .values(SettlementLineRow {
-                                settlement_id: settlement_id.clone(),
-                                item_id: item_id.clone(),
-                                campaign_id: c.id.clone(),
-                                amount,
-                            })
-                            .execute(conn)?;
-                    }
-                }
-                audit(
-                    conn,
-                    &principal,
-                    "settlement.create",
-                    "settlement",
-                    &settlement_id,
-                    Some(format!("{} commitments, total {}", found.len(), money(total, &fund.currency))),
-                )?;
-                Ok(view(load(conn, &settlement_id)?))
+                let id =
+                    app_settlements::create(conn, &principal, batch).map_err(settlement_error)?;
+                Ok(view(load(conn, &id)?))
             })
         })
         .await?;
@@ -966,6 +747,14 @@ fn settlement_error(e: app_settlements::SettlementError) -> ApiError {
         E::Confirmed => ApiError::conflict("settlement_confirmed", e.to_string()),
         E::Moved => ApiError::conflict("concurrent_update", e.to_string()),
         E::Books(what) => ApiError::Internal(what),
+        E::Invalid(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message))
+                .collect(),
+        ),
+        E::NotPayable(detail) => ApiError::conflict("commitment_not_payable", detail),
+        E::Unpublished(detail) => ApiError::conflict("award_unpublished", detail),
         E::Db(e) => e.into(),
     }
 }

@@ -2,7 +2,6 @@
 //! leaves them to be retried: at least once), sends them, and retries with exponential backoff
 //! until a maximum age, after which a message is dead-lettered for an admin to see.
 
-use super::templates::{self, Template};
 use crate::app::AppState;
 use crate::clock::now;
 use crate::db::DbError;
@@ -10,11 +9,10 @@ use crate::db::models::OutboxRow;
 use crate::db::schema::{outbox, partners};
 use crate::domain::delivery::{Channel, DeliveryStatus};
 use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget, is_special_purpose};
+use crate::notify::templates::{self, Template};
 use crate::providers::signature;
 use diesel::prelude::*;
 use futures_util::stream::{self, StreamExt};
-use lettre::message::header::ContentType;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
 const BATCH: i64 = 50;
@@ -42,59 +40,6 @@ impl Default for PassLimits {
             lease: Duration::from_secs(120),
             send_timeout: Duration::from_secs(30),
             margin: Duration::from_secs(45),
-        }
-    }
-}
-
-pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
-}
-
-impl Mailer {
-    pub fn from_config(cfg: &crate::config::NotifyConfig) -> Result<Mailer, String> {
-        match &cfg.smtp_url {
-            Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                .map(|b| Mailer::Smtp(b.timeout(Some(Duration::from_secs(20))).build()))
-                .map_err(|_| "COFUND_SMTP_URL is not a valid smtp:// or smtps:// URL".to_string()),
-            None => {
-                std::fs::create_dir_all(&cfg.mail_dir)
-                    .map_err(|e| format!("cannot create COFUND_MAIL_DIR: {e}"))?;
-                Ok(Mailer::Files(AsyncFileTransport::new(&cfg.mail_dir)))
-            }
-        }
-    }
-
-    pub async fn send(
-        &self,
-        from: &str,
-        to: &str,
-        subject: &str,
-        body: String,
-    ) -> Result<(), String> {
-        let message = Message::builder()
-            .from(
-                from.parse()
-                    .map_err(|_| "invalid sender address".to_string())?,
-            )
-            .to(to
-                .parse()
-                .map_err(|_| "invalid recipient address".to_string())?)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| format!("cannot build the message: {e}"))?;
-        match self {
-            Mailer::Smtp(t) => t
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("smtp: {e}")),
-            Mailer::Files(t) => t
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("mail dir: {e}")),
         }
     }
 }
@@ -270,7 +215,7 @@ pub async fn dispatch_within(
             // (same transaction): number them now, so that donor e-mails carry their number.
             if claimed
                 .iter()
-                .any(|r| r.recipient.starts_with(super::DONOR_PREFIX))
+                .any(|r| r.recipient.starts_with(crate::notify::DONOR_PREFIX))
             {
                 crate::app::receipts::number_queued(conn)?;
             }
@@ -501,10 +446,10 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
             let found = state
                 .db
                 .read(move |conn| -> Result<_, DbError> {
-                    let resolved = match recipient.strip_prefix(super::DONOR_PREFIX) {
+                    let resolved = match recipient.strip_prefix(crate::notify::DONOR_PREFIX) {
                         Some(pledge_id) => {
                             let refunded = data["refunded"].as_str().unwrap_or("0.00");
-                            super::donor_email(conn, pledge_id, refunded)?
+                            crate::notify::donor_email(conn, pledge_id, refunded)?
                         }
                         None => Some((recipient, locale, data)),
                     };

@@ -1,0 +1,91 @@
+//! `match_holds`: a per-donation pledge's match, one row per funder. The only writer of the
+//! table; every change is conditional on what the caller read (ADR 0007).
+
+use crate::clock::now;
+use crate::db::DbConnection;
+use crate::db::models::{FundRow, MatchHoldRow, PledgeRow};
+use crate::db::schema::match_holds;
+use crate::domain::per_donation::HoldStatus;
+use diesel::prelude::*;
+
+/// A new hold.
+pub fn insert(conn: &mut DbConnection, row: &MatchHoldRow) -> QueryResult<()> {
+    diesel::insert_into(match_holds::table)
+        .values(row.clone())
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a hold from the status and amount it was read with to `to` and `amount`; `false`
+/// (nothing written) when another transaction moved it first.
+pub fn set_status(
+    conn: &mut DbConnection,
+    hold: &MatchHoldRow,
+    to: HoldStatus,
+    amount: i64,
+) -> QueryResult<bool> {
+    Ok(
+        diesel::update(match_holds::table.find((&hold.pledge_id, &hold.funder_id)))
+            .filter(match_holds::status.eq(hold.status.as_str()))
+            .filter(match_holds::amount.eq(hold.amount))
+            .set((
+                match_holds::status.eq(to.as_str()),
+                match_holds::amount.eq(amount),
+            ))
+            .execute(conn)?
+            == 1,
+    )
+}
+
+/// Adds `amount` to the reserved match of `pledge` from `funder_id`: onto its reserved hold,
+/// reviving a released one, or as a new row.
+pub fn add_reserved(
+    conn: &mut DbConnection,
+    pledge: &PledgeRow,
+    fund: &FundRow,
+    funder_id: &str,
+    amount: i64,
+) -> QueryResult<()> {
+    let key = match_holds::table.find((&pledge.id, funder_id));
+    let reserved =
+        diesel::update(key.filter(match_holds::status.eq(HoldStatus::Reserved.as_str())))
+            .set(match_holds::amount.eq(match_holds::amount + amount))
+            .execute(conn)?;
+    if reserved == 1 {
+        return Ok(());
+    }
+    let revived = diesel::update(key.filter(match_holds::status.eq(HoldStatus::Released.as_str())))
+        .set((
+            match_holds::amount.eq(amount),
+            match_holds::status.eq(HoldStatus::Reserved.as_str()),
+        ))
+        .execute(conn)?;
+    if revived == 1 {
+        return Ok(());
+    }
+    diesel::insert_into(match_holds::table)
+        .values(MatchHoldRow {
+            pledge_id: pledge.id.clone(),
+            funder_id: funder_id.to_string(),
+            campaign_id: pledge.campaign_id.clone(),
+            fund_id: fund.id.clone(),
+            amount,
+            status: HoldStatus::Reserved,
+            expires_at: now(),
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The campaign's reservation went back to its funders (the campaign failed or was
+/// cancelled): its pledges' reserved matches are released with it (no money moves here).
+pub fn release_reserved(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        match_holds::table
+            .filter(match_holds::campaign_id.eq(campaign_id))
+            .filter(match_holds::status.eq(HoldStatus::Reserved.as_str())),
+    )
+    .set(match_holds::status.eq(HoldStatus::Released.as_str()))
+    .execute(conn)
+}
