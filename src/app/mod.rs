@@ -2,6 +2,7 @@
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
 pub mod cache;
+pub mod console;
 pub mod funds;
 pub mod matching;
 pub mod payment_events;
