@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod campaigns;
+pub mod console;
 pub mod funds;
 pub mod match_money;
 pub mod matching;

@@ -149,7 +149,16 @@ mod tests {
             include_str!("../../../templates/error.html"),
             include_str!("../../../templates/secrets.html"),
             include_str!("../../../templates/edit.html"),
-            include_str!("handlers.rs"),
+            include_str!("common.rs"),
+            include_str!("public.rs"),
+            include_str!("session.rs"),
+            include_str!("console.rs"),
+            include_str!("console_association.rs"),
+            include_str!("console_finance.rs"),
+            include_str!("console_admin.rs"),
+            include_str!("association.rs"),
+            include_str!("finance.rs"),
+            include_str!("admin.rs"),
         ];
         let known = keys(IT_FTL);
         for source in sources {

@@ -4,8 +4,17 @@
 //! its user, revocation included; every form carries the session's CSRF token; pages load
 //! nothing from another host and run no script (the Content-Security-Policy says so).
 
-mod handlers;
+mod admin;
+mod association;
+mod common;
+mod console;
+mod console_admin;
+mod console_association;
+mod console_finance;
+mod finance;
 pub mod i18n;
+mod public;
+mod session;
 
 use crate::app::AppState;
 use crate::config::Config;
@@ -208,6 +217,19 @@ pub fn signed_in(
     }
 }
 
+/// A signed-in user's form: [`signed_in`], then its CSRF token checked (401, then 403).
+// A helper, not a `FromRequest` extractor: the token is in the body, each form parsed its own way.
+pub fn signed_form(
+    state: &AppState,
+    req: &HttpRequest,
+    session: &Session,
+    csrf_token: &str,
+) -> Result<(Ctx, Principal), PageError> {
+    let (ctx, principal) = signed_in(state, req, session)?;
+    check_csrf(&ctx, csrf_token)?;
+    Ok((ctx, principal))
+}
+
 /// A form's CSRF token must be the session's (compared in constant time).
 pub fn check_csrf(ctx: &Ctx, sent: &str) -> Result<(), PageError> {
     let (a, b) = (ctx.csrf.as_bytes(), sent.as_bytes());
@@ -269,55 +291,81 @@ pub fn scope(
         .cookie_content_security(CookieContentSecurity::Private)
         .session_lifecycle(BrowserSession::default())
         .build();
-    use handlers as h;
     web::scope("")
         .app_data(web::FormConfig::default().limit(16 * 1024))
-        .route("/", web::get().to(h::home))
+        .route("/", web::get().to(public::home))
         .route("/static/app.css", web::get().to(stylesheet))
-        .route("/campaigns/{id}", web::get().to(h::campaign))
-        .route("/campaigns/{id}/donate", web::get().to(h::donate_form))
-        .route("/campaigns/{id}/donate", web::post().to(h::donate))
-        .route("/areas", web::get().to(h::areas_page))
-        .route("/areas/map.svg", web::get().to(h::map_svg))
-        .route("/transparency", web::get().to(h::transparency))
-        .route("/login", web::get().to(h::login_form))
-        .route("/login", web::post().to(h::login))
-        .route("/logout", web::post().to(h::logout))
-        .route("/console", web::get().to(h::console))
-        .route("/console/campaigns", web::post().to(h::create_campaign))
-        .route("/console/campaigns/{id}/edit", web::get().to(h::edit_form))
-        .route("/console/campaigns/{id}/edit", web::post().to(h::edit))
+        .route("/campaigns/{id}", web::get().to(public::campaign))
+        .route(
+            "/campaigns/{id}/donate",
+            web::get().to(association::donate_form),
+        )
+        .route(
+            "/campaigns/{id}/donate",
+            web::post().to(association::donate),
+        )
+        .route("/areas", web::get().to(public::areas_page))
+        .route("/areas/map.svg", web::get().to(public::map_svg))
+        .route("/transparency", web::get().to(public::transparency))
+        .route("/login", web::get().to(session::login_form))
+        .route("/login", web::post().to(session::login))
+        .route("/logout", web::post().to(session::logout))
+        .route("/console", web::get().to(console::console))
+        .route(
+            "/console/campaigns",
+            web::post().to(association::create_campaign),
+        )
+        .route(
+            "/console/campaigns/{id}/edit",
+            web::get().to(association::edit_form),
+        )
+        .route(
+            "/console/campaigns/{id}/edit",
+            web::post().to(association::edit),
+        )
         .route(
             "/console/campaigns/{id}/{action}",
-            web::post().to(h::campaign_action),
+            web::post().to(association::campaign_action),
         )
-        .route("/console/settlements", web::post().to(h::create_batch))
+        .route(
+            "/console/settlements",
+            web::post().to(finance::create_batch),
+        )
         .route(
             "/console/admin/associations",
-            web::post().to(h::admin_association),
+            web::post().to(admin::admin_association),
         )
-        .route("/console/admin/users", web::post().to(h::admin_user))
-        .route("/console/admin/members", web::post().to(h::admin_member))
+        .route("/console/admin/users", web::post().to(admin::admin_user))
+        .route(
+            "/console/admin/members",
+            web::post().to(admin::admin_member),
+        )
         .route(
             "/console/admin/{kind}/{id}/disable",
-            web::post().to(h::admin_disable),
+            web::post().to(admin::admin_disable),
         )
-        .route("/console/admin/funds", web::post().to(h::admin_fund))
-        .route("/console/admin/funders", web::post().to(h::admin_funder))
-        .route("/console/admin/partners", web::post().to(h::admin_partner))
+        .route("/console/admin/funds", web::post().to(admin::admin_fund))
+        .route(
+            "/console/admin/funders",
+            web::post().to(admin::admin_funder),
+        )
+        .route(
+            "/console/admin/partners",
+            web::post().to(admin::admin_partner),
+        )
         .service(
             web::resource("/console/admin/areas")
                 // A city's neighbourhood file is bigger than any other form.
                 .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
-                .route(web::post().to(h::admin_areas)),
+                .route(web::post().to(admin::admin_areas)),
         )
         .route(
             "/console/settlements/{id}/confirm",
-            web::post().to(h::confirm_batch),
+            web::post().to(finance::confirm_batch),
         )
         .route(
             "/console/settlements/{id}/{file}",
-            web::get().to(h::settlement_file),
+            web::get().to(finance::settlement_file),
         )
         .wrap(sessions)
 }

@@ -1,0 +1,81 @@
+//! Signing in and out of the console.
+
+use super::common::CsrfOnly;
+use super::{Ctx, PageResult, check_csrf, context, html, redirect};
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use actix_session::Session;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: Ctx,
+    error: Option<String>,
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+) -> PageResult {
+    let (ctx, _) = context(&state, &req, &session);
+    html(LoginPage { ctx, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    pub csrf_token: String,
+    pub username: String,
+    pub password: String,
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> PageResult {
+    let (ctx, _) = context(&state, &req, &session);
+    let form = form.into_inner();
+    check_csrf(&ctx, &form.csrf_token)?;
+    let ip = crate::http::extract::client_ip(&req, &state.config.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let grant = crate::http::controllers::auth::Grant::Password {
+        username: form.username,
+        password: form.password,
+    };
+    match crate::http::controllers::auth::sign_in(&state, &ip, grant).await {
+        Ok(token) => {
+            // A new session (and CSRF token) on every sign-in: nothing chosen before it survives.
+            session.renew();
+            session
+                .insert("token", token)
+                .map_err(|_| ctx.fail(ApiError::Internal("session".into())))?;
+            session.remove("csrf");
+            Ok(redirect("/console"))
+        }
+        Err(ApiError::Unauthorized) => {
+            let error = Some(ctx.t.get("login-failed"));
+            let mut res = html(LoginPage { ctx, error })?;
+            *res.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+            Ok(res)
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<CsrfOnly>,
+) -> PageResult {
+    let (ctx, _) = context(&state, &req, &session);
+    check_csrf(&ctx, &form.csrf_token)?;
+    session.purge();
+    Ok(redirect("/"))
+}
