@@ -1,12 +1,16 @@
 //! The application layer: the service's shared state (what every use case, request handler
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
+pub mod associations;
 pub mod cache;
 pub mod campaigns;
 pub mod console;
+pub mod donors;
 pub mod funds;
+pub mod invalid;
 pub mod match_money;
 pub mod matching;
+pub mod partners;
 pub mod payment_events;
 pub mod payments;
 pub mod per_donation;
@@ -27,21 +31,7 @@ use crate::telemetry::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One field's problem in what a caller asked for (422 at the HTTP edge).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
-
-impl Invalid {
-    pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Invalid {
-        Invalid {
-            field: field.into(),
-            message: message.to_string(),
-        }
-    }
-}
+pub use invalid::Invalid;
 
 /// Everything a use case, request handler or job needs, shared by all workers.
 #[derive(Clone)]

@@ -4,15 +4,31 @@
 //! answer it gave; the same key with the same request gets that stored answer again (or, if
 //! the provider call never finished, tries it again with the same provider key); the same key
 //! with another request is refused.
+//!
+//! Also: who reads which pledges (the partner that created them, finance, admins; a campaign's
+//! donors for its association), the simulated provider's payments, and returning a flagged
+//! payment.
 
 use super::AppState;
-use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
+use super::invalid::Invalid;
+use super::payments::{DeliveryError, deliver_simulated};
+use super::per_donation::PledgeMatch;
+use crate::auth::{Forbidden, Principal};
+use crate::db::models::{CampaignRow, DonorRow, PledgeRow, RefundRow};
+use crate::db::queries::audit;
 use crate::db::schema::{campaigns, donors, pledges};
 use crate::db::{DbError, write_tx};
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::email::Email;
 use crate::domain::ids;
+use crate::domain::money::{Currency, PledgeLimits, format_amount, parse_amount};
 use crate::domain::pledge::{Dispute, PledgeStatus};
-use crate::providers::CreatedPayment;
+use crate::domain::role::Role;
+use crate::domain::tax_code::TaxCode;
+use crate::providers::simulated::SimOutcome;
+use crate::providers::{CreatedPayment, PaymentProvider, ProviderError};
+use std::collections::HashMap;
+use std::time::Duration;
 
 pub use super::per_donation::Held;
 use diesel::prelude::*;
@@ -62,6 +78,15 @@ pub enum PledgeError<E> {
     Invalid(E),
     #[error("the payment provider is unavailable")]
     ProviderUnavailable,
+    /// Only partners pledge.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// A partner's token without its partner.
+    #[error("no partner")]
+    NoPartner,
+    /// The partner created too many pledges lately: retry after this long.
+    #[error("too many requests; retry later")]
+    RateLimited(Duration),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -447,4 +472,541 @@ pub fn reference_checkout_partner(conn: &mut crate::db::DbConnection) -> QueryRe
         ))
         .execute(conn)?;
     Ok(id)
+}
+
+/// The partner a caller pledges as: only partners pledge.
+pub fn paying_partner<E>(actor: &Principal) -> Result<String, PledgeError<E>> {
+    actor.require(&[Role::Partner])?;
+    actor.partner_id.clone().ok_or(PledgeError::NoPartner)
+}
+
+/// A pledge as the partner sent it, not yet checked.
+pub struct PledgeInput {
+    pub amount: String,
+    /// Optional; must be the campaign's currency.
+    pub currency: Option<String>,
+    pub donor_name: String,
+    pub donor_email: String,
+    pub anonymous: bool,
+    /// `it` or `en` (default `it`).
+    pub locale: Option<String>,
+    pub contact_consent: bool,
+    pub tax_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Validates the pledge against its campaign; returns (amount, donor row pieces).
+fn validate(
+    input: &PledgeInput,
+    campaign: &CampaignRow,
+    limits: PledgeLimits,
+) -> Result<(i64, String, String, Option<String>), Vec<Invalid>> {
+    let mut errors = Vec::new();
+    let currency = campaign.currency;
+    if let Some(c) = &input.currency
+        && c != currency.code()
+    {
+        errors.push(Invalid::new(
+            "currency",
+            format!("must be the campaign's currency, {}", currency.code()),
+        ));
+    }
+    let amount = match parse_amount(&input.amount, currency) {
+        Ok(a) => {
+            let (lo, hi) = limits.in_minor_units(currency);
+            if a < lo || a > hi {
+                errors.push(Invalid::new(
+                    "amount",
+                    format!(
+                        "must be between {} and {} {}",
+                        format_amount(lo, currency),
+                        format_amount(hi, currency),
+                        currency.code()
+                    ),
+                ));
+            }
+            a
+        }
+        Err(e) => {
+            errors.push(Invalid::new("amount", e));
+            0
+        }
+    };
+    let name = input.donor_name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(Invalid::new("donor.name", "1–200 characters"));
+    }
+    let email = match Email::parse(&input.donor_email) {
+        Ok(e) => e.as_str().to_lowercase(),
+        Err(e) => {
+            errors.push(Invalid::new("donor.email", e));
+            String::new()
+        }
+    };
+    let locale = input.locale.clone().unwrap_or_else(|| "it".into());
+    if !matches!(locale.as_str(), "it" | "en") {
+        errors.push(Invalid::new("donor.locale", "must be it or en"));
+    }
+    if input
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > 1000)
+    {
+        errors.push(Invalid::new("message", "at most 1000 characters"));
+    }
+    let tax_code = match input.tax_code.as_deref().map(TaxCode::parse) {
+        None => None,
+        Some(Ok(t)) => Some(t.as_str().to_string()),
+        Some(Err(e)) => {
+            errors.push(Invalid::new("donor.tax_code", e));
+            None
+        }
+    };
+    if errors.is_empty() {
+        Ok((amount, email, locale, tax_code))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The pledge-creation use case of a partner (the API's and the reference checkout's): rate
+/// limit, validation against the campaign, then [`create`] (the provider's payment,
+/// idempotency). `answer` writes what the partner gets (see [`create`]).
+pub async fn create_for_partner<A>(
+    state: &AppState,
+    request: PledgeRequest,
+    input: PledgeInput,
+    answer: A,
+) -> Result<Created, PledgeError<Vec<Invalid>>>
+where
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String + Send + 'static,
+{
+    state
+        .pledge_limiter
+        .check(&request.partner_id)
+        .map_err(PledgeError::RateLimited)?;
+    let limits = state.config.payments.pledge_limits;
+    let check = move |campaign: &CampaignRow| -> Result<NewPledge, Vec<Invalid>> {
+        let (amount, email, locale, tax_code) = validate(&input, campaign, limits)?;
+        Ok(NewPledge {
+            amount,
+            donor_name: input.donor_name.trim().to_string(),
+            donor_email: email,
+            anonymous: input.anonymous,
+            contact_consent: input.contact_consent,
+            locale,
+            message: input.message.clone().map(|m| m.trim().to_string()),
+            donor_tax_code: tax_code,
+        })
+    };
+    create(state, request, check, answer).await
+}
+
+/// A pledge with its donor (none for pledges written before donors were) and its match in a
+/// `per_donation` fund.
+pub struct PledgeRecord {
+    pub pledge: PledgeRow,
+    pub donor: Option<DonorRow>,
+    pub matched: Option<PledgeMatch>,
+}
+
+/// Why pledges were not shown.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error("no such pledge")]
+    PledgeNotFound,
+    #[error("no such campaign")]
+    CampaignNotFound,
+    #[error("this pledge belongs to another partner")]
+    OtherPartner,
+    #[error("your role may not read pledges")]
+    RoleMayNotRead,
+    /// Donor data: the owning association, finance and admins; reviewers judge campaigns, not
+    /// donors.
+    #[error("only the owning association, finance and admins read a campaign's donors")]
+    NotCampaignOwner,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ReadError {
+    fn from(e: diesel::result::Error) -> ReadError {
+        ReadError::Db(e.into())
+    }
+}
+
+/// Who reads a pledge: the partner that created it, finance and admins.
+pub fn may_read(actor: &Principal, p: &PledgeRow) -> Result<(), ReadError> {
+    match actor.role {
+        Role::Admin | Role::Finance => Ok(()),
+        Role::Partner if actor.partner_id.as_deref() == Some(p.partner_id.as_str()) => Ok(()),
+        Role::Partner => Err(ReadError::OtherPartner),
+        _ => Err(ReadError::RoleMayNotRead),
+    }
+}
+
+type PledgeWithDonor = (PledgeRow, Option<DonorRow>);
+
+/// A page of pledges with their donors: the donors are read by the page's ids in a second
+/// query. Joined in one, PostgreSQL merge-joins the donors from their first row, whatever the
+/// cursor: deep pages of a large programme took a second (docs/benchmarks.md).
+fn with_donors(
+    conn: &mut crate::db::DbConnection,
+    page: Vec<PledgeRow>,
+) -> QueryResult<Vec<PledgeWithDonor>> {
+    let ids: Vec<&str> = page.iter().map(|p| p.id.as_str()).collect();
+    let mut donors: HashMap<String, DonorRow> = donors::table
+        .filter(donors::pledge_id.eq_any(&ids))
+        .select(DonorRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|d: DonorRow| (d.pledge_id.clone(), d))
+        .collect();
+    Ok(page
+        .into_iter()
+        .map(|p| {
+            let d = donors.remove(&p.id);
+            (p, d)
+        })
+        .collect())
+}
+
+/// A pledge with its donor and match, or None.
+fn load_record(conn: &mut crate::db::DbConnection, id: &str) -> QueryResult<Option<PledgeRecord>> {
+    let Some(pledge) = pledges::table
+        .find(id)
+        .select(PledgeRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let donor = donors::table
+        .find(id)
+        .select(DonorRow::as_select())
+        .first(conn)
+        .optional()?;
+    let mut m = super::per_donation::matches_of(conn, &[id])?;
+    Ok(Some(PledgeRecord {
+        matched: m.remove(id),
+        pledge,
+        donor,
+    }))
+}
+
+/// One pledge (the partner that created it, admin, finance).
+pub async fn get(
+    state: &AppState,
+    actor: &Principal,
+    id: String,
+) -> Result<PledgeRecord, ReadError> {
+    let record = state
+        .db
+        .run(move |conn| -> Result<PledgeRecord, ReadError> {
+            load_record(conn, &id)?.ok_or(ReadError::PledgeNotFound)
+        })
+        .await?;
+    may_read(actor, &record.pledge)?;
+    Ok(record)
+}
+
+/// Which pledges a list holds (besides the caller's own, for a partner).
+pub struct PledgeFilter {
+    pub campaign_id: Option<String>,
+    /// A pledge status as stored; an unknown one matches no pledge.
+    pub status: Option<String>,
+}
+
+/// Who lists pledges: partners (their own), admin and finance (all).
+pub fn may_list(actor: &Principal) -> Result<(), ReadError> {
+    Ok(actor.require(&[Role::Partner, Role::Admin, Role::Finance])?)
+}
+
+/// A page of pledges in id order after `cursor` (`limit + 1` records): a partner's own, or all
+/// for admin and finance.
+pub async fn list(
+    state: &AppState,
+    actor: &Principal,
+    filter: PledgeFilter,
+    cursor: String,
+    limit: i64,
+) -> Result<Vec<PledgeRecord>, ReadError> {
+    may_list(actor)?;
+    let status = match filter.status.as_deref().map(PledgeStatus::parse) {
+        None => None,
+        Some(Some(s)) => Some(s),
+        // No pledge has a status that does not exist.
+        Some(None) => return Ok(Vec::new()),
+    };
+    let only_partner = actor.partner_id.clone();
+    let (rows, mut matches) = state
+        .db
+        .run(move |conn| -> Result<_, ReadError> {
+            let mut q = pledges::table
+                .filter(pledges::id.gt(&cursor))
+                .order(pledges::id)
+                .limit(limit + 1)
+                .select(PledgeRow::as_select())
+                .into_boxed();
+            if let Some(p) = only_partner {
+                q = q.filter(pledges::partner_id.eq(p));
+            }
+            if let Some(c) = filter.campaign_id {
+                q = q.filter(pledges::campaign_id.eq(c));
+            }
+            if let Some(s) = status {
+                q = q.filter(pledges::status.eq(s));
+            }
+            let page = q.load(conn)?;
+            let rows = with_donors(conn, page)?;
+            let ids: Vec<&str> = rows.iter().map(|(p, _)| p.id.as_str()).collect();
+            let m = super::per_donation::matches_of(conn, &ids)?;
+            Ok((rows, m))
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pledge, donor)| PledgeRecord {
+            matched: matches.remove(&pledge.id),
+            pledge,
+            donor,
+        })
+        .collect())
+}
+
+/// A campaign's pledge as its association sees it: the donor's name only when they did not
+/// give anonymously (and were not erased), their e-mail only when they also agreed to be
+/// contacted.
+pub struct CampaignGift {
+    pub pledge: PledgeRow,
+    pub donor_name: Option<String>,
+    pub donor_email: Option<String>,
+}
+
+/// A page of a campaign's pledges in id order after `cursor` (`limit + 1`), for the owning
+/// association, finance and admins.
+pub async fn for_campaign(
+    state: &AppState,
+    actor: &Principal,
+    campaign_id: String,
+    cursor: String,
+    limit: i64,
+) -> Result<Vec<CampaignGift>, ReadError> {
+    let (association_id, rows) = state
+        .db
+        .run(
+            move |conn| -> Result<(String, Vec<PledgeWithDonor>), ReadError> {
+                let association_id: String = campaigns::table
+                    .find(&campaign_id)
+                    .select(campaigns::association_id)
+                    .first(conn)
+                    .optional()?
+                    .ok_or(ReadError::CampaignNotFound)?;
+                let page = pledges::table
+                    .filter(pledges::campaign_id.eq(&campaign_id))
+                    .filter(pledges::id.gt(&cursor))
+                    .order(pledges::id)
+                    .limit(limit + 1)
+                    .select(PledgeRow::as_select())
+                    .load(conn)?;
+                let rows = with_donors(conn, page)?;
+                Ok((association_id, rows))
+            },
+        )
+        .await?;
+    // Donor data: the owning association, finance and admins; reviewers judge campaigns, not
+    // donors.
+    if !(matches!(actor.role, Role::Admin | Role::Finance) || actor.is_member_of(&association_id)) {
+        return Err(ReadError::NotCampaignOwner);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(p, d)| {
+            let visible = d.as_ref().filter(|d| !d.anonymous && d.erased_at.is_none());
+            CampaignGift {
+                donor_name: visible.and_then(|d| d.name.clone()),
+                donor_email: visible
+                    .filter(|d| d.contact_consent)
+                    .and_then(|d| d.email.clone()),
+                pledge: p,
+            }
+        })
+        .collect())
+}
+
+/// Why a simulated payment was not settled.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// The service runs another provider: there is nothing to simulate.
+    #[error("the simulated provider is not in use")]
+    NotSimulated,
+    /// Finance and the other roles never make money appear.
+    #[error("only the partner that created the pledge or an admin may simulate its payment")]
+    Forbidden,
+    #[error("no such payment")]
+    PaymentNotFound,
+    /// Another partner's pledge.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The payment cannot have this outcome now (the provider's reason).
+    #[error("{0}")]
+    PaymentState(String),
+    #[error("the payment provider is unavailable")]
+    ProviderUnavailable,
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for SimulateError {
+    fn from(e: diesel::result::Error) -> SimulateError {
+        SimulateError::Db(e.into())
+    }
+}
+
+/// Has the simulated provider settle a payment and deliver its signed webhook (the partner
+/// that created the pledge, or an admin): the API's and the reference checkout's path.
+/// Returns the pledge as it was before.
+pub async fn simulate(
+    state: &AppState,
+    actor: &Principal,
+    payment_id: String,
+    outcome: SimOutcome,
+) -> Result<PledgeRow, SimulateError> {
+    let PaymentProvider::Simulated(sim) = &*state.provider else {
+        return Err(SimulateError::NotSimulated);
+    };
+    // Only the payer's side may pay: the partner that created the pledge, or an admin trying
+    // the flow. Finance and the other roles never make money appear.
+    if !matches!(actor.role, Role::Admin | Role::Partner) {
+        return Err(SimulateError::Forbidden);
+    }
+    let lookup = payment_id.clone();
+    let pledge = state
+        .db
+        .run(move |conn| -> Result<PledgeRow, SimulateError> {
+            pledges::table
+                .filter(pledges::provider_payment_id.eq(&lookup))
+                .select(PledgeRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(SimulateError::PaymentNotFound)
+        })
+        .await?;
+    if actor.role != Role::Admin {
+        may_read(actor, &pledge)?;
+    }
+    sim.trigger(&payment_id, outcome)
+        .await
+        .map_err(|e| match e {
+            ProviderError::Rejected { status: 404, .. } => SimulateError::PaymentNotFound,
+            ProviderError::Rejected { message, .. } => SimulateError::PaymentState(message),
+            ProviderError::Unavailable(_) => SimulateError::ProviderUnavailable,
+        })?;
+    deliver_simulated(state).await?;
+    Ok(pledge)
+}
+
+/// [`simulate`], then the pledge as it is now, with its donor and match.
+pub async fn simulate_and_read(
+    state: &AppState,
+    actor: &Principal,
+    payment_id: String,
+    outcome: SimOutcome,
+) -> Result<PledgeRecord, SimulateError> {
+    let pledge = simulate(state, actor, payment_id, outcome).await?;
+    let id = pledge.id;
+    state
+        .db
+        .run(move |conn| -> Result<PledgeRecord, SimulateError> {
+            Ok(load_record(conn, &id)?.ok_or(diesel::result::Error::NotFound)?)
+        })
+        .await
+}
+
+/// The currency a provider reported for a flagged payment; one cofund does not know is shown
+/// in the units of the pledge's own currency.
+pub fn reported_currency(reported: Option<&str>, own: Currency) -> Currency {
+    reported
+        .and_then(|c| Currency::parse(&c.to_ascii_uppercase()).ok())
+        .unwrap_or(own)
+}
+
+/// A flagged payment's refund, and the currency its amount is in.
+pub struct FlaggedRefundQueued {
+    pub refund: RefundRow,
+    /// False when an earlier request queued it (the same refund).
+    pub created: bool,
+    pub currency: Currency,
+}
+
+/// Why a flagged payment's refund was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error("only the finance office or an admin may refund a flagged payment")]
+    Forbidden,
+    #[error("no such pledge")]
+    NotFound,
+    #[error("this pledge has no flagged payment to refund")]
+    NotFlagged,
+    #[error("this pledge already has a refund")]
+    AlreadyRefunded,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RefundError {
+    fn from(e: diesel::result::Error) -> RefundError {
+        RefundError::Db(e.into())
+    }
+}
+
+/// Returns a flagged payment to the donor (finance, admin), idempotently: queues its refund for
+/// what the provider reported it brought in, audited once.
+pub async fn refund_flagged(
+    state: &AppState,
+    actor: Principal,
+    id: String,
+) -> Result<FlaggedRefundQueued, RefundError> {
+    if !matches!(actor.role, Role::Admin | Role::Finance) {
+        return Err(RefundError::Forbidden);
+    }
+    state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> Result<FlaggedRefundQueued, RefundError> {
+                use crate::app::payment_events::{FlaggedRefund, refund_flagged};
+                match refund_flagged(conn, &id)? {
+                    FlaggedRefund::NotFound => Err(RefundError::NotFound),
+                    FlaggedRefund::NotFlagged => Err(RefundError::NotFlagged),
+                    FlaggedRefund::OtherRefund => Err(RefundError::AlreadyRefunded),
+                    FlaggedRefund::Queued(row, created) => {
+                        let (flagged, own): (Option<String>, Currency) = pledges::table
+                            .find(&id)
+                            .select((pledges::flagged_currency, pledges::currency))
+                            .first(conn)?;
+                        let currency = reported_currency(flagged.as_deref(), own);
+                        if created {
+                            audit(
+                                conn,
+                                &actor,
+                                "pledge.refund_flagged",
+                                "pledge",
+                                &id,
+                                Some(format!("refund {} of {}", row.id, row.amount)),
+                            )?;
+                        }
+                        Ok(FlaggedRefundQueued {
+                            refund: *row,
+                            created,
+                            currency,
+                        })
+                    }
+                }
+            })
+        })
+        .await
 }

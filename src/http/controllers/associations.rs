@@ -1,23 +1,15 @@
 //! Associations (the third-sector organisations that run campaigns) and their members.
 
-use super::users::{UserView, check_credentials, insert_user};
+use super::users::UserView;
 use crate::app::AppState;
-use crate::auth::hash_secret;
-use crate::db::models::{AssociationRow, UserRow};
-use crate::db::queries::audit;
-use crate::db::schema::{associations, users};
-use crate::db::write_tx;
-use crate::domain::email::Email;
-use crate::domain::iban::{Bic, Iban};
-use crate::domain::ids;
-use crate::domain::role::Role;
-use crate::domain::tax_code::TaxCode;
+use crate::app::associations::{self as app_associations, AssociationError};
+use crate::app::associations::{NewAssociation, NewMember};
+use crate::db::models::AssociationRow;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
-use crate::http::views::{now, ts};
+use crate::http::views::ts;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,11 +69,22 @@ impl From<AssociationRow> for AssociationView {
 
 pub type AssociationPage = Page<AssociationView>;
 
-fn valid_runts_id(s: &str) -> bool {
-    (1..=40).contains(&s.len())
-        && s.as_bytes()[0].is_ascii_alphanumeric()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'/' | b'-' | b'.'))
+/// The answer to an association request that was refused.
+fn to_api(e: AssociationError) -> ApiError {
+    match e {
+        AssociationError::Forbidden(e) => e.into(),
+        AssociationError::NotYours => ApiError::Forbidden("not your association"),
+        AssociationError::Invalid(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message))
+                .collect(),
+        ),
+        AssociationError::NotFound => ApiError::NotFound("association"),
+        AssociationError::TaxCodeTaken => ApiError::conflict("tax_code_taken", e.to_string()),
+        AssociationError::Member(e) => e.into(),
+        AssociationError::Db(e) => e.into(),
+    }
 }
 
 /// Register an association (admin).
@@ -115,83 +118,18 @@ pub(crate) async fn create_association(
     principal: Principal,
     body: CreateAssociation,
 ) -> ApiResult<AssociationView> {
-    principal.require(&[Role::Admin])?;
-    let mut errors = Vec::new();
-    let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("name", "1–200 characters"));
-    }
-    let runts_id = body.runts_id.clone();
-    if let Some(r) = &runts_id
-        && !valid_runts_id(r)
-    {
-        errors.push(FieldError::new(
-            "runts_id",
-            "1–40 letters, digits, spaces, '/', '-' or '.', starting with a letter or digit",
-        ));
-    }
-    let tax_code = TaxCode::parse(&body.tax_code)
-        .map_err(|e| errors.push(FieldError::new("tax_code", e)))
-        .ok();
-    let iban = Iban::parse(&body.iban)
-        .map_err(|e| errors.push(FieldError::new("iban", e)))
-        .ok();
-    let bic = match body.bic.as_deref().map(Bic::parse) {
-        None => None,
-        Some(Ok(b)) => Some(b.as_str().to_string()),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("bic", e));
-            None
-        }
+    let new = NewAssociation {
+        name: body.name,
+        tax_code: body.tax_code,
+        iban: body.iban,
+        bic: body.bic,
+        email: body.email,
+        runts_id: body.runts_id,
     };
-    let email = Email::parse(&body.email)
-        .map_err(|e| errors.push(FieldError::new("email", e)))
-        .ok();
-    let (Some(tax_code), Some(iban), Some(email), true) =
-        (tax_code, iban, email, errors.is_empty())
-    else {
-        return Err(ApiError::Validation(errors));
-    };
-    let row = AssociationRow {
-        id: ids::new_id(ids::ASSOCIATION),
-        name,
-        tax_code: tax_code.as_str().to_string(),
-        iban: iban.as_str().to_string(),
-        bic,
-        email: email.as_str().to_string(),
-        created_at: now(),
-        runts_id,
-    };
-    let row = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<AssociationRow> {
-                let taken = associations::table
-                    .filter(associations::tax_code.eq(&row.tax_code))
-                    .count()
-                    .get_result::<i64>(conn)?;
-                if taken > 0 {
-                    return Err(ApiError::conflict(
-                        "tax_code_taken",
-                        "an association with this tax code is already registered",
-                    ));
-                }
-                diesel::insert_into(associations::table)
-                    .values(&row)
-                    .execute(conn)?;
-                audit(
-                    conn,
-                    &principal,
-                    "association.create",
-                    "association",
-                    &row.id,
-                    None,
-                )?;
-                Ok(row)
-            })
-        })
-        .await?;
-    Ok(AssociationView::from(row))
+    app_associations::register(state, principal, new)
+        .await
+        .map(AssociationView::from)
+        .map_err(to_api)
 }
 
 /// List associations (city staff; an association member sees only their own).
@@ -207,45 +145,19 @@ pub async fn list(
     principal: Principal,
     params: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[
-        Role::Admin,
-        Role::Reviewer,
-        Role::Finance,
-        Role::Association,
-    ])?;
+    app_associations::may_list(&principal).map_err(to_api)?;
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
-    let only = principal.association_id.clone();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<AssociationRow>> {
-            let mut q = associations::table
-                .filter(associations::id.gt(&cursor))
-                .order(associations::id)
-                .limit(limit + 1)
-                .select(AssociationRow::as_select())
-                .into_boxed();
-            if let Some(own) = only {
-                q = q.filter(associations::id.eq(own));
-            }
-            Ok(q.load(conn)?)
-        })
-        .await?;
+    let rows = app_associations::list(&state, &principal, cursor, limit)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
         |r| r.id.clone(),
         AssociationView::from,
     )))
-}
-
-fn may_read(principal: &Principal, association_id: &str) -> ApiResult<()> {
-    if principal.role.is_city_staff() || principal.is_member_of(association_id) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("not your association"))
-    }
 }
 
 /// Read an association (city staff or its own members).
@@ -265,19 +177,9 @@ pub async fn get(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let row = state
-        .db
-        .run(move |conn| -> ApiResult<Option<AssociationRow>> {
-            Ok(associations::table
-                .find(&id)
-                .select(AssociationRow::as_select())
-                .first(conn)
-                .optional()?)
-        })
-        .await?
-        .ok_or(ApiError::NotFound("association"))?;
-    may_read(&principal, &row.id)?;
+    let row = app_associations::get(&state, &principal, id.into_inner())
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(AssociationView::from(row)))
 }
 
@@ -325,45 +227,15 @@ pub(crate) async fn add_association_member(
     association_id: String,
     body: CreateMember,
 ) -> ApiResult<UserView> {
-    principal.require(&[Role::Admin])?;
-    if body.email.trim().is_empty() {
-        return Err(ApiError::validation("email", "is required"));
-    }
-    let email = check_credentials(&body.username, &body.password, Some(&body.email))?;
-    let row = UserRow {
-        id: ids::new_id(ids::USER),
+    let new = NewMember {
         username: body.username,
-        password_hash: hash_secret(&body.password),
-        role: Role::Association,
-        association_id: Some(association_id.clone()),
-        email,
-        created_at: now(),
+        password: body.password,
+        email: body.email,
     };
-    let row = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<UserRow> {
-                let exists = associations::table
-                    .find(&association_id)
-                    .count()
-                    .get_result::<i64>(conn)?;
-                if exists == 0 {
-                    return Err(ApiError::NotFound("association"));
-                }
-                insert_user(conn, &row)?;
-                audit(
-                    conn,
-                    &principal,
-                    "association.member.add",
-                    "association",
-                    &association_id,
-                    Some(format!("user {}", row.id)),
-                )?;
-                Ok(row)
-            })
-        })
-        .await?;
-    Ok(UserView::from(row))
+    app_associations::add_member(state, principal, association_id, new)
+        .await
+        .map(UserView::from)
+        .map_err(to_api)
 }
 
 /// List an association's members (admin, or the association's own members).
@@ -383,30 +255,9 @@ pub async fn list_members(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let association_id = id.into_inner();
-    if !(principal.role == Role::Admin || principal.is_member_of(&association_id)) {
-        return Err(ApiError::Forbidden("not your association"));
-    }
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Option<Vec<UserRow>>> {
-            let exists = associations::table
-                .find(&association_id)
-                .count()
-                .get_result::<i64>(conn)?;
-            if exists == 0 {
-                return Ok(None);
-            }
-            Ok(Some(
-                users::table
-                    .filter(users::association_id.eq(&association_id))
-                    .order(users::id)
-                    .select(UserRow::as_select())
-                    .load(conn)?,
-            ))
-        })
-        .await?
-        .ok_or(ApiError::NotFound("association"))?;
+    let rows = app_associations::members(&state, &principal, id.into_inner())
+        .await
+        .map_err(to_api)?;
     let views: Vec<UserView> = rows.into_iter().map(UserView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }

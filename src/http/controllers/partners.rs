@@ -3,20 +3,12 @@
 //! kept as is (like Stripe's endpoint secrets) and never returned again.
 
 use crate::app::AppState;
-use crate::auth::hash_secret;
-use crate::db::models::PartnerRow;
-use crate::db::queries::audit;
-use crate::db::schema::partners;
-use crate::db::write_tx;
-use crate::domain::destination::{DEFAULT_PORTS, WebhookTarget};
-use crate::domain::ids;
-use crate::domain::role::Role;
+use crate::app::partners::{self as app_partners, NewPartner, PartnerError};
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
-use crate::http::views::{now, ts};
+use crate::http::views::ts;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,6 +45,22 @@ pub struct PartnerView {
 
 pub type PartnerPage = Page<PartnerView>;
 
+/// The answer to a partner request that was refused.
+fn to_api(e: PartnerError) -> ApiError {
+    match e {
+        PartnerError::Forbidden(e) => e.into(),
+        PartnerError::Invalid(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message))
+                .collect(),
+        ),
+        PartnerError::NotFound => ApiError::NotFound("partner"),
+        PartnerError::Disabled => ApiError::conflict("partner_disabled", e.to_string()),
+        PartnerError::Db(e) => e.into(),
+    }
+}
+
 /// Register a partner client (admin).
 ///
 /// 422 when `webhook_url` is not an http(s) URL on an allowed port (443, 80) or names a private or
@@ -85,54 +93,22 @@ pub(crate) async fn create_partner(
     principal: Principal,
     body: CreatePartner,
 ) -> ApiResult<CreatedPartner> {
-    principal.require(&[Role::Admin])?;
-    let mut errors = Vec::new();
-    let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("name", "1–200 characters"));
-    }
-    if let Some(url) = &body.webhook_url {
-        // A literal special-purpose address or a port other than 443/80 is refused now; what a
-        // host name resolves to is checked at every send.
-        let ports = (!state.config.notify.allow_private_webhooks).then_some(&DEFAULT_PORTS[..]);
-        if let Err(e) = WebhookTarget::parse(url, ports) {
-            errors.push(FieldError::new("webhook_url", e.to_string()));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let client_secret = ids::random_secret("cs", 32);
-    let created = CreatedPartner {
-        id: ids::new_id(ids::PARTNER),
-        name,
-        client_id: ids::random_secret("ci", 12),
-        webhook_secret: ids::random_secret("whsec", 32),
+    let new = NewPartner {
+        name: body.name,
         webhook_url: body.webhook_url,
-        client_secret,
     };
-    let row = PartnerRow {
-        id: created.id.clone(),
-        name: created.name.clone(),
-        client_id: created.client_id.clone(),
-        client_secret_hash: hash_secret(&created.client_secret),
-        webhook_url: created.webhook_url.clone(),
-        webhook_secret: created.webhook_secret.clone(),
-        created_at: now(),
-    };
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<()> {
-                diesel::insert_into(partners::table)
-                    .values(&row)
-                    .execute(conn)?;
-                audit(conn, &principal, "partner.create", "partner", &row.id, None)?;
-                Ok(())
-            })
-        })
-        .await?;
-    Ok(created)
+    let registered = app_partners::register(state, principal, new)
+        .await
+        .map_err(to_api)?;
+    let row = registered.row;
+    Ok(CreatedPartner {
+        id: row.id,
+        name: row.name,
+        client_id: row.client_id,
+        client_secret: registered.client_secret,
+        webhook_secret: row.webhook_secret,
+        webhook_url: row.webhook_url,
+    })
 }
 
 /// List partner clients, without secrets (admin).
@@ -148,21 +124,13 @@ pub async fn list(
     principal: Principal,
     params: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Admin])?;
+    app_partners::may_manage(&principal).map_err(to_api)?;
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<PartnerRow>> {
-            Ok(partners::table
-                .filter(partners::id.gt(&cursor))
-                .order(partners::id)
-                .limit(limit + 1)
-                .select(PartnerRow::as_select())
-                .load(conn)?)
-        })
-        .await?;
+    let rows = app_partners::list(&state, &principal, cursor, limit)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
@@ -211,42 +179,9 @@ pub(crate) async fn disable_partner(
     principal: Principal,
     id: String,
 ) -> ApiResult<PartnerDisabled> {
-    principal.require(&[Role::Admin])?;
-    let target = id.clone();
-    let at = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<chrono::NaiveDateTime> {
-                let current: Option<Option<chrono::NaiveDateTime>> = partners::table
-                    .find(&target)
-                    .select(partners::disabled_at)
-                    .first(conn)
-                    .optional()?;
-                match current {
-                    None => Err(ApiError::NotFound("partner")),
-                    Some(Some(at)) => Ok(at),
-                    Some(None) => {
-                        let at = now();
-                        diesel::update(partners::table.find(&target))
-                            .set(partners::disabled_at.eq(Some(at)))
-                            .execute(conn)?;
-                        audit(
-                            conn,
-                            &principal,
-                            "partner.disable",
-                            "partner",
-                            &target,
-                            None,
-                        )?;
-                        Ok(at)
-                    }
-                }
-            })
-        })
-        .await?;
-    state
-        .revocations
-        .revoke(&id, crate::auth::revocation::ALL_TOKENS);
+    let at = app_partners::disable(state, principal, &id)
+        .await
+        .map_err(to_api)?;
     Ok(PartnerDisabled {
         id,
         disabled_at: ts(at),
@@ -280,56 +215,15 @@ pub async fn rotate_secret(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let secret = ids::random_secret("cs", 32);
-    let hash = hash_secret(&secret);
-    let target = id.clone();
-    let (client_id, at) = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<(String, chrono::NaiveDateTime)> {
-                let current: Option<(String, Option<chrono::NaiveDateTime>)> = partners::table
-                    .find(&target)
-                    .select((partners::client_id, partners::disabled_at))
-                    .first(conn)
-                    .optional()?;
-                let client_id = match current {
-                    None => return Err(ApiError::NotFound("partner")),
-                    Some((_, Some(_))) => {
-                        return Err(ApiError::conflict(
-                            "partner_disabled",
-                            "a disabled partner's secret is not rotated",
-                        ));
-                    }
-                    Some((client_id, None)) => client_id,
-                };
-                let at = now();
-                diesel::update(partners::table.find(&target))
-                    .set((
-                        partners::client_secret_hash.eq(&hash),
-                        partners::secret_rotated_at.eq(Some(at)),
-                    ))
-                    .execute(conn)?;
-                audit(
-                    conn,
-                    &principal,
-                    "partner.rotate_secret",
-                    "partner",
-                    &target,
-                    None,
-                )?;
-                Ok((client_id, at))
-            })
-        })
-        .await?;
-    // Tokens issued before this second stop working (a token's `iat` is in whole seconds).
-    state.revocations.revoke(&id, at.and_utc().timestamp());
+    let rotated = app_partners::rotate_secret(&state, principal, &id)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(RotatedSecret {
             id,
-            client_id,
-            client_secret: secret,
+            client_id: rotated.client_id,
+            client_secret: rotated.client_secret,
         }))
 }

@@ -2,27 +2,22 @@
 //! confirm them. Donor personal data lives in its own table and can be erased.
 
 use crate::app::AppState;
-use crate::app::payments::deliver_simulated;
+use crate::app::donors::{self as app_donors, ErasureError};
+use crate::app::invalid::Invalid;
 use crate::app::pledges::{
-    self as app_pledges, Created, NewPledge, PledgeError, PledgeRequest, donor_key,
+    self as app_pledges, Created, PledgeError, PledgeFilter, PledgeInput, PledgeRecord,
+    PledgeRequest, ReadError, RefundError, SimulateError, reported_currency,
 };
-use crate::db::models::{CampaignRow, DonorRow, PledgeRow};
-use crate::db::queries::audit;
-use crate::db::schema::{campaigns, donors, pledges};
-use crate::db::write_tx;
-use crate::domain::email::Email;
-use crate::domain::money::{Currency, parse_amount};
+use crate::db::models::PledgeRow;
 use crate::domain::pledge::PledgeStatus;
 use crate::domain::role::Role;
-use crate::domain::tax_code::TaxCode;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
-use crate::http::views::{money, now, ts};
+use crate::http::views::{money, ts};
+use crate::providers::CreatedPayment;
 use crate::providers::simulated::SimOutcome;
-use crate::providers::{CreatedPayment, PaymentProvider};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -159,36 +154,43 @@ fn with_match(
 
 pub type PledgePage = Page<PledgeView>;
 
-type PledgeWithDonor = (PledgeRow, Option<DonorRow>);
-
-/// A page of pledges with their donors: the donors are read by the page's ids in a second
-/// query. Joined in one, PostgreSQL merge-joins the donors from their first row, whatever the
-/// cursor: deep pages of a large programme took a second (docs/benchmarks.md).
-fn with_donors(
-    conn: &mut crate::db::DbConnection,
-    page: Vec<PledgeRow>,
-) -> QueryResult<Vec<PledgeWithDonor>> {
-    let ids: Vec<&str> = page.iter().map(|p| p.id.as_str()).collect();
-    let mut donors: std::collections::HashMap<String, DonorRow> = donors::table
-        .filter(donors::pledge_id.eq_any(&ids))
-        .select(DonorRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|d: DonorRow| (d.pledge_id.clone(), d))
-        .collect();
-    Ok(page
-        .into_iter()
-        .map(|p| {
-            let d = donors.remove(&p.id);
-            (p, d)
-        })
-        .collect())
+/// The answer to refused field values.
+fn invalid_fields(errors: Vec<Invalid>) -> ApiError {
+    ApiError::Validation(
+        errors
+            .into_iter()
+            .map(|i| FieldError::new(i.field, i.message))
+            .collect(),
+    )
 }
 
-/// Per-donation matches by pledge id.
-type Matches = std::collections::HashMap<String, crate::app::per_donation::PledgeMatch>;
+/// The answer to pledges that are not shown.
+fn read_error(e: ReadError) -> ApiError {
+    match e {
+        ReadError::Forbidden(e) => e.into(),
+        ReadError::PledgeNotFound => ApiError::NotFound("pledge"),
+        ReadError::CampaignNotFound => ApiError::NotFound("campaign"),
+        ReadError::OtherPartner => ApiError::Forbidden("this pledge belongs to another partner"),
+        ReadError::RoleMayNotRead => ApiError::Forbidden("your role may not read pledges"),
+        ReadError::NotCampaignOwner => ApiError::Forbidden(
+            "only the owning association, finance and admins read a campaign's donors",
+        ),
+        ReadError::Db(e) => e.into(),
+    }
+}
 
-fn pledge_view(p: PledgeRow, d: Option<DonorRow>, with_client_secret: bool) -> PledgeView {
+/// A pledge as its reader sees it: the client secret only for the partner.
+fn record_view(r: PledgeRecord, with_client_secret: bool) -> PledgeView {
+    let c = r.pledge.currency;
+    let view = pledge_view(r.pledge, r.donor, with_client_secret);
+    with_match(view, r.matched.as_ref(), &c)
+}
+
+fn pledge_view(
+    p: PledgeRow,
+    d: Option<crate::db::models::DonorRow>,
+    with_client_secret: bool,
+) -> PledgeView {
     let c = p.currency;
     PledgeView {
         amount: money(p.amount, &c),
@@ -249,80 +251,6 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<String> {
     Ok(key)
 }
 
-/// Validates the pledge against its campaign; returns (amount, donor row pieces).
-fn validate(
-    body: &CreatePledge,
-    campaign: &CampaignRow,
-    limits: crate::domain::money::PledgeLimits,
-) -> ApiResult<(i64, String, String, Option<String>)> {
-    let mut errors = Vec::new();
-    let currency = campaign.currency;
-    if let Some(c) = &body.currency
-        && c != currency.code()
-    {
-        errors.push(FieldError::new(
-            "currency",
-            format!("must be the campaign's currency, {}", currency.code()),
-        ));
-    }
-    let amount = match parse_amount(&body.amount, currency) {
-        Ok(a) => {
-            let (lo, hi) = limits.in_minor_units(currency);
-            if a < lo || a > hi {
-                errors.push(FieldError::new(
-                    "amount",
-                    format!(
-                        "must be between {} and {} {}",
-                        money(lo, &currency),
-                        money(hi, &currency),
-                        currency.code()
-                    ),
-                ));
-            }
-            a
-        }
-        Err(e) => {
-            errors.push(FieldError::new("amount", e));
-            0
-        }
-    };
-    let name = body.donor.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("donor.name", "1–200 characters"));
-    }
-    let email = match Email::parse(&body.donor.email) {
-        Ok(e) => e.as_str().to_lowercase(),
-        Err(e) => {
-            errors.push(FieldError::new("donor.email", e));
-            String::new()
-        }
-    };
-    let locale = body.donor.locale.clone().unwrap_or_else(|| "it".into());
-    if !matches!(locale.as_str(), "it" | "en") {
-        errors.push(FieldError::new("donor.locale", "must be it or en"));
-    }
-    if body
-        .message
-        .as_ref()
-        .is_some_and(|m| m.chars().count() > 1000)
-    {
-        errors.push(FieldError::new("message", "at most 1000 characters"));
-    }
-    let tax_code = match body.donor.tax_code.as_deref().map(TaxCode::parse) {
-        None => None,
-        Some(Ok(t)) => Some(t.as_str().to_string()),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("donor.tax_code", e));
-            None
-        }
-    };
-    if errors.is_empty() {
-        Ok((amount, email, locale, tax_code))
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
 /// Pledge to a live campaign (partner clients).
 ///
 /// Requires an `Idempotency-Key` header: the same key with the same body returns the same
@@ -355,11 +283,7 @@ pub async fn create(
     id: web::Path<String>,
     body: ApiJson<CreatePledge>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Partner])?;
-    let partner_id = principal
-        .partner_id
-        .clone()
-        .ok_or(ApiError::Forbidden("no partner"))?;
+    let partner_id = app_pledges::paying_partner(&principal).map_err(pledge_error)?;
     let key = idempotency_key(&req)?;
     let created =
         create_pledge(&state, partner_id, key, id.into_inner(), body.into_inner()).await?;
@@ -382,34 +306,28 @@ pub(crate) async fn create_pledge(
     campaign_id: String,
     body: CreatePledge,
 ) -> ApiResult<Created> {
-    state
-        .pledge_limiter
-        .check(&partner_id)
-        .map_err(ApiError::RateLimited)?;
+    // The same key must come with the same request: its campaign and body.
     let hash = hex::encode(Sha256::digest(
         serde_json::to_string(&(&campaign_id, &body))
             .unwrap_or_default()
             .as_bytes(),
     ));
-    let limits = state.config.payments.pledge_limits;
     let request = PledgeRequest {
         partner_id,
         idempotency_key: key,
         request_hash: hash,
         campaign_id,
     };
-    let check = move |campaign: &CampaignRow| -> ApiResult<NewPledge> {
-        let (amount, email, locale, tax_code) = validate(&body, campaign, limits)?;
-        Ok(NewPledge {
-            amount,
-            donor_name: body.donor.name.trim().to_string(),
-            donor_email: email,
-            anonymous: body.donor.anonymous,
-            contact_consent: body.donor.contact_consent,
-            locale,
-            message: body.message.clone().map(|m| m.trim().to_string()),
-            donor_tax_code: tax_code,
-        })
+    let input = PledgeInput {
+        amount: body.amount,
+        currency: body.currency,
+        donor_name: body.donor.name,
+        donor_email: body.donor.email,
+        anonymous: body.donor.anonymous,
+        locale: body.donor.locale,
+        contact_consent: body.donor.contact_consent,
+        tax_code: body.donor.tax_code,
+        message: body.message,
     };
     let answer =
         |pledge: &PledgeRow, payment: &CreatedPayment, held: Option<&app_pledges::Held>| {
@@ -432,32 +350,24 @@ pub(crate) async fn create_pledge(
             };
             serde_json::to_string(&response).unwrap_or_default()
         };
-    app_pledges::create(state, request, check, answer)
+    app_pledges::create_for_partner(state, request, input, answer)
         .await
         .map_err(pledge_error)
 }
 
 /// The answer to a pledge that was not created.
-fn pledge_error(e: PledgeError<ApiError>) -> ApiError {
+fn pledge_error(e: PledgeError<Vec<Invalid>>) -> ApiError {
     match e {
         PledgeError::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
         PledgeError::KeyInUse => ApiError::conflict("idempotency_key_in_use", e.to_string()),
         PledgeError::CampaignNotFound => ApiError::NotFound("campaign"),
         PledgeError::NotLive(_) => ApiError::conflict("campaign_not_live", e.to_string()),
-        PledgeError::Invalid(e) => e,
+        PledgeError::Invalid(errors) => invalid_fields(errors),
         PledgeError::ProviderUnavailable => ApiError::ProviderUnavailable,
+        PledgeError::Forbidden(e) => e.into(),
+        PledgeError::NoPartner => ApiError::Forbidden("no partner"),
+        PledgeError::RateLimited(retry) => ApiError::RateLimited(retry),
         PledgeError::Db(e) => e.into(),
-    }
-}
-
-fn may_read_pledge(principal: &Principal, p: &PledgeRow) -> ApiResult<()> {
-    match principal.role {
-        Role::Admin | Role::Finance => Ok(()),
-        Role::Partner if principal.partner_id.as_deref() == Some(p.partner_id.as_str()) => Ok(()),
-        Role::Partner => Err(ApiError::Forbidden(
-            "this pledge belongs to another partner",
-        )),
-        _ => Err(ApiError::Forbidden("your role may not read pledges")),
     }
 }
 
@@ -478,30 +388,11 @@ pub async fn get(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let ((p, d), m) = state
-        .db
-        .run(move |conn| -> ApiResult<(PledgeWithDonor, Matches)> {
-            let p: PledgeRow = pledges::table
-                .find(&id)
-                .select(PledgeRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(ApiError::NotFound("pledge"))?;
-            let d = donors::table
-                .find(&id)
-                .select(DonorRow::as_select())
-                .first(conn)
-                .optional()?;
-            let m = crate::app::per_donation::matches_of(conn, &[id.as_str()])?;
-            Ok(((p, d), m))
-        })
-        .await?;
-    may_read_pledge(&principal, &p)?;
+    let record = app_pledges::get(&state, &principal, id.into_inner())
+        .await
+        .map_err(read_error)?;
     let own = principal.role == Role::Partner;
-    let c = p.currency;
-    let found = m.get(&p.id).cloned();
-    Ok(HttpResponse::Ok().json(with_match(pledge_view(p, d, own), found.as_ref(), &c)))
+    Ok(HttpResponse::Ok().json(record_view(record, own)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -529,47 +420,23 @@ pub async fn list(
     principal: Principal,
     params: web::Query<PledgeListParams>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Partner, Role::Admin, Role::Finance])?;
+    app_pledges::may_list(&principal).map_err(read_error)?;
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
-    let only_partner = principal.partner_id.clone();
     let cursor = params.cursor.unwrap_or_default();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<(Vec<PledgeWithDonor>, Matches)> {
-            let mut q = pledges::table
-                .filter(pledges::id.gt(&cursor))
-                .order(pledges::id)
-                .limit(limit + 1)
-                .select(PledgeRow::as_select())
-                .into_boxed();
-            if let Some(p) = only_partner {
-                q = q.filter(pledges::partner_id.eq(p));
-            }
-            if let Some(c) = params.campaign_id {
-                q = q.filter(pledges::campaign_id.eq(c));
-            }
-            if let Some(s) = params.status {
-                q = q.filter(pledges::status.eq(s));
-            }
-            let page = q.load(conn)?;
-            let rows = with_donors(conn, page)?;
-            let ids: Vec<&str> = rows.iter().map(|(p, _)| p.id.as_str()).collect();
-            let m = crate::app::per_donation::matches_of(conn, &ids)?;
-            Ok((rows, m))
-        })
-        .await?;
-    let (rows, matches) = rows;
+    let filter = PledgeFilter {
+        campaign_id: params.campaign_id,
+        status: params.status,
+    };
+    let records = app_pledges::list(&state, &principal, filter, cursor, limit)
+        .await
+        .map_err(read_error)?;
     let own = principal.role == Role::Partner;
     Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
+        records,
         limit,
-        |(p, _)| p.id.clone(),
-        |(p, d)| {
-            let found = matches.get(&p.id);
-            let c = p.currency;
-            with_match(pledge_view(p, d, own), found, &c)
-        },
+        |r| r.pledge.id.clone(),
+        |r| record_view(r, own),
     )))
 }
 
@@ -611,47 +478,18 @@ pub async fn for_campaign(
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
-    let campaign_id = id.into_inner();
-    let (association_id, rows) = state
-        .db
-        .run(move |conn| -> ApiResult<(String, Vec<PledgeWithDonor>)> {
-            let association_id: String = campaigns::table
-                .find(&campaign_id)
-                .select(campaigns::association_id)
-                .first(conn)
-                .optional()?
-                .ok_or(ApiError::NotFound("campaign"))?;
-            let page = pledges::table
-                .filter(pledges::campaign_id.eq(&campaign_id))
-                .filter(pledges::id.gt(&cursor))
-                .order(pledges::id)
-                .limit(limit + 1)
-                .select(PledgeRow::as_select())
-                .load(conn)?;
-            let rows = with_donors(conn, page)?;
-            Ok((association_id, rows))
-        })
-        .await?;
-    // Donor data: the owning association, finance and admins; reviewers judge campaigns, not
-    // donors.
-    if !(matches!(principal.role, Role::Admin | Role::Finance)
-        || principal.is_member_of(&association_id))
-    {
-        return Err(ApiError::Forbidden(
-            "only the owning association, finance and admins read a campaign's donors",
-        ));
-    }
+    let gifts = app_pledges::for_campaign(&state, &principal, id.into_inner(), cursor, limit)
+        .await
+        .map_err(read_error)?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
+        gifts,
         limit,
-        |(p, _)| p.id.clone(),
-        |(p, d)| {
-            let visible = d.as_ref().filter(|d| !d.anonymous && d.erased_at.is_none());
+        |g| g.pledge.id.clone(),
+        |g| {
+            let p = g.pledge;
             CampaignPledge {
-                donor_name: visible.and_then(|d| d.name.clone()),
-                donor_email: visible
-                    .filter(|d| d.contact_consent)
-                    .and_then(|d| d.email.clone()),
+                donor_name: g.donor_name,
+                donor_email: g.donor_email,
                 amount: money(p.amount, &p.currency),
                 id: p.id,
                 status: p.status.to_string(),
@@ -698,55 +536,16 @@ pub async fn erase(
     principal: Principal,
     body: ApiJson<EraseDonor>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Admin])?;
-    let email = Email::parse(&body.into_inner().email)
-        .map_err(|e| ApiError::validation("email", e))?
-        .as_str()
-        .to_lowercase();
-    let erased_address = email.clone();
-    let erased = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<usize> {
-                // The e-mail's hash goes too: the pledges and counts filed under it move to a
-                // random key before the address itself is wiped.
-                crate::app::payment_events::rekey_donor(conn, &donor_key(&email))?;
-                let theirs: Vec<String> = donors::table
-                    .filter(donors::email.eq(&email))
-                    .select(donors::pledge_id)
-                    .load(conn)?;
-                crate::app::payment_events::erase_donor_traces(conn, &email, &theirs)?;
-                let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
-                    .set((
-                        donors::name.eq(None::<String>),
-                        donors::email.eq(None::<String>),
-                        donors::tax_code.eq(None::<String>),
-                        donors::erased_at.eq(Some(now())),
-                    ))
-                    .execute(conn)?;
-                // The audit trail records that an erasure happened, not whose.
-                audit(
-                    conn,
-                    &principal,
-                    "donor.erase",
-                    "donor",
-                    "-",
-                    Some(format!("{n} records")),
-                )?;
-                Ok(n)
-            })
-        })
-        .await?;
-    // The mail folder (the file transport, when no SMTP relay is configured) keeps a copy of
-    // every message sent: those to this address go too.
-    if state.config.notify.smtp_url.is_none() {
-        let dir = state.config.notify.mail_dir.clone();
-        let address = erased_address.clone();
-        tokio::task::spawn_blocking(move || forget_mail_to(&dir, &address))
-            .await
-            .map_err(|_| ApiError::Internal("mail folder clean-up".into()))?
-            .map_err(|e| ApiError::Internal(format!("mail folder clean-up: {e}")))?;
-    }
+    let erased = app_donors::erase(&state, principal, &body.into_inner().email)
+        .await
+        .map_err(|e| match e {
+            ErasureError::Forbidden(e) => e.into(),
+            ErasureError::Invalid(i) => ApiError::validation(i.field, i.message),
+            ErasureError::Db(e) => e.into(),
+            e @ (ErasureError::MailCleanUp | ErasureError::MailFolder(_)) => {
+                ApiError::Internal(e.to_string())
+            }
+        })?;
     Ok(HttpResponse::Ok().json(Erased { erased }))
 }
 
@@ -778,34 +577,15 @@ pub async fn simulate(
     payment_id: web::Path<String>,
     body: ApiJson<SimulateBody>,
 ) -> ApiResult<HttpResponse> {
-    let pledge = simulate_payment(
+    let record = app_pledges::simulate_and_read(
         &state,
         &principal,
         payment_id.into_inner(),
         body.into_inner().outcome,
     )
-    .await?;
-    let id = pledge.id.clone();
-    let ((p, d), m) = state
-        .db
-        .run(move |conn| -> ApiResult<(PledgeWithDonor, Matches)> {
-            let p = pledges::table
-                .find(&id)
-                .select(PledgeRow::as_select())
-                .first(conn)?;
-            let d = donors::table
-                .find(&id)
-                .select(DonorRow::as_select())
-                .first(conn)
-                .optional()?;
-            let m = crate::app::per_donation::matches_of(conn, &[id.as_str()])?;
-            Ok(((p, d), m))
-        })
-        .await?;
-    let c = p.currency;
-    let found = m.get(&p.id).cloned();
-    let view = pledge_view(p, d, principal.role == Role::Partner);
-    Ok(HttpResponse::Ok().json(with_match(view, found.as_ref(), &c)))
+    .await
+    .map_err(simulate_error)?;
+    Ok(HttpResponse::Ok().json(record_view(record, principal.role == Role::Partner)))
 }
 
 /// A refund cofund asked (or will ask) of the payment provider.
@@ -846,49 +626,18 @@ pub async fn refund(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    if !matches!(principal.role, Role::Admin | Role::Finance) {
-        return Err(ApiError::Forbidden(
-            "only the finance office or an admin may refund a flagged payment",
-        ));
-    }
-    let id = id.into_inner();
-    let (row, created, currency) = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<_> {
-                use crate::app::payment_events::{FlaggedRefund, refund_flagged};
-                match refund_flagged(conn, &id)? {
-                    FlaggedRefund::NotFound => Err(ApiError::NotFound("pledge")),
-                    FlaggedRefund::NotFlagged => Err(ApiError::conflict(
-                        "not_flagged",
-                        "this pledge has no flagged payment to refund",
-                    )),
-                    FlaggedRefund::OtherRefund => Err(ApiError::conflict(
-                        "already_refunded",
-                        "this pledge already has a refund",
-                    )),
-                    FlaggedRefund::Queued(row, created) => {
-                        let (flagged, own): (Option<String>, Currency) = pledges::table
-                            .find(&id)
-                            .select((pledges::flagged_currency, pledges::currency))
-                            .first(conn)?;
-                        let currency = reported_currency(flagged.as_deref(), own);
-                        if created {
-                            audit(
-                                conn,
-                                &principal,
-                                "pledge.refund_flagged",
-                                "pledge",
-                                &id,
-                                Some(format!("refund {} of {}", row.id, row.amount)),
-                            )?;
-                        }
-                        Ok((*row, created, currency))
-                    }
-                }
-            })
-        })
-        .await?;
+    let queued = app_pledges::refund_flagged(&state, principal, id.into_inner())
+        .await
+        .map_err(|e| match e {
+            RefundError::Forbidden => ApiError::Forbidden(
+                "only the finance office or an admin may refund a flagged payment",
+            ),
+            RefundError::NotFound => ApiError::NotFound("pledge"),
+            RefundError::NotFlagged => ApiError::conflict("not_flagged", e.to_string()),
+            RefundError::AlreadyRefunded => ApiError::conflict("already_refunded", e.to_string()),
+            RefundError::Db(e) => e.into(),
+        })?;
+    let (row, created, currency) = (queued.refund, queued.created, queued.currency);
     let view = RefundView {
         amount: money(row.amount, &currency),
         status: row.status,
@@ -904,35 +653,20 @@ pub async fn refund(
     })
 }
 
-/// Deletes every message file in `dir` that mentions `address` (case-insensitively).
-fn forget_mail_to(dir: &str, address: &str) -> std::io::Result<usize> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let needle = address.to_lowercase();
-    let mut removed = 0;
-    for entry in entries {
-        let path = entry?.path();
-        if !path.is_file() {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&std::fs::read(&path)?).to_lowercase();
-        if text.contains(&needle) {
-            std::fs::remove_file(&path)?;
-            removed += 1;
-        }
+/// The answer to a simulated payment that was not settled.
+fn simulate_error(e: SimulateError) -> ApiError {
+    match e {
+        SimulateError::NotSimulated => ApiError::NotFound("route"),
+        SimulateError::Forbidden => ApiError::Forbidden(
+            "only the partner that created the pledge or an admin may simulate its payment",
+        ),
+        SimulateError::PaymentNotFound => ApiError::NotFound("payment"),
+        SimulateError::Read(e) => read_error(e),
+        SimulateError::PaymentState(message) => ApiError::conflict("payment_state", message),
+        SimulateError::ProviderUnavailable => ApiError::ProviderUnavailable,
+        SimulateError::Delivery(e) => e.into(),
+        SimulateError::Db(e) => e.into(),
     }
-    Ok(removed)
-}
-
-/// The currency a provider reported for a flagged payment; one cofund does not know is shown
-/// in the units of the pledge's own currency.
-fn reported_currency(reported: Option<&str>, own: Currency) -> Currency {
-    reported
-        .and_then(|c| Currency::parse(&c.to_ascii_uppercase()).ok())
-        .unwrap_or(own)
 }
 
 /// Has the simulated provider settle a payment and deliver its signed webhook (the partner
@@ -943,42 +677,7 @@ pub(crate) async fn simulate_payment(
     payment_id: String,
     outcome: SimOutcome,
 ) -> ApiResult<PledgeRow> {
-    let PaymentProvider::Simulated(sim) = &*state.provider else {
-        return Err(ApiError::NotFound("route"));
-    };
-    // Only the payer's side may pay: the partner that created the pledge, or an admin trying
-    // the flow. Finance and the other roles never make money appear.
-    if !matches!(principal.role, Role::Admin | Role::Partner) {
-        return Err(ApiError::Forbidden(
-            "only the partner that created the pledge or an admin may simulate its payment",
-        ));
-    }
-    let lookup = payment_id.clone();
-    let pledge = state
-        .db
-        .run(move |conn| -> ApiResult<PledgeRow> {
-            pledges::table
-                .filter(pledges::provider_payment_id.eq(&lookup))
-                .select(PledgeRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(ApiError::NotFound("payment"))
-        })
-        .await?;
-    if principal.role != Role::Admin {
-        may_read_pledge(principal, &pledge)?;
-    }
-    sim.trigger(&payment_id, outcome)
+    app_pledges::simulate(state, principal, payment_id, outcome)
         .await
-        .map_err(|e| match e {
-            crate::providers::ProviderError::Rejected { status: 404, .. } => {
-                ApiError::NotFound("payment")
-            }
-            crate::providers::ProviderError::Rejected { message, .. } => {
-                ApiError::conflict("payment_state", message)
-            }
-            crate::providers::ProviderError::Unavailable(_) => ApiError::ProviderUnavailable,
-        })?;
-    deliver_simulated(state).await?;
-    Ok(pledge)
+        .map_err(simulate_error)
 }

@@ -1,20 +1,15 @@
 //! City staff accounts (admin) and `GET /v1/users/me`.
 
 use crate::app::AppState;
-use crate::auth::hash_secret;
+use crate::app::users::{self as app_users, NewStaff, StaffError};
 use crate::db::models::UserRow;
-use crate::db::queries::audit;
-use crate::db::schema::users;
-use crate::db::write_tx;
-use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::ApiJson;
 use crate::http::extract::Principal;
-use crate::http::views::{now, ts};
+use crate::http::views::ts;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -75,6 +70,18 @@ impl From<UserError> for ApiError {
     }
 }
 
+/// The answer to a staff account that was not created or disabled.
+fn to_api(e: StaffError) -> ApiError {
+    match e {
+        StaffError::Forbidden(e) => e.into(),
+        StaffError::NotStaffRole => ApiError::validation("role", e),
+        StaffError::User(e) => e.into(),
+        StaffError::NotFound => ApiError::NotFound("user"),
+        StaffError::CannotDisableSelf => ApiError::conflict("cannot_disable_self", e.to_string()),
+        StaffError::Db(e) => e.into(),
+    }
+}
+
 /// Create a city staff account (admin).
 #[utoipa::path(
     tag = "users",
@@ -103,41 +110,16 @@ pub(crate) async fn create_user(
     principal: Principal,
     body: CreateUser,
 ) -> ApiResult<UserView> {
-    principal.require(&[Role::Admin])?;
-    if !matches!(body.role, Role::Admin | Role::Reviewer | Role::Finance) {
-        return Err(ApiError::validation(
-            "role",
-            "must be admin, reviewer or finance; add association members under their association",
-        ));
-    }
-    let email = check_credentials(&body.username, &body.password, body.email.as_deref())?;
-    let row = UserRow {
-        id: ids::new_id(ids::USER),
+    let new = NewStaff {
         username: body.username,
-        password_hash: hash_secret(&body.password),
+        password: body.password,
         role: body.role,
-        association_id: None,
-        email,
-        created_at: now(),
+        email: body.email,
     };
-    let row = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<UserRow> {
-                insert_user(conn, &row)?;
-                audit(
-                    conn,
-                    &principal,
-                    "user.create",
-                    "user",
-                    &row.id,
-                    Some(format!("role {}", row.role)),
-                )?;
-                Ok(row)
-            })
-        })
-        .await?;
-    Ok(UserView::from(row))
+    app_users::create_staff(state, principal, new)
+        .await
+        .map(UserView::from)
+        .map_err(to_api)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,41 +182,9 @@ pub(crate) async fn disable_user(
     principal: Principal,
     id: String,
 ) -> ApiResult<Disabled> {
-    principal.require(&[Role::Admin])?;
-    if id == principal.sub {
-        return Err(ApiError::conflict(
-            "cannot_disable_self",
-            "an admin cannot disable their own account",
-        ));
-    }
-    let target = id.clone();
-    let at = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<chrono::NaiveDateTime> {
-                let current: Option<Option<chrono::NaiveDateTime>> = users::table
-                    .find(&target)
-                    .select(users::disabled_at)
-                    .first(conn)
-                    .optional()?;
-                match current {
-                    None => Err(ApiError::NotFound("user")),
-                    Some(Some(at)) => Ok(at),
-                    Some(None) => {
-                        let at = now();
-                        diesel::update(users::table.find(&target))
-                            .set(users::disabled_at.eq(Some(at)))
-                            .execute(conn)?;
-                        audit(conn, &principal, "user.disable", "user", &target, None)?;
-                        Ok(at)
-                    }
-                }
-            })
-        })
-        .await?;
-    state
-        .revocations
-        .revoke(&id, crate::auth::revocation::ALL_TOKENS);
+    let at = app_users::disable(state, principal, &id)
+        .await
+        .map_err(to_api)?;
     Ok(Disabled {
         id,
         disabled_at: ts(at),
