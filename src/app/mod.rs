@@ -1,9 +1,13 @@
 //! The application layer: the service's shared state (what every use case, request handler
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
+pub mod areas;
+pub mod auth;
 pub mod cache;
+pub mod deliveries;
 pub mod funds;
 pub mod matching;
+pub mod ops;
 pub mod payment_events;
 pub mod payments;
 pub mod per_donation;
