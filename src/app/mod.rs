@@ -1,15 +1,19 @@
 //! The application layer: the service's shared state (what every use case, request handler
 //! and background job needs) and its in-memory caches. Nothing here imports `http`.
 
+pub mod areas;
 pub mod associations;
+pub mod auth;
 pub mod cache;
 pub mod campaigns;
 pub mod console;
+pub mod deliveries;
 pub mod donors;
 pub mod funds;
 pub mod invalid;
 pub mod match_money;
 pub mod matching;
+pub mod ops;
 pub mod partners;
 pub mod payment_events;
 pub mod payments;

@@ -6,6 +6,7 @@
 
 pub mod cached;
 pub mod campaigns;
+pub mod errors;
 pub mod funders;
 pub mod group_commit;
 pub mod holds;

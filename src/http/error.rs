@@ -199,28 +199,17 @@ impl From<DbError> for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> ApiError {
-        use diesel::result::{DatabaseErrorKind as K, Error as E};
-        match e {
-            E::NotFound => ApiError::NotFound("resource"),
-            E::DatabaseError(K::UniqueViolation, _) => ApiError::conflict(
+impl From<crate::db::errors::QueryError> for ApiError {
+    fn from(e: crate::db::errors::QueryError) -> ApiError {
+        use crate::db::errors::{DbErrorKind, classify};
+        match classify(&e) {
+            DbErrorKind::NotFound => ApiError::NotFound("resource"),
+            DbErrorKind::UniqueViolation => ApiError::conflict(
                 "already_exists",
                 "a resource with these values already exists",
             ),
-            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
-                tracing::warn!(detail = %info.message(), "database connection lost");
-                ApiError::Unavailable
-            }
-            E::DatabaseError(K::SerializationFailure, _) => ApiError::Unavailable,
-            E::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
-                tracing::warn!(detail = %info.message(), "sqlite busy");
-                ApiError::Unavailable
-            }
-            other => ApiError::Internal(other.to_string()),
+            DbErrorKind::Unavailable => ApiError::Unavailable,
+            DbErrorKind::Other(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -1,19 +1,14 @@
 //! Target areas: the neighbourhoods a programme is aimed at, as GeoJSON polygons.
 
 use crate::app::AppState;
+use crate::app::areas::{self as app_areas, AreaError, AreaFile, NewArea};
 use crate::db::models::AreaRow;
-use crate::db::queries::audit;
-use crate::db::schema::areas;
-use crate::db::write_tx;
-use crate::domain::area::{AreaGeometry, LatLon};
-use crate::domain::ids;
-use crate::domain::role::Role;
+use crate::domain::area::LatLon;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
-use crate::http::views::{now, ts};
+use crate::http::views::ts;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -64,23 +59,23 @@ pub fn render_area(row: AreaRow) -> actix_web::web::Bytes {
     )
 }
 
-fn check_code_and_name(code: &str, name: &str, prefix: &str) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    if code.is_empty()
-        || code.len() > 64
-        || !code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        errors.push(FieldError::new(
-            format!("{prefix}code"),
-            "1–64 characters: letters, digits, '-' or '_'",
-        ));
+/// The HTTP answer to an area use case's error.
+fn to_api(e: AreaError) -> ApiError {
+    match e {
+        AreaError::Forbidden(e) => e.into(),
+        AreaError::Invalid(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(e.field, e.message))
+                .collect(),
+        ),
+        AreaError::CodeTaken => {
+            ApiError::conflict("area_code_taken", "an area with this code already exists")
+        }
+        AreaError::NotFound => ApiError::NotFound("area"),
+        AreaError::Task(_) => ApiError::Internal(e.to_string()),
+        AreaError::Db(e) => e.into(),
     }
-    if name.trim().is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new(format!("{prefix}name"), "1–200 characters"));
-    }
-    errors
 }
 
 /// Create a target area (admin).
@@ -104,54 +99,15 @@ pub async fn create(
     principal: Principal,
     body: ApiJson<CreateArea, IMPORT_LIMIT>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Admin])?;
     let body = body.into_inner();
-    let mut errors = check_code_and_name(&body.code, &body.name, "");
-    // Validity checking grows with the square of the vertex count: off the async workers.
-    let (body, checked) = off_the_workers(move || {
-        let checked = AreaGeometry::from_geojson(&body.geometry);
-        (body, checked)
-    })
-    .await?;
-    let geometry = match checked {
-        Ok(g) => Some(g),
-        Err(e) => {
-            errors.push(FieldError::new("geometry", e));
-            None
-        }
-    };
-    let (Some(geometry), true) = (geometry, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
-    };
-    let row = AreaRow {
-        id: ids::new_id(ids::AREA),
+    let new = NewArea {
         code: body.code,
-        name: body.name.trim().to_string(),
-        geometry: geometry.to_geojson().to_string(),
-        created_at: now(),
+        name: body.name,
+        geometry: body.geometry,
     };
-    let row = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<AreaRow> {
-                let taken = areas::table
-                    .filter(areas::code.eq(&row.code))
-                    .count()
-                    .get_result::<i64>(conn)?;
-                if taken > 0 {
-                    return Err(ApiError::conflict(
-                        "area_code_taken",
-                        "an area with this code already exists",
-                    ));
-                }
-                diesel::insert_into(areas::table)
-                    .values(&row)
-                    .execute(conn)?;
-                audit(conn, &principal, "area.create", "area", &row.id, None)?;
-                Ok(row)
-            })
-        })
-        .await?;
+    let row = app_areas::create(&state, principal, new)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Created().json(AreaView::from(row)))
 }
 
@@ -201,135 +157,24 @@ pub async fn import(
     Ok(HttpResponse::Ok().json(v))
 }
 
-/// The use case behind the route, for the API and the console alike.
+/// The route's door to [`app_areas::import`], for the API and the console alike.
 pub(crate) async fn import_areas(
     state: &AppState,
     principal: Principal,
     body: FeatureCollectionBody,
 ) -> ApiResult<ImportResult> {
-    principal.require(&[Role::Admin])?;
-    if body.type_ != "FeatureCollection" {
-        return Err(ApiError::validation("type", "must be FeatureCollection"));
-    }
-    if body.features.is_empty() {
-        return Err(ApiError::validation("features", "must not be empty"));
-    }
-    // Validity checking grows with the square of the vertex count: off the async workers.
-    let parsed = off_the_workers(move || check_features(&body.features)).await??;
-    let (created, updated, rows) = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<(usize, usize, Vec<AreaRow>)> {
-                let (mut created, mut updated, mut rows) = (0, 0, Vec::new());
-                for (code, name, geometry) in parsed {
-                    let existing: Option<AreaRow> = areas::table
-                        .filter(areas::code.eq(&code))
-                        .select(AreaRow::as_select())
-                        .first(conn)
-                        .optional()?;
-                    let row = match existing {
-                        Some(mut row) => {
-                            diesel::update(areas::table.find(&row.id))
-                                .set((
-                                    areas::name.eq(&name),
-                                    areas::geometry.eq(&geometry),
-                                    // Tells every replica's area index it is stale.
-                                    areas::revision.eq(areas::revision + 1),
-                                ))
-                                .execute(conn)?;
-                            updated += 1;
-                            row.name = name;
-                            row.geometry = geometry;
-                            row
-                        }
-                        None => {
-                            let row = AreaRow {
-                                id: ids::new_id(ids::AREA),
-                                code,
-                                name,
-                                geometry,
-                                created_at: now(),
-                            };
-                            diesel::insert_into(areas::table)
-                                .values(&row)
-                                .execute(conn)?;
-                            created += 1;
-                            row
-                        }
-                    };
-                    rows.push(row);
-                }
-                audit(
-                    conn,
-                    &principal,
-                    "area.import",
-                    "area",
-                    "*",
-                    Some(format!("created {created}, updated {updated}")),
-                )?;
-                Ok((created, updated, rows))
-            })
-        })
-        .await?;
-    Ok(ImportResult {
-        created,
-        updated,
-        data: rows.into_iter().map(AreaView::from).collect(),
-    })
-}
-
-/// Checks every feature of an import: code and name properties, unique codes, valid geometry.
-/// Returns (code, name, normalised GeoJSON) per feature, or every problem found.
-fn check_features(features: &[serde_json::Value]) -> ApiResult<Vec<(String, String, String)>> {
-    let mut errors = Vec::new();
-    let mut parsed: Vec<(String, String, String)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, feature) in features.iter().enumerate() {
-        let prefix = format!("features[{i}].");
-        let props = feature.get("properties");
-        let text = |k: &str| {
-            props
-                .and_then(|p| p.get(k))
-                .and_then(|v| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .unwrap_or_default()
-        };
-        let (code, name) = (text("code"), text("name"));
-        let field_errors = check_code_and_name(&code, &name, &format!("{prefix}properties."));
-        let no_errors = field_errors.is_empty();
-        errors.extend(field_errors);
-        if no_errors && !seen.insert(code.clone()) {
-            errors.push(FieldError::new(
-                format!("{prefix}properties.code"),
-                "duplicate code in this file",
-            ));
-        }
-        match feature
-            .get("geometry")
-            .ok_or(crate::domain::area::GeometryError::NotGeoJson)
-            .and_then(AreaGeometry::from_geojson)
-        {
-            Ok(g) => parsed.push((code, name.trim().to_string(), g.to_geojson().to_string())),
-            Err(e) => errors.push(FieldError::new(format!("{prefix}geometry"), e)),
-        }
-    }
-    if errors.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
-/// Runs CPU-heavy validation on the blocking pool.
-async fn off_the_workers<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
+    let file = AreaFile {
+        kind: body.type_,
+        features: body.features,
+    };
+    let imported = app_areas::import(state, principal, file)
         .await
-        .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
+        .map_err(to_api)?;
+    Ok(ImportResult {
+        created: imported.created,
+        updated: imported.updated,
+        data: imported.rows.into_iter().map(AreaView::from).collect(),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -369,64 +214,30 @@ pub async fn list(
         .map_err(|e| ApiError::validation("contains", e))?;
     let cursor = params.cursor.unwrap_or_default();
     if let Some(point) = point {
-        // Point in area from the prepared in-memory index: no polygon parsed, no area
-        // serialised per request.
-        let index = match state.areas.recent(state.config.read_cache_ttl) {
-            Some(index) => index,
-            None => {
-                let catalog = state.areas.clone();
-                state
-                    .db
-                    .read(move |conn| catalog.current(conn, render_area))
-                    .await?
-            }
-        };
-        let mut hits: Vec<&crate::app::cache::IndexedArea> = index
-            .containing(point)
-            .filter(|a| a.id > cursor)
-            .take(limit as usize + 1)
-            .collect();
-        let more = hits.len() > limit as usize;
-        hits.truncate(limit as usize);
-        let next_cursor = if more {
-            hits.last().map(|a| a.id.as_str())
-        } else {
-            None
-        };
+        let found = app_areas::containing(&state, point, cursor, limit, render_area)
+            .await
+            .map_err(to_api)?;
         return Ok(HttpResponse::Ok()
             .content_type("application/json")
-            .body(page_json(&hits, next_cursor)));
+            .body(page_json(&found.views, found.next_cursor.as_deref())));
     }
-    let page = state
-        .db
-        .read(move |conn| -> ApiResult<AreaPage> {
-            let rows = areas::table
-                .filter(areas::id.gt(&cursor))
-                .order(areas::id)
-                .select(AreaRow::as_select())
-                .limit(limit + 1)
-                .load(conn)?;
-            Ok(Page::from_rows(
-                rows,
-                limit,
-                |r| r.id.clone(),
-                AreaView::from,
-            ))
-        })
-        .await?;
+    let rows = app_areas::list(&state, cursor, limit)
+        .await
+        .map_err(to_api)?;
+    let page: AreaPage = Page::from_rows(rows, limit, |r| r.id.clone(), AreaView::from);
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// A [`Page`] of areas written from their serialised views (the same JSON as `Page<AreaView>`).
-fn page_json(hits: &[&crate::app::cache::IndexedArea], next_cursor: Option<&str>) -> Vec<u8> {
-    let size: usize = hits.iter().map(|a| a.view_json.len() + 1).sum();
+fn page_json(views: &[actix_web::web::Bytes], next_cursor: Option<&str>) -> Vec<u8> {
+    let size: usize = views.iter().map(|v| v.len() + 1).sum();
     let mut body = Vec::with_capacity(size + 96);
     body.extend_from_slice(b"{\"data\":[");
-    for (i, a) in hits.iter().enumerate() {
+    for (i, v) in views.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&a.view_json);
+        body.extend_from_slice(v);
     }
     body.extend_from_slice(b"],\"next_cursor\":");
     serde_json::to_writer(&mut body, &next_cursor).expect("a cursor serialises");
@@ -442,17 +253,8 @@ fn page_json(hits: &[&crate::app::cache::IndexedArea], next_cursor: Option<&str>
 )]
 #[get("/areas/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let row = state
-        .db
-        .run(move |conn| -> ApiResult<Option<AreaRow>> {
-            Ok(areas::table
-                .find(&id)
-                .select(AreaRow::as_select())
-                .first(conn)
-                .optional()?)
-        })
-        .await?
-        .ok_or(ApiError::NotFound("area"))?;
+    let row = app_areas::get(&state, id.into_inner())
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(AreaView::from(row)))
 }

@@ -1,14 +1,10 @@
 //! `POST /v1/auth/token`: password grant for users, client credentials for partner frontends.
 
 use crate::app::AppState;
-use crate::auth::token::Subject;
-use crate::auth::verify_secret;
-use crate::db::schema::{partners, users};
-use crate::domain::role::Role;
+use crate::app::auth::AuthError;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, client_ip};
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,9 +76,16 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
-pub(crate) enum Grant {
-    Password { username: String, password: String },
-    Client { client_id: String, secret: String },
+pub(crate) use crate::app::auth::Grant;
+
+/// The HTTP answer to a sign-in's error.
+fn to_api(e: AuthError) -> ApiError {
+    match e {
+        AuthError::RateLimited(retry) => ApiError::RateLimited(retry),
+        AuthError::WrongCredentials => ApiError::Unauthorized,
+        AuthError::CheckFailed => ApiError::Internal("password check".into()),
+        AuthError::Db(e) => e.into(),
+    }
 }
 
 fn parse_grant(body: TokenRequest) -> ApiResult<Grant> {
@@ -153,93 +156,11 @@ pub async fn token(
         }))
 }
 
-/// Checks a grant under the sign-in back-off and the per-address limit and issues a token:
-/// the one door for the API's token endpoint and the console's login form.
+/// Checks a grant under the sign-in back-off and the per-address limit and issues a token
+/// ([`crate::app::auth::sign_in`]): the one door for the API's token endpoint and the console's
+/// login form. Wrong credentials are [`ApiError::Unauthorized`].
 pub(crate) async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> ApiResult<String> {
-    let ip = ip.to_string();
-    let name = match &grant {
-        Grant::Password { username, .. } => format!("user|{username}"),
-        Grant::Client { client_id, .. } => format!("client|{client_id}"),
-    };
-    state
-        .sign_in_backoff
-        .check(&name)
-        .map_err(ApiError::RateLimited)?;
-    state
-        .token_ip_limiter
-        .check(&ip)
-        .map_err(ApiError::RateLimited)?;
-
-    // The stored hash is read on a pooled connection; the (deliberately slow) hash check runs
-    // after the connection went back to the pool.
-    let (secret, found) = state
-        .db
-        .run(
-            move |conn| -> ApiResult<(String, Option<(String, Subject)>)> {
-                Ok(match grant {
-                    Grant::Password { username, password } => {
-                        let user: Option<(String, String, String, Option<String>)> = users::table
-                            .filter(users::username.eq(&username))
-                            .filter(users::disabled_at.is_null())
-                            .select((
-                                users::id,
-                                users::password_hash,
-                                users::role,
-                                users::association_id,
-                            ))
-                            .first(conn)
-                            .optional()?;
-                        let found = user.and_then(|(id, hash, role, association_id)| {
-                            Role::parse(&role).map(|role| {
-                                (
-                                    hash,
-                                    Subject {
-                                        sub: id,
-                                        role,
-                                        association_id,
-                                        partner_id: None,
-                                    },
-                                )
-                            })
-                        });
-                        (password, found)
-                    }
-                    Grant::Client { client_id, secret } => {
-                        let partner: Option<(String, String)> = partners::table
-                            .filter(partners::client_id.eq(&client_id))
-                            .filter(partners::disabled_at.is_null())
-                            .select((partners::id, partners::client_secret_hash))
-                            .first(conn)
-                            .optional()?;
-                        let found = partner.map(|(id, hash)| {
-                            (
-                                hash,
-                                Subject {
-                                    sub: id.clone(),
-                                    role: Role::Partner,
-                                    association_id: None,
-                                    partner_id: Some(id),
-                                },
-                            )
-                        });
-                        (secret, found)
-                    }
-                })
-            },
-        )
-        .await?;
-    let subject = tokio::task::spawn_blocking(move || {
-        // Unknown names are checked against a dummy hash too: the answer takes as long.
-        let ok = verify_secret(&secret, found.as_ref().map(|(hash, _)| hash.as_str()));
-        found.filter(|_| ok).map(|(_, subject)| subject)
-    })
-    .await
-    .map_err(|_| ApiError::Internal("password check".into()))?;
-    let Some(subject) = subject else {
-        state.sign_in_backoff.failed(&name);
-        tracing::info!("token request with wrong credentials");
-        return Err(ApiError::Unauthorized);
-    };
-    state.sign_in_backoff.succeeded(&name);
-    Ok(state.tokens.issue(subject))
+    crate::app::auth::sign_in(state, ip, grant)
+        .await
+        .map_err(to_api)
 }

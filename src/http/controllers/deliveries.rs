@@ -1,17 +1,13 @@
 //! Outbox views: a partner's recent webhook deliveries (and replay), the admin's dead letters.
 
 use crate::app::AppState;
+use crate::app::deliveries::{self as app_deliveries, DeliveryError, DeliveryQuery};
 use crate::db::models::OutboxRow;
-use crate::db::queries::audit;
-use crate::db::schema::outbox;
-use crate::domain::delivery::{Channel, DeliveryStatus};
-use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Page, Principal, check_limit};
-use crate::http::views::{now, ts};
+use crate::http::views::ts;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -56,6 +52,17 @@ fn view(r: OutboxRow, with_payload: bool) -> DeliveryView {
     }
 }
 
+/// The HTTP answer to a delivery use case's error.
+fn to_api(e: DeliveryError) -> ApiError {
+    match e {
+        DeliveryError::Forbidden(e) => e.into(),
+        DeliveryError::NoPartner => ApiError::Forbidden("no partner"),
+        DeliveryError::RateLimited(retry) => ApiError::RateLimited(retry),
+        DeliveryError::NotFound => ApiError::NotFound("delivery"),
+        DeliveryError::Db(e) => e.into(),
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -80,33 +87,17 @@ pub async fn my_deliveries(
     principal: Principal,
     params: web::Query<DeliveryParams>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Partner])?;
-    let partner_id = principal
-        .partner_id
-        .clone()
-        .ok_or(ApiError::Forbidden("no partner"))?;
+    let caller = app_deliveries::partner(&principal).map_err(to_api)?;
     let params = params.into_inner();
-    let limit = check_limit(params.limit)?;
-    let cursor = params.cursor;
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<OutboxRow>> {
-            let mut q = outbox::table
-                .filter(outbox::channel.eq("webhook"))
-                .filter(outbox::recipient.eq(&partner_id))
-                .order(outbox::id.desc())
-                .limit(limit + 1)
-                .select(OutboxRow::as_select())
-                .into_boxed();
-            if let Some(c) = cursor {
-                q = q.filter(outbox::id.lt(c));
-            }
-            if let Some(s) = params.status {
-                q = q.filter(outbox::status.eq(s));
-            }
-            Ok(q.load(conn)?)
-        })
-        .await?;
+    let query = DeliveryQuery {
+        limit: check_limit(params.limit)?,
+        before: params.cursor,
+        status: params.status,
+    };
+    let limit = query.limit;
+    let rows = app_deliveries::partner_deliveries(&state, &caller, query)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
@@ -133,43 +124,9 @@ pub async fn replay(
     principal: Principal,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Partner])?;
-    let partner_id = principal
-        .partner_id
-        .clone()
-        .ok_or(ApiError::Forbidden("no partner"))?;
-    // Each replay makes the outbox call the partner's endpoint again: bounded per partner, so a
-    // partner (or a stolen token) cannot keep the outbox busy.
-    state
-        .replay_limiter
-        .check(&partner_id)
-        .map_err(ApiError::RateLimited)?;
-    let id = id.into_inner();
-    let row = state
-        .db
-        .run(move |conn| -> ApiResult<OutboxRow> {
-            let n = diesel::update(outbox::table.find(&id))
-                .filter(outbox::channel.eq("webhook"))
-                .filter(outbox::recipient.eq(&partner_id))
-                .set((
-                    outbox::status.eq(DeliveryStatus::Pending),
-                    outbox::next_attempt_at.eq(now()),
-                    outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
-                    // A replay gets a fresh day of retries.
-                    outbox::created_at.eq(now()),
-                ))
-                .execute(conn)?;
-            if n == 0 {
-                // Another partner's event looks exactly like a missing one.
-                return Err(ApiError::NotFound("delivery"));
-            }
-            audit(conn, &principal, "webhook.replay", "event", &id, None)?;
-            Ok(outbox::table
-                .find(&id)
-                .select(OutboxRow::as_select())
-                .first(conn)?)
-        })
-        .await?;
+    let row = app_deliveries::replay(&state, principal, id.into_inner())
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Accepted().json(view(row, true)))
 }
 
@@ -186,34 +143,25 @@ pub async fn outbox_list(
     principal: Principal,
     params: web::Query<DeliveryParams>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(&[Role::Admin])?;
+    let caller = app_deliveries::admin(&principal).map_err(to_api)?;
     let params = params.into_inner();
-    let limit = check_limit(params.limit)?;
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<OutboxRow>> {
-            let mut q = outbox::table
-                .order(outbox::id.desc())
-                .limit(limit + 1)
-                .select(OutboxRow::as_select())
-                .into_boxed();
-            if let Some(c) = params.cursor {
-                q = q.filter(outbox::id.lt(c));
-            }
-            if let Some(s) = params.status {
-                q = q.filter(outbox::status.eq(s));
-            }
-            Ok(q.load(conn)?)
-        })
-        .await?;
+    let query = DeliveryQuery {
+        limit: check_limit(params.limit)?,
+        before: params.cursor,
+        status: params.status,
+    };
+    let limit = query.limit;
+    let rows = app_deliveries::outbox_messages(&state, caller, query)
+        .await
+        .map_err(to_api)?;
     // E-mail payloads carry donor data: admins see the delivery facts, not the contents.
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
         |r| r.id.clone(),
         |r| {
-            let webhook = r.channel == Channel::Webhook;
-            view(r, webhook)
+            let shown = app_deliveries::payload_shown(&r);
+            view(r, shown)
         },
     )))
 }

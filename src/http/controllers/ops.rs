@@ -1,11 +1,9 @@
 //! Liveness, readiness and Prometheus metrics.
 
 use crate::app::AppState;
-use crate::db::schema::campaigns;
+use crate::app::ops::{self as app_ops, Readiness as Ready};
 use crate::http::error::{ApiError, ApiResult};
 use actix_web::{HttpResponse, get, web};
-use diesel::dsl::count_star;
-use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,20 +33,18 @@ pub struct Readiness {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.db.clone();
-    let result = tokio::task::spawn_blocking(move || db.ready()).await;
-    match result {
-        Ok(Ok(true)) => HttpResponse::Ok().json(Readiness {
+    match app_ops::readiness(&state).await {
+        Ready::Ready => HttpResponse::Ok().json(Readiness {
             status: "ready",
             database: "ok",
             migrations: "applied",
         }),
-        Ok(Ok(false)) => HttpResponse::ServiceUnavailable().json(Readiness {
+        Ready::MigrationsPending => HttpResponse::ServiceUnavailable().json(Readiness {
             status: "not_ready",
             database: "ok",
             migrations: "pending",
         }),
-        _ => HttpResponse::ServiceUnavailable().json(Readiness {
+        Ready::DatabaseUnavailable => HttpResponse::ServiceUnavailable().json(Readiness {
             status: "not_ready",
             database: "unavailable",
             migrations: "unknown",
@@ -73,20 +69,7 @@ pub async fn metrics(
     if state.config.admin_bind.is_some() && admin.is_none() {
         return Err(ApiError::NotFound("route"));
     }
-    // A database outage must not hide the process's own counters. Only reads: a scrape
-    // leaves the read caches valid.
-    let by_status = state
-        .db
-        .read(|conn| -> Result<Vec<(String, i64)>, ApiError> {
-            Ok(campaigns::table
-                .group_by(campaigns::status)
-                .select((campaigns::status, count_star()))
-                .order(campaigns::status)
-                .load(conn)?)
-        })
-        .await
-        .unwrap_or_default();
-    let body = state.metrics.render(&by_status, state.db.pool_state());
+    let body = app_ops::metrics_text(&state).await;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body))
