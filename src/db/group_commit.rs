@@ -18,7 +18,7 @@
 use super::DbConnection;
 use super::models::{CampaignRow, OutboxRow};
 use crate::domain::pledge::{Dispute, PledgeStatus};
-use crate::providers::events::ProviderEvent;
+use crate::domain::provider_event::ProviderEvent;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use std::cell::Cell;

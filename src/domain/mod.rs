@@ -17,6 +17,7 @@ pub mod matching;
 pub mod money;
 pub mod per_donation;
 pub mod pledge;
+pub mod provider_event;
 pub mod quadratic;
 pub mod receipt;
 pub mod role;

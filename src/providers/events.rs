@@ -3,31 +3,7 @@
 use crate::domain::pledge::PaymentEvent;
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderEvent {
-    pub id: String,
-    pub kind: String,
-    /// The PaymentIntent the event is about.
-    pub payment_id: Option<String>,
-    /// `metadata.pledge_id`, when the event carries it.
-    pub pledge_hint: Option<String>,
-    /// None for event types cofund does not act on (they are stored and acknowledged).
-    pub event: Option<PaymentEvent>,
-    /// What the provider says became of a refund (`refund.updated`, `refund.failed`,
-    /// `charge.refund.updated`).
-    pub refund: Option<RefundReport>,
-}
-
-/// A refund's state as the provider reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundReport {
-    /// The provider's refund id (`re_…`).
-    pub refund_id: String,
-    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
-    pub status: String,
-    /// Our idempotency key, from the refund's `metadata.cofund_refund`.
-    pub key: Option<String>,
-}
+pub use crate::domain::provider_event::{ProviderEvent, RefundReport};
 
 /// What cofund keeps of a provider event: its id, type and time, and of its object only the
 /// fields the money path reads (ids, status, amounts, currency, our metadata). Billing details,

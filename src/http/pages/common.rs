@@ -198,3 +198,38 @@ pub(super) fn local_time(field: &str, s: &str) -> Result<chrono::DateTime<chrono
 pub(super) fn filled(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
+
+/// A campaign in an association's list or the reviewers' queue.
+pub struct OwnCampaign {
+    pub id: String,
+    pub title: String,
+    pub status_label: String,
+    pub raised: String,
+    pub match_label: String,
+    pub can_submit: bool,
+    pub rejection: Option<String>,
+}
+
+pub fn own_line(t: &Tr, c: CampaignView) -> OwnCampaign {
+    OwnCampaign {
+        can_submit: matches!(c.status, CampaignStatus::Draft | CampaignStatus::Rejected),
+        status_label: status_label(t, c.status),
+        raised: format!("{} {}", c.raised, c.currency),
+        match_label: match_label(t, &c.match_.status),
+        rejection: c.rejection_reason,
+        id: c.id,
+        title: c.title,
+    }
+}
+
+/// The console's campaign lists: the first 200, in one status or any.
+pub fn list_params(status: Option<CampaignStatus>) -> CampaignListParams {
+    CampaignListParams {
+        status,
+        fund_id: None,
+        area_id: None,
+        association_id: None,
+        limit: Some(200),
+        cursor: None,
+    }
+}

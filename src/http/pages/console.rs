@@ -2,7 +2,7 @@
 //! and donations, the reviewers' queue, the finance office's books, the admin's registers).
 //! Each role's section is read by its own module.
 
-use super::common::{match_label, status_label};
+use super::common::{OwnCampaign, list_params, own_line};
 use super::console_admin::{Account, AdminSection};
 use super::console_association::{AssociationSection, DonationLine};
 use super::console_finance::{FinanceSection, FundFigures, SettlementLine};
@@ -11,7 +11,7 @@ use super::{Ctx, PageResult, context, html, redirect};
 use crate::app::AppState;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::role::Role;
-use crate::http::controllers::campaigns::{self as campaigns, CampaignListParams, CampaignView};
+use crate::http::controllers::campaigns;
 use crate::http::error::ApiError;
 use crate::http::extract::Principal;
 use actix_session::Session;
@@ -19,17 +19,6 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use chrono::Datelike;
 use serde::Deserialize;
-
-/// A campaign in an association's list or the reviewers' queue.
-pub struct OwnCampaign {
-    pub id: String,
-    pub title: String,
-    pub status_label: String,
-    pub raised: String,
-    pub match_label: String,
-    pub can_submit: bool,
-    pub rejection: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "console.html")]
@@ -61,30 +50,6 @@ struct ConsolePage {
 #[derive(Deserialize)]
 pub struct ConsoleQuery {
     pub done: Option<String>,
-}
-
-pub(super) fn own_line(t: &Tr, c: CampaignView) -> OwnCampaign {
-    OwnCampaign {
-        can_submit: matches!(c.status, CampaignStatus::Draft | CampaignStatus::Rejected),
-        status_label: status_label(t, c.status),
-        raised: format!("{} {}", c.raised, c.currency),
-        match_label: match_label(t, &c.match_.status),
-        rejection: c.rejection_reason,
-        id: c.id,
-        title: c.title,
-    }
-}
-
-/// The console's campaign lists: the first 200, in one status or any.
-pub(super) fn list_params(status: Option<CampaignStatus>) -> CampaignListParams {
-    CampaignListParams {
-        status,
-        fund_id: None,
-        area_id: None,
-        association_id: None,
-        limit: Some(200),
-        cursor: None,
-    }
 }
 
 /// The notices a form's redirect may ask for (`?done=`).

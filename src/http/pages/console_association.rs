@@ -1,7 +1,7 @@
 //! The console's section for an association: its campaigns, the funds it may apply to and the
 //! year's donations with their receipts.
 
-use super::console::{OwnCampaign, list_params, own_line};
+use super::common::{OwnCampaign, list_params, own_line};
 use super::i18n::Tr;
 use crate::app::AppState;
 use crate::app::console::{DonorFacts, donors_of, fund_choices, receipts_of_year};
