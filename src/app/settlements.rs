@@ -14,7 +14,7 @@ use crate::db::queries::audit;
 use crate::db::schema::{
     associations, campaigns, funds, match_parts, settlement_items, settlement_lines, settlements,
 };
-use crate::db::{DbConnection, funders, ledger};
+use crate::db::{DbConnection, DbError, funders, ledger};
 use crate::domain::fund::FunderKind;
 use crate::domain::ids;
 use crate::domain::matching::MatchState;
@@ -24,6 +24,10 @@ use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
+
+pub mod bank_file;
+pub mod reads;
+pub mod treasury;
 
 /// Why a batch did not move.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +53,52 @@ pub enum SettlementError {
     /// A public funder's award not yet published in the transparency register.
     #[error("{0}")]
     Unpublished(String),
+    #[error("no such fund")]
+    FundNotFound,
+    #[error("no such funder")]
+    FunderNotFound,
+    #[error("treasury payment orders are for public funders' batches; use sepa.xml")]
+    NotPublicFunder,
+    #[error(
+        "the city's account is not configured: set COFUND_DEBTOR_NAME, COFUND_DEBTOR_IBAN \
+         (and COFUND_DEBTOR_BIC) before producing SEPA files"
+    )]
+    DebtorNotConfigured,
     #[error(transparent)]
-    Db(#[from] diesel::result::Error),
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for SettlementError {
+    fn from(e: diesel::result::Error) -> SettlementError {
+        SettlementError::Db(DbError::Query(e))
+    }
+}
+
+/// A batch with its items (one per association) and lines (one per commitment).
+pub struct Batch {
+    pub settlement: SettlementRow,
+    pub items: Vec<SettlementItemRow>,
+    pub lines: Vec<SettlementLineRow>,
+}
+
+/// A batch, its items in id order and its lines in campaign order.
+pub fn load_batch(conn: &mut DbConnection, id: &str) -> Result<Batch, SettlementError> {
+    let settlement = load(conn, id)?;
+    let items = settlement_items::table
+        .filter(settlement_items::settlement_id.eq(id))
+        .order(settlement_items::id)
+        .select(SettlementItemRow::as_select())
+        .load(conn)?;
+    let lines = settlement_lines::table
+        .filter(settlement_lines::settlement_id.eq(id))
+        .order(settlement_lines::campaign_id)
+        .select(SettlementLineRow::as_select())
+        .load(conn)?;
+    Ok(Batch {
+        settlement,
+        items,
+        lines,
+    })
 }
 
 fn invalid(field: &str, message: impl std::fmt::Display) -> SettlementError {
@@ -432,4 +480,57 @@ pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<()
         Some("draft -> cancelled".into()),
     )?;
     Ok(())
+}
+
+/// Drafts a batch ([`create`]) in a transaction of its own and returns it.
+pub async fn create_batch(
+    state: &crate::app::AppState,
+    principal: Principal,
+    body: NewBatch,
+) -> Result<Batch, SettlementError> {
+    state
+        .db
+        .run(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                let id = create(conn, &principal, body)?;
+                load_batch(conn, &id)
+            })
+        })
+        .await
+}
+
+/// Confirms a batch ([`confirm`]) in a transaction of its own and returns it.
+pub async fn confirm_batch(
+    state: &crate::app::AppState,
+    principal: Principal,
+    id: String,
+    reference: String,
+    paid_at: NaiveDateTime,
+) -> Result<Batch, SettlementError> {
+    state
+        .db
+        .run(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                confirm(conn, &principal, &id, &reference, paid_at)?;
+                load_batch(conn, &id)
+            })
+        })
+        .await
+}
+
+/// Cancels a batch ([`cancel`]) in a transaction of its own and returns it.
+pub async fn cancel_batch(
+    state: &crate::app::AppState,
+    principal: Principal,
+    id: String,
+) -> Result<Batch, SettlementError> {
+    state
+        .db
+        .run(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                cancel(conn, &principal, &id)?;
+                load_batch(conn, &id)
+            })
+        })
+        .await
 }

@@ -3,28 +3,16 @@
 //! by a conditional update, so concurrent batch creation cannot take it twice.
 
 use crate::app::AppState;
-use crate::app::settlements as app_settlements;
-use crate::db::models::{
-    CampaignRow, FundRow, FunderRow, MatchPartRow, SettlementItemRow, SettlementLineRow,
-    SettlementRow,
-};
-use crate::db::schema::{
-    associations, campaigns, funds, match_parts, settlement_items, settlement_lines, settlements,
-};
-use crate::db::{DbConnection, write_tx};
-use crate::domain::fund::FunderKind;
+use crate::app::settlements::{self as app_settlements, Batch, bank_file, reads, treasury};
+use crate::db::models::MatchPartRow;
 use crate::domain::matching::MatchState;
 use crate::domain::role::Role;
-use crate::domain::sepa;
-use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, Principal, check_limit};
-use crate::http::views::{from_client, money, now, ts};
+use crate::http::views::{from_client, money, ts};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,13 +64,6 @@ pub struct CommitmentParams {
     pub cursor: Option<String>,
 }
 
-/// Committed campaigns with their association's name, and their funders' parts.
-type CommitmentRows = (
-    Vec<(CampaignRow, String)>,
-    Vec<MatchPartRow>,
-    Vec<(String, String, bool)>,
-);
-
 /// Match commitments of a fund (finance, admin).
 #[utoipa::path(
     tag = "finance",
@@ -115,10 +96,10 @@ pub(crate) async fn list_commitments(
 ) -> ApiResult<Page<CommitmentView>> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let limit = check_limit(params.limit)?;
-    let statuses: Vec<&'static str> = match params.status.as_deref().unwrap_or("committed") {
-        "committed" => vec!["committed"],
-        "settled" => vec!["settled"],
-        "all" => vec!["committed", "settled"],
+    let states = match params.status.as_deref().unwrap_or("committed") {
+        "committed" => vec![MatchState::Committed],
+        "settled" => vec![MatchState::Settled],
+        "all" => vec![MatchState::Committed, MatchState::Settled],
         _ => {
             return Err(ApiError::validation(
                 "status",
@@ -126,64 +107,28 @@ pub(crate) async fn list_commitments(
             ));
         }
     };
-    let cursor = params.cursor.unwrap_or_default();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<CommitmentRows> {
-            let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
-            if exists == 0 {
-                return Err(ApiError::NotFound("fund"));
-            }
-            let mut q = campaigns::table
-                .inner_join(associations::table)
-                .filter(campaigns::fund_id.eq(&fund_id))
-                .filter(campaigns::match_status.eq_any(statuses))
-                .filter(campaigns::id.gt(&cursor))
-                .order(campaigns::id)
-                .limit(limit + 1)
-                .select((CampaignRow::as_select(), associations::name))
-                .into_boxed();
-            if let Some(a) = params.association_id {
-                q = q.filter(campaigns::association_id.eq(a));
-            }
-            if let Some(f) = params.funder_id {
-                q = q.filter(
-                    campaigns::id.eq_any(
-                        match_parts::table
-                            .filter(match_parts::funder_id.eq(f))
-                            .filter(match_parts::amount.gt(0))
-                            .select(match_parts::campaign_id),
-                    ),
-                );
-            }
-            let rows: Vec<(CampaignRow, String)> = q.load(conn)?;
-            let ids: Vec<&str> = rows.iter().map(|(c, _)| c.id.as_str()).collect();
-            let parts = match_parts::table
-                .filter(match_parts::campaign_id.eq_any(&ids))
-                .order((match_parts::campaign_id, match_parts::funder_id))
-                .select(MatchPartRow::as_select())
-                .load(conn)?;
-            let awards: Vec<(String, String, bool)> = crate::db::schema::awards::table
-                .filter(crate::db::schema::awards::campaign_id.eq_any(&ids))
-                .select((
-                    crate::db::schema::awards::campaign_id,
-                    crate::db::schema::awards::funder_id,
-                    crate::db::schema::awards::published_at.is_not_null(),
-                ))
-                .load(conn)?;
-            Ok((rows, parts, awards))
-        })
-        .await?;
-    let (rows, parts, awards) = rows;
+    let filter = reads::CommitmentFilter {
+        fund_id,
+        states,
+        association_id: params.association_id,
+        funder_id: params.funder_id,
+        after: params.cursor.unwrap_or_default(),
+        limit: limit + 1,
+    };
+    let rows = reads::commitments(state, filter)
+        .await
+        .map_err(settlement_error)?;
     Ok(Page::from_rows(
         rows,
         limit,
-        |(c, _)| c.id.clone(),
-        |(c, association_name)| {
-            let mine: Vec<&MatchPartRow> = parts
-                .iter()
-                .filter(|p| p.campaign_id == c.id && p.amount > 0)
-                .collect();
+        |c| c.campaign.id.clone(),
+        |reads::Commitment {
+             campaign: c,
+             association_name,
+             parts,
+             awards,
+         }| {
+            let mine: Vec<&MatchPartRow> = parts.iter().filter(|p| p.amount > 0).collect();
             let all_in_batches = mine.iter().all(|p| p.settled || p.settlement_id.is_some());
             CommitmentView {
                 status: match c.match_status {
@@ -200,17 +145,16 @@ pub(crate) async fn list_commitments(
                         amount: money(p.amount, &c.currency),
                         settlement_id: p.settlement_id.clone(),
                         settled: p.settled,
-                        award: awards
-                            .iter()
-                            .find(|(cid, fid, _)| *cid == p.campaign_id && *fid == p.funder_id)
-                            .map(|(_, _, published)| {
+                        award: awards.iter().find(|(fid, _)| *fid == p.funder_id).map(
+                            |(_, published)| {
                                 if *published {
                                     "published"
                                 } else {
                                     "unpublished"
                                 }
                                 .to_string()
-                            }),
+                            },
+                        ),
                     })
                     .collect(),
                 amount: money(c.match_amount, &c.currency),
@@ -279,33 +223,12 @@ pub struct SettlementView {
 
 pub type SettlementPage = Page<SettlementView>;
 
-type Loaded = (
-    SettlementRow,
-    Vec<SettlementItemRow>,
-    Vec<SettlementLineRow>,
-);
-
-fn load(conn: &mut DbConnection, id: &str) -> ApiResult<Loaded> {
-    let s: SettlementRow = settlements::table
-        .find(id)
-        .select(SettlementRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("settlement"))?;
-    let items = settlement_items::table
-        .filter(settlement_items::settlement_id.eq(id))
-        .order(settlement_items::id)
-        .select(SettlementItemRow::as_select())
-        .load(conn)?;
-    let lines = settlement_lines::table
-        .filter(settlement_lines::settlement_id.eq(id))
-        .order(settlement_lines::campaign_id)
-        .select(SettlementLineRow::as_select())
-        .load(conn)?;
-    Ok((s, items, lines))
-}
-
-fn view((s, items, lines): Loaded) -> SettlementView {
+fn view(batch: Batch) -> SettlementView {
+    let Batch {
+        settlement: s,
+        items,
+        lines,
+    } = batch;
     let c = s.currency;
     SettlementView {
         items: items
@@ -382,22 +305,15 @@ pub(crate) async fn create_settlement(
     body: CreateSettlement,
 ) -> ApiResult<SettlementView> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let v = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<SettlementView> {
-                let batch = app_settlements::NewBatch {
-                    fund_id: body.fund_id,
-                    funder_id: body.funder_id,
-                    commitment_ids: body.commitment_ids,
-                };
-                let id =
-                    app_settlements::create(conn, &principal, batch).map_err(settlement_error)?;
-                Ok(view(load(conn, &id)?))
-            })
-        })
-        .await?;
-    Ok(v)
+    let batch = app_settlements::NewBatch {
+        fund_id: body.fund_id,
+        funder_id: body.funder_id,
+        commitment_ids: body.commitment_ids,
+    };
+    let created = app_settlements::create_batch(state, principal, batch)
+        .await
+        .map_err(settlement_error)?;
+    Ok(view(created))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -430,30 +346,22 @@ pub async fn list(
     principal.require(&[Role::Finance, Role::Admin])?;
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
-    let cursor = params.cursor.unwrap_or_default();
-    let loaded = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<Loaded>> {
-            let mut q = settlements::table
-                .filter(settlements::id.gt(&cursor))
-                .order(settlements::id)
-                .limit(limit + 1)
-                .select(settlements::id)
-                .into_boxed();
-            if let Some(f) = params.funder_id {
-                q = q.filter(settlements::funder_id.eq(f));
-            }
-            if let Some(f) = params.fund_id {
-                q = q.filter(settlements::fund_id.eq(f));
-            }
-            if let Some(s) = params.status {
-                q = q.filter(settlements::status.eq(s));
-            }
-            let ids: Vec<String> = q.load(conn)?;
-            ids.iter().map(|id| load(conn, id)).collect()
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(loaded, limit, |l| l.0.id.clone(), view)))
+    let filter = reads::BatchFilter {
+        fund_id: params.fund_id,
+        funder_id: params.funder_id,
+        status: params.status,
+        after: params.cursor.unwrap_or_default(),
+        limit: limit + 1,
+    };
+    let loaded = reads::batches(&state, filter)
+        .await
+        .map_err(settlement_error)?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        loaded,
+        limit,
+        |b| b.settlement.id.clone(),
+        view,
+    )))
 }
 
 /// Read a settlement batch (finance, admin).
@@ -475,7 +383,7 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
-    let loaded = state.db.run(move |conn| load(conn, &id)).await?;
+    let loaded = reads::batch(&state, id).await.map_err(settlement_error)?;
     Ok(HttpResponse::Ok().json(view(loaded)))
 }
 
@@ -513,66 +421,9 @@ pub async fn sepa_xml(
 /// A batch's pain.001 file and its name: for the API and the console alike (the caller has
 /// checked the role).
 pub(crate) async fn sepa_file(state: &AppState, id: String) -> ApiResult<(String, String)> {
-    let (s, items, _) = state.db.run(move |conn| load(conn, &id)).await?;
-    if s.status == SettlementStatus::Cancelled {
-        return Err(ApiError::conflict(
-            "settlement_cancelled",
-            "this batch was cancelled",
-        ));
-    }
-    let funder_id = s.funder_id.clone();
-    let fund_id = s.fund_id.clone();
-    let funder = state
-        .db
-        .run(move |conn| -> ApiResult<Option<FunderRow>> {
-            Ok(crate::db::funders::load_funder(conn, &fund_id, &funder_id)?)
-        })
-        .await?
-        .ok_or(ApiError::NotFound("funder"))?;
-    let cfg = &state.config;
-    // A funder with its own account is the debtor; the city without one pays from the
-    // configured account.
-    let debtor = match &funder.iban {
-        Some(iban) => sepa::Debtor {
-            name: funder.name.clone(),
-            iban: iban.clone(),
-            bic: funder.bic.clone(),
-        },
-        None => sepa::Debtor {
-            name: cfg.debtor_name.clone(),
-            iban: cfg.debtor_iban.as_str().to_string(),
-            bic: cfg.debtor_bic.as_ref().map(|b| b.as_str().to_string()),
-        },
-    };
-    if funder.iban.is_none() && cfg.debtor_iban.as_str() == crate::config::EXAMPLE_DEBTOR_IBAN {
-        // A bank would reject it at best; at worst it debits somebody else's account.
-        return Err(ApiError::conflict(
-            "debtor_not_configured",
-            "the city's account is not configured: set COFUND_DEBTOR_NAME, COFUND_DEBTOR_IBAN \
-             (and COFUND_DEBTOR_BIC) before producing SEPA files",
-        ));
-    }
-    let batch = sepa::Batch {
-        message_id: s.message_id.clone(),
-        payment_info_id: format!("{}-1", s.message_id),
-        created_at: now(),
-        execution_date: now().date(),
-        currency: s.currency,
-        transfers: items
-            .into_iter()
-            .filter(|i| i.status != ItemStatus::Cancelled)
-            .map(|i| sepa::Transfer {
-                end_to_end_id: i.end_to_end_id,
-                amount: i.amount,
-                creditor_name: i.creditor_name,
-                iban: i.iban,
-                bic: i.bic,
-                remittance: i.remittance,
-            })
-            .collect(),
-    };
-    let xml = sepa::pain001(&debtor, &batch);
-    Ok((format!("{}.xml", s.message_id), xml))
+    bank_file::pain001(state, id)
+        .await
+        .map_err(settlement_error)
 }
 
 /// The batch's items as CSV (finance, admin).
@@ -594,7 +445,11 @@ pub async fn items_csv(
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
-    let (s, items, lines) = state.db.run(move |conn| load(conn, &id)).await?;
+    let Batch {
+        settlement: s,
+        items,
+        lines,
+    } = reads::batch(&state, id).await.map_err(settlement_error)?;
     let mut out = crate::http::csv_out::CsvOut::new(&[
         "item_id",
         "association_id",
@@ -686,23 +541,11 @@ pub(crate) async fn confirm_settlement(
     if body.paid_at > Utc::now() + chrono::Duration::days(1) {
         return Err(ApiError::validation("paid_at", "must not be in the future"));
     }
-    let v = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<SettlementView> {
-                app_settlements::confirm(
-                    conn,
-                    &principal,
-                    &id,
-                    &reference,
-                    from_client(body.paid_at),
-                )
-                .map_err(settlement_error)?;
-                Ok(view(load(conn, &id)?))
-            })
-        })
-        .await?;
-    Ok(v)
+    let confirmed =
+        app_settlements::confirm_batch(state, principal, id, reference, from_client(body.paid_at))
+            .await
+            .map_err(settlement_error)?;
+    Ok(view(confirmed))
 }
 
 /// Cancel a draft batch: its commitments return to `committed` (finance, admin).
@@ -724,17 +567,10 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let id = id.into_inner();
-    let v = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<SettlementView> {
-                app_settlements::cancel(conn, &principal, &id).map_err(settlement_error)?;
-                Ok(view(load(conn, &id)?))
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(v))
+    let cancelled = app_settlements::cancel_batch(&state, principal, id.into_inner())
+        .await
+        .map_err(settlement_error)?;
+    Ok(HttpResponse::Ok().json(view(cancelled)))
 }
 
 /// The answer to a batch that did not move.
@@ -755,6 +591,10 @@ fn settlement_error(e: app_settlements::SettlementError) -> ApiError {
         ),
         E::NotPayable(detail) => ApiError::conflict("commitment_not_payable", detail),
         E::Unpublished(detail) => ApiError::conflict("award_unpublished", detail),
+        E::FundNotFound => ApiError::NotFound("fund"),
+        E::FunderNotFound => ApiError::NotFound("funder"),
+        e @ E::NotPublicFunder => ApiError::conflict("not_public_funder", e.to_string()),
+        e @ E::DebtorNotConfigured => ApiError::conflict("debtor_not_configured", e.to_string()),
         E::Db(e) => e.into(),
     }
 }
@@ -821,104 +661,52 @@ pub const TREASURY_COLUMNS: [&str; 16] = [
     "valuta",
 ];
 
-fn treasury_export(conn: &mut DbConnection, id: &str) -> ApiResult<TreasuryExport> {
-    use crate::db::schema::awards;
-    let (s, items, lines) = load(conn, id)?;
-    if s.status == SettlementStatus::Cancelled {
-        return Err(ApiError::conflict(
-            "settlement_cancelled",
-            "this batch was cancelled",
-        ));
-    }
-    let funder = crate::db::funders::load_funder(conn, &s.fund_id, &s.funder_id)?
-        .ok_or(ApiError::NotFound("funder"))?;
-    if funder.kind != FunderKind::Public {
-        return Err(ApiError::conflict(
-            "not_public_funder",
-            "treasury payment orders are for public funders' batches; use sepa.xml",
-        ));
-    }
-    let fund: FundRow = funds::table
-        .find(&s.fund_id)
-        .select(FundRow::as_select())
-        .first(conn)?;
-    let campaign_ids: Vec<&str> = lines.iter().map(|l| l.campaign_id.as_str()).collect();
-    let titles: BTreeMap<String, String> = campaigns::table
-        .filter(campaigns::id.eq_any(&campaign_ids))
-        .select((campaigns::id, campaigns::title))
-        .load::<(String, String)>(conn)?
+async fn treasury_export(state: &AppState, id: String) -> ApiResult<TreasuryExport> {
+    let t = state
+        .db
+        .read(move |conn| treasury::orders(conn, &id))
+        .await
+        .map_err(settlement_error)?;
+    let c = t.settlement.currency;
+    let lines = t
+        .orders
         .into_iter()
-        .collect();
-    let awarded: Vec<(String, String, Option<String>)> = awards::table
-        .filter(awards::funder_id.eq(&funder.id))
-        .filter(awards::campaign_id.eq_any(&campaign_ids))
-        .select((awards::campaign_id, awards::id, awards::legal_basis))
-        .load(conn)?;
-    let tax_codes: BTreeMap<String, String> = associations::table
-        .filter(associations::id.eq_any(items.iter().map(|i| i.association_id.as_str())))
-        .select((associations::id, associations::tax_code))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
-    let execution_date = s.paid_at.unwrap_or_else(now).date();
-    let c = s.currency;
-    let mut out = Vec::new();
-    let mut total = 0;
-    for item in items.iter().filter(|i| i.status != ItemStatus::Cancelled) {
-        let mine: Vec<&SettlementLineRow> = lines.iter().filter(|l| l.item_id == item.id).collect();
-        let names: Vec<&str> = mine
-            .iter()
-            .map(|l| {
-                titles
-                    .get(&l.campaign_id)
-                    .map_or(l.campaign_id.as_str(), String::as_str)
-            })
-            .collect();
-        let awards_of: Vec<&(String, String, Option<String>)> = awarded
-            .iter()
-            .filter(|(cid, _, _)| mine.iter().any(|l| &l.campaign_id == cid))
-            .collect();
-        let mut acts: Vec<String> = awards_of.iter().filter_map(|a| a.2.clone()).collect();
-        acts.dedup();
-        total += item.amount;
-        out.push(TreasuryLine {
-            progressivo_beneficiario: out.len() as i32 + 1,
-            anagrafica_beneficiario: item.creditor_name.clone(),
-            codice_fiscale_beneficiario: tax_codes
-                .get(&item.association_id)
-                .cloned()
-                .unwrap_or_default(),
-            iban: item.iban.clone(),
-            bic: item.bic.clone(),
-            importo_beneficiario: money(item.amount, &c),
-            causale: crate::domain::treasury::causale(&fund.name, fund.cup.as_deref(), &names),
-            codice_cup: fund.cup.clone(),
-            codice_cgu: fund.siope_code.clone(),
-            motivo_esclusione_cig_siope: crate::domain::treasury::CIG_EXCLUSION_GRANT.to_string(),
-            estremi_provvedimento_autorizzativo: acts.join("; "),
-            id_attribuzioni: awards_of.iter().map(|a| a.1.clone()).collect(),
-            data_esecuzione_pagamento: execution_date,
-            identificativo_end_to_end: item.end_to_end_id.clone(),
-            campaign_ids: mine.iter().map(|l| l.campaign_id.clone()).collect(),
-        });
-    }
-    if total != s.total {
-        // The batch's items always add up to its total; a difference is a bug to look at,
-        // never a file to send to the treasurer.
-        return Err(ApiError::Internal(format!(
-            "settlement {} items add up to {total}, its total is {}",
-            s.id, s.total
-        )));
-    }
+        .enumerate()
+        .map(|(n, o)| {
+            let names: Vec<&str> = o.titles.iter().map(String::as_str).collect();
+            TreasuryLine {
+                progressivo_beneficiario: n as i32 + 1,
+                anagrafica_beneficiario: o.item.creditor_name,
+                codice_fiscale_beneficiario: o.tax_code,
+                iban: o.item.iban,
+                bic: o.item.bic,
+                importo_beneficiario: money(o.item.amount, &c),
+                causale: crate::domain::treasury::causale(
+                    &t.fund.name,
+                    t.fund.cup.as_deref(),
+                    &names,
+                ),
+                codice_cup: t.fund.cup.clone(),
+                codice_cgu: t.fund.siope_code.clone(),
+                motivo_esclusione_cig_siope: crate::domain::treasury::CIG_EXCLUSION_GRANT
+                    .to_string(),
+                estremi_provvedimento_autorizzativo: o.acts.join("; "),
+                id_attribuzioni: o.award_ids,
+                data_esecuzione_pagamento: t.execution_date,
+                identificativo_end_to_end: o.item.end_to_end_id,
+                campaign_ids: o.campaign_ids,
+            }
+        })
+        .collect::<Vec<_>>();
     Ok(TreasuryExport {
-        numero_beneficiari: out.len() as i32,
-        importo_totale: money(total, &c),
-        settlement_id: s.id,
-        fund_id: s.fund_id,
-        funder_id: s.funder_id,
-        ente: funder.name,
+        numero_beneficiari: lines.len() as i32,
+        importo_totale: money(t.total, &c),
+        settlement_id: t.settlement.id,
+        fund_id: t.settlement.fund_id,
+        funder_id: t.settlement.funder_id,
+        ente: t.funder.name,
         currency: c.to_string(),
-        lines: out,
+        lines,
     })
 }
 
@@ -944,10 +732,7 @@ pub async fn treasury_json(
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let id = id.into_inner();
-    let export = state
-        .db
-        .read(move |conn| treasury_export(conn, &id))
-        .await?;
+    let export = treasury_export(&state, id).await?;
     Ok(HttpResponse::Ok().json(export))
 }
 
@@ -985,10 +770,7 @@ pub async fn treasury_csv(
 /// A public funder's batch as treasury CSV: for the API and the console alike (the caller has
 /// checked the role).
 pub(crate) async fn treasury_csv_file(state: &AppState, id: String) -> ApiResult<String> {
-    let export = state
-        .db
-        .read(move |conn| treasury_export(conn, &id))
-        .await?;
+    let export = treasury_export(state, id).await?;
     let mut out = crate::http::csv_out::CsvOut::new(&TREASURY_COLUMNS);
     for l in &export.lines {
         out.row([
