@@ -21,6 +21,7 @@ pub mod per_donation;
 pub mod pledges;
 pub mod quadratic;
 pub mod receipts;
+pub mod reports;
 pub mod settlements;
 pub mod transparency;
 pub mod users;

@@ -15,6 +15,8 @@
 //! A receipt whose money went back to the donor is voided (numbered first if it was still
 //! queued); its number is never given again.
 
+use crate::app::AppState;
+use crate::auth::Principal;
 use crate::clock::now;
 use crate::db::models::ReceiptRow;
 use crate::db::schema::{
@@ -23,7 +25,8 @@ use crate::db::schema::{
 use crate::db::{DbConnection, write_tx};
 use crate::domain::money::Currency;
 use crate::domain::pledge::PledgeStatus;
-use chrono::{Datelike, NaiveDateTime};
+use crate::domain::role::Role;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 /// What a receipt needs from the donation it certifies.
@@ -400,4 +403,345 @@ pub fn of_year(
         return Ok(None);
     }
     Ok(Some(rows.into_iter().map(facts).collect()))
+}
+
+impl ReceiptFacts {
+    /// What went back to the donor, at most the donated amount.
+    pub fn refunded_part(&self) -> i64 {
+        self.refunded.min(self.receipt.amount)
+    }
+
+    /// What the donor gave and kept given: the amount less what went back.
+    pub fn net_amount(&self) -> i64 {
+        self.receipt.amount - self.refunded_part()
+    }
+}
+
+/// Why a receipt or an association's list was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    /// No such pledge, or its donation was never counted.
+    #[error("no such receipt")]
+    NotFound,
+    #[error("no such association")]
+    AssociationNotFound,
+    /// The receipt of another partner's or association's donation.
+    #[error("this receipt belongs to another partner's or association's donation")]
+    NotYours,
+    /// Another association's list.
+    #[error("this is another association's")]
+    OtherAssociation,
+    /// A role that may not read an association's lists.
+    #[error("this role may not read an association's donations")]
+    RoleMayNotRead,
+    #[error("invalid fields")]
+    Invalid(Vec<super::funds::Invalid>),
+    /// More receipts in the year than one list holds ([`MAX_PER_YEAR`]).
+    #[error("more receipts than one list holds")]
+    TooMany,
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+impl From<diesel::result::Error> for ReceiptError {
+    fn from(e: diesel::result::Error) -> ReceiptError {
+        ReceiptError::Db(crate::db::DbError::Query(e))
+    }
+}
+
+/// Finance and admin read every receipt; a partner those of its pledges, an association those
+/// of its campaigns' donations.
+fn may_read(reader: &Principal, owners: &ReceiptOwners) -> Result<(), ReceiptError> {
+    match reader.role {
+        Role::Admin | Role::Finance => Ok(()),
+        Role::Partner if reader.partner_id.as_deref() == Some(owners.partner_id.as_str()) => Ok(()),
+        Role::Association
+            if reader.association_id.as_deref() == Some(owners.association_id.as_str()) =>
+        {
+            Ok(())
+        }
+        _ => Err(ReceiptError::NotYours),
+    }
+}
+
+/// The association itself, finance or admin; anyone else is refused.
+fn may_read_association(reader: &Principal, association_id: &str) -> Result<(), ReceiptError> {
+    match reader.role {
+        Role::Admin | Role::Finance => Ok(()),
+        Role::Association if reader.association_id.as_deref() == Some(association_id) => Ok(()),
+        Role::Association => Err(ReceiptError::OtherAssociation),
+        _ => Err(ReceiptError::RoleMayNotRead),
+    }
+}
+
+/// The donor as the reader may see them: the association does not see anonymous donors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownDonor {
+    pub name: Option<String>,
+    pub tax_code: Option<String>,
+}
+
+fn shown_donor(reader: &Principal, f: &ReceiptFacts, anonymous: bool) -> ShownDonor {
+    if reader.role == Role::Association && anonymous {
+        return ShownDonor {
+            name: None,
+            tax_code: None,
+        };
+    }
+    ShownDonor {
+        name: f.donor_name.clone(),
+        tax_code: f.donor_tax_code.clone(),
+    }
+}
+
+/// A receipt as its reader may see it.
+#[derive(Debug, Clone)]
+pub struct ShownReceipt {
+    pub facts: ReceiptFacts,
+    /// The donor asked to stay anonymous to the association.
+    pub anonymous: bool,
+    pub donor: ShownDonor,
+}
+
+fn is_anonymous(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<bool> {
+    Ok(donors::table
+        .find(pledge_id)
+        .select(donors::anonymous)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// A donation's receipt for `reader` (the partner that took the pledge, the association that
+/// received it, finance, admin), numbered first if it was still queued. Whose it is is read
+/// first: a refused request numbers nothing.
+pub async fn receipt(
+    state: &AppState,
+    reader: Principal,
+    pledge_id: String,
+) -> Result<ShownReceipt, ReceiptError> {
+    state
+        .db
+        .run(move |conn| -> Result<ShownReceipt, ReceiptError> {
+            let owners = owners(conn, &pledge_id)?.ok_or(ReceiptError::NotFound)?;
+            may_read(&reader, &owners)?;
+            number_for_pledge(conn, &pledge_id)?;
+            let facts = of_pledge(conn, &pledge_id)?.ok_or(ReceiptError::NotFound)?;
+            let anonymous = is_anonymous(conn, &pledge_id)?;
+            let donor = shown_donor(&reader, &facts, anonymous);
+            Ok(ShownReceipt {
+                facts,
+                anonymous,
+                donor,
+            })
+        })
+        .await
+}
+
+/// The calendar year asked for (this year by default), 2000–2200.
+fn year_of(year: Option<i32>) -> Result<i32, ReceiptError> {
+    let year = year.unwrap_or_else(|| now().year());
+    if !(2000..=2200).contains(&year) {
+        return Err(ReceiptError::Invalid(vec![super::funds::Invalid::new(
+            "year",
+            "must be between 2000 and 2200",
+        )]));
+    }
+    Ok(year)
+}
+
+fn association_exists(conn: &mut DbConnection, id: &str) -> Result<(), ReceiptError> {
+    let n: i64 = associations::table.find(id).count().get_result(conn)?;
+    if n == 0 {
+        return Err(ReceiptError::AssociationNotFound);
+    }
+    Ok(())
+}
+
+/// An association's receipts of a year, by number (voided ones included, so the numbering
+/// shows no gap), each numbered first if it was still queued.
+pub struct YearOfReceipts {
+    pub year: i32,
+    pub receipts: Vec<ShownReceipt>,
+}
+
+/// The year's receipts of an association (`year`: this year by default) for `reader` (the
+/// association itself, finance, admin): what it sends to the Agenzia delle Entrate.
+pub async fn donations(
+    state: &AppState,
+    reader: Principal,
+    association_id: String,
+    year: Option<i32>,
+) -> Result<YearOfReceipts, ReceiptError> {
+    may_read_association(&reader, &association_id)?;
+    let year = year_of(year)?;
+    let receipts = state
+        .db
+        .run(move |conn| -> Result<Vec<ShownReceipt>, ReceiptError> {
+            association_exists(conn, &association_id)?;
+            number_for_year(conn, &association_id, year)?;
+            let rows = of_year(conn, &association_id, year)?.ok_or(ReceiptError::TooMany)?;
+            let ids: Vec<&str> = rows.iter().map(|r| r.receipt.pledge_id.as_str()).collect();
+            let mut anonymous = std::collections::HashSet::new();
+            for chunk in ids.chunks(500) {
+                let found: Vec<String> = donors::table
+                    .filter(donors::pledge_id.eq_any(chunk))
+                    .filter(donors::anonymous.eq(true))
+                    .select(donors::pledge_id)
+                    .load(conn)?;
+                anonymous.extend(found);
+            }
+            Ok(rows
+                .into_iter()
+                .map(|facts| {
+                    let anonymous = anonymous.contains(&facts.receipt.pledge_id);
+                    ShownReceipt {
+                        donor: shown_donor(&reader, &facts, anonymous),
+                        facts,
+                        anonymous,
+                    }
+                })
+                .collect())
+        })
+        .await?;
+    Ok(YearOfReceipts { year, receipts })
+}
+
+/// One payment of public money an association received.
+#[derive(Debug, Clone)]
+pub struct PublicPayment {
+    /// The public body that paid.
+    pub funder_name: String,
+    pub funder_tax_code: Option<String>,
+    pub fund_id: String,
+    pub fund_name: String,
+    pub cup: Option<String>,
+    pub amount: i64,
+    pub paid_at: NaiveDateTime,
+    pub causale: String,
+    pub settlement_id: String,
+    pub campaign_ids: Vec<String>,
+}
+
+/// The public money an association received in a year (cash basis), for the publication L.
+/// 124/2017 art. 1 c. 125 asks of the association itself.
+pub struct PublicFunding {
+    pub year: i32,
+    pub currency: Currency,
+    pub total: i64,
+    /// By payment date.
+    pub payments: Vec<PublicPayment>,
+}
+
+/// Public money paid to an association in a year (`year`: this year by default), for `reader`
+/// (the association itself, finance, admin): each confirmed payment by a public funder.
+pub async fn public_funding(
+    state: &AppState,
+    reader: Principal,
+    association_id: String,
+    year: Option<i32>,
+) -> Result<PublicFunding, ReceiptError> {
+    use crate::db::schema::{funders, funds, settlement_items, settlement_lines, settlements};
+    use crate::domain::fund::FunderKind;
+    use crate::domain::settlement::{ItemStatus, SettlementStatus};
+    may_read_association(&reader, &association_id)?;
+    let year = year_of(year)?;
+    let not_a_year = || {
+        ReceiptError::Invalid(vec![super::funds::Invalid::new(
+            "year",
+            "not a calendar year",
+        )])
+    };
+    let from = NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(not_a_year)?;
+    let to = NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(not_a_year)?;
+    type Row = (
+        String,
+        i64,
+        String,
+        NaiveDateTime,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        String,
+    );
+    /// (settlement item, campaign) pairs.
+    type ItemCampaigns = Vec<(String, String)>;
+    let (rows, lines) = state
+        .db
+        .read(
+            move |conn| -> Result<(Vec<Row>, ItemCampaigns), ReceiptError> {
+                association_exists(conn, &association_id)?;
+                let rows: Vec<Row> = settlement_items::table
+                    .inner_join(settlements::table)
+                    .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
+                    .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
+                    .filter(settlement_items::association_id.eq(&association_id))
+                    .filter(settlement_items::status.eq(ItemStatus::Settled))
+                    .filter(settlements::status.eq(SettlementStatus::Confirmed))
+                    // `FunderKind` has no `ToSql` in `db::stored` yet: compared as its stored text.
+                    .filter(funders::kind.eq(FunderKind::Public.as_str()))
+                    .filter(settlements::paid_at.ge(from))
+                    .filter(settlements::paid_at.lt(to))
+                    .order((settlements::paid_at, settlement_items::id))
+                    .limit(10_000)
+                    .select((
+                        settlement_items::id,
+                        settlement_items::amount,
+                        settlement_items::remittance,
+                        settlements::paid_at.assume_not_null(),
+                        funders::name,
+                        funders::tax_code,
+                        funds::id,
+                        funds::name,
+                        funds::cup,
+                        settlements::id,
+                    ))
+                    .load(conn)?;
+                let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+                let mut lines = Vec::new();
+                for chunk in item_ids.chunks(500) {
+                    lines.extend(
+                        settlement_lines::table
+                            .filter(settlement_lines::item_id.eq_any(chunk))
+                            .select((settlement_lines::item_id, settlement_lines::campaign_id))
+                            .load::<(String, String)>(conn)?,
+                    );
+                }
+                Ok((rows, lines))
+            },
+        )
+        .await?;
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    let payments = rows
+        .into_iter()
+        .map(|r| PublicPayment {
+            campaign_ids: lines
+                .iter()
+                .filter(|(item, _)| *item == r.0)
+                .map(|(_, c)| c.clone())
+                .collect(),
+            amount: r.1,
+            causale: r.2,
+            paid_at: r.3,
+            funder_name: r.4,
+            funder_tax_code: r.5,
+            fund_id: r.6,
+            fund_name: r.7,
+            cup: r.8,
+            settlement_id: r.9,
+        })
+        .collect();
+    Ok(PublicFunding {
+        year,
+        // Public bodies pay in euro.
+        currency: Currency::EUR,
+        total,
+        payments,
+    })
 }

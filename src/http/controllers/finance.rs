@@ -1,10 +1,8 @@
 //! The finance office's views of fund money: the journal and the reconciliation report.
 
 use crate::app::AppState;
-use crate::db::models::{JournalEntryRow, PostingRow};
-use crate::db::reconcile::{self, Report};
-use crate::db::schema::{funds, journal_entries, postings};
-use crate::domain::matching::MatchState;
+use crate::app::reports::{self as uc, ReportError, Sums};
+use crate::db::reconcile::Report;
 use crate::domain::money::Currency;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult};
@@ -12,9 +10,15 @@ use crate::http::extract::{Page, PageParams, Principal, check_limit};
 use crate::http::views::{money, ts};
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+fn to_api(e: ReportError) -> ApiError {
+    match e {
+        ReportError::FundNotFound => ApiError::NotFound("fund"),
+        ReportError::Db(e) => e.into(),
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostingView {
@@ -63,39 +67,16 @@ pub async fn ledger(
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
     let fund_id = id.into_inner();
-    let (entries, legs) = state
-        .db
-        .run(
-            move |conn| -> ApiResult<(Vec<JournalEntryRow>, Vec<PostingRow>)> {
-                let exists: i64 = funds::table.find(&fund_id).count().get_result(conn)?;
-                if exists == 0 {
-                    return Err(ApiError::NotFound("fund"));
-                }
-                let entries: Vec<JournalEntryRow> = journal_entries::table
-                    .filter(journal_entries::fund_id.eq(&fund_id))
-                    .filter(journal_entries::id.gt(&cursor))
-                    .order(journal_entries::id)
-                    .limit(limit + 1)
-                    .select(JournalEntryRow::as_select())
-                    .load(conn)?;
-                let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-                let legs = postings::table
-                    .filter(postings::entry_id.eq_any(&ids))
-                    .order(postings::id)
-                    .select(PostingRow::as_select())
-                    .load(conn)?;
-                Ok((entries, legs))
-            },
-        )
-        .await?;
+    let entries = uc::ledger(&state, fund_id, limit, cursor)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         entries,
         limit,
-        |e| e.id.clone(),
-        |e| JournalEntryView {
-            postings: legs
-                .iter()
-                .filter(|p| p.entry_id == e.id)
+        |e| e.entry.id.clone(),
+        |uc::JournalEntry { entry: e, postings }| JournalEntryView {
+            postings: postings
+                .into_iter()
                 .map(|p| PostingView {
                     account: p.account.to_string(),
                     amount: money(p.amount, &p.currency),
@@ -126,16 +107,7 @@ pub async fn reconciliation(
     principal: Principal,
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
-    let report = state
-        .db
-        .run(|conn| -> ApiResult<Report> { Ok(reconcile::run(conn)?) })
-        .await?;
-    if !report.ok {
-        tracing::error!(
-            violations = report.violations.len(),
-            "reconciliation found violations"
-        );
-    }
+    let report = uc::reconciliation(&state).await.map_err(to_api)?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -200,73 +172,15 @@ pub struct FundReport {
     pub generated_at: DateTime<Utc>,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Sums {
-    campaigns: i64,
-    goal: i64,
-    raised: i64,
-    donors: i64,
-    reserved: i64,
-    committed: i64,
-    settled: i64,
-}
-
-/// A campaign's match by where its funders' parts stand: (reserved, committed, settled). With
-/// several funders a committed match can be partly paid (one funder's batch confirmed).
-type MatchSplit = (i64, i64, i64);
-
-/// Each campaign's committed and settled match, summed from its funders' parts once (a
-/// programme has tens of thousands of campaigns: no scan of every part per campaign).
-fn parts_by_campaign(
-    parts: &[crate::db::models::MatchPartRow],
-) -> std::collections::HashMap<&str, (i64, i64)> {
-    let mut by = std::collections::HashMap::<&str, (i64, i64)>::new();
-    for p in parts {
-        let e = by.entry(p.campaign_id.as_str()).or_default();
-        if p.settled {
-            e.1 += p.amount;
-        } else {
-            e.0 += p.amount;
-        }
-    }
-    by
-}
-
-fn match_split(
-    c: &crate::db::models::CampaignRow,
-    parts: &std::collections::HashMap<&str, (i64, i64)>,
-) -> MatchSplit {
-    match c.match_status {
-        MatchState::Reserved => (c.match_amount, 0, 0),
-        MatchState::Committed | MatchState::Settled => {
-            let (committed, settled) = parts.get(c.id.as_str()).copied().unwrap_or_default();
-            (0, committed, settled)
-        }
-        _ => (0, 0, 0),
-    }
-}
-
-impl Sums {
-    fn add(&mut self, c: &crate::db::models::CampaignRow, (r, cm, st): MatchSplit) {
-        self.campaigns += 1;
-        self.goal += c.goal;
-        self.raised += c.raised;
-        self.donors += i64::from(c.donors);
-        self.reserved += r;
-        self.committed += cm;
-        self.settled += st;
-    }
-
-    fn figures(&self, currency: &Currency) -> ReportFigures {
-        ReportFigures {
-            campaigns: self.campaigns,
-            goal: money(self.goal, currency),
-            raised: money(self.raised, currency),
-            donors: self.donors,
-            match_reserved: money(self.reserved, currency),
-            match_committed: money(self.committed, currency),
-            match_settled: money(self.settled, currency),
-        }
+fn figures(s: &Sums, currency: &Currency) -> ReportFigures {
+    ReportFigures {
+        campaigns: s.campaigns,
+        goal: money(s.goal, currency),
+        raised: money(s.raised, currency),
+        donors: s.donors,
+        match_reserved: money(s.reserved, currency),
+        match_committed: money(s.committed, currency),
+        match_settled: money(s.settled, currency),
     }
 }
 
@@ -292,101 +206,44 @@ pub async fn fund_report(
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    use crate::db::models::{CampaignRow, FundRow};
-    type AreaName = (String, String, String);
-    use crate::db::schema::{areas, associations, campaigns};
     principal.require(&[Role::Finance, Role::Admin])?;
     let fund_id = id.into_inner();
-    type Data = (
-        FundRow,
-        crate::db::ledger::Balances,
-        Vec<(CampaignRow, String)>,
-        Vec<AreaName>,
-        Vec<crate::db::models::MatchPartRow>,
-        Vec<super::funders::FunderView>,
-    );
-    let (fund, balances, rows, area_rows, parts, funder_views) = state
-        .db
-        .run(move |conn| -> ApiResult<Data> {
-            let fund: FundRow = funds::table
-                .find(&fund_id)
-                .select(FundRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(ApiError::NotFound("fund"))?;
-            let balances = crate::db::ledger::balances(conn, &fund_id)?;
-            let rows = campaigns::table
-                .inner_join(associations::table)
-                .filter(campaigns::fund_id.eq(&fund_id))
-                .filter(campaigns::status.ne_all(["draft", "submitted", "rejected"]))
-                .order(campaigns::id)
-                .select((CampaignRow::as_select(), associations::name))
-                .load(conn)?;
-            // Names only: the geometries are not needed here.
-            let area_rows = areas::table
-                .order(areas::code)
-                .select((areas::id, areas::code, areas::name))
-                .load(conn)?;
-            let parts = crate::db::schema::match_parts::table
-                .filter(crate::db::schema::match_parts::fund_id.eq(&fund_id))
-                .select(crate::db::models::MatchPartRow::as_select())
-                .load(conn)?;
-            let funder_views = super::funders::funder_views(conn, &fund)?;
-            Ok((fund, balances, rows, area_rows, parts, funder_views))
-        })
-        .await?;
+    let uc::ProgrammeReport {
+        fund,
+        balances,
+        funders,
+        campaigns,
+        areas,
+        totals,
+    } = uc::fund_report(&state, fund_id).await.map_err(to_api)?;
     let c = &fund.currency;
-    let parts = parts_by_campaign(&parts);
-    let areas_by_id: std::collections::HashMap<&str, (&str, &str)> = area_rows
-        .iter()
-        .map(|(id, code, name)| (id.as_str(), (code.as_str(), name.as_str())))
+    let funder_views = super::funders::funder_views(funders, c);
+    let campaigns_out: Vec<ReportCampaign> = campaigns
+        .into_iter()
+        .map(|l| ReportCampaign {
+            campaign_id: l.campaign.id,
+            title: l.campaign.title,
+            association_id: l.campaign.association_id,
+            association_name: l.association_name,
+            area_id: l.campaign.area_id,
+            area_code: l.area_code.unwrap_or_default(),
+            status: l.campaign.status.to_string(),
+            goal: money(l.campaign.goal, c),
+            raised: money(l.campaign.raised, c),
+            donors: i64::from(l.campaign.donors),
+            match_status: l.campaign.match_status.to_string(),
+            match_reserved: money(l.reserved, c),
+            match_committed: money(l.committed, c),
+            match_settled: money(l.settled, c),
+        })
         .collect();
-    let mut totals = Sums::default();
-    let mut per_area: std::collections::BTreeMap<String, Sums> = Default::default();
-    for (row, _) in &rows {
-        let split = match_split(row, &parts);
-        totals.add(row, split);
-        per_area
-            .entry(row.area_id.clone())
-            .or_default()
-            .add(row, split);
-    }
-    let area_of = |id: &str| areas_by_id.get(id).copied();
-    let campaigns_out: Vec<ReportCampaign> = rows
-        .iter()
-        .map(|(r, association_name)| (r, association_name, match_split(r, &parts)))
-        .map(
-            |(r, association_name, (reserved, committed, settled))| ReportCampaign {
-                campaign_id: r.id.clone(),
-                title: r.title.clone(),
-                association_id: r.association_id.clone(),
-                association_name: association_name.clone(),
-                area_id: r.area_id.clone(),
-                area_code: area_of(&r.area_id)
-                    .map(|a| a.0.to_string())
-                    .unwrap_or_default(),
-                status: r.status.to_string(),
-                goal: money(r.goal, c),
-                raised: money(r.raised, c),
-                donors: i64::from(r.donors),
-                match_status: r.match_status.to_string(),
-                match_reserved: money(reserved, c),
-                match_committed: money(committed, c),
-                match_settled: money(settled, c),
-            },
-        )
-        .collect();
-    let areas_out: Vec<ReportArea> = per_area
-        .iter()
-        .map(|(area_id, sums)| ReportArea {
-            area_id: area_id.clone(),
-            area_code: area_of(area_id)
-                .map(|a| a.0.to_string())
-                .unwrap_or_default(),
-            area_name: area_of(area_id)
-                .map(|a| a.1.to_string())
-                .unwrap_or_default(),
-            figures: sums.figures(c),
+    let areas_out: Vec<ReportArea> = areas
+        .into_iter()
+        .map(|a| ReportArea {
+            area_id: a.area_id,
+            area_code: a.area_code.unwrap_or_default(),
+            area_name: a.area_name.unwrap_or_default(),
+            figures: figures(&a.sums, c),
         })
         .collect();
     let wants_csv = crate::http::csv_out::wants_csv(&req);
@@ -463,7 +320,7 @@ pub async fn fund_report(
                 c.to_string(),
             ]);
         }
-        let t = totals.figures(c);
+        let t = figures(&totals, c);
         push(vec![
             "total".into(),
             String::new(),
@@ -498,7 +355,7 @@ pub async fn fund_report(
         funders: funder_views,
         areas: areas_out,
         campaigns: campaigns_out,
-        totals: totals.figures(c),
+        totals: figures(&totals, c),
         generated_at: Utc::now(),
     }))
 }
@@ -546,36 +403,19 @@ pub async fn audit_trail(
     principal: Principal,
     params: web::Query<AuditParams>,
 ) -> ApiResult<HttpResponse> {
-    use crate::db::models::AuditRow;
-    use crate::db::schema::audit_log;
     principal.require(&[Role::Admin, Role::Finance])?;
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<AuditRow>> {
-            let mut q = audit_log::table
-                .filter(audit_log::id.gt(&cursor))
-                .order(audit_log::id)
-                .limit(limit + 1)
-                .select(AuditRow::as_select())
-                .into_boxed();
-            if let Some(v) = params.object_type {
-                q = q.filter(audit_log::object_type.eq(v));
-            }
-            if let Some(v) = params.object_id {
-                q = q.filter(audit_log::object_id.eq(v));
-            }
-            if let Some(v) = params.actor_id {
-                q = q.filter(audit_log::actor_id.eq(v));
-            }
-            if let Some(v) = params.action {
-                q = q.filter(audit_log::action.eq(v));
-            }
-            Ok(q.load(conn)?)
-        })
-        .await?;
+    let filter = uc::AuditFilter {
+        object_type: params.object_type,
+        object_id: params.object_id,
+        actor_id: params.actor_id,
+        action: params.action,
+    };
+    let rows = uc::audit_trail(&state, filter, limit, cursor)
+        .await
+        .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,

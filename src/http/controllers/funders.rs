@@ -2,16 +2,13 @@
 //! its own budget and figures; and the quadratic round of a `quadratic` fund.
 
 use crate::app::AppState;
-use crate::app::funds::{FunderError, NewFunder};
+use crate::app::funds::{self as uc, FunderError};
 use crate::app::quadratic::{self, DistributeError, Round};
-use crate::db::DbConnection;
-use crate::db::models::{FundRow, FunderRow};
+use crate::db::models::FunderRow;
 use crate::domain::fund::FunderKind;
-use crate::domain::iban::{Bic, Iban};
-use crate::domain::money::{Currency, Ratio, parse_non_negative_amount};
+use crate::domain::money::Currency;
 use crate::domain::role::Role;
-use crate::domain::tax_code::TaxCode;
-use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, Principal};
 use crate::http::views::{money, ts};
 use actix_web::{HttpResponse, get, post, web};
@@ -20,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// At most this many funders pay one fund.
-pub const MAX_FUNDERS: usize = 20;
+pub use crate::app::funds::MAX_FUNDERS;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,95 +68,19 @@ pub struct FunderView {
     pub created_at: DateTime<Utc>,
 }
 
-/// Checks one funder as asked for; field names are prefixed with `at` (`funders[1].iban`).
-pub fn validate_funder(
-    f: CreateFunder,
-    currency: Currency,
-    at: &str,
-) -> Result<NewFunder, Vec<FieldError>> {
-    let field = |name: &str| {
-        if at.is_empty() {
-            name.to_string()
-        } else {
-            format!("{at}.{name}")
-        }
-    };
-    let mut errors = Vec::new();
-    let name = f.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new(field("name"), "1–200 characters"));
-    }
-    let tax_code = match f.tax_code.as_deref().map(TaxCode::parse) {
-        None => None,
-        Some(Ok(t)) => Some(t.as_str().to_string()),
-        Some(Err(e)) => {
-            errors.push(FieldError::new(field("tax_code"), e));
-            None
-        }
-    };
-    let iban = match f.iban.as_deref().map(Iban::parse) {
-        None => None,
-        Some(Ok(i)) => Some(i.as_str().to_string()),
-        Some(Err(e)) => {
-            errors.push(FieldError::new(field("iban"), e));
-            None
-        }
-    };
-    let bic = match f.bic.as_deref().map(Bic::parse) {
-        None => None,
-        Some(Ok(b)) => Some(b.as_str().to_string()),
-        Some(Err(e)) => {
-            errors.push(FieldError::new(field("bic"), e));
-            None
-        }
-    };
-    if f.kind == FunderKind::Private {
-        if f.tax_code.is_none() {
-            errors.push(FieldError::new(
-                field("tax_code"),
-                "required for a private funder",
-            ));
-        }
-        if f.iban.is_none() {
-            errors.push(FieldError::new(
-                field("iban"),
-                "required for a private funder",
-            ));
+impl From<CreateFunder> for uc::FunderInput {
+    fn from(f: CreateFunder) -> uc::FunderInput {
+        uc::FunderInput {
+            name: f.name,
+            kind: f.kind,
+            tax_code: f.tax_code,
+            iban: f.iban,
+            bic: f.bic,
+            budget: f.budget,
+            priority: f.priority,
+            share: f.share,
         }
     }
-    let budget = match parse_non_negative_amount(&f.budget, currency) {
-        Ok(b) => b,
-        Err(e) => {
-            errors.push(FieldError::new(field("budget"), e));
-            0
-        }
-    };
-    if let Some(p) = f.priority
-        && !(1..=1000).contains(&p)
-    {
-        errors.push(FieldError::new(field("priority"), "between 1 and 1000"));
-    }
-    let share = match f.share.as_deref().map(Ratio::parse) {
-        None => None,
-        Some(Ok(r)) => Some(r),
-        Some(Err(e)) => {
-            errors.push(FieldError::new(field("share"), e));
-            None
-        }
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(NewFunder {
-        name,
-        kind: f.kind,
-        tax_code,
-        iban,
-        bic,
-        budget,
-        priority: f.priority,
-        share,
-    })
 }
 
 fn funder_view(f: FunderRow, c: &Currency) -> FunderView {
@@ -181,48 +102,16 @@ fn funder_view(f: FunderRow, c: &Currency) -> FunderView {
     }
 }
 
-/// A fund's funders in draw order, their figures from the ledger.
-pub fn funder_views(conn: &mut DbConnection, fund: &FundRow) -> ApiResult<Vec<FunderView>> {
-    Ok(funder_views_of(conn, std::slice::from_ref(fund))?
-        .remove(&fund.id)
-        .unwrap_or_default())
+/// A fund's funders (with their figures from the ledger) as the API shows them, in the fund's
+/// currency.
+pub fn funder_views(funders: Vec<FunderRow>, currency: &Currency) -> Vec<FunderView> {
+    funders
+        .into_iter()
+        .map(|f| funder_view(f, currency))
+        .collect()
 }
 
-/// The funders of several funds (a page of the fund list) in two queries, by fund id.
-pub fn funder_views_of(
-    conn: &mut DbConnection,
-    funds: &[FundRow],
-) -> ApiResult<std::collections::HashMap<String, Vec<FunderView>>> {
-    use crate::db::schema::funders;
-    use diesel::prelude::*;
-    let ids: Vec<&str> = funds.iter().map(|f| f.id.as_str()).collect();
-    let rows: Vec<FunderRow> = funders::table
-        .filter(funders::fund_id.eq_any(&ids))
-        .order((funders::fund_id, funders::priority.asc(), funders::id.asc()))
-        .select(FunderRow::as_select())
-        .load(conn)?;
-    let books = crate::db::ledger::funders_balances(conn, &ids)?;
-    let mut out: std::collections::HashMap<String, Vec<FunderView>> = Default::default();
-    for mut f in rows {
-        let b = books.get(&f.id).copied().unwrap_or_default();
-        f.budget = b.budget;
-        f.held = b.held;
-        f.reserved = b.reserved;
-        f.committed = b.committed;
-        f.settled = b.settled;
-        let currency = funds
-            .iter()
-            .find(|x| x.id == f.fund_id)
-            .map(|x| x.currency)
-            .unwrap_or(Currency::EUR);
-        out.entry(f.fund_id.clone())
-            .or_default()
-            .push(funder_view(f, &currency));
-    }
-    Ok(out)
-}
-
-fn funder_error(e: FunderError) -> ApiError {
+pub(super) fn to_api(e: FunderError) -> ApiError {
     match e {
         FunderError::FundNotFound => ApiError::NotFound("fund"),
         FunderError::FunderNotFound => ApiError::NotFound("funder"),
@@ -234,6 +123,11 @@ fn funder_error(e: FunderError) -> ApiError {
             "budget_below_commitments",
             "the budget cannot go below what this funder has held, reserved, committed and settled",
         ),
+        FunderError::TooManyFunders => ApiError::conflict(
+            "too_many_funders",
+            format!("a fund has at most {MAX_FUNDERS} funders"),
+        ),
+        FunderError::Invalid(errors) => ApiError::Validation(super::funds::field_errors(errors)),
         FunderError::Db(e) => e.into(),
     }
 }
@@ -276,42 +170,10 @@ pub(crate) async fn add_funder(
     body: CreateFunder,
 ) -> ApiResult<FunderView> {
     principal.require(&[Role::Admin])?;
-    let view = state
-        .db
-        .run(move |conn| -> ApiResult<FunderView> {
-            let fund =
-                crate::db::campaigns::load_fund(conn, &fund_id).optional_not_found("fund")?;
-            let new = validate_funder(body, fund.currency, "").map_err(ApiError::Validation)?;
-            if crate::db::funders::load_funders(conn, &fund_id)?.len() >= MAX_FUNDERS {
-                return Err(ApiError::conflict(
-                    "too_many_funders",
-                    format!("a fund has at most {MAX_FUNDERS} funders"),
-                ));
-            }
-            let row = crate::app::funds::add_funder(conn, &principal, &fund_id, new)
-                .map_err(funder_error)?;
-            let views = funder_views(conn, &fund)?;
-            views
-                .into_iter()
-                .find(|v| v.id == row.id)
-                .ok_or(ApiError::NotFound("funder"))
-        })
-        .await?;
-    Ok(view)
-}
-
-trait OptionalNotFound<T> {
-    fn optional_not_found(self, what: &'static str) -> ApiResult<T>;
-}
-
-impl<T> OptionalNotFound<T> for diesel::QueryResult<T> {
-    fn optional_not_found(self, what: &'static str) -> ApiResult<T> {
-        match self {
-            Ok(v) => Ok(v),
-            Err(diesel::result::Error::NotFound) => Err(ApiError::NotFound(what)),
-            Err(e) => Err(e.into()),
-        }
-    }
+    let (fund, funder) = uc::join(state, principal, fund_id, body.into())
+        .await
+        .map_err(to_api)?;
+    Ok(funder_view(funder, &fund.currency))
 }
 
 /// A fund's funders with their own figures, in draw order (public). At most 20.
@@ -326,14 +188,8 @@ impl<T> OptionalNotFound<T> for diesel::QueryResult<T> {
 #[get("/funds/{id}/funders")]
 pub async fn list(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let fund_id = id.into_inner();
-    let views = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<FunderView>> {
-            let fund =
-                crate::db::campaigns::load_fund(conn, &fund_id).optional_not_found("fund")?;
-            funder_views(conn, &fund)
-        })
-        .await?;
+    let (fund, funders) = uc::funders_of(&state, fund_id).await.map_err(to_api)?;
+    let views = funder_views(funders, &fund.currency);
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -372,41 +228,10 @@ pub async fn set_budget(
     principal.require(&[Role::Finance, Role::Admin])?;
     let (fund_id, funder_id) = path.into_inner();
     let text = body.into_inner().budget;
-    let view = state
-        .db
-        .run(move |conn| -> ApiResult<FunderView> {
-            set_budget_from_text(conn, &principal, &fund_id, &funder_id, &text)?;
-            let fund = crate::db::campaigns::load_fund(conn, &fund_id)?;
-            funder_views(conn, &fund)?
-                .into_iter()
-                .find(|v| v.id == funder_id)
-                .ok_or(ApiError::NotFound("funder"))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
-}
-
-/// Sets one funder's budget from the amount as sent (422 when it does not parse in the fund's
-/// currency; 404, 409 as [`crate::app::funds::set_funder_budget`] says). Both budget routes.
-pub fn set_budget_from_text(
-    conn: &mut DbConnection,
-    principal: &crate::auth::Principal,
-    fund_id: &str,
-    funder_id: &str,
-    text: &str,
-) -> ApiResult<()> {
-    let mut invalid = None;
-    let result =
-        crate::app::funds::set_funder_budget(conn, principal, fund_id, funder_id, |fund| {
-            parse_non_negative_amount(text, fund.currency).map_err(|e| {
-                invalid = Some(e.to_string());
-                FunderError::BelowPromised
-            })
-        });
-    if let Some(e) = invalid {
-        return Err(ApiError::validation("budget", e));
-    }
-    result.map_err(funder_error)
+    let (fund, funder) = uc::set_budget(&state, principal, fund_id, funder_id, text)
+        .await
+        .map_err(to_api)?;
+    Ok(HttpResponse::Ok().json(funder_view(funder, &fund.currency)))
 }
 
 /// One campaign of a quadratic round, with the inputs of its share.
@@ -471,6 +296,13 @@ fn quadratic_view(r: Round) -> QuadraticView {
     }
 }
 
+fn round_error(e: uc::RoundError) -> ApiError {
+    match e {
+        uc::RoundError::Round(e) => distribute_error(e),
+        uc::RoundError::Db(e) => e.into(),
+    }
+}
+
 fn distribute_error(e: DistributeError) -> ApiError {
     match e {
         DistributeError::NotFound => ApiError::NotFound("fund"),
@@ -508,10 +340,9 @@ pub async fn estimate(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let fund_id = id.into_inner();
-    let round = state
-        .db
-        .run(move |conn| quadratic::estimate(conn, &fund_id).map_err(distribute_error))
-        .await?;
+    let round = uc::quadratic_estimate(&state, fund_id)
+        .await
+        .map_err(round_error)?;
     Ok(HttpResponse::Ok().json(quadratic_view(round)))
 }
 
@@ -536,11 +367,8 @@ pub async fn distribute(
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Finance, Role::Admin])?;
     let fund_id = id.into_inner();
-    let round = state
-        .db
-        .run(move |conn| {
-            quadratic::distribute(conn, Some(&principal), &fund_id).map_err(distribute_error)
-        })
-        .await?;
+    let round = uc::distribute(&state, principal, fund_id)
+        .await
+        .map_err(round_error)?;
     Ok(HttpResponse::Ok().json(quadratic_view(round)))
 }

@@ -1,19 +1,15 @@
 //! Match funds: one public call each, with its own budget and matching parameters.
 
 use crate::app::AppState;
-use crate::db::models::{FundAreaRow, FundRow};
-use crate::db::queries::{audit, fund_area_ids};
-use crate::db::schema::{areas, fund_areas, funds};
-use crate::db::{DbConnection, ledger, write_tx};
-use crate::domain::ids;
-use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amount};
+use crate::app::funds::{self as uc, FundDetails, FundError};
+use crate::db::ledger;
+use crate::db::models::FundRow;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
-use crate::http::views::{from_client, money, now, ts};
+use crate::http::views::{money, ts};
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -220,302 +216,81 @@ pub struct PublicFieldsInput {
     pub siope_code: Option<String>,
 }
 
-/// The same fields, checked: trimmed, within their lengths, blanks as absent.
-pub struct PublicFields {
-    pub legal_basis: Option<String>,
-    pub office: Option<String>,
-    pub responsible_official: Option<String>,
-    pub selection_method: Option<String>,
-    pub siope_code: Option<String>,
+/// The fund as read by `app::funds`, as the API shows it.
+fn details_view(d: FundDetails) -> FundView {
+    let funders = super::funders::funder_views(d.funders, &d.fund.currency);
+    fund_view(d.fund, d.area_ids, d.balances, funders)
 }
 
-impl PublicFields {
-    pub fn check(input: PublicFieldsInput, errors: &mut Vec<FieldError>) -> PublicFields {
-        let mut text = |field: &'static str, v: Option<String>, max: usize| {
-            let v = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())?;
-            if v.chars().count() > max || v.chars().any(char::is_control) {
-                errors.push(FieldError::new(
-                    field,
-                    format!("at most {max} characters, no control characters"),
-                ));
-                return None;
-            }
-            Some(v)
-        };
-        let legal_basis = text("legal_basis", input.legal_basis, 500);
-        let office = text("office", input.office, 200);
-        let responsible_official = text("responsible_official", input.responsible_official, 200);
-        let selection_method = text("selection_method", input.selection_method, 500);
-        let siope_code = match input.siope_code {
-            None => None,
-            Some(c) if valid_siope_code(&c) => Some(c),
-            Some(_) => {
-                errors.push(FieldError::new(
-                    "siope_code",
-                    "1–30 upper-case letters, digits and dots, such as U.1.04.04.01.001",
-                ));
-                None
-            }
-        };
-        PublicFields {
-            legal_basis,
-            office,
-            responsible_official,
-            selection_method,
-            siope_code,
+impl From<PublicFieldsInput> for uc::PublicFieldsInput {
+    fn from(p: PublicFieldsInput) -> uc::PublicFieldsInput {
+        uc::PublicFieldsInput {
+            legal_basis: p.legal_basis,
+            office: p.office,
+            responsible_official: p.responsible_official,
+            selection_method: p.selection_method,
+            siope_code: p.siope_code,
         }
     }
 }
 
-fn valid_siope_code(s: &str) -> bool {
-    (1..=30).contains(&s.len())
-        && s.as_bytes()[0] != b'.'
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
+impl From<CreateFund> for uc::FundInput {
+    fn from(b: CreateFund) -> uc::FundInput {
+        uc::FundInput {
+            name: b.name,
+            currency: b.currency,
+            budget: b.budget,
+            funders: b
+                .funders
+                .map(|fs| fs.into_iter().map(uc::FunderInput::from).collect()),
+            funding_split: b.funding_split,
+            match_policy: b.match_policy,
+            max_match_per_donation: b.max_match_per_donation,
+            match_hold_secs: b.match_hold_secs,
+            min_contribution: b.min_contribution,
+            threshold_ratio: b.threshold_ratio,
+            match_ratio: b.match_ratio,
+            max_match_per_campaign: b.max_match_per_campaign,
+            min_goal: b.min_goal,
+            max_goal: b.max_goal,
+            min_donors: b.min_donors,
+            eligible_area_ids: b.eligible_area_ids,
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            allocation: b.allocation,
+            exhaustion_policy: b.exhaustion_policy,
+            cup: b.cup,
+            public: uc::PublicFieldsInput {
+                legal_basis: b.legal_basis,
+                office: b.office,
+                responsible_official: b.responsible_official,
+                selection_method: b.selection_method,
+                siope_code: b.siope_code,
+            },
+        }
+    }
 }
 
-/// A CUP is 15 upper-case letters and digits.
-fn valid_cup(s: &str) -> bool {
-    s.len() == 15
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+/// The field errors of a use case, as the API lists them.
+pub(crate) fn field_errors(errors: Vec<uc::Invalid>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| FieldError::new(e.field, e.message))
+        .collect()
 }
 
-fn validate(
-    body: CreateFund,
-    city: &str,
-) -> Result<(FundRow, Vec<String>, Vec<crate::app::funds::NewFunder>), ApiError> {
-    let mut errors = Vec::new();
-    let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("name", "1–200 characters"));
+fn to_api(e: FundError) -> ApiError {
+    match e {
+        FundError::NotFound => ApiError::NotFound("fund"),
+        FundError::Invalid(errors) => ApiError::Validation(field_errors(errors)),
+        FundError::SeveralFunders => ApiError::conflict(
+            "several_funders",
+            "this fund has several funders: change one funder's budget at \
+             /v1/funds/{id}/funders/{funder_id}/budget",
+        ),
+        FundError::Funder(e) => super::funders::to_api(e),
+        FundError::Db(e) => e.into(),
     }
-    let currency = match Currency::parse(body.currency.as_deref().unwrap_or("EUR")) {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push(FieldError::new("currency", e));
-            Currency::EUR
-        }
-    };
-    let mut amount = |field: &str, v: Option<&str>| -> Option<i64> {
-        let v = v?;
-        match parse_amount(v, currency) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                errors.push(FieldError::new(field, e));
-                None
-            }
-        }
-    };
-    let budget = amount("budget", body.budget.as_deref());
-    let max_per_donation = amount(
-        "max_match_per_donation",
-        body.max_match_per_donation.as_deref(),
-    );
-    let max_match = amount(
-        "max_match_per_campaign",
-        body.max_match_per_campaign.as_deref(),
-    );
-    let min_goal = amount("min_goal", body.min_goal.as_deref());
-    let max_goal = amount("max_goal", body.max_goal.as_deref());
-    let mut ratio = |field: &str, v: Option<&str>| -> Ratio {
-        match Ratio::parse(v.unwrap_or("0.5")) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(FieldError::new(field, e));
-                Ratio::ONE
-            }
-        }
-    };
-    let threshold_ratio = ratio("threshold_ratio", body.threshold_ratio.as_deref());
-    let match_ratio = match (body.match_policy, body.match_ratio.as_deref()) {
-        (MatchPolicy::PerDonation, None) => Ratio::ONE,
-        (_, given) => ratio("match_ratio", given),
-    };
-    let min_contribution = match body.min_contribution.as_deref() {
-        None => 0,
-        Some(v) => match parse_non_negative_amount(v, currency) {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(FieldError::new("min_contribution", e));
-                0
-            }
-        },
-    };
-    let policy = body.match_policy;
-    if policy != MatchPolicy::PerDonation {
-        if body.max_match_per_donation.is_some() {
-            errors.push(FieldError::new(
-                "max_match_per_donation",
-                "only for per_donation funds",
-            ));
-        }
-        if body.match_hold_secs.is_some() {
-            errors.push(FieldError::new(
-                "match_hold_secs",
-                "only for per_donation funds",
-            ));
-        }
-    }
-    if policy != MatchPolicy::Quadratic && body.min_contribution.is_some() {
-        errors.push(FieldError::new(
-            "min_contribution",
-            "only for quadratic funds",
-        ));
-    }
-    if policy != MatchPolicy::ThresholdTopUp && body.allocation == Allocation::OnApproval {
-        errors.push(FieldError::new(
-            "allocation",
-            "on_approval is a threshold_top_up rule",
-        ));
-    }
-    let match_hold_secs = body.match_hold_secs.unwrap_or(1800);
-    if !(60..=86_400).contains(&match_hold_secs) {
-        errors.push(FieldError::new(
-            "match_hold_secs",
-            "between 60 and 86400 seconds",
-        ));
-    }
-    let funders = match (&body.budget, body.funders) {
-        (Some(_), Some(_)) => {
-            errors.push(FieldError::new(
-                "funders",
-                "give either budget or funders, not both",
-            ));
-            Vec::new()
-        }
-        (None, None) => {
-            errors.push(FieldError::new("budget", "give a budget or funders"));
-            Vec::new()
-        }
-        (Some(_), None) => vec![crate::app::funds::NewFunder {
-            name: city.to_string(),
-            kind: crate::domain::fund::FunderKind::Public,
-            tax_code: None,
-            iban: None,
-            bic: None,
-            budget: budget.unwrap_or_default(),
-            priority: Some(1),
-            share: (body.funding_split == FundingSplit::Proportional).then_some(Ratio::ONE),
-        }],
-        (None, Some(given)) => {
-            if given.is_empty() || given.len() > 20 {
-                errors.push(FieldError::new("funders", "1–20 funders"));
-            }
-            let mut out = Vec::new();
-            let asked = given.len().min(20);
-            for (i, f) in given.into_iter().take(20).enumerate() {
-                match super::funders::validate_funder(f, currency, &format!("funders[{i}]")) {
-                    Ok(mut nf) => {
-                        if nf.priority.is_none() {
-                            nf.priority = Some(i as i32 + 1);
-                        }
-                        out.push(nf)
-                    }
-                    Err(mut e) => errors.append(&mut e),
-                }
-            }
-            if out.len() < asked {
-                // A refused funder: the split is checked once every funder is valid.
-                Vec::new()
-            } else {
-                out
-            }
-        }
-    };
-    match body.funding_split {
-        FundingSplit::Proportional => {
-            let shares: Vec<Option<Ratio>> = funders.iter().map(|f| f.share).collect();
-            if !funders.is_empty() && !crate::app::funds::shares_add_up(&shares) {
-                errors.push(FieldError::new(
-                    "funders",
-                    "under proportional, every funder has a share and the shares add up to 1",
-                ));
-            }
-        }
-        FundingSplit::Priority => {
-            if funders.iter().any(|f| f.share.is_some()) && body.budget.is_none() {
-                errors.push(FieldError::new(
-                    "funders",
-                    "shares are for proportional funds",
-                ));
-            }
-        }
-    }
-    if let (Some(lo), Some(hi)) = (min_goal, max_goal)
-        && lo > hi
-    {
-        errors.push(FieldError::new("max_goal", "must not be below min_goal"));
-    }
-    let min_donors = body.min_donors.unwrap_or(1);
-    if !(1..=1_000_000).contains(&min_donors) {
-        errors.push(FieldError::new(
-            "min_donors",
-            "must be between 1 and 1000000",
-        ));
-    }
-    let mut area_ids = body.eligible_area_ids.clone();
-    area_ids.sort();
-    area_ids.dedup();
-    if area_ids.is_empty() {
-        errors.push(FieldError::new("eligible_area_ids", "must not be empty"));
-    }
-    if body.closes_at <= body.opens_at {
-        errors.push(FieldError::new("closes_at", "must be after opens_at"));
-    }
-    let cup = body.cup.map(|c| c.trim().to_ascii_uppercase());
-    if let Some(c) = &cup
-        && !valid_cup(c)
-    {
-        errors.push(FieldError::new("cup", "a CUP is 15 letters and digits"));
-    }
-    let public = PublicFields::check(
-        PublicFieldsInput {
-            legal_basis: body.legal_basis,
-            office: body.office,
-            responsible_official: body.responsible_official,
-            selection_method: body.selection_method,
-            siope_code: body.siope_code,
-        },
-        &mut errors,
-    );
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let row = FundRow {
-        id: ids::new_id(ids::FUND),
-        name,
-        currency,
-        budget: 0,
-        threshold_ratio,
-        match_ratio,
-        max_match_per_campaign: max_match,
-        min_goal,
-        max_goal,
-        min_donors,
-        opens_at: from_client(body.opens_at),
-        closes_at: from_client(body.closes_at),
-        allocation: body.allocation,
-        exhaustion_policy: body.exhaustion_policy,
-        cup,
-        reserved: 0,
-        committed: 0,
-        settled: 0,
-        created_at: now(),
-        held: 0,
-        funding_split: body.funding_split,
-        match_policy: policy,
-        max_match_per_donation: max_per_donation,
-        match_hold_secs,
-        min_contribution,
-        distributed_at: None,
-        legal_basis: public.legal_basis,
-        office: public.office,
-        responsible_official: public.responsible_official,
-        selection_method: public.selection_method,
-        siope_code: public.siope_code,
-    };
-    Ok((row, area_ids, funders))
 }
 
 /// Create a match fund (admin).
@@ -549,58 +324,15 @@ pub(crate) async fn create_fund(
     body: CreateFund,
 ) -> ApiResult<FundView> {
     principal.require(&[Role::Admin])?;
-    let (row, area_ids, funders) = validate(body, &state.config.debtor_name)?;
-    let view = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<FundView> {
-                let known: Vec<String> = areas::table
-                    .filter(areas::id.eq_any(&area_ids))
-                    .select(areas::id)
-                    .load(conn)?;
-                let missing: Vec<FieldError> = area_ids
-                    .iter()
-                    .filter(|id| !known.contains(id))
-                    .map(|id| FieldError::new("eligible_area_ids", format!("unknown area {id}")))
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(ApiError::Validation(missing));
-                }
-                // Inserted without money; each funder's budget arrives through the ledger's door.
-                diesel::insert_into(funds::table)
-                    .values(row.clone())
-                    .execute(conn)?;
-                // One row at a time: diesel's multi-backend connection has no batch insert.
-                for area_id in &area_ids {
-                    diesel::insert_into(fund_areas::table)
-                        .values(FundAreaRow {
-                            fund_id: row.id.clone(),
-                            area_id: area_id.clone(),
-                        })
-                        .execute(conn)?;
-                }
-                for f in funders {
-                    crate::app::funds::insert_funder(conn, &row, f, "initial budget")?;
-                }
-                audit(conn, &principal, "fund.create", "fund", &row.id, None)?;
-                load_fund(conn, &row.id)
-            })
-        })
-        .await?;
-    Ok(view)
+    let fund = uc::create(state, principal, body.into())
+        .await
+        .map_err(to_api)?;
+    Ok(details_view(fund))
 }
 
-pub fn load_fund(conn: &mut DbConnection, id: &str) -> ApiResult<FundView> {
-    let row: FundRow = funds::table
-        .find(id)
-        .select(FundRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("fund"))?;
-    let area_ids = fund_area_ids(conn, id)?;
-    let balances = ledger::balances(conn, id)?;
-    let funders = super::funders::funder_views(conn, &row)?;
-    Ok(fund_view(row, area_ids, balances, funders))
+/// A fund as the API shows it, read in the caller's closure (the console's pages).
+pub fn load_fund(conn: &mut crate::db::DbConnection, id: &str) -> ApiResult<FundView> {
+    uc::load(conn, id).map(details_view).map_err(to_api)
 }
 
 /// List funds with their budget figures (public).
@@ -617,43 +349,8 @@ pub async fn list(
     let params = params.into_inner();
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
-    let page = state
-        .db
-        .run(move |conn| -> ApiResult<FundPage> {
-            let rows: Vec<FundRow> = funds::table
-                .filter(funds::id.gt(&cursor))
-                .order(funds::id)
-                .limit(limit + 1)
-                .select(FundRow::as_select())
-                .load(conn)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let links: Vec<(String, String)> = fund_areas::table
-                .filter(fund_areas::fund_id.eq_any(&ids))
-                .select((fund_areas::fund_id, fund_areas::area_id))
-                .order((fund_areas::fund_id, fund_areas::area_id))
-                .load(conn)?;
-            let mut balances = std::collections::HashMap::new();
-            for r in &rows {
-                balances.insert(r.id.clone(), ledger::balances(conn, &r.id)?);
-            }
-            let funders = super::funders::funder_views_of(conn, &rows)?;
-            Ok(Page::from_rows(
-                rows,
-                limit,
-                |r| r.id.clone(),
-                |r| {
-                    let areas = links
-                        .iter()
-                        .filter(|(f, _)| *f == r.id)
-                        .map(|(_, a)| a.clone())
-                        .collect();
-                    let b = balances.get(&r.id).copied().unwrap_or_default();
-                    let f = funders.get(&r.id).cloned().unwrap_or_default();
-                    fund_view(r, areas, b, f)
-                },
-            ))
-        })
-        .await?;
+    let funds = uc::list(&state, limit, cursor).await.map_err(to_api)?;
+    let page: FundPage = Page::from_rows(funds, limit, |d| d.fund.id.clone(), details_view);
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -666,7 +363,7 @@ pub async fn list(
 #[get("/funds/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let view = state.db.run(move |conn| load_fund(conn, &id)).await?;
+    let view = details_view(uc::get(&state, id).await.map_err(to_api)?);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -705,25 +402,10 @@ pub async fn set_budget(
     let budget_text = body.into_inner().budget;
     // Today's route for a fund with one funder: that funder's budget, through the same use case
     // as the funders' route (which also serves the waitlist after a raise).
-    let view = state
-        .db
-        .run(move |conn| -> ApiResult<FundView> {
-            let mut funders = crate::db::funders::load_funders(conn, &id)?;
-            if funders.is_empty() {
-                return Err(ApiError::NotFound("fund"));
-            }
-            if funders.len() != 1 {
-                return Err(ApiError::conflict(
-                    "several_funders",
-                    "this fund has several funders: change one funder's budget at \
-                     /v1/funds/{id}/funders/{funder_id}/budget",
-                ));
-            }
-            let funder = funders.remove(0);
-            super::funders::set_budget_from_text(conn, &principal, &id, &funder.id, &budget_text)?;
-            load_fund(conn, &id)
-        })
-        .await?;
+    let fund = uc::set_single_budget(&state, principal, id, budget_text)
+        .await
+        .map_err(to_api)?;
+    let view = details_view(fund);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -751,43 +433,9 @@ pub async fn set_transparency(
 ) -> ApiResult<HttpResponse> {
     principal.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let mut errors = Vec::new();
-    let fields = PublicFields::check(body.into_inner(), &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let view = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| -> ApiResult<FundView> {
-                let changed = diesel::update(funds::table.find(&id))
-                    .set((
-                        funds::legal_basis.eq(&fields.legal_basis),
-                        funds::office.eq(&fields.office),
-                        funds::responsible_official.eq(&fields.responsible_official),
-                        funds::selection_method.eq(&fields.selection_method),
-                        funds::siope_code.eq(&fields.siope_code),
-                    ))
-                    .execute(conn)?;
-                if changed == 0 {
-                    return Err(ApiError::NotFound("fund"));
-                }
-                let row: FundRow = funds::table
-                    .find(&id)
-                    .select(FundRow::as_select())
-                    .first(conn)?;
-                let published = crate::app::transparency::publish_waiting(conn, &row)?;
-                audit(
-                    conn,
-                    &principal,
-                    "fund.transparency",
-                    "fund",
-                    &id,
-                    Some(format!("{published} awards published")),
-                )?;
-                load_fund(conn, &id)
-            })
-        })
-        .await?;
+    let fund = uc::set_transparency(&state, principal, id, body.into_inner().into())
+        .await
+        .map_err(to_api)?;
+    let view = details_view(fund);
     Ok(HttpResponse::Ok().json(view))
 }

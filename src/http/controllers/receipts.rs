@@ -3,18 +3,15 @@
 //! received (which L. 124/2017 asks it to publish).
 
 use crate::app::AppState;
-use crate::app::receipts::{self, ReceiptFacts};
-use crate::db::schema::{funders, funds, settlement_items, settlements};
+use crate::app::receipts::{self, ReceiptError, ReceiptFacts, ShownDonor};
 use crate::domain::role::Role;
-use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use crate::http::csv_out::CsvOut;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Principal;
-use crate::http::views::{money, now, ts};
+use crate::http::views::{money, ts};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use diesel::prelude::*;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -71,17 +68,31 @@ pub struct ReceiptView {
     pub voided_at: Option<DateTime<Utc>>,
 }
 
-/// What the caller may see of the donor: the association does not see anonymous donors.
-fn donor_for(principal: &Principal, f: &ReceiptFacts, anonymous: bool) -> ReceiptDonor {
-    if principal.role == Role::Association && anonymous {
-        return ReceiptDonor {
-            name: None,
-            tax_code: None,
-        };
+impl From<ShownDonor> for ReceiptDonor {
+    fn from(d: ShownDonor) -> ReceiptDonor {
+        ReceiptDonor {
+            name: d.name,
+            tax_code: d.tax_code,
+        }
     }
-    ReceiptDonor {
-        name: f.donor_name.clone(),
-        tax_code: f.donor_tax_code.clone(),
+}
+
+fn to_api(e: ReceiptError) -> ApiError {
+    match e {
+        ReceiptError::NotFound => ApiError::NotFound("receipt"),
+        ReceiptError::AssociationNotFound => ApiError::NotFound("association"),
+        ReceiptError::NotYours => ApiError::Forbidden(
+            "this receipt belongs to another partner's or association's donation",
+        ),
+        ReceiptError::OtherAssociation => ApiError::Forbidden("this is another association's"),
+        ReceiptError::RoleMayNotRead => {
+            ApiError::Forbidden("your role may not read an association's donations")
+        }
+        ReceiptError::Invalid(errors) => ApiError::Validation(super::funds::field_errors(errors)),
+        ReceiptError::TooMany => {
+            ApiError::conflict("too_many", "more receipts than one list holds; ask support")
+        }
+        ReceiptError::Db(e) => e.into(),
     }
 }
 
@@ -199,25 +210,6 @@ fn language(req: &HttpRequest, asked: Option<&str>) -> &'static str {
     crate::http::pages::i18n::negotiate(asked, accept)
 }
 
-/// Finance and admin read every receipt; a partner those of its pledges, an association those
-/// of its campaigns' donations.
-fn may_read(principal: &Principal, owners: &receipts::ReceiptOwners) -> ApiResult<()> {
-    match principal.role {
-        Role::Admin | Role::Finance => Ok(()),
-        Role::Partner if principal.partner_id.as_deref() == Some(owners.partner_id.as_str()) => {
-            Ok(())
-        }
-        Role::Association
-            if principal.association_id.as_deref() == Some(owners.association_id.as_str()) =>
-        {
-            Ok(())
-        }
-        _ => Err(ApiError::Forbidden(
-            "this receipt belongs to another partner's or association's donation",
-        )),
-    }
-}
-
 fn wants_json(req: &HttpRequest) -> bool {
     req.headers()
         .get("Accept")
@@ -258,26 +250,10 @@ pub async fn receipt(
     }
     let lang = language(&req, asked.as_deref());
     let id = id.into_inner();
-    let reader = principal.clone();
-    let (facts, anonymous) = state
-        .db
-        .run(move |conn| -> ApiResult<(ReceiptFacts, bool)> {
-            // Whose it is first: a refused request numbers nothing.
-            let owners = receipts::owners(conn, &id)?.ok_or(ApiError::NotFound("receipt"))?;
-            may_read(&reader, &owners)?;
-            receipts::number_for_pledge(conn, &id)?;
-            let facts = receipts::of_pledge(conn, &id)?.ok_or(ApiError::NotFound("receipt"))?;
-            let anonymous = crate::db::schema::donors::table
-                .find(&id)
-                .select(crate::db::schema::donors::anonymous)
-                .first::<bool>(conn)
-                .optional()?
-                .unwrap_or(false);
-            Ok((facts, anonymous))
-        })
-        .await?;
-    let donor = donor_for(&principal, &facts, anonymous);
-    let v = view(&facts, donor, lang);
+    let receipts::ShownReceipt { facts, donor, .. } = receipts::receipt(&state, principal, id)
+        .await
+        .map_err(to_api)?;
+    let v = view(&facts, donor.into(), lang);
     if wants_json(&req) {
         return Ok(HttpResponse::Ok().json(v));
     }
@@ -324,38 +300,6 @@ pub struct YearParams {
     pub year: Option<i32>,
 }
 
-fn year_of(params: YearParams) -> ApiResult<i32> {
-    let year = params.year.unwrap_or_else(|| now().year());
-    if !(2000..=2200).contains(&year) {
-        return Err(ApiError::validation(
-            "year",
-            "must be between 2000 and 2200",
-        ));
-    }
-    Ok(year)
-}
-
-/// The association itself, finance or admin; anyone else 403.
-fn may_read_association(principal: &Principal, association_id: &str) -> ApiResult<()> {
-    match principal.role {
-        Role::Admin | Role::Finance => Ok(()),
-        Role::Association if principal.association_id.as_deref() == Some(association_id) => Ok(()),
-        Role::Association => Err(ApiError::Forbidden("this is another association's")),
-        _ => Err(ApiError::Forbidden(
-            "your role may not read an association's donations",
-        )),
-    }
-}
-
-fn association_exists(conn: &mut crate::db::DbConnection, id: &str) -> ApiResult<()> {
-    use crate::db::schema::associations;
-    let n: i64 = associations::table.find(id).count().get_result(conn)?;
-    if n == 0 {
-        return Err(ApiError::NotFound("association"));
-    }
-    Ok(())
-}
-
 pub const DONATION_COLUMNS: [&str; 14] = [
     "numero_ricevuta",
     "anno",
@@ -396,40 +340,13 @@ pub async fn donations_csv(
     params: web::Query<YearParams>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    may_read_association(&principal, &id)?;
-    let year = year_of(params.into_inner())?;
-    let asso = id.clone();
-    let rows = state
-        .db
-        .run(move |conn| -> ApiResult<Vec<(ReceiptFacts, bool)>> {
-            association_exists(conn, &asso)?;
-            receipts::number_for_year(conn, &asso, year)?;
-            let rows = receipts::of_year(conn, &asso, year)?.ok_or_else(|| {
-                ApiError::conflict("too_many", "more receipts than one list holds; ask support")
-            })?;
-            let ids: Vec<&str> = rows.iter().map(|r| r.receipt.pledge_id.as_str()).collect();
-            let mut anonymous = std::collections::HashSet::new();
-            for chunk in ids.chunks(500) {
-                use crate::db::schema::donors;
-                let found: Vec<String> = donors::table
-                    .filter(donors::pledge_id.eq_any(chunk))
-                    .filter(donors::anonymous.eq(true))
-                    .select(donors::pledge_id)
-                    .load(conn)?;
-                anonymous.extend(found);
-            }
-            Ok(rows
-                .into_iter()
-                .map(|r| {
-                    let a = anonymous.contains(&r.receipt.pledge_id);
-                    (r, a)
-                })
-                .collect())
-        })
-        .await?;
+    let list = receipts::donations(&state, principal, id.clone(), params.into_inner().year)
+        .await
+        .map_err(to_api)?;
+    let year = list.year;
     let mut out = CsvOut::new(&DONATION_COLUMNS);
-    for (f, anonymous) in &rows {
-        let donor = donor_for(&principal, f, *anonymous);
+    for shown in list.receipts {
+        let (f, donor) = (&shown.facts, shown.donor);
         let r = &f.receipt;
         let c = r.currency;
         out.row([
@@ -438,10 +355,10 @@ pub async fn donations_csv(
             r.issued_at.format("%Y-%m-%d").to_string(),
             donor.tax_code.unwrap_or_default(),
             donor.name.unwrap_or_default(),
-            anonymous.to_string(),
+            shown.anonymous.to_string(),
             money(r.amount, &c),
-            money(f.refunded.min(r.amount), &c),
-            money(r.amount - f.refunded.min(r.amount), &c),
+            money(f.refunded_part(), &c),
+            money(f.net_amount(), &c),
             c.to_string(),
             r.voided_at.is_some().to_string(),
             method(f, "it"),
@@ -506,96 +423,29 @@ pub async fn public_funding(
     params: web::Query<YearParams>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    may_read_association(&principal, &id)?;
-    let year = year_of(params.into_inner())?;
-    let from = NaiveDate::from_ymd_opt(year, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| ApiError::validation("year", "not a calendar year"))?;
-    let to = NaiveDate::from_ymd_opt(year + 1, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| ApiError::validation("year", "not a calendar year"))?;
-    let asso = id.clone();
-    type Row = (
-        String,
-        i64,
-        String,
-        chrono::NaiveDateTime,
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-        String,
-    );
-    /// (settlement item, campaign) pairs.
-    type ItemCampaigns = Vec<(String, String)>;
-    let (rows, lines) = state
-        .db
-        .read(move |conn| -> ApiResult<(Vec<Row>, ItemCampaigns)> {
-            association_exists(conn, &asso)?;
-            let rows: Vec<Row> = settlement_items::table
-                .inner_join(settlements::table)
-                .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
-                .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
-                .filter(settlement_items::association_id.eq(&asso))
-                .filter(settlement_items::status.eq(ItemStatus::Settled))
-                .filter(settlements::status.eq(SettlementStatus::Confirmed))
-                .filter(funders::kind.eq(crate::domain::fund::FunderKind::Public.as_str()))
-                .filter(settlements::paid_at.ge(from))
-                .filter(settlements::paid_at.lt(to))
-                .order((settlements::paid_at, settlement_items::id))
-                .limit(10_000)
-                .select((
-                    settlement_items::id,
-                    settlement_items::amount,
-                    settlement_items::remittance,
-                    settlements::paid_at.assume_not_null(),
-                    funders::name,
-                    funders::tax_code,
-                    funds::id,
-                    funds::name,
-                    funds::cup,
-                    settlements::id,
-                ))
-                .load(conn)?;
-            let item_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-            let mut lines = Vec::new();
-            for chunk in item_ids.chunks(500) {
-                use crate::db::schema::settlement_lines;
-                lines.extend(
-                    settlement_lines::table
-                        .filter(settlement_lines::item_id.eq_any(chunk))
-                        .select((settlement_lines::item_id, settlement_lines::campaign_id))
-                        .load::<(String, String)>(conn)?,
-                );
-            }
-            Ok((rows, lines))
-        })
-        .await?;
-    let currency = crate::domain::money::Currency::EUR;
-    let total: i64 = rows.iter().map(|r| r.1).sum();
+    let funding = receipts::public_funding(&state, principal, id.clone(), params.into_inner().year)
+        .await
+        .map_err(to_api)?;
+    let currency = funding.currency;
     Ok(HttpResponse::Ok().json(PublicFunding {
         association_id: id,
-        year,
+        year: funding.year,
         currency: currency.to_string(),
-        total: money(total, &currency),
-        lines: rows
+        total: money(funding.total, &currency),
+        lines: funding
+            .payments
             .into_iter()
-            .map(|r| PublicFundingLine {
-                campaign_ids: lines
-                    .iter()
-                    .filter(|(item, _)| *item == r.0)
-                    .map(|(_, c)| c.clone())
-                    .collect(),
-                amount: money(r.1, &currency),
-                causale: r.2,
-                paid_at: ts(r.3),
-                funder_name: r.4,
-                funder_tax_code: r.5,
-                fund_id: r.6,
-                fund_name: r.7,
-                cup: r.8,
-                settlement_id: r.9,
+            .map(|p| PublicFundingLine {
+                campaign_ids: p.campaign_ids,
+                amount: money(p.amount, &currency),
+                causale: p.causale,
+                paid_at: ts(p.paid_at),
+                funder_name: p.funder_name,
+                funder_tax_code: p.funder_tax_code,
+                fund_id: p.fund_id,
+                fund_name: p.fund_name,
+                cup: p.cup,
+                settlement_id: p.settlement_id,
             })
             .collect(),
     }))
