@@ -26,21 +26,7 @@ pub const FUNDER: &str = "fdr";
 /// At most this many funders pay one fund.
 pub const MAX_FUNDERS: usize = 20;
 
-/// One input that is wrong, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
-
-impl Invalid {
-    pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Invalid {
-        Invalid {
-            field: field.into(),
-            message: message.to_string(),
-        }
-    }
-}
+pub use crate::app::Invalid;
 
 /// A funder as asked for (already parsed: tax code, IBAN and BIC valid).
 #[derive(Clone, Debug)]

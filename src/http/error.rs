@@ -186,6 +186,17 @@ impl From<crate::app::campaigns::CampaignError> for ApiError {
     }
 }
 
+impl From<Vec<crate::app::Invalid>> for ApiError {
+    fn from(errors: Vec<crate::app::Invalid>) -> ApiError {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message))
+                .collect(),
+        )
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> ApiError {
         match e {

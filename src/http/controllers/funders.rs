@@ -127,7 +127,7 @@ pub(super) fn to_api(e: FunderError) -> ApiError {
             "too_many_funders",
             format!("a fund has at most {MAX_FUNDERS} funders"),
         ),
-        FunderError::Invalid(errors) => ApiError::Validation(super::funds::field_errors(errors)),
+        FunderError::Invalid(errors) => errors.into(),
         FunderError::Db(e) => e.into(),
     }
 }

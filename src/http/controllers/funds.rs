@@ -5,7 +5,7 @@ use crate::app::funds::{self as uc, FundDetails, FundError};
 use crate::db::ledger;
 use crate::db::models::FundRow;
 use crate::domain::role::Role;
-use crate::http::error::{ApiError, ApiResult, FieldError};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{money, ts};
 use actix_web::{HttpResponse, get, post, put, web};
@@ -272,17 +272,10 @@ impl From<CreateFund> for uc::FundInput {
 }
 
 /// The field errors of a use case, as the API lists them.
-pub(crate) fn field_errors(errors: Vec<uc::Invalid>) -> Vec<FieldError> {
-    errors
-        .into_iter()
-        .map(|e| FieldError::new(e.field, e.message))
-        .collect()
-}
-
 fn to_api(e: FundError) -> ApiError {
     match e {
         FundError::NotFound => ApiError::NotFound("fund"),
-        FundError::Invalid(errors) => ApiError::Validation(field_errors(errors)),
+        FundError::Invalid(errors) => errors.into(),
         FundError::SeveralFunders => ApiError::conflict(
             "several_funders",
             "this fund has several funders: change one funder's budget at \
@@ -328,11 +321,6 @@ pub(crate) async fn create_fund(
         .await
         .map_err(to_api)?;
     Ok(details_view(fund))
-}
-
-/// A fund as the API shows it, read in the caller's closure (the console's pages).
-pub fn load_fund(conn: &mut crate::db::DbConnection, id: &str) -> ApiResult<FundView> {
-    uc::load(conn, id).map(details_view).map_err(to_api)
 }
 
 /// List funds with their budget figures (public).

@@ -88,7 +88,7 @@ fn to_api(e: ReceiptError) -> ApiError {
         ReceiptError::RoleMayNotRead => {
             ApiError::Forbidden("your role may not read an association's donations")
         }
-        ReceiptError::Invalid(errors) => ApiError::Validation(super::funds::field_errors(errors)),
+        ReceiptError::Invalid(errors) => errors.into(),
         ReceiptError::TooMany => {
             ApiError::conflict("too_many", "more receipts than one list holds; ask support")
         }
