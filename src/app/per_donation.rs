@@ -35,7 +35,7 @@ pub struct Held {
 fn campaign_matched(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<i64> {
     let held: Option<i64> = match_holds::table
         .filter(match_holds::campaign_id.eq(&campaign.id))
-        .filter(match_holds::status.eq(HoldStatus::Held.as_str()))
+        .filter(match_holds::status.eq(HoldStatus::Held))
         .select(diesel::dsl::sql::<
             diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
         >("CAST(SUM(amount) AS BIGINT)"))
@@ -448,7 +448,7 @@ fn transfer(
 /// its own. Returns how many it released.
 pub fn expire_holds(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
     let due: Vec<MatchHoldRow> = match_holds::table
-        .filter(match_holds::status.eq(HoldStatus::Held.as_str()))
+        .filter(match_holds::status.eq(HoldStatus::Held))
         .filter(match_holds::expires_at.le(now()))
         .order(match_holds::expires_at.asc())
         .limit(limit)

@@ -337,7 +337,7 @@ fn commit_share(
 /// all decided. Returns how many rounds it shared.
 pub fn distribute_due(conn: &mut DbConnection) -> QueryResult<usize> {
     let due: Vec<String> = funds::table
-        .filter(funds::match_policy.eq(MatchPolicy::Quadratic.as_str()))
+        .filter(funds::match_policy.eq(MatchPolicy::Quadratic))
         .filter(funds::distributed_at.is_null())
         .filter(funds::closes_at.le(now()))
         .select(funds::id)

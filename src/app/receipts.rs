@@ -685,7 +685,7 @@ pub async fn public_funding(
                     .filter(settlement_items::status.eq(ItemStatus::Settled))
                     .filter(settlements::status.eq(SettlementStatus::Confirmed))
                     // `FunderKind` has no `ToSql` in `db::stored` yet: compared as its stored text.
-                    .filter(funders::kind.eq(FunderKind::Public.as_str()))
+                    .filter(funders::kind.eq(FunderKind::Public))
                     .filter(settlements::paid_at.ge(from))
                     .filter(settlements::paid_at.lt(to))
                     .order((settlements::paid_at, settlement_items::id))

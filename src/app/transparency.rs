@@ -34,7 +34,7 @@ pub fn award_committed(
         .inner_join(funders::table)
         .filter(match_parts::campaign_id.eq(&campaign.id))
         .filter(match_parts::amount.gt(0))
-        .filter(funders::kind.eq(FunderKind::Public.as_str()))
+        .filter(funders::kind.eq(FunderKind::Public))
         .select((match_parts::funder_id, match_parts::amount))
         .load(conn)?;
     if parts.is_empty() {

@@ -26,12 +26,9 @@ pub fn set_status(
 ) -> QueryResult<bool> {
     Ok(
         diesel::update(match_holds::table.find((&hold.pledge_id, &hold.funder_id)))
-            .filter(match_holds::status.eq(hold.status.as_str()))
+            .filter(match_holds::status.eq(hold.status))
             .filter(match_holds::amount.eq(hold.amount))
-            .set((
-                match_holds::status.eq(to.as_str()),
-                match_holds::amount.eq(amount),
-            ))
+            .set((match_holds::status.eq(to), match_holds::amount.eq(amount)))
             .execute(conn)?
             == 1,
     )
@@ -47,17 +44,16 @@ pub fn add_reserved(
     amount: i64,
 ) -> QueryResult<()> {
     let key = match_holds::table.find((&pledge.id, funder_id));
-    let reserved =
-        diesel::update(key.filter(match_holds::status.eq(HoldStatus::Reserved.as_str())))
-            .set(match_holds::amount.eq(match_holds::amount + amount))
-            .execute(conn)?;
+    let reserved = diesel::update(key.filter(match_holds::status.eq(HoldStatus::Reserved)))
+        .set(match_holds::amount.eq(match_holds::amount + amount))
+        .execute(conn)?;
     if reserved == 1 {
         return Ok(());
     }
-    let revived = diesel::update(key.filter(match_holds::status.eq(HoldStatus::Released.as_str())))
+    let revived = diesel::update(key.filter(match_holds::status.eq(HoldStatus::Released)))
         .set((
             match_holds::amount.eq(amount),
-            match_holds::status.eq(HoldStatus::Reserved.as_str()),
+            match_holds::status.eq(HoldStatus::Reserved),
         ))
         .execute(conn)?;
     if revived == 1 {
@@ -84,8 +80,8 @@ pub fn release_reserved(conn: &mut DbConnection, campaign_id: &str) -> QueryResu
     diesel::update(
         match_holds::table
             .filter(match_holds::campaign_id.eq(campaign_id))
-            .filter(match_holds::status.eq(HoldStatus::Reserved.as_str())),
+            .filter(match_holds::status.eq(HoldStatus::Reserved)),
     )
-    .set(match_holds::status.eq(HoldStatus::Released.as_str()))
+    .set(match_holds::status.eq(HoldStatus::Released))
     .execute(conn)
 }

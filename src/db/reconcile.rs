@@ -10,7 +10,7 @@ use super::schema::{
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::matching::MatchState;
 use crate::domain::per_donation::HoldStatus;
-use crate::domain::pledge::RefundStatus;
+use crate::domain::pledge::{PledgeStatus, RefundStatus};
 use diesel::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -349,7 +349,7 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
         }
     }
     let holds: Vec<(String, i64)> = match_holds::table
-        .filter(match_holds::status.eq(HoldStatus::Held.as_str()))
+        .filter(match_holds::status.eq(HoldStatus::Held))
         .select((match_holds::funder_id, match_holds::amount))
         .load(conn)?;
     let mut held_by_funder: HashMap<String, i64> = HashMap::new();
@@ -384,13 +384,13 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     // payment reconciliation jobs find pending pledges there).
     let unlisted: Vec<String> = pledges::table
         .left_join(pending_pledges::table)
-        .filter(pledges::status.eq("pending"))
+        .filter(pledges::status.eq(PledgeStatus::Pending))
         .filter(pending_pledges::pledge_id.nullable().is_null())
         .select(pledges::id)
         .load(conn)?;
     let stale: Vec<String> = pending_pledges::table
         .inner_join(pledges::table)
-        .filter(pledges::status.ne("pending"))
+        .filter(pledges::status.ne(PledgeStatus::Pending))
         .select(pledges::id)
         .load(conn)?;
     for id in unlisted {
@@ -506,7 +506,7 @@ fn money_owed_back(
         ));
     }
     let attention: Vec<(String, String, Option<String>)> = refunds::table
-        .filter(refunds::status.eq(RefundStatus::NeedsAttention.as_str()))
+        .filter(refunds::status.eq(RefundStatus::NeedsAttention))
         .select((refunds::id, refunds::pledge_id, refunds::last_error))
         .load(conn)?;
     for (refund, pledge, error) in attention {
@@ -611,7 +611,7 @@ fn public_duties(conn: &mut DbConnection, violations: &mut Vec<Violation>) -> Qu
                 .eq(match_parts::campaign_id)
                 .and(awards::funder_id.eq(match_parts::funder_id))),
         )
-        .filter(funders::kind.eq(FunderKind::Public.as_str()))
+        .filter(funders::kind.eq(FunderKind::Public))
         .filter(match_parts::amount.gt(0))
         .filter(campaigns::match_status.eq_any([MatchState::Committed, MatchState::Settled]))
         .select((

@@ -37,9 +37,11 @@ macro_rules! text_column {
 use crate::config::ProviderKind;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::delivery::{Channel, DeliveryStatus};
+use crate::domain::fund::{FunderKind, MatchPolicy};
 use crate::domain::ledger::{Account, Movement};
 use crate::domain::matching::{Decision, MatchState};
 use crate::domain::money::Currency;
+use crate::domain::per_donation::HoldStatus;
 use crate::domain::pledge::{Dispute, EventOutcome, PledgeStatus, RefundStatus};
 use crate::domain::role::Role;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
@@ -61,4 +63,7 @@ text_column! {
     Role => |v| v.as_str(),
     ProviderKind => |v| v.as_str(),
     Currency => |c| c.code(),
+    HoldStatus => |v| v.as_str(),
+    FunderKind => |v| v.as_str(),
+    MatchPolicy => |v| v.as_str(),
 }

@@ -67,7 +67,7 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
             let t = now();
             let due: Vec<(RefundRow, Option<String>)> = refunds::table
                 .inner_join(pledges::table)
-                .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+                .filter(refunds::status.eq(RefundStatus::Pending))
                 .filter(refunds::next_attempt_at.le(t))
                 .select((RefundRow::as_select(), pledges::provider_payment_id))
                 .order(refunds::id)
@@ -77,7 +77,7 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
             let mut claimed = Vec::new();
             for (r, pi) in due {
                 let n = diesel::update(refunds::table.find(&r.id))
-                    .filter(refunds::status.eq(RefundStatus::Pending.as_str()))
+                    .filter(refunds::status.eq(RefundStatus::Pending))
                     .filter(refunds::next_attempt_at.eq(r.next_attempt_at))
                     .set((
                         refunds::next_attempt_at.eq(t + chrono::Duration::seconds(LEASE_SECS)),
@@ -122,10 +122,10 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
                 // Only a refund still pending moves: a webhook may have reported it meanwhile.
                 let pending = refunds::table
                     .find(&id)
-                    .filter(refunds::status.eq(RefundStatus::Pending.as_str()));
+                    .filter(refunds::status.eq(RefundStatus::Pending));
                 Ok(diesel::update(pending)
                     .set((
-                        refunds::status.eq(status.as_str()),
+                        refunds::status.eq(status),
                         refunds::provider_refund_id.eq(provider_refund_id),
                         refunds::last_error.eq(error),
                         refunds::next_attempt_at.eq(now() + backoff(attempts)),
