@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-pub const FUNDER: &str = "fdr";
+pub const FUNDER: &str = ids::FUNDER;
 
 /// At most this many funders pay one fund.
 pub const MAX_FUNDERS: usize = 20;
