@@ -14,7 +14,7 @@ use crate::db::schema::{areas, fund_areas, funds};
 use crate::db::{DbConnection, DbError, ledger, write_tx};
 use crate::domain::fund::{Allocation, ExhaustionPolicy, FunderKind, FundingSplit, MatchPolicy};
 use crate::domain::iban::{Bic, Iban};
-use crate::domain::ids;
+use crate::domain::ids::{self, FundId, FunderId};
 use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amount};
 use crate::domain::tax_code::TaxCode;
 use chrono::{DateTime, Utc};
@@ -173,8 +173,12 @@ pub fn set_funder_budget(
         let fund = crate::db::campaigns::load_fund(conn, fund_id)
             .optional()?
             .ok_or(FunderError::FundNotFound)?;
-        let funder = crate::db::funders::load_funder(conn, fund_id, funder_id)?
-            .ok_or(FunderError::FunderNotFound)?;
+        let funder = crate::db::funders::load_funder(
+            conn,
+            &FundId::from(fund_id),
+            &FunderId::from(funder_id),
+        )?
+        .ok_or(FunderError::FunderNotFound)?;
         let budget = budget(&fund)?;
         if !ledger::set_budget(
             conn,
@@ -631,7 +635,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<FundDetails, FundError>
         .optional()?
         .ok_or(FundError::NotFound)?;
     let area_ids = fund_area_ids(conn, id)?;
-    let balances = ledger::balances(conn, id)?;
+    let balances = ledger::balances(conn, &FundId::from(id))?;
     let funders = funders_with_figures(conn, &fund)?;
     Ok(FundDetails {
         fund,
@@ -670,7 +674,7 @@ pub async fn list(
                 .load(conn)?;
             let mut balances = HashMap::new();
             for r in &rows {
-                balances.insert(r.id.clone(), ledger::balances(conn, &r.id)?);
+                balances.insert(r.id.clone(), ledger::balances(conn, &FundId::from(&r.id))?);
             }
             let mut funders = funders_with_figures_of(conn, &rows)?;
             Ok(rows

@@ -13,7 +13,7 @@ use crate::db::models::{CampaignRow, FundRow, FunderRow, RefundRow};
 use crate::db::schema::{campaigns, pledges, refunds};
 use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::campaign::CampaignStatus;
-use crate::domain::ids;
+use crate::domain::ids::{self, CampaignId};
 use crate::domain::matching::{
     self, Decision, MatchAction, MatchInputs, MatchState, ServeAction, Verdict,
 };
@@ -188,7 +188,7 @@ fn move_parts(
     movement: ledger::Movement,
     memo: &str,
 ) -> QueryResult<Vec<Part>> {
-    let parts = load_parts(conn, &campaign.id)?;
+    let parts = load_parts(conn, &CampaignId::from(&campaign.id))?;
     let total: i64 = parts.iter().map(|p| p.amount).sum();
     if total != campaign.match_amount {
         return Err(books_disagree(
@@ -242,8 +242,9 @@ fn release_reservation(
     }
     let amount = campaign.match_amount;
     let parts = move_parts(conn, fund, campaign, ledger::Movement::Release, memo)?;
-    clear_parts(conn, &campaign.id)?;
-    crate::db::holds::release_reserved(conn, &campaign.id)?;
+    let campaign_id = CampaignId::from(&campaign.id);
+    clear_parts(conn, &campaign_id)?;
+    crate::db::holds::release_reserved(conn, &campaign_id)?;
     record(conn, campaign, fund, decision, amount, &parts)?;
     Ok(true)
 }

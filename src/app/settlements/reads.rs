@@ -5,6 +5,7 @@ use super::{Batch, SettlementError, load_batch};
 use crate::app::AppState;
 use crate::db::models::{CampaignRow, MatchPartRow};
 use crate::db::schema::{associations, awards, campaigns, funds, match_parts, settlements};
+use crate::domain::ids::{FundId, FunderId};
 use crate::domain::matching::MatchState;
 use crate::domain::settlement::SettlementStatus;
 use diesel::prelude::*;
@@ -157,8 +158,8 @@ pub async fn funder_of(
     batch: &Batch,
 ) -> Result<crate::db::models::FunderRow, SettlementError> {
     let (fund_id, funder_id) = (
-        batch.settlement.fund_id.clone(),
-        batch.settlement.funder_id.clone(),
+        FundId::from(&batch.settlement.fund_id),
+        FunderId::from(&batch.settlement.funder_id),
     );
     state
         .db

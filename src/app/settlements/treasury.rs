@@ -8,6 +8,7 @@ use crate::db::DbConnection;
 use crate::db::models::{FundRow, FunderRow, SettlementItemRow, SettlementRow};
 use crate::db::schema::{associations, awards, campaigns, funds};
 use crate::domain::fund::FunderKind;
+use crate::domain::ids::{FundId, FunderId};
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -44,8 +45,12 @@ pub fn orders(conn: &mut DbConnection, id: &str) -> Result<TreasuryOrders, Settl
     if s.status == SettlementStatus::Cancelled {
         return Err(SettlementError::Cancelled);
     }
-    let funder = crate::db::funders::load_funder(conn, &s.fund_id, &s.funder_id)?
-        .ok_or(SettlementError::FunderNotFound)?;
+    let funder = crate::db::funders::load_funder(
+        conn,
+        &FundId::from(&s.fund_id),
+        &FunderId::from(&s.funder_id),
+    )?
+    .ok_or(SettlementError::FunderNotFound)?;
     if funder.kind != FunderKind::Public {
         return Err(SettlementError::NotPublicFunder);
     }
