@@ -753,7 +753,7 @@ pub fn decide_closing(
     conn: &mut DbConnection,
     grace: std::time::Duration,
 ) -> Result<(usize, Vec<String>), DbError> {
-    let closing: Vec<(String, chrono::NaiveDateTime)> = campaigns::table
+    let closing: Vec<(CampaignId, chrono::NaiveDateTime)> = campaigns::table
         .filter(campaigns::status.eq(CampaignStatus::Closing))
         .select((campaigns::id, campaigns::ends_at))
         .order(campaigns::id)

@@ -156,7 +156,7 @@ pub fn add_funder(
         )?;
         Ok(row)
     })?;
-    super::matching::serve_waitlist(conn, fund_id)?;
+    super::matching::serve_waitlist(conn, &FundId::from(fund_id))?;
     Ok(row)
 }
 
@@ -200,7 +200,7 @@ pub fn set_funder_budget(
         )?;
         Ok(())
     })?;
-    super::matching::serve_waitlist(conn, fund_id)?;
+    super::matching::serve_waitlist(conn, &FundId::from(fund_id))?;
     Ok(())
 }
 
@@ -986,6 +986,7 @@ pub enum RoundError {
 
 /// The live estimate of a quadratic round, with its inputs.
 pub async fn quadratic_estimate(state: &AppState, fund_id: String) -> Result<Round, RoundError> {
+    let fund_id = FundId::from(fund_id);
     state
         .db
         .run(move |conn| Ok(quadratic::estimate(conn, &fund_id)?))
@@ -998,6 +999,7 @@ pub async fn distribute(
     actor: Principal,
     fund_id: String,
 ) -> Result<Round, RoundError> {
+    let fund_id = FundId::from(fund_id);
     state
         .db
         .run(move |conn| Ok(quadratic::distribute(conn, Some(&actor), &fund_id)?))
