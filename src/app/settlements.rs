@@ -82,7 +82,7 @@ pub struct Batch {
 }
 
 /// A batch, its items in id order and its lines in campaign order.
-pub fn load_batch(conn: &mut DbConnection, id: &str) -> Result<Batch, SettlementError> {
+pub fn load_batch(conn: &mut DbConnection, id: &SettlementId) -> Result<Batch, SettlementError> {
     let settlement = load(conn, id)?;
     let items = settlement_items::table
         .filter(settlement_items::settlement_id.eq(id))
@@ -389,7 +389,7 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<SettlementRow, SettlementEr
 pub fn confirm(
     conn: &mut DbConnection,
     actor: &Principal,
-    id: &str,
+    id: &SettlementId,
     reference: &str,
     paid_at: NaiveDateTime,
 ) -> Result<(), SettlementError> {
@@ -422,11 +422,11 @@ pub fn confirm(
         .order(settlement_lines::campaign_id)
         .select(SettlementLineRow::as_select())
         .load(conn)?;
-    let (batch_id, funder_id) = (SettlementId::from(id), FunderId::from(&s.funder_id));
+    let funder_id = FunderId::from(&s.funder_id);
     for line in &lines {
         let campaign_id = CampaignId::from(&line.campaign_id);
         // The funder's part is paid; the campaign's match is settled once every part is.
-        if !funders::mark_part_paid(conn, &campaign_id, &funder_id, line.amount, &batch_id)? {
+        if !funders::mark_part_paid(conn, &campaign_id, &funder_id, line.amount, id)? {
             return Err(SettlementError::Books(format!(
                 "commitment {} left its batch",
                 line.campaign_id
@@ -465,7 +465,11 @@ pub fn confirm(
 
 /// Cancels draft batch `id`: its items are cancelled and its commitments leave it (they stay
 /// `committed`, free for another batch). No money moves.
-pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<(), SettlementError> {
+pub fn cancel(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &SettlementId,
+) -> Result<(), SettlementError> {
     match load(conn, id)?.status {
         SettlementStatus::Cancelled => return Ok(()),
         SettlementStatus::Confirmed => return Err(SettlementError::Confirmed),
@@ -484,7 +488,7 @@ pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<()
     diesel::update(settlement_items::table.filter(settlement_items::settlement_id.eq(id)))
         .set(settlement_items::status.eq(ItemStatus::Cancelled))
         .execute(conn)?;
-    funders::release_batch_parts(conn, &SettlementId::from(id))?;
+    funders::release_batch_parts(conn, id)?;
     audit(
         conn,
         actor,
@@ -506,7 +510,7 @@ pub async fn create_batch(
         .db
         .run(move |conn| {
             crate::db::write_tx(conn, |conn| {
-                let id = create(conn, &principal, body)?;
+                let id = SettlementId::from(create(conn, &principal, body)?);
                 load_batch(conn, &id)
             })
         })
@@ -521,6 +525,7 @@ pub async fn confirm_batch(
     reference: String,
     paid_at: NaiveDateTime,
 ) -> Result<Batch, SettlementError> {
+    let id = SettlementId::from(id);
     state
         .db
         .run(move |conn| {
@@ -538,6 +543,7 @@ pub async fn cancel_batch(
     principal: Principal,
     id: String,
 ) -> Result<Batch, SettlementError> {
+    let id = SettlementId::from(id);
     state
         .db
         .run(move |conn| {

@@ -8,7 +8,7 @@ use crate::db::DbConnection;
 use crate::db::models::{FundRow, FunderRow, SettlementItemRow, SettlementRow};
 use crate::db::schema::{associations, awards, campaigns, funds};
 use crate::domain::fund::FunderKind;
-use crate::domain::ids::{FundId, FunderId};
+use crate::domain::ids::{FundId, FunderId, SettlementId};
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -40,7 +40,7 @@ pub struct TreasuryOrders {
 /// The payment orders of a public funder's batch. Refused for a private funder's batch (its
 /// bank file is `pain.001`) and for a cancelled one.
 pub fn orders(conn: &mut DbConnection, id: &str) -> Result<TreasuryOrders, SettlementError> {
-    let batch = load_batch(conn, id)?;
+    let batch = load_batch(conn, &SettlementId::from(id))?;
     let s = batch.settlement;
     if s.status == SettlementStatus::Cancelled {
         return Err(SettlementError::Cancelled);
