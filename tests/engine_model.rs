@@ -15,6 +15,7 @@ use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
 use cofund::db::{Db, DbConnection, reconcile, write_tx};
 use cofund::domain::campaign::{Action, CampaignStatus};
 use cofund::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
+use cofund::domain::ids::{CampaignId, FundId};
 use cofund::domain::matching::MatchState;
 use cofund::domain::money::{Currency, Ratio};
 use cofund::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, PledgeStatus};
@@ -408,7 +409,7 @@ fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent, transa
         ..
     } = applied
     {
-        engine::serve_waitlist(conn, &f).unwrap();
+        engine::serve_waitlist(conn, &FundId::from(f)).unwrap();
     }
 }
 
@@ -511,7 +512,7 @@ fn run_case(
                         Err(e) => panic!("cancel: {e}"),
                     };
                     if freed {
-                        engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
+                        engine::serve_waitlist(&mut conn, &FundId::from(&w.fund.id)).unwrap();
                     }
                     if !closed[*k] {
                         cancelled[*k] = true;
@@ -575,7 +576,7 @@ fn run_case(
                         ok,
                         target >= funder.held + funder.reserved + funder.committed + funder.settled
                     );
-                    engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
+                    engine::serve_waitlist(&mut conn, &FundId::from(&w.fund.id)).unwrap();
                     None
                 }
                 Op::LapseHolds => {
@@ -592,10 +593,11 @@ fn run_case(
                         Action::Close,
                     )
                     .unwrap();
-                    if let Some((_, effect)) = engine::decide(&mut conn, &w.campaigns[*k]).unwrap()
+                    if let Some((_, effect)) =
+                        engine::decide(&mut conn, &CampaignId::from(&w.campaigns[*k])).unwrap()
                         && effect.freed
                     {
-                        engine::serve_waitlist(&mut conn, &w.fund.id).unwrap();
+                        engine::serve_waitlist(&mut conn, &FundId::from(&w.fund.id)).unwrap();
                     }
                     closed[*k] = true;
                     None
@@ -799,7 +801,7 @@ fn run_round(
         .sum();
     // Running campaigns hold the round back.
     prop_assert!(matches!(
-        cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id),
+        cofund::app::quadratic::distribute(&mut conn, None, &FundId::from(&w.fund.id)),
         Err(cofund::app::quadratic::DistributeError::StillRunning(_))
     ));
     for id in &w.campaigns {
@@ -817,9 +819,10 @@ fn run_round(
                 .unwrap();
             }
         }
-        engine::decide(&mut conn, id).unwrap();
+        engine::decide(&mut conn, &CampaignId::from(id)).unwrap();
     }
-    let round = cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id).unwrap();
+    let round =
+        cofund::app::quadratic::distribute(&mut conn, None, &FundId::from(&w.fund.id)).unwrap();
     let shared: i64 = round.lines.iter().map(|l| l.share.amount).sum();
     let weighted: Vec<_> = round
         .lines
@@ -845,7 +848,8 @@ fn run_round(
         .count()
         .get_result(&mut *conn)
         .unwrap();
-    let again = cofund::app::quadratic::distribute(&mut conn, None, &w.fund.id).unwrap();
+    let again =
+        cofund::app::quadratic::distribute(&mut conn, None, &FundId::from(&w.fund.id)).unwrap();
     let again_amounts: Vec<i64> = again.lines.iter().map(|l| l.share.amount).collect();
     let first_amounts: Vec<i64> = round.lines.iter().map(|l| l.share.amount).collect();
     prop_assert_eq!(again_amounts, first_amounts);

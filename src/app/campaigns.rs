@@ -16,7 +16,7 @@ use crate::db::schema::{campaigns, funds, pledges};
 use crate::db::{DbConnection, DbError, write_tx};
 use crate::domain::area::LatLon;
 use crate::domain::campaign::{Action, Actor, CampaignStatus, TransitionError, transition};
-use crate::domain::ids;
+use crate::domain::ids::{self, CampaignId};
 use crate::domain::matching::MatchState;
 use crate::domain::money::{Currency, parse_amount};
 use crate::domain::pledge::PledgeStatus;
@@ -458,7 +458,7 @@ pub fn act_in(
 ) -> CampaignResult<Acted> {
     // Under the campaign's row lock: a cancellation releases by the match state it reads, so
     // nothing may move that state between its read and its write.
-    engine::lock_campaign(conn, id)?.ok_or(CampaignError::NotFound)?;
+    engine::lock_campaign(conn, &CampaignId::from(id))?.ok_or(CampaignError::NotFound)?;
     let CampaignWithFund {
         campaign: row,
         fund,
@@ -753,7 +753,7 @@ pub fn decide_closing(
     conn: &mut DbConnection,
     grace: std::time::Duration,
 ) -> Result<(usize, Vec<String>), DbError> {
-    let closing: Vec<(String, chrono::NaiveDateTime)> = campaigns::table
+    let closing: Vec<(CampaignId, chrono::NaiveDateTime)> = campaigns::table
         .filter(campaigns::status.eq(CampaignStatus::Closing))
         .select((campaigns::id, campaigns::ends_at))
         .order(campaigns::id)

@@ -14,14 +14,14 @@ use crate::db::schema::{areas, fund_areas, funds};
 use crate::db::{DbConnection, DbError, ledger, write_tx};
 use crate::domain::fund::{Allocation, ExhaustionPolicy, FunderKind, FundingSplit, MatchPolicy};
 use crate::domain::iban::{Bic, Iban};
-use crate::domain::ids;
+use crate::domain::ids::{self, FundId, FunderId};
 use crate::domain::money::{Currency, Ratio, parse_amount, parse_non_negative_amount};
 use crate::domain::tax_code::TaxCode;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-pub const FUNDER: &str = "fdr";
+pub const FUNDER: &str = ids::FUNDER;
 
 /// At most this many funders pay one fund.
 pub const MAX_FUNDERS: usize = 20;
@@ -156,7 +156,7 @@ pub fn add_funder(
         )?;
         Ok(row)
     })?;
-    super::matching::serve_waitlist(conn, fund_id)?;
+    super::matching::serve_waitlist(conn, &FundId::from(fund_id))?;
     Ok(row)
 }
 
@@ -173,8 +173,12 @@ pub fn set_funder_budget(
         let fund = crate::db::campaigns::load_fund(conn, fund_id)
             .optional()?
             .ok_or(FunderError::FundNotFound)?;
-        let funder = crate::db::funders::load_funder(conn, fund_id, funder_id)?
-            .ok_or(FunderError::FunderNotFound)?;
+        let funder = crate::db::funders::load_funder(
+            conn,
+            &FundId::from(fund_id),
+            &FunderId::from(funder_id),
+        )?
+        .ok_or(FunderError::FunderNotFound)?;
         let budget = budget(&fund)?;
         if !ledger::set_budget(
             conn,
@@ -196,7 +200,7 @@ pub fn set_funder_budget(
         )?;
         Ok(())
     })?;
-    super::matching::serve_waitlist(conn, fund_id)?;
+    super::matching::serve_waitlist(conn, &FundId::from(fund_id))?;
     Ok(())
 }
 
@@ -631,7 +635,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> Result<FundDetails, FundError>
         .optional()?
         .ok_or(FundError::NotFound)?;
     let area_ids = fund_area_ids(conn, id)?;
-    let balances = ledger::balances(conn, id)?;
+    let balances = ledger::balances(conn, &FundId::from(id))?;
     let funders = funders_with_figures(conn, &fund)?;
     Ok(FundDetails {
         fund,
@@ -670,7 +674,7 @@ pub async fn list(
                 .load(conn)?;
             let mut balances = HashMap::new();
             for r in &rows {
-                balances.insert(r.id.clone(), ledger::balances(conn, &r.id)?);
+                balances.insert(r.id.clone(), ledger::balances(conn, &FundId::from(&r.id))?);
             }
             let mut funders = funders_with_figures_of(conn, &rows)?;
             Ok(rows
@@ -982,6 +986,7 @@ pub enum RoundError {
 
 /// The live estimate of a quadratic round, with its inputs.
 pub async fn quadratic_estimate(state: &AppState, fund_id: String) -> Result<Round, RoundError> {
+    let fund_id = FundId::from(fund_id);
     state
         .db
         .run(move |conn| Ok(quadratic::estimate(conn, &fund_id)?))
@@ -994,6 +999,7 @@ pub async fn distribute(
     actor: Principal,
     fund_id: String,
 ) -> Result<Round, RoundError> {
+    let fund_id = FundId::from(fund_id);
     state
         .db
         .run(move |conn| Ok(quadratic::distribute(conn, Some(&actor), &fund_id)?))

@@ -13,7 +13,7 @@ use crate::db::models::{CampaignRow, FundRow, FunderRow, RefundRow};
 use crate::db::schema::{campaigns, pledges, refunds};
 use crate::db::{DbConnection, ledger, write_tx};
 use crate::domain::campaign::CampaignStatus;
-use crate::domain::ids;
+use crate::domain::ids::{self, CampaignId, FundId};
 use crate::domain::matching::{
     self, Decision, MatchAction, MatchInputs, MatchState, ServeAction, Verdict,
 };
@@ -188,7 +188,7 @@ fn move_parts(
     movement: ledger::Movement,
     memo: &str,
 ) -> QueryResult<Vec<Part>> {
-    let parts = load_parts(conn, &campaign.id)?;
+    let parts = load_parts(conn, &CampaignId::from(&campaign.id))?;
     let total: i64 = parts.iter().map(|p| p.amount).sum();
     if total != campaign.match_amount {
         return Err(books_disagree(
@@ -242,8 +242,9 @@ fn release_reservation(
     }
     let amount = campaign.match_amount;
     let parts = move_parts(conn, fund, campaign, ledger::Movement::Release, memo)?;
-    clear_parts(conn, &campaign.id)?;
-    crate::db::holds::release_reserved(conn, &campaign.id)?;
+    let campaign_id = CampaignId::from(&campaign.id);
+    clear_parts(conn, &campaign_id)?;
+    crate::db::holds::release_reserved(conn, &campaign_id)?;
     record(conn, campaign, fund, decision, amount, &parts)?;
     Ok(true)
 }
@@ -332,7 +333,7 @@ pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryRe
 /// campaign's row lock, from its current row. Idempotent: the follow-up of a `raised` change
 /// committed by a single statement (PostgreSQL's confirmation path) and the catch-up of
 /// [`rematch_all`].
-pub fn rematch(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Effect> {
+pub fn rematch(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<Effect> {
     write_tx(conn, |conn| {
         let campaign: CampaignRow = diesel::update(campaigns::table.find(campaign_id))
             .set(campaigns::updated_at.eq(now()))
@@ -351,7 +352,8 @@ pub fn rematch_all(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         .load(conn)?;
     let mut freed = Vec::new();
     for campaign in running {
-        if needs_rematch(conn, &campaign)? && rematch(conn, &campaign.id)?.freed {
+        if needs_rematch(conn, &campaign)? && rematch(conn, &CampaignId::from(&campaign.id))?.freed
+        {
             freed.push(campaign.fund_id);
         }
     }
@@ -398,7 +400,7 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
 
 /// Serves a fund's waitlist, oldest crossing first, while the budget covers the head of the
 /// queue (or, under `partial`, while anything is left). One short transaction per campaign.
-pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &str) -> QueryResult<usize> {
+pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &FundId) -> QueryResult<usize> {
     let mut served = 0;
     loop {
         let head: Option<String> = campaigns::table
@@ -591,7 +593,7 @@ pub fn queue_refund(
 /// another process decided it first.
 pub fn decide(
     conn: &mut DbConnection,
-    campaign_id: &str,
+    campaign_id: &CampaignId,
 ) -> QueryResult<Option<(CampaignStatus, Effect)>> {
     write_tx(conn, |conn| {
         let locked = diesel::update(campaigns::table.find(campaign_id))
@@ -666,7 +668,7 @@ pub fn decide(
 
 /// Serves the waitlist of every fund that has one.
 pub fn serve_waitlists(conn: &mut DbConnection) -> QueryResult<usize> {
-    let funds: Vec<String> = campaigns::table
+    let funds: Vec<FundId> = campaigns::table
         .filter(campaigns::match_status.eq(MatchState::Waitlisted))
         .select(campaigns::fund_id)
         .distinct()

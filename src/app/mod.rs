@@ -133,6 +133,7 @@ impl AppState {
 /// Budget went back to a fund: serve its waitlist now. Best effort: the scheduler's matching
 /// job serves every waitlist again on its next run if this fails.
 pub async fn serve_waitlist_now(state: &AppState, fund_id: String) {
+    let fund_id = crate::domain::ids::FundId::from(fund_id);
     let served = state
         .db
         .run(move |conn| -> Result<usize, crate::db::DbError> {

@@ -15,6 +15,7 @@ use crate::db::models::{CampaignRow, FundRow, FunderRow};
 use crate::db::schema::{campaigns, funds, pledges};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::fund::{FundingSplit, MatchPolicy};
+use crate::domain::ids::FundId;
 use crate::domain::matching::{Decision, MatchState};
 use crate::domain::quadratic::{self, Contributions, SQRT_ONE, Share};
 use diesel::prelude::*;
@@ -120,7 +121,7 @@ fn shares(fund: &FundRow, pool: i64, rows: Vec<(CampaignRow, Vec<i64>)>) -> Vec<
 /// The round as it would be shared now (public): running and succeeded campaigns with their
 /// current contributions, the pool the funders have left; after the distribution, the shares
 /// it committed.
-pub fn estimate(conn: &mut DbConnection, fund_id: &str) -> Result<Round, DistributeError> {
+pub fn estimate(conn: &mut DbConnection, fund_id: &FundId) -> Result<Round, DistributeError> {
     let fund = load_fund(conn, fund_id)
         .optional()?
         .ok_or(DistributeError::NotFound)?;
@@ -194,7 +195,7 @@ pub fn sqrt_display(sum_sqrt: u128) -> String {
 pub fn distribute(
     conn: &mut DbConnection,
     actor: Option<&Principal>,
-    fund_id: &str,
+    fund_id: &FundId,
 ) -> Result<Round, DistributeError> {
     crate::db::write_tx(conn, |conn| -> Result<Round, DistributeError> {
         let fund = load_fund(conn, fund_id)
@@ -336,7 +337,7 @@ fn commit_share(
 /// The job: shares every quadratic round whose `closes_at` has passed and whose campaigns are
 /// all decided. Returns how many rounds it shared.
 pub fn distribute_due(conn: &mut DbConnection) -> QueryResult<usize> {
-    let due: Vec<String> = funds::table
+    let due: Vec<FundId> = funds::table
         .filter(funds::match_policy.eq(MatchPolicy::Quadratic))
         .filter(funds::distributed_at.is_null())
         .filter(funds::closes_at.le(now()))
@@ -348,7 +349,7 @@ pub fn distribute_due(conn: &mut DbConnection) -> QueryResult<usize> {
             Ok(_) => shared += 1,
             Err(DistributeError::StillRunning(_)) => {}
             Err(DistributeError::Db(e)) => return Err(e),
-            Err(e) => tracing::error!(fund_id, error = %e, "quadratic round not shared"),
+            Err(e) => tracing::error!(fund_id = %fund_id, error = %e, "quadratic round not shared"),
         }
     }
     Ok(shared)

@@ -11,6 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbError, ledger};
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::ids::FundId;
 use crate::domain::matching::MatchState;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -214,7 +215,7 @@ pub async fn fund_report(
             let fund = crate::db::campaigns::load_fund(conn, &fund_id)
                 .optional()?
                 .ok_or(ReportError::FundNotFound)?;
-            let balances = ledger::balances(conn, &fund_id)?;
+            let balances = ledger::balances(conn, &FundId::from(&fund_id))?;
             let rows = campaigns::table
                 .inner_join(associations::table)
                 .filter(campaigns::fund_id.eq(&fund_id))

@@ -16,7 +16,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbConnection, DbError, funders, ledger};
 use crate::domain::fund::FunderKind;
-use crate::domain::ids;
+use crate::domain::ids::{self, CampaignId, FundId, FunderId, SettlementId};
 use crate::domain::matching::MatchState;
 use crate::domain::money::Currency;
 use crate::domain::sepa;
@@ -82,7 +82,7 @@ pub struct Batch {
 }
 
 /// A batch, its items in id order and its lines in campaign order.
-pub fn load_batch(conn: &mut DbConnection, id: &str) -> Result<Batch, SettlementError> {
+pub fn load_batch(conn: &mut DbConnection, id: &SettlementId) -> Result<Batch, SettlementError> {
     let settlement = load(conn, id)?;
     let items = settlement_items::table
         .filter(settlement_items::settlement_id.eq(id))
@@ -264,6 +264,10 @@ pub fn create(
             funder_id: funder.id.clone(),
         })
         .execute(conn)?;
+    let (batch_id, funder_id) = (
+        SettlementId::from(settlement_id.as_str()),
+        FunderId::from(&funder.id),
+    );
     for (association_id, cs) in by_association {
         let a: AssociationRow = associations::table
             .find(&association_id)
@@ -288,7 +292,13 @@ pub fn create(
         for (c, amount) in cs {
             // The guard: only a part of a committed match outside any open batch
             // is taken.
-            if !funders::put_part_in_batch(conn, &c.id, &funder.id, amount, &settlement_id)? {
+            if !funders::put_part_in_batch(
+                conn,
+                &CampaignId::from(&c.id),
+                &funder_id,
+                amount,
+                &batch_id,
+            )? {
                 return Err(SettlementError::NotPayable(format!(
                     "commitment {} was just put in another batch",
                     c.id
@@ -326,8 +336,10 @@ fn resolve_funder(
     funder_id: Option<&str>,
 ) -> Result<FunderRow, SettlementError> {
     match funder_id {
-        Some(id) => crate::db::funders::load_funder(conn, &fund.id, id)?
-            .ok_or_else(|| invalid("funder_id", "not a funder of this fund")),
+        Some(id) => {
+            crate::db::funders::load_funder(conn, &FundId::from(&fund.id), &FunderId::from(id))?
+                .ok_or_else(|| invalid("funder_id", "not a funder of this fund"))
+        }
         None => {
             let mut all = crate::db::funders::load_funders(conn, &fund.id)?;
             if all.len() == 1 {
@@ -377,7 +389,7 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<SettlementRow, SettlementEr
 pub fn confirm(
     conn: &mut DbConnection,
     actor: &Principal,
-    id: &str,
+    id: &SettlementId,
     reference: &str,
     paid_at: NaiveDateTime,
 ) -> Result<(), SettlementError> {
@@ -410,16 +422,18 @@ pub fn confirm(
         .order(settlement_lines::campaign_id)
         .select(SettlementLineRow::as_select())
         .load(conn)?;
+    let funder_id = FunderId::from(&s.funder_id);
     for line in &lines {
+        let campaign_id = CampaignId::from(&line.campaign_id);
         // The funder's part is paid; the campaign's match is settled once every part is.
-        if !funders::mark_part_paid(conn, &line.campaign_id, &s.funder_id, line.amount, id)? {
+        if !funders::mark_part_paid(conn, &campaign_id, &funder_id, line.amount, id)? {
             return Err(SettlementError::Books(format!(
                 "commitment {} left its batch",
                 line.campaign_id
             )));
         }
-        if funders::unpaid_parts(conn, &line.campaign_id)? == 0 {
-            crate::db::campaigns::settle_match(conn, &line.campaign_id)?;
+        if funders::unpaid_parts(conn, &campaign_id)? == 0 {
+            crate::db::campaigns::settle_match(conn, &campaign_id)?;
         }
         if !ledger::transfer(
             conn,
@@ -451,7 +465,11 @@ pub fn confirm(
 
 /// Cancels draft batch `id`: its items are cancelled and its commitments leave it (they stay
 /// `committed`, free for another batch). No money moves.
-pub fn cancel(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<(), SettlementError> {
+pub fn cancel(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &SettlementId,
+) -> Result<(), SettlementError> {
     match load(conn, id)?.status {
         SettlementStatus::Cancelled => return Ok(()),
         SettlementStatus::Confirmed => return Err(SettlementError::Confirmed),
@@ -492,7 +510,7 @@ pub async fn create_batch(
         .db
         .run(move |conn| {
             crate::db::write_tx(conn, |conn| {
-                let id = create(conn, &principal, body)?;
+                let id = SettlementId::from(create(conn, &principal, body)?);
                 load_batch(conn, &id)
             })
         })
@@ -507,6 +525,7 @@ pub async fn confirm_batch(
     reference: String,
     paid_at: NaiveDateTime,
 ) -> Result<Batch, SettlementError> {
+    let id = SettlementId::from(id);
     state
         .db
         .run(move |conn| {
@@ -524,6 +543,7 @@ pub async fn cancel_batch(
     principal: Principal,
     id: String,
 ) -> Result<Batch, SettlementError> {
+    let id = SettlementId::from(id);
     state
         .db
         .run(move |conn| {

@@ -5,6 +5,7 @@ use super::DbConnection;
 use super::models::{CampaignRow, FundRow};
 use super::schema::{campaigns, funds};
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::ids::CampaignId;
 use crate::domain::matching::MatchState;
 use diesel::prelude::*;
 
@@ -25,7 +26,7 @@ pub fn load_campaign(conn: &mut DbConnection, id: &str) -> QueryResult<CampaignR
 /// Reads a campaign under its row lock (PostgreSQL `FOR UPDATE`; on SQLite the write
 /// transaction already excludes every other writer), so that what the caller decides from it
 /// — a cancellation's release, an approval's earmark — is still true when it writes.
-pub fn lock_campaign(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CampaignRow>> {
+pub fn lock_campaign(conn: &mut DbConnection, id: &CampaignId) -> QueryResult<Option<CampaignRow>> {
     match conn {
         DbConnection::Postgresql(c) => campaigns::table
             .find(id)
@@ -102,7 +103,7 @@ pub fn add_to_reserved_match(
 }
 
 /// A committed match whose every part is paid becomes `settled`.
-pub fn settle_match(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<bool> {
+pub fn settle_match(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<bool> {
     Ok(diesel::update(campaigns::table.find(campaign_id))
         .filter(campaigns::match_status.eq(MatchState::Committed))
         .set(campaigns::match_status.eq(MatchState::Settled))

@@ -4,6 +4,7 @@
 use super::DbConnection;
 use super::models::{FunderRow, MatchPartRow};
 use super::schema::{funders, match_parts};
+use crate::domain::ids::{CampaignId, FundId, FunderId, SettlementId};
 use diesel::prelude::*;
 
 /// A fund's funders in draw order: lowest `priority` first, then the oldest.
@@ -17,8 +18,8 @@ pub fn load_funders(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Vec<F
 
 pub fn load_funder(
     conn: &mut DbConnection,
-    fund_id: &str,
-    funder_id: &str,
+    fund_id: &FundId,
+    funder_id: &FunderId,
 ) -> QueryResult<Option<FunderRow>> {
     funders::table
         .find(funder_id)
@@ -29,7 +30,10 @@ pub fn load_funder(
 }
 
 /// A campaign's match parts, in funder id order.
-pub fn load_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Vec<MatchPartRow>> {
+pub fn load_parts(
+    conn: &mut DbConnection,
+    campaign_id: &CampaignId,
+) -> QueryResult<Vec<MatchPartRow>> {
     match_parts::table
         .filter(match_parts::campaign_id.eq(campaign_id))
         .order(match_parts::funder_id.asc())
@@ -80,7 +84,7 @@ pub fn take_from_part(
 }
 
 /// Forgets a campaign's parts once its reservation went back to the funders.
-pub fn clear_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<usize> {
+pub fn clear_parts(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<usize> {
     diesel::delete(match_parts::table.filter(match_parts::campaign_id.eq(campaign_id)))
         .execute(conn)
 }
@@ -89,10 +93,10 @@ pub fn clear_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<us
 /// open batch, unpaid and still `amount`; `false` (nothing written) otherwise.
 pub fn put_part_in_batch(
     conn: &mut DbConnection,
-    campaign_id: &str,
-    funder_id: &str,
+    campaign_id: &CampaignId,
+    funder_id: &FunderId,
     amount: i64,
-    settlement_id: &str,
+    settlement_id: &SettlementId,
 ) -> QueryResult<bool> {
     Ok(
         diesel::update(match_parts::table.find((campaign_id, funder_id)))
@@ -109,10 +113,10 @@ pub fn put_part_in_batch(
 /// and `amount`; `false` (nothing written) otherwise.
 pub fn mark_part_paid(
     conn: &mut DbConnection,
-    campaign_id: &str,
-    funder_id: &str,
+    campaign_id: &CampaignId,
+    funder_id: &FunderId,
     amount: i64,
-    settlement_id: &str,
+    settlement_id: &SettlementId,
 ) -> QueryResult<bool> {
     Ok(
         diesel::update(match_parts::table.find((campaign_id, funder_id)))
@@ -126,7 +130,7 @@ pub fn mark_part_paid(
 }
 
 /// How many funders' parts of a campaign's match are still to pay.
-pub fn unpaid_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<i64> {
+pub fn unpaid_parts(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<i64> {
     match_parts::table
         .filter(match_parts::campaign_id.eq(campaign_id))
         .filter(match_parts::settled.eq(false))
@@ -136,7 +140,10 @@ pub fn unpaid_parts(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<i
 }
 
 /// A cancelled batch's parts are free for another batch.
-pub fn release_batch_parts(conn: &mut DbConnection, settlement_id: &str) -> QueryResult<usize> {
+pub fn release_batch_parts(
+    conn: &mut DbConnection,
+    settlement_id: &SettlementId,
+) -> QueryResult<usize> {
     diesel::update(match_parts::table.filter(match_parts::settlement_id.eq(settlement_id)))
         .set(match_parts::settlement_id.eq(None::<String>))
         .execute(conn)

@@ -5,6 +5,7 @@ use crate::clock::now;
 use crate::db::DbConnection;
 use crate::db::models::{FundRow, MatchHoldRow, PledgeRow};
 use crate::db::schema::match_holds;
+use crate::domain::ids::CampaignId;
 use crate::domain::per_donation::HoldStatus;
 use diesel::prelude::*;
 
@@ -76,7 +77,7 @@ pub fn add_reserved(
 
 /// The campaign's reservation went back to its funders (the campaign failed or was
 /// cancelled): its pledges' reserved matches are released with it (no money moves here).
-pub fn release_reserved(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<usize> {
+pub fn release_reserved(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<usize> {
     diesel::update(
         match_holds::table
             .filter(match_holds::campaign_id.eq(campaign_id))

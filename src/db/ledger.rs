@@ -7,7 +7,7 @@ use super::DbConnection;
 use super::models::{JournalEntryRow, PostingRow};
 use super::schema::{funders, funds, journal_entries, postings};
 use crate::clock::now;
-use crate::domain::ids;
+use crate::domain::ids::{self, FundId};
 use crate::domain::money::Currency;
 use diesel::prelude::*;
 
@@ -237,7 +237,7 @@ pub struct Balances {
     pub settled: i64,
 }
 
-pub fn balances(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Balances> {
+pub fn balances(conn: &mut DbConnection, fund_id: &FundId) -> QueryResult<Balances> {
     // Summed by the database, one row per account (found by the `(fund_id, account)` index),
     // rather than every posting loaded and summed here. SUM's own type differs between the
     // backends (NUMERIC on PostgreSQL), so it is cast back to minor units; a fund's total can

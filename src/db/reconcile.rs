@@ -161,7 +161,7 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     let all_funds: Vec<FundRow> = funds::table.select(FundRow::as_select()).load(conn)?;
     let all_funders: Vec<FunderRow> = funders::table.select(FunderRow::as_select()).load(conn)?;
     for f in &all_funds {
-        let b = ledger::balances(conn, &f.id)?;
+        let b = ledger::balances(conn, &crate::domain::ids::FundId::from(&f.id))?;
         let row = (f.budget, f.held, f.reserved, f.committed, f.settled);
         let led = (b.budget, b.held, b.reserved, b.committed, b.settled);
         if row != led {

@@ -67,3 +67,39 @@ text_column! {
     FunderKind => |v| v.as_str(),
     MatchPolicy => |v| v.as_str(),
 }
+
+/// Typed ids (`domain::ids`) are stored as the text they hold.
+macro_rules! id_column {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl<DB> FromSql<Text, DB> for $ty
+        where
+            DB: Backend,
+            String: FromSql<Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                <String as FromSql<Text, DB>>::from_sql(bytes).map(<$ty>::from)
+            }
+        }
+
+        impl<DB> ToSql<Text, DB> for $ty
+        where
+            DB: Backend,
+            str: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
+            }
+        }
+    )+};
+}
+
+use crate::domain::ids::{AssociationId, CampaignId, FundId, FunderId, PledgeId, SettlementId};
+
+id_column!(
+    CampaignId,
+    FundId,
+    FunderId,
+    PledgeId,
+    AssociationId,
+    SettlementId
+);

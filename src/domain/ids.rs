@@ -7,9 +7,134 @@ pub const ASSOCIATION: &str = "asso";
 pub const CAMPAIGN: &str = "cmp";
 pub const PLEDGE: &str = "plg";
 pub const SETTLEMENT: &str = "stl";
+pub const FUNDER: &str = "fdr";
 pub const USER: &str = "usr";
 pub const PARTNER: &str = "ptn";
 pub const AUDIT: &str = "aud";
+
+/// Declares a typed id: a `String` inside (the prefixed id as stored), compared, hashed and
+/// ordered as that string, stored as a `Text` column on both backends (`db::stored`), and
+/// readable as a `&str` anywhere a `&str` is wanted (`Deref`, `AsRef`, `Borrow`, `as_str`).
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident => $prefix:ident;)+) => {$(
+        $(#[$doc])*
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            diesel::AsExpression,
+            diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new id of this kind (`new_id` with its prefix).
+            pub fn generate() -> Self {
+                Self(new_id($prefix))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+
+            /// True when the text inside looks like an id of this kind.
+            pub fn is_well_formed(&self) -> bool {
+                has_prefix(&self.0, $prefix)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                Self(s.clone())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    )+};
+}
+
+typed_id! {
+    /// A campaign's id (`cmp_…`).
+    CampaignId => CAMPAIGN;
+    /// A fund's id (`fund_…`).
+    FundId => FUND;
+    /// A funder's id (`fdr_…`).
+    FunderId => FUNDER;
+    /// A pledge's id (`plg_…`).
+    PledgeId => PLEDGE;
+    /// An association's id (`asso_…`).
+    AssociationId => ASSOCIATION;
+    /// A settlement batch's id (`stl_…`).
+    SettlementId => SETTLEMENT;
+}
 
 /// A new id such as `fund_0193b3c4d5e67f00a1b2c3d4e5f60718`.
 pub fn new_id(prefix: &str) -> String {
@@ -53,5 +178,19 @@ mod tests {
         assert!(!has_prefix(&a, FUND));
         assert!(a < b);
         assert!(!has_prefix("cmp_../../etc", CAMPAIGN));
+    }
+
+    #[test]
+    fn typed_ids_read_as_the_text_they_hold() {
+        let id = CampaignId::generate();
+        assert!(id.is_well_formed());
+        assert_eq!(id.as_str(), &*id);
+        assert_eq!(id.to_string(), id.as_str());
+        assert_eq!(CampaignId::from(id.as_str()), id);
+        assert_eq!(CampaignId::from(id.to_string()), id);
+        let set: std::collections::HashSet<CampaignId> = [id.clone()].into();
+        assert!(set.contains(id.as_str()));
+        assert_eq!(String::from(id.clone()), id.as_str());
+        assert!(!FundId::from("cmp_x").is_well_formed());
     }
 }

@@ -320,7 +320,7 @@ async fn apply_found(
         ..
     } = &applied
     {
-        let fund_id = fund_id.clone();
+        let fund_id = crate::domain::ids::FundId::from(fund_id);
         let _ = state
             .db
             .run(move |conn| {

@@ -5,6 +5,7 @@ use super::{Batch, SettlementError, load_batch};
 use crate::app::AppState;
 use crate::db::models::{CampaignRow, MatchPartRow};
 use crate::db::schema::{associations, awards, campaigns, funds, match_parts, settlements};
+use crate::domain::ids::{FundId, FunderId, SettlementId};
 use crate::domain::matching::MatchState;
 use crate::domain::settlement::SettlementStatus;
 use diesel::prelude::*;
@@ -140,7 +141,7 @@ pub async fn batches(state: &AppState, filter: BatchFilter) -> Result<Vec<Batch>
             if let Some(s) = status {
                 q = q.filter(settlements::status.eq(s));
             }
-            let ids: Vec<String> = q.load(conn)?;
+            let ids: Vec<SettlementId> = q.load(conn)?;
             ids.iter().map(|id| load_batch(conn, id)).collect()
         })
         .await
@@ -148,6 +149,7 @@ pub async fn batches(state: &AppState, filter: BatchFilter) -> Result<Vec<Batch>
 
 /// One batch with its items and lines.
 pub async fn batch(state: &AppState, id: String) -> Result<Batch, SettlementError> {
+    let id = SettlementId::from(id);
     state.db.run(move |conn| load_batch(conn, &id)).await
 }
 
@@ -157,8 +159,8 @@ pub async fn funder_of(
     batch: &Batch,
 ) -> Result<crate::db::models::FunderRow, SettlementError> {
     let (fund_id, funder_id) = (
-        batch.settlement.fund_id.clone(),
-        batch.settlement.funder_id.clone(),
+        FundId::from(&batch.settlement.fund_id),
+        FunderId::from(&batch.settlement.funder_id),
     );
     state
         .db

@@ -8,6 +8,7 @@ use crate::db::DbConnection;
 use crate::db::models::{FundRow, FunderRow, SettlementItemRow, SettlementRow};
 use crate::db::schema::{associations, awards, campaigns, funds};
 use crate::domain::fund::FunderKind;
+use crate::domain::ids::{FundId, FunderId, SettlementId};
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -39,13 +40,17 @@ pub struct TreasuryOrders {
 /// The payment orders of a public funder's batch. Refused for a private funder's batch (its
 /// bank file is `pain.001`) and for a cancelled one.
 pub fn orders(conn: &mut DbConnection, id: &str) -> Result<TreasuryOrders, SettlementError> {
-    let batch = load_batch(conn, id)?;
+    let batch = load_batch(conn, &SettlementId::from(id))?;
     let s = batch.settlement;
     if s.status == SettlementStatus::Cancelled {
         return Err(SettlementError::Cancelled);
     }
-    let funder = crate::db::funders::load_funder(conn, &s.fund_id, &s.funder_id)?
-        .ok_or(SettlementError::FunderNotFound)?;
+    let funder = crate::db::funders::load_funder(
+        conn,
+        &FundId::from(&s.fund_id),
+        &FunderId::from(&s.funder_id),
+    )?
+    .ok_or(SettlementError::FunderNotFound)?;
     if funder.kind != FunderKind::Public {
         return Err(SettlementError::NotPublicFunder);
     }
