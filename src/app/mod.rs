@@ -22,6 +22,7 @@ pub mod pledges;
 pub mod quadratic;
 pub mod receipts;
 pub mod reports;
+pub mod sessions;
 pub mod settlements;
 pub mod transparency;
 pub mod users;

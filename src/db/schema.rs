@@ -448,6 +448,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The console's sessions (the cookie carries the id; this table its SHA-256).
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> associations (association_id));
 diesel::joinable!(campaigns -> associations (association_id));
 diesel::joinable!(campaigns -> funds (fund_id));

@@ -1,8 +1,11 @@
 //! Server-rendered pages (the public site and the console) from the same binary, on the same
-//! use cases and checks as the API. Sessions are private (encrypted) HttpOnly cookies holding
-//! the same signed token the API takes, so a page is allowed exactly what the API would allow
-//! its user, revocation included; every form carries the session's CSRF token; pages load
-//! nothing from another host and run no script (the Content-Security-Policy says so).
+//! use cases and checks as the API. Sessions are kept on the server (`app::sessions`): the
+//! private (encrypted) HttpOnly cookie carries the session's random id, so signing out ends it
+//! everywhere at once and a page is allowed exactly what the API would allow its user, a
+//! disabled user refused at once; the session is resolved before any handler reads a body, and
+//! a console form of nobody signed in is refused unread. Every form carries the session's CSRF
+//! token; pages load nothing from another host and run no script (the Content-Security-Policy
+//! says so).
 
 mod admin;
 mod association;
@@ -23,10 +26,12 @@ use crate::http::extract::Principal;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionMiddleware};
-use actix_web::body::MessageBody;
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use i18n::Tr;
@@ -159,31 +164,35 @@ fn query_lang(req: &HttpRequest) -> Option<&str> {
         .find_map(|pair| pair.strip_prefix("lang="))
 }
 
-/// The page's language, the signed-in principal (if the session's token still holds) and the
-/// session's CSRF token (made on first use).
-pub fn context(state: &AppState, req: &HttpRequest, session: &Session) -> (Ctx, Option<Principal>) {
+/// The page's language: `?lang=`, else the one the session kept, else `Accept-Language`.
+fn page_lang(req: &HttpRequest, session: &Session) -> &'static str {
     let accept = req
         .headers()
         .get("Accept-Language")
         .and_then(|v| v.to_str().ok());
-    let mut lang = i18n::negotiate(query_lang(req), accept);
+    match (query_lang(req), session.get::<String>("lang")) {
+        (None, Ok(Some(kept))) => i18n::negotiate(Some(&kept), None),
+        (asked, _) => i18n::negotiate(asked, accept),
+    }
+}
+
+/// Who the request's session stands for, as [`resolve_session`] found it before the handler.
+#[derive(Clone)]
+struct SignedIn(Option<Principal>);
+
+/// The page's language, the signed-in principal (if the session still holds on the server)
+/// and the session's CSRF token (made on first use).
+pub fn context(
+    _state: &AppState,
+    req: &HttpRequest,
+    session: &Session,
+) -> (Ctx, Option<Principal>) {
+    let lang = page_lang(req, session);
     // A language picked with ?lang= sticks for the session.
     if query_lang(req).is_some() {
         let _ = session.insert("lang", lang);
-    } else if let Ok(Some(kept)) = session.get::<String>("lang") {
-        lang = i18n::negotiate(Some(&kept), None);
     }
-    let principal = match session.get::<String>("token") {
-        Ok(Some(token)) => match crate::http::extract::principal_of_token(state, &token) {
-            Ok(p) => Some(p),
-            Err(_) => {
-                // Expired or revoked: the session ends with its token.
-                session.remove("token");
-                None
-            }
-        },
-        _ => None,
-    };
+    let principal = req.extensions().get::<SignedIn>().and_then(|s| s.0.clone());
     let csrf = match session.get::<String>("csrf") {
         Ok(Some(c)) => c,
         _ => {
@@ -263,6 +272,67 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../../static/app.css"))
 }
 
+/// The console's form routes that only an admin may use and whose bodies are large: refused
+/// before their body is read to anyone else.
+const ADMIN_ONLY_LARGE_FORMS: [&str; 1] = ["/console/admin/areas"];
+
+/// Runs before every page's handler (inside the session middleware, before any extractor
+/// reads the body): finds who the session's id stands for on the server and keeps it for
+/// [`context`]; a console form sent by nobody signed in is answered 401 unread, and a large
+/// admin form sent by anyone but an admin 403 unread.
+async fn resolve_session(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    use actix_session::SessionExt;
+    let session = req.get_session();
+    // Sessions from before the server kept them carried a token: they end here.
+    if session.get::<String>("token").ok().flatten().is_some() {
+        session.remove("token");
+    }
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let sid = session.get::<String>("sid").ok().flatten();
+    let principal = match (state, sid) {
+        (Some(state), Some(sid)) => match crate::app::sessions::principal(&state, &sid).await {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => {
+                // Signed out, expired, or the user disabled: the session ends.
+                session.remove("sid");
+                None
+            }
+            Err(e) => {
+                let lang = page_lang(req.request(), &session);
+                let page = PageError::from_api(lang, e.into()).error_response();
+                return Ok(req.into_response(page));
+            }
+        },
+        _ => None,
+    };
+    let is_form = req.method() == actix_web::http::Method::POST;
+    let path = req.path().to_string();
+    let refusal = if is_form && path.starts_with("/console") {
+        match &principal {
+            None => Some(ApiError::Unauthorized),
+            Some(p) if ADMIN_ONLY_LARGE_FORMS.contains(&path.as_str()) => p
+                .require(&[crate::domain::role::Role::Admin])
+                .err()
+                .map(ApiError::from),
+            Some(_) => None,
+        }
+    } else {
+        None
+    };
+    if let Some(e) = refusal {
+        let lang = page_lang(req.request(), &session);
+        let page = PageError::from_api(lang, e).error_response();
+        return Ok(req.into_response(page));
+    }
+    req.extensions_mut().insert(SignedIn(principal));
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
 /// The session cookie's key, derived from the token-signing secret (so replicas agree).
 fn session_key(config: &Config) -> Key {
     let mut h = Sha512::new();
@@ -287,6 +357,7 @@ pub fn scope(
         .cookie_name("cofund_session".to_string())
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
+        // Secure whenever COFUND_PUBLIC_URL is https://.
         .cookie_secure(config.cookie_secure)
         .cookie_content_security(CookieContentSecurity::Private)
         .session_lifecycle(BrowserSession::default())
@@ -367,5 +438,6 @@ pub fn scope(
             "/console/settlements/{id}/{file}",
             web::get().to(finance::settlement_file),
         )
+        .wrap(from_fn(resolve_session))
         .wrap(sessions)
 }

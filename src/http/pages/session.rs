@@ -50,10 +50,27 @@ pub async fn login(
     };
     match crate::http::controllers::auth::sign_in(&state, &ip, grant).await {
         Ok(token) => {
-            // A new session (and CSRF token) on every sign-in: nothing chosen before it survives.
+            // The API's sign-in door issued a token for the user: the console keeps a session on
+            // the server instead (the token is read for its subject and dropped), and the cookie
+            // carries only the session's id.
+            let claims = state
+                .tokens
+                .verify(&token)
+                .ok_or_else(|| ctx.fail(ApiError::Internal("fresh token".into())))?;
+            let ttl = chrono::TimeDelta::seconds(state.tokens.ttl_secs() as i64);
+            let sid = crate::app::sessions::open(&state, claims.sub, ttl)
+                .await
+                .map_err(|e| ctx.fail(e.into()))?;
+            // A new session (and CSRF token) on every sign-in: nothing chosen before it survives,
+            // and the one this browser had (if any) ends on the server.
+            if let Ok(Some(old)) = session.get::<String>("sid") {
+                crate::app::sessions::close(&state, &old)
+                    .await
+                    .map_err(|e| ctx.fail(e.into()))?;
+            }
             session.renew();
             session
-                .insert("token", token)
+                .insert("sid", sid)
                 .map_err(|_| ctx.fail(ApiError::Internal("session".into())))?;
             session.remove("csrf");
             Ok(redirect("/console"))
@@ -76,6 +93,12 @@ pub async fn logout(
 ) -> PageResult {
     let (ctx, _) = context(&state, &req, &session);
     check_csrf(&ctx, &form.csrf_token)?;
+    // Ended on the server first: a copy of the cookie opens nothing after this.
+    if let Ok(Some(sid)) = session.get::<String>("sid") {
+        crate::app::sessions::close(&state, &sid)
+            .await
+            .map_err(|e| ctx.fail(e.into()))?;
+    }
     session.purge();
     Ok(redirect("/"))
 }
