@@ -30,8 +30,10 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`COFUND_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Empty: the peer address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// The console's session cookie carries `Secure` (`COFUND_COOKIE_SECURE`, default false:
-    /// set it true whenever the service is reached over HTTPS).
+    /// The address people and partners reach the service at (`COFUND_PUBLIC_URL`): the base of
+    /// every absolute link it writes; request headers never change it.
+    pub public_url: PublicUrl,
+    /// The console's session cookie carries `Secure`: whenever `public_url` is `https://`.
     pub cookie_secure: bool,
     pub log_format: LogFormat,
     pub payments: PaymentsConfig,
@@ -40,6 +42,55 @@ pub struct Config {
     pub debtor_iban: crate::domain::iban::Iban,
     pub debtor_bic: Option<crate::domain::iban::Bic>,
     pub notify: NotifyConfig,
+}
+
+/// `COFUND_PUBLIC_URL`, checked at start: an absolute `http://` or `https://` URL with a host,
+/// no credentials, query or fragment; kept without its trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrl {
+    base: String,
+    https: bool,
+}
+
+impl PublicUrl {
+    pub const DEFAULT: &'static str = "http://127.0.0.1:8080";
+
+    pub fn parse(s: &str) -> Result<PublicUrl, String> {
+        let s = s.trim();
+        let url = reqwest::Url::parse(s).map_err(|_| format!("{s} is not an absolute URL"))?;
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(format!("{s} must start with http:// or https://")),
+        };
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{s} has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{s} must not carry credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("{s} must not have a query or a fragment"));
+        }
+        Ok(PublicUrl {
+            base: url.as_str().trim_end_matches('/').to_string(),
+            https,
+        })
+    }
+
+    /// The absolute link to `path` (which starts with `/`).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Reached over HTTPS: Secure cookies and HSTS.
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
 }
 
 #[derive(Clone)]
@@ -340,6 +391,18 @@ impl Config {
                 as u32,
             email_per_minute: parse_u64("COFUND_EMAIL_PER_MINUTE", 600)? as u32,
         };
+        let public_url = PublicUrl::parse(&get("COFUND_PUBLIC_URL", PublicUrl::DEFAULT))
+            .map_err(|e| ConfigError(format!("COFUND_PUBLIC_URL: {e}")))?;
+        // The old switch is gone: whether cookies are Secure follows COFUND_PUBLIC_URL. Refused
+        // rather than ignored, so nobody who set it loses Secure cookies without noticing.
+        if lookup("COFUND_COOKIE_SECURE").is_some() {
+            return Err(ConfigError(
+                "COFUND_COOKIE_SECURE was replaced by COFUND_PUBLIC_URL: remove it and set \
+                 COFUND_PUBLIC_URL to the address people use (cookies are Secure when it is \
+                 https://)"
+                    .into(),
+            ));
+        }
         Ok(Config {
             notify,
             debtor_name: get("COFUND_DEBTOR_NAME", "Comune di Esempio"),
@@ -350,7 +413,8 @@ impl Config {
             bind: get("COFUND_BIND", "127.0.0.1:8080"),
             admin_bind: lookup("COFUND_ADMIN_BIND").filter(|b| !b.trim().is_empty()),
             auto_migrate: parse_bool("COFUND_AUTO_MIGRATE", true)?,
-            cookie_secure: parse_bool("COFUND_COOKIE_SECURE", false)?,
+            cookie_secure: public_url.is_https(),
+            public_url,
             db_pool_size: pool as u32,
             jwt: JwtConfig {
                 secret,
@@ -522,6 +586,38 @@ mod tests {
             .unwrap()
         );
         assert!(!printed.contains("sk_test_x") && !printed.contains("whsec_zz"));
+    }
+
+    #[test]
+    fn the_public_url_is_checked_at_start_and_decides_secure_cookies() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080");
+        assert!(!c.cookie_secure && !c.public_url.is_https());
+        let c = cfg(&[("COFUND_PUBLIC_URL", "https://crowd.example.it/")]).unwrap();
+        assert!(c.cookie_secure && c.public_url.is_https());
+        assert_eq!(
+            c.public_url.link("/campaigns/cmp_1"),
+            "https://crowd.example.it/campaigns/cmp_1"
+        );
+        let c = cfg(&[("COFUND_PUBLIC_URL", "https://comune.example.it/cofund")]).unwrap();
+        assert_eq!(
+            c.public_url.link("/v1/campaigns/cmp_1"),
+            "https://comune.example.it/cofund/v1/campaigns/cmp_1"
+        );
+        for bad in [
+            "crowd.example.it",
+            "/campaigns",
+            "ftp://crowd.example.it",
+            "https://crowd.example.it/?a=1",
+            "https://crowd.example.it/#top",
+            "https://user:pw@crowd.example.it",
+            "http://",
+        ] {
+            let err = cfg(&[("COFUND_PUBLIC_URL", bad)]).unwrap_err().0;
+            assert!(err.contains("COFUND_PUBLIC_URL"), "{bad}: {err}");
+        }
+        let err = cfg(&[("COFUND_COOKIE_SECURE", "true")]).unwrap_err().0;
+        assert!(err.contains("COFUND_PUBLIC_URL"), "{err}");
     }
 
     #[test]

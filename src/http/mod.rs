@@ -82,7 +82,8 @@ pub fn openapi_json() -> String {
         + "\n"
 }
 
-/// Marks the operators' listener (`COFUND_ADMIN_BIND`): `/metrics` is served there only.
+/// Marks the operators' listener (`COFUND_ADMIN_BIND`): `/metrics` is served there to anyone
+/// who reaches it (elsewhere to an admin's token only).
 pub struct AdminListener;
 
 /// The operators' application: health, readiness and metrics, nothing else.
@@ -122,6 +123,8 @@ pub fn build_app(
 > {
     let metrics = state.metrics.clone();
     let config = state.config.clone();
+    // Reached over HTTPS (COFUND_PUBLIC_URL): browsers are told to keep to it.
+    let hsts = config.public_url.is_https();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -196,6 +199,12 @@ pub fn build_app(
         async move {
             let mut res = fut.await?;
             metrics.observe(res.status().as_u16(), started.elapsed().as_secs_f64());
+            if hsts {
+                res.headers_mut().insert(
+                    actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+                    actix_web::http::header::HeaderValue::from_static("max-age=31536000"),
+                );
+            }
             // Echo the request id so a partner can quote it in a support ticket.
             let id = res
                 .request()

@@ -153,9 +153,10 @@ pub async fn awards(
             )?)
         })
         .await?;
-    let info = req.connection_info();
-    let base = format!("{}://{}", info.scheme(), info.host());
-    let page = Page::from_rows(rows, limit, |l| l.award.id.clone(), |l| view(l, &base));
+    // Links come from COFUND_PUBLIC_URL only: no request header (Host, X-Forwarded-*) moves
+    // them, so a forged one cannot put another site's address in the public register.
+    let base = state.config.public_url.as_str();
+    let page = Page::from_rows(rows, limit, |l| l.award.id.clone(), |l| view(l, base));
     let wants_csv = crate::http::csv_out::wants_csv(&req);
     if !wants_csv {
         return Ok(HttpResponse::Ok().json(page));

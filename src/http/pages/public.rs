@@ -116,12 +116,12 @@ pub async fn campaign(
         .map_err(|e| ctx.fail(e))?;
     let areas = area_names(&state).await.map_err(|e| ctx.fail(e))?;
     let t = ctx.t;
-    let info = req.connection_info();
+    // The snippet's links come from COFUND_PUBLIC_URL, never from the request's headers.
+    let base = &state.config.public_url;
     let badge_snippet = format!(
-        "<a href=\"{scheme}://{host}/campaigns/{id}\"><img src=\"{scheme}://{host}/v1/campaigns/{id}/badge.svg\" alt=\"{title}\" width=\"320\" height=\"64\"></a>",
-        scheme = info.scheme(),
-        host = info.host(),
-        id = c.id,
+        "<a href=\"{page}\"><img src=\"{badge}\" alt=\"{title}\" width=\"320\" height=\"64\"></a>",
+        page = esc(&base.link(&format!("/campaigns/{}", c.id))),
+        badge = esc(&base.link(&format!("/v1/campaigns/{}/badge.svg", c.id))),
         title = esc(&c.title)
     );
     let simulated = matches!(
