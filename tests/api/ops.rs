@@ -10,7 +10,9 @@ async fn health_readiness_and_metrics() {
         assert_eq!(res.ok()["migrations"], "applied");
         assert!(res.headers.contains_key("x-request-id"));
         app.get("/v1/areas", None).await;
-        let res = app.get("/metrics", None).await;
+        // On the public listener the counters are an admin's to read.
+        let admin = app.admin().await;
+        let res = app.get("/metrics", Some(&admin)).await;
         let text = res.body.as_str().unwrap().to_string();
         assert!(res.content_type.starts_with("text/plain"));
         assert!(text.contains("cofund_http_requests_total{status=\"2xx\"}"));
@@ -276,7 +278,7 @@ async fn with_an_admin_listener_metrics_leave_the_public_one() {
         |app| async move {
             app.get("/metrics", None)
                 .await
-                .assert_problem(404, "not_found");
+                .assert_problem(401, "unauthorized");
             // The operators' listener, as `cofund serve` starts it.
             let state = app.state.clone();
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -2,7 +2,9 @@
 
 use crate::app::AppState;
 use crate::app::ops::{self as app_ops, Readiness as Ready};
+use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::MaybePrincipal;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -53,21 +55,27 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text exposition.
+///
+/// On the operators' listener (`COFUND_ADMIN_BIND`) to whoever reaches it; on the public one
+/// to an admin's bearer token only (the counters show drafts).
 #[utoipa::path(
     tag = "ops",
+    security(("bearer" = [])),
     responses(
-        (status = 200, content_type = "text/plain; version=0.0.4", body = String),
-        (status = 404, description = "Served on COFUND_ADMIN_BIND only, when it is set", body = crate::http::error::Problem),
+        (status = 200, description = "The counters, in Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, description = "No admin token (on the public listener)", body = crate::http::error::Problem),
+        (status = 403, description = "The token is not an admin's", body = crate::http::error::Problem),
     )
 )]
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,
     admin: Option<web::Data<crate::http::AdminListener>>,
+    caller: MaybePrincipal,
 ) -> ApiResult<HttpResponse> {
-    // With COFUND_ADMIN_BIND, the public listener does not expose the counters.
-    if state.config.admin_bind.is_some() && admin.is_none() {
-        return Err(ApiError::NotFound("route"));
+    if admin.is_none() {
+        let caller = caller.0.ok_or(ApiError::Unauthorized)?;
+        caller.require(&[Role::Admin])?;
     }
     let body = app_ops::metrics_text(&state).await;
     Ok(HttpResponse::Ok()

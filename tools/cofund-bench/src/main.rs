@@ -250,6 +250,8 @@ struct BackendReport {
 struct Server {
     child: Child,
     log: PathBuf,
+    /// host:port of its operators' listener (`COFUND_ADMIN_BIND`), where `/metrics` is read.
+    admin_addr: String,
 }
 
 impl Drop for Server {
@@ -390,6 +392,7 @@ fn start_serve(
     extra_env: &[(&str, &str)],
 ) -> Result<(Server, String)> {
     let port = free_port()?;
+    let admin_addr = format!("127.0.0.1:{}", free_port()?);
     let mail_dir = tmp.join("mail");
     std::fs::create_dir_all(&mail_dir)?;
     let log = tmp.join("server.log");
@@ -397,6 +400,8 @@ fn start_serve(
     let child = cofund_command(bin, db_url)
         .arg("serve")
         .env("COFUND_BIND", format!("127.0.0.1:{port}"))
+        // `/metrics` is private on the public listener: the sampler reads it here.
+        .env("COFUND_ADMIN_BIND", &admin_addr)
         .env("COFUND_PAYMENT_PROVIDER", "simulated")
         .env("COFUND_STRIPE_WEBHOOK_SECRETS", WEBHOOK_SECRET)
         .env("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", "100000000")
@@ -411,7 +416,14 @@ fn start_serve(
         .stderr(log_file)
         .spawn()
         .context("starting cofund serve")?;
-    Ok((Server { child, log }, format!("http://127.0.0.1:{port}")))
+    Ok((
+        Server {
+            child,
+            log,
+            admin_addr,
+        },
+        format!("http://127.0.0.1:{port}"),
+    ))
 }
 
 fn log_tail(path: &Path) -> String {
@@ -996,7 +1008,7 @@ fn pg_db_stats(admin_url: &str, db: &str) -> Option<(i64, i64)> {
 
 struct Sampler {
     service_pid: u32,
-    /// host:port of the service.
+    /// host:port of the service's operators' listener (`/metrics`).
     service_addr: String,
     pg: Option<(String, String)>,
     hz: f64,
@@ -1066,7 +1078,7 @@ async fn bench_backend(
     wait_ready(&api.http, &api.base, &mut server).await?;
     let sampler = Sampler {
         service_pid: server.child.id(),
-        service_addr: api.base.trim_start_matches("http://").to_string(),
+        service_addr: server.admin_addr.clone(),
         pg: pg_db.map(|d| (args.pg_admin_url.clone(), d.to_string())),
         hz: clock_ticks_per_sec(),
     };
