@@ -164,6 +164,9 @@ pub struct PaymentsConfig {
     /// The provider is asked about pledges pending for longer than this (lost webhooks).
     pub reconcile_after: Duration,
     pub pledge_rate_limit_per_min: u32,
+    /// `per_donation` funds: the most the unpaid pledges of one partner may hold of a fund's
+    /// budget at once (`COFUND_PARTNER_HOLD_SHARE`, 0 < r ≤ 1, default 0.2).
+    pub partner_hold_share: crate::domain::money::Ratio,
     /// Provider events (their minimised payloads) are deleted after this long. Re-applying an
     /// event older than that changes nothing: pledge facts only move forward.
     pub event_retention: Duration,
@@ -360,6 +363,14 @@ impl Config {
                 600,
             )?),
             pledge_rate_limit_per_min: parse_u64("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", 600)? as u32,
+            partner_hold_share: crate::domain::money::Ratio::parse(
+                get("COFUND_PARTNER_HOLD_SHARE", "0.2").trim(),
+            )
+            .map_err(|e| {
+                ConfigError(format!(
+                    "COFUND_PARTNER_HOLD_SHARE: {e} (a decimal ratio such as 0.2)"
+                ))
+            })?,
             event_retention: {
                 let days = parse_u64("COFUND_PROVIDER_EVENT_RETENTION_DAYS", 90)?;
                 // Stripe retries a delivery for three days: a shorter log could count one twice

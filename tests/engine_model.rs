@@ -240,6 +240,7 @@ fn world(
         match_hold_secs: 1800,
         min_contribution: 0,
         distributed_at: None,
+        quadratic_identity: Default::default(),
         legal_basis: None,
         office: None,
         responsible_official: None,
@@ -350,7 +351,7 @@ fn world(
                 .first(c)
                 .unwrap();
             write_tx(c, |c| {
-                cofund::app::per_donation::hold_for_new_pledge(c, &campaign, &pledge)
+                cofund::app::per_donation::hold_for_new_pledge(c, &campaign, &pledge, HOLD_CAPS)
             })
             .unwrap();
             pledge_ids.push((pid, amount));
@@ -367,6 +368,13 @@ fn world(
         pledges: pledge_ids,
     }
 }
+
+/// The hoarding caps as pledge creation applies them: one live hold per donor and campaign;
+/// the model's one partner may hold the whole budget (the partner cap is tested over HTTP).
+const HOLD_CAPS: cofund::domain::per_donation::HoldCaps = cofund::domain::per_donation::HoldCaps {
+    partner_share: Some(cofund::domain::money::Ratio::ONE),
+    one_per_donor: true,
+};
 
 static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 

@@ -9,11 +9,11 @@
 
 use super::AppState;
 use super::invalid::Invalid;
-use super::pledges::donor_key;
+use super::pledges::legacy_donor_key;
 use crate::auth::{Forbidden, Principal};
 use crate::clock::now;
 use crate::db::queries::audit;
-use crate::db::schema::donors;
+use crate::db::schema::{donors, pledges};
 use crate::db::{DbError, write_tx};
 use crate::domain::email::Email;
 use crate::domain::role::Role;
@@ -55,13 +55,24 @@ pub async fn erase(state: &AppState, actor: Principal, email: &str) -> Result<us
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<usize, ErasureError> {
-                // The e-mail's hash goes too: the pledges and counts filed under it move to a
-                // random key before the address itself is wiped.
-                crate::app::payment_events::rekey_donor(conn, &donor_key(&email))?;
                 let theirs: Vec<String> = donors::table
                     .filter(donors::email.eq(&email))
                     .select(donors::pledge_id)
                     .load(conn)?;
+                // The identity's keyed hash goes too (and the unkeyed hash older pledges were
+                // filed under): the pledges and counts filed under them move to a random key
+                // before the address itself is wiped.
+                let mut keys: Vec<String> = pledges::table
+                    .filter(pledges::id.eq_any(&theirs))
+                    .select(pledges::donor_key)
+                    .distinct()
+                    .load(conn)?;
+                keys.push(legacy_donor_key(&email));
+                keys.sort();
+                keys.dedup();
+                for key in keys.iter().filter(|k| !k.contains("erased-")) {
+                    crate::app::payment_events::rekey_donor(conn, key)?;
+                }
                 crate::app::payment_events::erase_donor_traces(conn, &email, &theirs)?;
                 let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
                     .set((

@@ -258,6 +258,7 @@ pub struct FundInput {
     pub funders: Option<Vec<FunderInput>>,
     pub funding_split: FundingSplit,
     pub match_policy: MatchPolicy,
+    pub quadratic_identity: crate::domain::fund::QuadraticIdentity,
     pub max_match_per_donation: Option<String>,
     pub match_hold_secs: Option<i32>,
     pub min_contribution: Option<String>,
@@ -569,6 +570,7 @@ pub fn validate(input: FundInput, city: &str) -> Result<NewFund, Vec<Invalid>> {
         responsible_official: public.responsible_official,
         selection_method: public.selection_method,
         siope_code: public.siope_code,
+        quadratic_identity: input.quadratic_identity,
     };
     Ok(NewFund {
         row,

@@ -721,7 +721,13 @@ struct PledgeChange<'a> {
 /// then the counts; a batch that planned with the old key finds the pledge moved and re-plans
 /// (see `PG_CONFIRM`). A later pledge from the same address is a new donor.
 pub fn rekey_donor(conn: &mut DbConnection, old_key: &str) -> QueryResult<usize> {
-    let fresh = format!("erased-{}", uuid::Uuid::new_v4().simple());
+    // The kind of identity stays (a tax code's gift still counts where only those do).
+    let kind = if crate::domain::donor_identity::is_tax_code_key(old_key) {
+        crate::domain::donor_identity::TAX_CODE_PREFIX
+    } else {
+        ""
+    };
+    let fresh = format!("{kind}erased-{}", uuid::Uuid::new_v4().simple());
     let mine = pledges::table
         .filter(pledges::donor_key.eq(old_key))
         .order(pledges::id)

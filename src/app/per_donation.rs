@@ -18,7 +18,7 @@ use crate::db::{DbConnection, holds};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::fund::MatchPolicy;
 use crate::domain::matching::Decision;
-use crate::domain::per_donation::{self, HoldInputs, HoldStatus};
+use crate::domain::per_donation::{HoldCaps, HoldInputs, HoldLimit, HoldStatus};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -29,6 +29,9 @@ use super::match_money::{Part, coverable_of, record_with, take_from_funders};
 pub struct Held {
     pub amount: i64,
     pub expires_at: chrono::NaiveDateTime,
+    /// The hoarding cap that cut the match, if one did (`partner_hold_limit`,
+    /// `donor_hold_limit`).
+    pub reason: Option<HoldLimit>,
 }
 
 /// What the campaign already has: its reserved match and the holds not yet lapsed.
@@ -54,11 +57,16 @@ fn hold_inputs(fund: &FundRow, amount: i64, campaign_matched: i64) -> HoldInputs
 }
 
 /// Holds the match of a new pledge (in the transaction that writes the pledge), when its fund
-/// runs `per_donation`. None for other funds; `Some(0)`-amount when the budget is spent.
+/// runs `per_donation`. None for other funds; `Some(0)`-amount when the budget is spent, or
+/// when a hoarding cap ([`HoldCaps`]) leaves nothing (with the cap as `reason`). The caps are
+/// checked under the locks the hold is taken with: the campaign's row (one donor, one live
+/// hold per campaign) and the partner's row (one partner's holds in the fund), so concurrent
+/// pledges cannot pass them together.
 pub fn hold_for_new_pledge(
     conn: &mut DbConnection,
     campaign: &CampaignRow,
     pledge: &PledgeRow,
+    caps: HoldCaps,
 ) -> QueryResult<Option<Held>> {
     // The policy from the process's copy of the fund's (immutable) parameters: other funds'
     // pledges pay no extra read.
@@ -74,8 +82,22 @@ pub fn hold_for_new_pledge(
     let expires_at = now() + chrono::Duration::seconds(i64::from(fund.match_hold_secs));
     let inputs = hold_inputs(&fund, pledge.amount, campaign_matched(conn, &campaign)?);
     let funders = load_funders(conn, &fund.id)?;
-    let want = inputs.wanted();
-    let amount = per_donation::hold(&inputs, coverable_of(&fund, &funders, want));
+    let mut want = inputs.wanted();
+    let mut reason = None;
+    if want > 0 {
+        let donor_has_hold = caps.one_per_donor
+            && holds::donor_has_live_hold(conn, &campaign.id, &pledge.donor_key, &pledge.id)?;
+        let partner_held = match caps.partner_share {
+            Some(_) if !donor_has_hold => {
+                holds::lock_partner(conn, &pledge.partner_id)?;
+                holds::partner_held(conn, &fund.id, &pledge.partner_id)?
+            }
+            _ => 0,
+        };
+        let budget = funders.iter().map(|f| f.budget).sum();
+        (want, reason) = caps.apply(want, budget, partner_held, donor_has_hold);
+    }
+    let amount = want.min(coverable_of(&fund, &funders, want).max(0));
     if amount > 0 {
         let Some(parts) = take_from_funders(
             conn,
@@ -90,6 +112,7 @@ pub fn hold_for_new_pledge(
             return Ok(Some(Held {
                 amount: 0,
                 expires_at,
+                reason,
             }));
         };
         for p in &parts {
@@ -108,7 +131,11 @@ pub fn hold_for_new_pledge(
             )?;
         }
     }
-    Ok(Some(Held { amount, expires_at }))
+    Ok(Some(Held {
+        amount,
+        expires_at,
+        reason,
+    }))
 }
 
 /// The match held for a pledge (for a repeated creation request), if its fund holds matches.
@@ -126,6 +153,7 @@ pub fn held_for(
         .select(MatchHoldRow::as_select())
         .load(conn)?;
     Ok(Some(Held {
+        reason: None,
         amount: rows.iter().map(|r| r.amount).sum(),
         expires_at: rows
             .first()

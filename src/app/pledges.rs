@@ -44,6 +44,11 @@ pub struct NewPledge {
     pub message: Option<String>,
     /// The donor's codice fiscale (or partita IVA), validated, for the tax receipt.
     pub donor_tax_code: Option<String>,
+    /// The donor's identity as stored (`domain::donor_identity`): a keyed hash of the tax code,
+    /// else of the normalised address.
+    pub donor_key: String,
+    /// The hoarding caps of the match held for it (`per_donation` funds).
+    pub hold_caps: crate::domain::per_donation::HoldCaps,
 }
 
 /// Who asks, with which key, for what.
@@ -116,11 +121,12 @@ pub fn insert_pending(
     new: NewPledge,
     provider: crate::config::ProviderKind,
 ) -> QueryResult<Option<(PledgeRow, Option<Held>)>> {
+    let caps = new.hold_caps;
     let (row, donor) = pending_rows(request, campaign, new, provider);
     if !insert_rows(conn, &row, donor)? {
         return Ok(None);
     }
-    let held = super::per_donation::hold_for_new_pledge(conn, campaign, &row)?;
+    let held = super::per_donation::hold_for_new_pledge(conn, campaign, &row, caps)?;
     Ok(Some((row, held)))
 }
 
@@ -191,7 +197,7 @@ fn pending_rows(
         refunded_amount: 0,
         dispute: Dispute::None,
         counted_amount: 0,
-        donor_key: donor_key(&new.donor_email),
+        donor_key: new.donor_key,
         message: new.message,
         provider,
         provider_payment_id: None,
@@ -285,9 +291,10 @@ fn store_answer(
         .execute(conn)
 }
 
-/// A stable donor identity for counting distinct donors: a hash of the normalised address,
-/// not the address.
-pub fn donor_key(email: &str) -> String {
+/// The key pledges written before donor identities were keyed (`domain::donor_identity`) were
+/// filed under: an unsalted hash of the lower-cased address. Such pledges keep it (see
+/// `docs/guide.md`); erasure looks for it too.
+pub fn legacy_donor_key(email: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
 }
@@ -586,9 +593,16 @@ where
         .check(&request.partner_id)
         .map_err(PledgeError::RateLimited)?;
     let limits = state.config.payments.pledge_limits;
+    let identity = identity_key(state);
+    let hold_caps = crate::domain::per_donation::HoldCaps {
+        partner_share: Some(state.config.payments.partner_hold_share),
+        one_per_donor: true,
+    };
     let check = move |campaign: &CampaignRow| -> Result<NewPledge, Vec<Invalid>> {
         let (amount, email, locale, tax_code) = validate(&input, campaign, limits)?;
         Ok(NewPledge {
+            donor_key: identity.of(tax_code.as_deref(), &email),
+            hold_caps,
             amount,
             donor_name: input.donor_name.trim().to_string(),
             donor_email: email,
@@ -600,6 +614,12 @@ where
         })
     };
     create(state, request, check, answer).await
+}
+
+/// The key donor identities are hashed with, derived from the token signing secret
+/// (`COFUND_JWT_SECRET`): no variable of its own to set.
+pub fn identity_key(state: &AppState) -> crate::domain::donor_identity::IdentityKey {
+    crate::domain::donor_identity::IdentityKey::derive(&state.config.jwt.secret)
 }
 
 /// A pledge with its donor (none for pledges written before donors were) and its match in a

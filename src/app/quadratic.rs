@@ -14,7 +14,8 @@ use crate::db::ledger::{self, Movement};
 use crate::db::models::{CampaignRow, FundRow, FunderRow};
 use crate::db::schema::{campaigns, funds, pledges};
 use crate::domain::campaign::CampaignStatus;
-use crate::domain::fund::{FundingSplit, MatchPolicy};
+use crate::domain::donor_identity::is_tax_code_key;
+use crate::domain::fund::{FundingSplit, MatchPolicy, QuadraticIdentity};
 use crate::domain::ids::FundId;
 use crate::domain::matching::{Decision, MatchState};
 use crate::domain::quadratic::{self, Contributions, SQRT_ONE, Share};
@@ -59,11 +60,18 @@ pub struct Round {
 const RUNNING: [CampaignStatus; 2] = [CampaignStatus::Live, CampaignStatus::Closing];
 
 /// Each campaign's contributions, one total per distinct donor (confirmed, net of refunds).
+/// Donors are counted by identity (`domain::donor_identity`); a fund with
+/// `quadratic_identity: tax_code` counts only the gifts filed under a tax code.
 fn contributions(
     conn: &mut DbConnection,
-    fund_id: &str,
+    fund: &FundRow,
     statuses: &[CampaignStatus],
 ) -> QueryResult<Vec<(CampaignRow, Vec<i64>)>> {
+    let fund_id = fund.id.as_str();
+    let counts = |key: &str| match fund.quadratic_identity {
+        QuadraticIdentity::Donor => true,
+        QuadraticIdentity::TaxCode => is_tax_code_key(key),
+    };
     let cs: Vec<CampaignRow> = campaigns::table
         .filter(campaigns::fund_id.eq(fund_id))
         .filter(campaigns::status.eq_any(statuses))
@@ -86,7 +94,7 @@ fn contributions(
         .map(|c| {
             let by_donor = totals
                 .iter()
-                .filter(|(cid, _, _)| *cid == c.id)
+                .filter(|(cid, key, _)| *cid == c.id && counts(key))
                 .map(|(_, _, t)| *t)
                 .collect();
             (c, by_donor)
@@ -130,7 +138,7 @@ pub fn estimate(conn: &mut DbConnection, fund_id: &FundId) -> Result<Round, Dist
     }
     let funders = load_funders(conn, fund_id)?;
     if let Some(at) = fund.distributed_at {
-        let rows = contributions(conn, fund_id, &[CampaignStatus::Succeeded])?;
+        let rows = contributions(conn, &fund, &[CampaignStatus::Succeeded])?;
         let pool = rows.iter().map(|(c, _)| c.match_amount).sum::<i64>() + pool_of(&funders);
         let mut lines = shares(&fund, pool, rows);
         // What was committed is what counts (later refunds do not move a distributed share).
@@ -147,7 +155,7 @@ pub fn estimate(conn: &mut DbConnection, fund_id: &FundId) -> Result<Round, Dist
     let pool = pool_of(&funders);
     let rows = contributions(
         conn,
-        fund_id,
+        &fund,
         &[
             CampaignStatus::Live,
             CampaignStatus::Closing,
@@ -169,6 +177,7 @@ fn inputs_json(fund: &FundRow, pool: i64, line: &Line, parts: &[Part]) -> String
         "pool": pool,
         "min_contribution": fund.min_contribution,
         "max_match_per_campaign": fund.max_match_per_campaign,
+        "quadratic_identity": fund.quadratic_identity.as_str(),
         "donors_counted": s.donors_counted,
         "contributions_counted": s.contributions_counted,
         "sum_sqrt": sqrt_display(s.sum_sqrt),
@@ -225,7 +234,7 @@ pub fn distribute(
         }
         let funders = load_funders(conn, fund_id)?;
         let pool = pool_of(&funders);
-        let rows = contributions(conn, fund_id, &[CampaignStatus::Succeeded])?;
+        let rows = contributions(conn, &fund, &[CampaignStatus::Succeeded])?;
         let lines = shares(&fund, pool, rows);
         for line in &lines {
             commit_share(conn, &fund, pool, line)?;

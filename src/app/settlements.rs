@@ -42,6 +42,11 @@ pub enum SettlementError {
     Confirmed,
     #[error("the batch changed; read it again")]
     Moved,
+    /// Four eyes: the user who created a batch does not confirm it.
+    #[error(
+        "the user who created this batch cannot confirm it: another finance user (or an admin) must"
+    )]
+    SameUser,
     /// The books and the batch disagree: nothing applied (reconciliation shows why).
     #[error("books disagree: {0}")]
     Books(String),
@@ -394,12 +399,20 @@ pub fn confirm(
     paid_at: NaiveDateTime,
 ) -> Result<(), SettlementError> {
     let s = load(conn, id)?;
+    // Four eyes: whoever drafted the batch is not the one who says it was paid (nor may they
+    // replay someone else's confirmation).
+    let creator = s.created_by.as_deref() == Some(actor.sub.as_str());
     match s.status {
         SettlementStatus::Confirmed if s.bank_reference.as_deref() == Some(reference) => {
-            return Ok(());
+            return if creator {
+                Err(SettlementError::SameUser)
+            } else {
+                Ok(())
+            };
         }
         SettlementStatus::Confirmed => return Err(SettlementError::ConfirmedElsewhere),
         SettlementStatus::Cancelled => return Err(SettlementError::Cancelled),
+        SettlementStatus::Draft if creator => return Err(SettlementError::SameUser),
         SettlementStatus::Draft => {}
     }
     let moved = diesel::update(settlements::table.find(id))

@@ -4,10 +4,60 @@
 use crate::clock::now;
 use crate::db::DbConnection;
 use crate::db::models::{FundRow, MatchHoldRow, PledgeRow};
-use crate::db::schema::match_holds;
+use crate::db::schema::{match_holds, partners, pledges};
 use crate::domain::ids::CampaignId;
 use crate::domain::per_donation::HoldStatus;
 use diesel::prelude::*;
+
+/// What the unpaid pledges of `partner_id` hold in `fund_id` now (holds still `held`, lapsed or
+/// not: their money is out of the funders' reach until released).
+pub fn partner_held(conn: &mut DbConnection, fund_id: &str, partner_id: &str) -> QueryResult<i64> {
+    let held: Option<i64> = match_holds::table
+        .inner_join(pledges::table.on(pledges::id.eq(match_holds::pledge_id)))
+        .filter(match_holds::fund_id.eq(fund_id))
+        .filter(match_holds::status.eq(HoldStatus::Held))
+        .filter(pledges::partner_id.eq(partner_id))
+        .select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        >("CAST(SUM(match_holds.amount) AS BIGINT)"))
+        .first(conn)?;
+    Ok(held.unwrap_or(0))
+}
+
+/// True when a donor (by stored identity) has a live hold on the campaign: `held` and not
+/// lapsed, for a pledge other than `except`.
+pub fn donor_has_live_hold(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    donor_key: &str,
+    except: &str,
+) -> QueryResult<bool> {
+    let n: i64 = match_holds::table
+        .inner_join(pledges::table.on(pledges::id.eq(match_holds::pledge_id)))
+        .filter(match_holds::campaign_id.eq(campaign_id))
+        .filter(match_holds::status.eq(HoldStatus::Held))
+        .filter(match_holds::expires_at.gt(now()))
+        .filter(pledges::donor_key.eq(donor_key))
+        .filter(pledges::id.ne(except))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Takes the partner's row lock (PostgreSQL; SQLite writers are serialised already), so that
+/// the holds of one partner's pledges are capped one pledge at a time, whichever campaigns
+/// they are for. Taken after the campaign's row lock.
+pub fn lock_partner(conn: &mut DbConnection, partner_id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        partners::table
+            .find(partner_id)
+            .select(partners::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
 
 /// A new hold.
 pub fn insert(conn: &mut DbConnection, row: &MatchHoldRow) -> QueryResult<()> {

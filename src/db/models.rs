@@ -105,6 +105,9 @@ pub struct FundRow {
     pub selection_method: Option<String>,
     /// SIOPE code of the expense (`codice_cgu` on the treasury's payment order).
     pub siope_code: Option<String>,
+    /// Which gifts a quadratic round counts (`donor`, `tax_code`).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub quadratic_identity: crate::domain::fund::QuadraticIdentity,
 }
 
 /// One funder of a fund: its own budget, figures and ledger accounts.

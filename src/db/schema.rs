@@ -84,6 +84,7 @@ diesel::table! {
         responsible_official -> Nullable<Text>,
         selection_method -> Nullable<Text>,
         siope_code -> Nullable<Text>,
+        quadratic_identity -> Text,
     }
 }
 

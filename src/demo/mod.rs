@@ -195,6 +195,12 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
             ("City programme admin", "admin", Role::Admin),
             ("City evaluator", "reviewer", Role::Reviewer),
             ("City finance office", "finance", Role::Finance),
+            // Four eyes: a batch is confirmed by someone other than its creator.
+            (
+                "City finance office, second signer",
+                "treasurer",
+                Role::Finance,
+            ),
         ] {
             logins.push(add_user(conn, who, username, role, None)?);
         }
@@ -399,6 +405,7 @@ fn fund_template(t: chrono::NaiveDateTime) -> FundRow {
             "Avviso pubblico: progetti che raggiungono la soglia di raccolta".into(),
         ),
         siope_code: Some("U.1.04.04.01.001".into()),
+        quadratic_identity: Default::default(),
     }
 }
 

@@ -33,6 +33,20 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// Which gifts a quadratic round counts, and as whose (`quadratic_identity`).
+    #[derive(Serialize, Deserialize, utoipa::ToSchema, Default)]
+    #[serde(rename_all = "snake_case")]
+    pub enum QuadraticIdentity: "quadratic identity" {
+        /// Every gift, each donor by identity: the tax code when given, else the normalised
+        /// e-mail address.
+        #[default]
+        Donor = "donor",
+        /// Only gifts that carry a valid tax code, each donor by tax code.
+        TaxCode = "tax_code",
+    }
+}
+
+stored_enum! {
     /// Who a funder is: the public body runs the call; private funders co-fund it.
     #[derive(Serialize, Deserialize, utoipa::ToSchema)]
     #[serde(rename_all = "snake_case")]

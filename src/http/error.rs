@@ -46,6 +46,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403 with a code of its own: allowed in general, refused by a rule (four eyes).
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A known path, another method: the methods it takes.
@@ -81,6 +84,13 @@ impl ApiError {
         }
     }
 
+    pub fn refused(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::Refused {
+            code,
+            detail: detail.into(),
+        }
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::BadRequest {
             code: "bad_request",
@@ -93,6 +103,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::Refused { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
@@ -112,7 +123,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Refused { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,

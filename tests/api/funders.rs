@@ -229,9 +229,10 @@ async fn a_thousand_euros_and_a_cent_split_in_thirds_leaves_the_remainder_to_the
         )
         .await
         .assert_problem(409, "commitment_not_payable");
+        let checker = app.second_staff("finance").await;
         app.post(
             &format!("/v1/settlements/{id}/confirm"),
-            Some(&finance),
+            Some(&checker),
             json!({"bank_reference": "CRT-2026-001", "paid_at": rfc3339(chrono::Duration::zero())}),
         )
         .await
@@ -254,7 +255,7 @@ async fn a_thousand_euros_and_a_cent_split_in_thirds_leaves_the_remainder_to_the
             let bid = b.ok()["id"].as_str().unwrap().to_string();
             app.post(
                 &format!("/v1/settlements/{bid}/confirm"),
-                Some(&finance),
+                Some(&checker),
                 json!({"bank_reference": format!("REF-{name}"), "paid_at": rfc3339(chrono::Duration::zero())}),
             )
             .await

@@ -354,6 +354,24 @@ impl TestApp {
         self.login(&username, &password).await
     }
 
+    /// A second city staff account of `role`, logged in: another person than [`Self::staff`]'s
+    /// (four eyes: a settlement batch is confirmed by someone other than its creator).
+    pub async fn second_staff(&self, role: &str) -> String {
+        let username = format!("{role}-second");
+        let password = format!("{role}-second-password-123");
+        if !self.tokens.lock().unwrap().contains_key(&username) {
+            let admin = self.admin().await;
+            self.post(
+                "/v1/users",
+                Some(&admin),
+                json!({"username": username, "password": password, "role": role}),
+            )
+            .await
+            .ok();
+        }
+        self.login(&username, &password).await
+    }
+
     /// A partner client, logged in with client credentials; returns (partner id, token).
     pub async fn partner(&self, name: &str) -> (String, String) {
         let admin = self.admin().await;

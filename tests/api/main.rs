@@ -7,6 +7,7 @@ mod areas;
 mod associations;
 mod auth;
 mod campaigns;
+mod edges_money;
 mod edges_session;
 mod erasure;
 mod funders;

@@ -489,7 +489,28 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
             .await;
         assert_eq!(treasury.status, 200, "{}", treasury.body);
         assert!(treasury.body.starts_with("progressivo_beneficiario,"));
+        // Four eyes: the batch's creator is refused, with the reason on the page.
+        let form = [
+            ("csrf_token", csrf.as_str()),
+            ("bank_reference", "OPI 2026/123"),
+            ("paid_on", "2026-11-30"),
+        ];
         let res = f
+            .post(&format!("/console/settlements/{id}/confirm"), &form)
+            .await;
+        assert_eq!(res.status, 403, "{}", res.body);
+        assert!(
+            res.body
+                .contains("the user who created this batch cannot confirm it"),
+            "{}",
+            res.body
+        );
+        app.second_staff("finance").await;
+        let g = Browser::new(&app);
+        g.sign_in("finance-second", "finance-second-password-123")
+            .await;
+        let csrf = g.csrf("/console").await;
+        let res = g
             .post(
                 &format!("/console/settlements/{id}/confirm"),
                 &[

@@ -964,7 +964,7 @@ async fn an_association_sees_the_public_money_it_was_paid_and_not_the_foundation
             let id = batch.ok()["id"].as_str().unwrap().to_string();
             app.post(
                 &format!("/v1/settlements/{id}/confirm"),
-                Some(&finance),
+                Some(&app.second_staff("finance").await),
                 json!({"bank_reference": "OPI-2026-0001", "paid_at": chrono::Utc::now().to_rfc3339()}),
             )
             .await

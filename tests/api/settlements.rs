@@ -211,12 +211,13 @@ async fn a_batch_pays_each_association_once_with_a_valid_sepa_file() {
         assert_eq!(csv.lines().count(), 3);
         assert!(csv.contains("50000.00,EUR"));
 
-        // Confirm: settled, ledger moved, idempotent.
+        // Confirm (by a second finance user: four eyes): settled, ledger moved, idempotent.
+        let checker = app.second_staff("finance").await;
         let body = json!({"bank_reference": "TRN-2026-0042", "paid_at": "2026-11-20T10:00:00Z"});
         let res = app
             .post(
                 &format!("/v1/settlements/{id}/confirm"),
-                Some(&finance),
+                Some(&checker),
                 body.clone(),
             )
             .await;
@@ -224,14 +225,14 @@ async fn a_batch_pays_each_association_once_with_a_valid_sepa_file() {
         let again = app
             .post(
                 &format!("/v1/settlements/{id}/confirm"),
-                Some(&finance),
+                Some(&checker),
                 body.clone(),
             )
             .await;
         assert_eq!(again.ok()["status"], "confirmed");
         app.post(
             &format!("/v1/settlements/{id}/confirm"),
-            Some(&finance),
+            Some(&checker),
             json!({"bank_reference": "OTHER", "paid_at": "2026-11-20T10:00:00Z"}),
         )
         .await
@@ -382,7 +383,7 @@ async fn the_report_ties_to_the_ledger_in_json_and_csv() {
         let id = batch.ok()["id"].as_str().unwrap().to_string();
         app.post(
             &format!("/v1/settlements/{id}/confirm"),
-            Some(&finance),
+            Some(&app.second_staff("finance").await),
             json!({"bank_reference": "B1", "paid_at": "2026-11-20T10:00:00Z"}),
         )
         .await

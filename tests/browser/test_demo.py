@@ -219,6 +219,14 @@ def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page
     csv_text = open(treasury.value.path(), encoding="utf-8").read()
     assert csv_text.startswith("progressivo_beneficiario,")
     assert "20000.00" in csv_text
+    # Four eyes: the batch's creator may not confirm it; the refusal says why.
+    page.get_by_label("Bank or treasury reference").first.fill("OPI 2026/0001")
+    page.get_by_label("Paid on").first.fill(datetime.date.today().isoformat())
+    page.get_by_role("button", name="Confirm paid").first.click()
+    expect(page.locator("main")).to_contain_text("cannot confirm it")
+    # A second finance user confirms it.
+    page.context.clear_cookies()
+    sign_in(page, "treasurer")
     page.get_by_label("Bank or treasury reference").first.fill("OPI 2026/0001")
     page.get_by_label("Paid on").first.fill(datetime.date.today().isoformat())
     page.get_by_role("button", name="Confirm paid").first.click()

@@ -265,6 +265,9 @@ pub struct QuadraticView {
     pub max_match_per_campaign: Option<String>,
     /// When the pool was shared; null while the round is open (the shares are estimates).
     pub distributed_at: Option<DateTime<Utc>>,
+    /// Which gifts count, and as whose (`donor`: every gift, each donor by tax code when given,
+    /// else by normalised e-mail address; `tax_code`: only gifts with a tax code).
+    pub quadratic_identity: crate::domain::fund::QuadraticIdentity,
     pub campaigns: Vec<QuadraticLineView>,
 }
 
@@ -277,6 +280,7 @@ fn quadratic_view(r: Round) -> QuadraticView {
         min_contribution: money(r.fund.min_contribution, &c),
         max_match_per_campaign: r.fund.max_match_per_campaign.map(|v| money(v, &c)),
         distributed_at: r.distributed_at.map(ts),
+        quadratic_identity: r.fund.quadratic_identity,
         campaigns: r
             .lines
             .into_iter()

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::domain::fund::{Allocation, ExhaustionPolicy, FundingSplit, MatchPolicy};
+pub use crate::domain::fund::{
+    Allocation, ExhaustionPolicy, FundingSplit, MatchPolicy, QuadraticIdentity,
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +37,11 @@ pub struct CreateFund {
     /// The matching rule (default `threshold_top_up`).
     #[serde(default)]
     pub match_policy: MatchPolicy,
+    /// `quadratic`: which gifts count, and as whose (default `donor`: every gift, each donor by
+    /// tax code when given, else by normalised e-mail address; `tax_code`: only gifts that carry
+    /// a valid tax code).
+    #[serde(default)]
+    pub quadratic_identity: QuadraticIdentity,
     /// `per_donation`: the most one donation is matched with.
     #[schema(example = "100.00")]
     pub max_match_per_donation: Option<String>,
@@ -117,6 +124,8 @@ pub struct FundView {
     /// and cannot be paid.
     pub transparency_missing: Vec<String>,
     pub match_policy: MatchPolicy,
+    /// Which gifts a `quadratic` round counts (`donor`, `tax_code`).
+    pub quadratic_identity: QuadraticIdentity,
     pub funding_split: FundingSplit,
     pub max_match_per_donation: Option<String>,
     pub match_hold_secs: i32,
@@ -157,6 +166,7 @@ pub fn fund_view(
         funders,
         match_policy: row.match_policy,
         funding_split: row.funding_split,
+        quadratic_identity: row.quadratic_identity,
         max_match_per_donation: row.max_match_per_donation.map(|v| money(v, c)),
         match_hold_secs: row.match_hold_secs,
         min_contribution: money(row.min_contribution, c),
@@ -245,6 +255,7 @@ impl From<CreateFund> for uc::FundInput {
                 .map(|fs| fs.into_iter().map(uc::FunderInput::from).collect()),
             funding_split: b.funding_split,
             match_policy: b.match_policy,
+            quadratic_identity: b.quadratic_identity,
             max_match_per_donation: b.max_match_per_donation,
             match_hold_secs: b.match_hold_secs,
             min_contribution: b.min_contribution,

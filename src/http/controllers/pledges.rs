@@ -74,7 +74,8 @@ pub struct PledgeCreated {
     pub currency: String,
     pub payment: PaymentInfo,
     /// The match held for this gift while the donor pays (`per_donation` funds only; absent
-    /// otherwise). `"0.00"` when the fund's budget is spent.
+    /// otherwise). `"0.00"` when the fund's budget is spent, or when a cap against hoarded
+    /// holds applies (then with its `reason`).
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub held_match: Option<HeldMatch>,
     pub created_at: DateTime<Utc>,
@@ -87,6 +88,29 @@ pub struct HeldMatch {
     #[schema(example = "50.00")]
     pub amount: String,
     pub expires_at: DateTime<Utc>,
+    /// Present when a cap against hoarded holds cut the match (to `"0.00"`, or to what was left
+    /// under the partner's cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<HoldReason>,
+}
+
+/// Why a held match was cut: `partner_hold_limit` (the unpaid pledges of this partner already
+/// hold `COFUND_PARTNER_HOLD_SHARE` of the fund's budget) or `donor_hold_limit` (this donor, by
+/// identity, already has a live hold on the campaign).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    PartnerHoldLimit,
+    DonorHoldLimit,
+}
+
+impl From<crate::domain::per_donation::HoldLimit> for HoldReason {
+    fn from(l: crate::domain::per_donation::HoldLimit) -> HoldReason {
+        match l {
+            crate::domain::per_donation::HoldLimit::Partner => HoldReason::PartnerHoldLimit,
+            crate::domain::per_donation::HoldLimit::Donor => HoldReason::DonorHoldLimit,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -345,6 +369,7 @@ pub(crate) async fn create_pledge(
                 held_match: held.map(|h| HeldMatch {
                     amount: money(h.amount, &pledge.currency),
                     expires_at: ts(h.expires_at),
+                    reason: h.reason.map(HoldReason::from),
                 }),
                 created_at: ts(pledge.created_at),
             };

@@ -500,6 +500,7 @@ pub struct ConfirmSettlement {
 
 /// Mark a batch paid: its commitments become `settled` and the ledger moves committed →
 /// settled. Idempotent: confirming a confirmed batch returns it unchanged (finance, admin).
+/// Four eyes: the user who created the batch cannot confirm it (403 `same_user`).
 ///
 /// 422 when `paid_at` is in the future.
 #[utoipa::path(
@@ -509,7 +510,7 @@ pub struct ConfirmSettlement {
     security(("bearer" = [])),
     responses(
         (status = 200, body = SettlementView),
-        (status = 403, body = crate::http::error::Problem),
+        (status = 403, description = "Not finance or admin (`forbidden`), or the batch's own creator (`same_user`: four eyes)", body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
         (status = 409, description = "Cancelled, or confirmed with another bank reference", body = crate::http::error::Problem),
         (status = 422, body = crate::http::error::Problem),
@@ -582,6 +583,7 @@ fn settlement_error(e: app_settlements::SettlementError) -> ApiError {
         E::Cancelled => ApiError::conflict("settlement_cancelled", e.to_string()),
         E::Confirmed => ApiError::conflict("settlement_confirmed", e.to_string()),
         E::Moved => ApiError::conflict("concurrent_update", e.to_string()),
+        e @ E::SameUser => ApiError::refused("same_user", e.to_string()),
         E::Books(what) => ApiError::Internal(what),
         E::Invalid(errors) => ApiError::Validation(
             errors

@@ -1,0 +1,2 @@
+DROP INDEX match_holds_fund_status;
+ALTER TABLE funds DROP COLUMN quadratic_identity;
