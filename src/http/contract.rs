@@ -54,6 +54,14 @@ fn forbid_nul(v: &mut Value) {
             {
                 map.insert("pattern".into(), json!(NO_NUL));
             }
+            // A pattern of its own that leaves the rest of the text free says the same.
+            if string && let Some(Value::String(p)) = map.get_mut("pattern") {
+                if p == "\\S" {
+                    *p = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$".into();
+                } else if p.starts_with('^') && !p.ends_with('$') {
+                    p.push_str("[^\\u0000]*$");
+                }
+            }
             for (key, child) in map.iter_mut() {
                 if key != "example" && key != "examples" {
                     forbid_nul(child);
