@@ -58,6 +58,12 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    /// Text that can never be stored: a NUL character or bytes that are not UTF-8.
+    #[error("{field} {message}")]
+    InvalidText {
+        field: String,
+        message: &'static str,
+    },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("request body too large")]
@@ -108,6 +114,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
             ApiError::Validation(_) => "validation_failed",
+            ApiError::InvalidText { .. } => "invalid_text",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
@@ -127,7 +134,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::InvalidText { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -152,6 +161,9 @@ impl ResponseError for ApiError {
             code: self.code().to_string(),
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),
+                ApiError::InvalidText { field, message } => {
+                    Some(vec![FieldError::new(field.clone(), message)])
+                }
                 _ => None,
             },
         };

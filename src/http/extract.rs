@@ -208,13 +208,26 @@ impl<T: serde::de::DeserializeOwned + 'static, const LIMIT: usize> FromRequest
     }
 }
 
-/// Parses `bytes` as `T`, naming the offending field on failure.
+/// Parses `bytes` as `T`, naming the offending field on failure. Text that can never be stored
+/// (a NUL character, bytes that are not UTF-8, a lone surrogate escape) is refused first, with
+/// `422 invalid_text` ([`super::text::check_json`]: one pass over the bytes).
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Err(bad) = super::text::check_json(bytes) {
+        return Err(bad.error(nul_field(bytes).unwrap_or_else(|| "body".into())));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let msg = clean_serde_message(&inner.to_string());
+        if msg.contains("surrogate") {
+            let field = if path == "." || path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
+            return super::text::BadText::NotUtf8.error(field);
+        }
         if inner.is_data() {
             let top = path == "." || path.is_empty();
             let field = if msg.starts_with("missing field") {
@@ -234,6 +247,37 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     de.end()
         .map_err(|_| ApiError::bad_request("malformed JSON body: trailing characters"))?;
     Ok(value)
+}
+
+/// Where the first NUL character of a JSON document is (`name`, `items[2].note`), when it
+/// parses (only on the error path).
+fn nul_field(bytes: &[u8]) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_string()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    Some(join(&k.replace('\0', "")))
+                } else {
+                    walk(x, &join(k))
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "").filter(|p| !p.is_empty())
 }
 
 /// `?limit=&cursor=` on every list.

@@ -6,6 +6,7 @@ pub mod csv_out;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod text;
 pub mod views;
 
 pub use crate::app::{AppState, cache};
@@ -191,6 +192,21 @@ pub fn build_app(
             })
         }
     }))
+    // Text that can never be stored (a NUL character, bytes that are not UTF-8) in the path or
+    // the query string is refused before routing, so before any query; a url-encoded body is
+    // checked as the form extractors read it.
+    .wrap_fn(|mut req, srv| {
+        use actix_web::dev::Service;
+        use futures_util::future::Either;
+        text::checked_form_payload(&mut req);
+        match text::guard_request(&req) {
+            Ok(()) => Either::Left(srv.call(req)),
+            Err(e) => {
+                let res = pages::error_for(req.request(), e);
+                Either::Right(std::future::ready(Ok(req.into_response(res))))
+            }
+        }
+    })
     .wrap_fn(move |req, srv| {
         use actix_web::dev::Service;
         let started = Instant::now();

@@ -6,6 +6,7 @@ mod helpers;
 mod areas;
 mod associations;
 mod auth;
+mod bad_text;
 mod campaigns;
 mod edges_money;
 mod edges_session;

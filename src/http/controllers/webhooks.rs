@@ -51,7 +51,7 @@ pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
     params(("Stripe-Signature" = String, Header, description = "t=…,v1=…")),
     responses(
         (status = 200, body = WebhookAck),
-        (status = 400, description = "Bad signature or not an event; nothing applied", body = crate::http::error::Problem),
+        (status = 400, description = "Bad signature, or not an event (also: a NUL character or bytes that are not UTF-8); nothing applied", body = crate::http::error::Problem),
         (status = 413, description = "Body larger than 256 KB; nothing read beyond it", body = crate::http::error::Problem),
         (status = 415, description = "Compressed body; nothing applied", body = crate::http::error::Problem),
         (status = 503, description = "Database unavailable; the provider will retry", body = crate::http::error::Problem),
@@ -66,6 +66,14 @@ pub async fn stripe(
     // Bounded before a byte of the body is read, and never decompressed (Stripe sends plain
     // JSON well under this).
     let body = read_body(BodyPreamble::of(&req), payload, WEBHOOK_BODY_LIMIT).await?;
+    // No event carries a NUL character or bytes that are not UTF-8: not an event (400), and
+    // nothing of it reaches the database.
+    if let Err(bad) = crate::http::text::check_json(&body) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_text",
+            detail: format!("the event {}", bad.message()),
+        });
+    }
     let header = req
         .headers()
         .get("Stripe-Signature")

@@ -74,6 +74,7 @@ impl PageError {
                 .iter()
                 .map(|f| format!("{}: {}", f.field, f.message))
                 .collect(),
+            ApiError::InvalidText { field, message } => vec![format!("{field}: {message}")],
             _ => Vec::new(),
         };
         PageError {
@@ -252,6 +253,38 @@ pub fn check_csrf(ctx: &Ctx, sent: &str) -> Result<(), PageError> {
     }
 }
 
+/// An error refused before routing: a page for a browser asking for a page (not under `/v1/`,
+/// `Accept: text/html`), problem+json otherwise.
+pub fn error_for(req: &HttpRequest, e: ApiError) -> HttpResponse {
+    let accept = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let page = !req.path().starts_with("/v1/")
+        && accept("Accept").is_some_and(|a| a.contains("text/html"));
+    if !page {
+        return e.error_response();
+    }
+    PageError::from_api(
+        i18n::negotiate(query_lang(req), accept("Accept-Language")),
+        e,
+    )
+    .error_response()
+}
+
+/// A form that could not be read: `422 invalid_text` for a NUL or bytes that are not UTF-8
+/// (see `http::text`), else what actix says (400, 413, 415), as a page.
+fn form_error(err: actix_web::error::UrlencodedError, req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError;
+    match &err {
+        UrlencodedError::Payload(p) if crate::http::text::is_bad_form_text(p) => {
+            let api = ApiError::InvalidText {
+                field: "form".into(),
+                message: "must be UTF-8 text without NUL characters",
+            };
+            actix_web::error::InternalError::from_response(err, error_for(req, api)).into()
+        }
+        _ => err.into(),
+    }
+}
+
 /// The 404 page for a path nothing serves, in the browser's language.
 pub fn not_found(req: &HttpRequest) -> HttpResponse {
     let accept = req
@@ -363,7 +396,11 @@ pub fn scope(
         .session_lifecycle(BrowserSession::default())
         .build();
     web::scope("")
-        .app_data(web::FormConfig::default().limit(16 * 1024))
+        .app_data(
+            web::FormConfig::default()
+                .limit(16 * 1024)
+                .error_handler(form_error),
+        )
         .route("/", web::get().to(public::home))
         .route("/static/app.css", web::get().to(stylesheet))
         .route("/campaigns/{id}", web::get().to(public::campaign))
@@ -427,7 +464,11 @@ pub fn scope(
         .service(
             web::resource("/console/admin/areas")
                 // A city's neighbourhood file is bigger than any other form.
-                .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(4 * 1024 * 1024)
+                        .error_handler(form_error),
+                )
                 .route(web::post().to(admin::admin_areas)),
         )
         .route(
