@@ -46,13 +46,15 @@ pub fn donor_has_live_hold(
 
 /// Takes the partner's row lock (PostgreSQL; SQLite writers are serialised already), so that
 /// the holds of one partner's pledges are capped one pledge at a time, whichever campaigns
-/// they are for. Taken after the campaign's row lock.
+/// they are for. Taken after the campaign's row lock. `FOR NO KEY UPDATE`: the pledge's own
+/// insert holds a key-share lock on the partner row (its foreign key), which `FOR UPDATE`
+/// would wait on across concurrent pledges (a deadlock); this mode conflicts only with itself.
 pub fn lock_partner(conn: &mut DbConnection, partner_id: &str) -> QueryResult<()> {
     if let DbConnection::Postgresql(c) = conn {
         partners::table
             .find(partner_id)
             .select(partners::id)
-            .for_update()
+            .for_no_key_update()
             .first::<String>(c)
             .optional()?;
     }
