@@ -5,15 +5,16 @@
 //! counts filed under the address's hash move to a random key, so nothing left can be matched
 //! against it. Campaign totals and donor counts do not change; a later pledge from the same
 //! address counts as a new donor. The mail folder (the file transport) loses every message to
-//! the address too.
+//! the address too. The pledges' request hashes (kept for idempotent retries) are overwritten
+//! with a value no request matches: a retry of an erased donor's pledge answers 409.
 
 use super::AppState;
 use super::invalid::Invalid;
-use super::pledges::donor_key;
+use super::pledges::{ERASED_REQUEST_HASH, donor_key};
 use crate::auth::{Forbidden, Principal};
 use crate::clock::now;
 use crate::db::queries::audit;
-use crate::db::schema::donors;
+use crate::db::schema::{donors, pledges};
 use crate::db::{DbError, write_tx};
 use crate::domain::email::Email;
 use crate::domain::role::Role;
@@ -63,6 +64,11 @@ pub async fn erase(state: &AppState, actor: Principal, email: &str) -> Result<us
                     .select(donors::pledge_id)
                     .load(conn)?;
                 crate::app::payment_events::erase_donor_traces(conn, &email, &theirs)?;
+                // The request hash (keyed, but a hash of her name, address and tax code all
+                // the same) goes too: a retry of her pledge's key is refused from now on.
+                diesel::update(pledges::table.filter(pledges::id.eq_any(&theirs)))
+                    .set(pledges::request_hash.eq(ERASED_REQUEST_HASH))
+                    .execute(conn)?;
                 let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
                     .set((
                         donors::name.eq(None::<String>),
