@@ -389,6 +389,9 @@ async fn record(
             Outcome::Failed,
         ),
     };
+    // No error text quotes an address, in the log or in the outbox (an SMTP reply often names
+    // the recipient).
+    let error = error.map(|e| crate::notify::mailer::redact_addresses(&e));
     if let Some(e) = &error {
         tracing::warn!(message_id = %id, channel = %row.channel, error = %e, %status, "delivery failed");
     }
