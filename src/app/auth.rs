@@ -58,11 +58,13 @@ pub async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> Result<String,
         .map_err(AuthError::RateLimited)?;
 
     // The stored hash is read on a pooled connection; the (deliberately slow) hash check runs
-    // after the connection went back to the pool.
+    // after the connection went back to the pool. The hash and its generation are read in one
+    // statement: a token checked against a secret that is being replaced carries the replaced
+    // generation, and is refused once the rotation is applied.
     let (secret, found) = state
         .db
         .run(
-            move |conn| -> Result<(String, Option<(String, Subject)>), AuthError> {
+            move |conn| -> Result<(String, Option<(String, Subject, i64)>), AuthError> {
                 Ok(match grant {
                     Grant::Password { username, password } => {
                         let user: Option<(String, String, String, Option<String>)> = users::table
@@ -86,19 +88,24 @@ pub async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> Result<String,
                                         association_id,
                                         partner_id: None,
                                     },
+                                    0,
                                 )
                             })
                         });
                         (password, found)
                     }
                     Grant::Client { client_id, secret } => {
-                        let partner: Option<(String, String)> = partners::table
+                        let partner: Option<(String, String, i64)> = partners::table
                             .filter(partners::client_id.eq(&client_id))
                             .filter(partners::disabled_at.is_null())
-                            .select((partners::id, partners::client_secret_hash))
+                            .select((
+                                partners::id,
+                                partners::client_secret_hash,
+                                partners::secret_version,
+                            ))
                             .first(conn)
                             .optional()?;
-                        let found = partner.map(|(id, hash)| {
+                        let found = partner.map(|(id, hash, generation)| {
                             (
                                 hash,
                                 Subject {
@@ -107,6 +114,7 @@ pub async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> Result<String,
                                     association_id: None,
                                     partner_id: Some(id),
                                 },
+                                generation,
                             )
                         });
                         (secret, found)
@@ -117,16 +125,18 @@ pub async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> Result<String,
         .await?;
     let subject = tokio::task::spawn_blocking(move || {
         // Unknown names are checked against a dummy hash too: the answer takes as long.
-        let ok = verify_secret(&secret, found.as_ref().map(|(hash, _)| hash.as_str()));
-        found.filter(|_| ok).map(|(_, subject)| subject)
+        let ok = verify_secret(&secret, found.as_ref().map(|(hash, _, _)| hash.as_str()));
+        found
+            .filter(|_| ok)
+            .map(|(_, subject, generation)| (subject, generation))
     })
     .await
     .map_err(|_| AuthError::CheckFailed)?;
-    let Some(subject) = subject else {
+    let Some((subject, generation)) = subject else {
         state.sign_in_backoff.failed(&name);
         tracing::info!("token request with wrong credentials");
         return Err(AuthError::WrongCredentials);
     };
     state.sign_in_backoff.succeeded(&name);
-    Ok(state.tokens.issue(subject))
+    Ok(state.tokens.issue_for_generation(subject, generation))
 }

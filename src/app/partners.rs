@@ -179,12 +179,12 @@ pub async fn rotate_secret(
     let secret = ids::random_secret("cs", 32);
     let hash = hash_secret(&secret);
     let target = id.to_string();
-    let (client_id, at) = state
+    let (client_id, at, generation) = state
         .db
         .run(move |conn| {
             write_tx(
                 conn,
-                |conn| -> Result<(String, NaiveDateTime), PartnerError> {
+                |conn| -> Result<(String, NaiveDateTime, i64), PartnerError> {
                     let current: Option<(String, Option<NaiveDateTime>)> = partners::table
                         .find(&target)
                         .select((partners::client_id, partners::disabled_at))
@@ -196,12 +196,19 @@ pub async fn rotate_secret(
                         Some((client_id, None)) => client_id,
                     };
                     let at = now();
+                    // The hash and its generation change in one statement (the sign-in reads
+                    // both in one too).
                     diesel::update(partners::table.find(&target))
                         .set((
                             partners::client_secret_hash.eq(&hash),
                             partners::secret_rotated_at.eq(Some(at)),
+                            partners::secret_version.eq(partners::secret_version + 1),
                         ))
                         .execute(conn)?;
+                    let generation: i64 = partners::table
+                        .find(&target)
+                        .select(partners::secret_version)
+                        .first(conn)?;
                     audit(
                         conn,
                         &actor,
@@ -210,12 +217,14 @@ pub async fn rotate_secret(
                         &target,
                         None,
                     )?;
-                    Ok((client_id, at))
+                    Ok((client_id, at, generation))
                 },
             )
         })
         .await?;
-    // Tokens issued before this second stop working (a token's `iat` is in whole seconds).
+    // Every token of an older generation stops working, whenever it was issued; and, for
+    // tokens from before generations were recorded, those issued before this second.
+    state.revocations.require_generation(id, generation);
     state.revocations.revoke(id, at.and_utc().timestamp());
     Ok(Rotated {
         client_id,
