@@ -7,6 +7,7 @@ mod areas;
 mod associations;
 mod auth;
 mod campaigns;
+mod edges_data;
 mod erasure;
 mod funders;
 mod funds;
