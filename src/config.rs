@@ -103,6 +103,9 @@ pub struct NotifyConfig {
     pub allow_private_webhooks: bool,
     pub email_per_recipient_per_hour: u32,
     pub email_per_minute: u32,
+    /// How long a partner's replaced webhook secret still signs deliveries beside the new one
+    /// (`COFUND_WEBHOOK_SECRET_OVERLAP_SECS`, default 24 h).
+    pub webhook_secret_overlap: Duration,
 }
 
 impl std::fmt::Debug for NotifyConfig {
@@ -393,6 +396,12 @@ impl Config {
                     .map_err(|e| ConfigError(format!("COFUND_DEBTOR_BIC: {e}")))?,
             ),
         };
+        let overlap = parse_u64("COFUND_WEBHOOK_SECRET_OVERLAP_SECS", 24 * 3600)?;
+        if overlap > 30 * 24 * 3600 {
+            return Err(ConfigError(
+                "COFUND_WEBHOOK_SECRET_OVERLAP_SECS must be at most 2592000 (30 days)".into(),
+            ));
+        }
         let notify = NotifyConfig {
             smtp_url: lookup("COFUND_SMTP_URL").filter(|u| !u.is_empty()),
             mail_dir: get("COFUND_MAIL_DIR", "mail"),
@@ -401,6 +410,7 @@ impl Config {
             email_per_recipient_per_hour: parse_u64("COFUND_EMAIL_PER_RECIPIENT_PER_HOUR", 20)?
                 as u32,
             email_per_minute: parse_u64("COFUND_EMAIL_PER_MINUTE", 600)? as u32,
+            webhook_secret_overlap: Duration::from_secs(overlap),
         };
         let public_url = PublicUrl::parse(&get("COFUND_PUBLIC_URL", PublicUrl::DEFAULT))
             .map_err(|e| ConfigError(format!("COFUND_PUBLIC_URL: {e}")))?;

@@ -40,6 +40,10 @@ impl From<diesel::result::Error> for AuthError {
     }
 }
 
+/// The stored secret hash of the account a grant names, who it is, and the generation of that
+/// secret (read together).
+type Found = (String, Subject, i64);
+
 /// Checks a grant under the sign-in back-off (per username or client id; only failures count)
 /// and the per-address limit, and issues a token for the user or partner it names.
 pub async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> Result<String, AuthError> {
@@ -58,75 +62,83 @@ pub async fn sign_in(state: &AppState, ip: &str, grant: Grant) -> Result<String,
         .map_err(AuthError::RateLimited)?;
 
     // The stored hash is read on a pooled connection; the (deliberately slow) hash check runs
-    // after the connection went back to the pool.
+    // after the connection went back to the pool. The hash and its generation are read in one
+    // statement: a token checked against a secret that is being replaced carries the replaced
+    // generation, and is refused once the rotation is applied.
     let (secret, found) = state
         .db
-        .run(
-            move |conn| -> Result<(String, Option<(String, Subject)>), AuthError> {
-                Ok(match grant {
-                    Grant::Password { username, password } => {
-                        let user: Option<(String, String, String, Option<String>)> = users::table
-                            .filter(users::username.eq(&username))
-                            .filter(users::disabled_at.is_null())
-                            .select((
-                                users::id,
-                                users::password_hash,
-                                users::role,
-                                users::association_id,
-                            ))
-                            .first(conn)
-                            .optional()?;
-                        let found = user.and_then(|(id, hash, role, association_id)| {
-                            Role::parse(&role).map(|role| {
-                                (
-                                    hash,
-                                    Subject {
-                                        sub: id,
-                                        role,
-                                        association_id,
-                                        partner_id: None,
-                                    },
-                                )
-                            })
-                        });
-                        (password, found)
-                    }
-                    Grant::Client { client_id, secret } => {
-                        let partner: Option<(String, String)> = partners::table
-                            .filter(partners::client_id.eq(&client_id))
-                            .filter(partners::disabled_at.is_null())
-                            .select((partners::id, partners::client_secret_hash))
-                            .first(conn)
-                            .optional()?;
-                        let found = partner.map(|(id, hash)| {
+        .run(move |conn| -> Result<(String, Option<Found>), AuthError> {
+            Ok(match grant {
+                Grant::Password { username, password } => {
+                    let user: Option<(String, String, String, Option<String>)> = users::table
+                        .filter(users::username.eq(&username))
+                        .filter(users::disabled_at.is_null())
+                        .select((
+                            users::id,
+                            users::password_hash,
+                            users::role,
+                            users::association_id,
+                        ))
+                        .first(conn)
+                        .optional()?;
+                    let found = user.and_then(|(id, hash, role, association_id)| {
+                        Role::parse(&role).map(|role| {
                             (
                                 hash,
                                 Subject {
-                                    sub: id.clone(),
-                                    role: Role::Partner,
-                                    association_id: None,
-                                    partner_id: Some(id),
+                                    sub: id,
+                                    role,
+                                    association_id,
+                                    partner_id: None,
                                 },
+                                0,
                             )
-                        });
-                        (secret, found)
-                    }
-                })
-            },
-        )
+                        })
+                    });
+                    (password, found)
+                }
+                Grant::Client { client_id, secret } => {
+                    let partner: Option<(String, String, i64)> = partners::table
+                        .filter(partners::client_id.eq(&client_id))
+                        .filter(partners::disabled_at.is_null())
+                        .select((
+                            partners::id,
+                            partners::client_secret_hash,
+                            partners::secret_version,
+                        ))
+                        .first(conn)
+                        .optional()?;
+                    let found = partner.map(|(id, hash, generation)| {
+                        (
+                            hash,
+                            Subject {
+                                sub: id.clone(),
+                                role: Role::Partner,
+                                association_id: None,
+                                partner_id: Some(id),
+                            },
+                            generation,
+                        )
+                    });
+                    (secret, found)
+                }
+            })
+        })
         .await?;
     let subject = tokio::task::spawn_blocking(move || {
         // Unknown names are checked against a dummy hash too: the answer takes as long.
-        let ok = verify_secret(&secret, found.as_ref().map(|(hash, _)| hash.as_str()));
-        found.filter(|_| ok).map(|(_, subject)| subject)
+        let ok = verify_secret(&secret, found.as_ref().map(|(hash, _, _)| hash.as_str()));
+        found
+            .filter(|_| ok)
+            .map(|(_, subject, generation)| (subject, generation))
     })
     .await
     .map_err(|_| AuthError::CheckFailed)?;
-    let Some(subject) = subject else {
+    let Some((subject, generation)) = subject else {
         state.sign_in_backoff.failed(&name);
         tracing::info!("token request with wrong credentials");
         return Err(AuthError::WrongCredentials);
     };
     state.sign_in_backoff.succeeded(&name);
-    Ok(state.tokens.issue(subject))
+    Ok(state.tokens.issue_for_generation(subject, generation))
 }

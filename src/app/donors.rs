@@ -5,11 +5,12 @@
 //! counts filed under the address's hash move to a random key, so nothing left can be matched
 //! against it. Campaign totals and donor counts do not change; a later pledge from the same
 //! address counts as a new donor. The mail folder (the file transport) loses every message to
-//! the address too.
+//! the address too. The pledges' request hashes (kept for idempotent retries) are overwritten
+//! with a value no request matches: a retry of an erased donor's pledge answers 409.
 
 use super::AppState;
 use super::invalid::Invalid;
-use super::pledges::legacy_donor_key;
+use super::pledges::{ERASED_REQUEST_HASH, legacy_donor_key};
 use crate::auth::{Forbidden, Principal};
 use crate::clock::now;
 use crate::db::queries::audit;
@@ -74,6 +75,11 @@ pub async fn erase(state: &AppState, actor: Principal, email: &str) -> Result<us
                     crate::app::payment_events::rekey_donor(conn, key)?;
                 }
                 crate::app::payment_events::erase_donor_traces(conn, &email, &theirs)?;
+                // The request hash (keyed, but a hash of her name, address and tax code all
+                // the same) goes too: a retry of her pledge's key is refused from now on.
+                diesel::update(pledges::table.filter(pledges::id.eq_any(&theirs)))
+                    .set(pledges::request_hash.eq(ERASED_REQUEST_HASH))
+                    .execute(conn)?;
                 let n = diesel::update(donors::table.filter(donors::email.eq(&email)))
                     .set((
                         donors::name.eq(None::<String>),

@@ -1,6 +1,8 @@
 //! Partner frontends: machine clients that create pledges. Their client secret is stored as an
 //! argon2 hash and shown once; the webhook secret signs outgoing webhooks, so it is kept as is
 //! and never shown again. Disabling a partner or rotating its secret revokes its tokens.
+//! Rotating its webhook secret keeps the old one signing beside the new one for an overlap
+//! window (`COFUND_WEBHOOK_SECRET_OVERLAP_SECS`), so the partner can switch without a gap.
 
 use super::AppState;
 use super::invalid::Invalid;
@@ -32,6 +34,12 @@ pub struct Registered {
 pub struct Rotated {
     pub client_id: String,
     pub client_secret: String,
+}
+
+/// A partner's new webhook secret (shown once), and until when the old one signs too.
+pub struct RotatedWebhookSecret {
+    pub webhook_secret: String,
+    pub previous_valid_until: NaiveDateTime,
 }
 
 /// Why a partner was not registered, listed, disabled or given a new secret.
@@ -179,12 +187,12 @@ pub async fn rotate_secret(
     let secret = ids::random_secret("cs", 32);
     let hash = hash_secret(&secret);
     let target = id.to_string();
-    let (client_id, at) = state
+    let (client_id, at, generation) = state
         .db
         .run(move |conn| {
             write_tx(
                 conn,
-                |conn| -> Result<(String, NaiveDateTime), PartnerError> {
+                |conn| -> Result<(String, NaiveDateTime, i64), PartnerError> {
                     let current: Option<(String, Option<NaiveDateTime>)> = partners::table
                         .find(&target)
                         .select((partners::client_id, partners::disabled_at))
@@ -196,12 +204,19 @@ pub async fn rotate_secret(
                         Some((client_id, None)) => client_id,
                     };
                     let at = now();
+                    // The hash and its generation change in one statement (the sign-in reads
+                    // both in one too).
                     diesel::update(partners::table.find(&target))
                         .set((
                             partners::client_secret_hash.eq(&hash),
                             partners::secret_rotated_at.eq(Some(at)),
+                            partners::secret_version.eq(partners::secret_version + 1),
                         ))
                         .execute(conn)?;
+                    let generation: i64 = partners::table
+                        .find(&target)
+                        .select(partners::secret_version)
+                        .first(conn)?;
                     audit(
                         conn,
                         &actor,
@@ -210,15 +225,74 @@ pub async fn rotate_secret(
                         &target,
                         None,
                     )?;
-                    Ok((client_id, at))
+                    Ok((client_id, at, generation))
                 },
             )
         })
         .await?;
-    // Tokens issued before this second stop working (a token's `iat` is in whole seconds).
+    // Every token of an older generation stops working, whenever it was issued; and, for
+    // tokens from before generations were recorded, those issued before this second.
+    state.revocations.require_generation(id, generation);
     state.revocations.revoke(id, at.and_utc().timestamp());
     Ok(Rotated {
         client_id,
         client_secret: secret,
+    })
+}
+
+/// Gives a partner a new webhook secret (admin; not a disabled partner), audited. Deliveries
+/// are signed with both the new and the replaced secret until the overlap window
+/// (`COFUND_WEBHOOK_SECRET_OVERLAP_SECS`) has passed, then with the new one only. A second
+/// rotation inside the window drops the oldest secret: only the last two ever sign.
+pub async fn rotate_webhook_secret(
+    state: &AppState,
+    actor: Principal,
+    id: &str,
+) -> Result<RotatedWebhookSecret, PartnerError> {
+    may_manage(&actor)?;
+    let secret = ids::random_secret("whsec", 32);
+    let overlap = chrono::Duration::from_std(state.config.notify.webhook_secret_overlap)
+        .unwrap_or(chrono::Duration::days(30));
+    let target = id.to_string();
+    let new_secret = secret.clone();
+    let until = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| -> Result<NaiveDateTime, PartnerError> {
+                let current: Option<Option<NaiveDateTime>> = partners::table
+                    .find(&target)
+                    .select(partners::disabled_at)
+                    .first(conn)
+                    .optional()?;
+                match current {
+                    None => return Err(PartnerError::NotFound),
+                    Some(Some(_)) => return Err(PartnerError::Disabled),
+                    Some(None) => {}
+                }
+                let until = now() + overlap;
+                // The previous secret is the one the row holds when it is written (not one
+                // read before): of two rotations at once, the second keeps the first's secret.
+                diesel::update(partners::table.find(&target))
+                    .set((
+                        partners::webhook_secret_previous.eq(partners::webhook_secret.nullable()),
+                        partners::webhook_secret.eq(&new_secret),
+                        partners::webhook_secret_previous_until.eq(Some(until)),
+                    ))
+                    .execute(conn)?;
+                audit(
+                    conn,
+                    &actor,
+                    "partner.rotate_webhook_secret",
+                    "partner",
+                    &target,
+                    None,
+                )?;
+                Ok(until)
+            })
+        })
+        .await?;
+    Ok(RotatedWebhookSecret {
+        webhook_secret: secret,
+        previous_valid_until: until,
     })
 }

@@ -60,6 +60,30 @@ pub struct PledgeRequest {
     pub campaign_id: String,
 }
 
+/// What an erased donor's pledges keep as their request hash: not hex, so no request ever
+/// matches it again (a retry with the pledge's key answers 409, the key reused with another
+/// request).
+pub const ERASED_REQUEST_HASH: &str = "erased";
+
+/// The label that keeps the request-hash key apart from anything else derived from the same
+/// secret (the token-signing key is the secret itself).
+const REQUEST_HASH_LABEL: &[u8] = b"cofund/pledge-request-hash/v1";
+
+/// The request hash a pledge keeps for idempotency: HMAC-SHA256 of the request (campaign,
+/// amount, donor's name, e-mail, tax code, message) under a key derived from the service's
+/// signing secret (`COFUND_JWT_SECRET`). Without the key, the stored value cannot confirm a
+/// guessed donor the way a plain hash of the body could.
+pub fn request_hash(secret: &[u8], request: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    type HmacSha256 = Hmac<sha2::Sha256>;
+    let mut derive = HmacSha256::new_from_slice(secret).expect("HMAC accepts any key length");
+    derive.update(REQUEST_HASH_LABEL);
+    let key = derive.finalize().into_bytes();
+    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC accepts any key length");
+    mac.update(request);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// What the partner gets.
 pub enum Created {
     /// A new pledge (or one whose provider call is finished now): the answer to send.

@@ -17,6 +17,15 @@ pub struct Claims {
     pub association_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
+    /// The generation of the credential the token was issued against (a partner's client
+    /// secret; 0 for users): a rotation raises it, and older tokens are refused
+    /// ([`crate::auth::revocation::Revocations::is_outdated`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cv: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 #[derive(Clone)]
@@ -56,6 +65,13 @@ impl TokenIssuer {
     }
 
     pub fn issue(&self, subject: Subject) -> String {
+        self.issue_for_generation(subject, 0)
+    }
+
+    /// A token issued against generation `credential` of the subject's credential: read in
+    /// the same statement as the secret hash it was checked against, so a token checked
+    /// against a replaced secret carries the replaced generation.
+    pub fn issue_for_generation(&self, subject: Subject, credential: i64) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: self.config.issuer.clone(),
@@ -66,6 +82,7 @@ impl TokenIssuer {
             role: subject.role,
             association_id: subject.association_id,
             partner_id: subject.partner_id,
+            cv: credential,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of plain claims cannot fail")
@@ -119,6 +136,14 @@ mod tests {
     }
 
     #[test]
+    fn the_credential_generation_travels_in_the_token() {
+        let a = TokenIssuer::new(&config("0123456789abcdef0123456789abcdef"));
+        assert_eq!(a.verify(&a.issue(subject())).unwrap().cv, 0);
+        let t = a.issue_for_generation(subject(), 7);
+        assert_eq!(a.verify(&t).unwrap().cv, 7);
+    }
+
+    #[test]
     fn rejects_alg_none_other_audience_and_expired() {
         let cfg = config("0123456789abcdef0123456789abcdef");
         let a = TokenIssuer::new(&cfg);
@@ -132,6 +157,7 @@ mod tests {
             role: Role::Admin,
             association_id: None,
             partner_id: None,
+            cv: 0,
         };
         // alg=none: header + payload with an empty signature.
         use base64_like::encode;

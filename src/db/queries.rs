@@ -64,6 +64,20 @@ pub fn fund_area_ids(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// The partners whose client secret was rotated, with its generation: their tokens of an
+/// older generation are refused.
+pub fn credential_generations(
+    conn: &mut DbConnection,
+) -> QueryResult<std::collections::HashMap<String, i64>> {
+    use super::schema::partners;
+    Ok(partners::table
+        .filter(partners::secret_version.gt(0))
+        .select((partners::id, partners::secret_version))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Every revocation the database holds: disabled users and partners (all their tokens) and
 /// partners' secret rotations (tokens issued before, as Unix seconds).
 pub fn revocations(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<String, i64>> {

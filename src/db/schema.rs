@@ -37,6 +37,9 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         secret_rotated_at -> Nullable<Timestamp>,
+        secret_version -> BigInt,
+        webhook_secret_previous -> Nullable<Text>,
+        webhook_secret_previous_until -> Nullable<Timestamp>,
     }
 }
 

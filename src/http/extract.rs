@@ -44,7 +44,9 @@ pub fn principal_of_token(state: &AppState, token: &str) -> Result<Principal, Ap
         .tokens
         .verify(token.trim())
         .ok_or(ApiError::Unauthorized)?;
-    if state.revocations.is_revoked(&claims.sub, claims.iat) {
+    if state.revocations.is_revoked(&claims.sub, claims.iat)
+        || state.revocations.is_outdated(&claims.sub, claims.cv)
+    {
         return Err(ApiError::Unauthorized);
     }
     Ok(Principal {

@@ -56,7 +56,7 @@ enum Failure {
 /// a DNS answer cannot switch to a private address between the check and the request.
 async fn post_webhook(
     url: &str,
-    secret: &str,
+    secrets: &[&str],
     body: &str,
     allow_private: bool,
 ) -> Result<(), Failure> {
@@ -96,7 +96,7 @@ async fn post_webhook(
         .header("content-type", "application/json")
         .header(
             "Cofund-Signature",
-            signature::header(secret, t, body.as_bytes()),
+            signature::header_all(secrets, t, body.as_bytes()),
         )
         .body(body.to_string())
         .send()
@@ -389,6 +389,9 @@ async fn record(
             Outcome::Failed,
         ),
     };
+    // No error text quotes an address, in the log or in the outbox (an SMTP reply often names
+    // the recipient).
+    let error = error.map(|e| crate::notify::mailer::redact_addresses(&e));
     if let Some(e) = &error {
         tracing::warn!(message_id = %id, channel = %row.channel, error = %e, %status, "delivery failed");
     }
@@ -484,21 +487,39 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
         }
         "webhook" => {
             let partner = row.recipient.clone();
-            let target: Option<(Option<String>, String)> = state
+            type Target = (
+                Option<String>,
+                String,
+                Option<String>,
+                Option<chrono::NaiveDateTime>,
+            );
+            let target: Option<Target> = state
                 .db
                 .read(move |conn| -> Result<_, DbError> {
                     Ok(partners::table
                         .find(&partner)
-                        .select((partners::webhook_url, partners::webhook_secret))
+                        .select((
+                            partners::webhook_url,
+                            partners::webhook_secret,
+                            partners::webhook_secret_previous,
+                            partners::webhook_secret_previous_until,
+                        ))
                         .first(conn)
                         .optional()?)
                 })
                 .await
                 .map_err(|e| Failure::Retry(e.to_string()))?;
-            let Some((Some(url), secret)) = target else {
+            let Some((Some(url), secret, previous, until)) = target else {
                 return Err(Failure::Permanent("the partner has no webhook_url".into()));
             };
-            post_webhook(&url, &secret, &row.payload, cfg.allow_private_webhooks)
+            // The new secret signs first; the one it replaced signs too until its overlap ends.
+            let mut secrets = vec![secret.as_str()];
+            if let (Some(previous), Some(until)) = (&previous, until)
+                && state.db.clock().now() < until
+            {
+                secrets.push(previous);
+            }
+            post_webhook(&url, &secrets, &row.payload, cfg.allow_private_webhooks)
                 .await
                 .map(|_| Sent::Done)
         }

@@ -86,11 +86,17 @@ async fn refresh_revocations(state: AppState, mut shutdown: tokio::sync::watch::
         let loaded = state
             .db
             .read(|conn| -> Result<_, crate::db::DbError> {
-                Ok(crate::db::queries::revocations(conn)?)
+                Ok((
+                    crate::db::queries::revocations(conn)?,
+                    crate::db::queries::credential_generations(conn)?,
+                ))
             })
             .await;
         match loaded {
-            Ok(all) => state.revocations.replace(all),
+            Ok((all, generations)) => {
+                state.revocations.replace(all);
+                state.revocations.merge_generations(generations);
+            }
             Err(e) => tracing::warn!(error = %e, "could not reload revoked tokens"),
         }
     }

@@ -39,6 +39,17 @@ pub fn header(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", sign(secret, timestamp, body))
 }
 
+/// A header signed with each of `secrets` in turn: `t=…,v1=<first>,v1=<second>…` (while a
+/// secret is being rotated, the new one and the one it replaces).
+pub fn header_all(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut h = format!("t={timestamp}");
+    for secret in secrets {
+        h.push_str(",v1=");
+        h.push_str(&sign(secret, timestamp, body));
+    }
+    h
+}
+
 /// The most `v1` signatures a header may carry. Stripe sends one, two while it rotates a
 /// secret; a header with more is refused before any MAC is computed.
 pub const MAX_SIGNATURES: usize = 8;
@@ -131,6 +142,21 @@ mod tests {
 
     fn secrets(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_header_signed_by_two_secrets_verifies_with_either_and_not_with_a_third() {
+        let body = br#"{"id":"evt_1"}"#;
+        let h = header_all(&["whsec_new", "whsec_old"], NOW, body);
+        assert_eq!(h.matches(",v1=").count(), 2);
+        assert!(h.starts_with(&header("whsec_new", NOW, body)));
+        for s in ["whsec_new", "whsec_old"] {
+            assert_eq!(verify(Some(&h), body, &secrets(&[s]), NOW), Ok(()));
+        }
+        assert_eq!(
+            verify(Some(&h), body, &secrets(&["whsec_other"]), NOW),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     #[test]

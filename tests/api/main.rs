@@ -8,6 +8,7 @@ mod associations;
 mod auth;
 mod bad_text;
 mod campaigns;
+mod edges_data;
 mod edges_money;
 mod edges_session;
 mod erasure;

@@ -9,7 +9,7 @@ use crate::domain::fund::FunderKind;
 use crate::domain::money::Currency;
 use crate::domain::role::Role;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, Principal};
+use crate::http::extract::{ApiJson, MaybePrincipal, Principal};
 use crate::http::views::{money, ts};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -54,6 +54,9 @@ pub struct FunderView {
     pub fund_id: String,
     pub name: String,
     pub kind: FunderKind,
+    /// A natural person's codice fiscale (16 characters) is shown to finance and admin callers
+    /// alone: `null` in public answers. A partita IVA or a legal entity's numeric code (11
+    /// digits) is public.
     pub tax_code: Option<String>,
     pub priority: i32,
     pub share: Option<String>,
@@ -99,6 +102,35 @@ fn funder_view(f: FunderRow, c: &Currency) -> FunderView {
         priority: f.priority,
         share: f.share,
         created_at: ts(f.created_at),
+    }
+}
+
+impl FunderView {
+    /// The view anyone may read: without a tax code that is a natural person's codice fiscale
+    /// (16 characters: a private person funding a call), nor one that does not read as a tax
+    /// code at all. Legal entities' codes (11 digits) are public records and stay.
+    pub fn public(mut self) -> FunderView {
+        let personal = self.tax_code.as_deref().is_some_and(|t| {
+            !matches!(
+                crate::domain::tax_code::TaxCode::parse(t),
+                Ok(crate::domain::tax_code::TaxCode::PartitaIva(_))
+            )
+        });
+        if personal {
+            self.tax_code = None;
+        }
+        self
+    }
+}
+
+/// What a caller of a public read sees of funders: everything for finance and admin, the
+/// [`FunderView::public`] view for anyone else.
+pub fn for_caller(views: Vec<FunderView>, caller: Option<&Principal>) -> Vec<FunderView> {
+    let trusted = caller.is_some_and(|p| matches!(p.role, Role::Finance | Role::Admin));
+    if trusted {
+        views
+    } else {
+        views.into_iter().map(FunderView::public).collect()
     }
 }
 
@@ -177,19 +209,27 @@ pub(crate) async fn add_funder(
 }
 
 /// A fund's funders with their own figures, in draw order (public). At most 20.
+///
+/// A funder's `tax_code` that is a natural person's codice fiscale is `null` unless the caller
+/// is finance or admin.
 #[utoipa::path(
     tag = "funds",
     params(("id" = String, Path, description = "Fund id")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, body = Vec<FunderView>),
         (status = 404, body = crate::http::error::Problem),
     )
 )]
 #[get("/funds/{id}/funders")]
-pub async fn list(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: MaybePrincipal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let fund_id = id.into_inner();
     let (fund, funders) = uc::funders_of(&state, fund_id).await.map_err(to_api)?;
-    let views = funder_views(funders, &fund.currency);
+    let views = for_caller(funder_views(funders, &fund.currency), caller.0.as_ref());
     Ok(HttpResponse::Ok().json(views))
 }
 

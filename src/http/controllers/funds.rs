@@ -232,6 +232,17 @@ fn details_view(d: FundDetails) -> FundView {
     fund_view(d.fund, d.area_ids, d.balances, funders)
 }
 
+/// The fund as anyone may read it: no funder's personal codice fiscale.
+fn public_view(d: FundDetails) -> FundView {
+    let mut view = details_view(d);
+    view.funders = view
+        .funders
+        .into_iter()
+        .map(super::funders::FunderView::public)
+        .collect();
+    view
+}
+
 impl From<PublicFieldsInput> for uc::PublicFieldsInput {
     fn from(p: PublicFieldsInput) -> uc::PublicFieldsInput {
         uc::PublicFieldsInput {
@@ -349,7 +360,7 @@ pub async fn list(
     let limit = check_limit(params.limit)?;
     let cursor = params.cursor.unwrap_or_default();
     let funds = uc::list(&state, limit, cursor).await.map_err(to_api)?;
-    let page: FundPage = Page::from_rows(funds, limit, |d| d.fund.id.clone(), details_view);
+    let page: FundPage = Page::from_rows(funds, limit, |d| d.fund.id.clone(), public_view);
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -362,7 +373,7 @@ pub async fn list(
 #[get("/funds/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let view = details_view(uc::get(&state, id).await.map_err(to_api)?);
+    let view = public_view(uc::get(&state, id).await.map_err(to_api)?);
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -57,6 +57,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(partners::list)
                 .service(partners::disable)
                 .service(partners::rotate_secret)
+                .service(partners::rotate_webhook_secret)
                 .service(deliveries::my_deliveries)
                 .service(deliveries::replay)
                 .service(deliveries::outbox_list)

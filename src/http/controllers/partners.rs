@@ -227,3 +227,50 @@ pub async fn rotate_secret(
             client_secret: rotated.client_secret,
         }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedWebhookSecret {
+    pub id: String,
+    /// Shown once: store it now. It signs every delivery from now on.
+    pub webhook_secret: String,
+    /// Until then deliveries carry a second `v1` signature, made with the secret this one
+    /// replaced; after it, only the new one.
+    pub previous_valid_until: DateTime<Utc>,
+}
+
+/// Rotate a partner's webhook secret (admin).
+///
+/// The new secret is shown once. For an overlap window (`COFUND_WEBHOOK_SECRET_OVERLAP_SECS`,
+/// 24 hours by default) every delivery carries two signatures,
+/// `Cofund-Signature: t=…,v1=<new>,v1=<old>`, so the partner can switch its verification to
+/// the new secret at any moment in the window; afterwards only the new secret signs. A second
+/// rotation within the window drops the oldest secret.
+#[utoipa::path(
+    tag = "partners",
+    params(("id" = String, Path, description = "Partner id (`ptn_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RotatedWebhookSecret),
+        (status = 403, body = crate::http::error::Problem),
+        (status = 404, body = crate::http::error::Problem),
+        (status = 409, description = "The partner is disabled", body = crate::http::error::Problem),
+    )
+)]
+#[post("/partners/{id}/rotate-webhook-secret")]
+pub async fn rotate_webhook_secret(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let rotated = app_partners::rotate_webhook_secret(&state, principal, &id)
+        .await
+        .map_err(to_api)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(RotatedWebhookSecret {
+            id,
+            webhook_secret: rotated.webhook_secret,
+            previous_valid_until: ts(rotated.previous_valid_until),
+        }))
+}

@@ -19,7 +19,6 @@ use crate::providers::simulated::SimOutcome;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -331,11 +330,13 @@ pub(crate) async fn create_pledge(
     body: CreatePledge,
 ) -> ApiResult<Created> {
     // The same key must come with the same request: its campaign and body.
-    let hash = hex::encode(Sha256::digest(
+    // Keyed: the stored hash cannot confirm a guessed donor.
+    let hash = app_pledges::request_hash(
+        &state.config.jwt.secret,
         serde_json::to_string(&(&campaign_id, &body))
             .unwrap_or_default()
             .as_bytes(),
-    ));
+    );
     let request = PledgeRequest {
         partner_id,
         idempotency_key: key,
