@@ -444,6 +444,12 @@ fn seed_campaign(
                     locale: "it".into(),
                     message: None,
                     donor_tax_code: None,
+                    // Seeded donors are distinct people; the seeded funds hold no match.
+                    donor_key: pledges::legacy_donor_key(&format!("donor{k}@example.org")),
+                    hold_caps: cofund::domain::per_donation::HoldCaps {
+                        partner_share: None,
+                        one_per_donor: false,
+                    },
                 };
                 pledges::insert_answered(
                     conn,
