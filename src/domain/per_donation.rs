@@ -102,6 +102,9 @@ impl HoldCaps {
         if self.one_per_donor && donor_has_hold {
             return (0, Some(HoldLimit::Donor));
         }
+        if self.partner_share.is_none() {
+            return (want, None);
+        }
         let room = self
             .partner_cap(budget)
             .saturating_sub(partner_held.max(0))

@@ -237,7 +237,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct SetFunderBudget {
     /// The funder's new budget; never below what it has held, reserved, committed and settled.
-    #[schema(example = "250000.00")]
+    #[schema(example = "250000.00", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub budget: String,
 }
 

@@ -381,7 +381,7 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 #[serde(deny_unknown_fields)]
 pub struct SetBudget {
     /// The new budget; never below reserved + committed + settled.
-    #[schema(example = "750000.00")]
+    #[schema(example = "750000.00", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub budget: String,
 }
 
