@@ -137,6 +137,19 @@ pub async fn list(
         .await
 }
 
+/// When the partner was disabled (None: it is not); `NotFound` when there is no such partner.
+fn disabled_at(
+    conn: &mut crate::db::DbConnection,
+    id: &str,
+) -> Result<Option<NaiveDateTime>, PartnerError> {
+    partners::table
+        .find(id)
+        .select(partners::disabled_at)
+        .first(conn)
+        .optional()?
+        .ok_or(PartnerError::NotFound)
+}
+
 /// Disables a partner (admin), idempotently: it gets no more tokens and its tokens are refused
 /// from now on. Returns when it was disabled.
 pub async fn disable(
@@ -150,15 +163,9 @@ pub async fn disable(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<NaiveDateTime, PartnerError> {
-                let current: Option<Option<NaiveDateTime>> = partners::table
-                    .find(&target)
-                    .select(partners::disabled_at)
-                    .first(conn)
-                    .optional()?;
-                match current {
-                    None => Err(PartnerError::NotFound),
-                    Some(Some(at)) => Ok(at),
-                    Some(None) => {
+                match disabled_at(conn, &target)? {
+                    Some(at) => Ok(at),
+                    None => {
                         let at = now();
                         diesel::update(partners::table.find(&target))
                             .set(partners::disabled_at.eq(Some(at)))
@@ -206,17 +213,14 @@ pub async fn rotate_secret(
                     let at = now();
                     // The hash and its generation change in one statement (the sign-in reads
                     // both in one too).
-                    diesel::update(partners::table.find(&target))
+                    let generation: i64 = diesel::update(partners::table.find(&target))
                         .set((
                             partners::client_secret_hash.eq(&hash),
                             partners::secret_rotated_at.eq(Some(at)),
                             partners::secret_version.eq(partners::secret_version + 1),
                         ))
-                        .execute(conn)?;
-                    let generation: i64 = partners::table
-                        .find(&target)
-                        .select(partners::secret_version)
-                        .first(conn)?;
+                        .returning(partners::secret_version)
+                        .get_result(conn)?;
                     audit(
                         conn,
                         &actor,
@@ -259,15 +263,8 @@ pub async fn rotate_webhook_secret(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<NaiveDateTime, PartnerError> {
-                let current: Option<Option<NaiveDateTime>> = partners::table
-                    .find(&target)
-                    .select(partners::disabled_at)
-                    .first(conn)
-                    .optional()?;
-                match current {
-                    None => return Err(PartnerError::NotFound),
-                    Some(Some(_)) => return Err(PartnerError::Disabled),
-                    Some(None) => {}
+                if disabled_at(conn, &target)?.is_some() {
+                    return Err(PartnerError::Disabled);
                 }
                 let until = now() + overlap;
                 // The previous secret is the one the row holds when it is written (not one

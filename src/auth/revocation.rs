@@ -12,12 +12,39 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+/// Per principal, the least value a token must carry (its `iat`, or its `cv`); raising it
+/// keeps the higher of the two values.
+#[derive(Default)]
+struct Floors(RwLock<HashMap<String, i64>>);
+
+impl Floors {
+    fn refuses(&self, sub: &str, value: i64) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sub)
+            .is_some_and(|floor| value < *floor)
+    }
+
+    fn raise(&self, all: impl IntoIterator<Item = (String, i64)>) {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        for (sub, floor) in all {
+            let entry = map.entry(sub).or_insert(floor);
+            *entry = (*entry).max(floor);
+        }
+    }
+
+    fn replace(&self, all: HashMap<String, i64>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = all;
+    }
+}
+
 #[derive(Default)]
 pub struct Revocations {
     /// Principal id → tokens issued (`iat`, Unix seconds) before this are refused.
-    cutoff: RwLock<HashMap<String, i64>>,
+    cutoff: Floors,
     /// Principal id → the credential generation (`cv`) a token must carry at least.
-    generation: RwLock<HashMap<String, i64>>,
+    generation: Floors,
 }
 
 /// The cutoff of a disabled principal: every token.
@@ -25,50 +52,34 @@ pub const ALL_TOKENS: i64 = i64::MAX;
 
 impl Revocations {
     pub fn is_revoked(&self, sub: &str, issued_at: i64) -> bool {
-        self.cutoff
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sub)
-            .is_some_and(|cutoff| issued_at < *cutoff)
+        self.cutoff.refuses(sub, issued_at)
     }
 
     /// Refuses `sub`'s tokens issued before `cutoff` (keeps the later of two cutoffs).
     pub fn revoke(&self, sub: &str, cutoff: i64) {
-        let mut map = self.cutoff.write().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(sub.to_string()).or_insert(cutoff);
-        *entry = (*entry).max(cutoff);
+        self.cutoff.raise([(sub.to_string(), cutoff)]);
     }
 
     /// Replaces the whole list with what the database says.
     pub fn replace(&self, all: HashMap<String, i64>) {
-        *self.cutoff.write().unwrap_or_else(|p| p.into_inner()) = all;
+        self.cutoff.replace(all);
     }
 
     /// True when `sub`'s credential has been replaced since the token's generation `cv`.
     pub fn is_outdated(&self, sub: &str, cv: i64) -> bool {
-        self.generation
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sub)
-            .is_some_and(|current| cv < *current)
+        self.generation.refuses(sub, cv)
     }
 
     /// Refuses `sub`'s tokens of a generation below `generation` (never lowers it).
     pub fn require_generation(&self, sub: &str, generation: i64) {
-        let mut map = self.generation.write().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(sub.to_string()).or_insert(generation);
-        *entry = (*entry).max(generation);
+        self.generation.raise([(sub.to_string(), generation)]);
     }
 
     /// Takes in the generations the database holds. A reload read before a rotation committed
     /// cannot undo the rotation this replica already applied: each generation keeps the higher
     /// of the two.
     pub fn merge_generations(&self, all: HashMap<String, i64>) {
-        let mut map = self.generation.write().unwrap_or_else(|p| p.into_inner());
-        for (sub, generation) in all {
-            let entry = map.entry(sub).or_insert(generation);
-            *entry = (*entry).max(generation);
-        }
+        self.generation.raise(all);
     }
 }
 

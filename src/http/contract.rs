@@ -130,6 +130,19 @@ const ALSO_AT: [(&str, &str); 1] = [("members", "/v1/users")];
 /// `GET /v1/campaigns/{id}` with `id: $response.body#/id`, the creating call's own path
 /// parameters passed on (`POST /v1/funds/{id}/funders` → its funder's budget). Clients and
 /// schemathesis's stateful phase follow them to use the ids they created.
+/// The names of an operation's path parameters, in order.
+fn path_params(op: &Value) -> Vec<String> {
+    op["parameters"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn add_links(doc: &mut Value) {
     let schemas = doc["components"]["schemas"].clone();
     let has_id = |schema: &Value| {
@@ -140,16 +153,7 @@ fn add_links(doc: &mut Value) {
         .into_iter()
         .filter_map(|(path, _, op)| {
             let id = op["operationId"].as_str()?.to_string();
-            let params = op["parameters"]
-                .as_array()
-                .map(|ps| {
-                    ps.iter()
-                        .filter(|p| p["in"] == "path")
-                        .filter_map(|p| p["name"].as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some((path, id, params))
+            Some((path, id, path_params(op)))
         })
         .collect();
     for (path, method, op) in operations(doc) {
@@ -167,15 +171,7 @@ fn add_links(doc: &mut Value) {
                 .filter(|(c, _)| *c == collection)
                 .map(|(_, base)| base.to_string()),
         );
-        let own: Vec<String> = op["parameters"]
-            .as_array()
-            .map(|ps| {
-                ps.iter()
-                    .filter(|p| p["in"] == "path")
-                    .filter_map(|p| p["name"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let own = path_params(op);
         let Some(responses) = op["responses"].as_object_mut() else {
             continue;
         };

@@ -487,6 +487,17 @@ async fn a_rotated_webhook_secret_signs_beside_the_old_one_for_the_overlap_only(
                 )
                 .await
                 .assert_problem(404, "not_found");
+                app.post_empty(&format!("/v1/partners/{id}/rotate-webhook-secret"), None)
+                    .await
+                    .assert_problem(401, "unauthorized");
+                // The refusals changed nothing: no second secret, nothing audited.
+                let unrotated = "partners WHERE webhook_secret_previous IS NULL";
+                assert_eq!(app.count(unrotated).await, app.count("partners").await);
+                assert_eq!(
+                    app.count("audit_log WHERE action = 'partner.rotate_webhook_secret'")
+                        .await,
+                    0
+                );
                 let rotated = app
                     .post_empty(
                         &format!("/v1/partners/{id}/rotate-webhook-secret"),
@@ -540,6 +551,22 @@ async fn a_rotated_webhook_secret_signs_beside_the_old_one_for_the_overlap_only(
                 assert_eq!(header.matches("v1=").count(), 1, "{header}");
                 assert!(verifies(last, &new));
                 assert!(!verifies(last, &old));
+
+                // A disabled partner's secret is not rotated: 409, and nothing written.
+                app.post_empty(&format!("/v1/partners/{id}/disable"), Some(&admin))
+                    .await
+                    .ok();
+                app.post_empty(
+                    &format!("/v1/partners/{id}/rotate-webhook-secret"),
+                    Some(&admin),
+                )
+                .await
+                .assert_problem(409, "partner_disabled");
+                assert_eq!(
+                    app.count("audit_log WHERE action = 'partner.rotate_webhook_secret'")
+                        .await,
+                    1
+                );
             }
         },
     )
