@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! cofund — civic crowdfunding with public match funding.
 //!
 //! Layout: `domain` is pure logic (money, validation, state machines), `db` is persistence on

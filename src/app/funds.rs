@@ -115,6 +115,7 @@ pub fn insert_funder(
         committed: 0,
         settled: 0,
         created_at: now(),
+        recoverable: 0,
     };
     diesel::insert_into(crate::db::schema::funders::table)
         .values(row.clone())
@@ -259,6 +260,9 @@ pub struct FundInput {
     pub funding_split: FundingSplit,
     pub match_policy: MatchPolicy,
     pub quadratic_identity: crate::domain::fund::QuadraticIdentity,
+    pub payment_plan: crate::domain::grant::PaymentPlan,
+    pub advance_ratio: Option<String>,
+    pub reporting_days: Option<i32>,
     pub max_match_per_donation: Option<String>,
     pub match_hold_secs: Option<i32>,
     pub min_contribution: Option<String>,
@@ -535,6 +539,29 @@ pub fn validate(input: FundInput, city: &str) -> Result<NewFund, Vec<Invalid>> {
         errors.push(Invalid::new("cup", "a CUP is 15 letters and digits"));
     }
     let public = PublicFields::check(input.public, &mut errors);
+    let advance_ratio = match (input.payment_plan, input.advance_ratio.as_deref()) {
+        (crate::domain::grant::PaymentPlan::OnCommitment, Some(_)) => {
+            errors.push(Invalid::new("advance_ratio", "only for funds paid in tranches"));
+            None
+        }
+        (crate::domain::grant::PaymentPlan::OnCommitment, None) => None,
+        (crate::domain::grant::PaymentPlan::Tranches, given) => {
+            match parse_advance_ratio(given.unwrap_or("0")) {
+                Some(r) => Some(r),
+                None => {
+                    errors.push(Invalid::new(
+                        "advance_ratio",
+                        "a decimal from 0 to 1 with at most 6 decimal places",
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let reporting_days = input.reporting_days.unwrap_or(365);
+    if !(1..=3650).contains(&reporting_days) {
+        errors.push(Invalid::new("reporting_days", "between 1 and 3650 days"));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -571,12 +598,25 @@ pub fn validate(input: FundInput, city: &str) -> Result<NewFund, Vec<Invalid>> {
         selection_method: public.selection_method,
         siope_code: public.siope_code,
         quadratic_identity: input.quadratic_identity,
+        payment_plan: input.payment_plan,
+        advance_ratio,
+        reporting_days,
+        recoverable: 0,
     };
     Ok(NewFund {
         row,
         area_ids,
         funders,
     })
+}
+
+/// An advance ratio: a plain decimal from 0 to 1 with at most 6 decimal places, normalised
+/// ("0.40" → "0.4"); 0 means no advance.
+fn parse_advance_ratio(s: &str) -> Option<String> {
+    if s.trim() == "0" || s.trim().trim_end_matches('0') == "0." {
+        return (s.trim() == s).then(|| "0".to_string());
+    }
+    Ratio::parse(s).ok().map(|r| r.to_string_normalized())
 }
 
 /// Creates a fund: checked ([`validate`]), its eligible areas all known, inserted without money

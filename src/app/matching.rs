@@ -363,6 +363,12 @@ pub fn rematch_all(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
 /// Applies the `on_threshold` rule to a campaign whose `raised`/`donors` just changed. Runs in
 /// the caller's transaction, after the caller's UPDATE locked the campaign row.
 pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult<Effect> {
+    if campaign.status == CampaignStatus::Succeeded {
+        // Money that leaves after the decision: the grant is reviewed, not the match.
+        let fund = load_fund(conn, &campaign.fund_id)?;
+        crate::app::grants::after_money_left(conn, campaign, threshold_of(campaign, &fund))?;
+        return Ok(Effect::default());
+    }
     if !needs_rematch(conn, campaign)? {
         return Ok(Effect::default());
     }
@@ -630,6 +636,7 @@ pub fn decide(
                             )?;
                             record(conn, &campaign, &fund, Decision::Commit, amount, &parts)?;
                             crate::app::transparency::award_committed(conn, &campaign, &fund)?;
+                            crate::app::grants::open_for_commitment(conn, &campaign, &fund)?;
                         }
                     }
                     MatchState::Waitlisted if leave_queue(conn, &campaign)? => {

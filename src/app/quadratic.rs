@@ -331,6 +331,7 @@ fn commit_share(
         }
         parts = taken;
         crate::app::transparency::award_committed(conn, campaign, fund)?;
+        crate::app::grants::open_for_commitment(conn, campaign, fund)?;
     }
     record_with(
         conn,

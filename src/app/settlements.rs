@@ -7,15 +7,17 @@ use crate::app::Invalid;
 use crate::auth::Principal;
 use crate::clock::now;
 use crate::db::models::{
-    AssociationRow, CampaignRow, FundRow, FunderRow, MatchPartRow, SettlementItemRow,
+    AssociationRow, CampaignRow, FundRow, FunderRow, GrantTrancheRow, SettlementItemRow,
     SettlementLineRow, SettlementRow,
 };
 use crate::db::queries::audit;
 use crate::db::schema::{
-    associations, campaigns, funds, match_parts, settlement_items, settlement_lines, settlements,
+    associations, campaigns, funds, grant_tranches, grants, settlement_items, settlement_lines,
+    settlements,
 };
-use crate::db::{DbConnection, DbError, funders, ledger};
+use crate::db::{DbConnection, DbError, funders};
 use crate::domain::fund::FunderKind;
+use crate::domain::grant::{TrancheKind, TrancheStatus};
 use crate::domain::ids::{self, CampaignId, FundId, FunderId, SettlementId};
 use crate::domain::matching::MatchState;
 use crate::domain::money::Currency;
@@ -140,70 +142,46 @@ pub fn create(
         return Err(invalid("fund_id", "SEPA credit transfers are in EUR only"));
     }
     let funder = resolve_funder(conn, &fund, body.funder_id.as_deref())?;
-    // The funder's parts of committed matches: the commitments it pays.
+    // The funder's payable tranches of grants that may be paid: the commitments it pays.
     let wanted = body.commitment_ids.clone();
-    let found: Vec<(CampaignRow, MatchPartRow)> = match &wanted {
-        Some(ids) => {
-            if ids.is_empty() {
-                return Err(invalid("commitment_ids", "must not be empty"));
-            }
-            if ids.len() > 10_000 {
-                return Err(invalid("commitment_ids", "at most 10000"));
-            }
-            let named: Vec<CampaignRow> = campaigns::table
-                .filter(campaigns::fund_id.eq(&fund.id))
-                .filter(campaigns::id.eq_any(ids.clone()))
-                .order(campaigns::id)
-                .select(CampaignRow::as_select())
-                .load(conn)?;
-            let unknown: Vec<Invalid> = ids
-                .iter()
-                .filter(|id| !named.iter().any(|c| &c.id == *id))
-                .map(|id| {
-                    Invalid::new("commitment_ids", format!("no commitment {id} in this fund"))
-                })
-                .collect();
-            if !unknown.is_empty() {
-                return Err(SettlementError::Invalid(unknown));
-            }
-            let parts: Vec<MatchPartRow> = match_parts::table
-                .filter(match_parts::funder_id.eq(&funder.id))
-                .filter(match_parts::campaign_id.eq_any(ids.clone()))
-                .select(MatchPartRow::as_select())
-                .load(conn)?;
-            let mut found = Vec::with_capacity(named.len());
-            for c in named {
-                let part = parts.iter().find(|p| p.campaign_id == c.id && p.amount > 0);
-                match part {
-                    Some(p)
-                        if c.match_status == MatchState::Committed
-                            && p.settlement_id.is_none()
-                            && !p.settled =>
-                    {
-                        found.push((c, p.clone()))
-                    }
-                    _ => {
-                        return Err(SettlementError::NotPayable(format!(
-                            "commitment {} is not payable by this funder (its match is {}, or this funder's part is paid or in an open batch)",
-                            c.id, c.match_status
-                        )));
-                    }
-                }
-            }
-            found
+    if let Some(ids) = &wanted {
+        if ids.is_empty() {
+            return Err(invalid("commitment_ids", "must not be empty"));
         }
-        None => campaigns::table
-            .inner_join(match_parts::table)
+        if ids.len() > 10_000 {
+            return Err(invalid("commitment_ids", "at most 10000"));
+        }
+        let named: Vec<String> = campaigns::table
             .filter(campaigns::fund_id.eq(&fund.id))
-            .filter(match_parts::funder_id.eq(&funder.id))
-            .filter(match_parts::amount.gt(0))
-            .filter(campaigns::match_status.eq(MatchState::Committed))
-            .filter(match_parts::settlement_id.is_null())
-            .filter(match_parts::settled.eq(false))
-            .order(campaigns::id)
-            .select((CampaignRow::as_select(), MatchPartRow::as_select()))
-            .load(conn)?,
-    };
+            .filter(campaigns::id.eq_any(ids.clone()))
+            .select(campaigns::id)
+            .load(conn)?;
+        let unknown: Vec<Invalid> = ids
+            .iter()
+            .filter(|id| !named.contains(id))
+            .map(|id| Invalid::new("commitment_ids", format!("no commitment {id} in this fund")))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(SettlementError::Invalid(unknown));
+        }
+    }
+    let payable = payable_tranches(conn, &fund.id, &funder.id, wanted.as_deref())?;
+    if let Some(ids) = &wanted {
+        for id in ids {
+            if !payable.iter().any(|(c, _)| &c.id == id) {
+                let (status, grant) = campaigns::table
+                    .find(id)
+                    .left_join(grants::table)
+                    .select((campaigns::match_status, grants::status.nullable()))
+                    .first::<(MatchState, Option<String>)>(conn)?;
+                return Err(SettlementError::NotPayable(format!(
+                    "commitment {id} has nothing payable by this funder now (its match is {status}{}; a tranche may be paid, in an open batch, or not yet due)",
+                    grant.map(|g| format!(", its grant {g}")).unwrap_or_default()
+                )));
+            }
+        }
+    }
+    let found = payable;
     // A public funder pays published awards only: publication is what makes a
     // grant of public money take effect (D.Lgs. 33/2013 art. 26).
     let found = if funder.kind == FunderKind::Public && !found.is_empty() {
@@ -243,14 +221,15 @@ pub fn create(
     }
     let settlement_id = ids::new_id(ids::SETTLEMENT);
     let t = now();
-    let mut by_association: BTreeMap<String, Vec<(&CampaignRow, i64)>> = BTreeMap::new();
-    for (c, p) in &found {
+    let mut by_association: BTreeMap<String, Vec<(&CampaignRow, &GrantTrancheRow)>> =
+        BTreeMap::new();
+    for (c, t) in &found {
         by_association
             .entry(c.association_id.clone())
             .or_default()
-            .push((c, p.amount));
+            .push((c, t));
     }
-    let total: i64 = found.iter().map(|(_, p)| p.amount).sum();
+    let total: i64 = found.iter().map(|(_, t)| t.amount).sum();
     diesel::insert_into(settlements::table)
         .values(SettlementRow {
             id: settlement_id.clone(),
@@ -269,17 +248,17 @@ pub fn create(
             funder_id: funder.id.clone(),
         })
         .execute(conn)?;
-    let (batch_id, funder_id) = (
-        SettlementId::from(settlement_id.as_str()),
-        FunderId::from(&funder.id),
-    );
+    let batch_id = SettlementId::from(settlement_id.as_str());
     for (association_id, cs) in by_association {
         let a: AssociationRow = associations::table
             .find(&association_id)
             .select(AssociationRow::as_select())
             .first(conn)?;
         let item_id = ids::new_id("sti");
-        let titles: Vec<String> = cs.iter().map(|(c, _)| c.title.clone()).collect();
+        let titles: Vec<String> = cs
+            .iter()
+            .map(|(c, t)| format!("{} {}", c.title, tranche_label(t.kind)))
+            .collect();
         diesel::insert_into(settlement_items::table)
             .values(SettlementItemRow {
                 id: item_id.clone(),
@@ -288,33 +267,29 @@ pub fn create(
                 creditor_name: a.name.clone(),
                 iban: a.iban.clone(),
                 bic: a.bic.clone(),
-                amount: cs.iter().map(|(_, a)| a).sum(),
+                amount: cs.iter().map(|(_, t)| t.amount).sum(),
                 end_to_end_id: short_id("E2E"),
                 remittance: remittance(&fund, &titles),
                 status: ItemStatus::Draft,
             })
             .execute(conn)?;
-        for (c, amount) in cs {
-            // The guard: only a part of a committed match outside any open batch
-            // is taken.
-            if !funders::put_part_in_batch(
-                conn,
-                &CampaignId::from(&c.id),
-                &funder_id,
-                amount,
-                &batch_id,
-            )? {
+        for (c, t) in cs {
+            // The guard: only a payable tranche outside any open batch is taken.
+            if !crate::db::grants::put_tranche_in_batch(conn, &t.id, t.amount, &batch_id)? {
                 return Err(SettlementError::NotPayable(format!(
                     "commitment {} was just put in another batch",
                     c.id
                 )));
             }
+            funders::mirror_part_batch(conn, &c.id, &t.funder_id, Some(&batch_id))?;
             diesel::insert_into(settlement_lines::table)
                 .values(SettlementLineRow {
                     settlement_id: settlement_id.clone(),
                     item_id: item_id.clone(),
                     campaign_id: c.id.clone(),
-                    amount,
+                    amount: t.amount,
+                    tranche_id: t.id.clone(),
+                    tranche: t.kind,
                 })
                 .execute(conn)?;
         }
@@ -332,6 +307,54 @@ pub fn create(
         )),
     )?;
     Ok(settlement_id)
+}
+
+/// The funder's payable tranches in `fund`, with their campaigns (of `only` when given),
+/// whose grants may be paid now (not under review, not revoked), in campaign order. The grants
+/// are read under their row locks, so a grant put under review or revoked meanwhile is left
+/// out rather than paid.
+fn payable_tranches(
+    conn: &mut DbConnection,
+    fund_id: &str,
+    funder_id: &str,
+    only: Option<&[String]>,
+) -> Result<Vec<(CampaignRow, GrantTrancheRow)>, SettlementError> {
+    let mut rows: Vec<(CampaignRow, GrantTrancheRow)> = grant_tranches::table
+        .inner_join(campaigns::table.on(campaigns::id.eq(grant_tranches::campaign_id)))
+        .filter(grant_tranches::fund_id.eq(fund_id))
+        .filter(grant_tranches::funder_id.eq(funder_id))
+        .filter(grant_tranches::status.eq(TrancheStatus::Payable))
+        .filter(grant_tranches::settlement_id.is_null())
+        .order((campaigns::id, grant_tranches::id))
+        .select((CampaignRow::as_select(), GrantTrancheRow::as_select()))
+        .load(conn)?;
+    if let Some(ids) = only {
+        rows.retain(|(c, _)| ids.contains(&c.id));
+    }
+    let mut ok = std::collections::HashSet::new();
+    for (_, t) in &rows {
+        if ok.contains(&t.grant_id) {
+            continue;
+        }
+        if let Some(g) = crate::db::grants::lock(conn, &t.grant_id)?
+            && g.status.pays()
+        {
+            ok.insert(t.grant_id.clone());
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|(_, t)| ok.contains(&t.grant_id))
+        .collect())
+}
+
+/// How a batch names a tranche in its remittance text.
+fn tranche_label(kind: TrancheKind) -> &'static str {
+    match kind {
+        TrancheKind::Advance => "(anticipo)",
+        TrancheKind::Balance => "(saldo)",
+        TrancheKind::Full => "",
+    }
 }
 
 /// The funder a batch is for: the one named (it must be the fund's), or the fund's only one.
@@ -435,33 +458,27 @@ pub fn confirm(
         .order(settlement_lines::campaign_id)
         .select(SettlementLineRow::as_select())
         .load(conn)?;
-    let funder_id = FunderId::from(&s.funder_id);
     for line in &lines {
         let campaign_id = CampaignId::from(&line.campaign_id);
-        // The funder's part is paid; the campaign's match is settled once every part is.
-        if !funders::mark_part_paid(conn, &campaign_id, &funder_id, line.amount, id)? {
-            return Err(SettlementError::Books(format!(
-                "commitment {} left its batch",
-                line.campaign_id
-            )));
-        }
-        if funders::unpaid_parts(conn, &campaign_id)? == 0 {
-            crate::db::campaigns::settle_match(conn, &campaign_id)?;
-        }
-        if !ledger::transfer(
+        // The tranche is paid: the grant's part, its totals and the money move together; the
+        // campaign's match is settled once nothing of the grant is left committed.
+        let grant = crate::app::grants::tranche_paid(
             conn,
-            &s.fund_id,
-            &s.funder_id,
-            s.currency,
-            ledger::Movement::Settle,
+            &line.tranche_id,
             line.amount,
-            Some(&line.campaign_id),
-            &format!("paid in {} ({reference})", s.message_id),
-        )? {
-            return Err(SettlementError::Books(format!(
-                "fund {} holds less committed than commitment {}",
-                s.fund_id, line.campaign_id
-            )));
+            id,
+            paid_at,
+            &format!("{} paid in {} ({reference})", line.tranche, s.message_id),
+        )
+        .map_err(|e| match e {
+            crate::app::grants::GrantError::Conflict(_, m) => SettlementError::NotPayable(m),
+            crate::app::grants::GrantError::Db(d) => SettlementError::Db(d),
+            other => SettlementError::Books(other.to_string()),
+        })?;
+        let part_done = crate::app::grants::fully_paid(conn, &grant.id)?;
+        funders::mirror_part_paid(conn, &campaign_id, &s.funder_id, part_done)?;
+        if part_done {
+            crate::db::campaigns::settle_match(conn, &campaign_id)?;
         }
     }
     crate::notify::settlement_paid(conn, id, reference)?;
@@ -502,6 +519,7 @@ pub fn cancel(
         .set(settlement_items::status.eq(ItemStatus::Cancelled))
         .execute(conn)?;
     funders::release_batch_parts(conn, id)?;
+    crate::db::grants::release_batch_tranches(conn, id)?;
     audit(
         conn,
         actor,

@@ -148,3 +148,28 @@ pub fn release_batch_parts(
         .set(match_parts::settlement_id.eq(None::<String>))
         .execute(conn)
 }
+
+/// Mirrors on a funder's match part the batch that last took one of its grant's tranches (the
+/// commitments list reads it).
+pub fn mirror_part_batch(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    funder_id: &str,
+    settlement_id: Option<&SettlementId>,
+) -> QueryResult<usize> {
+    diesel::update(match_parts::table.find((campaign_id, funder_id)))
+        .set(match_parts::settlement_id.eq(settlement_id))
+        .execute(conn)
+}
+
+/// Mirrors on a funder's match part whether everything its grant commits is paid.
+pub fn mirror_part_paid(
+    conn: &mut DbConnection,
+    campaign_id: &CampaignId,
+    funder_id: &str,
+    paid: bool,
+) -> QueryResult<usize> {
+    diesel::update(match_parts::table.find((campaign_id, funder_id)))
+        .set(match_parts::settled.eq(paid))
+        .execute(conn)
+}

@@ -73,13 +73,14 @@ pub fn transfer(
 /// from holds at least `amount`), backwards (an undo under the row's lock) unconditionally.
 macro_rules! move_figures {
     ($conn:expr, $target:expr, $t:ident, $movement:expr, $amount:expr, $sign:expr) => {{
-        let ([h, r, c, s], source) = $movement.effect();
+        let ([h, r, c, s, o], source) = $movement.effect();
         let k = $amount * $sign;
         let update = diesel::update($target).set((
             $t::held.eq($t::held + h * k),
             $t::reserved.eq($t::reserved + r * k),
             $t::committed.eq($t::committed + c * k),
             $t::settled.eq($t::settled + s * k),
+            $t::recoverable.eq($t::recoverable + o * k),
         ));
         if $sign < 0 {
             update.execute($conn)
@@ -87,13 +88,20 @@ macro_rules! move_figures {
             match source {
                 Source::Available => update
                     .filter(
-                        ($t::budget - $t::held - $t::reserved - $t::committed - $t::settled)
+                        ($t::budget
+                            - $t::held
+                            - $t::reserved
+                            - $t::committed
+                            - $t::settled
+                            - $t::recoverable)
                             .ge($amount),
                     )
                     .execute($conn),
                 Source::Held => update.filter($t::held.ge($amount)).execute($conn),
                 Source::Reserved => update.filter($t::reserved.ge($amount)).execute($conn),
                 Source::Committed => update.filter($t::committed.ge($amount)).execute($conn),
+                Source::Settled => update.filter($t::settled.ge($amount)).execute($conn),
+                Source::Recoverable => update.filter($t::recoverable.ge($amount)).execute($conn),
             }
         }
     }};
@@ -149,7 +157,11 @@ pub fn set_budget(
     diesel::update(funds::table.find(fund_id))
         .set(funds::budget.eq(funds::budget))
         .execute(conn)?;
-    let promised = funders::held + funders::reserved + funders::committed + funders::settled;
+    let promised = funders::held
+        + funders::reserved
+        + funders::committed
+        + funders::settled
+        + funders::recoverable;
     let changed = diesel::update(
         funders::table
             .find(funder_id)
@@ -235,6 +247,8 @@ pub struct Balances {
     pub reserved: i64,
     pub committed: i64,
     pub settled: i64,
+    /// Paid money owed back.
+    pub recoverable: i64,
 }
 
 pub fn balances(conn: &mut DbConnection, fund_id: &FundId) -> QueryResult<Balances> {
@@ -268,6 +282,7 @@ impl Balances {
             Account::Reserved => self.reserved += amount,
             Account::Committed => self.committed += amount,
             Account::Settled => self.settled += amount,
+            Account::Recoverable => self.recoverable += amount,
         }
         Ok(())
     }

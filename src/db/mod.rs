@@ -8,6 +8,7 @@ pub mod cached;
 pub mod campaigns;
 pub mod errors;
 pub mod funders;
+pub mod grants;
 pub mod group_commit;
 pub mod holds;
 pub mod ledger;

@@ -108,6 +108,15 @@ pub struct FundRow {
     /// Which gifts a quadratic round counts (`donor`, `tax_code`).
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub quadratic_identity: crate::domain::fund::QuadraticIdentity,
+    /// When the award is paid (`on_commitment`, `tranches`).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub payment_plan: crate::domain::grant::PaymentPlan,
+    /// The share of the award paid at commitment (`tranches`).
+    pub advance_ratio: Option<String>,
+    /// How long after the decision the final report is due.
+    pub reporting_days: i32,
+    /// Paid money associations owe back.
+    pub recoverable: i64,
 }
 
 /// One funder of a fund: its own budget, figures and ledger accounts.
@@ -130,12 +139,14 @@ pub struct FunderRow {
     pub committed: i64,
     pub settled: i64,
     pub created_at: NaiveDateTime,
+    /// Paid money owed back to this funder.
+    pub recoverable: i64,
 }
 
 impl FunderRow {
-    /// What is neither held, reserved, committed nor settled.
+    /// What is neither held, reserved, committed, settled nor owed back.
     pub fn available(&self) -> i64 {
-        self.budget - self.held - self.reserved - self.committed - self.settled
+        self.budget - self.held - self.reserved - self.committed - self.settled - self.recoverable
     }
 
     /// The funder as the split sees it (a stored share that does not parse counts as none).
@@ -185,9 +196,9 @@ impl FundRow {
         crate::domain::matching::top_up(goal, self.match_ratio, self.max_match_per_campaign)
     }
 
-    /// What is neither reserved, committed nor settled.
+    /// What is neither held, reserved, committed, settled nor owed back.
     pub fn available(&self) -> i64 {
-        self.budget - self.held - self.reserved - self.committed - self.settled
+        self.budget - self.held - self.reserved - self.committed - self.settled - self.recoverable
     }
 }
 
@@ -268,6 +279,10 @@ pub struct SettlementLineRow {
     pub item_id: String,
     pub campaign_id: String,
     pub amount: i64,
+    /// The grant tranche this line pays.
+    pub tranche_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub tranche: crate::domain::grant::TrancheKind,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -451,4 +466,134 @@ pub struct ReceiptRow {
     pub currency: Currency,
     pub issued_at: NaiveDateTime,
     pub voided_at: Option<NaiveDateTime>,
+}
+
+/// A campaign's grant: the committed match as the city pays it (see `domain::grant`).
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grants)]
+pub struct GrantRow {
+    pub id: String,
+    pub campaign_id: String,
+    pub fund_id: String,
+    pub association_id: String,
+    pub currency: Currency,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub payment_plan: crate::domain::grant::PaymentPlan,
+    pub advance_ratio: Option<String>,
+    /// The campaign's goal: the project's cost the contribution due is measured against.
+    pub goal: i64,
+    /// The committed match.
+    pub awarded: i64,
+    /// The award after reductions (0 once revoked).
+    pub award_limit: i64,
+    pub due: Option<i64>,
+    pub accepted_expenses: i64,
+    pub paid: i64,
+    pub released: i64,
+    /// Paid money asked back and not yet received.
+    pub recoverable: i64,
+    pub recovered: i64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: crate::domain::grant::GrantStatus,
+    /// The state a grant under review returns to when confirmed.
+    pub review_from: Option<String>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub award_status: crate::domain::grant::AwardStatus,
+    pub report_due_at: NaiveDateTime,
+    pub summary: Option<String>,
+    pub reported_at: Option<NaiveDateTime>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub decision_reason: Option<String>,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One funder's part of a grant.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grant_parts)]
+pub struct GrantPartRow {
+    pub grant_id: String,
+    pub funder_id: String,
+    pub fund_id: String,
+    pub awarded: i64,
+    pub advance: i64,
+    pub paid: i64,
+    pub released: i64,
+    pub recoverable: i64,
+    pub recovered: i64,
+}
+
+/// What one funder pays of a grant in one transfer.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grant_tranches)]
+pub struct GrantTrancheRow {
+    pub id: String,
+    pub grant_id: String,
+    pub campaign_id: String,
+    pub fund_id: String,
+    pub funder_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: crate::domain::grant::TrancheKind,
+    pub amount: i64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: crate::domain::grant::TrancheStatus,
+    pub settlement_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub paid_at: Option<NaiveDateTime>,
+}
+
+/// A document of a grant's report, without its bytes.
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = grant_documents)]
+pub struct GrantDocumentMeta {
+    pub id: String,
+    pub grant_id: String,
+    pub association_id: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A document of a grant's report, as stored.
+#[derive(Insertable, Clone, Debug)]
+#[diesel(table_name = grant_documents)]
+pub struct NewGrantDocument {
+    pub id: String,
+    pub grant_id: String,
+    pub association_id: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub content: Vec<u8>,
+    pub uploaded_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// An expense line of a grant's report.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grant_expenses)]
+pub struct GrantExpenseRow {
+    pub id: String,
+    pub grant_id: String,
+    pub category: String,
+    pub supplier: String,
+    pub supplier_tax_code: Option<String>,
+    pub document_number: String,
+    pub document_date: chrono::NaiveDate,
+    pub amount: i64,
+    pub paid_at: chrono::NaiveDate,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub payment_method: crate::domain::grant::PaymentMethod,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: crate::domain::grant::ExpenseStatus,
+    pub reason: Option<String>,
+    pub checked_by: Option<String>,
+    pub checked_at: Option<NaiveDateTime>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
 }

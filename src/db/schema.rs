@@ -88,6 +88,10 @@ diesel::table! {
         selection_method -> Nullable<Text>,
         siope_code -> Nullable<Text>,
         quadratic_identity -> Text,
+        payment_plan -> Text,
+        advance_ratio -> Nullable<Text>,
+        reporting_days -> Integer,
+        recoverable -> BigInt,
     }
 }
 
@@ -108,6 +112,7 @@ diesel::table! {
         committed -> BigInt,
         settled -> BigInt,
         created_at -> Timestamp,
+        recoverable -> BigInt,
     }
 }
 
@@ -205,11 +210,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    settlement_lines (settlement_id, campaign_id) {
+    settlement_lines (settlement_id, tranche_id) {
         settlement_id -> Text,
         item_id -> Text,
         campaign_id -> Text,
         amount -> BigInt,
+        tranche_id -> Text,
+        tranche -> Text,
     }
 }
 
@@ -462,6 +469,132 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        campaign_id -> Text,
+        fund_id -> Text,
+        association_id -> Text,
+        currency -> Text,
+        payment_plan -> Text,
+        advance_ratio -> Nullable<Text>,
+        goal -> BigInt,
+        awarded -> BigInt,
+        award_limit -> BigInt,
+        due -> Nullable<BigInt>,
+        accepted_expenses -> BigInt,
+        paid -> BigInt,
+        released -> BigInt,
+        recoverable -> BigInt,
+        recovered -> BigInt,
+        status -> Text,
+        review_from -> Nullable<Text>,
+        award_status -> Text,
+        report_due_at -> Timestamp,
+        summary -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        reminded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grant_parts (grant_id, funder_id) {
+        grant_id -> Text,
+        funder_id -> Text,
+        fund_id -> Text,
+        awarded -> BigInt,
+        advance -> BigInt,
+        paid -> BigInt,
+        released -> BigInt,
+        recoverable -> BigInt,
+        recovered -> BigInt,
+    }
+}
+
+diesel::table! {
+    grant_tranches (id) {
+        id -> Text,
+        grant_id -> Text,
+        campaign_id -> Text,
+        fund_id -> Text,
+        funder_id -> Text,
+        kind -> Text,
+        amount -> BigInt,
+        status -> Text,
+        settlement_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    grant_documents (id) {
+        id -> Text,
+        grant_id -> Text,
+        association_id -> Text,
+        filename -> Text,
+        media_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grant_expenses (id) {
+        id -> Text,
+        grant_id -> Text,
+        category -> Text,
+        supplier -> Text,
+        supplier_tax_code -> Nullable<Text>,
+        document_number -> Text,
+        document_date -> Date,
+        amount -> BigInt,
+        paid_at -> Date,
+        payment_method -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        checked_by -> Nullable<Text>,
+        checked_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grant_recoveries (id) {
+        id -> Text,
+        grant_id -> Text,
+        amount -> BigInt,
+        received_at -> Timestamp,
+        bank_reference -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grant_expense_documents (expense_id, document_id) {
+        expense_id -> Text,
+        document_id -> Text,
+    }
+}
+
+diesel::joinable!(grants -> campaigns (campaign_id));
+diesel::joinable!(grant_parts -> grants (grant_id));
+diesel::joinable!(grant_parts -> funders (funder_id));
+diesel::joinable!(grant_tranches -> grants (grant_id));
+diesel::joinable!(grant_documents -> grants (grant_id));
+diesel::joinable!(grant_recoveries -> grants (grant_id));
+diesel::joinable!(grant_expenses -> grants (grant_id));
+diesel::joinable!(grant_expense_documents -> grant_expenses (expense_id));
+diesel::joinable!(grant_expense_documents -> grant_documents (document_id));
 diesel::joinable!(users -> associations (association_id));
 diesel::joinable!(campaigns -> associations (association_id));
 diesel::joinable!(campaigns -> funds (fund_id));
@@ -517,4 +650,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_counters,
     receipt_queue,
     receipts,
+    grants,
+    grant_parts,
+    grant_tranches,
+    grant_documents,
+    grant_expenses,
+    grant_expense_documents,
+    grant_recoveries,
 );

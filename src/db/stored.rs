@@ -38,6 +38,9 @@ use crate::config::ProviderKind;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::delivery::{Channel, DeliveryStatus};
 use crate::domain::fund::{FunderKind, MatchPolicy};
+use crate::domain::grant::{
+    AwardStatus, ExpenseStatus, GrantStatus, PaymentMethod, PaymentPlan, TrancheKind, TrancheStatus,
+};
 use crate::domain::ledger::{Account, Movement};
 use crate::domain::matching::{Decision, MatchState};
 use crate::domain::money::Currency;
@@ -47,6 +50,13 @@ use crate::domain::role::Role;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 
 text_column! {
+    GrantStatus => |v| v.as_str(),
+    AwardStatus => |v| v.as_str(),
+    TrancheKind => |v| v.as_str(),
+    TrancheStatus => |v| v.as_str(),
+    ExpenseStatus => |v| v.as_str(),
+    PaymentMethod => |v| v.as_str(),
+    PaymentPlan => |v| v.as_str(),
     CampaignStatus => |v| v.as_str(),
     MatchState => |v| v.as_str(),
     Decision => |v| v.as_str(),

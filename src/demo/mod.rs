@@ -406,6 +406,10 @@ fn fund_template(t: chrono::NaiveDateTime) -> FundRow {
         ),
         siope_code: Some("U.1.04.04.01.001".into()),
         quadratic_identity: Default::default(),
+        payment_plan: Default::default(),
+        advance_ratio: None,
+        reporting_days: 365,
+        recoverable: 0,
     }
 }
 

@@ -15,6 +15,8 @@ stored_enum! {
         Reserved = "reserved",
         Committed = "committed",
         Settled = "settled",
+        /// Paid money the association owes back (a grant reduced or revoked after payment).
+        Recoverable = "recoverable",
     }
 }
 
@@ -37,6 +39,12 @@ stored_enum! {
         Commit = "commit",
         /// committed → settled (the bank transfer was made).
         Settle = "settle",
+        /// committed → available (a grant's award no longer due: reduced, revoked).
+        Decommit = "decommit",
+        /// settled → recoverable (paid money the association now owes back).
+        Reclaim = "reclaim",
+        /// recoverable → available (the money came back).
+        Recover = "recover",
     }
 }
 
@@ -48,21 +56,26 @@ pub enum Source {
     Held,
     Reserved,
     Committed,
+    Settled,
+    Recoverable,
 }
 
 impl Movement {
     /// What moving one unit does to a fund's (or funder's) `[held, reserved, committed,
-    /// settled]` figures, and where the unit comes from. `Budget` moves none of them.
-    pub fn effect(self) -> ([i64; 4], Source) {
+    /// settled, recoverable]` figures, and where the unit comes from. `Budget` moves none.
+    pub fn effect(self) -> ([i64; 5], Source) {
         match self {
-            Movement::Budget => ([0, 0, 0, 0], Source::Available),
-            Movement::Hold => ([1, 0, 0, 0], Source::Available),
-            Movement::Unhold => ([-1, 0, 0, 0], Source::Held),
-            Movement::ReserveHeld => ([-1, 1, 0, 0], Source::Held),
-            Movement::Reserve => ([0, 1, 0, 0], Source::Available),
-            Movement::Release => ([0, -1, 0, 0], Source::Reserved),
-            Movement::Commit => ([0, -1, 1, 0], Source::Reserved),
-            Movement::Settle => ([0, 0, -1, 1], Source::Committed),
+            Movement::Budget => ([0, 0, 0, 0, 0], Source::Available),
+            Movement::Hold => ([1, 0, 0, 0, 0], Source::Available),
+            Movement::Unhold => ([-1, 0, 0, 0, 0], Source::Held),
+            Movement::ReserveHeld => ([-1, 1, 0, 0, 0], Source::Held),
+            Movement::Reserve => ([0, 1, 0, 0, 0], Source::Available),
+            Movement::Release => ([0, -1, 0, 0, 0], Source::Reserved),
+            Movement::Commit => ([0, -1, 1, 0, 0], Source::Reserved),
+            Movement::Settle => ([0, 0, -1, 1, 0], Source::Committed),
+            Movement::Decommit => ([0, 0, -1, 0, 0], Source::Committed),
+            Movement::Reclaim => ([0, 0, 0, -1, 1], Source::Settled),
+            Movement::Recover => ([0, 0, 0, 0, -1], Source::Recoverable),
         }
     }
 
@@ -77,6 +90,9 @@ impl Movement {
             Movement::Release => (Account::Reserved, Account::Available),
             Movement::Commit => (Account::Reserved, Account::Committed),
             Movement::Settle => (Account::Committed, Account::Settled),
+            Movement::Decommit => (Account::Committed, Account::Available),
+            Movement::Reclaim => (Account::Settled, Account::Recoverable),
+            Movement::Recover => (Account::Recoverable, Account::Available),
         };
         [(from, -amount), (to, amount)]
     }
@@ -94,13 +110,14 @@ mod tests {
         // first leg debits.
         for m in Movement::ALL {
             let (effect, source) = m.effect();
-            let mut from_legs = [0i64; 4];
+            let mut from_legs = [0i64; 5];
             for (account, amount) in m.legs(1) {
                 match account {
                     Account::Held => from_legs[0] += amount,
                     Account::Reserved => from_legs[1] += amount,
                     Account::Committed => from_legs[2] += amount,
                     Account::Settled => from_legs[3] += amount,
+                    Account::Recoverable => from_legs[4] += amount,
                     Account::Available | Account::BudgetSource => {}
                 }
             }
@@ -110,6 +127,8 @@ mod tests {
                 Account::Held => Source::Held,
                 Account::Reserved => Source::Reserved,
                 Account::Committed => Source::Committed,
+                Account::Settled => Source::Settled,
+                Account::Recoverable => Source::Recoverable,
                 _ => Source::Available,
             };
             assert_eq!(source, expected, "{m}");

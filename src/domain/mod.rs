@@ -10,6 +10,7 @@ pub mod donor_identity;
 pub mod email;
 pub mod fund;
 pub mod funding;
+pub mod grant;
 pub mod iban;
 pub mod ids;
 pub mod ledger;

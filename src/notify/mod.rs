@@ -451,3 +451,79 @@ pub fn settlement_paid(
     }
     Ok(())
 }
+
+/// The facts every grant e-mail carries.
+fn grant_data(conn: &mut DbConnection, grant: &crate::db::models::GrantRow) -> QueryResult<Value> {
+    let title: String = campaigns::table
+        .find(&grant.campaign_id)
+        .select(campaigns::title)
+        .first(conn)?;
+    let c = &grant.currency;
+    let due = grant.due.unwrap_or(grant.award_limit);
+    Ok(json!({
+        "grant_id": grant.id,
+        "campaign_title": title,
+        "currency": c,
+        "due": money(due, c),
+        "paid": money(grant.paid, c),
+        "balance": money((due - grant.paid).max(0), c),
+        "recoverable": money(grant.recoverable, c),
+        "report_due_at": grant.report_due_at.format("%Y-%m-%d").to_string(),
+    }))
+}
+
+fn finance_addresses(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::role.eq("finance"))
+        .filter(users::email.is_not_null())
+        .select(users::email.assume_not_null())
+        .load(conn)
+}
+
+/// The association hears that its final report is due soon.
+pub fn grant_report_due(
+    conn: &mut DbConnection,
+    grant: &crate::db::models::GrantRow,
+) -> QueryResult<()> {
+    let data = grant_data(conn, grant)?;
+    let (_, to, _) = association_of(conn, &grant.association_id)?;
+    email(conn, &to, "it", Template::GrantReportDue, data)
+}
+
+/// The report is overdue: the association and the finance office hear it.
+pub fn grant_overdue(
+    conn: &mut DbConnection,
+    grant: &crate::db::models::GrantRow,
+) -> QueryResult<()> {
+    let data = grant_data(conn, grant)?;
+    let (_, to, _) = association_of(conn, &grant.association_id)?;
+    email(conn, &to, "it", Template::GrantOverdue, data.clone())?;
+    for to in finance_addresses(conn)? {
+        email(conn, &to, "it", Template::GrantOverdue, data.clone())?;
+    }
+    Ok(())
+}
+
+/// The report is approved: the association hears the amount due (and what it owes back).
+pub fn grant_approved(
+    conn: &mut DbConnection,
+    grant: &crate::db::models::GrantRow,
+) -> QueryResult<()> {
+    let data = grant_data(conn, grant)?;
+    let (_, to, _) = association_of(conn, &grant.association_id)?;
+    email(conn, &to, "it", Template::GrantApproved, data)?;
+    if grant.recoverable > 0 {
+        grant_recovery_requested(conn, grant)?;
+    }
+    Ok(())
+}
+
+/// Paid money is no longer due: the association is asked to pay it back.
+pub fn grant_recovery_requested(
+    conn: &mut DbConnection,
+    grant: &crate::db::models::GrantRow,
+) -> QueryResult<()> {
+    let data = grant_data(conn, grant)?;
+    let (_, to, _) = association_of(conn, &grant.association_id)?;
+    email(conn, &to, "it", Template::GrantRecoveryRequested, data)
+}

@@ -14,6 +14,10 @@ pub enum Template {
     CampaignFailed,
     SettlementPaid,
     BudgetExhausted,
+    GrantReportDue,
+    GrantOverdue,
+    GrantApproved,
+    GrantRecoveryRequested,
 }
 
 impl Template {
@@ -28,6 +32,10 @@ impl Template {
             Template::CampaignFailed => "campaign_failed",
             Template::SettlementPaid => "settlement_paid",
             Template::BudgetExhausted => "budget_exhausted",
+            Template::GrantReportDue => "grant_report_due",
+            Template::GrantOverdue => "grant_overdue",
+            Template::GrantApproved => "grant_approved",
+            Template::GrantRecoveryRequested => "grant_recovery_requested",
         }
     }
 
@@ -43,6 +51,10 @@ impl Template {
             CampaignFailed,
             SettlementPaid,
             BudgetExhausted,
+            GrantReportDue,
+            GrantOverdue,
+            GrantApproved,
+            GrantRecoveryRequested,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -95,6 +107,10 @@ mail_templates! {
     CampaignFailed => "email/campaign_failed.txt",
     SettlementPaid => "email/settlement_paid.txt",
     BudgetExhausted => "email/budget_exhausted.txt",
+    GrantReportDue => "email/grant_report_due.txt",
+    GrantOverdue => "email/grant_overdue.txt",
+    GrantApproved => "email/grant_approved.txt",
+    GrantRecoveryRequested => "email/grant_recovery_requested.txt",
 }
 
 /// (subject, plain-text body) for `template` in `locale` (`it` unless `en`).
@@ -141,6 +157,13 @@ mod tests {
             "campaigns",
             "fund_name",
             "available",
+            "grant_id",
+            "campaign_title",
+            "due",
+            "paid",
+            "balance",
+            "recoverable",
+            "report_due_at",
         ];
         let d: serde_json::Map<String, Value> = keys
             .iter()
@@ -158,6 +181,10 @@ mod tests {
             CampaignFailed,
             SettlementPaid,
             BudgetExhausted,
+            GrantReportDue,
+            GrantOverdue,
+            GrantApproved,
+            GrantRecoveryRequested,
         ] {
             let (it_subject, it_body) = render(t, "it", &d);
             let (en_subject, en_body) = render(t, "en", &d);

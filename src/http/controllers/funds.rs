@@ -42,6 +42,17 @@ pub struct CreateFund {
     /// a valid tax code).
     #[serde(default)]
     pub quadratic_identity: QuadraticIdentity,
+    /// When the award is paid (default `on_commitment`: all of it once the match is
+    /// committed; `tranches`: the advance at commitment, the balance once the final report is
+    /// approved).
+    #[serde(default)]
+    pub payment_plan: crate::domain::grant::PaymentPlan,
+    /// `tranches`: the share of the award paid at commitment, 0–1 (default "0": no advance).
+    #[schema(example = "0.4", pattern = "^(0(\\.[0-9]{1,6})?|1(\\.0{1,6})?)$")]
+    pub advance_ratio: Option<String>,
+    /// Days after the decision by which the final report is due, 1–3650 (default 365).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub reporting_days: Option<i32>,
     /// `per_donation`: the most one donation is matched with.
     #[schema(example = "100.00")]
     pub max_match_per_donation: Option<String>,
@@ -126,6 +137,12 @@ pub struct FundView {
     pub match_policy: MatchPolicy,
     /// Which gifts a `quadratic` round counts (`donor`, `tax_code`).
     pub quadratic_identity: QuadraticIdentity,
+    /// When awards are paid: `on_commitment` or `tranches`.
+    pub payment_plan: crate::domain::grant::PaymentPlan,
+    /// `tranches`: the share of the award paid at commitment (null otherwise).
+    pub advance_ratio: Option<String>,
+    /// Days after the decision by which a grant's final report is due.
+    pub reporting_days: i32,
     pub funding_split: FundingSplit,
     pub max_match_per_donation: Option<String>,
     pub match_hold_secs: i32,
@@ -138,9 +155,11 @@ pub struct FundView {
     pub reserved: String,
     /// Match money owed to succeeded campaigns, not yet paid.
     pub committed: String,
-    /// Match money paid out.
+    /// Match money paid out (and not owed back).
     pub settled: String,
-    /// budget − held − reserved − committed − settled.
+    /// Paid match money associations owe back (grants reduced or revoked after payment).
+    pub recoverable: String,
+    /// budget − held − reserved − committed − settled − recoverable.
     pub available: String,
     pub created_at: DateTime<Utc>,
     /// Who pays, with each funder's own figures (their sums are the fund's).
@@ -167,6 +186,10 @@ pub fn fund_view(
         match_policy: row.match_policy,
         funding_split: row.funding_split,
         quadratic_identity: row.quadratic_identity,
+        payment_plan: row.payment_plan,
+        advance_ratio: row.advance_ratio.clone(),
+        reporting_days: row.reporting_days,
+        recoverable: money(b.recoverable, c),
         max_match_per_donation: row.max_match_per_donation.map(|v| money(v, c)),
         match_hold_secs: row.match_hold_secs,
         min_contribution: money(row.min_contribution, c),
@@ -267,6 +290,9 @@ impl From<CreateFund> for uc::FundInput {
             funding_split: b.funding_split,
             match_policy: b.match_policy,
             quadratic_identity: b.quadratic_identity,
+            payment_plan: b.payment_plan,
+            advance_ratio: b.advance_ratio,
+            reporting_days: b.reporting_days,
             max_match_per_donation: b.max_match_per_donation,
             match_hold_secs: b.match_hold_secs,
             min_contribution: b.min_contribution,
