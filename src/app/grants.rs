@@ -5,7 +5,7 @@
 //! through the ledger's door (`Decommit`, `Reclaim`, `Recover`, `Settle`), its part and its one
 //! payable tranche, and the grant's totals, in one transaction.
 
-use crate::app::Invalid;
+use crate::app::invalid::Invalid;
 use crate::auth::Principal;
 use crate::clock::now;
 use crate::db::grants::{self as store, GrantChanges};
@@ -709,20 +709,31 @@ pub fn mark_overdue(conn: &mut DbConnection) -> QueryResult<Vec<GrantRow>> {
     Ok(moved)
 }
 
-/// Runs a grant decision in a write transaction of its own; the funds' waitlists are served
-/// after it commits (released money may fund a queued campaign).
-pub async fn decide<F>(state: &crate::app::AppState, f: F) -> Result<GrantRow, GrantError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<GrantRow, GrantError> + Send + 'static,
-{
-    let g = state
-        .db
-        .run(move |conn| write_tx(conn, f))
-        .await?;
-    let fund = crate::domain::ids::FundId::from(&g.fund_id);
-    state
-        .db
-        .run(move |conn| crate::app::matching::serve_waitlist(conn, &fund).map_err(DbError::from))
-        .await?;
-    Ok(g)
+/// A grant as read: its row, its funders' parts and its tranches.
+pub struct GrantDetails {
+    pub grant: GrantRow,
+    pub parts: Vec<GrantPartRow>,
+    pub tranches: Vec<GrantTrancheRow>,
 }
+
+/// Which grants a list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    pub fund_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub association_id: Option<String>,
+    pub status: Option<GrantStatus>,
+    pub after: String,
+    pub limit: i64,
+}
+
+pub fn details(conn: &mut DbConnection, grant: GrantRow) -> QueryResult<GrantDetails> {
+    let parts = store::parts(conn, &grant.id)?;
+    let tranches = store::tranches(conn, &grant.id)?;
+    Ok(GrantDetails {
+        grant,
+        parts,
+        tranches,
+    })
+}
+

@@ -10,16 +10,10 @@ use crate::domain::grant::{AwardStatus, GrantStatus, TrancheStatus};
 use crate::domain::ids::{self, SettlementId};
 use diesel::prelude::*;
 
-/// The prefix of grant ids; a grant's id is its campaign's with this prefix (one per campaign).
-pub const GRANT: &str = "grt";
 pub const TRANCHE: &str = "trn";
 pub const RECOVERY: &str = "rcv";
 
-/// The grant id of a campaign: `grt_` and the campaign id's body.
-pub fn grant_id_of(campaign_id: &str) -> String {
-    let body = campaign_id.split_once('_').map(|(_, b)| b).unwrap_or(campaign_id);
-    format!("{GRANT}_{body}")
-}
+pub use crate::domain::grant::grant_id_of;
 
 pub fn load(conn: &mut DbConnection, id: &str) -> QueryResult<Option<GrantRow>> {
     grants::table

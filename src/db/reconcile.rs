@@ -162,18 +162,34 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     let all_funders: Vec<FunderRow> = funders::table.select(FunderRow::as_select()).load(conn)?;
     for f in &all_funds {
         let b = ledger::balances(conn, &crate::domain::ids::FundId::from(&f.id))?;
-        let row = (f.budget, f.held, f.reserved, f.committed, f.settled);
-        let led = (b.budget, b.held, b.reserved, b.committed, b.settled);
+        let row = (
+            f.budget,
+            f.held,
+            f.reserved,
+            f.committed,
+            f.settled,
+            f.recoverable,
+        );
+        let led = (
+            b.budget,
+            b.held,
+            b.reserved,
+            b.committed,
+            b.settled,
+            b.recoverable,
+        );
         if row != led {
             violations.push(v(
                 "fund_figures",
                 &f.id,
                 format!(
-                    "fund row {row:?} but ledger {led:?} (budget, held, reserved, committed, settled)"
+                    "fund row {row:?} but ledger {led:?} (budget, held, reserved, committed, settled, recoverable)"
                 ),
             ));
         }
-        if b.held + b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
+        if b.held + b.reserved + b.committed + b.settled + b.recoverable > b.budget
+            || b.available < 0
+        {
             violations.push(v(
                 "fund_overspent",
                 &f.id,
@@ -184,13 +200,14 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
             ));
         }
         let mine: Vec<&FunderRow> = all_funders.iter().filter(|x| x.fund_id == f.id).collect();
-        let sums = mine.iter().fold((0, 0, 0, 0, 0), |a, x| {
+        let sums = mine.iter().fold((0, 0, 0, 0, 0, 0), |a, x| {
             (
                 a.0 + x.budget,
                 a.1 + x.held,
                 a.2 + x.reserved,
                 a.3 + x.committed,
                 a.4 + x.settled,
+                a.5 + x.recoverable,
             )
         });
         if sums != row {
@@ -207,8 +224,22 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
                 .find(|(id, _)| *id == x.id)
                 .map(|(_, b)| *b)
                 .unwrap_or_default();
-            let row = (x.budget, x.held, x.reserved, x.committed, x.settled);
-            let led = (b.budget, b.held, b.reserved, b.committed, b.settled);
+            let row = (
+                x.budget,
+                x.held,
+                x.reserved,
+                x.committed,
+                x.settled,
+                x.recoverable,
+            );
+            let led = (
+                b.budget,
+                b.held,
+                b.reserved,
+                b.committed,
+                b.settled,
+                b.recoverable,
+            );
             if row != led {
                 violations.push(v(
                     "funder_figures",
@@ -216,7 +247,9 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
                     format!("funder row {row:?} but its ledger accounts {led:?}"),
                 ));
             }
-            if b.held + b.reserved + b.committed + b.settled > b.budget || b.available < 0 {
+            if b.held + b.reserved + b.committed + b.settled + b.recoverable > b.budget
+                || b.available < 0
+            {
                 violations.push(v(
                     "funder_overspent",
                     &x.id,
@@ -315,8 +348,8 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
             .map(|c| c.match_status)
         {
             Some(MatchState::Reserved) => e.0 += p.amount,
-            Some(MatchState::Committed | MatchState::Settled) if p.settled => e.2 += p.amount,
-            Some(MatchState::Committed | MatchState::Settled) => e.1 += p.amount,
+            // A committed match is its grant's: the grant's parts say what is paid.
+            Some(MatchState::Committed | MatchState::Settled) => {}
             _ => {
                 if p.amount != 0 {
                     violations.push(v(
@@ -356,12 +389,18 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     for (f, a) in holds {
         *held_by_funder.entry(f).or_default() += a;
     }
+    let recoverable_by_funder = grants_add_up(conn, &all_campaigns, &mut by_funder, &mut violations)?;
     for x in &all_funders {
         let (r, cm, st) = by_funder.get(&x.id).copied().unwrap_or_default();
         for (check, row, parts) in [
             ("match_reserved", x.reserved, r),
             ("match_committed", x.committed, cm),
             ("match_settled", x.settled, st),
+            (
+                "match_recoverable",
+                x.recoverable,
+                recoverable_by_funder.get(&x.id).copied().unwrap_or(0),
+            ),
             (
                 "match_held",
                 x.held,
@@ -420,6 +459,127 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
 
 /// Money the service owes back or must look at: reservations left on campaigns that can no
 /// longer use them, late money kept, flagged payments, refunds the provider refused.
+/// Each grant's identity and its funders' figures: `awarded = released + paid + payable +
+/// in a batch + not yet payable` with nothing payable beyond what is committed; the grant's
+/// totals are its parts'; its award is the committed match; what it paid beyond its ceiling
+/// (the due once approved, the award after reductions, nothing once revoked) is recoverable or
+/// recovered. Adds each funder's committed and settled money to `by_funder` and returns what
+/// each is owed back.
+fn grants_add_up(
+    conn: &mut DbConnection,
+    all_campaigns: &[CampaignRow],
+    by_funder: &mut HashMap<String, (i64, i64, i64)>,
+    violations: &mut Vec<Violation>,
+) -> QueryResult<HashMap<String, i64>> {
+    use super::models::{GrantPartRow, GrantRow};
+    use super::schema::{grant_parts, grant_tranches, grants};
+    use crate::domain::grant::{GrantStatus, TrancheStatus};
+    let all: Vec<GrantRow> = grants::table.select(GrantRow::as_select()).load(conn)?;
+    let parts: Vec<GrantPartRow> = grant_parts::table
+        .select(GrantPartRow::as_select())
+        .load(conn)?;
+    let open: Vec<(String, String, i64)> = grant_tranches::table
+        .filter(grant_tranches::status.eq(TrancheStatus::Payable))
+        .select((
+            grant_tranches::grant_id,
+            grant_tranches::funder_id,
+            grant_tranches::amount,
+        ))
+        .load(conn)?;
+    let mut open_by_part: HashMap<(String, String), i64> = HashMap::new();
+    for (g, f, a) in open {
+        *open_by_part.entry((g, f)).or_default() += a;
+    }
+    let campaign: HashMap<&str, &CampaignRow> =
+        all_campaigns.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut owed: HashMap<String, i64> = HashMap::new();
+    let mut with_grant = HashSet::new();
+    for g in &all {
+        with_grant.insert(g.campaign_id.clone());
+        let mine: Vec<&GrantPartRow> = parts.iter().filter(|p| p.grant_id == g.id).collect();
+        let sum = |f: fn(&GrantPartRow) -> i64| mine.iter().map(|p| f(p)).sum::<i64>();
+        let totals = (g.awarded, g.paid, g.released, g.recoverable, g.recovered);
+        let summed = (
+            sum(|p| p.awarded),
+            sum(|p| p.paid),
+            sum(|p| p.released),
+            sum(|p| p.recoverable),
+            sum(|p| p.recovered),
+        );
+        if totals != summed {
+            violations.push(v(
+                "grant_parts",
+                &g.id,
+                format!("grant {totals:?} but its funders' parts sum to {summed:?} (awarded, paid, released, recoverable, recovered)"),
+            ));
+        }
+        if let Some(c) = campaign.get(g.campaign_id.as_str())
+            && c.match_amount != g.awarded
+        {
+            violations.push(v(
+                "grant_awarded",
+                &g.id,
+                format!("awarded {} but the committed match is {}", g.awarded, c.match_amount),
+            ));
+        }
+        for p in &mine {
+            let committed = p.awarded - p.released - p.paid;
+            let open = open_by_part
+                .get(&(g.id.clone(), p.funder_id.clone()))
+                .copied()
+                .unwrap_or(0);
+            if committed < 0 || open > committed {
+                violations.push(v(
+                    "grant_identity",
+                    &g.id,
+                    format!(
+                        "funder {}: awarded {} = released {} + paid {} + payable or in a batch {} + not yet payable {}",
+                        p.funder_id,
+                        p.awarded,
+                        p.released,
+                        p.paid,
+                        open,
+                        committed - open
+                    ),
+                ));
+            }
+            let e = by_funder.entry(p.funder_id.clone()).or_default();
+            e.1 += committed;
+            e.2 += p.paid - p.recoverable - p.recovered;
+            *owed.entry(p.funder_id.clone()).or_default() += p.recoverable;
+        }
+        let ceiling = match g.status {
+            GrantStatus::Revoked => 0,
+            _ => g.due.unwrap_or(g.award_limit).min(g.award_limit),
+        };
+        if (g.paid - ceiling).max(0) != g.recoverable + g.recovered
+            && g.paid - ceiling > 0
+        {
+            violations.push(v(
+                "grant_recoverable",
+                &g.id,
+                format!(
+                    "paid {} beyond the ceiling {ceiling}, but recoverable {} + recovered {}",
+                    g.paid, g.recoverable, g.recovered
+                ),
+            ));
+        }
+    }
+    for c in all_campaigns {
+        if matches!(c.match_status, MatchState::Committed | MatchState::Settled)
+            && c.match_amount > 0
+            && !with_grant.contains(&c.id)
+        {
+            violations.push(v(
+                "grant_missing",
+                &c.id,
+                format!("a committed match of {} without its grant", c.match_amount),
+            ));
+        }
+    }
+    Ok(owed)
+}
+
 fn money_owed_back(
     conn: &mut DbConnection,
     all_campaigns: &[CampaignRow],

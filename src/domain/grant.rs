@@ -7,6 +7,18 @@
 use super::stored::stored_enum;
 use serde::{Deserialize, Serialize};
 
+/// The prefix of grant ids; a grant's id is its campaign's with this prefix (one per campaign).
+pub const GRANT: &str = "grt";
+
+/// The grant id of a campaign: `grt_` and the campaign id's body.
+pub fn grant_id_of(campaign_id: &str) -> String {
+    let body = campaign_id
+        .split_once('_')
+        .map(|(_, b)| b)
+        .unwrap_or(campaign_id);
+    format!("{GRANT}_{body}")
+}
+
 stored_enum! {
     /// When a fund's award is paid (`payment_plan`).
     #[derive(Serialize, Deserialize, utoipa::ToSchema, Default)]

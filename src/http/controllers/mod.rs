@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod finance;
 pub mod funders;
 pub mod funds;
+pub mod grants;
 pub mod ops;
 pub mod partners;
 pub mod pledges;
@@ -77,6 +78,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(finance::reconciliation)
                 .service(finance::fund_report)
                 .service(finance::audit_trail)
+                .service(grants::list)
+                .service(grants::get)
+                .service(grants::approve_report)
+                .service(grants::review)
+                .service(grants::revoke)
+                .service(grants::recoveries)
                 .service(settlements::commitments)
                 .service(settlements::create)
                 .service(settlements::list)

@@ -185,6 +185,10 @@ pub struct CreateSettlement {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettlementLineView {
     pub campaign_id: String,
+    /// The grant this line pays a tranche of.
+    pub grant_id: String,
+    /// `advance`, `balance` or `full`.
+    pub tranche: crate::domain::grant::TrancheKind,
     pub amount: String,
 }
 
@@ -239,6 +243,8 @@ fn view(batch: Batch) -> SettlementView {
                     .filter(|l| l.item_id == i.id)
                     .map(|l| SettlementLineView {
                         campaign_id: l.campaign_id.clone(),
+                        grant_id: crate::domain::grant::grant_id_of(&l.campaign_id),
+                        tranche: l.tranche,
                         amount: money(l.amount, &c),
                     })
                     .collect(),
