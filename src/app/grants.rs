@@ -675,6 +675,37 @@ pub fn fully_paid(conn: &mut DbConnection, grant_id: &str) -> QueryResult<bool> 
         .all(|p| position(p).committed() == 0))
 }
 
+/// How long before its due date an association is reminded of its final report.
+pub const REPORT_REMINDER: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Open grants whose report falls due within [`REPORT_REMINDER`] and whose association has not
+/// been reminded: reminded once. Returns how many.
+pub fn remind_reports_due(conn: &mut DbConnection) -> QueryResult<usize> {
+    let t = now();
+    let soon: Vec<GrantRow> = grants::table
+        .filter(grants::status.eq(GrantStatus::Open))
+        .filter(grants::reminded_at.is_null())
+        .filter(grants::report_due_at.lt(t + REPORT_REMINDER))
+        .filter(grants::report_due_at.ge(t))
+        .order(grants::id)
+        .limit(500)
+        .select(GrantRow::as_select())
+        .load(conn)?;
+    let mut sent = 0;
+    for g in soon {
+        let done = write_tx(conn, |conn| -> QueryResult<bool> {
+            if store::mark_reminded(conn, &g.id)? {
+                crate::notify::grant_report_due(conn, &g)?;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })?;
+        sent += usize::from(done);
+    }
+    Ok(sent)
+}
+
 /// Grants whose report is past due become `overdue` (nothing is revoked); returns them.
 pub fn mark_overdue(conn: &mut DbConnection) -> QueryResult<Vec<GrantRow>> {
     let t = now();

@@ -7,7 +7,9 @@
 use crate::clock::now;
 use crate::db::DbConnection;
 use crate::db::models::{AwardRow, CampaignRow, FundRow};
-use crate::db::schema::{associations, awards, campaigns, funders, funds, match_parts};
+use crate::db::schema::{
+    associations, awards, campaigns, funders, funds, grant_parts, grants, match_parts,
+};
 use crate::domain::fund::FunderKind;
 use crate::domain::ids;
 use crate::domain::transparency::RegisterFields;
@@ -145,6 +147,10 @@ pub struct RegisterLine {
     pub cup: Option<String>,
     pub funder_name: String,
     pub campaign_title: String,
+    /// The award now: `awarded`, `reduced` or `revoked` (its grant's).
+    pub status: crate::domain::grant::AwardStatus,
+    /// What this funder paid of it and was not paid back.
+    pub paid: i64,
 }
 
 /// Published awards, newest first, after `cursor` (an award id), at most `limit + 1`.
@@ -180,16 +186,47 @@ pub fn register(
         q = q.filter(awards::id.lt(c.to_string()));
     }
     let rows: Vec<(AwardRow, String, Option<String>, String, String)> = q.load(conn)?;
+    // Each award's grant: its status and what its funder paid (one query for the page).
+    let grant_ids: Vec<String> = rows
+        .iter()
+        .map(|(a, ..)| crate::domain::grant::grant_id_of(&a.campaign_id))
+        .collect();
+    let standing: Vec<(String, crate::domain::grant::AwardStatus)> = grants::table
+        .filter(grants::id.eq_any(&grant_ids))
+        .select((grants::id, grants::award_status))
+        .load(conn)?;
+    let paid: Vec<(String, String, i64, i64)> = grant_parts::table
+        .filter(grant_parts::grant_id.eq_any(&grant_ids))
+        .select((
+            grant_parts::grant_id,
+            grant_parts::funder_id,
+            grant_parts::paid,
+            grant_parts::recovered,
+        ))
+        .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(award, fund_name, cup, funder_name, campaign_title)| RegisterLine {
+        .map(|(award, fund_name, cup, funder_name, campaign_title)| {
+            let gid = crate::domain::grant::grant_id_of(&award.campaign_id);
+            let status = standing
+                .iter()
+                .find(|(id, _)| *id == gid)
+                .map(|(_, s)| *s)
+                .unwrap_or(crate::domain::grant::AwardStatus::Awarded);
+            let paid = paid
+                .iter()
+                .find(|(g, f, ..)| *g == gid && *f == award.funder_id)
+                .map(|(_, _, p, r)| p - r)
+                .unwrap_or(0);
+            RegisterLine {
                 award,
                 fund_name,
                 cup,
                 funder_name,
                 campaign_title,
-            },
-        )
+                status,
+                paid,
+            }
+        })
         .collect())
 }

@@ -34,6 +34,10 @@ pub struct JobsReport {
     pub messages_sent: usize,
     pub messages_failed: usize,
     pub messages_dead: usize,
+    /// Grants whose final report became overdue.
+    pub grants_overdue: usize,
+    /// Associations reminded that a final report falls due soon.
+    pub reports_reminded: usize,
 }
 
 impl JobsReport {
@@ -45,9 +49,13 @@ impl JobsReport {
 /// Calendar moves.
 pub fn run_calendar(conn: &mut DbConnection) -> Result<JobsReport, DbError> {
     let calendar = crate::app::campaigns::run_calendar(conn)?;
+    let grants_overdue = crate::app::grants::mark_overdue(conn)?.len();
+    let reports_reminded = crate::app::grants::remind_reports_due(conn)?;
     Ok(JobsReport {
         started: calendar.started,
         closed: calendar.closed,
+        grants_overdue,
+        reports_reminded,
         ..JobsReport::default()
     })
 }
@@ -164,6 +172,8 @@ impl JobsReport {
         self.messages_sent += o.messages_sent;
         self.messages_failed += o.messages_failed;
         self.messages_dead += o.messages_dead;
+        self.grants_overdue += o.grants_overdue;
+        self.reports_reminded += o.reports_reminded;
     }
 }
 

@@ -59,12 +59,16 @@ pub struct AwardView {
     pub campaign_title: String,
     /// The funded project.
     pub campaign_url: String,
+    /// `awarded`, `reduced` (less is due than was awarded) or `revoked`.
+    pub status: crate::domain::grant::AwardStatus,
+    /// Paid to the beneficiary so far, net of anything paid back.
+    pub paid: String,
 }
 
 pub type AwardPage = Page<AwardView>;
 
 /// The CSV columns, in order (stable: other offices' tools read them).
-pub const REGISTER_COLUMNS: [&str; 17] = [
+pub const REGISTER_COLUMNS: [&str; 19] = [
     "id_attribuzione",
     "anno",
     "data_attribuzione",
@@ -82,12 +86,16 @@ pub const REGISTER_COLUMNS: [&str; 17] = [
     "ente_erogatore",
     "progetto",
     "link_progetto",
+    "stato",
+    "pagato",
 ];
 
 fn view(line: RegisterLine, base: &str) -> AwardView {
     let a = line.award;
     AwardView {
         campaign_url: format!("{base}/v1/campaigns/{}", a.campaign_id),
+        status: line.status,
+        paid: money(line.paid, &a.currency),
         amount: money(a.amount, &a.currency),
         currency: a.currency.to_string(),
         id: a.id,
@@ -181,6 +189,8 @@ pub async fn awards(
             a.funder_name.clone(),
             a.campaign_title.clone(),
             a.campaign_url.clone(),
+            a.status.to_string(),
+            a.paid.clone(),
         ]);
     }
     let mut response = HttpResponse::Ok();
