@@ -13,7 +13,9 @@ use cofund::app::payment_events as payments;
 use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRow};
 use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
 use cofund::db::{Db, DbConnection, reconcile, write_tx};
+use cofund::app::grants::GrantError;
 use cofund::domain::campaign::{Action, CampaignStatus};
+use cofund::domain::role::Role;
 use cofund::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
 use cofund::domain::ids::{CampaignId, FundId};
 use cofund::domain::matching::MatchState;
@@ -24,6 +26,15 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 
 const CAMPAIGNS: usize = 3;
+
+fn staff(sub: &str, role: Role) -> cofund::auth::Principal {
+    cofund::auth::Principal {
+        sub: sub.into(),
+        role,
+        association_id: None,
+        partner_id: None,
+    }
+}
 
 /// The city's programme staff, as the model's cancellations are made by.
 fn admin() -> cofund::auth::Principal {
@@ -53,6 +64,14 @@ enum Op {
     Flag(usize),
     /// The provider reports the pledge's refund (if it has one) succeeded, or failed.
     RefundReport(usize, bool),
+    /// Finance drafts a batch for every funder (one user) and confirms it (another).
+    Settle,
+    /// An admin revokes a campaign's grant.
+    Revoke(usize),
+    /// Finance decides a grant under review: confirm, reduce to half, or revoke.
+    Review(usize, u8),
+    /// Finance records that the association paid back what it owes.
+    Recover(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -69,6 +88,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => p.clone().prop_map(Op::Expire),
         1 => p.clone().prop_map(Op::Flag),
         1 => (p, any::<bool>()).prop_map(|(i, ok)| Op::RefundReport(i, ok)),
+        2 => Just(Op::Settle),
+        1 => (0..CAMPAIGNS).prop_map(Op::Revoke),
+        1 => (0..CAMPAIGNS, 0u8..3).prop_map(|(k, o)| Op::Review(k, o)),
+        1 => (0..CAMPAIGNS).prop_map(Op::Recover),
     ]
 }
 
@@ -121,6 +144,8 @@ struct Funding {
     budgets: Vec<i64>,
     split: FundingSplit,
     policy: MatchPolicy,
+    /// Grants paid in tranches (a 40 % advance) rather than on commitment.
+    tranches: bool,
 }
 
 /// Shares that add up to 1 for `n` funders.
@@ -241,14 +266,19 @@ fn world(
         min_contribution: 0,
         distributed_at: None,
         quadratic_identity: Default::default(),
-        payment_plan: Default::default(),
-        advance_ratio: None,
+        payment_plan: if funding.tranches {
+            cofund::domain::grant::PaymentPlan::Tranches
+        } else {
+            cofund::domain::grant::PaymentPlan::OnCommitment
+        },
+        advance_ratio: funding.tranches.then(|| "0.4".to_string()),
         reporting_days: 365,
         recoverable: 0,
-        legal_basis: None,
-        office: None,
-        responsible_official: None,
-        selection_method: None,
+        // Published at once: public funders' awards are payable.
+        legal_basis: Some("Delibera 1/2026".into()),
+        office: Some("Ragioneria".into()),
+        responsible_official: Some("R. Rossi".into()),
+        selection_method: Some("Avviso pubblico".into()),
         siope_code: None,
     };
     diesel::insert_into(funds::table)
@@ -436,12 +466,14 @@ proptest! {
         goals in proptest::collection::vec(prop_oneof![Just(4000i64), Just(6000), Just(8000)], CAMPAIGNS),
         amounts in proptest::collection::vec(500i64..3000, CAMPAIGNS * PLEDGES_PER_CAMPAIGN),
         partial in any::<bool>(),
+        tranches in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..40),
     ) {
         let funding = Funding {
             budgets,
             split: if proportional { FundingSplit::Proportional } else { FundingSplit::Priority },
             policy: if per_donation { MatchPolicy::PerDonation } else { MatchPolicy::ThresholdTopUp },
+            tranches,
         };
         run_case(None, &funding, &goals, &amounts, partial, &ops, true)?;
         if let Ok(admin) = std::env::var("COFUND_TEST_DATABASE_URL") {
@@ -475,6 +507,11 @@ fn run_case(
         let mut flagged = std::collections::BTreeSet::new();
         let mut failed_refunds = std::collections::BTreeSet::new();
         for op in ops {
+            let raised_before: Vec<i64> = w
+                .campaigns
+                .iter()
+                .map(|c| engine::load_campaign(&mut conn, c).unwrap().raised)
+                .collect();
             let event = match op {
                 // A payment that was reported for another amount does not also succeed.
                 Op::Pay(i) | Op::Flag(i) if flagged.contains(&w.pledges[*i].0) => None,
@@ -594,6 +631,104 @@ fn run_case(
                 Op::LapseHolds => {
                     w.db.clock().advance(chrono::Duration::seconds(1801));
                     cofund::app::per_donation::expire_holds(&mut conn, 1000).unwrap();
+                    None
+                }
+                Op::Settle => {
+                    let funders = cofund::db::funders::load_funders(&mut conn, &w.fund.id).unwrap();
+                    for f in &funders {
+                        let drafted = write_tx(&mut conn, |c| {
+                            cofund::app::settlements::create(
+                                c,
+                                &staff("usr_model_fin_a", Role::Finance),
+                                cofund::app::settlements::NewBatch {
+                                    fund_id: w.fund.id.clone(),
+                                    funder_id: Some(f.id.clone()),
+                                    commitment_ids: None,
+                                },
+                            )
+                        });
+                        let Ok(batch) = drafted else { continue };
+                        let batch = cofund::domain::ids::SettlementId::from(batch);
+                        // Confirmed by another user; a grant put under review since is refused
+                        // and the batch cancelled instead.
+                        let confirmed = write_tx(&mut conn, |c| {
+                            cofund::app::settlements::confirm(
+                                c,
+                                &staff("usr_model_fin_b", Role::Finance),
+                                &batch,
+                                "BANK",
+                                ts(),
+                            )
+                        });
+                        if confirmed.is_err() {
+                            write_tx(&mut conn, |c| {
+                                cofund::app::settlements::cancel(
+                                    c,
+                                    &staff("usr_model_fin_b", Role::Finance),
+                                    &batch,
+                                )
+                            })
+                            .unwrap();
+                        }
+                    }
+                    None
+                }
+                Op::Revoke(k) => {
+                    let id = cofund::domain::grant::grant_id_of(&w.campaigns[*k]);
+                    let r = write_tx(&mut conn, |c| {
+                        cofund::app::grants::revoke(c, &staff("usr_model_admin", Role::Admin), &id, "model")
+                    });
+                    if let Err(e) = r {
+                        prop_assert!(
+                            matches!(e, GrantError::NotFound | GrantError::Conflict(..)),
+                            "revoke: {e}"
+                        );
+                    }
+                    engine::serve_waitlist(&mut conn, &FundId::from(&w.fund.id)).unwrap();
+                    None
+                }
+                Op::Review(k, o) => {
+                    let id = cofund::domain::grant::grant_id_of(&w.campaigns[*k]);
+                    let fin = staff("usr_model_fin_a", Role::Finance);
+                    let r = write_tx(&mut conn, |c| {
+                        let outcome = match o {
+                            0 => cofund::app::grants::ReviewOutcome::Confirm,
+                            1 => {
+                                let g = cofund::db::grants::load(c, &id)?.ok_or(GrantError::NotFound)?;
+                                cofund::app::grants::ReviewOutcome::Reduce(g.award_limit / 2)
+                            }
+                            _ => cofund::app::grants::ReviewOutcome::Revoke,
+                        };
+                        cofund::app::grants::review(c, &fin, &id, outcome, "model")
+                    });
+                    match r {
+                        Ok(_) => {}
+                        Err(e) => prop_assert!(
+                            matches!(e, GrantError::NotFound | GrantError::Conflict(..) | GrantError::Invalid(_)),
+                            "review: {e}"
+                        ),
+                    }
+                    engine::serve_waitlist(&mut conn, &FundId::from(&w.fund.id)).unwrap();
+                    None
+                }
+                Op::Recover(k) => {
+                    let id = cofund::domain::grant::grant_id_of(&w.campaigns[*k]);
+                    if let Some(g) = cofund::db::grants::load(&mut conn, &id).unwrap()
+                        && g.recoverable > 0
+                    {
+                        let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        write_tx(&mut conn, |c| {
+                            cofund::app::grants::record_recovery(
+                                c,
+                                &staff("usr_model_fin_a", Role::Finance),
+                                &id,
+                                g.recoverable,
+                                ts(),
+                                &format!("RCV-{n}"),
+                            )
+                        })
+                        .unwrap();
+                    }
                     None
                 }
                 Op::Close(k) if cancelled[*k] => None,
@@ -720,6 +855,37 @@ fn run_case(
                     }
                 }
             }
+            // Grants: money that left a succeeded campaign below its threshold puts its grant
+            // under review (unless finance has decided since, or it is revoked); nothing of a
+            // grant under review or revoked is payable.
+            for (k, cid) in w.campaigns.iter().enumerate() {
+                let c = engine::load_campaign(&mut conn, cid).unwrap();
+                let gid = cofund::domain::grant::grant_id_of(cid);
+                let Some(g) = cofund::db::grants::load(&mut conn, &gid).unwrap() else {
+                    continue;
+                };
+                prop_assert_eq!(c.status, CampaignStatus::Succeeded);
+                let left = c.raised < raised_before[k]
+                    && c.raised < engine::threshold_of(&c, &fund)
+                    && g.reviewed_raised.is_none_or(|seen| c.raised < seen);
+                if left && !matches!(op, Op::Review(..)) {
+                    prop_assert!(
+                        matches!(g.status.as_str(), "under_review" | "revoked"),
+                        "grant {} is {} after money left ({} < {})", gid, g.status, c.raised, raised_before[k]
+                    );
+                }
+                let payable: i64 = cofund::db::schema::grant_tranches::table
+                    .filter(cofund::db::schema::grant_tranches::grant_id.eq(&gid))
+                    .filter(cofund::db::schema::grant_tranches::status.eq("payable"))
+                    .filter(cofund::db::schema::grant_tranches::settlement_id.is_null())
+                    .count()
+                    .get_result(&mut *conn)
+                    .unwrap();
+                if !g.status.pays() {
+                    prop_assert_eq!(payable, 0, "grant {} is {} with a payable tranche", gid, g.status);
+                }
+                prop_assert!(g.paid - g.recovered <= g.awarded);
+            }
             // FIFO: the head of the waitlist does not fit in what is available.
             let head: Option<CampaignRow> = campaigns::table
                 .filter(campaigns::match_status.eq("waitlisted"))
@@ -767,6 +933,7 @@ proptest! {
             budgets,
             split: if proportional { FundingSplit::Proportional } else { FundingSplit::Priority },
             policy: MatchPolicy::Quadratic,
+            tranches: false,
         };
         run_round(None, &funding, &goals, &amounts, &paid, &refunds)?;
         if let Ok(admin) = std::env::var("COFUND_TEST_DATABASE_URL") {

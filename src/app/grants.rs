@@ -126,6 +126,7 @@ pub fn open_for_commitment(
         recovered: 0,
         status: GrantStatus::Open,
         review_from: None,
+        reviewed_raised: None,
         award_status: AwardStatus::Awarded,
         report_due_at: decided + chrono::TimeDelta::days(fund.reporting_days as i64),
         summary: None,
@@ -396,6 +397,8 @@ pub fn review(
         .as_deref()
         .and_then(GrantStatus::parse)
         .unwrap_or(GrantStatus::Open);
+    // What finance saw: only money leaving beyond it opens another review.
+    let raised = crate::db::campaigns::load_campaign(conn, &g.campaign_id)?.raised;
     match outcome {
         ReviewOutcome::Confirm => {
             apply(
@@ -405,6 +408,7 @@ pub fn review(
                 GrantChanges {
                     review_from: Some(None),
                     reason: Some(reason.to_string()),
+                    reviewed_raised: Some(raised),
                     ..Default::default()
                 },
                 "review: award confirmed",
@@ -431,6 +435,7 @@ pub fn review(
                     award_status: Some(AwardStatus::Reduced),
                     review_from: Some(None),
                     reason: Some(reason.to_string()),
+                    reviewed_raised: Some(raised),
                     ..Default::default()
                 },
                 "review: award reduced",
@@ -575,7 +580,9 @@ pub fn after_money_left(
     let Some(g) = store::lock(conn, &id)? else {
         return Ok(());
     };
-    if matches!(g.status, GrantStatus::UnderReview | GrantStatus::Revoked) {
+    if matches!(g.status, GrantStatus::UnderReview | GrantStatus::Revoked)
+        || g.reviewed_raised.is_some_and(|seen| campaign.raised >= seen)
+    {
         return Ok(());
     }
     let from = g.status;

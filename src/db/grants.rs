@@ -127,7 +127,13 @@ pub fn write_totals(
         review_from,
         reason,
         approved_at,
+        reviewed_raised,
     } = changes;
+    if let Some(v) = reviewed_raised {
+        diesel::update(grants::table.find(grant_id))
+            .set(grants::reviewed_raised.eq(Some(v)))
+            .execute(conn)?;
+    }
     if let Some(v) = award_limit {
         diesel::update(grants::table.find(grant_id))
             .set(grants::award_limit.eq(v))
@@ -171,6 +177,7 @@ pub struct GrantChanges {
     pub review_from: Option<Option<GrantStatus>>,
     pub reason: Option<String>,
     pub approved_at: Option<chrono::NaiveDateTime>,
+    pub reviewed_raised: Option<i64>,
 }
 
 /// Moves a grant from one of `from` to `to` (conditional): the state changes that move no

@@ -497,6 +497,8 @@ pub struct GrantRow {
     pub status: crate::domain::grant::GrantStatus,
     /// The state a grant under review returns to when confirmed.
     pub review_from: Option<String>,
+    /// The campaign's confirmed money when finance last decided a review.
+    pub reviewed_raised: Option<i64>,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub award_status: crate::domain::grant::AwardStatus,
     pub report_due_at: NaiveDateTime,

@@ -489,6 +489,7 @@ diesel::table! {
         recovered -> BigInt,
         status -> Text,
         review_from -> Nullable<Text>,
+        reviewed_raised -> Nullable<BigInt>,
         award_status -> Text,
         report_due_at -> Timestamp,
         summary -> Nullable<Text>,

@@ -35,6 +35,9 @@ CREATE TABLE grants (
     recovered           BIGINT NOT NULL DEFAULT 0 CHECK (recovered >= 0),
     status              TEXT NOT NULL CHECK (status IN ('open', 'reported', 'approved', 'closed', 'overdue', 'under_review', 'revoked')),
     review_from         TEXT,
+    -- The campaign's confirmed money when finance last decided a review: only money leaving
+    -- beyond it opens a new review.
+    reviewed_raised     BIGINT,
     award_status        TEXT NOT NULL DEFAULT 'awarded' CHECK (award_status IN ('awarded', 'reduced', 'revoked')),
     report_due_at       TIMESTAMP NOT NULL,
     summary             TEXT,
