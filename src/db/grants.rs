@@ -337,18 +337,37 @@ pub fn mark_tranche_paid(
         == 1)
 }
 
-/// A cancelled batch's tranches are free for another batch.
+/// A cancelled batch's tranches are free for another batch — those of grants that may still
+/// be paid; a grant under review (or revoked) meanwhile gets its tranches back from the plan
+/// when finance decides, so its are cancelled.
 pub fn release_batch_tranches(
     conn: &mut DbConnection,
     settlement_id: &SettlementId,
 ) -> QueryResult<usize> {
+    let paying: Vec<GrantStatus> = GrantStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.pays())
+        .collect();
+    let payable_grants = grants::table
+        .filter(grants::status.eq_any(paying))
+        .select(grants::id);
+    let freed = diesel::update(
+        grant_tranches::table
+            .filter(grant_tranches::settlement_id.eq(settlement_id))
+            .filter(grant_tranches::status.eq(TrancheStatus::Payable))
+            .filter(grant_tranches::grant_id.eq_any(payable_grants)),
+    )
+    .set(grant_tranches::settlement_id.eq(None::<String>))
+    .execute(conn)?;
     diesel::update(
         grant_tranches::table
             .filter(grant_tranches::settlement_id.eq(settlement_id))
             .filter(grant_tranches::status.eq(TrancheStatus::Payable)),
     )
-    .set(grant_tranches::settlement_id.eq(None::<String>))
-    .execute(conn)
+    .set(grant_tranches::status.eq(TrancheStatus::Cancelled))
+    .execute(conn)?;
+    Ok(freed)
 }
 
 /// Records money paid back; false when this bank reference is already recorded for the grant.

@@ -334,3 +334,170 @@ async fn a_revocation_after_the_advance_asks_it_back_and_a_recovery_returns_it_t
     })
     .await;
 }
+
+/// POSTs until the database is not busy (503 is the only answer retried).
+async fn post_insist(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
+    for _ in 0..200 {
+        let res = app.post(path, Some(token), body.clone()).await;
+        if res.status != 503 {
+            return res;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the database stayed busy");
+}
+
+#[actix_web::test]
+async fn chargebacks_revocations_and_recoveries_racing_batches_pay_every_cent_once() {
+    each_backend(|app| async move {
+        const CAMPAIGNS: usize = 6;
+        let c = city(&app, json!({"payment_plan": "tranches", "advance_ratio": "0.5"})).await;
+        let (_, partner) = app.partner("P").await;
+        let admin = app.admin().await;
+        let fin_a = app.staff("finance").await;
+        let fin_b = app.second_staff("finance").await;
+        let mut won = Vec::new();
+        for k in 0..CAMPAIGNS {
+            let cmp = app.live_campaign(&c, json!({"title": format!("Progetto {k}")})).await;
+            let a = give(&app, &partner, &cmp, 10_000, &format!("a{k}")).await;
+            give(&app, &partner, &cmp, 10_000, &format!("b{k}")).await;
+            won.push((cmp, a));
+        }
+        end_all_campaigns(&app).await;
+        // Round 1: two finance users draft batches while half the campaigns lose a gift in a
+        // dispute and an admin revokes two grants, all at once.
+        let mut tasks = Vec::new();
+        for (k, (cmp, gift)) in won.iter().enumerate() {
+            let grant = format!("grt_{}", cmp.split_once('_').unwrap().1);
+            if k % 2 == 0 {
+                let (app, admin, p) = (&app, admin.clone(), pi(gift));
+                tasks.push(Box::pin(async move {
+                    for outcome in ["dispute", "dispute_lost"] {
+                        post_insist(app, &format!("/v1/simulated/payments/{p}"), &admin, json!({"outcome": outcome})).await;
+                    }
+                }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>);
+            }
+            if k % 3 == 0 {
+                let (app, admin) = (&app, admin.clone());
+                tasks.push(Box::pin(async move {
+                    post_insist(app, &format!("/v1/grants/{grant}/revoke"), &admin, json!({"reason": "storm"})).await;
+                }));
+            }
+        }
+        for token in [&fin_a, &fin_b] {
+            let (app, token, fund) = (&app, token.clone(), c.fund.clone());
+            tasks.push(Box::pin(async move {
+                post_insist(app, "/v1/settlements", &token, json!({"fund_id": fund})).await;
+            }));
+        }
+        futures_util::future::join_all(tasks).await;
+        app.assert_reconciled().await;
+        // Every draft is confirmed by the other user, or refused (a grant under review or
+        // revoked) and then cancelled.
+        let drafts = app.get(&format!("/v1/settlements?fund_id={}", c.fund), Some(&fin_a)).await;
+        for b in drafts.ok()["data"].as_array().unwrap() {
+            if b["status"] != "draft" {
+                continue;
+            }
+            let id = b["id"].as_str().unwrap();
+            let mut confirmed = false;
+            for token in [&fin_a, &fin_b] {
+                let res = post_insist(
+                    &app,
+                    &format!("/v1/settlements/{id}/confirm"),
+                    token,
+                    json!({"bank_reference": format!("B-{id}"), "paid_at": rfc3339(chrono::Duration::hours(-1))}),
+                )
+                .await;
+                if res.status == 200 {
+                    confirmed = true;
+                    break;
+                }
+            }
+            if !confirmed {
+                post_insist(&app, &format!("/v1/settlements/{id}/cancel"), &fin_a, json!({})).await.ok();
+            }
+        }
+        app.assert_reconciled().await;
+        // Each grant: what its confirmed batches paid is its `paid`, never more than awarded;
+        // a revoked grant asks back all it paid; a grant under review has nothing payable.
+        let batches = app.get(&format!("/v1/settlements?fund_id={}&limit=200", c.fund), Some(&fin_a)).await;
+        let mut paid_by_grant: std::collections::HashMap<String, f64> = Default::default();
+        for b in batches.ok()["data"].as_array().unwrap() {
+            if b["status"] != "confirmed" {
+                continue;
+            }
+            for item in b["items"].as_array().unwrap() {
+                for line in item["commitments"].as_array().unwrap() {
+                    *paid_by_grant.entry(line["grant_id"].as_str().unwrap().to_string()).or_default() +=
+                        line["amount"].as_str().unwrap().parse::<f64>().unwrap();
+                }
+            }
+        }
+        for (cmp, _) in &won {
+            let id = format!("grt_{}", cmp.split_once('_').unwrap().1);
+            let g = grant(&app, &fin_a, &id).await;
+            let paid: f64 = g["paid"].as_str().unwrap().parse().unwrap();
+            assert_eq!(paid, paid_by_grant.get(&id).copied().unwrap_or(0.0), "{g}");
+            assert!(paid <= 20_000.0);
+            match g["status"].as_str().unwrap() {
+                "revoked" => assert_eq!(g["recoverable"], g["paid"], "{g}"),
+                "under_review" => assert_eq!(g["payable"], "0.00", "{g}"),
+                _ => {}
+            }
+        }
+        // Round 2: the same repayment recorded twice at once, and two repayments of everything
+        // owed: one of each is refused.
+        let revoked = format!("grt_{}", won[3].0.split_once('_').unwrap().1);
+        let owed = grant(&app, &fin_a, &revoked).await["recoverable"].clone();
+        if owed != "0.00" {
+            let url = format!("/v1/grants/{revoked}/recoveries");
+            let body = |r: &str| json!({"amount": owed, "received_at": rfc3339(chrono::Duration::hours(-1)), "bank_reference": r});
+            let (x, y) = futures_util::future::join(
+                post_insist(&app, &url, &fin_a, body("SAME")),
+                post_insist(&app, &url, &fin_b, body("SAME")),
+            )
+            .await;
+            let mut codes = [x.status.as_u16(), y.status.as_u16()];
+            codes.sort();
+            assert_eq!(codes, [200, 409], "{} {}", x.body, y.body);
+            let again = post_insist(&app, &url, &fin_a, body("OTHER")).await;
+            again.assert_problem(409, "more_than_recoverable");
+            let g = grant(&app, &fin_a, &revoked).await;
+            assert_eq!(g["recoverable"], "0.00");
+            assert_eq!(g["recovered"], owed);
+        }
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_report_not_submitted_in_time_makes_the_grant_overdue_and_revokes_nothing() {
+    each_backend(|app| async move {
+        let w = won(&app, json!({"reporting_days": 30})).await;
+        let finance = app.staff("finance").await;
+        let before = app.count("outbox").await;
+        // Within 30 days of the due date the association is reminded, once.
+        app.tick().await;
+        let reminded = app.count("outbox").await;
+        assert!(reminded > before);
+        app.tick().await;
+        assert_eq!(app.count("outbox").await, reminded);
+        app.advance_clock(chrono::TimeDelta::days(31));
+        app.tick().await;
+        let g = grant(&app, &finance, &w.grant).await;
+        assert_eq!(g["status"], "overdue");
+        assert_eq!(g["award_status"], "awarded");
+        assert_eq!(g["payable"], "20000.00");
+        let listed = app
+            .get("/v1/grants?status=overdue", Some(&finance))
+            .await;
+        assert_eq!(listed.ok()["data"].as_array().unwrap().len(), 1);
+        app.get("/v1/grants?status=nonsense", Some(&finance))
+            .await
+            .assert_problem(422, "validation_failed");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
