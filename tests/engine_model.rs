@@ -8,19 +8,19 @@
 //! on its way back, and reconciliation reports exactly the flagged payments and the refunds
 //! the provider failed.
 
+use cofund::app::grants::GrantError;
 use cofund::app::matching as engine;
 use cofund::app::payment_events as payments;
 use cofund::db::models::{AreaRow, AssociationRow, CampaignRow, FundRow, PledgeRow};
 use cofund::db::schema::{areas, associations, campaigns, funds, pledges};
 use cofund::db::{Db, DbConnection, reconcile, write_tx};
-use cofund::app::grants::GrantError;
 use cofund::domain::campaign::{Action, CampaignStatus};
-use cofund::domain::role::Role;
 use cofund::domain::fund::{FunderKind, FundingSplit, MatchPolicy};
 use cofund::domain::ids::{CampaignId, FundId};
 use cofund::domain::matching::MatchState;
 use cofund::domain::money::{Currency, Ratio};
 use cofund::domain::pledge::{Dispute, PaymentEvent, PledgeFacts, PledgeStatus};
+use cofund::domain::role::Role;
 use cofund::providers::events::ProviderEvent;
 use diesel::prelude::*;
 use proptest::prelude::*;
@@ -676,7 +676,12 @@ fn run_case(
                 Op::Revoke(k) => {
                     let id = cofund::domain::grant::grant_id_of(&w.campaigns[*k]);
                     let r = write_tx(&mut conn, |c| {
-                        cofund::app::grants::revoke(c, &staff("usr_model_admin", Role::Admin), &id, "model")
+                        cofund::app::grants::revoke(
+                            c,
+                            &staff("usr_model_admin", Role::Admin),
+                            &id,
+                            "model",
+                        )
                     });
                     if let Err(e) = r {
                         prop_assert!(
@@ -694,7 +699,8 @@ fn run_case(
                         let outcome = match o {
                             0 => cofund::app::grants::ReviewOutcome::Confirm,
                             1 => {
-                                let g = cofund::db::grants::load(c, &id)?.ok_or(GrantError::NotFound)?;
+                                let g = cofund::db::grants::load(c, &id)?
+                                    .ok_or(GrantError::NotFound)?;
                                 cofund::app::grants::ReviewOutcome::Reduce(g.award_limit / 2)
                             }
                             _ => cofund::app::grants::ReviewOutcome::Revoke,
@@ -704,7 +710,12 @@ fn run_case(
                     match r {
                         Ok(_) => {}
                         Err(e) => prop_assert!(
-                            matches!(e, GrantError::NotFound | GrantError::Conflict(..) | GrantError::Invalid(_)),
+                            matches!(
+                                e,
+                                GrantError::NotFound
+                                    | GrantError::Conflict(..)
+                                    | GrantError::Invalid(_)
+                            ),
                             "review: {e}"
                         ),
                     }
@@ -871,7 +882,11 @@ fn run_case(
                 if left && !matches!(op, Op::Review(..)) {
                     prop_assert!(
                         matches!(g.status.as_str(), "under_review" | "revoked"),
-                        "grant {} is {} after money left ({} < {})", gid, g.status, c.raised, raised_before[k]
+                        "grant {} is {} after money left ({} < {})",
+                        gid,
+                        g.status,
+                        c.raised,
+                        raised_before[k]
                     );
                 }
                 let payable: i64 = cofund::db::schema::grant_tranches::table
@@ -882,7 +897,13 @@ fn run_case(
                     .get_result(&mut *conn)
                     .unwrap();
                 if !g.status.pays() {
-                    prop_assert_eq!(payable, 0, "grant {} is {} with a payable tranche", gid, g.status);
+                    prop_assert_eq!(
+                        payable,
+                        0,
+                        "grant {} is {} with a payable tranche",
+                        gid,
+                        g.status
+                    );
                 }
                 prop_assert!(g.paid - g.recovered <= g.awarded);
             }

@@ -3,11 +3,11 @@
 
 use crate::app::grants::{GrantDetails, GrantError, GrantFilter, details};
 use crate::auth::Principal;
+use crate::db::models::GrantRow;
 use crate::db::schema::grants;
+use crate::db::{DbConnection, write_tx};
 use crate::domain::role::Role;
 use diesel::prelude::*;
-use crate::db::models::GrantRow;
-use crate::db::{DbConnection, write_tx};
 
 /// Runs a grant decision in a write transaction of its own; the funds' waitlists are served
 /// after it commits (released money may fund a queued campaign).
@@ -15,14 +15,10 @@ pub async fn decide<F>(state: &crate::app::AppState, f: F) -> Result<GrantRow, G
 where
     F: FnOnce(&mut DbConnection) -> Result<GrantRow, GrantError> + Send + 'static,
 {
-    let g = state
-        .db
-        .run(move |conn| write_tx(conn, f))
-        .await?;
+    let g = state.db.run(move |conn| write_tx(conn, f)).await?;
     crate::app::serve_waitlist_now(state, g.fund_id.clone()).await;
     Ok(g)
 }
-
 
 /// One grant the caller may read.
 pub async fn get(
