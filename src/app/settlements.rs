@@ -259,7 +259,10 @@ pub fn create(
         let item_id = ids::new_id("sti");
         let titles: Vec<String> = cs
             .iter()
-            .map(|(c, t)| format!("{} {}", c.title, tranche_label(t.kind)))
+            .map(|(c, t)| match tranche_label(t.kind) {
+                "" => c.title.clone(),
+                label => format!("{} {label}", c.title),
+            })
             .collect();
         diesel::insert_into(settlement_items::table)
             .values(SettlementItemRow {
@@ -351,7 +354,7 @@ fn payable_tranches(
 }
 
 /// How a batch names a tranche in its remittance text.
-fn tranche_label(kind: TrancheKind) -> &'static str {
+pub(crate) fn tranche_label(kind: TrancheKind) -> &'static str {
     match kind {
         TrancheKind::Advance => "(anticipo)",
         TrancheKind::Balance => "(saldo)",

@@ -1100,6 +1100,18 @@ async fn an_upgrade_gives_past_donations_their_receipts_and_past_commitments_the
         .await;
         assert_eq!(r.ok()["number"], format!("{year}/000004"));
 
+        // The committed match has its grant again, paid on commitment as before, one part per
+        // funder, nothing paid yet.
+        let finance = app.staff("finance").await;
+        let grants = app
+            .get(&format!("/v1/grants?campaign_id={cmp}"), Some(&finance))
+            .await;
+        let g = &grants.ok()["data"][0];
+        assert_eq!(g["payment_plan"], "on_commitment");
+        assert_eq!(g["awarded"], app.campaign_view(&cmp).await["match"]["amount"]);
+        assert_eq!(g["paid"], "0.00");
+        assert_eq!(g["payable"], g["awarded"]);
+        assert_eq!(g["parts"].as_array().unwrap().len(), 2);
         // The city's committed part is an award, waiting for the fund's register fields.
         assert_eq!(
             app.get("/v1/transparency/awards", None).await.ok()["data"],

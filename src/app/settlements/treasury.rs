@@ -101,9 +101,19 @@ pub fn orders(conn: &mut DbConnection, id: &str) -> Result<TreasuryOrders, Settl
                 .get(&item.association_id)
                 .cloned()
                 .unwrap_or_default(),
-            titles: mine
+            // Each title names the tranche it pays (advance, balance), as the bank file does.
+            titles: lines
                 .iter()
-                .map(|id| titles.get(*id).map_or(*id, String::as_str).to_string())
+                .filter(|l| l.item_id == item.id)
+                .map(|l| {
+                    let title = titles
+                        .get(&l.campaign_id)
+                        .map_or(l.campaign_id.as_str(), String::as_str);
+                    match super::tranche_label(l.tranche) {
+                        "" => title.to_string(),
+                        label => format!("{title} {label}"),
+                    }
+                })
                 .collect(),
             campaign_ids: mine.iter().map(|id| id.to_string()).collect(),
             award_ids: awards_of.iter().map(|a| a.1.clone()).collect(),
