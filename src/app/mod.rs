@@ -10,6 +10,7 @@ pub mod console;
 pub mod deliveries;
 pub mod donors;
 pub mod funds;
+pub mod grant_reports;
 pub mod grants;
 pub mod invalid;
 pub mod match_money;

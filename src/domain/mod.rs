@@ -5,6 +5,7 @@ pub mod badge;
 pub mod campaign;
 pub mod chart;
 pub mod delivery;
+pub mod document;
 pub mod destination;
 pub mod donor_identity;
 pub mod email;

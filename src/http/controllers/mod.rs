@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod finance;
 pub mod funders;
 pub mod funds;
+pub mod grant_reports;
 pub mod ops;
 pub mod partners;
 pub mod pledges;
@@ -94,6 +95,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pledges::list)
                 .service(pledges::erase)
                 .service(pledges::simulate)
-                .service(pledges::refund),
+                .service(pledges::refund)
+                .service(grant_reports::upload)
+                .service(grant_reports::list_documents)
+                .service(grant_reports::download)
+                .service(grant_reports::create_expense)
+                .service(grant_reports::list_expenses)
+                .service(grant_reports::submit_report)
+                .service(grant_reports::accept)
+                .service(grant_reports::reject),
         );
 }
