@@ -220,7 +220,12 @@ async fn read_upload(
                     "send exactly one part, named `file`",
                 ));
             }
-            let filename = disposition.and_then(|d| d.get_filename()).map(str::to_string);
+            // RFC 5987 `filename*` first (RFC 6266), else the plain `filename`.
+            let filename = disposition.and_then(|d| {
+                d.get_filename_ext()
+                    .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
+                    .or_else(|| d.get_filename().map(str::to_string))
+            });
             let mut bytes: Vec<u8> = Vec::new();
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(|e| multipart_error(e, stop.get()))?;
