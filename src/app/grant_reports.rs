@@ -68,7 +68,11 @@ fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> ReportE
 /// The owning association's grant, locked, that still takes reports: 403 for any other role,
 /// 404 for another association's grant, 409 once the report is submitted (or the grant is
 /// under review, revoked, …).
-fn reporting_grant(conn: &mut DbConnection, actor: &Principal, id: &str) -> Result<GrantRow, ReportError> {
+fn reporting_grant(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &str,
+) -> Result<GrantRow, ReportError> {
     if actor.role != Role::Association {
         return Err(ReportError::Forbidden);
     }
@@ -81,10 +85,14 @@ fn reporting_grant(conn: &mut DbConnection, actor: &Principal, id: &str) -> Resu
 
 fn not_reporting(status: GrantStatus) -> ReportError {
     match status {
-        GrantStatus::Reported | GrantStatus::Approved | GrantStatus::Closed => ReportError::Conflict(
-            "report_submitted",
-            format!("the final report is submitted (the grant is {status}): nothing more can be added"),
-        ),
+        GrantStatus::Reported | GrantStatus::Approved | GrantStatus::Closed => {
+            ReportError::Conflict(
+                "report_submitted",
+                format!(
+                    "the final report is submitted (the grant is {status}): nothing more can be added"
+                ),
+            )
+        }
         _ => ReportError::Conflict(
             "grant_not_reporting",
             format!("the grant is {status}: it takes no report now"),
@@ -204,14 +212,16 @@ pub async fn document(
     let (actor, id) = (actor.clone(), id.to_string());
     state
         .db
-        .read(move |conn| -> Result<(GrantDocumentMeta, Vec<u8>), ReportError> {
-            let meta = store::document(conn, &id)?.ok_or(ReportError::NotFound("document"))?;
-            visible(conn, &actor, &meta.grant_id, false)
-                .map_err(|_| ReportError::NotFound("document"))?;
-            let bytes =
-                store::document_content(conn, &id)?.ok_or(ReportError::NotFound("document"))?;
-            Ok((meta, bytes))
-        })
+        .read(
+            move |conn| -> Result<(GrantDocumentMeta, Vec<u8>), ReportError> {
+                let meta = store::document(conn, &id)?.ok_or(ReportError::NotFound("document"))?;
+                visible(conn, &actor, &meta.grant_id, false)
+                    .map_err(|_| ReportError::NotFound("document"))?;
+                let bytes =
+                    store::document_content(conn, &id)?.ok_or(ReportError::NotFound("document"))?;
+                Ok((meta, bytes))
+            },
+        )
         .await
 }
 
@@ -290,7 +300,10 @@ fn date(errors: &mut Vec<Invalid>, field: &str, value: &str, today: NaiveDate) -
     match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         Ok(d) if shaped => {
             if d > today {
-                errors.push(Invalid::new(field, format!("must not be after today ({today})")));
+                errors.push(Invalid::new(
+                    field,
+                    format!("must not be after today ({today})"),
+                ));
             }
             d
         }
@@ -401,7 +414,12 @@ pub async fn add_expense(
                     .iter()
                     .enumerate()
                     .filter(|(_, id)| !ours.contains(id))
-                    .map(|(i, _)| Invalid::new(format!("document_ids[{i}]"), "no such document of this grant"))
+                    .map(|(i, _)| {
+                        Invalid::new(
+                            format!("document_ids[{i}]"),
+                            "no such document of this grant",
+                        )
+                    })
                     .collect();
                 if !foreign.is_empty() {
                     return Err(ReportError::Invalid(foreign));
@@ -504,7 +522,10 @@ pub async fn submit_report(
                     "grant.report",
                     "grant",
                     &g.id,
-                    Some(format!("final report submitted ({} characters)", summary.chars().count())),
+                    Some(format!(
+                        "final report submitted ({} characters)",
+                        summary.chars().count()
+                    )),
                 )?;
                 crate::db::grants::load(conn, &g.id)?.ok_or(ReportError::NotFound("grant"))
             })
@@ -542,7 +563,9 @@ pub async fn check(
         .map(str::to_string);
     let mut errors = Vec::new();
     match (&reason, verdict) {
-        (None, Verdict::Reject) => errors.push(Invalid::new("reason", "a rejection needs a reason")),
+        (None, Verdict::Reject) => {
+            errors.push(Invalid::new("reason", "a rejection needs a reason"))
+        }
         (Some(r), _) if r.chars().count() > MAX_REASON_CHARS => errors.push(Invalid::new(
             "reason",
             format!("at most {MAX_REASON_CHARS} characters"),
@@ -553,7 +576,8 @@ pub async fn check(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<Expense, ReportError> {
-                let e = store::expense(conn, &expense_id)?.ok_or(ReportError::NotFound("expense"))?;
+                let e =
+                    store::expense(conn, &expense_id)?.ok_or(ReportError::NotFound("expense"))?;
                 let g = visible(conn, &actor, &e.grant_id, true)
                     .map_err(|_| ReportError::NotFound("expense"))?;
                 if !errors.is_empty() {
@@ -562,11 +586,15 @@ pub async fn check(
                 if !g.status.takes_checks() {
                     return Err(ReportError::Conflict(
                         "grant_not_checkable",
-                        format!("the grant is {}: its expenses are no longer checked", g.status),
+                        format!(
+                            "the grant is {}: its expenses are no longer checked",
+                            g.status
+                        ),
                     ));
                 }
                 // Read again under the grant's lock: a concurrent check may have come first.
-                let e = store::expense(conn, &expense_id)?.ok_or(ReportError::NotFound("expense"))?;
+                let e =
+                    store::expense(conn, &expense_id)?.ok_or(ReportError::NotFound("expense"))?;
                 if e.status != ExpenseStatus::Submitted {
                     return Err(already_checked(e.status));
                 }
@@ -599,7 +627,10 @@ pub async fn check(
                         "grant {}, amount {}{}",
                         g.id,
                         e.amount,
-                        reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                        reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
                     )),
                 )?;
                 let row = store::expense(conn, &e.id)?.ok_or(ReportError::NotFound("expense"))?;
@@ -648,7 +679,11 @@ mod tests {
     }
 
     fn fields(r: Result<CheckedExpense, Vec<Invalid>>) -> Vec<String> {
-        r.err().unwrap_or_default().into_iter().map(|i| i.field).collect()
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| i.field)
+            .collect()
     }
 
     #[test]
@@ -660,7 +695,12 @@ mod tests {
         assert_eq!(e.supplier_tax_code.as_deref(), Some("12345678903"));
         let mut no_code = good();
         no_code.supplier_tax_code = Some("  ".into());
-        assert_eq!(check_expense(&no_code, eur(), today()).unwrap().supplier_tax_code, None);
+        assert_eq!(
+            check_expense(&no_code, eur(), today())
+                .unwrap()
+                .supplier_tax_code,
+            None
+        );
         // Paid on the same day as today is fine.
         let mut same = good();
         same.paid_at = "2026-12-06".into();
@@ -686,10 +726,16 @@ mod tests {
         assert_eq!(fields(check_expense(&e, eur(), today())), ["paid_at"]);
         e = good();
         e.payment_method = "bitcoin".into();
-        assert_eq!(fields(check_expense(&e, eur(), today())), ["payment_method"]);
+        assert_eq!(
+            fields(check_expense(&e, eur(), today())),
+            ["payment_method"]
+        );
         e = good();
         e.supplier_tax_code = Some("12345678901".into());
-        assert_eq!(fields(check_expense(&e, eur(), today())), ["supplier_tax_code"]);
+        assert_eq!(
+            fields(check_expense(&e, eur(), today())),
+            ["supplier_tax_code"]
+        );
         e = good();
         e.category = "   ".into();
         e.supplier = "x".repeat(201);
@@ -700,7 +746,10 @@ mod tests {
         );
         e = good();
         e.document_ids = vec!["doc_a".into(), "doc_b".into(), "doc_a".into()];
-        assert_eq!(fields(check_expense(&e, eur(), today())), ["document_ids[2]"]);
+        assert_eq!(
+            fields(check_expense(&e, eur(), today())),
+            ["document_ids[2]"]
+        );
         e = good();
         e.document_ids = (0..21).map(|i| format!("doc_{i}")).collect();
         assert_eq!(fields(check_expense(&e, eur(), today())), ["document_ids"]);

@@ -63,8 +63,12 @@ impl fmt::Display for Refusal {
         f.write_str(match self {
             Refusal::Empty => "the file is empty",
             Refusal::TooLarge => "the file is larger than 10 MB",
-            Refusal::Archive => "archives (zip, gzip, …) are not accepted: upload each PDF, JPEG or PNG file itself",
-            Refusal::Markup => "HTML, SVG, XML and scripts are not accepted: upload a PDF, JPEG or PNG file",
+            Refusal::Archive => {
+                "archives (zip, gzip, …) are not accepted: upload each PDF, JPEG or PNG file itself"
+            }
+            Refusal::Markup => {
+                "HTML, SVG, XML and scripts are not accepted: upload a PDF, JPEG or PNG file"
+            }
             Refusal::BrokenPdf => "the file starts like a PDF but is not a complete PDF document",
             Refusal::BrokenPng => "the file starts like a PNG but is not a complete PNG image",
             Refusal::BrokenJpeg => "the file starts like a JPEG but is not a complete JPEG image",
@@ -75,9 +79,7 @@ impl fmt::Display for Refusal {
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 /// The last chunk of every PNG: length 0, `IEND`, and its fixed CRC.
-const PNG_IEND: [u8; 12] = [
-    0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
-];
+const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
 
 fn starts_with_ci(bytes: &[u8], prefix: &[u8]) -> bool {
     bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
@@ -92,7 +94,14 @@ fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
 /// Markup a browser would render or run, near the start of a file.
 fn looks_like_markup(head: &[u8]) -> bool {
     const TAGS: [&[u8]; 8] = [
-        b"<html", b"<!doctype", b"<script", b"<body", b"<svg", b"<?xml", b"<head", b"<iframe",
+        b"<html",
+        b"<!doctype",
+        b"<script",
+        b"<body",
+        b"<svg",
+        b"<?xml",
+        b"<head",
+        b"<iframe",
     ];
     TAGS.iter().any(|t| contains_ci(head, t))
 }
@@ -118,9 +127,8 @@ fn pdf(bytes: &[u8]) -> Result<DocumentKind, Refusal> {
 
 fn png(bytes: &[u8]) -> Result<DocumentKind, Refusal> {
     // Signature, then the IHDR chunk (length 13) first, then at least the IEND chunk.
-    let ihdr_first = bytes.len() >= 8 + 25 + 12
-        && bytes[8..12] == [0, 0, 0, 13]
-        && &bytes[12..16] == b"IHDR";
+    let ihdr_first =
+        bytes.len() >= 8 + 25 + 12 && bytes[8..12] == [0, 0, 0, 13] && &bytes[12..16] == b"IHDR";
     if !ihdr_first || !bytes.ends_with(&PNG_IEND) {
         return Err(Refusal::BrokenPng);
     }
@@ -213,10 +221,9 @@ pub fn safe_filename(raw: &str) -> String {
         return trimmed.to_string();
     }
     // Keep a short extension (`.pdf`) when cutting a long name.
-    let ext: Option<&str> = trimmed
-        .rsplit_once('.')
-        .map(|(_, e)| e)
-        .filter(|e| !e.is_empty() && e.chars().count() <= 10 && e.chars().all(char::is_alphanumeric));
+    let ext: Option<&str> = trimmed.rsplit_once('.').map(|(_, e)| e).filter(|e| {
+        !e.is_empty() && e.chars().count() <= 10 && e.chars().all(char::is_alphanumeric)
+    });
     let out = match ext {
         Some(ext) => {
             let keep = MAX_FILENAME_CHARS - ext.chars().count() - 1;
@@ -283,7 +290,9 @@ mod tests {
     }
 
     fn minimal_jpeg() -> Vec<u8> {
-        vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9]
+        vec![
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9,
+        ]
     }
 
     #[test]
@@ -356,7 +365,10 @@ mod tests {
     fn filenames_are_made_safe() {
         assert_eq!(safe_filename("fattura.pdf"), "fattura.pdf");
         assert_eq!(safe_filename("../../etc/passwd"), "passwd");
-        assert_eq!(safe_filename("C:\\Users\\x\\scontrino.jpg"), "scontrino.jpg");
+        assert_eq!(
+            safe_filename("C:\\Users\\x\\scontrino.jpg"),
+            "scontrino.jpg"
+        );
         assert_eq!(safe_filename("a\0b\r\nc.pdf"), "abc.pdf");
         assert_eq!(safe_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
         assert_eq!(safe_filename("say \"hi\".png"), "say 'hi'.png");

@@ -141,7 +141,9 @@ fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     for (name, filename, bytes) in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
         let disposition = match filename {
-            Some(f) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n"),
+            Some(f) => {
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+            }
             None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
         };
         body.extend_from_slice(disposition.as_bytes());
@@ -173,9 +175,12 @@ async fn upload(app: &TestApp, token: &str, grant: &str, filename: &str, bytes: 
 }
 
 async fn documents(app: &TestApp, token: &str, grant: &str) -> Vec<Value> {
-    app.get(&format!("/v1/grants/{grant}/documents?limit=200"), Some(token))
-        .await
-        .ok()["data"]
+    app.get(
+        &format!("/v1/grants/{grant}/documents?limit=200"),
+        Some(token),
+    )
+    .await
+    .ok()["data"]
         .as_array()
         .unwrap()
         .clone()
@@ -348,9 +353,12 @@ fn expense(document_ids: &[&str]) -> Value {
 }
 
 async fn expenses(app: &TestApp, token: &str, grant: &str) -> Vec<Value> {
-    app.get(&format!("/v1/grants/{grant}/expenses?limit=200"), Some(token))
-        .await
-        .ok()["data"]
+    app.get(
+        &format!("/v1/grants/{grant}/expenses?limit=200"),
+        Some(token),
+    )
+    .await
+    .ok()["data"]
         .as_array()
         .unwrap()
         .clone()
@@ -379,7 +387,11 @@ async fn expense_lines_are_checked_once_and_accepted_amounts_add_up() {
         let foreign = foreign.ok()["id"].as_str().unwrap().to_string();
 
         let res = app
-            .post(&format!("/v1/grants/{g}/expenses"), Some(&member), expense(&[&doc]))
+            .post(
+                &format!("/v1/grants/{g}/expenses"),
+                Some(&member),
+                expense(&[&doc]),
+            )
             .await;
         assert_eq!(res.status, 201, "{}", res.body);
         let e1 = res.body.clone();
@@ -401,11 +413,17 @@ async fn expense_lines_are_checked_once_and_accepted_amounts_add_up() {
             (json!({"paid_at": future}), "paid_at"),
             (json!({"paid_at": "5/12/2026"}), "paid_at"),
             (json!({"payment_method": "crypto"}), "payment_method"),
-            (json!({"supplier_tax_code": "12345678901"}), "supplier_tax_code"),
+            (
+                json!({"supplier_tax_code": "12345678901"}),
+                "supplier_tax_code",
+            ),
             (json!({"category": "   "}), "category"),
             (json!({"supplier": "x".repeat(201)}), "supplier"),
             (json!({"document_ids": [foreign]}), "document_ids[0]"),
-            (json!({"document_ids": [doc, "doc_nope"]}), "document_ids[1]"),
+            (
+                json!({"document_ids": [doc, "doc_nope"]}),
+                "document_ids[1]",
+            ),
             (json!({"document_ids": [doc, doc]}), "document_ids[1]"),
             (
                 json!({"document_ids": (0..21).map(|i| format!("doc_{i}")).collect::<Vec<_>>()}),
@@ -431,13 +449,21 @@ async fn expense_lines_are_checked_once_and_accepted_amounts_add_up() {
         app.post(&format!("/v1/grants/{g}/expenses"), Some(&member), nul)
             .await
             .assert_problem(422, "invalid_text");
-        app.post(&format!("/v1/grants/{g}/expenses"), Some(&s.c.member_b), expense(&[]))
-            .await
-            .assert_problem(404, "not_found");
+        app.post(
+            &format!("/v1/grants/{g}/expenses"),
+            Some(&s.c.member_b),
+            expense(&[]),
+        )
+        .await
+        .assert_problem(404, "not_found");
         for token in [&reviewer, &finance, &admin] {
-            app.post(&format!("/v1/grants/{g}/expenses"), Some(token), expense(&[]))
-                .await
-                .assert_problem(403, "forbidden");
+            app.post(
+                &format!("/v1/grants/{g}/expenses"),
+                Some(token),
+                expense(&[]),
+            )
+            .await
+            .assert_problem(403, "forbidden");
         }
         assert_eq!(app.count("grant_expenses").await, before);
         assert_eq!(app.count("grant_expense_documents").await, links);
@@ -488,16 +514,24 @@ async fn expense_lines_are_checked_once_and_accepted_amounts_add_up() {
 
         // Only reviewers and finance check; nothing moves on a refusal.
         for token in [&member, &admin, &s.partner] {
-            app.post(&format!("/v1/expenses/{id1}/accept"), Some(token), json!({}))
-                .await
-                .assert_problem(403, "forbidden");
+            app.post(
+                &format!("/v1/expenses/{id1}/accept"),
+                Some(token),
+                json!({}),
+            )
+            .await
+            .assert_problem(403, "forbidden");
         }
         app.post("/v1/expenses/exp_nope/accept", Some(&reviewer), json!({}))
             .await
             .assert_problem(404, "not_found");
-        app.post(&format!("/v1/expenses/{id2}/reject"), Some(&reviewer), json!({}))
-            .await
-            .assert_problem(422, "validation_failed");
+        app.post(
+            &format!("/v1/expenses/{id2}/reject"),
+            Some(&reviewer),
+            json!({}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
         app.post(
             &format!("/v1/expenses/{id2}/reject"),
             Some(&reviewer),
@@ -507,20 +541,29 @@ async fn expense_lines_are_checked_once_and_accepted_amounts_add_up() {
         .assert_problem(422, "validation_failed");
         assert!(accepted(&app, &g, 0).await);
         assert_eq!(
-            app.count("grant_expenses WHERE status <> 'submitted'").await,
+            app.count("grant_expenses WHERE status <> 'submitted'")
+                .await,
             0
         );
 
         let res = app
-            .post(&format!("/v1/expenses/{id1}/accept"), Some(&reviewer), json!({}))
+            .post(
+                &format!("/v1/expenses/{id1}/accept"),
+                Some(&reviewer),
+                json!({}),
+            )
             .await;
         assert_eq!(res.ok()["status"], "accepted");
         assert!(res.body["checked_at"].is_string());
         assert!(accepted(&app, &g, 12050).await);
         // Twice: 409, and the total does not move.
-        app.post(&format!("/v1/expenses/{id1}/accept"), Some(&finance), json!({}))
-            .await
-            .assert_problem(409, "expense_checked");
+        app.post(
+            &format!("/v1/expenses/{id1}/accept"),
+            Some(&finance),
+            json!({}),
+        )
+        .await
+        .assert_problem(409, "expense_checked");
         app.post(
             &format!("/v1/expenses/{id1}/reject"),
             Some(&finance),
@@ -556,7 +599,10 @@ async fn expense_lines_are_checked_once_and_accepted_amounts_add_up() {
             3
         );
         let listed = expenses(&app, &reviewer, &g).await;
-        let statuses: Vec<&str> = listed.iter().map(|e| e["status"].as_str().unwrap()).collect();
+        let statuses: Vec<&str> = listed
+            .iter()
+            .map(|e| e["status"].as_str().unwrap())
+            .collect();
         let mut sorted = statuses.clone();
         sorted.sort();
         assert_eq!(sorted, ["accepted", "accepted", "rejected"]);
@@ -574,7 +620,11 @@ async fn the_final_report_closes_the_door_to_new_lines_but_not_to_checks() {
         let doc = upload(&app, &member, &g, "fattura.pdf", &pdf()).await;
         let doc = doc.ok()["id"].as_str().unwrap().to_string();
         let e = app
-            .post(&format!("/v1/grants/{g}/expenses"), Some(&member), expense(&[&doc]))
+            .post(
+                &format!("/v1/grants/{g}/expenses"),
+                Some(&member),
+                expense(&[&doc]),
+            )
             .await;
         let e = e.ok()["id"].as_str().unwrap().to_string();
 
@@ -614,9 +664,13 @@ async fn the_final_report_closes_the_door_to_new_lines_but_not_to_checks() {
             app.count("grant_expenses").await,
             app.count("grant_documents").await,
         );
-        app.post(&format!("/v1/grants/{g}/expenses"), Some(&member), expense(&[]))
-            .await
-            .assert_problem(409, "report_submitted");
+        app.post(
+            &format!("/v1/grants/{g}/expenses"),
+            Some(&member),
+            expense(&[]),
+        )
+        .await
+        .assert_problem(409, "report_submitted");
         upload(&app, &member, &g, "late.pdf", &pdf())
             .await
             .assert_problem(409, "report_submitted");
@@ -625,7 +679,11 @@ async fn the_final_report_closes_the_door_to_new_lines_but_not_to_checks() {
         // The documents stay readable and the lines checkable.
         assert_eq!(documents(&app, &reviewer, &g).await.len(), 1);
         let res = app
-            .post(&format!("/v1/expenses/{e}/accept"), Some(&reviewer), json!({}))
+            .post(
+                &format!("/v1/expenses/{e}/accept"),
+                Some(&reviewer),
+                json!({}),
+            )
             .await;
         assert_eq!(res.ok()["status"], "accepted");
         assert!(accepted(&app, &g, 12050).await);
@@ -634,7 +692,11 @@ async fn the_final_report_closes_the_door_to_new_lines_but_not_to_checks() {
         let mut other = expense(&[]);
         other["amount"] = json!("10.00");
         let b_line = app
-            .post(&format!("/v1/grants/{}/expenses", s.grant_b), Some(&s.c.member_b), other)
+            .post(
+                &format!("/v1/grants/{}/expenses", s.grant_b),
+                Some(&s.c.member_b),
+                other,
+            )
             .await;
         let b_line = b_line.ok()["id"].as_str().unwrap().to_string();
         app.sql(&format!(
@@ -642,12 +704,20 @@ async fn the_final_report_closes_the_door_to_new_lines_but_not_to_checks() {
             s.grant_b
         ))
         .await;
-        app.post(&format!("/v1/expenses/{b_line}/accept"), Some(&reviewer), json!({}))
-            .await
-            .assert_problem(409, "grant_not_checkable");
-        app.post(&format!("/v1/grants/{}/expenses", s.grant_b), Some(&s.c.member_b), expense(&[]))
-            .await
-            .assert_problem(409, "grant_not_reporting");
+        app.post(
+            &format!("/v1/expenses/{b_line}/accept"),
+            Some(&reviewer),
+            json!({}),
+        )
+        .await
+        .assert_problem(409, "grant_not_checkable");
+        app.post(
+            &format!("/v1/grants/{}/expenses", s.grant_b),
+            Some(&s.c.member_b),
+            expense(&[]),
+        )
+        .await
+        .assert_problem(409, "grant_not_reporting");
         assert!(accepted(&app, &s.grant_b, 0).await);
     })
     .await;

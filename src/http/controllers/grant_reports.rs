@@ -73,6 +73,12 @@ impl From<GrantDocumentMeta> for DocumentView {
 
 pub type DocumentPage = Page<DocumentView>;
 
+/// A document's bytes, as uploaded.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct DocumentBytes(Vec<u8>);
+
 /// The multipart form of an upload: exactly one part, the file.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -178,7 +184,9 @@ async fn read_upload(
     }
     let multipart = header("content-type")
         .and_then(|c| c.parse::<actix_web::mime::Mime>().ok())
-        .is_some_and(|m| m.type_() == actix_web::mime::MULTIPART && m.subtype() == actix_web::mime::FORM_DATA);
+        .is_some_and(|m| {
+            m.type_() == actix_web::mime::MULTIPART && m.subtype() == actix_web::mime::FORM_DATA
+        });
     if !multipart {
         return Err(ApiError::UnsupportedMediaType(
             "expected Content-Type: multipart/form-data with one part named `file`".into(),
@@ -271,7 +279,7 @@ async fn read_upload(
     )
 )]
 #[post("/grants/{id}/documents")]
-pub async fn upload(
+pub async fn upload_document(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
@@ -302,7 +310,7 @@ pub async fn upload(
     )
 )]
 #[get("/grants/{id}/documents")]
-pub async fn list_documents(
+pub async fn list_grant_documents(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
@@ -335,16 +343,16 @@ pub async fn list_documents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The document's bytes, as an attachment", content(
-            (Vec<u8> = "application/pdf"),
-            (Vec<u8> = "image/jpeg"),
-            (Vec<u8> = "image/png"),
+            (DocumentBytes = "application/pdf"),
+            (DocumentBytes = "image/jpeg"),
+            (DocumentBytes = "image/png"),
         )),
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
     )
 )]
 #[get("/documents/{id}")]
-pub async fn download(
+pub async fn download_document(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
@@ -357,10 +365,7 @@ pub async fn download(
         .insert_header(("Content-Disposition", content_disposition(&meta.filename)))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Cache-Control", "private, no-store"))
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; sandbox",
-        ))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"))
         .body(bytes))
 }
 
@@ -386,7 +391,10 @@ pub struct CreateExpense {
     /// When it was paid, not after today.
     #[schema(pattern = r"^\d{4}-\d{2}-\d{2}$", example = "2026-12-01")]
     pub paid_at: String,
-    #[schema(pattern = "^(bank_transfer|card|cash|cheque|other)$", example = "bank_transfer")]
+    #[schema(
+        pattern = "^(bank_transfer|card|cash|cheque|other)$",
+        example = "bank_transfer"
+    )]
     pub payment_method: String,
     /// 0–20 distinct documents of this grant.
     #[serde(default)]
@@ -499,7 +507,7 @@ pub async fn create_expense(
     )
 )]
 #[get("/grants/{id}/expenses")]
-pub async fn list_expenses(
+pub async fn list_grant_expenses(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
@@ -568,15 +576,20 @@ impl From<GrantRow> for ReportView {
     )
 )]
 #[post("/grants/{id}/report")]
-pub async fn submit_report(
+pub async fn submit_grant_report(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
     body: ApiJson<SubmitReport>,
 ) -> ApiResult<HttpResponse> {
-    let g = app::submit_report(&state, principal, id.into_inner(), body.into_inner().summary)
-        .await
-        .map_err(to_api)?;
+    let g = app::submit_report(
+        &state,
+        principal,
+        id.into_inner(),
+        body.into_inner().summary,
+    )
+    .await
+    .map_err(to_api)?;
     Ok(HttpResponse::Ok().json(ReportView::from(g)))
 }
 
@@ -617,13 +630,20 @@ async fn check(
     )
 )]
 #[post("/expenses/{id}/accept")]
-pub async fn accept(
+pub async fn accept_expense(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
     body: ApiJson<CheckExpense>,
 ) -> ApiResult<HttpResponse> {
-    check(state, principal, id.into_inner(), Verdict::Accept, body.into_inner()).await
+    check(
+        state,
+        principal,
+        id.into_inner(),
+        Verdict::Accept,
+        body.into_inner(),
+    )
+    .await
 }
 
 /// Reject a submitted expense line, with a reason (reviewer, finance).
@@ -641,11 +661,18 @@ pub async fn accept(
     )
 )]
 #[post("/expenses/{id}/reject")]
-pub async fn reject(
+pub async fn reject_expense(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
     body: ApiJson<CheckExpense>,
 ) -> ApiResult<HttpResponse> {
-    check(state, principal, id.into_inner(), Verdict::Reject, body.into_inner()).await
+    check(
+        state,
+        principal,
+        id.into_inner(),
+        Verdict::Reject,
+        body.into_inner(),
+    )
+    .await
 }

@@ -96,13 +96,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pledges::erase)
                 .service(pledges::simulate)
                 .service(pledges::refund)
-                .service(grant_reports::upload)
-                .service(grant_reports::list_documents)
-                .service(grant_reports::download)
+                .service(grant_reports::upload_document)
+                .service(grant_reports::list_grant_documents)
+                .service(grant_reports::download_document)
                 .service(grant_reports::create_expense)
-                .service(grant_reports::list_expenses)
-                .service(grant_reports::submit_report)
-                .service(grant_reports::accept)
-                .service(grant_reports::reject),
+                .service(grant_reports::list_grant_expenses)
+                .service(grant_reports::submit_grant_report)
+                .service(grant_reports::accept_expense)
+                .service(grant_reports::reject_expense),
         );
 }
