@@ -293,6 +293,18 @@ async fn documents_are_recognised_by_their_bytes_and_served_only_as_attachments(
         res.assert_problem(422, "validation_failed");
         let res = post_form(&app, &member, &g, form(&[])).await;
         assert!(matches!(res.status.as_u16(), 400 | 422), "{}", res.body);
+        // Part headers are bounded; a long name is cut, not refused.
+        let res = upload(&app, &member, &g, &"n".repeat(9 * 1024), &pdf).await;
+        res.assert_problem(400, "bad_multipart");
+        let mut endless = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+        )
+        .into_bytes();
+        for i in 0..2000 {
+            endless.extend_from_slice(format!("X-Pad-{i}: {}\r\n", "p".repeat(40)).as_bytes());
+        }
+        let res = post_form(&app, &member, &g, endless).await;
+        res.assert_problem(400, "bad_multipart");
         // Not multipart at all.
         let res = app
             .send(

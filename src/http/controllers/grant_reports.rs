@@ -88,8 +88,11 @@ pub struct DocumentUpload {
     pub file: Vec<u8>,
 }
 
-/// The part headers and preamble before the file's bytes begin.
-const PART_HEADERS_LIMIT: usize = 16 * 1024;
+/// The file part's headers, as parsed (names and values).
+const PART_HEADERS_LIMIT: usize = 8 * 1024;
+/// What is read before the file part's headers are parsed (preamble, boundary, headers):
+/// beyond it the body is refused before the parser buffers more.
+const BEFORE_FILE_LIMIT: usize = 2 * PART_HEADERS_LIMIT;
 /// What a multipart body may carry besides the file: boundaries, part headers, epilogue.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 /// The largest upload body read.
@@ -106,7 +109,7 @@ enum Stop {
 }
 
 /// The request body as the multipart parser reads it: at most `limit` bytes in all, the first
-/// part's headers within [`PART_HEADERS_LIMIT`], and one chunk per poll (the parser would
+/// part's headers within [`BEFORE_FILE_LIMIT`], and one chunk per poll (the parser would
 /// otherwise pull everything that has arrived into its own buffer at once).
 struct Bounded<S> {
     inner: S,
@@ -139,7 +142,7 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for Bounded<S
                     self.stop.set(Stop::TooLarge);
                     return Poll::Ready(Some(Err(PayloadError::Overflow)));
                 }
-                if !self.started.get() && before > PART_HEADERS_LIMIT {
+                if !self.started.get() && before > BEFORE_FILE_LIMIT {
                     self.stop.set(Stop::HeadersTooLarge);
                     return Poll::Ready(Some(Err(PayloadError::Overflow)));
                 }
@@ -162,7 +165,7 @@ fn multipart_error(e: MultipartError, stop: Stop) -> ApiError {
     match stop {
         Stop::TooLarge => ApiError::PayloadTooLarge,
         Stop::HeadersTooLarge => bad_multipart(format!(
-            "the file part's headers exceed {PART_HEADERS_LIMIT} bytes"
+            "the file part's headers do not end within {BEFORE_FILE_LIMIT} bytes"
         )),
         Stop::Reading => bad_multipart(format!("malformed multipart body: {e}")),
     }
@@ -219,6 +222,16 @@ async fn read_upload(
                     "file",
                     "send exactly one part, the file",
                 ));
+            }
+            let header_bytes: usize = field
+                .headers()
+                .iter()
+                .map(|(n, v)| n.as_str().len() + v.len())
+                .sum();
+            if header_bytes > PART_HEADERS_LIMIT {
+                return Err(bad_multipart(format!(
+                    "the file part's headers exceed {PART_HEADERS_LIMIT} bytes"
+                )));
             }
             let disposition = field.content_disposition();
             let name = disposition.and_then(|d| d.get_name()).unwrap_or_default();
