@@ -61,6 +61,15 @@ impl From<GrantError> for ReportError {
     }
 }
 
+/// A grant the caller may not read hides what hangs from it: `what` is not found. Other
+/// failures (the database) stay what they are.
+fn hidden_as(what: &'static str) -> impl Fn(GrantError) -> ReportError {
+    move |e| match e {
+        GrantError::NotFound | GrantError::Forbidden => ReportError::NotFound(what),
+        other => other.into(),
+    }
+}
+
 fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> ReportError {
     ReportError::Invalid(vec![Invalid::new(field, message)])
 }
@@ -215,8 +224,7 @@ pub async fn document(
         .read(
             move |conn| -> Result<(GrantDocumentMeta, Vec<u8>), ReportError> {
                 let meta = store::document(conn, &id)?.ok_or(ReportError::NotFound("document"))?;
-                visible(conn, &actor, &meta.grant_id, false)
-                    .map_err(|_| ReportError::NotFound("document"))?;
+                visible(conn, &actor, &meta.grant_id, false).map_err(hidden_as("document"))?;
                 let bytes =
                     store::document_content(conn, &id)?.ok_or(ReportError::NotFound("document"))?;
                 Ok((meta, bytes))
@@ -578,8 +586,7 @@ pub async fn check(
             write_tx(conn, |conn| -> Result<Expense, ReportError> {
                 let e =
                     store::expense(conn, &expense_id)?.ok_or(ReportError::NotFound("expense"))?;
-                let g = visible(conn, &actor, &e.grant_id, true)
-                    .map_err(|_| ReportError::NotFound("expense"))?;
+                let g = visible(conn, &actor, &e.grant_id, true).map_err(hidden_as("expense"))?;
                 if !errors.is_empty() {
                     return Err(ReportError::Invalid(errors));
                 }
@@ -604,7 +611,8 @@ pub async fn check(
                 };
                 let t = now();
                 if !store::mark_checked(conn, &e.id, status, reason.as_deref(), &actor.sub, t)? {
-                    return Err(already_checked(ExpenseStatus::Accepted));
+                    let now_is = store::expense(conn, &e.id)?.map_or(status, |x| x.status);
+                    return Err(already_checked(now_is));
                 }
                 if verdict == Verdict::Accept
                     && !crate::db::grants::add_accepted(conn, &g.id, e.amount)?
