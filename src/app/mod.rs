@@ -11,6 +11,7 @@ pub mod deliveries;
 pub mod donors;
 pub mod funds;
 pub mod grant_decisions;
+pub mod grant_reports;
 pub mod grants;
 pub mod invalid;
 pub mod match_money;

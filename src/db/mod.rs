@@ -8,6 +8,7 @@ pub mod cached;
 pub mod campaigns;
 pub mod errors;
 pub mod funders;
+pub mod grant_reports;
 pub mod grants;
 pub mod group_commit;
 pub mod holds;

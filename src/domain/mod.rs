@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod chart;
 pub mod delivery;
 pub mod destination;
+pub mod document;
 pub mod donor_identity;
 pub mod email;
 pub mod fund;

@@ -36,6 +36,7 @@ use utoipa_actix_web::AppExt;
         (name = "campaigns", description = "Campaigns and their lifecycle"),
         (name = "payments", description = "Pledges, payment-provider webhooks, donor data"),
         (name = "finance", description = "Ledger, reconciliation, settlement and the treasury"),
+        (name = "grants", description = "Committed matches paid against the association's report: tranches, expenses, documents, approval, review, revocation, recovery"),
         (name = "transparency", description = "The public award register (D.Lgs. 33/2013)"),
         (name = "receipts", description = "Donors' tax receipts and associations' yearly lists"),
         (name = "ops", description = "Health, readiness, metrics")

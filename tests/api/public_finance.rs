@@ -1108,7 +1108,10 @@ async fn an_upgrade_gives_past_donations_their_receipts_and_past_commitments_the
             .await;
         let g = &grants.ok()["data"][0];
         assert_eq!(g["payment_plan"], "on_commitment");
-        assert_eq!(g["awarded"], app.campaign_view(&cmp).await["match"]["amount"]);
+        assert_eq!(
+            g["awarded"],
+            app.campaign_view(&cmp).await["match"]["amount"]
+        );
         assert_eq!(g["paid"], "0.00");
         assert_eq!(g["payable"], g["awarded"]);
         assert_eq!(g["parts"].as_array().unwrap().len(), 2);

@@ -1,5 +1,5 @@
 -- Grants (issue 38): a committed match is paid against an agreement and reported spending.
--- See docs/adr/0015-grants-and-documents.md.
+-- See docs/adr/0015-grant-documents-in-the-database.md and docs/adr/0016-grants-paid-by-plan.md.
 
 ALTER TABLE funds ADD COLUMN payment_plan TEXT NOT NULL DEFAULT 'on_commitment'
     CHECK (payment_plan IN ('on_commitment', 'tranches'));

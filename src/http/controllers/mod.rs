@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod finance;
 pub mod funders;
 pub mod funds;
+pub mod grant_reports;
 pub mod grants;
 pub mod ops;
 pub mod partners;
@@ -101,6 +102,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pledges::list)
                 .service(pledges::erase)
                 .service(pledges::simulate)
-                .service(pledges::refund),
+                .service(pledges::refund)
+                .service(grant_reports::upload_document)
+                .service(grant_reports::list_grant_documents)
+                .service(grant_reports::download_document)
+                .service(grant_reports::create_expense)
+                .service(grant_reports::list_grant_expenses)
+                .service(grant_reports::submit_grant_report)
+                .service(grant_reports::accept_expense)
+                .service(grant_reports::reject_expense),
         );
 }
