@@ -210,6 +210,31 @@ impl<T: serde::de::DeserializeOwned + 'static, const LIMIT: usize> FromRequest
     }
 }
 
+/// A JSON body that may be left out: a request with no body at all (no `Content-Type`, no
+/// length) is `T::default()`; anything sent is read as [`ApiJson`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let absent = req.headers().get("content-type").is_none()
+            && BodyPreamble::of(req).content_length.unwrap_or(0) == 0;
+        if absent {
+            return Box::pin(async { Ok(OptionalJson(T::default())) });
+        }
+        let inner = ApiJson::<T>::from_request(req, payload);
+        Box::pin(async move { inner.await.map(|j| OptionalJson(j.0)) })
+    }
+}
+
 /// Parses `bytes` as `T`, naming the offending field on failure. Text that can never be stored
 /// (a NUL character, bytes that are not UTF-8, a lone surrogate escape) is refused first, with
 /// `422 invalid_text` ([`super::text::check_json`]: one pass over the bytes).

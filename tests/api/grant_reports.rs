@@ -97,7 +97,7 @@ async fn scene(app: &TestApp) -> Scene {
 
 // --- files -------------------------------------------------------------------------------
 
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n110\n%%EOF\n".to_vec()
 }
 
@@ -170,7 +170,13 @@ async fn post_form(app: &TestApp, token: &str, grant: &str, body: Vec<u8>) -> Re
     .await
 }
 
-async fn upload(app: &TestApp, token: &str, grant: &str, filename: &str, bytes: &[u8]) -> Response {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    grant: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> Response {
     post_form(app, token, grant, form(&[("file", Some(filename), bytes)])).await
 }
 

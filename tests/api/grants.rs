@@ -529,3 +529,158 @@ async fn a_report_not_submitted_in_time_makes_the_grant_overdue_and_revokes_noth
     })
     .await;
 }
+
+/// An expense line of `euros` backed by document `doc`.
+async fn spend(app: &TestApp, token: &str, grant: &str, euros: &str, doc: &str) -> String {
+    let today = chrono::Utc::now().date_naive();
+    let res = app
+        .post(
+            &format!("/v1/grants/{grant}/expenses"),
+            Some(token),
+            json!({
+                "category": "Educatori", "supplier": "Cooperativa Aurora", "document_number": format!("F-{euros}"),
+                "document_date": (today - chrono::Days::new(20)).to_string(), "amount": euros,
+                "paid_at": (today - chrono::Days::new(10)).to_string(), "payment_method": "bank_transfer",
+                "document_ids": [doc],
+            }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.body["id"].as_str().unwrap().to_string()
+}
+
+#[actix_web::test]
+async fn a_report_below_the_cost_with_a_line_rejected_gets_the_balance_due_by_the_rule_paid_once() {
+    each_backend(|app| async move {
+        // Goal 40,000.00, award 20,000.00, advance 40 %: 8,000.00 paid at once.
+        let w = won(
+            &app,
+            json!({"payment_plan": "tranches", "advance_ratio": "0.4"}),
+        )
+        .await;
+        let finance = app.staff("finance").await;
+        let reviewer = app.staff("reviewer").await;
+        pay(&app, &w.c.fund, "ADV-1").await;
+        let up = crate::grant_reports::upload(
+            &app,
+            &w.c.member_a,
+            &w.grant,
+            "fattura.pdf",
+            &crate::grant_reports::pdf(),
+        )
+        .await;
+        assert_eq!(up.status, 201, "{}", up.body);
+        let doc = up.body["id"].as_str().unwrap().to_string();
+        let a = spend(&app, &w.c.member_a, &w.grant, "15000.00", &doc).await;
+        let b = spend(&app, &w.c.member_a, &w.grant, "5000.00", &doc).await;
+        let c = spend(&app, &w.c.member_a, &w.grant, "10000.00", &doc).await;
+        app.post(
+            &format!("/v1/grants/{}/report", w.grant),
+            Some(&w.c.member_a),
+            json!({"summary": "Fatto."}),
+        )
+        .await
+        .ok();
+        let approve = format!("/v1/grants/{}/approve-report", w.grant);
+        // Lines still unchecked: refused, nothing changes.
+        app.post_empty(&approve, Some(&finance))
+            .await
+            .assert_problem(409, "expenses_unchecked");
+        app.post_empty(&format!("/v1/expenses/{a}/accept"), Some(&reviewer))
+            .await
+            .ok();
+        app.post(
+            &format!("/v1/expenses/{b}/reject"),
+            Some(&reviewer),
+            json!({"reason": "not in the cost plan"}),
+        )
+        .await
+        .ok();
+        app.post_empty(&format!("/v1/expenses/{c}/accept"), Some(&finance))
+            .await
+            .ok();
+        // A reviewer checks lines but does not approve.
+        app.post_empty(&approve, Some(&reviewer))
+            .await
+            .assert_problem(403, "forbidden");
+        let g = app.post_empty(&approve, Some(&finance)).await.ok().clone();
+        // Accepted 25,000.00 of 40,000.00: due 20,000.00 × 25,000 ÷ 40,000 = 12,500.00;
+        // balance 12,500.00 − 8,000.00 = 4,500.00; 7,500.00 back to the fund.
+        assert_eq!(g["status"], "approved");
+        assert_eq!(g["accepted_expenses"], "25000.00");
+        assert_eq!(g["due"], "12500.00");
+        assert_eq!(g["payable"], "4500.00");
+        assert_eq!(g["released"], "7500.00");
+        assert_eq!(g["recoverable"], "0.00");
+        assert_eq!(g["award_status"], "reduced");
+        let f = fund(&app, &w.c.fund).await;
+        assert_eq!(f["committed"], "4500.00");
+        assert_eq!(f["available"], "587500.00");
+        app.post_empty(&approve, Some(&finance))
+            .await
+            .assert_problem(409, "grant_not_reported");
+        let batch = pay(&app, &w.c.fund, "BAL-1").await;
+        assert_eq!(batch["total"], "4500.00");
+        assert_eq!(batch["items"][0]["commitments"][0]["tranche"], "balance");
+        let g = grant(&app, &finance, &w.grant).await;
+        assert_eq!(g["status"], "closed");
+        assert_eq!(g["paid"], "12500.00");
+        // Paid once: nothing more to put in a batch.
+        app.post(
+            "/v1/settlements",
+            Some(&finance),
+            json!({"fund_id": w.c.fund}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        assert_eq!(fund(&app, &w.c.fund).await["settled"], "12500.00");
+        assert_eq!(
+            app.campaign_view(&w.campaign).await["match"]["status"],
+            "settled"
+        );
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn less_spent_than_the_advance_makes_the_difference_recoverable() {
+    each_backend(|app| async move {
+        let w = won(&app, json!({"payment_plan": "tranches", "advance_ratio": "0.4"})).await;
+        let finance = app.staff("finance").await;
+        pay(&app, &w.c.fund, "ADV-1").await;
+        let doc = crate::grant_reports::upload(&app, &w.c.member_a, &w.grant, "ricevuta.pdf", &crate::grant_reports::pdf()).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let a = spend(&app, &w.c.member_a, &w.grant, "10000.00", &doc).await;
+        app.post(&format!("/v1/grants/{}/report", w.grant), Some(&w.c.member_a), json!({"summary": "Ridotto."}))
+            .await
+            .ok();
+        app.post_empty(&format!("/v1/expenses/{a}/accept"), Some(&finance)).await.ok();
+        let g = app
+            .post_empty(&format!("/v1/grants/{}/approve-report", w.grant), Some(&finance))
+            .await
+            .ok()
+            .clone();
+        // Due 20,000.00 × 10,000 ÷ 40,000 = 5,000.00 < 8,000.00 paid: 3,000.00 recoverable,
+        // the 12,000.00 never paid goes back.
+        assert_eq!(g["due"], "5000.00");
+        assert_eq!(g["recoverable"], "3000.00");
+        assert_eq!(g["released"], "12000.00");
+        assert_eq!(g["payable"], "0.00");
+        assert_eq!(g["status"], "approved");
+        app.post(
+            &format!("/v1/grants/{}/recoveries", w.grant),
+            Some(&finance),
+            json!({"amount": "3000.00", "received_at": rfc3339(chrono::Duration::hours(-1)), "bank_reference": "RIMB-1"}),
+        )
+        .await
+        .ok();
+        let g = grant(&app, &finance, &w.grant).await;
+        assert_eq!(g["status"], "closed");
+        assert_eq!(fund(&app, &w.c.fund).await["settled"], "5000.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}

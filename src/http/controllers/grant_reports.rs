@@ -7,7 +7,7 @@ use crate::db::models::{GrantDocumentMeta, GrantRow};
 use crate::domain::document::{MAX_DOCUMENT_BYTES, content_disposition};
 use crate::domain::grant::{ExpenseStatus, GrantStatus, PaymentMethod};
 use crate::http::error::{ApiError, ApiResult, FieldError};
-use crate::http::extract::{ApiJson, Page, PageParams, Principal, check_limit};
+use crate::http::extract::{ApiJson, OptionalJson, Page, PageParams, Principal, check_limit};
 use crate::http::views::{money, ts};
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::error::PayloadError;
@@ -606,7 +606,7 @@ pub async fn submit_grant_report(
     Ok(HttpResponse::Ok().json(ReportView::from(g)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckExpense {
     /// Required (1–1000 characters) to reject; optional to accept.
@@ -632,7 +632,7 @@ async fn check(
 #[utoipa::path(
     tag = "grants",
     params(("id" = String, Path, description = "Expense id (`exp_…`)")),
-    request_body = CheckExpense,
+    request_body(content = CheckExpense, description = "Optional: `{\"reason\"}` (the body may be left out)"),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ExpenseView),
@@ -647,7 +647,7 @@ pub async fn accept_expense(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-    body: ApiJson<CheckExpense>,
+    body: OptionalJson<CheckExpense>,
 ) -> ApiResult<HttpResponse> {
     check(
         state,
