@@ -541,7 +541,10 @@ pub fn validate(input: FundInput, city: &str) -> Result<NewFund, Vec<Invalid>> {
     let public = PublicFields::check(input.public, &mut errors);
     let advance_ratio = match (input.payment_plan, input.advance_ratio.as_deref()) {
         (crate::domain::grant::PaymentPlan::OnCommitment, Some(_)) => {
-            errors.push(Invalid::new("advance_ratio", "only for funds paid in tranches"));
+            errors.push(Invalid::new(
+                "advance_ratio",
+                "only for funds paid in tranches",
+            ));
             None
         }
         (crate::domain::grant::PaymentPlan::OnCommitment, None) => None,

@@ -14,8 +14,7 @@ use crate::db::queries::audit;
 use crate::db::schema::{grant_expenses, grants, match_parts};
 use crate::db::{DbConnection, DbError, ledger, write_tx};
 use crate::domain::grant::{
-    self, AwardStatus, ExpenseStatus, GrantFacts, GrantStatus, PaymentPlan, Position,
-    TrancheStatus,
+    self, AwardStatus, ExpenseStatus, GrantFacts, GrantStatus, PaymentPlan, Position, TrancheStatus,
 };
 use crate::domain::ids::{self, SettlementId};
 use crate::domain::role::Role;
@@ -200,8 +199,22 @@ fn apply(
     let t = now();
     for (part, plan) in parts.iter().zip(plans) {
         store::cancel_open_tranches(conn, &grant.id, &part.funder_id)?;
-        move_money(conn, grant, part, ledger::Movement::Decommit, plan.release, memo)?;
-        move_money(conn, grant, part, ledger::Movement::Reclaim, plan.reclaim, memo)?;
+        move_money(
+            conn,
+            grant,
+            part,
+            ledger::Movement::Decommit,
+            plan.release,
+            memo,
+        )?;
+        move_money(
+            conn,
+            grant,
+            part,
+            ledger::Movement::Reclaim,
+            plan.reclaim,
+            memo,
+        )?;
         if let Some((kind, amount)) = plan.payable {
             store::insert_tranche(
                 conn,
@@ -288,7 +301,12 @@ fn close_if_done(conn: &mut DbConnection, grant_id: &str) -> Result<(), GrantErr
             .iter()
             .all(|p| position(p).committed() == 0 && p.recoverable == 0)
         {
-            store::move_status(conn, grant_id, &[GrantStatus::Approved], GrantStatus::Closed)?;
+            store::move_status(
+                conn,
+                grant_id,
+                &[GrantStatus::Approved],
+                GrantStatus::Closed,
+            )?;
         }
     }
     Ok(())
@@ -495,7 +513,14 @@ pub fn revoke(
     if after.recoverable > 0 {
         crate::notify::grant_recovery_requested(conn, &after)?;
     }
-    audit(conn, actor, "grant.revoke", "grant", &g.id, Some(reason.to_string()))?;
+    audit(
+        conn,
+        actor,
+        "grant.revoke",
+        "grant",
+        &g.id,
+        Some(reason.to_string()),
+    )?;
     Ok(after)
 }
 
@@ -537,7 +562,14 @@ pub fn record_recovery(
         if share == 0 {
             continue;
         }
-        move_money(conn, &g, part, ledger::Movement::Recover, share, "money paid back")?;
+        move_money(
+            conn,
+            &g,
+            part,
+            ledger::Movement::Recover,
+            share,
+            "money paid back",
+        )?;
         let after = GrantPartRow {
             recoverable: part.recoverable - share,
             recovered: part.recovered + share,
@@ -767,4 +799,3 @@ pub fn details(conn: &mut DbConnection, grant: GrantRow) -> QueryResult<GrantDet
         tranches,
     })
 }
-

@@ -176,7 +176,9 @@ pub fn create(
                     .first::<(MatchState, Option<String>)>(conn)?;
                 return Err(SettlementError::NotPayable(format!(
                     "commitment {id} has nothing payable by this funder now (its match is {status}{}; a tranche may be paid, in an open batch, or not yet due)",
-                    grant.map(|g| format!(", its grant {g}")).unwrap_or_default()
+                    grant
+                        .map(|g| format!(", its grant {g}"))
+                        .unwrap_or_default()
                 )));
             }
         }

@@ -42,7 +42,11 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<Option<GrantRow>> 
 }
 
 /// Opens a grant with its parts; false (nothing written) when the campaign already has one.
-pub fn insert(conn: &mut DbConnection, grant: &GrantRow, parts: &[GrantPartRow]) -> QueryResult<bool> {
+pub fn insert(
+    conn: &mut DbConnection,
+    grant: &GrantRow,
+    parts: &[GrantPartRow],
+) -> QueryResult<bool> {
     if load(conn, &grant.id)?.is_some() {
         return Ok(false);
     }
@@ -215,13 +219,15 @@ pub fn add_accepted(conn: &mut DbConnection, grant_id: &str, delta: i64) -> Quer
     Ok(diesel::update(
         grants::table
             .find(grant_id)
-            .filter(grants::status.eq_any(
-                GrantStatus::ALL
-                    .iter()
-                    .copied()
-                    .filter(|s| s.takes_checks())
-                    .collect::<Vec<_>>(),
-            ))
+            .filter(
+                grants::status.eq_any(
+                    GrantStatus::ALL
+                        .iter()
+                        .copied()
+                        .filter(|s| s.takes_checks())
+                        .collect::<Vec<_>>(),
+                ),
+            )
             .filter(grants::accepted_expenses.ge(-delta)),
     )
     .set((

@@ -389,7 +389,8 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     for (f, a) in holds {
         *held_by_funder.entry(f).or_default() += a;
     }
-    let recoverable_by_funder = grants_add_up(conn, &all_campaigns, &mut by_funder, &mut violations)?;
+    let recoverable_by_funder =
+        grants_add_up(conn, &all_campaigns, &mut by_funder, &mut violations)?;
     for x in &all_funders {
         let (r, cm, st) = by_funder.get(&x.id).copied().unwrap_or_default();
         for (check, row, parts) in [
@@ -519,7 +520,10 @@ fn grants_add_up(
             violations.push(v(
                 "grant_awarded",
                 &g.id,
-                format!("awarded {} but the committed match is {}", g.awarded, c.match_amount),
+                format!(
+                    "awarded {} but the committed match is {}",
+                    g.awarded, c.match_amount
+                ),
             ));
         }
         for p in &mine {
@@ -552,9 +556,7 @@ fn grants_add_up(
             GrantStatus::Revoked => 0,
             _ => g.due.unwrap_or(g.award_limit).min(g.award_limit),
         };
-        if (g.paid - ceiling).max(0) != g.recoverable + g.recovered
-            && g.paid - ceiling > 0
-        {
+        if (g.paid - ceiling).max(0) != g.recoverable + g.recovered && g.paid - ceiling > 0 {
             violations.push(v(
                 "grant_recoverable",
                 &g.id,

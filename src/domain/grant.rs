@@ -116,7 +116,10 @@ impl GrantStatus {
     pub fn pays(self) -> bool {
         matches!(
             self,
-            GrantStatus::Open | GrantStatus::Reported | GrantStatus::Approved | GrantStatus::Overdue
+            GrantStatus::Open
+                | GrantStatus::Reported
+                | GrantStatus::Approved
+                | GrantStatus::Overdue
         )
     }
 
@@ -258,7 +261,10 @@ pub struct PartPlan {
 pub fn plan(grant: &GrantFacts, parts: &[Position]) -> Option<Vec<PartPlan>> {
     let ceiling = match grant.status {
         GrantStatus::Revoked => 0,
-        _ => grant.due.unwrap_or(grant.award_limit).min(grant.award_limit),
+        _ => grant
+            .due
+            .unwrap_or(grant.award_limit)
+            .min(grant.award_limit),
     };
     let weights: Vec<i64> = parts.iter().map(|p| p.awarded).collect();
     // A funder's share can never exceed what it has not released: paid or still committed.

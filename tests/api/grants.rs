@@ -85,7 +85,11 @@ async fn fund(app: &TestApp, id: &str) -> Value {
 async fn pay(app: &TestApp, fund_id: &str, reference: &str) -> Value {
     let finance = app.staff("finance").await;
     let res = app
-        .post("/v1/settlements", Some(&finance), json!({"fund_id": fund_id}))
+        .post(
+            "/v1/settlements",
+            Some(&finance),
+            json!({"fund_id": fund_id}),
+        )
         .await;
     assert_eq!(res.status, 201, "{}", res.body);
     let batch = res.body.clone();
@@ -133,9 +137,13 @@ async fn a_match_committed_on_commitment_opens_a_grant_paid_in_full_once() {
         assert_eq!(g["payable"], "0.00");
         assert_eq!(g["tranches"][0]["status"], "paid");
         // Nothing left to pay: a second batch finds nothing.
-        app.post("/v1/settlements", Some(&finance), json!({"fund_id": w.c.fund}))
-            .await
-            .assert_problem(422, "validation_failed");
+        app.post(
+            "/v1/settlements",
+            Some(&finance),
+            json!({"fund_id": w.c.fund}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
         assert_eq!(fund(&app, &w.c.fund).await["settled"], "20000.00");
         app.assert_reconciled().await;
     })
@@ -163,19 +171,26 @@ async fn a_fund_in_tranches_pays_the_advance_and_holds_the_balance_until_the_rep
         assert_eq!(g["paid"], "8000.00");
         assert_eq!(g["not_yet_payable"], "12000.00");
         // The balance is not payable before the report is approved.
-        app.post("/v1/settlements", Some(&finance), json!({"fund_id": w.c.fund}))
-            .await
-            .assert_problem(422, "validation_failed");
+        app.post(
+            "/v1/settlements",
+            Some(&finance),
+            json!({"fund_id": w.c.fund}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
         // Approving with no report submitted is refused, and changes nothing.
-        app.post_empty(&format!("/v1/grants/{}/approve-report", w.grant), Some(&finance))
-            .await
-            .assert_problem(409, "report_not_submitted");
+        app.post_empty(
+            &format!("/v1/grants/{}/approve-report", w.grant),
+            Some(&finance),
+        )
+        .await
+        .assert_problem(409, "report_not_submitted");
         let f = fund(&app, &w.c.fund).await;
         assert_eq!(f["committed"], "12000.00");
         assert_eq!(f["settled"], "8000.00");
         // The report is due 90 days after the decision.
-        let due = chrono::DateTime::parse_from_rfc3339(g["report_due_at"].as_str().unwrap())
-            .unwrap();
+        let due =
+            chrono::DateTime::parse_from_rfc3339(g["report_due_at"].as_str().unwrap()).unwrap();
         let days = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
         assert!((88..=90).contains(&days), "{days}");
         app.assert_reconciled().await;
@@ -204,9 +219,13 @@ async fn money_lost_after_the_decision_puts_the_grant_under_review_and_nothing_i
         assert_eq!(g["status"], "under_review");
         assert_eq!(g["payable"], "0.00");
         // Nothing of it can be paid.
-        app.post("/v1/settlements", Some(&finance), json!({"fund_id": w.c.fund}))
-            .await
-            .assert_problem(422, "validation_failed");
+        app.post(
+            "/v1/settlements",
+            Some(&finance),
+            json!({"fund_id": w.c.fund}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
         app.post(
             "/v1/settlements",
             Some(&finance),
@@ -217,9 +236,13 @@ async fn money_lost_after_the_decision_puts_the_grant_under_review_and_nothing_i
         // A reviewer may not decide; a reduction above the award is refused.
         let reviewer = app.staff("reviewer").await;
         let url = format!("/v1/grants/{}/review", w.grant);
-        app.post(&url, Some(&reviewer), json!({"outcome": "confirm", "reason": "ok"}))
-            .await
-            .assert_problem(403, "forbidden");
+        app.post(
+            &url,
+            Some(&reviewer),
+            json!({"outcome": "confirm", "reason": "ok"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
         app.post(
             &url,
             Some(&finance),
@@ -234,7 +257,10 @@ async fn money_lost_after_the_decision_puts_the_grant_under_review_and_nothing_i
         )
         .await
         .assert_problem(422, "validation_failed");
-        assert_eq!(grant(&app, &finance, &w.grant).await["status"], "under_review");
+        assert_eq!(
+            grant(&app, &finance, &w.grant).await["status"],
+            "under_review"
+        );
         // Finance reduces the award to 10,000.00: the rest goes back to the fund.
         let available_before = fund(&app, &w.c.fund).await["available"].clone();
         let res = app
@@ -256,9 +282,13 @@ async fn money_lost_after_the_decision_puts_the_grant_under_review_and_nothing_i
         let after: f64 = f["available"].as_str().unwrap().parse().unwrap();
         assert_eq!((after - before).round() as i64, 10_000);
         // Deciding again is refused: it is no longer under review.
-        app.post(&url, Some(&finance), json!({"outcome": "confirm", "reason": "x"}))
-            .await
-            .assert_problem(409, "grant_not_under_review");
+        app.post(
+            &url,
+            Some(&finance),
+            json!({"outcome": "confirm", "reason": "x"}),
+        )
+        .await
+        .assert_problem(409, "grant_not_under_review");
         let batch = pay(&app, &w.c.fund, "RED-1").await;
         assert_eq!(batch["total"], "10000.00");
         app.assert_reconciled().await;

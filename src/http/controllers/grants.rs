@@ -273,7 +273,9 @@ async fn after(state: &AppState, g: crate::db::models::GrantRow) -> ApiResult<Ht
         association_id: None,
         partner_id: None,
     };
-    let d = crate::app::grant_decisions::get(state, principal, g.id).await.map_err(grant_error)?;
+    let d = crate::app::grant_decisions::get(state, principal, g.id)
+        .await
+        .map_err(grant_error)?;
     Ok(HttpResponse::Ok().json(grant_view(d)))
 }
 
@@ -301,9 +303,10 @@ pub async fn approve_report(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let (p, id) = (principal, id.into_inner());
-    let g = crate::app::grant_decisions::decide(&state, move |conn| uc::approve_report(conn, &p, &id))
-        .await
-        .map_err(grant_error)?;
+    let g =
+        crate::app::grant_decisions::decide(&state, move |conn| uc::approve_report(conn, &p, &id))
+            .await
+            .map_err(grant_error)?;
     after(&state, g).await
 }
 
@@ -316,11 +319,15 @@ pub struct ReviewGrant {
     /// `reduce`: the new award, below the current one.
     #[schema(example = "1000.00")]
     pub amount: Option<String>,
-    #[schema(min_length = 1, max_length = 1000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "^[^\\u0000]*\\S[^\\u0000]*$"
+    )]
     pub reason: String,
 }
 
-fn reason_of(reason: &str) -> Result<String, ApiError> {
+pub fn reason_of(reason: &str) -> Result<String, ApiError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 1000 {
         return Err(ApiError::validation("reason", "1–1000 characters"));
@@ -363,10 +370,7 @@ pub async fn review(
             return Err(ApiError::validation("amount", "only to reduce"));
         }
         _ => {
-            return Err(ApiError::validation(
-                "outcome",
-                "confirm, reduce or revoke",
-            ));
+            return Err(ApiError::validation("outcome", "confirm, reduce or revoke"));
         }
     };
     let revoking = b.outcome == "revoke";
@@ -393,7 +397,11 @@ pub async fn review(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeGrant {
-    #[schema(min_length = 1, max_length = 1000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "^[^\\u0000]*\\S[^\\u0000]*$"
+    )]
     pub reason: String,
 }
 
@@ -423,9 +431,10 @@ pub async fn revoke(
 ) -> ApiResult<HttpResponse> {
     let reason = reason_of(&body.into_inner().reason)?;
     let (p, id) = (principal, id.into_inner());
-    let g = crate::app::grant_decisions::decide(&state, move |conn| uc::revoke(conn, &p, &id, &reason))
-        .await
-        .map_err(grant_error)?;
+    let g =
+        crate::app::grant_decisions::decide(&state, move |conn| uc::revoke(conn, &p, &id, &reason))
+            .await
+            .map_err(grant_error)?;
     after(&state, g).await
 }
 
@@ -437,7 +446,11 @@ pub struct RecordRecovery {
     pub amount: String,
     pub received_at: DateTime<Utc>,
     /// The bank's reference of the incoming transfer (1–140 characters; once per grant).
-    #[schema(min_length = 1, max_length = 140, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 140,
+        pattern = "^[^\\u0000]*\\S[^\\u0000]*$"
+    )]
     pub bank_reference: String,
 }
 
@@ -471,15 +484,17 @@ pub async fn recoveries(
         return Err(ApiError::validation("bank_reference", "1–140 characters"));
     }
     if b.received_at > Utc::now() + chrono::Duration::days(1) {
-        return Err(ApiError::validation("received_at", "must not be in the future"));
+        return Err(ApiError::validation(
+            "received_at",
+            "must not be in the future",
+        ));
     }
     let received_at = from_client(b.received_at);
     let (p, id, amount) = (principal, id.into_inner(), b.amount);
     let g = crate::app::grant_decisions::decide(&state, move |conn| {
         let g = uc::visible(conn, &p, &id, false)?;
-        let minor = parse_amount(&amount, g.currency).map_err(|e| {
-            GrantError::Invalid(vec![crate::app::Invalid::new("amount", e)])
-        })?;
+        let minor = parse_amount(&amount, g.currency)
+            .map_err(|e| GrantError::Invalid(vec![crate::app::Invalid::new("amount", e)]))?;
         uc::record_recovery(conn, &p, &id, minor, received_at, &reference)
     })
     .await
