@@ -589,7 +589,7 @@ pub fn record_recovery(
         &g.id,
         Some(format!("{amount} received, reference {bank_reference}")),
     )?;
-    Ok(store::load(conn, &g.id)?.ok_or(GrantError::NotFound)?)
+    store::load(conn, &g.id)?.ok_or(GrantError::NotFound)
 }
 
 /// Money left a decided campaign (a refund or a lost dispute) and its confirmed net fell
@@ -697,7 +697,7 @@ pub fn tranche_paid(
     }
     store::write_totals(conn, &g.id, g.status, GrantChanges::default())?;
     close_if_done(conn, &g.id)?;
-    Ok(store::load(conn, &g.id)?.ok_or(GrantError::NotFound)?)
+    store::load(conn, &g.id)?.ok_or(GrantError::NotFound)
 }
 
 /// Whether every funder's committed money of a grant is paid (its match is then `settled`).
