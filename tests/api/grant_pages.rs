@@ -459,6 +459,26 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
         assert!(it.body.contains("Spese ammesse: 30000.00 su 40000.00 EUR"));
         assert!(it.body.contains("Il contributo del Comune"));
 
+        // Revoked: said in plain words, with no award left to measure payments against.
+        let admin = app.admin().await;
+        app.post(
+            &format!("/v1/grants/{}/revoke", w.grant),
+            Some(&admin),
+            json!({"reason": "project not carried out"}),
+        )
+        .await
+        .ok();
+        let page = b.get(&format!("/campaigns/{}?lang=en", w.campaign)).await;
+        assert!(
+            page.body
+                .contains("The city revoked its contribution to this project.")
+        );
+        assert!(!page.body.contains("Paid by the city so far"));
+        assert!(
+            !page.body.contains("project not carried out"),
+            "the reason is not public"
+        );
+
         // A campaign still live has no grant to show.
         let live = app.live_campaign(&w.c, json!({})).await;
         let page = b.get(&format!("/campaigns/{live}")).await;

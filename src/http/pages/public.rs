@@ -106,14 +106,19 @@ fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicG
     );
     PublicGrantLines {
         status: t.get(&format!("public-grant-{}", g.status.as_str())),
-        paid: t.args(
-            "public-grant-paid",
-            &[
-                ("paid", &m(g.paid)),
-                ("award", &m(g.award)),
-                ("currency", &currency),
-            ],
-        ),
+        // A revoked grant's award is nothing: "paid 8000 of 0" would only confuse.
+        paid: if g.status == crate::domain::grant::GrantStatus::Revoked {
+            String::new()
+        } else {
+            t.args(
+                "public-grant-paid",
+                &[
+                    ("paid", &m(g.paid)),
+                    ("award", &m(g.award)),
+                    ("currency", &currency),
+                ],
+            )
+        },
         bar_label: spending.clone(),
         spending,
         accepted_px: crate::domain::map::bar(g.accepted_expenses, g.goal, 300),
