@@ -82,3 +82,97 @@ pub async fn list(
         })
         .await
 }
+
+/// What a grant's pages show next to its ids: campaign titles, association and funder names.
+#[derive(Debug, Default)]
+pub struct GrantNames {
+    pub campaigns: std::collections::HashMap<String, String>,
+    pub associations: std::collections::HashMap<String, String>,
+    pub funders: std::collections::HashMap<String, String>,
+}
+
+impl GrantNames {
+    /// The name under `id` in `map`, else the id itself.
+    pub fn of(map: &std::collections::HashMap<String, String>, id: &str) -> String {
+        map.get(id).cloned().unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// The names of the campaigns, associations and funders of grants the caller already read.
+pub async fn names(
+    state: &crate::app::AppState,
+    grants: &[GrantDetails],
+) -> Result<GrantNames, GrantError> {
+    use crate::db::schema::{associations, campaigns, funders};
+    let campaign_ids: Vec<String> = grants.iter().map(|d| d.grant.campaign_id.clone()).collect();
+    let association_ids: Vec<String> = grants
+        .iter()
+        .map(|d| d.grant.association_id.clone())
+        .collect();
+    let funder_ids: Vec<String> = grants
+        .iter()
+        .flat_map(|d| d.parts.iter().map(|p| p.funder_id.clone()))
+        .collect();
+    if campaign_ids.is_empty() {
+        return Ok(GrantNames::default());
+    }
+    state
+        .db
+        .read(move |conn| {
+            let pairs = |rows: Vec<(String, String)>| rows.into_iter().collect();
+            Ok(GrantNames {
+                campaigns: pairs(
+                    campaigns::table
+                        .filter(campaigns::id.eq_any(&campaign_ids))
+                        .select((campaigns::id, campaigns::title))
+                        .load(conn)?,
+                ),
+                associations: pairs(
+                    associations::table
+                        .filter(associations::id.eq_any(&association_ids))
+                        .select((associations::id, associations::name))
+                        .load(conn)?,
+                ),
+                funders: pairs(
+                    funders::table
+                        .filter(funders::id.eq_any(&funder_ids))
+                        .select((funders::id, funders::name))
+                        .load(conn)?,
+                ),
+            })
+        })
+        .await
+}
+
+/// What anyone may know of a campaign's grant: its state, the award, what was paid and the
+/// spending accepted against the goal. Never a document, an expense line or a reason.
+#[derive(Debug, Clone)]
+pub struct PublicGrant {
+    pub status: crate::domain::grant::GrantStatus,
+    pub currency: crate::domain::money::Currency,
+    pub goal: i64,
+    pub accepted_expenses: i64,
+    pub award: i64,
+    pub paid: i64,
+}
+
+/// The public facts of a campaign's grant, if its match was committed.
+pub async fn public_of_campaign(
+    state: &crate::app::AppState,
+    campaign_id: String,
+) -> Result<Option<PublicGrant>, GrantError> {
+    state
+        .db
+        .read(move |conn| {
+            let id = crate::domain::grant::grant_id_of(&campaign_id);
+            Ok(crate::db::grants::load(conn, &id)?.map(|g| PublicGrant {
+                status: g.status,
+                currency: g.currency,
+                goal: g.goal,
+                accepted_expenses: g.accepted_expenses,
+                award: g.award_limit,
+                paid: g.paid,
+            }))
+        })
+        .await
+}

@@ -14,6 +14,7 @@ mod edges_session;
 mod erasure;
 mod funders;
 mod funds;
+mod grant_pages;
 mod grant_reports;
 mod grants;
 mod group_commit;

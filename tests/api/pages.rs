@@ -6,22 +6,22 @@ use crate::helpers::*;
 use serde_json::json;
 
 /// A cookie-keeping client that does not follow redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
+pub(crate) struct Browser<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) client: reqwest::Client,
     cookie: std::sync::Mutex<Option<String>>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    content_type: String,
-    csp: Option<String>,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) content_type: String,
+    pub(crate) csp: Option<String>,
+    pub(crate) body: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Browser<'a> {
+    pub(crate) fn new(app: &'a TestApp) -> Browser<'a> {
         Browser {
             app,
             client: reqwest::Client::builder()
@@ -32,7 +32,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&self, req: reqwest::RequestBuilder) -> Page {
         let cookie = self.cookie.lock().unwrap().clone();
         let req = match cookie {
             Some(c) => req.header("Cookie", c),
@@ -57,17 +57,17 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         self.send(self.client.get(self.app.url(path))).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(self.client.post(self.app.url(path)).form(form))
             .await
     }
 
     /// The CSRF token of the page at `path`.
-    async fn csrf(&self, path: &str) -> String {
+    pub(crate) async fn csrf(&self, path: &str) -> String {
         let page = self.get(path).await;
         page.body
             .split("name=\"csrf_token\" value=\"")
@@ -77,7 +77,7 @@ impl<'a> Browser<'a> {
             .to_string()
     }
 
-    async fn sign_in(&self, username: &str, password: &str) {
+    pub(crate) async fn sign_in(&self, username: &str, password: &str) {
         let csrf = self.csrf("/login").await;
         let res = self
             .post(

@@ -232,6 +232,19 @@ def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page
     page.get_by_role("button", name="Confirm paid").first.click()
     expect(page.get_by_role("status")).to_contain_text("confirmed as paid")
     assert api(f"/v1/campaigns/{c['id']}")["match"]["status"] == "settled"
+    # Its grant: in the list, and its page with the figures, the tranche paid and the parts.
+    page.goto(f"{BASE}/console/grants?lang=en")
+    expect(page.locator("main")).to_contain_text("Doposcuola in Barriera")
+    no_serious_violations(page)
+    page.get_by_role("link", name="Doposcuola in Barriera").first.click()
+    expect(page.locator("main")).to_contain_text("Parts per funder")
+    expect(page.locator("main")).to_contain_text("20000.00 EUR")
+    no_serious_violations(page)
+    shot(page, "console-grant")
+    # The public page says where the grant stands, with the spending accepted as a bar.
+    page.goto(f"{BASE}/campaigns/{c['id']}?lang=en")
+    expect(page.locator("main")).to_contain_text("Accepted spending")
+    no_serious_violations(page)
     # The grant is in the public register.
     page.goto(f"{BASE}/transparency?lang=en")
     expect(page.locator("main")).to_contain_text("Associazione Barriera Solidale")

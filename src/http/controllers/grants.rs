@@ -327,7 +327,7 @@ pub struct ReviewGrant {
     pub reason: String,
 }
 
-fn reason_of(reason: &str) -> Result<String, ApiError> {
+pub fn reason_of(reason: &str) -> Result<String, ApiError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 1000 {
         return Err(ApiError::validation("reason", "1–1000 characters"));

@@ -6,6 +6,7 @@ use super::common::{OwnCampaign, list_params, own_line};
 use super::console_admin::{Account, AdminSection};
 use super::console_association::{AssociationSection, DonationLine};
 use super::console_finance::{FinanceSection, FundFigures, SettlementLine};
+use super::console_grants::GrantLine;
 use super::i18n::Tr;
 use super::{Ctx, PageResult, context, html, redirect};
 use crate::app::AppState;
@@ -36,6 +37,7 @@ struct ConsolePage {
     default_end: String,
     year: String,
     donations: Vec<DonationLine>,
+    grants: Vec<GrantLine>,
     queue: Vec<OwnCampaign>,
     fund_figures: Vec<FundFigures>,
     reconciliation: String,
@@ -131,6 +133,7 @@ pub async fn console(
             .to_string(),
         year: crate::clock::now().year().to_string(),
         donations: Vec::new(),
+        grants: Vec::new(),
         queue: Vec::new(),
         fund_figures: Vec::new(),
         reconciliation: String::new(),
@@ -147,12 +150,14 @@ pub async fn console(
             own,
             funds,
             donations,
+            grants,
         } = AssociationSection::read(&state, &principal, &t)
             .await
             .map_err(|e| page.ctx.fail(e))?;
         page.own = own;
         page.funds = funds;
         page.donations = donations;
+        page.grants = grants;
     }
     if is_reviewer {
         page.queue = review_queue(&state, &principal, &t)

@@ -1,7 +1,8 @@
-//! The console's section for an association: its campaigns, the funds it may apply to and the
-//! year's donations with their receipts.
+//! The console's section for an association: its campaigns, the funds it may apply to, the
+//! year's donations with their receipts and its grants.
 
 use super::common::{OwnCampaign, list_params, own_line};
+use super::console_grants::{GrantLine, read_lines};
 use super::i18n::Tr;
 use crate::app::AppState;
 use crate::app::console::{DonorFacts, donors_of, fund_choices, receipts_of_year};
@@ -28,6 +29,8 @@ pub(super) struct AssociationSection {
     pub funds: Vec<(String, String)>,
     /// The latest 200 of the year, newest first.
     pub donations: Vec<DonationLine>,
+    /// The grants of its succeeded campaigns.
+    pub grants: Vec<GrantLine>,
 }
 
 impl AssociationSection {
@@ -92,10 +95,12 @@ impl AssociationSection {
                 }
             })
             .collect();
+        let grants = read_lines(state, principal, t, None).await?;
         Ok(AssociationSection {
             own,
             funds,
             donations,
+            grants,
         })
     }
 }

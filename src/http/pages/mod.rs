@@ -14,6 +14,7 @@ mod console;
 mod console_admin;
 mod console_association;
 mod console_finance;
+mod console_grants;
 mod finance;
 pub mod i18n;
 mod public;
@@ -438,6 +439,24 @@ pub fn scope(
         .route(
             "/console/settlements",
             web::post().to(finance::create_batch),
+        )
+        .route("/console/grants", web::get().to(console_grants::grants))
+        .route("/console/grants/{id}", web::get().to(console_grants::grant))
+        .route(
+            "/console/grants/{id}/approve-report",
+            web::post().to(console_grants::approve_report),
+        )
+        .route(
+            "/console/grants/{id}/review",
+            web::post().to(console_grants::review),
+        )
+        .route(
+            "/console/grants/{id}/recoveries",
+            web::post().to(console_grants::record_recovery),
+        )
+        .route(
+            "/console/grants/{id}/revoke",
+            web::post().to(console_grants::revoke),
         )
         .route(
             "/console/admin/associations",

@@ -80,6 +80,49 @@ struct CampaignPage {
     can_donate: bool,
     thanks: bool,
     badge_snippet: String,
+    grant: Option<PublicGrantLines>,
+}
+
+/// A succeeded campaign's grant as anyone sees it: its state in plain words and the spending
+/// accepted against the goal; never a document or an expense line.
+pub struct PublicGrantLines {
+    pub status: String,
+    pub spending: String,
+    pub paid: String,
+    pub bar_label: String,
+    pub accepted_px: u32,
+}
+
+fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicGrantLines {
+    let m = |minor: i64| crate::http::views::money(minor, &g.currency);
+    let currency = g.currency.to_string();
+    let spending = t.args(
+        "public-grant-spending",
+        &[
+            ("accepted", &m(g.accepted_expenses)),
+            ("goal", &m(g.goal)),
+            ("currency", &currency),
+        ],
+    );
+    PublicGrantLines {
+        status: t.get(&format!("public-grant-{}", g.status.as_str())),
+        // A revoked grant's award is nothing: "paid 8000 of 0" would only confuse.
+        paid: if g.status == crate::domain::grant::GrantStatus::Revoked {
+            String::new()
+        } else {
+            t.args(
+                "public-grant-paid",
+                &[
+                    ("paid", &m(g.paid)),
+                    ("award", &m(g.award)),
+                    ("currency", &currency),
+                ],
+            )
+        },
+        bar_label: spending.clone(),
+        spending,
+        accepted_px: crate::domain::map::bar(g.accepted_expenses, g.goal, 300),
+    }
 }
 
 #[derive(Deserialize)]
@@ -129,6 +172,14 @@ pub async fn campaign(
         crate::providers::PaymentProvider::Simulated(_)
     );
     let card = card(&t, &c, &name_of(&areas, &c.area_id)).map_err(|e| ctx.fail(e))?;
+    let grant = if c.status == CampaignStatus::Succeeded {
+        crate::app::grant_decisions::public_of_campaign(&state, c.id.clone())
+            .await
+            .map_err(|e| ctx.fail(crate::http::controllers::grants::grant_error(e)))?
+            .map(|g| public_grant(&t, &g))
+    } else {
+        None
+    };
     html(CampaignPage {
         summary: c.summary.clone(),
         status_label: status_label(&t, c.status),
@@ -153,6 +204,7 @@ pub async fn campaign(
         can_donate: simulated && c.status == CampaignStatus::Live,
         thanks: q.thanks.is_some(),
         badge_snippet,
+        grant,
         c: card,
         ctx,
     })
