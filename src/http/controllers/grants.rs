@@ -337,7 +337,9 @@ pub fn reason_of(reason: &str) -> Result<String, ApiError> {
 
 /// Decide a grant under review after money left its campaign (finance): `confirm`, `reduce`
 /// (the rest released, or recoverable if already paid) or `revoke`. 409 when the grant is not
-/// under review, or (reduce, revoke) while a draft batch holds one of its tranches.
+/// under review, or (reduce, revoke) while a draft batch holds one of its tranches. 422 when an
+/// `amount` comes with `confirm` or `revoke`, is missing for `reduce`, has more decimals than
+/// the grant's currency, or is not below the current award.
 #[utoipa::path(
     tag = "grants",
     params(("id" = String, Path, description = "Grant id")),
