@@ -486,3 +486,234 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
     })
     .await;
 }
+
+/// A `multipart/form-data` body with one part, `file`.
+fn file_form(filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "console-upload-boundary-51c2";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload_form(b: &Browser<'_>, grant: &str, csrf: &str) -> crate::pages::Page {
+    let (ct, body) = file_form("fattura-ottobre.pdf", &crate::grant_reports::pdf());
+    b.send(
+        b.client
+            .post(b.app.url(&format!(
+                "/console/grants/{grant}/documents?csrf_token={csrf}"
+            )))
+            .header("content-type", ct)
+            .body(body),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn the_association_reports_through_the_console_a_reviewer_accepts_and_finance_approves() {
+    each_backend(|app| async move {
+        let w = won(&app, json!({})).await;
+        let url = format!("/console/grants/{}", w.grant);
+        let a = Browser::new(&app);
+        a.sign_in("member-123456", "member-password-1").await;
+        let page = a.get(&format!("{url}?lang=en")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("enctype=\"multipart/form-data\""));
+        assert!(page.body.contains("Submit the final report"));
+        let csrf = a.csrf(&url).await;
+
+        // Another association: the grant does not exist for it, whatever its token.
+        let other = Browser::new(&app);
+        other.sign_in("member-007431", "member-password-1").await;
+        assert_eq!(other.get(&url).await.status, 404);
+        let other_csrf = other.csrf("/console").await;
+        assert_eq!(upload_form(&other, &w.grant, &other_csrf).await.status, 404);
+        let res = other
+            .post(
+                &format!("{url}/expenses"),
+                &[("csrf_token", &other_csrf), ("category", "x")],
+            )
+            .await;
+        assert_eq!(res.status, 404, "{}", res.body);
+        let res = other
+            .post(
+                &format!("{url}/report"),
+                &[("csrf_token", &other_csrf), ("summary", "nostro")],
+            )
+            .await;
+        assert_eq!(res.status, 404, "{}", res.body);
+        // A forged token: refused before the file is read.
+        assert_eq!(upload_form(&a, &w.grant, "forged").await.status, 403);
+        assert_eq!(app.count("grant_documents").await, 0);
+
+        // The association uploads its invoice.
+        let res = upload_form(&a, &w.grant, &csrf).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(res.location.unwrap(), format!("{url}?done=uploaded"));
+        let docs = app
+            .get(
+                &format!("/v1/grants/{}/documents", w.grant),
+                Some(&w.c.member_a),
+            )
+            .await;
+        let doc = docs.ok()["data"][0]["id"].as_str().unwrap().to_string();
+        let page = a.get(&format!("{url}?done=uploaded")).await;
+        assert!(page.body.contains("Document uploaded."));
+        assert!(page.body.contains("fattura-ottobre.pdf"));
+        assert!(page.body.contains("application/pdf"));
+        assert!(
+            page.body
+                .contains(&format!("href=\"/console/documents/{doc}\""))
+        );
+        let file = a.get(&format!("/console/documents/{doc}")).await;
+        assert_eq!(file.status, 200);
+        assert_eq!(file.content_type, "application/pdf");
+        assert_eq!(file.body.as_bytes(), crate::grant_reports::pdf().as_slice());
+        assert_eq!(
+            other.get(&format!("/console/documents/{doc}")).await.status,
+            404
+        );
+
+        // An expense line citing it: 30,000.00 of the 40,000.00 goal.
+        let day = (chrono::Utc::now() - chrono::Duration::days(5))
+            .format("%Y-%m-%d")
+            .to_string();
+        let line = |token: &str| {
+            vec![
+                ("csrf_token".to_string(), token.to_string()),
+                ("category".into(), "materiali".into()),
+                ("supplier".into(), "Falegnameria Rossi".into()),
+                ("supplier_tax_code".into(), "12345678903".into()),
+                ("document_number".into(), "FT-2026-18".into()),
+                ("document_date".into(), day.clone()),
+                ("amount".into(), "30000.00".into()),
+                ("paid_at".into(), day.clone()),
+                ("payment_method".into(), "bank_transfer".into()),
+                ("document_ids".into(), doc.clone()),
+            ]
+        };
+        let post_line = |token: &str| {
+            let pairs = line(token);
+            let req = a
+                .client
+                .post(app.url(&format!("{url}/expenses")))
+                .form(&pairs);
+            a.send(req)
+        };
+        assert_eq!(post_line("forged").await.status, 403);
+        assert_eq!(app.count("grant_expenses").await, 0);
+        let res = post_line(&csrf).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let page = a.get(&res.location.unwrap()).await;
+        assert!(page.body.contains("Expense line added."));
+        assert!(page.body.contains("Falegnameria Rossi"));
+        assert!(page.body.contains("<td class=\"num\">30000.00 EUR</td>"));
+        assert!(page.body.contains("<td>to be checked</td>"));
+        assert!(page.body.contains("<td>bank transfer</td>"));
+
+        // The final report.
+        let report = format!("{url}/report");
+        let res = a
+            .post(&report, &[("csrf_token", "forged"), ("summary", "Fatto")])
+            .await;
+        assert_eq!(res.status, 403);
+        assert_eq!(api_grant(&app, &w.grant).await["status"], "open");
+        let res = a
+            .post(
+                &report,
+                &[
+                    ("csrf_token", &csrf),
+                    ("summary", "Orti costruiti e seminati."),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let page = a.get(&res.location.unwrap()).await;
+        assert!(page.body.contains("Final report submitted."));
+        assert!(page.body.contains("Orti costruiti e seminati."));
+        assert!(
+            !page.body.contains("multipart/form-data"),
+            "no more uploads"
+        );
+        assert!(!page.body.contains("/report\""), "no second report");
+        assert_eq!(api_grant(&app, &w.grant).await["status"], "reported");
+
+        // A reviewer accepts the line; the association may not.
+        let exp = app
+            .get(
+                &format!("/v1/grants/{}/expenses", w.grant),
+                Some(&w.c.member_a),
+            )
+            .await
+            .ok()["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let accept = format!("/console/expenses/{exp}/accept");
+        assert!(!page.body.contains(&accept));
+        let res = a.post(&accept, &[("csrf_token", &csrf)]).await;
+        assert_eq!(res.status, 403, "{}", res.body);
+        app.staff("reviewer").await;
+        let r = Browser::new(&app);
+        r.sign_in("reviewer-user", "reviewer-password-123").await;
+        let page = r.get(&format!("{url}?lang=en")).await;
+        assert!(page.body.contains(&format!("action=\"{accept}\"")));
+        assert!(
+            page.body
+                .contains(&format!("action=\"/console/expenses/{exp}/reject\""))
+        );
+        let res = r.post(&accept, &[("csrf_token", "forged")]).await;
+        assert_eq!(res.status, 403);
+        assert_eq!(api_grant(&app, &w.grant).await["accepted_expenses"], "0.00");
+        let rcsrf = r.csrf(&url).await;
+        let res = r.post(&accept, &[("csrf_token", &rcsrf)]).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(
+            res.location.as_deref(),
+            Some(format!("{url}?done=checked").as_str())
+        );
+        let page = r.get(&res.location.unwrap()).await;
+        assert!(page.body.contains("Expense line checked."));
+        assert!(page.body.contains("<td>accepted</td>"));
+        assert!(!page.body.contains(&accept), "checked once");
+        assert_eq!(
+            api_grant(&app, &w.grant).await["accepted_expenses"],
+            "30000.00"
+        );
+
+        // Finance approves with the existing form: due 20,000.00 × 30,000 ÷ 40,000.
+        app.staff("finance").await;
+        let f = Browser::new(&app);
+        f.sign_in("finance-user", "finance-password-123").await;
+        let fcsrf = f.csrf(&url).await;
+        let res = f
+            .post(&format!("{url}/approve-report"), &[("csrf_token", &fcsrf)])
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let g = api_grant(&app, &w.grant).await;
+        assert_eq!(g["status"], "approved");
+        assert_eq!(g["due"], "15000.00");
+        let page = f.get(&format!("{url}?lang=en")).await;
+        for (label, field) in [
+            ("Accepted spending", "accepted_expenses"),
+            ("Contribution due", "due"),
+            ("Paid", "paid"),
+            ("Payable now", "payable"),
+            ("Returned to the funders", "released"),
+        ] {
+            let row = format!(
+                "<th scope=\"row\">{label}</th><td class=\"num\">{} EUR</td>",
+                g[field].as_str().unwrap()
+            );
+            assert!(page.body.contains(&row), "{row}");
+        }
+        assert_eq!(app.count("grant_documents").await, 1);
+        assert_eq!(app.count("grant_expenses").await, 1);
+        app.assert_reconciled().await;
+    })
+    .await;
+}

@@ -23,8 +23,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use utoipa::ToSchema;
 
-/// The answer to a report request that was refused.
-fn to_api(e: ReportError) -> ApiError {
+/// The answer to a report request that was refused (the console's pages use it too).
+pub(crate) fn to_api(e: ReportError) -> ApiError {
     match e {
         ReportError::NotFound(what) => ApiError::NotFound(what),
         ReportError::Forbidden => ApiError::Forbidden("your role may not do this"),
@@ -175,7 +175,8 @@ fn multipart_error(e: MultipartError, stop: Stop) -> ApiError {
 /// bytes. Refused: a compressed body (415), another content type (415), a body announced or
 /// found larger than [`UPLOAD_LIMIT`] or a file over 10 MB (413, as soon as it is known:
 /// nothing beyond is read), any other part or a second one (422), a malformed body (400).
-async fn read_upload(
+/// Shared by the API's upload and the console's upload form.
+pub(crate) async fn read_upload(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<(Option<String>, Vec<u8>)> {
