@@ -3,6 +3,8 @@
 //! records money paid back with the forms (CSRF-checked), an admin revokes; reviewers and the
 //! association read without any money form; another association's grant does not exist; the
 //! public sees the grant's state and the spending accepted, never a document or an expense.
+//! The association reports (upload, expense line, final report) and a reviewer checks lines
+//! through the console's forms too.
 
 use crate::helpers::*;
 use crate::pages::Browser;
@@ -39,25 +41,41 @@ async fn won(app: &TestApp, fund_extra: Value) -> Won {
     }
 }
 
-/// The association's reporting has its own pages (not yet): its document and one accepted
-/// expense line of `minor` are written as its use cases would leave them.
-async fn accepted_spending(app: &TestApp, w: &Won, minor: i64) {
-    let g = &w.grant;
-    let asso = &w.c.asso_a;
-    app.sql(&format!(
-        "INSERT INTO grant_documents (id, grant_id, association_id, filename, media_type, size, \
-         sha256, content, uploaded_by, created_at) VALUES ('gdc_test1', '{g}', '{asso}', \
-         'fattura-riservata-42.pdf', 'application/pdf', 4, 'abcd', '', 'usr_test', \
-         '2026-12-01 10:00:00');
-         INSERT INTO grant_expenses (id, grant_id, category, supplier, supplier_tax_code, \
-         document_number, document_date, amount, paid_at, payment_method, status, reason, \
-         checked_by, checked_at, created_by, created_at) VALUES ('gex_test1', '{g}', 'materials', \
-         'Falegnameria Nascosta', NULL, 'FT-777-RISERVATO', '2026-11-01', {minor}, '2026-11-02', \
-         'bank_transfer', 'accepted', NULL, 'usr_test', '2026-12-01 11:00:00', 'usr_test', \
-         '2026-12-01 10:00:00');
-         UPDATE grants SET accepted_expenses = {minor} WHERE id = '{g}';"
-    ))
+/// The association's document and one expense line of `amount` citing it, accepted by a
+/// reviewer, through the API's use cases; the document's id.
+async fn accepted_spending(app: &TestApp, w: &Won, amount: &str) -> String {
+    let res = crate::grant_reports::upload(
+        app,
+        &w.c.member_a,
+        &w.grant,
+        "fattura-riservata-42.pdf",
+        &crate::grant_reports::pdf(),
+    )
     .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let doc = res.body["id"].as_str().unwrap().to_string();
+    let day = (chrono::Utc::now() - chrono::Duration::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    let res = app
+        .post(
+            &format!("/v1/grants/{}/expenses", w.grant),
+            Some(&w.c.member_a),
+            json!({"category": "materials", "supplier": "Falegnameria Nascosta",
+                   "document_number": "FT-777-RISERVATO", "document_date": day,
+                   "amount": amount, "paid_at": day, "payment_method": "bank_transfer",
+                   "document_ids": [doc]}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let reviewer = app.staff("reviewer").await;
+    app.post_empty(
+        &format!("/v1/expenses/{}/accept", res.body["id"].as_str().unwrap()),
+        Some(&reviewer),
+    )
+    .await
+    .ok();
+    doc
 }
 
 async fn api_grant(app: &TestApp, id: &str) -> Value {
@@ -114,12 +132,14 @@ async fn finance_lists_filters_and_approves_a_report_from_the_console() {
         )
         .await;
         // 30,000.00 of the 40,000.00 goal accepted; the report is in.
-        accepted_spending(&app, &w, 3_000_000).await;
-        app.sql(&format!(
-            "UPDATE grants SET status = 'reported' WHERE id = '{}'",
-            w.grant
-        ))
-        .await;
+        accepted_spending(&app, &w, "30000.00").await;
+        app.post(
+            &format!("/v1/grants/{}/report", w.grant),
+            Some(&w.c.member_a),
+            json!({"summary": "Orti costruiti."}),
+        )
+        .await
+        .ok();
         app.staff("finance").await;
         let f = Browser::new(&app);
         f.sign_in("finance-user", "finance-password-123").await;
@@ -430,7 +450,7 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
                 .contains("Paid by the city so far: 0.00 of 20000.00 EUR.")
         );
 
-        accepted_spending(&app, &w, 3_000_000).await;
+        let doc = accepted_spending(&app, &w, "30000.00").await;
         pay(&app, &w.c.fund, "FULL-1").await;
         let page = b.get(&format!("/campaigns/{}", w.campaign)).await;
         assert!(
@@ -450,7 +470,7 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
             "fattura-riservata-42",
             "Falegnameria Nascosta",
             "FT-777-RISERVATO",
-            "gdc_test1",
+            doc.as_str(),
             "/console/grants",
         ] {
             assert!(!page.body.contains(secret), "{secret} is not public");
