@@ -507,11 +507,12 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
     .await;
 }
 
-/// A `multipart/form-data` body with one part, `file`.
-fn file_form(filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+/// A `multipart/form-data` body as the console's form sends it: the token, then the file.
+fn file_form(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "console-upload-boundary-51c2";
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
          Content-Type: application/pdf\r\n\r\n"
     )
     .into_bytes();
@@ -521,12 +522,10 @@ fn file_form(filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
 }
 
 async fn upload_form(b: &Browser<'_>, grant: &str, csrf: &str) -> crate::pages::Page {
-    let (ct, body) = file_form("fattura-ottobre.pdf", &crate::grant_reports::pdf());
+    let (ct, body) = file_form(csrf, "fattura-ottobre.pdf", &crate::grant_reports::pdf());
     b.send(
         b.client
-            .post(b.app.url(&format!(
-                "/console/grants/{grant}/documents?csrf_token={csrf}"
-            )))
+            .post(b.app.url(&format!("/console/grants/{grant}/documents")))
             .header("content-type", ct)
             .body(body),
     )
@@ -566,8 +565,21 @@ async fn the_association_reports_through_the_console_a_reviewer_accepts_and_fina
             )
             .await;
         assert_eq!(res.status, 404, "{}", res.body);
-        // A forged token: refused before the file is read.
+        // A forged token, or none: refused before the file is read.
         assert_eq!(upload_form(&a, &w.grant, "forged").await.status, 403);
+        let (ct, body) = file_form(&csrf, "x.pdf", &crate::grant_reports::pdf());
+        let body = String::from_utf8(body)
+            .unwrap()
+            .replace("name=\"csrf_token\"", "name=\"other\"");
+        let res = a
+            .send(
+                a.client
+                    .post(app.url(&format!("{url}/documents")))
+                    .header("content-type", ct)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(res.status, 403, "{}", res.body);
         assert_eq!(app.count("grant_documents").await, 0);
 
         // The association uploads its invoice.

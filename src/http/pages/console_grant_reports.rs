@@ -2,11 +2,11 @@
 //! expense lines citing them and submits the final report; reviewers and finance accept or
 //! reject each submitted line. The same use cases as the API (`app::grant_reports`); the upload
 //! is read by the API's own multipart reader. Every form carries the session's CSRF token: the
-//! upload's is in its query string, checked before a byte of the file is read.
+//! upload's is its first part, checked before a byte of the file is read.
 
 use super::common::filled;
 use super::i18n::Tr;
-use super::{PageResult, redirect, signed_form, signed_in};
+use super::{PageResult, check_csrf, redirect, signed_form, signed_in};
 use crate::app::AppState;
 use crate::app::grant_reports::{self as app, NewExpense, Verdict};
 use crate::domain::document::content_disposition;
@@ -164,29 +164,31 @@ fn done(id: &str, what: &str) -> HttpResponse {
     redirect(&format!("/console/grants/{id}?done={what}"))
 }
 
-#[derive(Deserialize)]
-pub struct UploadQuery {
-    pub csrf_token: Option<String>,
-}
-
-/// The association uploads a document (`multipart/form-data`, one part `file`). The CSRF
-/// token is in the query string, so it is checked — like the role and the grant's state —
-/// before the body is read.
+/// The association uploads a document (`multipart/form-data`: the `csrf_token` part first,
+/// then `file`). The role and the grant's state are checked before the body is read, the
+/// token before a byte of the file is.
 pub async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
     session: Session,
     id: web::Path<String>,
-    q: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> PageResult {
-    let token = q.into_inner().csrf_token.unwrap_or_default();
-    let (ctx, p) = signed_form(&state, &req, &session, &token)?;
+    let (ctx, p) = signed_in(&state, &req, &session)?;
     let id = id.into_inner();
     app::may_upload(&state, &p, &id)
         .await
         .map_err(|e| ctx.fail(to_api(e)))?;
-    let (filename, bytes) = read_upload(&req, payload).await.map_err(|e| ctx.fail(e))?;
+    let csrf = |token: &str| {
+        check_csrf(&ctx, token).map_err(|_| {
+            ApiError::Forbidden(
+                "the form expired or did not come from this site: reload the page and try again",
+            )
+        })
+    };
+    let (filename, bytes) = read_upload(&req, payload, Some(&csrf))
+        .await
+        .map_err(|e| ctx.fail(e))?;
     app::add_document(&state, p, id.clone(), filename, bytes)
         .await
         .map_err(|e| ctx.fail(to_api(e)))?;
