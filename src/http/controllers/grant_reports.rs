@@ -95,6 +95,9 @@ const PART_HEADERS_LIMIT: usize = 8 * 1024;
 const BEFORE_FILE_LIMIT: usize = 2 * PART_HEADERS_LIMIT;
 /// What a multipart body may carry besides the file: boundaries, part headers, epilogue.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// Checks a console form's CSRF token.
+pub(crate) type TokenCheck<'a> = dyn Fn(&str) -> ApiResult<()> + 'a;
+
 /// The longest CSRF token part a console upload may begin with.
 const CSRF_TOKEN_LIMIT: usize = 256;
 /// The largest upload body read.
@@ -182,7 +185,7 @@ fn multipart_error(e: MultipartError, stop: Stop) -> ApiError {
 pub(crate) async fn read_upload(
     req: &HttpRequest,
     payload: web::Payload,
-    csrf: Option<&dyn Fn(&str) -> ApiResult<()>>,
+    csrf: Option<&TokenCheck<'_>>,
 ) -> ApiResult<(Option<String>, Vec<u8>)> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     if header("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
