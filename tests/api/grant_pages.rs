@@ -702,6 +702,22 @@ async fn the_association_reports_through_the_console_a_reviewer_accepts_and_fina
         assert_eq!(res.status, 403);
         assert_eq!(api_grant(&app, &w.grant).await["accepted_expenses"], "0.00");
         let rcsrf = r.csrf(&url).await;
+        // A rejection needs a reason: 422 as a page, the line still to be checked.
+        let res = r
+            .post(
+                &format!("/console/expenses/{exp}/reject"),
+                &[("csrf_token", &rcsrf), ("reason", "  ")],
+            )
+            .await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert!(res.content_type.starts_with("text/html"));
+        let line = app
+            .get(
+                &format!("/v1/grants/{}/expenses", w.grant),
+                Some(&w.c.member_a),
+            )
+            .await;
+        assert_eq!(line.ok()["data"][0]["status"], "submitted");
         let res = r.post(&accept, &[("csrf_token", &rcsrf)]).await;
         assert_eq!(res.status, 303, "{}", res.body);
         assert_eq!(
