@@ -3,6 +3,8 @@
 //! records money paid back with the forms (CSRF-checked), an admin revokes; reviewers and the
 //! association read without any money form; another association's grant does not exist; the
 //! public sees the grant's state and the spending accepted, never a document or an expense.
+//! The association reports (upload, expense line, final report) and a reviewer checks lines
+//! through the console's forms too.
 
 use crate::helpers::*;
 use crate::pages::Browser;
@@ -39,25 +41,41 @@ async fn won(app: &TestApp, fund_extra: Value) -> Won {
     }
 }
 
-/// The association's reporting has its own pages (not yet): its document and one accepted
-/// expense line of `minor` are written as its use cases would leave them.
-async fn accepted_spending(app: &TestApp, w: &Won, minor: i64) {
-    let g = &w.grant;
-    let asso = &w.c.asso_a;
-    app.sql(&format!(
-        "INSERT INTO grant_documents (id, grant_id, association_id, filename, media_type, size, \
-         sha256, content, uploaded_by, created_at) VALUES ('gdc_test1', '{g}', '{asso}', \
-         'fattura-riservata-42.pdf', 'application/pdf', 4, 'abcd', '', 'usr_test', \
-         '2026-12-01 10:00:00');
-         INSERT INTO grant_expenses (id, grant_id, category, supplier, supplier_tax_code, \
-         document_number, document_date, amount, paid_at, payment_method, status, reason, \
-         checked_by, checked_at, created_by, created_at) VALUES ('gex_test1', '{g}', 'materials', \
-         'Falegnameria Nascosta', NULL, 'FT-777-RISERVATO', '2026-11-01', {minor}, '2026-11-02', \
-         'bank_transfer', 'accepted', NULL, 'usr_test', '2026-12-01 11:00:00', 'usr_test', \
-         '2026-12-01 10:00:00');
-         UPDATE grants SET accepted_expenses = {minor} WHERE id = '{g}';"
-    ))
+/// The association's document and one expense line of `amount` citing it, accepted by a
+/// reviewer, through the API's use cases; the document's id.
+async fn accepted_spending(app: &TestApp, w: &Won, amount: &str) -> String {
+    let res = crate::grant_reports::upload(
+        app,
+        &w.c.member_a,
+        &w.grant,
+        "fattura-riservata-42.pdf",
+        &crate::grant_reports::pdf(),
+    )
     .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let doc = res.body["id"].as_str().unwrap().to_string();
+    let day = (chrono::Utc::now() - chrono::Duration::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    let res = app
+        .post(
+            &format!("/v1/grants/{}/expenses", w.grant),
+            Some(&w.c.member_a),
+            json!({"category": "materials", "supplier": "Falegnameria Nascosta",
+                   "document_number": "FT-777-RISERVATO", "document_date": day,
+                   "amount": amount, "paid_at": day, "payment_method": "bank_transfer",
+                   "document_ids": [doc]}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let reviewer = app.staff("reviewer").await;
+    app.post_empty(
+        &format!("/v1/expenses/{}/accept", res.body["id"].as_str().unwrap()),
+        Some(&reviewer),
+    )
+    .await
+    .ok();
+    doc
 }
 
 async fn api_grant(app: &TestApp, id: &str) -> Value {
@@ -114,12 +132,14 @@ async fn finance_lists_filters_and_approves_a_report_from_the_console() {
         )
         .await;
         // 30,000.00 of the 40,000.00 goal accepted; the report is in.
-        accepted_spending(&app, &w, 3_000_000).await;
-        app.sql(&format!(
-            "UPDATE grants SET status = 'reported' WHERE id = '{}'",
-            w.grant
-        ))
-        .await;
+        accepted_spending(&app, &w, "30000.00").await;
+        app.post(
+            &format!("/v1/grants/{}/report", w.grant),
+            Some(&w.c.member_a),
+            json!({"summary": "Orti costruiti."}),
+        )
+        .await
+        .ok();
         app.staff("finance").await;
         let f = Browser::new(&app);
         f.sign_in("finance-user", "finance-password-123").await;
@@ -430,7 +450,7 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
                 .contains("Paid by the city so far: 0.00 of 20000.00 EUR.")
         );
 
-        accepted_spending(&app, &w, 3_000_000).await;
+        let doc = accepted_spending(&app, &w, "30000.00").await;
         pay(&app, &w.c.fund, "FULL-1").await;
         let page = b.get(&format!("/campaigns/{}", w.campaign)).await;
         assert!(
@@ -450,7 +470,7 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
             "fattura-riservata-42",
             "Falegnameria Nascosta",
             "FT-777-RISERVATO",
-            "gdc_test1",
+            doc.as_str(),
             "/console/grants",
         ] {
             assert!(!page.body.contains(secret), "{secret} is not public");
@@ -483,6 +503,265 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
         let live = app.live_campaign(&w.c, json!({})).await;
         let page = b.get(&format!("/campaigns/{live}")).await;
         assert!(!page.body.contains("Spese ammesse"));
+    })
+    .await;
+}
+
+/// A `multipart/form-data` body as the console's form sends it: the token, then the file.
+fn file_form(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "console-upload-boundary-51c2";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload_form(b: &Browser<'_>, grant: &str, csrf: &str) -> crate::pages::Page {
+    let (ct, body) = file_form(csrf, "fattura-ottobre.pdf", &crate::grant_reports::pdf());
+    b.send(
+        b.client
+            .post(b.app.url(&format!("/console/grants/{grant}/documents")))
+            .header("content-type", ct)
+            .body(body),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn the_association_reports_through_the_console_a_reviewer_accepts_and_finance_approves() {
+    each_backend(|app| async move {
+        let w = won(&app, json!({})).await;
+        let url = format!("/console/grants/{}", w.grant);
+        let a = Browser::new(&app);
+        a.sign_in("member-123456", "member-password-1").await;
+        let page = a.get(&format!("{url}?lang=en")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("enctype=\"multipart/form-data\""));
+        assert!(page.body.contains("Submit the final report"));
+        let csrf = a.csrf(&url).await;
+
+        // Another association: the grant does not exist for it, whatever its token.
+        let other = Browser::new(&app);
+        other.sign_in("member-007431", "member-password-1").await;
+        assert_eq!(other.get(&url).await.status, 404);
+        let other_csrf = other.csrf("/console").await;
+        assert_eq!(upload_form(&other, &w.grant, &other_csrf).await.status, 404);
+        let res = other
+            .post(
+                &format!("{url}/expenses"),
+                &[("csrf_token", &other_csrf), ("category", "x")],
+            )
+            .await;
+        assert_eq!(res.status, 404, "{}", res.body);
+        let res = other
+            .post(
+                &format!("{url}/report"),
+                &[("csrf_token", &other_csrf), ("summary", "nostro")],
+            )
+            .await;
+        assert_eq!(res.status, 404, "{}", res.body);
+        // A forged token, or none: refused before the file is read.
+        assert_eq!(upload_form(&a, &w.grant, "forged").await.status, 403);
+        let (ct, body) = file_form(&csrf, "x.pdf", &crate::grant_reports::pdf());
+        let body = String::from_utf8(body)
+            .unwrap()
+            .replace("name=\"csrf_token\"", "name=\"other\"");
+        let res = a
+            .send(
+                a.client
+                    .post(app.url(&format!("{url}/documents")))
+                    .header("content-type", ct)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(res.status, 403, "{}", res.body);
+        assert_eq!(app.count("grant_documents").await, 0);
+
+        // The association uploads its invoice.
+        let res = upload_form(&a, &w.grant, &csrf).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(res.location.unwrap(), format!("{url}?done=uploaded"));
+        let docs = app
+            .get(
+                &format!("/v1/grants/{}/documents", w.grant),
+                Some(&w.c.member_a),
+            )
+            .await;
+        let doc = docs.ok()["data"][0]["id"].as_str().unwrap().to_string();
+        let page = a.get(&format!("{url}?done=uploaded")).await;
+        assert!(page.body.contains("Document uploaded."));
+        assert!(page.body.contains("fattura-ottobre.pdf"));
+        assert!(page.body.contains("application/pdf"));
+        assert!(
+            page.body
+                .contains(&format!("href=\"/console/documents/{doc}\""))
+        );
+        let file = a.get(&format!("/console/documents/{doc}")).await;
+        assert_eq!(file.status, 200);
+        assert_eq!(file.content_type, "application/pdf");
+        assert_eq!(file.body.as_bytes(), crate::grant_reports::pdf().as_slice());
+        assert_eq!(
+            other.get(&format!("/console/documents/{doc}")).await.status,
+            404
+        );
+
+        // An expense line citing it: 30,000.00 of the 40,000.00 goal.
+        let day = (chrono::Utc::now() - chrono::Duration::days(5))
+            .format("%Y-%m-%d")
+            .to_string();
+        let line = |token: &str| {
+            vec![
+                ("csrf_token".to_string(), token.to_string()),
+                ("category".into(), "materiali".into()),
+                ("supplier".into(), "Falegnameria Rossi".into()),
+                ("supplier_tax_code".into(), "12345678903".into()),
+                ("document_number".into(), "FT-2026-18".into()),
+                ("document_date".into(), day.clone()),
+                ("amount".into(), "30000.00".into()),
+                ("paid_at".into(), day.clone()),
+                ("payment_method".into(), "bank_transfer".into()),
+                ("document_ids".into(), doc.clone()),
+            ]
+        };
+        let post_line = |token: &str| {
+            let pairs = line(token);
+            let req = a
+                .client
+                .post(app.url(&format!("{url}/expenses")))
+                .form(&pairs);
+            a.send(req)
+        };
+        assert_eq!(post_line("forged").await.status, 403);
+        assert_eq!(app.count("grant_expenses").await, 0);
+        let res = post_line(&csrf).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let page = a.get(&res.location.unwrap()).await;
+        assert!(page.body.contains("Expense line added."));
+        assert!(page.body.contains("Falegnameria Rossi"));
+        assert!(page.body.contains("<td class=\"num\">30000.00 EUR</td>"));
+        assert!(page.body.contains("<td>to be checked</td>"));
+        assert!(page.body.contains("<td>bank transfer</td>"));
+
+        // The final report.
+        let report = format!("{url}/report");
+        let res = a
+            .post(&report, &[("csrf_token", "forged"), ("summary", "Fatto")])
+            .await;
+        assert_eq!(res.status, 403);
+        assert_eq!(api_grant(&app, &w.grant).await["status"], "open");
+        let res = a
+            .post(
+                &report,
+                &[
+                    ("csrf_token", &csrf),
+                    ("summary", "Orti costruiti e seminati."),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let page = a.get(&res.location.unwrap()).await;
+        assert!(page.body.contains("Final report submitted."));
+        assert!(page.body.contains("Orti costruiti e seminati."));
+        assert!(
+            !page.body.contains("multipart/form-data"),
+            "no more uploads"
+        );
+        assert!(!page.body.contains("/report\""), "no second report");
+        assert_eq!(api_grant(&app, &w.grant).await["status"], "reported");
+
+        // A reviewer accepts the line; the association may not.
+        let exp = app
+            .get(
+                &format!("/v1/grants/{}/expenses", w.grant),
+                Some(&w.c.member_a),
+            )
+            .await
+            .ok()["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let accept = format!("/console/expenses/{exp}/accept");
+        assert!(!page.body.contains(&accept));
+        let res = a.post(&accept, &[("csrf_token", &csrf)]).await;
+        assert_eq!(res.status, 403, "{}", res.body);
+        app.staff("reviewer").await;
+        let r = Browser::new(&app);
+        r.sign_in("reviewer-user", "reviewer-password-123").await;
+        let page = r.get(&format!("{url}?lang=en")).await;
+        assert!(page.body.contains(&format!("action=\"{accept}\"")));
+        assert!(
+            page.body
+                .contains(&format!("action=\"/console/expenses/{exp}/reject\""))
+        );
+        let res = r.post(&accept, &[("csrf_token", "forged")]).await;
+        assert_eq!(res.status, 403);
+        assert_eq!(api_grant(&app, &w.grant).await["accepted_expenses"], "0.00");
+        let rcsrf = r.csrf(&url).await;
+        // A rejection needs a reason: 422 as a page, the line still to be checked.
+        let res = r
+            .post(
+                &format!("/console/expenses/{exp}/reject"),
+                &[("csrf_token", &rcsrf), ("reason", "  ")],
+            )
+            .await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert!(res.content_type.starts_with("text/html"));
+        let line = app
+            .get(
+                &format!("/v1/grants/{}/expenses", w.grant),
+                Some(&w.c.member_a),
+            )
+            .await;
+        assert_eq!(line.ok()["data"][0]["status"], "submitted");
+        let res = r.post(&accept, &[("csrf_token", &rcsrf)]).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(
+            res.location.as_deref(),
+            Some(format!("{url}?done=checked").as_str())
+        );
+        let page = r.get(&res.location.unwrap()).await;
+        assert!(page.body.contains("Expense line checked."));
+        assert!(page.body.contains("<td>accepted</td>"));
+        assert!(!page.body.contains(&accept), "checked once");
+        assert_eq!(
+            api_grant(&app, &w.grant).await["accepted_expenses"],
+            "30000.00"
+        );
+
+        // Finance approves with the existing form: due 20,000.00 × 30,000 ÷ 40,000.
+        app.staff("finance").await;
+        let f = Browser::new(&app);
+        f.sign_in("finance-user", "finance-password-123").await;
+        let fcsrf = f.csrf(&url).await;
+        let res = f
+            .post(&format!("{url}/approve-report"), &[("csrf_token", &fcsrf)])
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let g = api_grant(&app, &w.grant).await;
+        assert_eq!(g["status"], "approved");
+        assert_eq!(g["due"], "15000.00");
+        let page = f.get(&format!("{url}?lang=en")).await;
+        for (label, field) in [
+            ("Accepted spending", "accepted_expenses"),
+            ("Contribution due", "due"),
+            ("Paid", "paid"),
+            ("Payable now", "payable"),
+            ("Returned to the funders", "released"),
+        ] {
+            let row = format!(
+                "<th scope=\"row\">{label}</th><td class=\"num\">{} EUR</td>",
+                g[field].as_str().unwrap()
+            );
+            assert!(page.body.contains(&row), "{row}");
+        }
+        assert_eq!(app.count("grant_documents").await, 1);
+        assert_eq!(app.count("grant_expenses").await, 1);
+        app.assert_reconciled().await;
     })
     .await;
 }

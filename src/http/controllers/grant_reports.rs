@@ -23,8 +23,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use utoipa::ToSchema;
 
-/// The answer to a report request that was refused.
-fn to_api(e: ReportError) -> ApiError {
+/// The answer to a report request that was refused (the console's pages use it too).
+pub(crate) fn to_api(e: ReportError) -> ApiError {
     match e {
         ReportError::NotFound(what) => ApiError::NotFound(what),
         ReportError::Forbidden => ApiError::Forbidden("your role may not do this"),
@@ -95,6 +95,11 @@ const PART_HEADERS_LIMIT: usize = 8 * 1024;
 const BEFORE_FILE_LIMIT: usize = 2 * PART_HEADERS_LIMIT;
 /// What a multipart body may carry besides the file: boundaries, part headers, epilogue.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// Checks a console form's CSRF token.
+pub(crate) type TokenCheck<'a> = dyn Fn(&str) -> ApiResult<()> + 'a;
+
+/// The longest CSRF token part a console upload may begin with.
+const CSRF_TOKEN_LIMIT: usize = 256;
 /// The largest upload body read.
 pub const UPLOAD_LIMIT: usize = MAX_DOCUMENT_BYTES + MULTIPART_OVERHEAD;
 /// How long a client may take to send a document.
@@ -175,9 +180,12 @@ fn multipart_error(e: MultipartError, stop: Stop) -> ApiError {
 /// bytes. Refused: a compressed body (415), another content type (415), a body announced or
 /// found larger than [`UPLOAD_LIMIT`] or a file over 10 MB (413, as soon as it is known:
 /// nothing beyond is read), any other part or a second one (422), a malformed body (400).
-async fn read_upload(
+/// Shared by the API's upload and the console's upload form: with `csrf`, the body must begin
+/// with a short `csrf_token` part, checked by `csrf` before the file's bytes are read.
+pub(crate) async fn read_upload(
     req: &HttpRequest,
     payload: web::Payload,
+    csrf: Option<&TokenCheck<'_>>,
 ) -> ApiResult<(Option<String>, Vec<u8>)> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     if header("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
@@ -214,9 +222,27 @@ async fn read_upload(
     let mut form = Multipart::new(req.headers(), body);
     let read = async {
         let mut file: Option<(Option<String>, Vec<u8>)> = None;
+        let mut token_checked = csrf.is_none();
         while let Some(field) = form.next().await {
             let mut field = field.map_err(|e| multipart_error(e, stop.get()))?;
             started.set(true);
+            if !token_checked {
+                let named = field
+                    .content_disposition()
+                    .and_then(|d| d.get_name())
+                    .is_some_and(|n| n == "csrf_token");
+                let mut token = Vec::new();
+                while named && let Some(chunk) = field.next().await {
+                    token.extend_from_slice(&chunk.map_err(|e| multipart_error(e, stop.get()))?);
+                    if token.len() > CSRF_TOKEN_LIMIT {
+                        break;
+                    }
+                }
+                let check = csrf.expect("a token check");
+                check(std::str::from_utf8(&token).unwrap_or_default())?;
+                token_checked = true;
+                continue;
+            }
             if file.is_some() {
                 return Err(ApiError::validation(
                     "file",
@@ -304,7 +330,7 @@ pub async fn upload_document(
     app::may_upload(&state, &principal, &id)
         .await
         .map_err(to_api)?;
-    let (filename, bytes) = read_upload(&req, payload).await?;
+    let (filename, bytes) = read_upload(&req, payload, None).await?;
     let doc = app::add_document(&state, principal, id, filename, bytes)
         .await
         .map_err(to_api)?;

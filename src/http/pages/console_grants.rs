@@ -4,6 +4,7 @@
 //! association's members read the page without any form; another association's grant is 404.
 
 use super::common::filled;
+use super::console_grant_reports::{ReportSection, section};
 use super::i18n::Tr;
 use super::{Ctx, PageResult, context, html, redirect, signed_form};
 use crate::app::AppState;
@@ -192,6 +193,7 @@ struct GrantPage {
     can_recover: bool,
     can_revoke: bool,
     today: String,
+    report: ReportSection,
 }
 
 #[derive(Deserialize)]
@@ -212,7 +214,7 @@ pub async fn grant(
         return Ok(redirect("/login"));
     };
     let role = principal.role;
-    let d = decisions::get(&state, principal, id.into_inner())
+    let d = decisions::get(&state, principal.clone(), id.into_inner())
         .await
         .map_err(|e| ctx.fail(grant_error(e)))?;
     let names = decisions::names(&state, std::slice::from_ref(&d))
@@ -220,6 +222,9 @@ pub async fn grant(
         .map_err(|e| ctx.fail(grant_error(e)))?;
     let t = ctx.t;
     let g = grant_view(d);
+    let report = section(&state, &principal, &t, &g.id, g.status, g.summary.clone())
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let cur = |m: &str| format!("{m} {}", g.currency);
     let finance = role == Role::Finance;
     let recoverable = crate::domain::money::Currency::parse(&g.currency)
@@ -232,7 +237,14 @@ pub async fn grant(
         .filter(|d| {
             matches!(
                 d.as_str(),
-                "approved" | "reviewed" | "recovered" | "revoked"
+                "approved"
+                    | "reviewed"
+                    | "recovered"
+                    | "revoked"
+                    | "uploaded"
+                    | "expense-added"
+                    | "report-submitted"
+                    | "checked"
             )
         })
         .map(|d| t.get(&format!("done-grant-{d}")));
@@ -276,6 +288,7 @@ pub async fn grant(
         can_recover: finance && recoverable > 0,
         can_revoke: role == Role::Admin && g.status != GrantStatus::Revoked,
         today: crate::clock::now().format("%Y-%m-%d").to_string(),
+        report,
         g,
         ctx,
     })

@@ -14,6 +14,7 @@ mod console;
 mod console_admin;
 mod console_association;
 mod console_finance;
+mod console_grant_reports;
 mod console_grants;
 mod finance;
 pub mod i18n;
@@ -457,6 +458,26 @@ pub fn scope(
         .route(
             "/console/grants/{id}/revoke",
             web::post().to(console_grants::revoke),
+        )
+        .route(
+            "/console/grants/{id}/documents",
+            web::post().to(console_grant_reports::upload),
+        )
+        .route(
+            "/console/grants/{id}/expenses",
+            web::post().to(console_grant_reports::add_expense),
+        )
+        .route(
+            "/console/grants/{id}/report",
+            web::post().to(console_grant_reports::submit),
+        )
+        .route(
+            "/console/expenses/{id}/{action}",
+            web::post().to(console_grant_reports::check),
+        )
+        .route(
+            "/console/documents/{id}",
+            web::get().to(console_grant_reports::download),
         )
         .route(
             "/console/admin/associations",
