@@ -7,40 +7,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// Pledges `euros` and has the simulated provider confirm it.
-async fn give(app: &TestApp, partner: &str, campaign: &str, euros: i64, donor: &str) {
-    let p = app
-        .pledge(
-            partner,
-            campaign,
-            &format!("{euros}.00"),
-            &format!("{donor}@example.org"),
-        )
-        .await;
-    app.post(
-        &format!("/v1/simulated/payments/{}", pi(&p)),
-        Some(partner),
-        json!({"outcome": "succeed"}),
-    )
-    .await
-    .ok();
-}
-
-async fn end_all_campaigns(app: &TestApp) {
-    let past = |d: i64| {
-        (chrono::Utc::now() + chrono::Duration::minutes(d))
-            .naive_utc()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    app.sql(&format!(
-        "UPDATE campaigns SET starts_at = '{}', ends_at = '{}' WHERE status = 'live'",
-        past(-60 * 24 * 40),
-        past(-1)
-    ))
-    .await;
-    app.tick().await;
-}
-
 fn grant_of(campaign_id: &str) -> String {
     format!("grt_{}", campaign_id.split_once('_').unwrap().1)
 }

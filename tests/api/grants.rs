@@ -5,41 +5,6 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-async fn give(app: &TestApp, partner: &str, campaign: &str, euros: i64, donor: &str) -> Value {
-    let p = app
-        .pledge(
-            partner,
-            campaign,
-            &format!("{euros}.00"),
-            &format!("{donor}@example.org"),
-        )
-        .await;
-    app.post(
-        &format!("/v1/simulated/payments/{}", pi(&p)),
-        Some(partner),
-        json!({"outcome": "succeed"}),
-    )
-    .await
-    .ok();
-    p
-}
-
-async fn end_all_campaigns(app: &TestApp) {
-    let at = |m: i64| {
-        (chrono::Utc::now() + chrono::Duration::minutes(m))
-            .naive_utc()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    app.sql(&format!(
-        "UPDATE campaigns SET starts_at = '{}', ends_at = '{}' WHERE status = 'live'",
-        at(-60 * 24 * 40),
-        at(-1)
-    ))
-    .await;
-    app.tick().await;
-}
-
 struct Won {
     c: City,
     partner: String,

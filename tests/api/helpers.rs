@@ -739,3 +739,40 @@ pub async fn deliver_concurrently(app: &TestApp, events: Vec<Value>, senders: us
         t.await.unwrap();
     }
 }
+
+/// Pledges `euros` whole euros and has the simulated provider confirm the payment.
+pub async fn give(app: &TestApp, partner: &str, campaign: &str, euros: i64, donor: &str) -> Value {
+    let p = app
+        .pledge(
+            partner,
+            campaign,
+            &format!("{euros}.00"),
+            &format!("{donor}@example.org"),
+        )
+        .await;
+    app.post(
+        &format!("/v1/simulated/payments/{}", pi(&p)),
+        Some(partner),
+        json!({"outcome": "succeed"}),
+    )
+    .await
+    .ok();
+    p
+}
+
+/// Moves every live campaign past its end and runs the jobs: they close and are decided.
+pub async fn end_all_campaigns(app: &TestApp) {
+    let at = |minutes: i64| {
+        (chrono::Utc::now() + chrono::Duration::minutes(minutes))
+            .naive_utc()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    app.sql(&format!(
+        "UPDATE campaigns SET starts_at = '{}', ends_at = '{}' WHERE status = 'live'",
+        at(-60 * 24 * 40),
+        at(-1)
+    ))
+    .await;
+    app.tick().await;
+}

@@ -10,45 +10,6 @@ const XSD: &str = include_str!(concat!(
 ));
 
 /// Pledges `euros` and has the simulated provider confirm it.
-async fn give(app: &TestApp, partner: &str, campaign: &str, euros: i64, donor: &str) -> Value {
-    let p = app
-        .pledge(
-            partner,
-            campaign,
-            &format!("{euros}.00"),
-            &format!("{donor}@example.org"),
-        )
-        .await;
-    let pi = p["payment"]["provider_payment_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        &format!("/v1/simulated/payments/{pi}"),
-        Some(partner),
-        json!({"outcome": "succeed"}),
-    )
-    .await
-    .ok();
-    p
-}
-
-async fn end_all_campaigns(app: &TestApp) {
-    let past = |d: i64| {
-        (chrono::Utc::now() + chrono::Duration::minutes(d))
-            .naive_utc()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    app.sql(&format!(
-        "UPDATE campaigns SET starts_at = '{}', ends_at = '{}' WHERE status = 'live'",
-        past(-60 * 24 * 40),
-        past(-1)
-    ))
-    .await;
-    app.tick().await;
-}
-
 struct Scene {
     c: City,
     winners: Vec<String>,
