@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use crate::xsd;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const XSD: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
