@@ -2,7 +2,7 @@
 //! identity), one partner or donor cannot hoard a `per_donation` fund's holds (hold caps), and
 //! the user who created a settlement batch cannot confirm it (four eyes).
 
-use crate::funders::{end_all_campaigns, funded_city, give};
+use crate::funders::{funded_city, give};
 use crate::helpers::*;
 use serde_json::{Value, json};
 use std::time::Duration;

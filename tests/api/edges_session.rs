@@ -2,7 +2,7 @@
 //! and HSTS follow `COFUND_PUBLIC_URL`, `/metrics` is private, links never come from request
 //! headers, and a console form of nobody signed in is refused before its body is read.
 
-use crate::funders::{CRT_IBAN, end_all_campaigns, funded_city, give};
+use crate::funders::{CRT_IBAN, funded_city, give};
 use crate::helpers::*;
 use serde_json::json;
 

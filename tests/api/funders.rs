@@ -69,23 +69,6 @@ pub async fn give(
     p
 }
 
-/// Ends every live campaign and lets the jobs decide them.
-pub async fn end_all_campaigns(app: &TestApp) {
-    let at = |minutes: i64| {
-        (chrono::Utc::now() + chrono::Duration::minutes(minutes))
-            .naive_utc()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    app.sql(&format!(
-        "UPDATE campaigns SET starts_at = '{}', ends_at = '{}' WHERE status = 'live'",
-        at(-60 * 24 * 40),
-        at(-1)
-    ))
-    .await;
-    app.tick().await;
-}
-
 /// The fund's funders as the public sees them, by name.
 pub async fn funders_by_name(
     app: &TestApp,

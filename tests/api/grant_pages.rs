@@ -27,7 +27,7 @@ async fn won(app: &TestApp, fund_extra: Value) -> Won {
         .await;
     let a = crate::funders::give(app, &partner, &campaign, "10000.00", "a").await;
     let b = crate::funders::give(app, &partner, &campaign, "10000.00", "b").await;
-    crate::funders::end_all_campaigns(app).await;
+    end_all_campaigns(app).await;
     assert_eq!(
         app.campaign_view(&campaign).await["match"]["status"],
         "committed"

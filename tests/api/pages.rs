@@ -431,7 +431,7 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         let cmp = app.live_campaign(&c, json!({})).await;
         let (_, partner) = app.partner("P").await;
         crate::funders::give(&app, &partner, &cmp, "20000.00", "x").await;
-        crate::funders::end_all_campaigns(&app).await;
+        end_all_campaigns(&app).await;
         assert_eq!(
             app.campaign_view(&cmp).await["match"]["status"],
             "committed"

@@ -2,7 +2,7 @@
 //! held while the donor pays) and `quadratic` (a pool shared at the end of the round by
 //! (Σ√cᵢ)² − Σcᵢ), checked against tables worked out by hand.
 
-use crate::funders::{end_all_campaigns, funded_city, give};
+use crate::funders::{funded_city, give};
 use crate::helpers::*;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! orders for the treasury (OPI), donors' tax receipts (D.Lgs. 117/2017 art. 83) and the
 //! associations' yearly lists.
 
-use crate::funders::{CRT_IBAN, end_all_campaigns, funded_city, give};
+use crate::funders::{CRT_IBAN, funded_city, give};
 use crate::helpers::*;
 use chrono::Datelike;
 use serde_json::{Value, json};
