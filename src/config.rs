@@ -41,7 +41,17 @@ pub struct Config {
     pub debtor_name: String,
     pub debtor_iban: crate::domain::iban::Iban,
     pub debtor_bic: Option<crate::domain::iban::Bic>,
+    /// The programme's collection account (`COFUND_COLLECTION_NAME`, `_IBAN`, `_BIC`): the
+    /// debtor of the bank batches that pay associations their crowd money. No IBAN: no file.
+    pub collection: CollectionAccount,
     pub notify: NotifyConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct CollectionAccount {
+    pub name: String,
+    pub iban: Option<crate::domain::iban::Iban>,
+    pub bic: Option<crate::domain::iban::Bic>,
 }
 
 /// `COFUND_PUBLIC_URL`, checked at start: an absolute `http://` or `https://` URL with a host,
@@ -170,6 +180,9 @@ pub struct PaymentsConfig {
     /// `per_donation` funds: the most the unpaid pledges of one partner may hold of a fund's
     /// budget at once (`COFUND_PARTNER_HOLD_SHARE`, 0 < r ≤ 1, default 0.2).
     pub partner_hold_share: crate::domain::money::Ratio,
+    /// The programme's share of a succeeded campaign's crowd money (`COFUND_PLATFORM_FEE_RATIO`,
+    /// 0 ≤ r < 1, default 0: none).
+    pub platform_fee_ratio: Option<rust_decimal::Decimal>,
     /// Provider events (their minimised payloads) are deleted after this long. Re-applying an
     /// event older than that changes nothing: pledge facts only move forward.
     pub event_retention: Duration,
@@ -374,6 +387,25 @@ impl Config {
                     "COFUND_PARTNER_HOLD_SHARE: {e} (a decimal ratio such as 0.2)"
                 ))
             })?,
+            platform_fee_ratio: {
+                let raw = get("COFUND_PLATFORM_FEE_RATIO", "0");
+                let raw = raw.trim();
+                let bad = |e: &dyn std::fmt::Display| {
+                    ConfigError(format!(
+                        "COFUND_PLATFORM_FEE_RATIO: {e} (a decimal ratio from 0 to below 1, such as 0.02)"
+                    ))
+                };
+                // "0", "0.0": no fee; anything else is a ratio 0 < r < 1.
+                if !raw.is_empty() && raw.bytes().all(|b| b == b'0' || b == b'.') && raw.matches('.').count() <= 1 {
+                    None
+                } else {
+                    let r = crate::domain::money::Ratio::parse(raw).map_err(|e| bad(&e))?;
+                    if r == crate::domain::money::Ratio::ONE {
+                        return Err(bad(&"must be below 1"));
+                    }
+                    Some(r.value())
+                }
+            },
             event_retention: {
                 let days = parse_u64("COFUND_PROVIDER_EVENT_RETENTION_DAYS", 90)?;
                 // Stripe retries a delivery for three days: a shorter log could count one twice
@@ -395,6 +427,23 @@ impl Config {
                 crate::domain::iban::Bic::parse(&b)
                     .map_err(|e| ConfigError(format!("COFUND_DEBTOR_BIC: {e}")))?,
             ),
+        };
+        let collection = CollectionAccount {
+            name: get("COFUND_COLLECTION_NAME", "cofund - raccolta fondi"),
+            iban: match lookup("COFUND_COLLECTION_IBAN").filter(|b| !b.trim().is_empty()) {
+                None => None,
+                Some(i) => Some(
+                    crate::domain::iban::Iban::parse(&i)
+                        .map_err(|e| ConfigError(format!("COFUND_COLLECTION_IBAN: {e}")))?,
+                ),
+            },
+            bic: match lookup("COFUND_COLLECTION_BIC").filter(|b| !b.trim().is_empty()) {
+                None => None,
+                Some(b) => Some(
+                    crate::domain::iban::Bic::parse(&b)
+                        .map_err(|e| ConfigError(format!("COFUND_COLLECTION_BIC: {e}")))?,
+                ),
+            },
         };
         let overlap = parse_u64("COFUND_WEBHOOK_SECRET_OVERLAP_SECS", 24 * 3600)?;
         if overlap > 30 * 24 * 3600 {
@@ -429,6 +478,7 @@ impl Config {
             debtor_name: get("COFUND_DEBTOR_NAME", "Comune di Esempio"),
             debtor_iban,
             debtor_bic,
+            collection,
             payments,
             database_url,
             bind: get("COFUND_BIND", "127.0.0.1:8080"),

@@ -433,6 +433,7 @@ fn pay(w: &World, conn: &mut DbConnection, i: usize, event: PaymentEvent, transa
         pledge_hint: None,
         event: Some(event),
         refund: None,
+        account: None,
     };
     let applied = deliver(conn, &ev, transactional);
     if flagged {
@@ -589,6 +590,7 @@ fn run_case(
                             status: if *ok { "succeeded" } else { "failed" }.into(),
                             key: Some(format!("cofund-refund-{pledge}")),
                         }),
+                        account: None,
                     };
                     let applied = deliver(&mut conn, &ev, transactional);
                     prop_assert_eq!(applied, payments::Applied::RefundReported);

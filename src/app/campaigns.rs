@@ -752,6 +752,7 @@ pub async fn match_decisions(
 pub fn decide_closing(
     conn: &mut DbConnection,
     grace: std::time::Duration,
+    fee_ratio: Option<rust_decimal::Decimal>,
 ) -> Result<(usize, Vec<String>), DbError> {
     let closing: Vec<(CampaignId, chrono::NaiveDateTime)> = campaigns::table
         .filter(campaigns::status.eq(CampaignStatus::Closing))
@@ -778,7 +779,7 @@ pub fn decide_closing(
         if engine::needs_rematch(conn, &campaign)? {
             engine::rematch(conn, &id)?;
         }
-        if let Some((_, effect)) = engine::decide(conn, &id)? {
+        if let Some((_, effect)) = engine::decide_with_fee(conn, &id, fee_ratio)? {
             decided += 1;
             if effect.freed {
                 freed.push(engine::load_campaign(conn, &id)?.fund_id);

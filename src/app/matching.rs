@@ -367,6 +367,7 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
         // Money that leaves after the decision: the grant is reviewed, not the match.
         let fund = load_fund(conn, &campaign.fund_id)?;
         crate::app::grants::after_money_left(conn, campaign, threshold_of(campaign, &fund))?;
+        crate::app::payouts::after_money_changed(conn, campaign)?;
         return Ok(Effect::default());
     }
     if !needs_rematch(conn, campaign)? {
@@ -601,6 +602,16 @@ pub fn decide(
     conn: &mut DbConnection,
     campaign_id: &CampaignId,
 ) -> QueryResult<Option<(CampaignStatus, Effect)>> {
+    decide_with_fee(conn, campaign_id, None)
+}
+
+/// [`decide`], a success keeping `fee_ratio` of the campaign's crowd money as the platform's
+/// fee (`COFUND_PLATFORM_FEE_RATIO`; the rest is paid to the association).
+pub fn decide_with_fee(
+    conn: &mut DbConnection,
+    campaign_id: &CampaignId,
+    fee_ratio: Option<rust_decimal::Decimal>,
+) -> QueryResult<Option<(CampaignStatus, Effect)>> {
     write_tx(conn, |conn| {
         let locked = diesel::update(campaigns::table.find(campaign_id))
             .filter(campaigns::status.eq(CampaignStatus::Closing))
@@ -658,6 +669,10 @@ pub fn decide(
             ))
             .execute(conn)?;
         let decided = load_campaign(conn, campaign_id)?;
+        if outcome == CampaignStatus::Succeeded {
+            // The crowd's money becomes the association's (less the fee), all at once.
+            crate::app::payouts::campaign_succeeded(conn, &decided, fee_ratio)?;
+        }
         crate::notify::campaign_changed(conn, &decided, &fund, None, true)?;
         crate::db::queries::audit_system(
             conn,

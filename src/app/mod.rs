@@ -18,6 +18,7 @@ pub mod match_money;
 pub mod matching;
 pub mod ops;
 pub mod partners;
+pub mod payouts;
 pub mod payment_events;
 pub mod payments;
 pub mod per_donation;

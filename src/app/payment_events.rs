@@ -44,6 +44,8 @@ pub enum Applied {
     Ignored,
     /// The provider reported what became of a refund.
     RefundReported,
+    /// The provider reported an association's connected account's state.
+    AccountReported,
 }
 
 impl Applied {
@@ -58,6 +60,7 @@ impl Applied {
             Applied::UnknownPayment => EventOutcome::UnknownPayment,
             Applied::Ignored => EventOutcome::Ignored,
             Applied::RefundReported => EventOutcome::RefundReported,
+            Applied::AccountReported => EventOutcome::AccountReported,
         })
     }
 
@@ -213,6 +216,17 @@ pub fn apply_event_transactional(
             refund_reported(conn, report)?;
             store_event(conn, ev, pledge_id, EventOutcome::RefundReported, payload)?;
             return Ok(Applied::RefundReported);
+        }
+        if let Some(report) = &ev.account {
+            // Stored first: a replayed event is refused by the event's unique id.
+            store_event(conn, ev, None, EventOutcome::AccountReported, payload)?;
+            crate::db::crowd::set_account_status(
+                conn,
+                &report.account_id,
+                report.status,
+                report.created,
+            )?;
+            return Ok(Applied::AccountReported);
         }
         let Some(event) = &ev.event else {
             store_event(conn, ev, None, EventOutcome::Ignored, payload)?;

@@ -456,6 +456,7 @@ where
         .provider
         .create_payment(
             &pledge.id,
+            &pledge.campaign_id,
             pledge.amount,
             pledge.currency.code(),
             &pledge.provider_idempotency_key,

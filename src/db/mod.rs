@@ -6,6 +6,7 @@
 
 pub mod cached;
 pub mod campaigns;
+pub mod crowd;
 pub mod errors;
 pub mod funders;
 pub mod grant_reports;

@@ -620,6 +620,109 @@ diesel::joinable!(awards -> funders (funder_id));
 diesel::joinable!(receipts -> pledges (pledge_id));
 diesel::joinable!(receipt_queue -> pledges (pledge_id));
 
+diesel::table! {
+    payout_accounts (association_id) {
+        association_id -> Text,
+        provider -> Text,
+        account_id -> Text,
+        status -> Text,
+        status_at -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    crowd_positions (campaign_id) {
+        campaign_id -> Text,
+        association_id -> Text,
+        currency -> Text,
+        collected -> BigInt,
+        refunded -> BigInt,
+        clearing -> BigInt,
+        fees -> BigInt,
+        payable -> BigInt,
+        paid_out -> BigInt,
+        reversing -> BigInt,
+        owed -> BigInt,
+        fee_ratio -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Text,
+        campaign_id -> Text,
+        association_id -> Text,
+        seq -> Integer,
+        amount -> BigInt,
+        fee -> BigInt,
+        currency -> Text,
+        method -> Text,
+        status -> Text,
+        destination -> Text,
+        provider_reference -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
+        attempts -> Integer,
+        reversed -> BigInt,
+        failure -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payout_reversals (id) {
+        id -> Text,
+        campaign_id -> Text,
+        payout_id -> Nullable<Text>,
+        amount -> BigInt,
+        status -> Text,
+        provider_reference -> Nullable<Text>,
+        failure -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payout_batches (id) {
+        id -> Text,
+        status -> Text,
+        currency -> Text,
+        total -> BigInt,
+        item_count -> Integer,
+        message_id -> Text,
+        bank_reference -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        confirmed_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    crowd_entries (id) {
+        id -> Text,
+        campaign_id -> Text,
+        movement -> Text,
+        debit -> Text,
+        credit -> Text,
+        amount -> BigInt,
+        payout_id -> Nullable<Text>,
+        reversal_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payouts -> campaigns (campaign_id));
+diesel::joinable!(crowd_positions -> campaigns (campaign_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     associations,
     users,
@@ -658,4 +761,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     grant_expenses,
     grant_expense_documents,
     grant_recoveries,
+    payout_accounts,
+    crowd_positions,
+    payouts,
+    payout_reversals,
+    payout_batches,
+    crowd_entries,
 );

@@ -36,6 +36,10 @@ macro_rules! text_column {
 
 use crate::config::ProviderKind;
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::crowd::{
+    CrowdAccount, CrowdMovement, PayoutAccountStatus, PayoutBatchStatus, PayoutMethod,
+    PayoutStatus, ReversalStatus,
+};
 use crate::domain::delivery::{Channel, DeliveryStatus};
 use crate::domain::fund::{FunderKind, MatchPolicy};
 use crate::domain::grant::{
@@ -50,6 +54,13 @@ use crate::domain::role::Role;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 
 text_column! {
+    CrowdAccount => |v| v.as_str(),
+    CrowdMovement => |v| v.as_str(),
+    PayoutAccountStatus => |v| v.as_str(),
+    PayoutBatchStatus => |v| v.as_str(),
+    PayoutMethod => |v| v.as_str(),
+    PayoutStatus => |v| v.as_str(),
+    ReversalStatus => |v| v.as_str(),
     GrantStatus => |v| v.as_str(),
     AwardStatus => |v| v.as_str(),
     TrancheKind => |v| v.as_str(),
@@ -103,7 +114,10 @@ macro_rules! id_column {
     )+};
 }
 
-use crate::domain::ids::{AssociationId, CampaignId, FundId, FunderId, PledgeId, SettlementId};
+use crate::domain::ids::{
+    AssociationId, CampaignId, FundId, FunderId, PayoutBatchId, PayoutId, PledgeId, ReversalId,
+    SettlementId,
+};
 
 id_column!(
     CampaignId,
@@ -111,5 +125,8 @@ id_column!(
     FunderId,
     PledgeId,
     AssociationId,
-    SettlementId
+    SettlementId,
+    PayoutId,
+    PayoutBatchId,
+    ReversalId
 );

@@ -11,6 +11,10 @@ pub const FUNDER: &str = "fdr";
 pub const USER: &str = "usr";
 pub const PARTNER: &str = "ptn";
 pub const AUDIT: &str = "aud";
+pub const PAYOUT: &str = "pay";
+pub const PAYOUT_BATCH: &str = "pbt";
+pub const REVERSAL: &str = "prv";
+pub const CROWD_ENTRY: &str = "cen";
 
 /// Declares a typed id: a `String` inside (the prefixed id as stored), compared, hashed and
 /// ordered as that string, stored as a `Text` column on both backends (`db::stored`), and
@@ -134,6 +138,12 @@ typed_id! {
     AssociationId => ASSOCIATION;
     /// A settlement batch's id (`stl_…`).
     SettlementId => SETTLEMENT;
+    /// A crowd payout's id (`pay_…`).
+    PayoutId => PAYOUT;
+    /// A crowd payout bank batch's id (`pbt_…`).
+    PayoutBatchId => PAYOUT_BATCH;
+    /// A payout reversal's id (`prv_…`).
+    ReversalId => REVERSAL;
 }
 
 /// A new id such as `fund_0193b3c4d5e67f00a1b2c3d4e5f60718`.

@@ -4,6 +4,7 @@ pub mod area;
 pub mod badge;
 pub mod campaign;
 pub mod chart;
+pub mod crowd;
 pub mod delivery;
 pub mod destination;
 pub mod document;

@@ -88,6 +88,8 @@ stored_enum! {
         Ignored = "ignored",
         /// The provider reported what became of a refund.
         RefundReported = "refund_reported",
+        /// The provider reported an association's connected account's state.
+        AccountReported = "account_reported",
     }
 }
 

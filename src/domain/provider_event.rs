@@ -17,6 +17,17 @@ pub struct ProviderEvent {
     /// What the provider says became of a refund (`refund.updated`, `refund.failed`,
     /// `charge.refund.updated`).
     pub refund: Option<RefundReport>,
+    /// What the provider says of an association's connected account (`account.updated`).
+    pub account: Option<AccountReport>,
+}
+
+/// A connected account's state as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountReport {
+    pub account_id: String,
+    pub status: super::crowd::PayoutAccountStatus,
+    /// The event's time (Unix seconds): an older report never overwrites a newer one.
+    pub created: i64,
 }
 
 /// A refund's state as the provider reports it.

@@ -26,14 +26,17 @@ pub enum Job {
     PendingPayments,
     /// E-mails and partner webhooks.
     Outbox,
+    /// Crowd money paid on to associations, and taken back after refunds.
+    Payouts,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::Calendar,
         Job::Matching,
         Job::Refunds,
         Job::PendingPayments,
+        Job::Payouts,
         Job::Outbox,
     ];
 
@@ -44,6 +47,7 @@ impl Job {
             Job::Refunds => "refunds",
             Job::PendingPayments => "pending_payments",
             Job::Outbox => "outbox",
+            Job::Payouts => "payouts",
         }
     }
 }

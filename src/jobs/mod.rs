@@ -38,6 +38,12 @@ pub struct JobsReport {
     pub grants_overdue: usize,
     /// Associations reminded that a final report falls due soon.
     pub reports_reminded: usize,
+    /// Crowd payouts paid at the provider, and refused by it.
+    pub payouts_paid: usize,
+    pub payouts_failed: usize,
+    /// Payouts taken back at the provider, and those the association owes instead.
+    pub reversals_done: usize,
+    pub reversals_owed: usize,
 }
 
 impl JobsReport {
@@ -67,12 +73,22 @@ pub fn run_matching(
     grace: Duration,
     catch_up: bool,
 ) -> Result<JobsReport, DbError> {
+    run_matching_with_fee(conn, grace, None, catch_up)
+}
+
+/// [`run_matching`] with the platform fee a campaign decided now keeps of its crowd money.
+pub fn run_matching_with_fee(
+    conn: &mut DbConnection,
+    grace: Duration,
+    fee_ratio: Option<rust_decimal::Decimal>,
+    catch_up: bool,
+) -> Result<JobsReport, DbError> {
     // Holds lapse on time whether or not a request arrives.
     let holds_released = crate::app::per_donation::expire_holds(conn, 1_000)?;
     if catch_up {
         engine::rematch_all(conn)?;
     }
-    let (decided, _freed) = crate::app::campaigns::decide_closing(conn, grace)?;
+    let (decided, _freed) = crate::app::campaigns::decide_closing(conn, grace, fee_ratio)?;
     let served = engine::serve_waitlists(conn)?;
     let rounds_shared = crate::app::quadratic::distribute_due(conn)?;
     Ok(JobsReport {
@@ -125,11 +141,12 @@ pub async fn run_job(state: &AppState, job: Job) -> Result<JobsReport, DbError> 
         }
         Job::Matching => {
             let catch_up = state.match_catch_up.clone();
+            let fee = state.config.payments.platform_fee_ratio;
             let part = state
                 .db
                 .run_quiet(move |conn| {
                     let due = catch_up.due(now());
-                    run_matching(conn, grace, due)
+                    run_matching_with_fee(conn, grace, fee, due)
                 })
                 .await?;
             report.decided = part.decided;
@@ -146,6 +163,13 @@ pub async fn run_job(state: &AppState, job: Job) -> Result<JobsReport, DbError> 
             let (reconciled, expired) = payments::reconcile_pending(state).await?;
             report.reconciled = reconciled;
             report.expired = expired;
+        }
+        Job::Payouts => {
+            let done = crate::app::payouts::run(state).await?;
+            report.payouts_paid = done.paid;
+            report.payouts_failed = done.failed;
+            report.reversals_done = done.reversed;
+            report.reversals_owed = done.owed;
         }
         Job::Outbox => {
             let sent = outbox::dispatch(state).await?;
@@ -174,6 +198,10 @@ impl JobsReport {
         self.messages_dead += o.messages_dead;
         self.grants_overdue += o.grants_overdue;
         self.reports_reminded += o.reports_reminded;
+        self.payouts_paid += o.payouts_paid;
+        self.payouts_failed += o.payouts_failed;
+        self.reversals_done += o.reversals_done;
+        self.reversals_owed += o.reversals_owed;
     }
 }
 

@@ -309,6 +309,7 @@ async fn apply_found(
         pledge_hint: Some(pledge_id.to_string()),
         event: Some(event),
         refund: None,
+        account: None,
     };
     let payload = serde_json::json!({"source": "reconciliation", "payment_intent": pi}).to_string();
     let applied = state

@@ -3,7 +3,22 @@
 use crate::domain::pledge::PaymentEvent;
 use serde_json::Value;
 
-pub use crate::domain::provider_event::{ProviderEvent, RefundReport};
+pub use crate::domain::provider_event::{AccountReport, ProviderEvent, RefundReport};
+use crate::domain::crowd::PayoutAccountStatus;
+
+/// A Stripe account object's state for payouts: `active` when transfers can reach it,
+/// `pending` while the association has not finished onboarding, `restricted` otherwise.
+pub fn account_status(account: &Value) -> PayoutAccountStatus {
+    let transfers_active = account["capabilities"]["transfers"].as_str() == Some("active");
+    let disabled = account["requirements"]["disabled_reason"].is_string();
+    if transfers_active && !disabled && account["payouts_enabled"].as_bool() != Some(false) {
+        PayoutAccountStatus::Active
+    } else if account["details_submitted"].as_bool() != Some(true) && !disabled {
+        PayoutAccountStatus::Pending
+    } else {
+        PayoutAccountStatus::Restricted
+    }
+}
 
 /// What cofund keeps of a provider event: its id, type and time, and of its object only the
 /// fields the money path reads (ids, status, amounts, currency, our metadata). Billing details,
@@ -14,7 +29,7 @@ pub fn minimal_payload(body: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return "{}".to_string();
     };
-    const KEPT: [&str; 10] = [
+    const KEPT: [&str; 13] = [
         "id",
         "object",
         "status",
@@ -25,6 +40,9 @@ pub fn minimal_payload(body: &[u8]) -> String {
         "payment_intent",
         "charge",
         "reason",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
     ];
     let object = &v["data"]["object"];
     let mut kept = serde_json::Map::new();
@@ -41,6 +59,13 @@ pub fn minimal_payload(body: &[u8]) -> String {
     }
     if !metadata.is_empty() {
         kept.insert("metadata".into(), Value::Object(metadata));
+    }
+    // A connected account's state (an association's, never a donor's).
+    if let Some(t) = object["capabilities"]["transfers"].as_str() {
+        kept.insert("capabilities".into(), serde_json::json!({"transfers": t}));
+    }
+    if let Some(r) = object["requirements"]["disabled_reason"].as_str() {
+        kept.insert("requirements".into(), serde_json::json!({"disabled_reason": r}));
     }
     serde_json::json!({
         "id": v["id"],
@@ -121,6 +146,14 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, &'static str> {
         None => payment_id,
     };
     let pledge_hint = text(&object["metadata"]["pledge_id"]);
+    let account = match (kind.as_str(), text(&object["id"])) {
+        ("account.updated", Some(account_id)) if account_id.len() <= 255 => Some(AccountReport {
+            account_id,
+            status: account_status(object),
+            created: v["created"].as_i64().unwrap_or(0),
+        }),
+        _ => None,
+    };
     Ok(ProviderEvent {
         id,
         kind,
@@ -128,6 +161,7 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, &'static str> {
         pledge_hint,
         event,
         refund,
+        account,
     })
 }
 
@@ -200,6 +234,38 @@ mod tests {
         assert_eq!(
             parse(kept.to_string().as_bytes()).unwrap(),
             parse(body.to_string().as_bytes()).unwrap()
+        );
+    }
+
+    #[test]
+    fn reads_an_accounts_state_from_account_updated() {
+        let event = |object: serde_json::Value| {
+            parse(json!({"id": "evt_a", "type": "account.updated", "created": 1700000000,
+                         "data": {"object": object}}).to_string().as_bytes())
+            .unwrap()
+            .account
+            .unwrap()
+        };
+        let a = event(json!({"id": "acct_1", "object": "account", "details_submitted": false,
+                             "capabilities": {"transfers": "inactive"}}));
+        assert_eq!(a.status, PayoutAccountStatus::Pending);
+        assert_eq!(a.created, 1700000000);
+        let a = event(json!({"id": "acct_1", "details_submitted": true, "payouts_enabled": true,
+                             "capabilities": {"transfers": "active"}}));
+        assert_eq!(a.status, PayoutAccountStatus::Active);
+        let a = event(json!({"id": "acct_1", "details_submitted": true,
+                             "capabilities": {"transfers": "active"},
+                             "requirements": {"disabled_reason": "rejected.fraud"}}));
+        assert_eq!(a.status, PayoutAccountStatus::Restricted);
+        // What is stored of it reads the same.
+        let body = json!({"id": "evt_b", "type": "account.updated", "created": 5,
+            "data": {"object": {"id": "acct_1", "details_submitted": true, "email": "info@asso.example",
+                                "capabilities": {"transfers": "active", "card_payments": "active"}}}});
+        let kept = minimal_payload(body.to_string().as_bytes());
+        assert!(!kept.contains("asso.example"), "{kept}");
+        assert_eq!(
+            parse(kept.as_bytes()).unwrap().account,
+            parse(body.to_string().as_bytes()).unwrap().account
         );
     }
 

@@ -39,6 +39,42 @@ pub struct CreatedRefund {
     pub status: String,
 }
 
+/// An association's connected account at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedAccount {
+    pub id: String,
+    pub status: crate::domain::crowd::PayoutAccountStatus,
+}
+
+/// A one-time link where the association completes its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingLink {
+    pub url: String,
+    /// Unix time.
+    pub expires_at: Option<i64>,
+}
+
+/// A crowd payout as a transfer to a connected account.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferRequest<'a> {
+    pub payout_id: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub destination: &'a str,
+    /// The campaign (its charges' `transfer_group`).
+    pub transfer_group: &'a str,
+}
+
+/// The provider's idempotency key of a payout's transfer: one per payout, for ever.
+pub fn payout_key(payout_id: &str) -> String {
+    format!("cofund-payout-{payout_id}")
+}
+
+/// The provider's idempotency key of a reversal.
+pub fn reversal_key(reversal_id: &str) -> String {
+    format!("cofund-reversal-{reversal_id}")
+}
+
 pub enum PaymentProvider {
     Stripe(stripe::StripeClient),
     Simulated(simulated::Simulated),
@@ -67,13 +103,14 @@ impl PaymentProvider {
     pub async fn create_payment(
         &self,
         pledge_id: &str,
+        campaign_id: &str,
         amount: i64,
         currency: &str,
         idempotency_key: &str,
     ) -> Result<CreatedPayment, ProviderError> {
         match self {
             PaymentProvider::Stripe(s) => {
-                s.create_payment_intent(pledge_id, amount, currency, idempotency_key)
+                s.create_payment_intent(pledge_id, campaign_id, amount, currency, idempotency_key)
                     .await
             }
             PaymentProvider::Simulated(s) => {
@@ -109,6 +146,69 @@ impl PaymentProvider {
         match self {
             PaymentProvider::Stripe(s) => s.cancel_payment_intent(payment_id).await,
             PaymentProvider::Simulated(s) => s.cancel(payment_id).await,
+        }
+    }
+
+    /// Creates the association's connected account (the same one for the same association).
+    pub async fn create_account(
+        &self,
+        association_id: &str,
+        email: &str,
+    ) -> Result<ConnectedAccount, ProviderError> {
+        match self {
+            PaymentProvider::Stripe(s) => s.create_account(association_id, email, "IT").await,
+            PaymentProvider::Simulated(_) => Ok(simulated::account(association_id)),
+        }
+    }
+
+    /// A one-time onboarding link; None when there is nothing to complete (simulated).
+    pub async fn onboarding_link(
+        &self,
+        account_id: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<Option<OnboardingLink>, ProviderError> {
+        match self {
+            PaymentProvider::Stripe(s) => s
+                .create_account_link(account_id, refresh_url, return_url)
+                .await
+                .map(Some),
+            PaymentProvider::Simulated(_) => Ok(None),
+        }
+    }
+
+    /// Transfers a payout to the connected account; returns the provider's transfer id.
+    pub async fn transfer(&self, t: &TransferRequest<'_>) -> Result<String, ProviderError> {
+        match self {
+            PaymentProvider::Stripe(s) => s.create_transfer(t).await,
+            PaymentProvider::Simulated(_) => Ok(simulated::transfer_id(&payout_key(t.payout_id))),
+        }
+    }
+
+    /// The transfer already made for a payout, if the provider has one.
+    pub async fn find_transfer(
+        &self,
+        transfer_group: &str,
+        payout_id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        match self {
+            PaymentProvider::Stripe(s) => s.find_transfer(transfer_group, payout_id).await,
+            PaymentProvider::Simulated(_) => Ok(None),
+        }
+    }
+
+    /// Takes `amount` of a transfer back; returns the reversal's id.
+    pub async fn reverse_transfer(
+        &self,
+        transfer_id: &str,
+        amount: i64,
+        reversal_id: &str,
+    ) -> Result<String, ProviderError> {
+        match self {
+            PaymentProvider::Stripe(s) => s.reverse_transfer(transfer_id, amount, reversal_id).await,
+            PaymentProvider::Simulated(_) => {
+                Ok(simulated::transfer_id(&reversal_key(reversal_id)).replacen("tr_", "trr_", 1))
+            }
         }
     }
 }

@@ -369,3 +369,17 @@ fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(&Sha256::digest(s.as_bytes())[..8])
 }
+
+/// The simulated provider's connected account for an association: active at once (there is
+/// nobody to onboard), and the same account for the same association.
+pub fn account(association_id: &str) -> super::ConnectedAccount {
+    super::ConnectedAccount {
+        id: format!("acct_sim_{}", short_hash(association_id)),
+        status: crate::domain::crowd::PayoutAccountStatus::Active,
+    }
+}
+
+/// A simulated transfer's id: the same for the same idempotency key, as at Stripe.
+pub fn transfer_id(idempotency_key: &str) -> String {
+    format!("tr_sim_{}", short_hash(idempotency_key))
+}

@@ -1,8 +1,12 @@
-//! Stripe's REST API over reqwest (rustls): PaymentIntents and Refunds. Every mutating call
+//! Stripe's REST API over reqwest (rustls): PaymentIntents, Refunds, and for the crowd's
+//! payouts Connect Express accounts, account links, transfers and transfer reversals. Every mutating call
 //! carries an idempotency key generated once and stored with the operation; network errors,
 //! timeouts, 429 and 5xx are retried with backoff, 4xx are not.
 
-use super::{CreatedPayment, CreatedRefund, ProviderError, RetrievedPayment};
+use super::{
+    ConnectedAccount, CreatedPayment, CreatedRefund, OnboardingLink, ProviderError,
+    RetrievedPayment,
+};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -101,6 +105,7 @@ impl StripeClient {
     pub async fn create_payment_intent(
         &self,
         pledge_id: &str,
+        transfer_group: &str,
         amount: i64,
         currency: &str,
         idempotency_key: &str,
@@ -109,6 +114,8 @@ impl StripeClient {
             ("amount", amount.to_string()),
             ("currency", currency.to_ascii_lowercase()),
             ("metadata[pledge_id]", pledge_id.to_string()),
+            // The campaign: its charges are paid on to the association together.
+            ("transfer_group", transfer_group.to_string()),
             ("automatic_payment_methods[enabled]", "true".to_string()),
         ];
         let v = self
@@ -198,5 +205,149 @@ impl StripeClient {
             id: v["id"].as_str().unwrap_or_default().to_string(),
             status: v["status"].as_str().unwrap_or_default().to_string(),
         })
+    }
+}
+
+/// An id Stripe gave us, checked before it goes into a URL path.
+fn path_id(id: &str) -> Result<&str, ProviderError> {
+    if !id.is_empty()
+        && id.len() <= 255
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(id)
+    } else {
+        Err(ProviderError::Rejected {
+            status: 400,
+            message: "invalid id".into(),
+        })
+    }
+}
+
+fn id_of(v: &Value) -> Result<String, ProviderError> {
+    v["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ProviderError::Unavailable("response without id".into()))
+}
+
+impl StripeClient {
+    /// `POST /v1/accounts`: an Express connected account for an association, able to receive
+    /// transfers. The key is the association's, so two requests at once make one account.
+    pub async fn create_account(
+        &self,
+        association_id: &str,
+        email: &str,
+        country: &str,
+    ) -> Result<ConnectedAccount, ProviderError> {
+        let form = [
+            ("type", "express".to_string()),
+            ("country", country.to_string()),
+            ("email", email.to_string()),
+            ("business_type", "non_profit".to_string()),
+            ("capabilities[transfers][requested]", "true".to_string()),
+            ("metadata[association_id]", association_id.to_string()),
+        ];
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/accounts",
+                &form,
+                Some(&format!("cofund-account-{association_id}")),
+            )
+            .await?;
+        Ok(ConnectedAccount {
+            id: id_of(&v)?,
+            status: super::events::account_status(&v),
+        })
+    }
+
+    /// `POST /v1/account_links`: a one-time onboarding link for the account.
+    pub async fn create_account_link(
+        &self,
+        account_id: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<OnboardingLink, ProviderError> {
+        let form = [
+            ("account", path_id(account_id)?.to_string()),
+            ("refresh_url", refresh_url.to_string()),
+            ("return_url", return_url.to_string()),
+            ("type", "account_onboarding".to_string()),
+        ];
+        let v = self
+            .call(reqwest::Method::POST, "/v1/account_links", &form, None)
+            .await?;
+        Ok(OnboardingLink {
+            url: v["url"]
+                .as_str()
+                .ok_or_else(|| ProviderError::Unavailable("account link without url".into()))?
+                .to_string(),
+            expires_at: v["expires_at"].as_i64(),
+        })
+    }
+
+    /// `POST /v1/transfers` from the programme's balance to the connected account.
+    pub async fn create_transfer(
+        &self,
+        transfer: &super::TransferRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        let form = [
+            ("amount", transfer.amount.to_string()),
+            ("currency", transfer.currency.to_ascii_lowercase()),
+            ("destination", path_id(transfer.destination)?.to_string()),
+            ("transfer_group", transfer.transfer_group.to_string()),
+            ("metadata[payout_id]", transfer.payout_id.to_string()),
+        ];
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/transfers",
+                &form,
+                Some(&super::payout_key(transfer.payout_id)),
+            )
+            .await?;
+        id_of(&v)
+    }
+
+    /// The transfer made for a payout, if any: read back before a payout is tried again, so a
+    /// transfer whose answer was lost is not made twice even after the idempotency key expired.
+    pub async fn find_transfer(
+        &self,
+        transfer_group: &str,
+        payout_id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        let url = format!(
+            "/v1/transfers?transfer_group={}&limit=100",
+            path_id(transfer_group)?
+        );
+        let v = self.call(reqwest::Method::GET, &url, &[], None).await?;
+        Ok(v["data"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|t| t["metadata"]["payout_id"].as_str() == Some(payout_id))
+                .and_then(|t| t["id"].as_str().map(str::to_string))
+        }))
+    }
+
+    /// `POST /v1/transfers/{id}/reversals`: takes `amount` back from the connected account.
+    pub async fn reverse_transfer(
+        &self,
+        transfer_id: &str,
+        amount: i64,
+        reversal_id: &str,
+    ) -> Result<String, ProviderError> {
+        let form = [
+            ("amount", amount.to_string()),
+            ("metadata[reversal_id]", reversal_id.to_string()),
+        ];
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/transfers/{}/reversals", path_id(transfer_id)?),
+                &form,
+                Some(&super::reversal_key(reversal_id)),
+            )
+            .await?;
+        id_of(&v)
     }
 }

@@ -34,7 +34,7 @@ async fn creates_payment_intents_with_the_right_shape_and_idempotency_key() {
         .mount(&server)
         .await;
     let created = client(&server)
-        .create_payment_intent("plg_1", 2500, "EUR", "cofund-plg_1")
+        .create_payment_intent("plg_1", "cmp_1", 2500, "EUR", "cofund-plg_1")
         .await
         .unwrap();
     assert_eq!(created.id, "pi_123");
@@ -85,7 +85,7 @@ async fn does_not_retry_client_errors() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .create_payment_intent("plg_2", 100, "XXX", "k")
+        .create_payment_intent("plg_2", "cmp_2", 100, "XXX", "k")
         .await
         .unwrap_err();
     assert_eq!(
