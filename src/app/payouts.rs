@@ -64,10 +64,7 @@ fn books(what: &str) -> DieselError {
 
 // ---- the crowd ledger follows the campaign's money (in the caller's transaction) ----
 
-/// What the crowd gave the campaign through the provider, net: what its payouts come from.
-pub fn crowd_raised(campaign: &CampaignRow) -> i64 {
-    campaign.raised
-}
+use crate::db::crowd::crowd_raised;
 
 /// The campaign succeeded (in the deciding transaction): its crowd money is counted, the fee
 /// (`COFUND_PLATFORM_FEE_RATIO`, fixed now for this campaign) kept, the rest made payable.
@@ -861,13 +858,22 @@ pub async fn batch(state: &AppState, principal: &Principal, id: String) -> Resul
     state.db.run(move |conn| load_batch(conn, &id)).await
 }
 
-pub async fn batches(state: &AppState, principal: &Principal, limit: i64) -> Result<Vec<PayoutBatchRow>, PayoutError> {
+pub async fn batches(
+    state: &AppState,
+    principal: &Principal,
+    before: Option<String>,
+    limit: i64,
+) -> Result<Vec<PayoutBatchRow>, PayoutError> {
+    use crate::db::schema::payout_batches;
     finance_only(principal)?;
     state
         .db
         .run(move |conn| {
-            crate::db::schema::payout_batches::table
-                .order(crate::db::schema::payout_batches::id.desc())
+            let mut q = payout_batches::table.into_boxed();
+            if let Some(b) = before {
+                q = q.filter(payout_batches::id.lt(b));
+            }
+            q.order(payout_batches::id.desc())
                 .limit(limit)
                 .select(PayoutBatchRow::as_select())
                 .load(conn)

@@ -143,6 +143,12 @@ pub struct CrowdEntryRow {
     pub created_at: NaiveDateTime,
 }
 
+/// What the crowd gave a campaign through the provider, net of refunds and lost disputes:
+/// what its payouts come from.
+pub fn crowd_raised(campaign: &super::models::CampaignRow) -> i64 {
+    campaign.raised
+}
+
 // ---- payout accounts ----
 
 pub fn account(conn: &mut DbConnection, association_id: &str) -> QueryResult<Option<PayoutAccountRow>> {

@@ -31,7 +31,12 @@ pub struct Violation {
     /// tax receipt), `receipt_numbering` (an association's year of receipts is not numbered
     /// 1..n with its counter at n), `receipt_voided` (a receipt voided while the donation stands,
     /// or standing while its money went back), `award_missing` (a public funder's committed part
-    /// without its award in the register, or with another amount).
+    /// without its award in the register, or with another amount), `crowd_books` (a campaign's
+    /// crowd balances are not the sums of its crowd journal, or a balance is negative),
+    /// `crowd_raised` (what the crowd books count is not what the succeeded campaign raised),
+    /// `crowd_fee`, `crowd_unallotted` (crowd money neither the fee nor the association's),
+    /// `crowd_payouts` (payouts and reversals disagree with what the books say was paid out),
+    /// `crowd_paid_failed` (crowd money of a campaign that did not succeed paid out).
     pub check: String,
     /// The fund, campaign, pledge or journal entry concerned.
     pub subject: String,
@@ -391,6 +396,7 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
     }
     let recoverable_by_funder =
         grants_add_up(conn, &all_campaigns, &mut by_funder, &mut violations)?;
+    crowd_adds_up(conn, &all_campaigns, &mut violations)?;
     for x in &all_funders {
         let (r, cm, st) = by_funder.get(&x.id).copied().unwrap_or_default();
         for (check, row, parts) in [
@@ -789,6 +795,158 @@ fn public_duties(conn: &mut DbConnection, violations: &mut Vec<Violation>) -> Qu
                 "award_missing",
                 &campaign,
                 format!("funder {funder}: part {amount}, award {awarded:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every campaign's crowd money (spec "Crowd payouts"): for a succeeded campaign, what its
+/// books count is what it raised, the fee is its ratio of that, and the rest is the
+/// association's (payable, paid out, being reversed or owed) with nothing left unallotted; the
+/// balances are the sums of the journal; what was paid out is what the payouts and reversals
+/// say. A campaign that did not succeed has no crowd books and no payout.
+fn crowd_adds_up(
+    conn: &mut DbConnection,
+    all_campaigns: &[CampaignRow],
+    violations: &mut Vec<Violation>,
+) -> QueryResult<()> {
+    use super::crowd::{CrowdEntryRow, PayoutRow, PositionRow, ReversalRow};
+    use super::schema::{crowd_entries, crowd_positions, payout_reversals, payouts};
+    use crate::domain::crowd::{CrowdAccount, Position, PayoutStatus, ReversalStatus};
+    let positions: Vec<PositionRow> = crowd_positions::table
+        .select(PositionRow::as_select())
+        .load(conn)?;
+    let entries: Vec<CrowdEntryRow> = crowd_entries::table
+        .select(CrowdEntryRow::as_select())
+        .load(conn)?;
+    let all_payouts: Vec<PayoutRow> = payouts::table.select(PayoutRow::as_select()).load(conn)?;
+    let reversals: Vec<ReversalRow> = payout_reversals::table
+        .select(ReversalRow::as_select())
+        .load(conn)?;
+    let campaign: HashMap<&str, &CampaignRow> =
+        all_campaigns.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut summed: HashMap<&str, Position> = HashMap::new();
+    for e in &entries {
+        let p = summed.entry(e.campaign_id.as_str()).or_default();
+        for (account, delta) in [(e.debit.as_str(), -e.amount), (e.credit.as_str(), e.amount)] {
+            match CrowdAccount::parse(account) {
+                Some(CrowdAccount::Donors) if delta < 0 => p.collected += e.amount,
+                Some(CrowdAccount::Donors) => p.refunded += e.amount,
+                Some(CrowdAccount::Clearing) => p.clearing += delta,
+                Some(CrowdAccount::Fees) => p.fees += delta,
+                Some(CrowdAccount::Payable) => p.payable += delta,
+                Some(CrowdAccount::PaidOut) => p.paid_out += delta,
+                Some(CrowdAccount::Reversing) => p.reversing += delta,
+                Some(CrowdAccount::Owed) => p.owed += delta,
+                None => violations.push(v(
+                    "crowd_books",
+                    &e.campaign_id,
+                    format!("entry {} names an unknown account {account}", e.id),
+                )),
+            }
+        }
+    }
+    let mut with_position = HashSet::new();
+    for row in &positions {
+        let id = row.campaign_id.as_str();
+        with_position.insert(id);
+        let p = row.position();
+        let from_journal = summed.get(id).copied().unwrap_or_default();
+        if p != from_journal {
+            violations.push(v(
+                "crowd_books",
+                id,
+                format!("balances {p:?}, journal {from_journal:?}"),
+            ));
+        }
+        let Some(c) = campaign.get(id) else {
+            continue;
+        };
+        if c.status != CampaignStatus::Succeeded {
+            if p.paid_out + p.payable + p.reversing + p.owed != 0 {
+                violations.push(v(
+                    "crowd_paid_failed",
+                    id,
+                    format!("a {} campaign has crowd money allotted to its association", c.status),
+                ));
+            }
+            continue;
+        }
+        let raised = super::crowd::crowd_raised(c);
+        if p.net() != raised {
+            violations.push(v(
+                "crowd_raised",
+                id,
+                format!("crowd books count {} of {} raised", p.net(), raised),
+            ));
+        }
+        let fee = crate::domain::crowd::fee_of(p.net(), row.fee_ratio());
+        if p.fees != fee {
+            violations.push(v(
+                "crowd_fee",
+                id,
+                format!("fees {} where the ratio gives {fee}", p.fees),
+            ));
+        }
+        if p.clearing != -(p.reversing + p.owed) {
+            violations.push(v(
+                "crowd_unallotted",
+                id,
+                format!(
+                    "{} of the crowd money is neither the fee nor the association's",
+                    p.clearing + p.reversing + p.owed
+                ),
+            ));
+        }
+        let sent: i64 = all_payouts
+            .iter()
+            .filter(|x| x.campaign_id == id && x.status != PayoutStatus::Failed)
+            .map(|x| x.amount)
+            .sum();
+        let back: i64 = reversals
+            .iter()
+            .filter(|r| r.campaign_id == id && r.status == ReversalStatus::Reversed)
+            .map(|r| r.amount)
+            .sum();
+        let open: i64 = reversals
+            .iter()
+            .filter(|r| r.campaign_id == id && r.status == ReversalStatus::Pending)
+            .map(|r| r.amount)
+            .sum();
+        let owed: i64 = reversals
+            .iter()
+            .filter(|r| r.campaign_id == id && r.status == ReversalStatus::Owed)
+            .map(|r| r.amount)
+            .sum();
+        if p.paid_out + p.reversing + p.owed != sent - back || p.reversing != open || p.owed != owed {
+            violations.push(v(
+                "crowd_payouts",
+                id,
+                format!(
+                    "books: paid out {}, reversing {}, owed {}; payouts sent {sent}, reversed {back}, \
+                     reversals open {open}, owed {owed}",
+                    p.paid_out, p.reversing, p.owed
+                ),
+            ));
+        }
+    }
+    for x in &all_payouts {
+        if !with_position.contains(x.campaign_id.as_str()) {
+            violations.push(v(
+                "crowd_payouts",
+                &x.campaign_id,
+                format!("payout {} without crowd books", x.id),
+            ));
+        }
+        if let Some(c) = campaign.get(x.campaign_id.as_str())
+            && c.status != CampaignStatus::Succeeded
+            && x.status != PayoutStatus::Failed
+        {
+            violations.push(v(
+                "crowd_paid_failed",
+                &x.campaign_id,
+                format!("payout {} of a {} campaign", x.id, c.status),
             ));
         }
     }

@@ -12,6 +12,7 @@ pub mod grant_reports;
 pub mod grants;
 pub mod ops;
 pub mod partners;
+pub mod payouts;
 pub mod pledges;
 pub mod receipts;
 pub mod settlements;
@@ -85,6 +86,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(grants::review)
                 .service(grants::revoke)
                 .service(grants::recoveries)
+                .service(payouts::get_account)
+                .service(payouts::open_account)
+                .service(payouts::crowd_money)
+                .service(payouts::list)
+                .service(payouts::create_batch)
+                .service(payouts::list_batches)
+                .service(payouts::get_batch)
+                .service(payouts::batch_sepa_xml)
+                .service(payouts::confirm_batch)
+                .service(payouts::cancel_batch)
                 .service(settlements::commitments)
                 .service(settlements::create)
                 .service(settlements::list)
