@@ -396,7 +396,10 @@ impl Config {
                     ))
                 };
                 // "0", "0.0": no fee; anything else is a ratio 0 < r < 1.
-                if !raw.is_empty() && raw.bytes().all(|b| b == b'0' || b == b'.') && raw.matches('.').count() <= 1 {
+                if !raw.is_empty()
+                    && raw.bytes().all(|b| b == b'0' || b == b'.')
+                    && raw.matches('.').count() <= 1
+                {
                     None
                 } else {
                     let r = crate::domain::money::Ratio::parse(raw).map_err(|e| bad(&e))?;

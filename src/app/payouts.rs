@@ -13,7 +13,9 @@ use crate::db::crowd::{
     self, EntryRefs, PayoutAccountRow, PayoutBatchRow, PayoutRow, PositionRow, ReversalRow,
 };
 use crate::db::models::{AssociationRow, CampaignRow};
-use crate::db::schema::{associations, campaigns, crowd_positions, payout_accounts, payout_reversals, payouts};
+use crate::db::schema::{
+    associations, campaigns, crowd_positions, payout_accounts, payout_reversals, payouts,
+};
 use crate::db::{DbConnection, DbError, write_tx};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::crowd::{
@@ -283,7 +285,9 @@ async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, D
             let id = p.id.to_string();
             state
                 .db
-                .run(move |conn| write_tx(conn, |conn| fail_payout(conn, &id, &why)).map_err(DbError::from))
+                .run(move |conn| {
+                    write_tx(conn, |conn| fail_payout(conn, &id, &why)).map_err(DbError::from)
+                })
                 .await?;
             Ok(Some(false))
         }
@@ -347,12 +351,21 @@ pub fn fail_payout(conn: &mut DbConnection, payout_id: &str, why: &str) -> Query
         if take < r.amount {
             crowd::split_reversal(conn, &r, take)?;
         }
-        crowd::finish_reversal(conn, &r.id, ReversalStatus::Cancelled, None, Some("the payout did not leave"))?;
+        crowd::finish_reversal(
+            conn,
+            &r.id,
+            ReversalStatus::Cancelled,
+            None,
+            Some("the payout did not leave"),
+        )?;
         let moved = crowd::post(
             conn,
             &pos,
             &[(CrowdMovement::Reversed, take)],
-            EntryRefs { payout: Some(payout_id), reversal: Some(&r.id) },
+            EntryRefs {
+                payout: Some(payout_id),
+                reversal: Some(&r.id),
+            },
         )?
         .ok_or_else(|| books("reversing moved under its lock"))?;
         pos = with_position(pos, moved);
@@ -364,19 +377,29 @@ pub fn fail_payout(conn: &mut DbConnection, payout_id: &str, why: &str) -> Query
             conn,
             &pos,
             &[(CrowdMovement::PayoutFailed, back)],
-            EntryRefs { payout: Some(payout_id), reversal: None },
+            EntryRefs {
+                payout: Some(payout_id),
+                reversal: None,
+            },
         )?
         .ok_or_else(|| books("paid_out moved under its lock"))?;
         pos = with_position(pos, moved);
     }
     // What the cancelled reversals were for now comes off what is payable.
     let campaign = crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
-    let moves = crate::domain::crowd::plan(pos.position(), crowd_raised(&campaign), pos.fee_ratio());
+    let moves =
+        crate::domain::crowd::plan(pos.position(), crowd_raised(&campaign), pos.fee_ratio());
     if !moves.is_empty() {
         crowd::post(conn, &pos, &moves, EntryRefs::default())?
             .ok_or_else(|| books("a planned movement was not covered"))?;
     }
-    crate::db::queries::audit_system(conn, "payout.failed", "payout", payout_id, Some(why.to_string()))
+    crate::db::queries::audit_system(
+        conn,
+        "payout.failed",
+        "payout",
+        payout_id,
+        Some(why.to_string()),
+    )
 }
 
 fn with_position(mut row: PositionRow, p: crate::domain::crowd::Position) -> PositionRow {
@@ -402,7 +425,10 @@ enum ReversalStep {
 
 /// Takes a reversal one step: given a paid transfer to reverse (the newest with room), then
 /// reversed at the provider; without such a transfer (paid by bank) it is owed.
-async fn work_reversal(state: &AppState, r: ReversalRow) -> Result<Option<ReversalStatus>, DbError> {
+async fn work_reversal(
+    state: &AppState,
+    r: ReversalRow,
+) -> Result<Option<ReversalStatus>, DbError> {
     let id = r.id.to_string();
     let step = state
         .db
@@ -413,13 +439,19 @@ async fn work_reversal(state: &AppState, r: ReversalRow) -> Result<Option<Revers
         ReversalStep::Done(s) => return Ok(Some(s)),
         ReversalStep::Reverse(r, t) => (r, t),
     };
-    match state.provider.reverse_transfer(&transfer_id, r.amount, &r.id).await {
+    match state
+        .provider
+        .reverse_transfer(&transfer_id, r.amount, &r.id)
+        .await
+    {
         Ok(reference) => {
             let status = state
                 .db
                 .run(move |conn| {
-                    write_tx(conn, |conn| finish(conn, &r, ReversalStatus::Reversed, Some(&reference), None))
-                        .map_err(DbError::from)
+                    write_tx(conn, |conn| {
+                        finish(conn, &r, ReversalStatus::Reversed, Some(&reference), None)
+                    })
+                    .map_err(DbError::from)
                 })
                 .await?;
             Ok(Some(status))
@@ -430,8 +462,10 @@ async fn work_reversal(state: &AppState, r: ReversalRow) -> Result<Option<Revers
             let status = state
                 .db
                 .run(move |conn| {
-                    write_tx(conn, |conn| finish(conn, &r, ReversalStatus::Owed, None, Some(&why)))
-                        .map_err(DbError::from)
+                    write_tx(conn, |conn| {
+                        finish(conn, &r, ReversalStatus::Owed, None, Some(&why))
+                    })
+                    .map_err(DbError::from)
                 })
                 .await?;
             Ok(Some(status))
@@ -536,7 +570,10 @@ fn finish(
         conn,
         &pos,
         &[(movement, r.amount)],
-        EntryRefs { payout: r.payout_id.as_deref(), reversal: Some(&r.id) },
+        EntryRefs {
+            payout: r.payout_id.as_deref(),
+            reversal: Some(&r.id),
+        },
     )?
     .ok_or_else(|| books("reversing moved under its lock"))?;
     crate::db::queries::audit_system(
@@ -853,7 +890,11 @@ fn load_batch(conn: &mut DbConnection, id: &str) -> Result<BatchDetails, PayoutE
     })
 }
 
-pub async fn batch(state: &AppState, principal: &Principal, id: String) -> Result<BatchDetails, PayoutError> {
+pub async fn batch(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<BatchDetails, PayoutError> {
     finance_only(principal)?;
     state.db.run(move |conn| load_batch(conn, &id)).await
 }
@@ -896,21 +937,21 @@ pub async fn create_batch(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<BatchDetails, PayoutError> {
-                let mut q = crowd_positions::table
-                    .left_join(
-                        payout_accounts::table
-                            .on(payout_accounts::association_id.eq(crowd_positions::association_id)),
-                    )
-                    .filter(crowd_positions::payable.gt(0))
-                    .filter(
-                        payout_accounts::status
-                            .is_null()
-                            .or(payout_accounts::status.ne(PayoutAccountStatus::Active)),
-                    )
-                    .select(crowd_positions::campaign_id)
-                    .order(crowd_positions::campaign_id)
-                    .limit(2000)
-                    .into_boxed();
+                let mut q =
+                    crowd_positions::table
+                        .left_join(payout_accounts::table.on(
+                            payout_accounts::association_id.eq(crowd_positions::association_id),
+                        ))
+                        .filter(crowd_positions::payable.gt(0))
+                        .filter(
+                            payout_accounts::status
+                                .is_null()
+                                .or(payout_accounts::status.ne(PayoutAccountStatus::Active)),
+                        )
+                        .select(crowd_positions::campaign_id)
+                        .order(crowd_positions::campaign_id)
+                        .limit(2000)
+                        .into_boxed();
                 if let Some(c) = &currency {
                     q = q.filter(crowd_positions::currency.eq(c.to_ascii_uppercase()));
                 }
@@ -948,7 +989,10 @@ pub async fn create_batch(
                         conn,
                         &pos,
                         &[(CrowdMovement::PayOut, pos.payable)],
-                        EntryRefs { payout: Some(p.id.as_str()), reversal: None },
+                        EntryRefs {
+                            payout: Some(p.id.as_str()),
+                            reversal: None,
+                        },
                     )?
                     .ok_or_else(|| books("payable moved under its lock"))?;
                     lines.push(p);
@@ -968,7 +1012,10 @@ pub async fn create_batch(
                         currency,
                         total: lines.iter().map(|p| p.amount).sum(),
                         item_count: lines.len() as i32,
-                        message_id: format!("CP{}", &uuid::Uuid::new_v4().simple().to_string()[..30]),
+                        message_id: format!(
+                            "CP{}",
+                            &uuid::Uuid::new_v4().simple().to_string()[..30]
+                        ),
                         bank_reference: None,
                         paid_at: None,
                         created_by: by.clone(),
@@ -978,7 +1025,13 @@ pub async fn create_batch(
                         cancelled_at: None,
                     },
                 )?;
-                crate::db::queries::audit_system(conn, "payout_batch.created", "payout_batch", &batch_id, None)?;
+                crate::db::queries::audit_system(
+                    conn,
+                    "payout_batch.created",
+                    "payout_batch",
+                    &batch_id,
+                    None,
+                )?;
                 load_batch(conn, &batch_id)
             })
         })
@@ -1002,7 +1055,9 @@ pub async fn confirm_batch(
             write_tx(conn, |conn| -> Result<BatchDetails, PayoutError> {
                 let b = crowd::batch(conn, &id)?.ok_or(PayoutError::NotFound("payout batch"))?;
                 match b.status {
-                    PayoutBatchStatus::Confirmed if b.bank_reference.as_deref() == Some(&reference) => {
+                    PayoutBatchStatus::Confirmed
+                        if b.bank_reference.as_deref() == Some(&reference) =>
+                    {
                         return load_batch(conn, &id);
                     }
                     PayoutBatchStatus::Confirmed => {
@@ -1012,21 +1067,39 @@ pub async fn confirm_batch(
                         ));
                     }
                     PayoutBatchStatus::Cancelled => {
-                        return Err(PayoutError::Conflict("cancelled", "this batch was cancelled".into()));
+                        return Err(PayoutError::Conflict(
+                            "cancelled",
+                            "this batch was cancelled".into(),
+                        ));
                     }
                     PayoutBatchStatus::Draft => {}
                 }
                 if b.created_by == by {
                     return Err(PayoutError::SameUser);
                 }
-                if !crowd::close_batch(conn, &id, PayoutBatchStatus::Confirmed, &by, Some((&reference, paid_at)))? {
-                    return Err(PayoutError::Conflict("moved", "the batch changed; read it again".into()));
+                if !crowd::close_batch(
+                    conn,
+                    &id,
+                    PayoutBatchStatus::Confirmed,
+                    &by,
+                    Some((&reference, paid_at)),
+                )? {
+                    return Err(PayoutError::Conflict(
+                        "moved",
+                        "the batch changed; read it again".into(),
+                    ));
                 }
                 for p in crowd::batch_payouts(conn, &id)? {
                     crowd::lock_position(conn, &p.campaign_id)?;
                     crowd::mark_paid(conn, &p.id, &reference, paid_at)?;
                 }
-                crate::db::queries::audit_system(conn, "payout_batch.confirmed", "payout_batch", &id, Some(reference.clone()))?;
+                crate::db::queries::audit_system(
+                    conn,
+                    "payout_batch.confirmed",
+                    "payout_batch",
+                    &id,
+                    Some(reference.clone()),
+                )?;
                 load_batch(conn, &id)
             })
         })
@@ -1034,7 +1107,11 @@ pub async fn confirm_batch(
 }
 
 /// A draft batch cancelled: its money is payable again.
-pub async fn cancel_batch(state: &AppState, principal: &Principal, id: String) -> Result<BatchDetails, PayoutError> {
+pub async fn cancel_batch(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<BatchDetails, PayoutError> {
     finance_only(principal)?;
     let by = principal.sub.clone();
     state
@@ -1045,12 +1122,18 @@ pub async fn cancel_batch(state: &AppState, principal: &Principal, id: String) -
                 match b.status {
                     PayoutBatchStatus::Cancelled => return load_batch(conn, &id),
                     PayoutBatchStatus::Confirmed => {
-                        return Err(PayoutError::Conflict("confirmed", "a confirmed batch cannot be cancelled".into()));
+                        return Err(PayoutError::Conflict(
+                            "confirmed",
+                            "a confirmed batch cannot be cancelled".into(),
+                        ));
                     }
                     PayoutBatchStatus::Draft => {}
                 }
                 if !crowd::close_batch(conn, &id, PayoutBatchStatus::Cancelled, &by, None)? {
-                    return Err(PayoutError::Conflict("moved", "the batch changed; read it again".into()));
+                    return Err(PayoutError::Conflict(
+                        "moved",
+                        "the batch changed; read it again".into(),
+                    ));
                 }
                 for p in crowd::batch_payouts(conn, &id)? {
                     fail_payout(conn, &p.id, "bank batch cancelled")?;
@@ -1062,10 +1145,17 @@ pub async fn cancel_batch(state: &AppState, principal: &Principal, id: String) -
 }
 
 /// The batch's pain.001.001.03 file (the collection account is the debtor) and its name.
-pub async fn batch_file(state: &AppState, principal: &Principal, id: String) -> Result<(String, String), PayoutError> {
+pub async fn batch_file(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<(String, String), PayoutError> {
     let d = batch(state, principal, id).await?;
     if d.batch.status == PayoutBatchStatus::Cancelled {
-        return Err(PayoutError::Conflict("cancelled", "this batch was cancelled".into()));
+        return Err(PayoutError::Conflict(
+            "cancelled",
+            "this batch was cancelled".into(),
+        ));
     }
     let c = &state.config.collection;
     let Some(iban) = &c.iban else {
@@ -1104,10 +1194,19 @@ pub async fn batch_file(state: &AppState, principal: &Principal, id: String) -> 
             .iter()
             .filter(|p| p.status != PayoutStatus::Failed)
             .map(|p| {
-                let (name, iban, bic) = d.creditors.get(&p.association_id).cloned().unwrap_or_default();
+                let (name, iban, bic) = d
+                    .creditors
+                    .get(&p.association_id)
+                    .cloned()
+                    .unwrap_or_default();
                 let title = titles.get(&p.campaign_id).cloned().unwrap_or_default();
                 crate::domain::sepa::Transfer {
-                    end_to_end_id: p.id.chars().filter(char::is_ascii_alphanumeric).take(35).collect(),
+                    end_to_end_id: p
+                        .id
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(35)
+                        .collect(),
                     amount: p.amount,
                     creditor_name: name,
                     iban,
@@ -1125,5 +1224,8 @@ pub async fn batch_file(state: &AppState, principal: &Principal, id: String) -> 
         iban: iban.as_str().to_string(),
         bic: c.bic.as_ref().map(|b| b.as_str().to_string()),
     };
-    Ok((format!("{}.xml", d.batch.message_id), crate::domain::sepa::pain001(&debtor, &file)))
+    Ok((
+        format!("{}.xml", d.batch.message_id),
+        crate::domain::sepa::pain001(&debtor, &file),
+    ))
 }

@@ -151,7 +151,10 @@ pub fn crowd_raised(campaign: &super::models::CampaignRow) -> i64 {
 
 // ---- payout accounts ----
 
-pub fn account(conn: &mut DbConnection, association_id: &str) -> QueryResult<Option<PayoutAccountRow>> {
+pub fn account(
+    conn: &mut DbConnection,
+    association_id: &str,
+) -> QueryResult<Option<PayoutAccountRow>> {
     payout_accounts::table
         .find(association_id)
         .select(PayoutAccountRow::as_select())
@@ -222,7 +225,10 @@ pub fn position(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Optio
 
 /// Reads a campaign's crowd position under its row lock (PostgreSQL `FOR UPDATE`; SQLite's
 /// write transaction excludes every other writer): every crowd movement reads it so.
-pub fn lock_position(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<PositionRow>> {
+pub fn lock_position(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+) -> QueryResult<Option<PositionRow>> {
     match conn {
         DbConnection::Postgresql(c) => crowd_positions::table
             .find(campaign_id)
@@ -355,7 +361,10 @@ pub fn payout(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PayoutRow
         .optional()
 }
 
-pub fn payouts_of_campaign(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Vec<PayoutRow>> {
+pub fn payouts_of_campaign(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+) -> QueryResult<Vec<PayoutRow>> {
     payouts::table
         .filter(payouts::campaign_id.eq(campaign_id))
         .order(payouts::seq)
@@ -492,7 +501,10 @@ pub fn reversal(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Reversa
         .optional()
 }
 
-pub fn reversals_of_campaign(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Vec<ReversalRow>> {
+pub fn reversals_of_campaign(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+) -> QueryResult<Vec<ReversalRow>> {
     payout_reversals::table
         .filter(payout_reversals::campaign_id.eq(campaign_id))
         .order((payout_reversals::created_at, payout_reversals::id))
@@ -532,7 +544,12 @@ pub fn split_reversal(
         .filter(payout_reversals::status.eq(ReversalStatus::Pending))
         .set(payout_reversals::amount.eq(amount))
         .execute(conn)?;
-    insert_reversal(conn, &r.campaign_id, r.payout_id.as_deref(), r.amount - amount)
+    insert_reversal(
+        conn,
+        &r.campaign_id,
+        r.payout_id.as_deref(),
+        r.amount - amount,
+    )
 }
 
 /// pending → `status`; false if it was not pending.

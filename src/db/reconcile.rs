@@ -813,7 +813,7 @@ fn crowd_adds_up(
 ) -> QueryResult<()> {
     use super::crowd::{CrowdEntryRow, PayoutRow, PositionRow, ReversalRow};
     use super::schema::{crowd_entries, crowd_positions, payout_reversals, payouts};
-    use crate::domain::crowd::{CrowdAccount, Position, PayoutStatus, ReversalStatus};
+    use crate::domain::crowd::{CrowdAccount, PayoutStatus, Position, ReversalStatus};
     let positions: Vec<PositionRow> = crowd_positions::table
         .select(PositionRow::as_select())
         .load(conn)?;
@@ -868,7 +868,10 @@ fn crowd_adds_up(
                 violations.push(v(
                     "crowd_paid_failed",
                     id,
-                    format!("a {} campaign has crowd money allotted to its association", c.status),
+                    format!(
+                        "a {} campaign has crowd money allotted to its association",
+                        c.status
+                    ),
                 ));
             }
             continue;
@@ -919,7 +922,8 @@ fn crowd_adds_up(
             .filter(|r| r.campaign_id == id && r.status == ReversalStatus::Owed)
             .map(|r| r.amount)
             .sum();
-        if p.paid_out + p.reversing + p.owed != sent - back || p.reversing != open || p.owed != owed {
+        if p.paid_out + p.reversing + p.owed != sent - back || p.reversing != open || p.owed != owed
+        {
             violations.push(v(
                 "crowd_payouts",
                 id,

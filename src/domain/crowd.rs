@@ -278,7 +278,11 @@ mod tests {
 
     #[test]
     fn a_refund_after_the_payout_is_asked_back_from_the_association() {
-        let p = apply(Position::default(), &plan(Position::default(), 100_00, None)).unwrap();
+        let p = apply(
+            Position::default(),
+            &plan(Position::default(), 100_00, None),
+        )
+        .unwrap();
         let p = p.after(CrowdMovement::PayOut, 100_00).unwrap();
         let moves = plan(p, 70_00, None);
         assert_eq!(
@@ -289,7 +293,10 @@ mod tests {
             ]
         );
         let p = apply(p, &moves).unwrap();
-        assert_eq!((p.paid_out, p.reversing, p.clearing), (70_00, 30_00, -30_00));
+        assert_eq!(
+            (p.paid_out, p.reversing, p.clearing),
+            (70_00, 30_00, -30_00)
+        );
         let p = p.after(CrowdMovement::Reversed, 30_00).unwrap();
         assert_eq!(p.clearing, 0);
         assert!(plan(p, 70_00, None).is_empty());
@@ -299,7 +306,11 @@ mod tests {
     fn money_still_payable_is_taken_back_before_anything_is_reversed() {
         // 100 € raised, 60 € paid out, then 50 € refunded: 40 € come off what is payable, 10 €
         // are asked back.
-        let p = apply(Position::default(), &plan(Position::default(), 100_00, None)).unwrap();
+        let p = apply(
+            Position::default(),
+            &plan(Position::default(), 100_00, None),
+        )
+        .unwrap();
         let p = p.after(CrowdMovement::PayOut, 60_00).unwrap();
         let moves = plan(p, 50_00, None);
         assert_eq!(
@@ -319,7 +330,11 @@ mod tests {
         assert_eq!(fee_of(10_02, dec("0.333")), 3_34);
         assert_eq!(fee_of(0, dec("0.333")), 0);
         assert_eq!(fee_of(5_00, None), 0);
-        let p = apply(Position::default(), &plan(Position::default(), 10_02, dec("0.333"))).unwrap();
+        let p = apply(
+            Position::default(),
+            &plan(Position::default(), 10_02, dec("0.333")),
+        )
+        .unwrap();
         let moves = plan(p, 10_01, dec("0.333"));
         assert_eq!(
             moves,

@@ -3,8 +3,8 @@
 use crate::domain::pledge::PaymentEvent;
 use serde_json::Value;
 
-pub use crate::domain::provider_event::{AccountReport, ProviderEvent, RefundReport};
 use crate::domain::crowd::PayoutAccountStatus;
+pub use crate::domain::provider_event::{AccountReport, ProviderEvent, RefundReport};
 
 /// A Stripe account object's state for payouts: `active` when transfers can reach it,
 /// `pending` while the association has not finished onboarding, `restricted` otherwise.
@@ -65,7 +65,10 @@ pub fn minimal_payload(body: &[u8]) -> String {
         kept.insert("capabilities".into(), serde_json::json!({"transfers": t}));
     }
     if let Some(r) = object["requirements"]["disabled_reason"].as_str() {
-        kept.insert("requirements".into(), serde_json::json!({"disabled_reason": r}));
+        kept.insert(
+            "requirements".into(),
+            serde_json::json!({"disabled_reason": r}),
+        );
     }
     serde_json::json!({
         "id": v["id"],
@@ -240,18 +243,26 @@ mod tests {
     #[test]
     fn reads_an_accounts_state_from_account_updated() {
         let event = |object: serde_json::Value| {
-            parse(json!({"id": "evt_a", "type": "account.updated", "created": 1700000000,
-                         "data": {"object": object}}).to_string().as_bytes())
+            parse(
+                json!({"id": "evt_a", "type": "account.updated", "created": 1700000000,
+                         "data": {"object": object}})
+                .to_string()
+                .as_bytes(),
+            )
             .unwrap()
             .account
             .unwrap()
         };
-        let a = event(json!({"id": "acct_1", "object": "account", "details_submitted": false,
-                             "capabilities": {"transfers": "inactive"}}));
+        let a = event(
+            json!({"id": "acct_1", "object": "account", "details_submitted": false,
+                             "capabilities": {"transfers": "inactive"}}),
+        );
         assert_eq!(a.status, PayoutAccountStatus::Pending);
         assert_eq!(a.created, 1700000000);
-        let a = event(json!({"id": "acct_1", "details_submitted": true, "payouts_enabled": true,
-                             "capabilities": {"transfers": "active"}}));
+        let a = event(
+            json!({"id": "acct_1", "details_submitted": true, "payouts_enabled": true,
+                             "capabilities": {"transfers": "active"}}),
+        );
         assert_eq!(a.status, PayoutAccountStatus::Active);
         let a = event(json!({"id": "acct_1", "details_submitted": true,
                              "capabilities": {"transfers": "active"},

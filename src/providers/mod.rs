@@ -205,7 +205,9 @@ impl PaymentProvider {
         reversal_id: &str,
     ) -> Result<String, ProviderError> {
         match self {
-            PaymentProvider::Stripe(s) => s.reverse_transfer(transfer_id, amount, reversal_id).await,
+            PaymentProvider::Stripe(s) => {
+                s.reverse_transfer(transfer_id, amount, reversal_id).await
+            }
             PaymentProvider::Simulated(_) => {
                 Ok(simulated::transfer_id(&reversal_key(reversal_id)).replacen("tr_", "trr_", 1))
             }

@@ -24,6 +24,7 @@ mod money_integrity;
 mod notify;
 mod ops;
 mod pages;
+mod payouts;
 mod pledges;
 mod policies;
 mod public_finance;

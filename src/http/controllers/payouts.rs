@@ -3,7 +3,9 @@
 //! pay associations without an account.
 
 use crate::app::AppState;
-use crate::app::payouts::{self as uc, AccountView, BatchDetails, CrowdSummary, PayoutError, PayoutFilter};
+use crate::app::payouts::{
+    self as uc, AccountView, BatchDetails, CrowdSummary, PayoutError, PayoutFilter,
+};
 use crate::db::crowd::{PayoutBatchRow, PayoutRow};
 use crate::domain::crowd::{PayoutBatchStatus, PayoutMethod, PayoutStatus};
 use crate::domain::money::Currency;
@@ -35,7 +37,9 @@ pub fn payout_error(e: PayoutError) -> ApiError {
         PayoutError::Conflict(code, detail) => ApiError::conflict(code, detail),
         e @ PayoutError::SameUser => ApiError::refused("same_user", e.to_string()),
         PayoutError::ProviderUnavailable => ApiError::ProviderUnavailable,
-        e @ PayoutError::ProviderRefused(_) => ApiError::conflict("provider_refused", e.to_string()),
+        e @ PayoutError::ProviderRefused(_) => {
+            ApiError::conflict("provider_refused", e.to_string())
+        }
         PayoutError::Books(what) => ApiError::Internal(what),
         PayoutError::Db(e) => e.into(),
     }
@@ -352,7 +356,11 @@ pub fn batch_view(d: BatchDetails) -> PayoutBatchView {
         .payouts
         .into_iter()
         .map(|p| {
-            let (name, iban, _) = d.creditors.get(&p.association_id).cloned().unwrap_or_default();
+            let (name, iban, _) = d
+                .creditors
+                .get(&p.association_id)
+                .cloned()
+                .unwrap_or_default();
             PayoutBatchLineView {
                 payout: payout_view(p),
                 creditor_name: name,
