@@ -522,10 +522,13 @@ pub fn follow_up(
         let Outcome::Applied(campaign) = outcome else {
             continue;
         };
-        if looked_at.insert(campaign.id.clone())
-            && crate::app::matching::needs_rematch(conn, campaign)?
-        {
-            crate::app::matching::after_raised_change(conn, campaign)?;
+        if looked_at.insert(campaign.id.clone()) {
+            if crate::app::matching::needs_rematch(conn, campaign)? {
+                crate::app::matching::after_raised_change(conn, campaign)?;
+            } else if campaign.status == crate::domain::campaign::CampaignStatus::Succeeded {
+                // Late money: the crowd books follow (read after the whole batch applied).
+                crate::app::payouts::after_money_changed(conn, campaign)?;
+            }
         }
         crate::app::per_donation::after_pledge_change(conn, &job.pledge_id, Some(campaign))?;
         refund_late_money(conn, &job.pledge_id, job.counted, campaign.status)?;

@@ -102,6 +102,9 @@ fn bring_in_line(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult
         // Decided before crowd payouts existed: its money was settled outside cofund.
         return Ok(());
     };
+    // Read again under the position's lock: the caller's copy may predate other changes
+    // of the same transaction (a batch of confirmations).
+    let campaign = &crate::db::campaigns::load_campaign(conn, &campaign.id)?;
     let moves = crate::domain::crowd::plan(pos.position(), crowd_raised(campaign), pos.fee_ratio());
     if moves.is_empty() {
         return Ok(());
@@ -251,13 +254,16 @@ fn fee_not_yet_shown(conn: &mut DbConnection, pos: &PositionRow) -> QueryResult<
     Ok((pos.fees - shown.iter().sum::<i64>()).max(0))
 }
 
-/// Makes (or finds made) a pending payout's transfer. Some(true) paid, Some(false) failed,
-/// None still pending (the provider is unavailable).
+/// Makes (or finds made) a pending payout's transfer. Some(true) paid by this call,
+/// Some(false) failed, None still pending (the provider is unavailable) or paid by another
+/// replica.
 async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, DbError> {
     // A transfer tried before may have been made even though its answer was lost: ask first.
     if p.attempts > 0 {
         match state.provider.find_transfer(&p.campaign_id, &p.id).await {
-            Ok(Some(transfer_id)) => return finish_paid(state, &p, transfer_id).await.map(Some),
+            Ok(Some(transfer_id)) => {
+                return Ok(finish_paid(state, &p, transfer_id).await?.then_some(true));
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(payout_id = %p.id, error = %e, "transfer read-back failed");
@@ -278,7 +284,7 @@ async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, D
         transfer_group: &p.campaign_id,
     };
     match state.provider.transfer(&request).await {
-        Ok(transfer_id) => finish_paid(state, &p, transfer_id).await.map(Some),
+        Ok(transfer_id) => Ok(finish_paid(state, &p, transfer_id).await?.then_some(true)),
         Err(ProviderError::Rejected { status, message }) => {
             tracing::warn!(payout_id = %p.id, status, "the provider refused a transfer");
             let why = format!("refused by the provider ({status}): {}", clip(&message));
@@ -312,7 +318,8 @@ async fn finish_paid(state: &AppState, p: &PayoutRow, reference: String) -> Resu
                 if done {
                     notify_paid(conn, &id)?;
                 }
-                Ok(true)
+                // Another replica's identical call (same idempotency key) may have marked it.
+                Ok(done)
             })
             .map_err(DbError::from)
         })
