@@ -367,7 +367,7 @@ pub fn after_raised_change(conn: &mut DbConnection, campaign: &CampaignRow) -> Q
         // Money that leaves after the decision: the grant is reviewed, not the match.
         let fund = load_fund(conn, &campaign.fund_id)?;
         crate::app::grants::after_money_left(conn, campaign, threshold_of(campaign, &fund))?;
-        crate::app::payouts::after_money_changed(conn, campaign)?;
+        crate::app::crowd::after_money_changed(conn, campaign)?;
         return Ok(Effect::default());
     }
     if !needs_rematch(conn, campaign)? {
@@ -671,7 +671,7 @@ pub fn decide_with_fee(
         let decided = load_campaign(conn, campaign_id)?;
         if outcome == CampaignStatus::Succeeded {
             // The crowd's money becomes the association's (less the fee), all at once.
-            crate::app::payouts::campaign_succeeded(conn, &decided, fee_ratio)?;
+            crate::app::crowd::campaign_succeeded(conn, &decided, fee_ratio)?;
         }
         crate::notify::campaign_changed(conn, &decided, &fund, None, true)?;
         crate::db::queries::audit_system(

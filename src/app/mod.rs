@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cache;
 pub mod campaigns;
 pub mod console;
+pub mod crowd;
 pub mod deliveries;
 pub mod donors;
 pub mod funds;

@@ -527,7 +527,7 @@ pub fn follow_up(
                 crate::app::matching::after_raised_change(conn, campaign)?;
             } else if campaign.status == crate::domain::campaign::CampaignStatus::Succeeded {
                 // Late money: the crowd books follow (read after the whole batch applied).
-                crate::app::payouts::after_money_changed(conn, campaign)?;
+                crate::app::crowd::after_money_changed(conn, campaign)?;
             }
         }
         crate::app::per_donation::after_pledge_change(conn, &job.pledge_id, Some(campaign))?;

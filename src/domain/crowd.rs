@@ -250,6 +250,7 @@ pub fn apply(p: Position, movements: &[(CrowdMovement, i64)]) -> Option<Position
 }
 
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)] // euros_cents reads as money
 mod tests {
     use super::*;
     use proptest::prelude::*;
