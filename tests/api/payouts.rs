@@ -492,3 +492,150 @@ async fn a_payout_account_and_its_payouts_belong_to_their_association_alone() {
     })
     .await;
 }
+
+/// Retries a request the busy database refused (503), as a client would.
+async fn insist(app: &TestApp, make: impl Fn() -> reqwest::RequestBuilder) -> Response {
+    for _ in 0..100 {
+        let res = app.send(make()).await;
+        if res.status != 503 {
+            return res;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the database stayed busy");
+}
+
+/// Success, late money, lost disputes and two replicas running the payout job at once: every
+/// cent the association is owed is paid out once, what went back is taken back once, and the
+/// books reconcile after every wave.
+#[actix_web::test]
+async fn a_storm_of_late_money_disputes_and_two_payout_jobs_pays_every_cent_once() {
+    each_backend_with(
+        |c| {
+            c.closing_grace = Duration::ZERO;
+            c.payments.platform_fee_ratio = Some("0.02".parse().unwrap());
+        },
+        |app| async move {
+            let c = city(&app, json!({})).await;
+            let (_, partner) = app.partner("P").await;
+            open_account(&app, &c).await;
+            let cmp = app.live_campaign(&c, json!({"goal": "20000.00"})).await;
+            // 16 gifts of 777.77 € paid before the end, 8 still being paid at the decision.
+            let mut paid = Vec::new();
+            for i in 0..16 {
+                let p = app
+                    .pledge(&partner, &cmp, "777.77", &format!("early{i}@example.org"))
+                    .await;
+                app.post(
+                    &format!("/v1/simulated/payments/{}", pi(&p)),
+                    Some(&partner),
+                    json!({"outcome": "succeed"}),
+                )
+                .await
+                .ok();
+                paid.push(p);
+            }
+            let mut late = Vec::new();
+            for i in 0..8 {
+                late.push(
+                    app.pledge(&partner, &cmp, "777.77", &format!("late{i}@example.org"))
+                        .await,
+                );
+            }
+            end_all_campaigns(&app).await;
+            assert_eq!(app.campaign_view(&cmp).await["status"], "succeeded");
+            app.assert_reconciled().await;
+
+            let outcome = |payment: String, outcome: &'static str| {
+                let (app, partner) = (&app, &partner);
+                async move {
+                    let url = app.url(&format!("/v1/simulated/payments/{payment}"));
+                    insist(app, || {
+                        app.client
+                            .post(&url)
+                            .bearer_auth(partner)
+                            .json(&json!({"outcome": outcome}))
+                    })
+                    .await
+                    .ok();
+                }
+            };
+            let jobs = |passes: usize| {
+                let app = &app;
+                async move {
+                    for _ in 0..passes {
+                        cofund::app::payouts::run(&app.state).await.unwrap();
+                    }
+                }
+            };
+            // Wave 1: late money arrives and six gifts are disputed while two replicas pay out.
+            let mut wave = Vec::new();
+            for p in &late {
+                wave.push(Box::pin(outcome(pi(p), "succeed"))
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>);
+            }
+            for p in &paid[..6] {
+                wave.push(Box::pin(outcome(pi(p), "dispute")));
+            }
+            wave.push(Box::pin(jobs(5)));
+            wave.push(Box::pin(jobs(5)));
+            futures_util::future::join_all(wave).await;
+            app.assert_reconciled().await;
+            // Wave 2: four disputes are lost, two won, while both replicas keep paying out.
+            let mut wave = Vec::new();
+            for (i, p) in paid[..6].iter().enumerate() {
+                let o = if i < 4 { "dispute_lost" } else { "dispute_won" };
+                wave.push(Box::pin(outcome(pi(p), o))
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>);
+            }
+            wave.push(Box::pin(jobs(5)));
+            wave.push(Box::pin(jobs(5)));
+            futures_util::future::join_all(wave).await;
+            app.assert_reconciled().await;
+            // Until nothing is left to do.
+            for _ in 0..3 {
+                app.tick().await;
+            }
+            app.assert_reconciled().await;
+
+            // 16 + 8 gifts, 4 lost: 20 × 777.77 € = 15,555.40 €; 2 % fee = 311.108 → 311.11 €.
+            let view = app.campaign_view(&cmp).await;
+            assert_eq!(view["raised"], "15555.40");
+            let money = crowd_money(&app, &c.asso_a, &cmp).await;
+            assert_eq!(money["raised"], "15555.40");
+            assert_eq!(money["fee"], "311.11");
+            assert_eq!(money["paid_out"], "15244.29");
+            assert_eq!(money["payable"], "0.00");
+            assert_eq!(money["being_reversed"], "0.00");
+            assert_eq!(money["owed"], "0.00");
+            let all = payouts_of(&app, &format!("campaign_id={cmp}&limit=200")).await;
+            // "1234.56" → 123456 (every amount here has two decimals).
+            let cents =
+                |s: &Value| -> i64 { s.as_str().unwrap().replace('.', "").parse().unwrap() };
+            let sent: i64 = all
+                .iter()
+                .filter(|p| p["status"] == "paid")
+                .map(|p| cents(&p["amount"]))
+                .sum();
+            let back: i64 = all.iter().map(|p| cents(&p["reversed"])).sum();
+            assert_eq!(sent - back, 1_524_429, "{all:?}");
+            // Each payout shows the fee kept on the money it paid; the fee of money that went
+            // back later went back with it (the campaign's fee above is what is kept).
+            let fees: i64 = all
+                .iter()
+                .filter(|p| p["status"] == "paid")
+                .map(|p| cents(&p["fee"]))
+                .sum();
+            assert!(fees >= 31_111, "fees shown {fees}");
+            let mut refs: Vec<&str> = all
+                .iter()
+                .filter_map(|p| p["provider_reference"].as_str())
+                .collect();
+            let n = refs.len();
+            refs.sort();
+            refs.dedup();
+            assert_eq!(refs.len(), n, "a transfer counted for two payouts");
+        },
+    )
+    .await;
+}
