@@ -4,12 +4,14 @@
 //! matching engine and the payment path call these inside their transactions; the payout
 //! job and the bank batches are `app::payouts`.
 
-use crate::db::DbConnection;
 use crate::db::crowd::{self, EntryRefs, PositionRow, ReversalRow, crowd_raised};
 use crate::db::models::CampaignRow;
-use crate::db::schema::payout_reversals;
+use crate::db::schema::{crowd_positions, payout_accounts, payout_reversals, payouts};
+use crate::db::{DbConnection, DbError, write_tx};
 use crate::domain::campaign::CampaignStatus;
-use crate::domain::crowd::{CrowdMovement, ReversalStatus};
+use crate::domain::crowd::{
+    CrowdMovement, PayoutAccountStatus, PayoutMethod, PayoutStatus, ReversalStatus,
+};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -161,4 +163,216 @@ pub fn with_position(mut row: PositionRow, p: crate::domain::crowd::Position) ->
     row.reversing = p.reversing;
     row.owed = p.owed;
     row
+}
+
+// ---- the payout job's steps (each in its caller's transaction; the provider calls are
+// `app::payouts`) ----
+
+/// At most this many campaigns per pass (the next pass takes the rest).
+const PER_PASS: i64 = 200;
+
+/// Payable money of associations with an active account, as one new pending transfer per
+/// campaign (none while one is still pending).
+pub fn start_transfers(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let candidates: Vec<(String, String)> = crowd_positions::table
+        .inner_join(
+            payout_accounts::table
+                .on(payout_accounts::association_id.eq(crowd_positions::association_id)),
+        )
+        .filter(crowd_positions::payable.gt(0))
+        .filter(payout_accounts::status.eq(PayoutAccountStatus::Active))
+        .order(crowd_positions::updated_at)
+        .limit(PER_PASS)
+        .select((crowd_positions::campaign_id, payout_accounts::account_id))
+        .load(conn)?;
+    let mut started = 0;
+    for (campaign_id, account_id) in candidates {
+        let made = write_tx(conn, |conn| -> QueryResult<bool> {
+            let Some(pos) = crowd::lock_position(conn, &campaign_id)? else {
+                return Ok(false);
+            };
+            if pos.payable <= 0 || has_pending_payout(conn, &campaign_id)? {
+                return Ok(false);
+            }
+            let fee = fee_not_yet_shown(conn, &pos)?;
+            let p = crowd::insert_payout(
+                conn,
+                &pos,
+                pos.payable,
+                fee,
+                PayoutMethod::ProviderTransfer,
+                &account_id,
+                None,
+            )?;
+            crowd::post(
+                conn,
+                &pos,
+                &[(CrowdMovement::PayOut, pos.payable)],
+                EntryRefs {
+                    payout: Some(p.id.as_str()),
+                    reversal: None,
+                },
+            )?
+            .ok_or_else(|| books("payable moved under its lock"))?;
+            Ok(true)
+        })?;
+        started += usize::from(made);
+    }
+    Ok(started)
+}
+
+pub fn has_pending_payout(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        payouts::table
+            .filter(payouts::campaign_id.eq(campaign_id))
+            .filter(payouts::status.eq(PayoutStatus::Pending)),
+    ))
+    .get_result(conn)
+}
+
+/// The part of the campaign's fee no earlier payout showed (the fee is kept as the money
+/// comes in; each payout shows what was kept of the money it pays).
+pub fn fee_not_yet_shown(conn: &mut DbConnection, pos: &PositionRow) -> QueryResult<i64> {
+    let shown: Vec<i64> = payouts::table
+        .filter(payouts::campaign_id.eq(&pos.campaign_id))
+        .filter(payouts::status.ne(PayoutStatus::Failed))
+        .select(payouts::fee)
+        .load(conn)?;
+    Ok((pos.fees - shown.iter().sum::<i64>()).max(0))
+}
+
+/// A transfer the provider made: the payout is paid (false when another replica's identical
+/// call marked it first).
+pub fn transfer_made(
+    conn: &mut DbConnection,
+    payout_id: &str,
+    reference: &str,
+) -> QueryResult<bool> {
+    let done = crowd::mark_paid(conn, payout_id, reference, crate::clock::now())?;
+    if done {
+        notify_paid(conn, payout_id)?;
+    }
+    Ok(done)
+}
+
+fn notify_paid(conn: &mut DbConnection, payout_id: &str) -> QueryResult<()> {
+    crate::db::queries::audit_system(conn, "payout.paid", "payout", payout_id, None)
+}
+
+pub enum ReversalStep {
+    /// A transfer to reverse, with the (possibly cut) reversal.
+    Reverse(ReversalRow, String),
+    /// Nothing to do now (a payout of the campaign is still pending, or the row moved on).
+    Wait,
+    /// Settled without the provider (owed, or cancelled).
+    Done(ReversalStatus),
+}
+
+pub fn reversal_step(conn: &mut DbConnection, id: &str) -> QueryResult<ReversalStep> {
+    let Some(r) = crowd::reversal(conn, id)? else {
+        return Ok(ReversalStep::Wait);
+    };
+    let Some(_pos) = crowd::lock_position(conn, &r.campaign_id)? else {
+        return Err(books("a reversal without a position"));
+    };
+    // Read again under the lock: another replica may have moved it on.
+    let Some(r) = crowd::reversal(conn, id)? else {
+        return Ok(ReversalStep::Wait);
+    };
+    if r.status != ReversalStatus::Pending {
+        return Ok(ReversalStep::Wait);
+    }
+    if let Some(payout_id) = &r.payout_id {
+        let p = crowd::payout(conn, payout_id)?.ok_or_else(|| books("a reversal of no payout"))?;
+        return Ok(match p.provider_reference {
+            Some(t) => ReversalStep::Reverse(r, t),
+            None => ReversalStep::Wait,
+        });
+    }
+    let payouts = crowd::payouts_of_campaign(conn, &r.campaign_id)?;
+    if payouts.iter().any(|p| p.status == PayoutStatus::Pending) {
+        return Ok(ReversalStep::Wait);
+    }
+    // Room on each paid transfer: its amount less what was reversed or is being reversed.
+    let assigned = crowd::reversals_of_campaign(conn, &r.campaign_id)?;
+    let target = payouts
+        .iter()
+        .rev()
+        .filter(|p| p.status == PayoutStatus::Paid && p.method == PayoutMethod::ProviderTransfer)
+        .map(|p| {
+            let taken: i64 = assigned
+                .iter()
+                .filter(|a| a.payout_id.as_deref() == Some(p.id.as_str()))
+                .filter(|a| matches!(a.status, ReversalStatus::Pending | ReversalStatus::Reversed))
+                .map(|a| a.amount)
+                .sum();
+            (p, p.amount - taken)
+        })
+        .find(|(_, room)| *room > 0);
+    match target {
+        Some((p, room)) => {
+            let amount = room.min(r.amount);
+            crowd::assign_reversal(conn, &r, &p.id, amount)?;
+            let mut r = r;
+            r.amount = amount;
+            r.payout_id = Some(p.id.to_string());
+            Ok(match &p.provider_reference {
+                Some(t) => ReversalStep::Reverse(r, t.clone()),
+                None => ReversalStep::Wait,
+            })
+        }
+        // Paid by bank (or nothing reversible left): the association owes it.
+        None => Ok(ReversalStep::Done(reversal_done(
+            conn,
+            &r,
+            ReversalStatus::Owed,
+            None,
+            Some("paid by bank: not reversible at the provider"),
+        )?)),
+    }
+}
+
+/// A reversal done (reversed: the money is back) or impossible (owed by the association).
+pub fn reversal_done(
+    conn: &mut DbConnection,
+    r: &ReversalRow,
+    status: ReversalStatus,
+    reference: Option<&str>,
+    failure: Option<&str>,
+) -> QueryResult<ReversalStatus> {
+    let Some(pos) = crowd::lock_position(conn, &r.campaign_id)? else {
+        return Err(books("a reversal without a position"));
+    };
+    if !crowd::finish_reversal(conn, &r.id, status, reference, failure)? {
+        return Ok(ReversalStatus::Pending);
+    }
+    let movement = match status {
+        ReversalStatus::Reversed => {
+            if let Some(p) = &r.payout_id
+                && !crowd::add_reversed(conn, p, r.amount)?
+            {
+                return Err(books("a reversal beyond its payout"));
+            }
+            CrowdMovement::Reversed
+        }
+        _ => CrowdMovement::Owe,
+    };
+    crowd::post(
+        conn,
+        &pos,
+        &[(movement, r.amount)],
+        EntryRefs {
+            payout: r.payout_id.as_deref(),
+            reversal: Some(&r.id),
+        },
+    )?
+    .ok_or_else(|| books("reversing moved under its lock"))?;
+    crate::db::queries::audit_system(
+        conn,
+        &format!("payout_reversal.{status}"),
+        "payout_reversal",
+        &r.id,
+        failure.map(str::to_string),
+    )?;
+    Ok(status)
 }

@@ -81,7 +81,7 @@ const PER_PASS: i64 = 200;
 /// position lock, and the provider's idempotency keys make a retried call move money once.
 pub async fn run(state: &AppState) -> Result<PayoutsReport, DbError> {
     let mut report = PayoutsReport::default();
-    state.db.run(start_transfers).await?;
+    state.db.run(crate::app::crowd::start_transfers).await?;
     let pending: Vec<PayoutRow> = state
         .db
         .run(|conn| {
@@ -122,76 +122,6 @@ pub async fn run(state: &AppState) -> Result<PayoutsReport, DbError> {
         }
     }
     Ok(report)
-}
-
-/// Payable money of associations with an active account, as one new pending transfer per
-/// campaign (none while one is still pending).
-fn start_transfers(conn: &mut DbConnection) -> Result<usize, DbError> {
-    let candidates: Vec<(String, String)> = crowd_positions::table
-        .inner_join(
-            payout_accounts::table
-                .on(payout_accounts::association_id.eq(crowd_positions::association_id)),
-        )
-        .filter(crowd_positions::payable.gt(0))
-        .filter(payout_accounts::status.eq(PayoutAccountStatus::Active))
-        .order(crowd_positions::updated_at)
-        .limit(PER_PASS)
-        .select((crowd_positions::campaign_id, payout_accounts::account_id))
-        .load(conn)?;
-    let mut started = 0;
-    for (campaign_id, account_id) in candidates {
-        let made = write_tx(conn, |conn| -> QueryResult<bool> {
-            let Some(pos) = crowd::lock_position(conn, &campaign_id)? else {
-                return Ok(false);
-            };
-            if pos.payable <= 0 || has_pending_payout(conn, &campaign_id)? {
-                return Ok(false);
-            }
-            let fee = fee_not_yet_shown(conn, &pos)?;
-            let p = crowd::insert_payout(
-                conn,
-                &pos,
-                pos.payable,
-                fee,
-                PayoutMethod::ProviderTransfer,
-                &account_id,
-                None,
-            )?;
-            crowd::post(
-                conn,
-                &pos,
-                &[(CrowdMovement::PayOut, pos.payable)],
-                EntryRefs {
-                    payout: Some(p.id.as_str()),
-                    reversal: None,
-                },
-            )?
-            .ok_or_else(|| books("payable moved under its lock"))?;
-            Ok(true)
-        })?;
-        started += usize::from(made);
-    }
-    Ok(started)
-}
-
-fn has_pending_payout(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        payouts::table
-            .filter(payouts::campaign_id.eq(campaign_id))
-            .filter(payouts::status.eq(PayoutStatus::Pending)),
-    ))
-    .get_result(conn)
-}
-
-/// The part of the campaign's fee no earlier payout showed (the fee is kept as the money
-/// comes in; each payout shows what was kept of the money it pays).
-fn fee_not_yet_shown(conn: &mut DbConnection, pos: &PositionRow) -> QueryResult<i64> {
-    let shown: Vec<i64> = payouts::table
-        .filter(payouts::campaign_id.eq(&pos.campaign_id))
-        .filter(payouts::status.ne(PayoutStatus::Failed))
-        .select(payouts::fee)
-        .load(conn)?;
-    Ok((pos.fees - shown.iter().sum::<i64>()).max(0))
 }
 
 /// Makes (or finds made) a pending payout's transfer. Some(true) paid by this call,
@@ -254,30 +184,13 @@ async fn finish_paid(state: &AppState, p: &PayoutRow, reference: String) -> Resu
     state
         .db
         .run(move |conn| {
-            write_tx(conn, |conn| -> QueryResult<bool> {
-                let done = crowd::mark_paid(conn, &id, &reference, now())?;
-                if done {
-                    notify_paid(conn, &id)?;
-                }
-                // Another replica's identical call (same idempotency key) may have marked it.
-                Ok(done)
+            // Another replica's identical call (same idempotency key) may have marked it.
+            write_tx(conn, |conn| {
+                crate::app::crowd::transfer_made(conn, &id, &reference)
             })
             .map_err(DbError::from)
         })
         .await
-}
-
-fn notify_paid(conn: &mut DbConnection, payout_id: &str) -> QueryResult<()> {
-    crate::db::queries::audit_system(conn, "payout.paid", "payout", payout_id, None)
-}
-
-enum ReversalStep {
-    /// A transfer to reverse, with the (possibly cut) reversal.
-    Reverse(ReversalRow, String),
-    /// Nothing to do now (a payout of the campaign is still pending, or the row moved on).
-    Wait,
-    /// Settled without the provider (owed, or cancelled).
-    Done(ReversalStatus),
 }
 
 /// Takes a reversal one step: given a paid transfer to reverse (the newest with room), then
@@ -289,12 +202,15 @@ async fn work_reversal(
     let id = r.id.to_string();
     let step = state
         .db
-        .run(move |conn| write_tx(conn, |conn| assign(conn, &id)).map_err(DbError::from))
+        .run(move |conn| {
+            write_tx(conn, |conn| crate::app::crowd::reversal_step(conn, &id))
+                .map_err(DbError::from)
+        })
         .await?;
     let (r, transfer_id) = match step {
-        ReversalStep::Wait => return Ok(None),
-        ReversalStep::Done(s) => return Ok(Some(s)),
-        ReversalStep::Reverse(r, t) => (r, t),
+        crate::app::crowd::ReversalStep::Wait => return Ok(None),
+        crate::app::crowd::ReversalStep::Done(s) => return Ok(Some(s)),
+        crate::app::crowd::ReversalStep::Reverse(r, t) => (r, t),
     };
     match state
         .provider
@@ -306,7 +222,13 @@ async fn work_reversal(
                 .db
                 .run(move |conn| {
                     write_tx(conn, |conn| {
-                        finish(conn, &r, ReversalStatus::Reversed, Some(&reference), None)
+                        crate::app::crowd::reversal_done(
+                            conn,
+                            &r,
+                            ReversalStatus::Reversed,
+                            Some(&reference),
+                            None,
+                        )
                     })
                     .map_err(DbError::from)
                 })
@@ -320,7 +242,13 @@ async fn work_reversal(
                 .db
                 .run(move |conn| {
                     write_tx(conn, |conn| {
-                        finish(conn, &r, ReversalStatus::Owed, None, Some(&why))
+                        crate::app::crowd::reversal_done(
+                            conn,
+                            &r,
+                            ReversalStatus::Owed,
+                            None,
+                            Some(&why),
+                        )
                     })
                     .map_err(DbError::from)
                 })
@@ -332,115 +260,6 @@ async fn work_reversal(
             Ok(None)
         }
     }
-}
-
-fn assign(conn: &mut DbConnection, id: &str) -> QueryResult<ReversalStep> {
-    let Some(r) = crowd::reversal(conn, id)? else {
-        return Ok(ReversalStep::Wait);
-    };
-    let Some(_pos) = crowd::lock_position(conn, &r.campaign_id)? else {
-        return Err(books("a reversal without a position"));
-    };
-    // Read again under the lock: another replica may have moved it on.
-    let Some(r) = crowd::reversal(conn, id)? else {
-        return Ok(ReversalStep::Wait);
-    };
-    if r.status != ReversalStatus::Pending {
-        return Ok(ReversalStep::Wait);
-    }
-    if let Some(payout_id) = &r.payout_id {
-        let p = crowd::payout(conn, payout_id)?.ok_or_else(|| books("a reversal of no payout"))?;
-        return Ok(match p.provider_reference {
-            Some(t) => ReversalStep::Reverse(r, t),
-            None => ReversalStep::Wait,
-        });
-    }
-    let payouts = crowd::payouts_of_campaign(conn, &r.campaign_id)?;
-    if payouts.iter().any(|p| p.status == PayoutStatus::Pending) {
-        return Ok(ReversalStep::Wait);
-    }
-    // Room on each paid transfer: its amount less what was reversed or is being reversed.
-    let assigned = crowd::reversals_of_campaign(conn, &r.campaign_id)?;
-    let target = payouts
-        .iter()
-        .rev()
-        .filter(|p| p.status == PayoutStatus::Paid && p.method == PayoutMethod::ProviderTransfer)
-        .map(|p| {
-            let taken: i64 = assigned
-                .iter()
-                .filter(|a| a.payout_id.as_deref() == Some(p.id.as_str()))
-                .filter(|a| matches!(a.status, ReversalStatus::Pending | ReversalStatus::Reversed))
-                .map(|a| a.amount)
-                .sum();
-            (p, p.amount - taken)
-        })
-        .find(|(_, room)| *room > 0);
-    match target {
-        Some((p, room)) => {
-            let amount = room.min(r.amount);
-            crowd::assign_reversal(conn, &r, &p.id, amount)?;
-            let mut r = r;
-            r.amount = amount;
-            r.payout_id = Some(p.id.to_string());
-            Ok(match &p.provider_reference {
-                Some(t) => ReversalStep::Reverse(r, t.clone()),
-                None => ReversalStep::Wait,
-            })
-        }
-        // Paid by bank (or nothing reversible left): the association owes it.
-        None => Ok(ReversalStep::Done(finish(
-            conn,
-            &r,
-            ReversalStatus::Owed,
-            None,
-            Some("paid by bank: not reversible at the provider"),
-        )?)),
-    }
-}
-
-/// A reversal done (reversed: the money is back) or impossible (owed by the association).
-fn finish(
-    conn: &mut DbConnection,
-    r: &ReversalRow,
-    status: ReversalStatus,
-    reference: Option<&str>,
-    failure: Option<&str>,
-) -> QueryResult<ReversalStatus> {
-    let Some(pos) = crowd::lock_position(conn, &r.campaign_id)? else {
-        return Err(books("a reversal without a position"));
-    };
-    if !crowd::finish_reversal(conn, &r.id, status, reference, failure)? {
-        return Ok(ReversalStatus::Pending);
-    }
-    let movement = match status {
-        ReversalStatus::Reversed => {
-            if let Some(p) = &r.payout_id
-                && !crowd::add_reversed(conn, p, r.amount)?
-            {
-                return Err(books("a reversal beyond its payout"));
-            }
-            CrowdMovement::Reversed
-        }
-        _ => CrowdMovement::Owe,
-    };
-    crowd::post(
-        conn,
-        &pos,
-        &[(movement, r.amount)],
-        EntryRefs {
-            payout: r.payout_id.as_deref(),
-            reversal: Some(&r.id),
-        },
-    )?
-    .ok_or_else(|| books("reversing moved under its lock"))?;
-    crate::db::queries::audit_system(
-        conn,
-        &format!("payout_reversal.{status}"),
-        "payout_reversal",
-        &r.id,
-        failure.map(str::to_string),
-    )?;
-    Ok(status)
 }
 
 // ---- payout accounts ----
@@ -820,7 +639,9 @@ pub async fn create_batch(
                     let Some(pos) = crowd::lock_position(conn, &campaign_id)? else {
                         continue;
                     };
-                    if pos.payable <= 0 || has_pending_payout(conn, &campaign_id)? {
+                    if pos.payable <= 0
+                        || crate::app::crowd::has_pending_payout(conn, &campaign_id)?
+                    {
                         continue;
                     }
                     match &batch_currency {
@@ -832,7 +653,7 @@ pub async fn create_batch(
                         .find(&pos.association_id)
                         .select(associations::iban)
                         .first(conn)?;
-                    let fee = fee_not_yet_shown(conn, &pos)?;
+                    let fee = crate::app::crowd::fee_not_yet_shown(conn, &pos)?;
                     let p = crowd::insert_payout(
                         conn,
                         &pos,
