@@ -72,6 +72,11 @@ enum Op {
     Review(usize, u8),
     /// Finance records that the association paid back what it owes.
     Recover(usize),
+    /// The payout job's transfers: payable crowd money becomes a payout, which the provider
+    /// makes (true) or refuses (false: payable again).
+    PayOut(bool),
+    /// The payout job's reversals: taken back at the provider (true), or owed (false).
+    Reverse(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -92,6 +97,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..CAMPAIGNS).prop_map(Op::Revoke),
         1 => (0..CAMPAIGNS, 0u8..3).prop_map(|(k, o)| Op::Review(k, o)),
         1 => (0..CAMPAIGNS).prop_map(Op::Recover),
+        2 => any::<bool>().prop_map(Op::PayOut),
+        1 => any::<bool>().prop_map(Op::Reverse),
     ]
 }
 
@@ -206,6 +213,20 @@ fn world(
         })
         .execute(c)
         .unwrap();
+    // The association can receive transfers: the payout job pays it.
+    cofund::db::crowd::insert_account(
+        c,
+        &cofund::db::crowd::PayoutAccountRow {
+            association_id: "asso_1".into(),
+            provider: "simulated".into(),
+            account_id: "acct_model".into(),
+            status: cofund::domain::crowd::PayoutAccountStatus::Active,
+            status_at: 0,
+            created_at: t,
+            updated_at: t,
+        },
+    )
+    .unwrap();
     diesel::insert_into(areas::table)
         .values(AreaRow {
             id: "area_1".into(),
@@ -744,6 +765,58 @@ fn run_case(
                     }
                     None
                 }
+                Op::PayOut(made) => {
+                    cofund::app::crowd::start_transfers(&mut conn).unwrap();
+                    let pending: Vec<String> = cofund::db::schema::payouts::table
+                        .filter(cofund::db::schema::payouts::status.eq("pending"))
+                        .select(cofund::db::schema::payouts::id)
+                        .load(&mut *conn)
+                        .unwrap();
+                    for id in pending {
+                        write_tx(&mut conn, |c| -> QueryResult<()> {
+                            if *made {
+                                cofund::app::crowd::transfer_made(c, &id, &format!("tr_{id}"))?;
+                            } else {
+                                cofund::app::crowd::fail_payout(c, &id, "refused")?;
+                            }
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                    None
+                }
+                Op::Reverse(done) => {
+                    use cofund::app::crowd::ReversalStep;
+                    use cofund::domain::crowd::ReversalStatus;
+                    let pending: Vec<String> = cofund::db::schema::payout_reversals::table
+                        .filter(cofund::db::schema::payout_reversals::status.eq("pending"))
+                        .select(cofund::db::schema::payout_reversals::id)
+                        .load(&mut *conn)
+                        .unwrap();
+                    for id in pending {
+                        let step =
+                            write_tx(&mut conn, |c| cofund::app::crowd::reversal_step(c, &id))
+                                .unwrap();
+                        if let ReversalStep::Reverse(r, _) = step {
+                            let status = if *done {
+                                ReversalStatus::Reversed
+                            } else {
+                                ReversalStatus::Owed
+                            };
+                            write_tx(&mut conn, |c| {
+                                cofund::app::crowd::reversal_done(
+                                    c,
+                                    &r,
+                                    status,
+                                    Some("trr_model"),
+                                    None,
+                                )
+                            })
+                            .unwrap();
+                        }
+                    }
+                    None
+                }
                 Op::Close(k) if cancelled[*k] => None,
                 Op::Close(k) => {
                     // The calendar's move at `ends_at`, as the scheduler makes it.
@@ -753,8 +826,11 @@ fn run_case(
                         Action::Close,
                     )
                     .unwrap();
+                    // Decided with a platform fee of 3 %: the crowd books keep it.
+                    let fee = Some(rust_decimal::Decimal::new(3, 2));
                     if let Some((_, effect)) =
-                        engine::decide(&mut conn, &CampaignId::from(&w.campaigns[*k])).unwrap()
+                        engine::decide_with_fee(&mut conn, &CampaignId::from(&w.campaigns[*k]), fee)
+                            .unwrap()
                         && effect.freed
                     {
                         engine::serve_waitlist(&mut conn, &FundId::from(&w.fund.id)).unwrap();
@@ -790,6 +866,48 @@ fn run_case(
                 })
                 .collect();
             prop_assert!(broken.is_empty(), "{:?} after {:?}", broken, op);
+            // No crowd cent leaves twice: what is sent, net of what is asked back, never
+            // exceeds what a succeeded campaign's donors gave less the fee; a campaign that
+            // did not succeed sends nothing.
+            for id in &w.campaigns {
+                use cofund::db::schema::{payout_reversals as rv, payouts as po};
+                let c = cofund::db::campaigns::load_campaign(&mut conn, id).unwrap();
+                let sent: Vec<i64> = po::table
+                    .filter(po::campaign_id.eq(id))
+                    .filter(po::status.ne("failed"))
+                    .select(po::amount)
+                    .load(&mut *conn)
+                    .unwrap();
+                let back: Vec<i64> = rv::table
+                    .filter(rv::campaign_id.eq(id))
+                    .filter(rv::status.ne("cancelled"))
+                    .select(rv::amount)
+                    .load(&mut *conn)
+                    .unwrap();
+                let net = sent.iter().sum::<i64>() - back.iter().sum::<i64>();
+                if c.status == CampaignStatus::Succeeded {
+                    let fee = cofund::domain::crowd::fee_of(
+                        c.raised,
+                        Some(rust_decimal::Decimal::new(3, 2)),
+                    );
+                    prop_assert!(
+                        net <= c.raised - fee,
+                        "{} sent net {} of {} less {}",
+                        id,
+                        net,
+                        c.raised,
+                        fee
+                    );
+                } else {
+                    prop_assert!(
+                        sent.is_empty(),
+                        "{} is {} and paid out {:?}",
+                        id,
+                        c.status,
+                        sent
+                    );
+                }
+            }
             prop_assert_eq!(of("flagged_payment"), flagged.clone());
             let attention: std::collections::BTreeSet<String> = of("refund_needs_attention")
                 .into_iter()
