@@ -639,3 +639,105 @@ async fn a_storm_of_late_money_disputes_and_two_payout_jobs_pays_every_cent_once
     )
     .await;
 }
+
+#[actix_web::test]
+async fn a_batch_confirmation_with_bad_fields_is_refused_and_changes_nothing() {
+    each_backend_with(with_collection, |app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({"goal": "20000.00"})).await;
+        give(&app, &partner, &cmp, 12000, "a").await;
+        end_all_campaigns(&app).await;
+        let finance = app.staff("finance").await;
+        let other = app.second_staff("finance").await;
+        let id = app
+            .post("/v1/payouts/batches", Some(&finance), json!({}))
+            .await
+            .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let confirm = format!("/v1/payouts/batches/{id}/confirm");
+        let now = rfc3339(chrono::Duration::zero());
+        app.post(
+            &confirm,
+            Some(&other),
+            json!({"bank_reference": "CRO\u{0}1", "paid_at": now}),
+        )
+        .await
+        .assert_problem(422, "invalid_text");
+        app.post(
+            &confirm,
+            Some(&other),
+            json!({"bank_reference": "  ", "paid_at": now}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        app.post(
+            &confirm,
+            Some(&other),
+            json!({"bank_reference": "x".repeat(141), "paid_at": now}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        app.post(
+            &confirm,
+            Some(&other),
+            json!({"bank_reference": "CRO-1", "paid_at": rfc3339(chrono::Duration::days(3))}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        app.post(&confirm, Some(&other), json!({"bank_reference": "CRO-1"}))
+            .await
+            .assert_problem(422, "validation_failed");
+        app.post(
+            &confirm,
+            Some(&other),
+            json!({"bank_reference": "CRO-1", "paid_at": now, "extra": 1}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        app.post(
+            "/v1/payouts/batches/pbt_nope/confirm",
+            Some(&other),
+            json!({"bank_reference": "CRO-1", "paid_at": now}),
+        )
+        .await
+        .assert_problem(404, "not_found");
+        // Nothing changed: the batch is a draft, its payout pending, the money not paid.
+        let batch = app
+            .get(&format!("/v1/payouts/batches/{id}"), Some(&finance))
+            .await;
+        assert_eq!(batch.ok()["status"], "draft");
+        assert_eq!(payouts_of(&app, "status=pending").await.len(), 1);
+        assert!(payouts_of(&app, "status=paid").await.is_empty());
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn without_a_collection_account_no_bank_file_is_produced() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({"goal": "20000.00"})).await;
+        give(&app, &partner, &cmp, 12000, "a").await;
+        end_all_campaigns(&app).await;
+        let finance = app.staff("finance").await;
+        let id = app
+            .post("/v1/payouts/batches", Some(&finance), json!({}))
+            .await
+            .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.get(
+            &format!("/v1/payouts/batches/{id}/sepa.xml"),
+            Some(&finance),
+        )
+        .await
+        .assert_problem(409, "collection_account_not_configured");
+    })
+    .await;
+}
