@@ -128,6 +128,15 @@ pub async fn run(state: &AppState) -> Result<PayoutsReport, DbError> {
 /// Some(false) failed, None still pending (the provider is unavailable) or paid by another
 /// replica.
 async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, DbError> {
+    // One pass works a payout at a time: a replica that claimed this attempt first has it.
+    let (id, seen) = (p.id.to_string(), p.attempts);
+    let claimed = state
+        .db
+        .run(move |conn| crowd::claim_attempt(conn, &id, seen).map_err(DbError::from))
+        .await?;
+    if !claimed {
+        return Ok(None);
+    }
     // A transfer tried before may have been made even though its answer was lost: ask first.
     if p.attempts > 0 {
         match state.provider.find_transfer(&p.campaign_id, &p.id).await {
@@ -141,11 +150,6 @@ async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, D
             }
         }
     }
-    let id = p.id.to_string();
-    state
-        .db
-        .run(move |conn| crowd::count_attempt(conn, &id).map_err(DbError::from))
-        .await?;
     let request = TransferRequest {
         payout_id: &p.id,
         amount: p.amount,

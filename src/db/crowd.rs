@@ -414,16 +414,18 @@ pub fn insert_payout(
     Ok(row)
 }
 
-/// Counts one more attempt at the provider.
-pub fn count_attempt(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    diesel::update(payouts::table.find(id))
+/// Claims a pending payout's next attempt at the provider: one more attempt, unless another
+/// pass counted one since `seen` was read (then that pass has it, and this one leaves it).
+pub fn claim_attempt(conn: &mut DbConnection, id: &str, seen: i32) -> QueryResult<bool> {
+    Ok(diesel::update(payouts::table.find(id))
         .filter(payouts::status.eq(PayoutStatus::Pending))
+        .filter(payouts::attempts.eq(seen))
         .set((
             payouts::attempts.eq(payouts::attempts + 1),
             payouts::updated_at.eq(now()),
         ))
-        .execute(conn)?;
-    Ok(())
+        .execute(conn)?
+        == 1)
 }
 
 /// pending → paid; false if it was not pending.

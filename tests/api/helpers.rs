@@ -776,3 +776,25 @@ pub async fn end_all_campaigns(app: &TestApp) {
     .await;
     app.tick().await;
 }
+
+/// A fake Stripe `POST /v1/payment_intents`: a new PaymentIntent (`pi_fake_N`) per call.
+pub struct NewPaymentIntent(pub std::sync::atomic::AtomicUsize);
+
+impl wiremock::Respond for NewPaymentIntent {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        wiremock::ResponseTemplate::new(200).set_body_json(
+            json!({"id": format!("pi_fake_{n}"), "client_secret": format!("pi_fake_{n}_secret")}),
+        )
+    }
+}
+
+/// Mounts [`NewPaymentIntent`] on a fake Stripe.
+pub async fn fake_stripe_payments(server: &wiremock::MockServer) {
+    use wiremock::matchers::{method, path};
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(NewPaymentIntent(std::sync::atomic::AtomicUsize::new(0)))
+        .mount(server)
+        .await;
+}

@@ -32,4 +32,5 @@ mod settlements;
 mod smtp_sink;
 mod storms;
 mod stripe;
+mod stripe_payouts;
 use xsd_check as xsd;

@@ -6,35 +6,14 @@ use crate::helpers::*;
 use cofund::providers::PaymentProvider;
 use cofund::providers::stripe::StripeClient;
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use wiremock::matchers::{header, method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn stripe(uri: &str) -> PaymentProvider {
     PaymentProvider::Stripe(
         StripeClient::new(uri, "sk_test_cofund").with_backoff(Duration::from_millis(5)),
     )
-}
-
-/// A fake Stripe `POST /v1/payment_intents`: a new PaymentIntent per call.
-struct NewPaymentIntent(AtomicUsize);
-
-impl Respond for NewPaymentIntent {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.0.fetch_add(1, Ordering::SeqCst);
-        ResponseTemplate::new(200).set_body_json(
-            json!({"id": format!("pi_fake_{n}"), "client_secret": format!("pi_fake_{n}_secret")}),
-        )
-    }
-}
-
-async fn fake_stripe_payments(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
-        .respond_with(NewPaymentIntent(AtomicUsize::new(0)))
-        .mount(server)
-        .await;
 }
 
 /// A stored timestamp `d` from now, as the SQL tests write it.
