@@ -128,6 +128,11 @@ pub async fn run(state: &AppState) -> Result<PayoutsReport, DbError> {
 /// Some(false) failed, None still pending (the provider is unavailable) or paid by another
 /// replica.
 async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, DbError> {
+    // Within a process, a payout another pass is sending is left to it (across replicas the
+    // job's lease and the attempt claim below do the same).
+    let Some(_sending) = InFlight::enter(&p.id) else {
+        return Ok(None);
+    };
     // One pass works a payout at a time: a replica that claimed this attempt first has it.
     let (id, seen) = (p.id.to_string(), p.attempts);
     let claimed = state
@@ -176,6 +181,29 @@ async fn send_transfer(state: &AppState, p: PayoutRow) -> Result<Option<bool>, D
             tracing::warn!(payout_id = %p.id, error = %e, "transfer not made; retried later");
             Ok(None)
         }
+    }
+}
+
+/// Payouts this process is sending now.
+struct InFlight(String);
+
+static IN_FLIGHT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl InFlight {
+    fn enter(id: &str) -> Option<InFlight> {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if set.iter().any(|x| x == id) {
+            return None;
+        }
+        set.push(id.to_string());
+        Some(InFlight(id.to_string()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        set.retain(|x| *x != self.0);
     }
 }
 
