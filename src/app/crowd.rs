@@ -191,7 +191,10 @@ pub fn start_transfers(conn: &mut DbConnection) -> Result<usize, DbError> {
             let Some(pos) = crowd::lock_position(conn, &campaign_id)? else {
                 return Ok(false);
             };
-            if pos.payable <= 0 || has_pending_payout(conn, &campaign_id)? {
+            if pos.payable <= 0
+                || has_pending_payout(conn, &campaign_id)?
+                || refused_lately(conn, &campaign_id)?
+            {
                 return Ok(false);
             }
             let fee = fee_not_yet_shown(conn, &pos)?;
@@ -219,6 +222,22 @@ pub fn start_transfers(conn: &mut DbConnection) -> Result<usize, DbError> {
         started += usize::from(made);
     }
     Ok(started)
+}
+
+/// How long after the provider refused a campaign's transfer the job waits before trying
+/// again (a refusal such as an insufficient balance is not retried on every pass).
+pub const RETRY_REFUSED_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether the provider refused one of the campaign's transfers within [`RETRY_REFUSED_AFTER`].
+fn refused_lately(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        payouts::table
+            .filter(payouts::campaign_id.eq(campaign_id))
+            .filter(payouts::method.eq(PayoutMethod::ProviderTransfer))
+            .filter(payouts::status.eq(PayoutStatus::Failed))
+            .filter(payouts::updated_at.gt(crate::clock::now() - RETRY_REFUSED_AFTER)),
+    ))
+    .get_result(conn)
 }
 
 pub fn has_pending_payout(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<bool> {
