@@ -137,6 +137,9 @@ pub enum ProviderKind {
     Stripe,
     /// Moves no real money; its payments live in the database.
     Simulated,
+    /// A pledge the donor pays by bank transfer to the association (never the service's
+    /// provider: the configuration refuses it).
+    BankTransfer,
 }
 
 impl ProviderKind {
@@ -144,11 +147,16 @@ impl ProviderKind {
         match self {
             ProviderKind::Stripe => "stripe",
             ProviderKind::Simulated => "simulated",
+            ProviderKind::BankTransfer => "bank_transfer",
         }
     }
 
     pub fn parse(s: &str) -> Option<ProviderKind> {
-        [ProviderKind::Stripe, ProviderKind::Simulated]
+        [
+            ProviderKind::Stripe,
+            ProviderKind::Simulated,
+            ProviderKind::BankTransfer,
+        ]
             .into_iter()
             .find(|p| p.as_str() == s)
     }
@@ -174,6 +182,8 @@ pub struct PaymentsConfig {
     pub pledge_limits: crate::domain::money::PledgeLimits,
     /// A pending pledge expires after this long.
     pub pledge_ttl: Duration,
+    /// A bank-transfer pledge waits this long for its money (`COFUND_BANK_TRANSFER_DAYS`).
+    pub bank_transfer_days: u32,
     /// The provider is asked about pledges pending for longer than this (lost webhooks).
     pub reconcile_after: Duration,
     pub pledge_rate_limit_per_min: u32,
@@ -203,6 +213,7 @@ impl std::fmt::Debug for PaymentsConfig {
             )
             .field("pledge_limits", &self.pledge_limits)
             .field("pledge_ttl", &self.pledge_ttl)
+            .field("bank_transfer_days", &self.bank_transfer_days)
             .field("reconcile_after", &self.reconcile_after)
             .finish()
     }
@@ -374,6 +385,14 @@ impl Config {
                 ))
             })?,
             pledge_ttl: Duration::from_secs(parse_u64("COFUND_PLEDGE_TTL_SECS", 3600)?),
+            bank_transfer_days: match parse_u64("COFUND_BANK_TRANSFER_DAYS", 10)? {
+                d @ 1..=90 => d as u32,
+                _ => {
+                    return Err(ConfigError(
+                        "COFUND_BANK_TRANSFER_DAYS must be between 1 and 90".into(),
+                    ));
+                }
+            },
             reconcile_after: Duration::from_secs(parse_u64(
                 "COFUND_PLEDGE_RECONCILE_AFTER_SECS",
                 600,

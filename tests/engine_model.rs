@@ -394,6 +394,7 @@ fn world(
                     confirmed_at: None,
                     flagged_amount: None,
                     flagged_currency: None,
+                    processing: false,
                 })
                 .execute(c)
                 .unwrap();

@@ -57,7 +57,8 @@ fn bring_in_line(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryResult
     // Read again under the position's lock: the caller's copy may predate other changes
     // of the same transaction (a batch of confirmations).
     let campaign = &crate::db::campaigns::load_campaign(conn, &campaign.id)?;
-    let moves = crate::domain::crowd::plan(pos.position(), crowd_raised(campaign), pos.fee_ratio());
+    let raised = crowd_raised(conn, campaign)?;
+    let moves = crate::domain::crowd::plan(pos.position(), raised, pos.fee_ratio());
     if moves.is_empty() {
         return Ok(());
     }
@@ -138,8 +139,8 @@ pub fn fail_payout(conn: &mut DbConnection, payout_id: &str, why: &str) -> Query
     }
     // What the cancelled reversals were for now comes off what is payable.
     let campaign = crate::db::campaigns::load_campaign(conn, &p.campaign_id)?;
-    let moves =
-        crate::domain::crowd::plan(pos.position(), crowd_raised(&campaign), pos.fee_ratio());
+    let raised = crowd_raised(conn, &campaign)?;
+    let moves = crate::domain::crowd::plan(pos.position(), raised, pos.fee_ratio());
     if !moves.is_empty() {
         crowd::post(conn, &pos, &moves, EntryRefs::default())?
             .ok_or_else(|| books("a planned movement was not covered"))?;

@@ -4,6 +4,7 @@
 pub mod areas;
 pub mod associations;
 pub mod auth;
+pub mod bank_transfers;
 pub mod cache;
 pub mod campaigns;
 pub mod console;
@@ -91,6 +92,9 @@ impl AppState {
                 &config.payments.webhook_secrets[0],
                 db.clone(),
             )),
+            crate::config::ProviderKind::BankTransfer => {
+                unreachable!("the configuration never makes bank transfers the provider")
+            }
         };
         AppState::with_provider(config, db, provider)
     }

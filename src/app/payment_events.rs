@@ -104,6 +104,7 @@ pub fn facts_of(p: &PledgeRow) -> PledgeFacts {
         expired: p.expired,
         refunded: p.refunded_amount,
         dispute: p.dispute,
+        processing: p.processing,
     }
 }
 
@@ -209,46 +210,54 @@ pub fn apply_event_transactional(
     ev: &ProviderEvent,
     payload: &str,
 ) -> Result<Applied, DbError> {
-    let result = write_tx(conn, |conn| -> QueryResult<Applied> {
-        if let Some(report) = &ev.refund {
-            let pledge = find_pledge(conn, ev)?;
-            let pledge_id = pledge.as_ref().map(|p| p.id.as_str());
-            refund_reported(conn, report)?;
-            store_event(conn, ev, pledge_id, EventOutcome::RefundReported, payload)?;
-            return Ok(Applied::RefundReported);
-        }
-        if let Some(report) = &ev.account {
-            // Stored first: a replayed event is refused by the event's unique id.
-            store_event(conn, ev, None, EventOutcome::AccountReported, payload)?;
-            crate::db::crowd::set_account_status(
-                conn,
-                &report.account_id,
-                report.status,
-                report.created,
-            )?;
-            return Ok(Applied::AccountReported);
-        }
-        let Some(event) = &ev.event else {
-            store_event(conn, ev, None, EventOutcome::Ignored, payload)?;
-            return Ok(Applied::Ignored);
-        };
-        let Some(pledge) = find_pledge(conn, ev)? else {
-            store_event(conn, ev, None, EventOutcome::UnknownPayment, payload)?;
-            return Ok(Applied::UnknownPayment);
-        };
-        apply_recording(
-            conn,
-            pledge,
-            event,
-            ev.payment_id.as_deref(),
-            Some((ev, payload)),
-        )
-    });
+    let result = write_tx(conn, |conn| apply_event_within(conn, ev, payload));
     match result {
         Ok(a) => Ok(a),
         Err(e) if is_duplicate_event(&e) => Ok(Applied::Duplicate),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Applies a verified event in the caller's transaction (a bank credit is booked in the
+/// same one). A duplicate event id fails the transaction.
+pub fn apply_event_within(
+    conn: &mut DbConnection,
+    ev: &ProviderEvent,
+    payload: &str,
+) -> QueryResult<Applied> {
+    if let Some(report) = &ev.refund {
+        let pledge = find_pledge(conn, ev)?;
+        let pledge_id = pledge.as_ref().map(|p| p.id.as_str());
+        refund_reported(conn, report)?;
+        store_event(conn, ev, pledge_id, EventOutcome::RefundReported, payload)?;
+        return Ok(Applied::RefundReported);
+    }
+    if let Some(report) = &ev.account {
+        // Stored first: a replayed event is refused by the event's unique id.
+        store_event(conn, ev, None, EventOutcome::AccountReported, payload)?;
+        crate::db::crowd::set_account_status(
+            conn,
+            &report.account_id,
+            report.status,
+            report.created,
+        )?;
+        return Ok(Applied::AccountReported);
+    }
+    let Some(event) = &ev.event else {
+        store_event(conn, ev, None, EventOutcome::Ignored, payload)?;
+        return Ok(Applied::Ignored);
+    };
+    let Some(pledge) = find_pledge(conn, ev)? else {
+        store_event(conn, ev, None, EventOutcome::UnknownPayment, payload)?;
+        return Ok(Applied::UnknownPayment);
+    };
+    apply_recording(
+        conn,
+        pledge,
+        event,
+        ev.payment_id.as_deref(),
+        Some((ev, payload)),
+    )
 }
 
 /// [`apply_event`] for an event announced to its database's group commit when it started
@@ -632,6 +641,7 @@ fn apply_recording(
         pledges::expired.eq(after.expired),
         pledges::refunded_amount.eq(after.refunded),
         pledges::dispute.eq(after.dispute),
+        pledges::processing.eq(after.processing),
         pledges::counted_amount.eq(after.counted()),
         pledges::confirmed_at.eq(change.confirmed_at),
         pledges::provider_payment_id.eq(change.payment_id),
@@ -1001,6 +1011,8 @@ pub fn erase_donor_traces(
         .filter(outbox::last_error.is_not_null())
         .set(outbox::last_error.eq(None::<String>))
         .execute(conn)?;
+    // The bank credits that paid them keep no debtor data.
+    touched += crate::db::bank::erase_debtors(conn, pledge_ids)?;
     let events: Vec<(String, String)> = provider_events::table
         .filter(provider_events::pledge_id.eq_any(pledge_ids))
         .select((provider_events::id, provider_events::payload))

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub use super::per_donation::Held;
+pub use crate::domain::bank_entry::PledgeMethod;
 use diesel::prelude::*;
 
 /// A pledge request as the partner sent it, checked against its campaign.
@@ -49,6 +50,8 @@ pub struct NewPledge {
     pub donor_key: String,
     /// The hoarding caps of the match held for it (`per_donation` funds).
     pub hold_caps: crate::domain::per_donation::HoldCaps,
+    /// Through the provider, or by the donor's own bank transfer.
+    pub method: PledgeMethod,
 }
 
 /// Who asks, with which key, for what.
@@ -197,6 +200,63 @@ where
     Ok(Some(text))
 }
 
+/// A new bank-transfer pledge: no provider is asked; the answer carries the association's
+/// IBAN, its name and the pledge's own ISO 11649 creditor reference, and is written in the
+/// pledge's transaction. None, having written nothing, when the key is already taken.
+fn insert_bank_transfer<A>(
+    conn: &mut crate::db::DbConnection,
+    request: &PledgeRequest,
+    campaign: &CampaignRow,
+    new: NewPledge,
+    days: u32,
+    answer: A,
+) -> QueryResult<Option<String>>
+where
+    A: FnOnce(&PledgeRow, &CreatedPayment, Option<&Held>) -> String,
+{
+    use crate::db::schema::associations;
+    let (beneficiary, iban): (String, String) = associations::table
+        .find(&campaign.association_id)
+        .select((associations::name, associations::iban))
+        .first(conn)?;
+    let caps = new.hold_caps;
+    let (mut row, donor) =
+        pending_rows(request, campaign, new, crate::config::ProviderKind::BankTransfer);
+    let reference = crate::domain::rf_reference::RfReference::from_body(&random_reference_body())
+        .expect("a random body of 16 letters and digits makes a reference");
+    row.provider_payment_id = Some(reference.as_str().to_string());
+    if !insert_rows(conn, &row, donor)? {
+        return Ok(None);
+    }
+    let held = super::per_donation::hold_for_new_pledge(conn, campaign, &row, caps)?;
+    let payment = CreatedPayment {
+        id: reference.as_str().to_string(),
+        client_secret: None,
+        bank: Some(crate::providers::BankInstructions {
+            iban,
+            beneficiary,
+            reference: reference.as_str().to_string(),
+            expires_at: row.created_at + chrono::Duration::days(i64::from(days)),
+        }),
+    };
+    let text = answer(&row, &payment, held.as_ref());
+    store_answer(conn, &row.id, &payment, &text)?;
+    Ok(Some(text))
+}
+
+/// 16 random letters and digits (about 82 bits): a reference nobody guesses.
+fn random_reference_body() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut n = uuid::Uuid::new_v4().as_u128();
+    (0..16)
+        .map(|_| {
+            let c = ALPHABET[(n % 36) as usize] as char;
+            n /= 36;
+            c
+        })
+        .collect()
+}
+
 /// The rows of a new pending pledge and its donor.
 fn pending_rows(
     request: &PledgeRequest,
@@ -235,6 +295,7 @@ fn pending_rows(
         confirmed_at: None,
         flagged_amount: None,
         flagged_currency: None,
+        processing: false,
     };
     let donor = DonorRow {
         pledge_id: row.id.clone(),
@@ -367,6 +428,7 @@ where
 pub async fn create<E, C, A>(
     state: &AppState,
     request: PledgeRequest,
+    method: PledgeMethod,
     check: C,
     answer: A,
 ) -> Result<Created, PledgeError<E>>
@@ -379,7 +441,10 @@ where
     // The simulated provider keeps its payments in this database: its payment is created and
     // the answer stored in the pledge's own transaction, one commit for the donor's click.
     // A real provider is called between two transactions, never inside one.
-    let in_database = state.provider.creates_in_database();
+    // A bank transfer asks no provider: its instructions are written with the pledge.
+    let bank_transfer = method == PledgeMethod::BankTransfer;
+    let in_database = bank_transfer || state.provider.creates_in_database();
+    let bank_days = state.config.payments.bank_transfer_days;
     let mut answer = Some(answer);
     let mut answer_inside = if in_database { answer.take() } else { None };
     let begin = state
@@ -415,6 +480,10 @@ where
                     }
                 };
                 let begin = match answer_inside.take() {
+                    Some(answer) if bank_transfer => {
+                        insert_bank_transfer(conn, &request, &campaign, new, bank_days, answer)?
+                            .map(Begin::Created)
+                    }
                     Some(answer) => {
                         insert_answered(conn, &request, &campaign, new, provider, answer)?
                             .map(Begin::Created)
@@ -525,6 +594,7 @@ pub struct PledgeInput {
     pub contact_consent: bool,
     pub tax_code: Option<String>,
     pub message: Option<String>,
+    pub method: PledgeMethod,
 }
 
 /// Validates the pledge against its campaign; returns (amount, donor row pieces).
@@ -623,6 +693,7 @@ where
         partner_share: Some(state.config.payments.partner_hold_share),
         one_per_donor: true,
     };
+    let method = input.method;
     let check = move |campaign: &CampaignRow| -> Result<NewPledge, Vec<Invalid>> {
         let (amount, email, locale, tax_code) = validate(&input, campaign, limits)?;
         Ok(NewPledge {
@@ -636,9 +707,10 @@ where
             locale,
             message: input.message.clone().map(|m| m.trim().to_string()),
             donor_tax_code: tax_code,
+            method,
         })
     };
-    create(state, request, check, answer).await
+    create(state, request, method, check, answer).await
 }
 
 /// The key donor identities are hashed with, derived from the token signing secret
@@ -935,6 +1007,7 @@ pub async fn simulate(
         .run(move |conn| -> Result<PledgeRow, SimulateError> {
             pledges::table
                 .filter(pledges::provider_payment_id.eq(&lookup))
+                .filter(pledges::provider.ne(crate::config::ProviderKind::BankTransfer))
                 .select(PledgeRow::as_select())
                 .first(conn)
                 .optional()?

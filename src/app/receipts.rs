@@ -320,6 +320,8 @@ pub struct ReceiptFacts {
     /// None once the donor was erased.
     pub donor_name: Option<String>,
     pub donor_tax_code: Option<String>,
+    /// A bank transfer's own reference at the bank (from the statement that showed it).
+    pub bank_reference: Option<String>,
 }
 
 type FactsRow = (
@@ -345,7 +347,38 @@ fn facts(row: FactsRow) -> ReceiptFacts {
         association_runts_id: asso.2,
         donor_name,
         donor_tax_code,
+        bank_reference: None,
     }
+}
+
+/// Fills in the bank's references of receipts paid by bank transfer (one query).
+fn with_bank_references(
+    conn: &mut DbConnection,
+    mut list: Vec<ReceiptFacts>,
+) -> QueryResult<Vec<ReceiptFacts>> {
+    use crate::db::schema::bank_entries;
+    use crate::domain::bank_entry::BankEntryStatus;
+    let by_bank: Vec<String> = list
+        .iter()
+        .filter(|f| f.provider == crate::config::ProviderKind::BankTransfer.as_str())
+        .map(|f| f.receipt.pledge_id.clone())
+        .collect();
+    if by_bank.is_empty() {
+        return Ok(list);
+    }
+    let found: Vec<(Option<String>, Option<String>)> = bank_entries::table
+        .filter(bank_entries::pledge_id.eq_any(&by_bank))
+        .filter(bank_entries::status.eq_any([BankEntryStatus::Matched, BankEntryStatus::Assigned]))
+        .select((bank_entries::pledge_id, bank_entries::bank_reference))
+        .load(conn)?;
+    let refs: std::collections::HashMap<String, String> = found
+        .into_iter()
+        .filter_map(|(p, r)| Some((p?, r?)))
+        .collect();
+    for f in &mut list {
+        f.bank_reference = refs.get(&f.receipt.pledge_id).cloned();
+    }
+    Ok(list)
 }
 
 macro_rules! facts_query {
@@ -375,11 +408,14 @@ macro_rules! facts_query {
 
 /// The receipt of a pledge, if it was ever counted.
 pub fn of_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResult<Option<ReceiptFacts>> {
-    Ok(facts_query!()
+    let found: Vec<ReceiptFacts> = facts_query!()
         .filter(receipts::pledge_id.eq(pledge_id))
         .first::<FactsRow>(conn)
         .optional()?
-        .map(facts))
+        .map(facts)
+        .into_iter()
+        .collect();
+    Ok(with_bank_references(conn, found)?.pop())
 }
 
 /// The longest year an association's list may hold in one answer; a bigger year is refused
@@ -402,7 +438,10 @@ pub fn of_year(
     if rows.len() as i64 > MAX_PER_YEAR {
         return Ok(None);
     }
-    Ok(Some(rows.into_iter().map(facts).collect()))
+    Ok(Some(with_bank_references(
+        conn,
+        rows.into_iter().map(facts).collect(),
+    )?))
 }
 
 impl ReceiptFacts {

@@ -144,9 +144,13 @@ pub struct CrowdEntryRow {
 }
 
 /// What the crowd gave a campaign through the provider, net of refunds and lost disputes:
-/// what its payouts come from.
-pub fn crowd_raised(campaign: &super::models::CampaignRow) -> i64 {
-    campaign.raised
+/// what its payouts come from. Bank-transfer donations are not: they reached the association's
+/// own account.
+pub fn crowd_raised(
+    conn: &mut DbConnection,
+    campaign: &super::models::CampaignRow,
+) -> QueryResult<i64> {
+    Ok(campaign.raised - super::bank::bank_counted(conn, &campaign.id)?)
 }
 
 // ---- payout accounts ----

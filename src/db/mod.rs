@@ -4,6 +4,7 @@
 //! from the URL scheme and prepares SQLite (WAL, foreign keys, busy timeout). Every query runs
 //! through [`Db::run`], which moves the blocking diesel call off the async executor.
 
+pub mod bank;
 pub mod cached;
 pub mod campaigns;
 pub mod crowd;

@@ -317,6 +317,8 @@ pub struct PledgeRow {
     /// What a flagged payment brought in, as the provider reported it.
     pub flagged_amount: Option<i64>,
     pub flagged_currency: Option<String>,
+    /// The provider reported the payment `processing` (SEPA Direct Debit and the like).
+    pub processing: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]

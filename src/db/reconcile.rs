@@ -876,7 +876,7 @@ fn crowd_adds_up(
             }
             continue;
         }
-        let raised = super::crowd::crowd_raised(c);
+        let raised = super::crowd::crowd_raised(conn, c)?;
         if p.net() != raised {
             violations.push(v(
                 "crowd_raised",

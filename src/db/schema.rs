@@ -250,6 +250,43 @@ diesel::table! {
         confirmed_at -> Nullable<Timestamp>,
         flagged_amount -> Nullable<BigInt>,
         flagged_currency -> Nullable<Text>,
+        processing -> Bool,
+    }
+}
+
+diesel::table! {
+    bank_statements (id) {
+        id -> Text,
+        association_id -> Text,
+        iban -> Text,
+        version -> Integer,
+        credits -> Integer,
+        booked -> Integer,
+        imported_by -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bank_entries (id) {
+        id -> Text,
+        association_id -> Text,
+        statement_id -> Text,
+        booking_key -> Text,
+        booking_date -> Date,
+        amount -> BigInt,
+        currency -> Text,
+        bank_reference -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        remittance -> Nullable<Text>,
+        debtor_name -> Nullable<Text>,
+        debtor_account -> Nullable<Text>,
+        status -> Text,
+        note -> Nullable<Text>,
+        pledge_id -> Nullable<Text>,
+        assigned_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -597,6 +634,8 @@ diesel::joinable!(grant_expenses -> grants (grant_id));
 diesel::joinable!(grant_expense_documents -> grant_expenses (expense_id));
 diesel::joinable!(grant_expense_documents -> grant_documents (document_id));
 diesel::joinable!(users -> associations (association_id));
+diesel::joinable!(bank_entries -> pledges (pledge_id));
+diesel::joinable!(bank_entries -> associations (association_id));
 diesel::joinable!(campaigns -> associations (association_id));
 diesel::joinable!(campaigns -> funds (fund_id));
 diesel::joinable!(campaigns -> areas (area_id));
@@ -725,6 +764,8 @@ diesel::joinable!(crowd_positions -> campaigns (campaign_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     associations,
+    bank_entries,
+    bank_statements,
     users,
     partners,
     areas,

@@ -35,6 +35,7 @@ macro_rules! text_column {
 }
 
 use crate::config::ProviderKind;
+use crate::domain::bank_entry::BankEntryStatus;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::crowd::{
     CrowdAccount, CrowdMovement, PayoutAccountStatus, PayoutBatchStatus, PayoutMethod,
@@ -54,6 +55,7 @@ use crate::domain::role::Role;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 
 text_column! {
+    BankEntryStatus => |v| v.as_str(),
     CrowdAccount => |v| v.as_str(),
     CrowdMovement => |v| v.as_str(),
     PayoutAccountStatus => |v| v.as_str(),

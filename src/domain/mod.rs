@@ -1,7 +1,9 @@
 //! Pure domain logic: no I/O, no database, no HTTP. Property-tested.
 
 pub mod area;
+pub mod bank_entry;
 pub mod badge;
+pub mod camt053;
 pub mod campaign;
 pub mod chart;
 pub mod crowd;
@@ -24,6 +26,7 @@ pub mod pledge;
 pub mod provider_event;
 pub mod quadratic;
 pub mod receipt;
+pub mod rf_reference;
 pub mod role;
 pub mod sepa;
 pub mod settlement;

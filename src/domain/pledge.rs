@@ -30,6 +30,10 @@ pub enum PledgeStatus {
     PartiallyRefunded,
     Disputed,
     ChargedBack,
+    /// Shown, never stored: a pending pledge whose provider reported the payment
+    /// `processing` (SEPA Direct Debit and the like). Stored as `pending` with the
+    /// `processing` fact, so that everything waiting for pending pledges waits for it too.
+    Processing,
 }
 
 impl PledgeStatus {
@@ -43,6 +47,7 @@ impl PledgeStatus {
             PledgeStatus::PartiallyRefunded => "partially_refunded",
             PledgeStatus::Disputed => "disputed",
             PledgeStatus::ChargedBack => "charged_back",
+            PledgeStatus::Processing => "processing",
         }
     }
 
@@ -57,6 +62,7 @@ impl PledgeStatus {
             PartiallyRefunded,
             Disputed,
             ChargedBack,
+            Processing,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -165,6 +171,9 @@ pub enum PaymentEvent {
     },
     /// The service gave up waiting for the payment.
     Expired,
+    /// The provider accepted the payment and is clearing it (asynchronous methods): the
+    /// pledge waits for the verdict and does not expire meanwhile.
+    Processing,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +185,7 @@ pub struct PledgeFacts {
     pub expired: bool,
     pub refunded: i64,
     pub dispute: Dispute,
+    pub processing: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +212,7 @@ impl PledgeFacts {
             expired: false,
             refunded: 0,
             dispute: Dispute::None,
+            processing: false,
         }
     }
 
@@ -225,7 +236,13 @@ impl PledgeFacts {
             }
             PaymentEvent::Failed => next.failed = true,
             PaymentEvent::Canceled => next.canceled = true,
-            PaymentEvent::Expired => next.expired = !self.paid || self.expired,
+            // A payment the provider is clearing is not given up on: its verdict decides.
+            PaymentEvent::Expired => {
+                next.expired = self.expired || (!self.paid && !self.processing);
+            }
+            PaymentEvent::Processing => {
+                next.processing = self.processing || !(self.paid || self.failed || self.canceled);
+            }
             // Money that is gone stays gone: a refund after a lost dispute, or a dispute after
             // a full refund, cannot change what the pledge is worth (and must not move a
             // final status).
@@ -246,6 +263,14 @@ impl PledgeFacts {
             }
         }
         Ok(next)
+    }
+
+    /// The status a reader is shown: `processing` for a pending pledge being cleared.
+    pub fn shown_status(&self) -> PledgeStatus {
+        match self.status() {
+            PledgeStatus::Pending if self.processing => PledgeStatus::Processing,
+            s => s,
+        }
     }
 
     fn fully_refunded(&self) -> bool {
@@ -407,6 +432,20 @@ mod tests {
         assert_eq!(f.status(), S::Expired);
     }
 
+    #[test]
+    fn a_payment_being_cleared_waits_for_its_verdict_and_never_expires() {
+        let f = run(2500, &[PaymentEvent::Processing, PaymentEvent::Expired]);
+        assert_eq!((f.status(), f.shown_status()), (S::Pending, S::Processing));
+        let paid = run(2500, &[PaymentEvent::Processing, PaymentEvent::Expired, ok(2500)]);
+        assert_eq!((paid.shown_status(), paid.counted()), (S::Confirmed, 2500));
+        let failed = run(2500, &[PaymentEvent::Processing, PaymentEvent::Failed]);
+        assert_eq!(failed.shown_status(), S::Failed);
+        // A late `processing` report changes nothing once the verdict is known.
+        assert_eq!(run(2500, &[ok(2500), PaymentEvent::Processing]).processing, false);
+        // Without it, the same wait expires.
+        assert_eq!(run(2500, &[PaymentEvent::Expired]).shown_status(), S::Expired);
+    }
+
     fn any_event(amount: i64) -> impl Strategy<Value = PaymentEvent> {
         prop_oneof![
             Just(ok(amount)),
@@ -417,6 +456,7 @@ mod tests {
             Just(PaymentEvent::Failed),
             Just(PaymentEvent::Canceled),
             Just(PaymentEvent::Expired),
+            Just(PaymentEvent::Processing),
             (0..=amount + 10).prop_map(|r| PaymentEvent::Refunded { amount_refunded: r }),
             Just(PaymentEvent::DisputeOpened),
             any::<bool>().prop_map(|won| PaymentEvent::DisputeClosed { won }),
@@ -446,7 +486,8 @@ mod tests {
                 to,
                 S::Confirmed | S::PartiallyRefunded | S::Refunded | S::ChargedBack
             ),
-            S::Refunded | S::ChargedBack => false,
+            // Never a stored status (`shown_status` only).
+            S::Refunded | S::ChargedBack | S::Processing => false,
         }
     }
 

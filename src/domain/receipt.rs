@@ -24,10 +24,18 @@ pub fn causale(campaign_title: &str, lang: &str) -> String {
     }
 }
 
-/// The traceable payment method a receipt states, with the provider's payment reference.
-pub fn method(provider: &str, reference: Option<&str>, lang: &str) -> String {
+/// The traceable payment method a receipt states, with the provider's payment reference (for
+/// a bank transfer: the creditor reference, and the bank's own reference of the credit).
+pub fn method(provider: &str, reference: Option<&str>, bank: Option<&str>, lang: &str) -> String {
     let reference = reference.unwrap_or("-");
+    let bank = bank.unwrap_or("-");
     match (provider, lang) {
+        ("bank_transfer", "en") => {
+            format!("Bank transfer (bonifico bancario), reference {reference}, bank reference {bank}")
+        }
+        ("bank_transfer", _) => {
+            format!("Bonifico bancario, riferimento {reference}, riferimento della banca {bank}")
+        }
         ("stripe", "en") => {
             format!("Traceable electronic payment by card through Stripe (ref. {reference})")
         }

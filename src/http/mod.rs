@@ -37,6 +37,7 @@ use utoipa_actix_web::AppExt;
         (name = "payments", description = "Pledges, payment-provider webhooks, donor data"),
         (name = "finance", description = "Ledger, reconciliation, settlement and the treasury"),
         (name = "grants", description = "Committed matches paid against the association's report: tranches, expenses, documents, approval, review, revocation, recovery"),
+        (name = "bank transfers", description = "Donations by bank transfer: the association's camt.053 statements and the credits booked from them"),
         (name = "transparency", description = "The public award register (D.Lgs. 33/2013)"),
         (name = "receipts", description = "Donors' tax receipts and associations' yearly lists"),
         (name = "ops", description = "Health, readiness, metrics")

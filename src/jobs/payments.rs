@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::app::payment_events::{self as payments, apply_to_pledge};
 use crate::app::payments::deliver_simulated;
 use crate::clock::now;
+use crate::config::ProviderKind;
 use crate::db::models::RefundRow;
 use crate::db::schema::{pending_pledges, pledges, refunds};
 use crate::db::{DbError, write_tx};
@@ -56,26 +57,52 @@ fn refund_outcome(
     }
 }
 
+/// What a refund of a bank transfer says: the association returns the money itself.
+pub const BANK_REFUND: &str =
+    "a bank transfer: the association returns it by its own transfer to the sender's account";
+
+/// Asks the provider for a refund: what it became, why, and the provider's refund id.
+async fn send_refund(
+    state: &AppState,
+    refund: &RefundRow,
+    payment_id: Option<&str>,
+) -> (RefundStatus, Option<String>, Option<String>) {
+    let result = match payment_id {
+        Some(pi) => state
+            .provider
+            .refund(pi, refund.amount, &refund.idempotency_key)
+            .await
+            .map(Some),
+        None => Ok(None),
+    };
+    let (status, error) = refund_outcome(&result);
+    (status, error, result.ok().flatten().map(|r| r.id))
+}
+
 /// Sends due refunds to the provider. A refund is done only when the provider says it
 /// succeeded (in its answer or by `refund.updated` / `charge.refunded`); a permanent refusal or
 /// a reported failure leaves it `needs_attention`; anything else is asked again with backoff.
 /// Returns (done, not done this pass).
 pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError> {
-    let due: Vec<(RefundRow, Option<String>)> = state
+    let due: Vec<(RefundRow, Option<String>, ProviderKind)> = state
         .db
         .run_quiet(|conn| -> Result<_, DbError> {
             let t = now();
-            let due: Vec<(RefundRow, Option<String>)> = refunds::table
+            let due: Vec<(RefundRow, Option<String>, ProviderKind)> = refunds::table
                 .inner_join(pledges::table)
                 .filter(refunds::status.eq(RefundStatus::Pending))
                 .filter(refunds::next_attempt_at.le(t))
-                .select((RefundRow::as_select(), pledges::provider_payment_id))
+                .select((
+                    RefundRow::as_select(),
+                    pledges::provider_payment_id,
+                    pledges::provider,
+                ))
                 .order(refunds::id)
                 .limit(50)
                 .load(conn)?;
             // Claim each with a lease: only one replica sends a given refund at a time.
             let mut claimed = Vec::new();
-            for (r, pi) in due {
+            for (r, pi, provider) in due {
                 let n = diesel::update(refunds::table.find(&r.id))
                     .filter(refunds::status.eq(RefundStatus::Pending))
                     .filter(refunds::next_attempt_at.eq(r.next_attempt_at))
@@ -85,24 +112,25 @@ pub async fn process_refunds(state: &AppState) -> Result<(usize, usize), DbError
                     ))
                     .execute(conn)?;
                 if n == 1 {
-                    claimed.push((r, pi));
+                    claimed.push((r, pi, provider));
                 }
             }
             Ok(claimed)
         })
         .await?;
     let (mut done, mut not_done) = (0, 0);
-    for (refund, payment_id) in due {
-        let result = match &payment_id {
-            Some(pi) => state
-                .provider
-                .refund(pi, refund.amount, &refund.idempotency_key)
-                .await
-                .map(Some),
-            None => Ok(None),
+    for (refund, payment_id, provider) in due {
+        let (status, error, provider_refund_id) = if provider == ProviderKind::BankTransfer {
+            // The money reached the association's own account: it goes back by the
+            // association's own transfer to the sender, listed until someone records it.
+            (
+                RefundStatus::NeedsAttention,
+                Some(BANK_REFUND.to_string()),
+                None,
+            )
+        } else {
+            send_refund(state, &refund, payment_id.as_deref()).await
         };
-        let (status, error) = refund_outcome(&result);
-        let provider_refund_id = result.ok().flatten().map(|r| r.id);
         match status {
             RefundStatus::Succeeded => done += 1,
             RefundStatus::NeedsAttention => {
@@ -160,6 +188,8 @@ pub async fn reconcile_pending(state: &AppState) -> Result<(usize, usize), DbErr
                 .inner_join(pledges::table)
                 .filter(pending_pledges::checked_at.le(ask_before))
                 .filter(pledges::provider_payment_id.is_not_null())
+                // A bank transfer is learnt from the association's statements, not asked.
+                .filter(pledges::provider.ne(ProviderKind::BankTransfer))
                 .select((pledges::id, pledges::provider_payment_id.assume_not_null()))
                 .order((pending_pledges::checked_at, pending_pledges::pledge_id))
                 .limit(50)
@@ -233,22 +263,37 @@ pub async fn forget_old_events(state: &AppState) -> Result<usize, DbError> {
 /// what becomes of it). A provider that cannot be reached leaves the pledge for the next pass.
 async fn expire_pending(state: &AppState) -> Result<usize, DbError> {
     let cfg = &state.config.payments;
-    let expire_before =
-        state.db.clock().now() - chrono::Duration::from_std(cfg.pledge_ttl).unwrap_or_default();
-    let due: Vec<(String, Option<String>)> = state
+    let t = state.db.clock().now();
+    let expire_before = t - chrono::Duration::from_std(cfg.pledge_ttl).unwrap_or_default();
+    let bank_before = t - chrono::Duration::days(i64::from(cfg.bank_transfer_days));
+    let due: Vec<(String, Option<String>, ProviderKind)> = state
         .db
         .read(move |conn| -> Result<_, DbError> {
+            let bank = ProviderKind::BankTransfer;
             Ok(pending_pledges::table
                 .inner_join(pledges::table)
-                .filter(pending_pledges::created_at.le(expire_before))
-                .select((pledges::id, pledges::provider_payment_id))
+                .filter(pending_pledges::created_at.le(expire_before.max(bank_before)))
+                .filter(
+                    // A payment the provider is clearing waits for its verdict; a bank
+                    // transfer waits `COFUND_BANK_TRANSFER_DAYS`.
+                    pledges::provider
+                        .ne(bank)
+                        .and(pledges::processing.eq(false))
+                        .and(pending_pledges::created_at.le(expire_before))
+                        .or(pledges::provider
+                            .eq(bank)
+                            .and(pending_pledges::created_at.le(bank_before))),
+                )
+                .select((pledges::id, pledges::provider_payment_id, pledges::provider))
                 .order(pending_pledges::created_at)
                 .limit(200)
                 .load(conn)?)
         })
         .await?;
     let mut expired = 0;
-    for (pledge_id, payment_id) in due {
+    for (pledge_id, payment_id, provider) in due {
+        // A bank transfer has nothing to cancel: money that still comes is late money.
+        let payment_id = payment_id.filter(|_| provider != ProviderKind::BankTransfer);
         if let Some(pi) = &payment_id {
             match state.provider.cancel_payment(pi).await {
                 Ok(()) => {}

@@ -105,6 +105,7 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, &'static str> {
             }),
         ),
         "payment_intent.payment_failed" => (text(&object["id"]), Some(PaymentEvent::Failed)),
+        "payment_intent.processing" => (text(&object["id"]), Some(PaymentEvent::Processing)),
         "payment_intent.canceled" => (text(&object["id"]), Some(PaymentEvent::Canceled)),
         "charge.refunded" => (
             text(&object["payment_intent"]),

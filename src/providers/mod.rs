@@ -22,6 +22,20 @@ pub enum ProviderError {
 pub struct CreatedPayment {
     pub id: String,
     pub client_secret: Option<String>,
+    /// For a bank transfer: what the donor's bank needs.
+    pub bank: Option<BankInstructions>,
+}
+
+/// How a donor pays a bank-transfer pledge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankInstructions {
+    /// The association's account and name.
+    pub iban: String,
+    pub beneficiary: String,
+    /// The pledge's ISO 11649 creditor reference (`RF…`).
+    pub reference: String,
+    /// When the pledge stops waiting (later money is late money).
+    pub expires_at: chrono::NaiveDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -68,6 +68,7 @@ pub fn new_payment() -> CreatedPayment {
     CreatedPayment {
         client_secret: Some(format!("{id}_secret_simulated")),
         id,
+        bank: None,
     }
 }
 
@@ -117,6 +118,7 @@ pub fn create_payment_in(
         Some(id) => Ok(CreatedPayment {
             client_secret: Some(format!("{id}_secret_simulated")),
             id,
+            bank: None,
         }),
         None => {
             let payment = new_payment();

@@ -132,6 +132,7 @@ impl StripeClient {
                 .ok_or_else(|| ProviderError::Unavailable("response without id".into()))?
                 .to_string(),
             client_secret: v["client_secret"].as_str().map(str::to_string),
+            bank: None,
         })
     }
 

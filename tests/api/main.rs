@@ -6,6 +6,7 @@ mod helpers;
 mod areas;
 mod associations;
 mod auth;
+mod bank_transfers;
 mod bad_text;
 mod campaigns;
 mod edges_data;

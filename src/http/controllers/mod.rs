@@ -3,6 +3,7 @@
 pub mod areas;
 pub mod associations;
 pub mod auth;
+pub mod bank_transfers;
 pub mod campaigns;
 pub mod deliveries;
 pub mod finance;
@@ -96,6 +97,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(payouts::batch_sepa_xml)
                 .service(payouts::confirm_batch)
                 .service(payouts::cancel_batch)
+                .service(bank_transfers::import_statement)
+                .service(bank_transfers::list_entries)
+                .service(bank_transfers::assign)
                 .service(settlements::commitments)
                 .service(settlements::create)
                 .service(settlements::list)

@@ -51,17 +51,63 @@ pub struct CreatePledge {
     pub currency: Option<String>,
     pub donor: DonorInput,
     pub message: Option<String>,
+    /// `provider` (default: the donor pays at the payment provider) or `bank_transfer` (the
+    /// donor sends a bank transfer to the association with the pledge's creditor reference;
+    /// no provider is asked, and the pledge is confirmed when the association's bank
+    /// statement shows the money).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<PledgeMethodInput>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PledgeMethodInput {
+    Provider,
+    BankTransfer,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
 pub struct PaymentInfo {
-    /// `stripe` or `simulated`.
+    /// `stripe`, `simulated` or `bank_transfer`.
     pub provider: String,
+    /// The provider's payment id; for a bank transfer, its creditor reference.
     pub provider_payment_id: Option<String>,
     /// What the partner frontend hands to the provider's client library. No card data ever
     /// reaches cofund.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Bank transfer: the association's account to send the money to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iban: Option<String>,
+    /// Bank transfer: the account holder (the association).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beneficiary: Option<String>,
+    /// Bank transfer: the ISO 11649 creditor reference (`RF` + 2 check digits + up to 21
+    /// characters) the donor must give as the transfer's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^RF[0-9]{2}[0-9A-Z]{1,21}$")]
+    pub reference: Option<String>,
+    /// Bank transfer: the same reference printed in groups of four, as a donor types it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_printed: Option<String>,
+    /// Bank transfer: the pledge waits for the money until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl PaymentInfo {
+    fn provider(provider: String, id: Option<String>, client_secret: Option<String>) -> Self {
+        PaymentInfo {
+            provider,
+            provider_payment_id: id,
+            client_secret,
+            iban: None,
+            beneficiary: None,
+            reference: None,
+            reference_printed: None,
+            expires_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -215,6 +261,7 @@ fn pledge_view(
     with_client_secret: bool,
 ) -> PledgeView {
     let c = p.currency;
+    let status = shown_status(&p);
     PledgeView {
         amount: money(p.amount, &c),
         refunded: money(p.refunded_amount, &c),
@@ -229,18 +276,24 @@ fn pledge_view(
             tax_code: d.tax_code,
         }),
         payment: PaymentInfo {
-            provider: p.provider.as_str().to_string(),
-            provider_payment_id: p.provider_payment_id,
-            client_secret: if with_client_secret {
-                p.client_secret
-            } else {
-                None
-            },
+            reference: p
+                .provider_payment_id
+                .clone()
+                .filter(|_| p.provider == crate::config::ProviderKind::BankTransfer),
+            ..PaymentInfo::provider(
+                p.provider.as_str().to_string(),
+                p.provider_payment_id,
+                if with_client_secret {
+                    p.client_secret
+                } else {
+                    None
+                },
+            )
         },
         id: p.id,
         campaign_id: p.campaign_id,
+        status: status.to_string(),
         partner_id: p.partner_id,
-        status: p.status.to_string(),
         currency: p.currency.to_string(),
         flagged_reason: p.flagged_reason,
         flagged_amount: p
@@ -251,6 +304,14 @@ fn pledge_view(
         created_at: ts(p.created_at),
         confirmed_at: p.confirmed_at.map(ts),
         pledge_match: None,
+    }
+}
+
+/// A pending pledge whose payment the provider is clearing reads `processing`.
+fn shown_status(p: &PledgeRow) -> PledgeStatus {
+    match p.status {
+        PledgeStatus::Pending if p.processing => PledgeStatus::Processing,
+        s => s,
     }
 }
 
@@ -353,6 +414,10 @@ pub(crate) async fn create_pledge(
         contact_consent: body.donor.contact_consent,
         tax_code: body.donor.tax_code,
         message: body.message,
+        method: match body.method {
+            Some(PledgeMethodInput::BankTransfer) => app_pledges::PledgeMethod::BankTransfer,
+            _ => app_pledges::PledgeMethod::Provider,
+        },
     };
     let answer =
         |pledge: &PledgeRow, payment: &CreatedPayment, held: Option<&app_pledges::Held>| {
@@ -362,10 +427,28 @@ pub(crate) async fn create_pledge(
                 status: PledgeStatus::Pending.as_str().into(),
                 amount: money(pledge.amount, &pledge.currency),
                 currency: pledge.currency.to_string(),
-                payment: PaymentInfo {
-                    provider: pledge.provider.as_str().to_string(),
-                    provider_payment_id: Some(payment.id.clone()),
-                    client_secret: payment.client_secret.clone(),
+                payment: match &payment.bank {
+                    None => PaymentInfo::provider(
+                        pledge.provider.as_str().to_string(),
+                        Some(payment.id.clone()),
+                        payment.client_secret.clone(),
+                    ),
+                    Some(bank) => PaymentInfo {
+                        iban: Some(bank.iban.clone()),
+                        beneficiary: Some(bank.beneficiary.clone()),
+                        reference: Some(bank.reference.clone()),
+                        reference_printed: crate::domain::rf_reference::RfReference::parse(
+                            &bank.reference,
+                        )
+                        .ok()
+                        .map(|r| r.grouped()),
+                        expires_at: Some(ts(bank.expires_at)),
+                        ..PaymentInfo::provider(
+                            pledge.provider.as_str().to_string(),
+                            Some(payment.id.clone()),
+                            None,
+                        )
+                    },
                 },
                 held_match: held.map(|h| HeldMatch {
                     amount: money(h.amount, &pledge.currency),
@@ -517,8 +600,8 @@ pub async fn for_campaign(
                 donor_name: g.donor_name,
                 donor_email: g.donor_email,
                 amount: money(p.amount, &p.currency),
+                status: shown_status(&p).to_string(),
                 id: p.id,
-                status: p.status.to_string(),
                 currency: p.currency.to_string(),
                 message: p.message,
                 created_at: ts(p.created_at),

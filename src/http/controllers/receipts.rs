@@ -97,7 +97,12 @@ fn to_api(e: ReceiptError) -> ApiError {
 }
 
 fn method(f: &ReceiptFacts, lang: &str) -> String {
-    crate::domain::receipt::method(&f.provider, f.provider_payment_id.as_deref(), lang)
+    crate::domain::receipt::method(
+        &f.provider,
+        f.provider_payment_id.as_deref(),
+        f.bank_reference.as_deref(),
+        lang,
+    )
 }
 
 fn view(f: &ReceiptFacts, donor: ReceiptDonor, lang: &str) -> ReceiptView {

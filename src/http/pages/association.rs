@@ -303,6 +303,7 @@ pub async fn donate(
             tax_code: form.tax_code.filter(|t| !t.trim().is_empty()),
         },
         message: None,
+        method: None,
     };
     // The partner path, as a partner frontend takes it: create the pledge, then pay at the
     // (simulated) provider, whose signed webhook moves the money.

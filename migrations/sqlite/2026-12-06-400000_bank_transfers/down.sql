@@ -1,0 +1,3 @@
+DROP TABLE bank_entries;
+DROP TABLE bank_statements;
+ALTER TABLE pledges DROP COLUMN processing;
