@@ -36,7 +36,9 @@ pub struct Violation {
     /// `crowd_raised` (what the crowd books count is not what the succeeded campaign raised),
     /// `crowd_fee`, `crowd_unallotted` (crowd money neither the fee nor the association's),
     /// `crowd_payouts` (payouts and reversals disagree with what the books say was paid out),
-    /// `crowd_paid_failed` (crowd money of a campaign that did not succeed paid out).
+    /// `crowd_paid_failed` (crowd money of a campaign that did not succeed paid out),
+    /// `bank_entry` (a bank credit counted for a pledge that is not a paid bank-transfer pledge
+    /// of that amount, or two credits counted for one pledge).
     pub check: String,
     /// The fund, campaign, pledge or journal entry concerned.
     pub subject: String,
@@ -98,6 +100,57 @@ where
         DbConnection::Postgresql(c) => diesel::sql_query(sql).load(c),
         DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c),
     }
+}
+
+/// Every bank credit that paid a pledge paid a bank-transfer pledge of its amount, which is
+/// paid, and no pledge was paid by two credits.
+fn bank_credits_add_up(
+    conn: &mut DbConnection,
+    violations: &mut Vec<Violation>,
+) -> QueryResult<()> {
+    use super::schema::bank_entries;
+    use crate::config::ProviderKind;
+    use crate::domain::bank_entry::BankEntryStatus;
+    let counted: Vec<(String, String, i64, String, i64, String, bool, ProviderKind)> =
+        bank_entries::table
+            .inner_join(pledges::table)
+            .filter(
+                bank_entries::status.eq_any([BankEntryStatus::Matched, BankEntryStatus::Assigned]),
+            )
+            .select((
+                bank_entries::id,
+                pledges::id,
+                bank_entries::amount,
+                bank_entries::currency,
+                pledges::amount,
+                pledges::currency,
+                pledges::paid,
+                pledges::provider,
+            ))
+            .order(bank_entries::id)
+            .load(conn)?;
+    let mut paid_by = std::collections::HashMap::new();
+    for (entry, pledge, amount, currency, want, want_currency, paid, provider) in counted {
+        if provider != ProviderKind::BankTransfer
+            || !paid
+            || amount != want
+            || currency != want_currency
+        {
+            violations.push(v(
+                "bank_entry",
+                &entry,
+                format!("credit of {amount} {currency} counted for pledge {pledge} ({want} {want_currency}, paid: {paid}, {})", provider.as_str()),
+            ));
+        }
+        if let Some(first) = paid_by.insert(pledge.clone(), entry.clone()) {
+            violations.push(v(
+                "bank_entry",
+                &entry,
+                format!("pledge {pledge} was already paid by credit {first}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn v(check: &str, subject: &str, detail: String) -> Violation {
@@ -454,6 +507,7 @@ fn check(conn: &mut DbConnection) -> QueryResult<Report> {
         ));
     }
     money_owed_back(conn, &all_campaigns, &mut violations)?;
+    bank_credits_add_up(conn, &mut violations)?;
     public_duties(conn, &mut violations)?;
     Ok(Report {
         ok: violations.is_empty(),

@@ -135,7 +135,9 @@ pub async fn import_statement(
             let (_, bytes) = read_upload(&req, payload, None).await?;
             bytes
         }
-        Some(m) if m.subtype() == actix_web::mime::XML || m.suffix() == Some(actix_web::mime::XML) => {
+        Some(m)
+            if m.subtype() == actix_web::mime::XML || m.suffix() == Some(actix_web::mime::XML) =>
+        {
             read_body(BodyPreamble::of(&req), payload, MAX_STATEMENT_BYTES)
                 .await?
                 .to_vec()
@@ -250,15 +252,17 @@ pub async fn list_entries(
             ApiError::validation("status", "matched, flagged, unmatched or assigned")
         })?),
     };
-    let rows = uc::entries(&state, &principal, id.into_inner(), status, p.cursor, limit + 1)
-        .await
-        .map_err(bank_error)?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |e| e.id.clone(),
-        entry_view,
-    )))
+    let rows = uc::entries(
+        &state,
+        &principal,
+        id.into_inner(),
+        status,
+        p.cursor,
+        limit + 1,
+    )
+    .await
+    .map_err(bank_error)?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), entry_view)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
