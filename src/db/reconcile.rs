@@ -111,24 +111,23 @@ fn bank_credits_add_up(
     use super::schema::bank_entries;
     use crate::config::ProviderKind;
     use crate::domain::bank_entry::BankEntryStatus;
-    let counted: Vec<(String, String, i64, String, i64, String, bool, ProviderKind)> =
-        bank_entries::table
-            .inner_join(pledges::table)
-            .filter(
-                bank_entries::status.eq_any([BankEntryStatus::Matched, BankEntryStatus::Assigned]),
-            )
-            .select((
-                bank_entries::id,
-                pledges::id,
-                bank_entries::amount,
-                bank_entries::currency,
-                pledges::amount,
-                pledges::currency,
-                pledges::paid,
-                pledges::provider,
-            ))
-            .order(bank_entries::id)
-            .load(conn)?;
+    /// A counted credit and the pledge it paid.
+    type Counted = (String, String, i64, String, i64, String, bool, ProviderKind);
+    let counted: Vec<Counted> = bank_entries::table
+        .inner_join(pledges::table)
+        .filter(bank_entries::status.eq_any([BankEntryStatus::Matched, BankEntryStatus::Assigned]))
+        .select((
+            bank_entries::id,
+            pledges::id,
+            bank_entries::amount,
+            bank_entries::currency,
+            pledges::amount,
+            pledges::currency,
+            pledges::paid,
+            pledges::provider,
+        ))
+        .order(bank_entries::id)
+        .load(conn)?;
     let mut paid_by = std::collections::HashMap::new();
     for (entry, pledge, amount, currency, want, want_currency, paid, provider) in counted {
         if provider != ProviderKind::BankTransfer
