@@ -621,3 +621,77 @@ async fn bank_transfer_money_is_never_paid_out_again_and_its_debtor_is_erased_wi
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_pledge_paid_twice_at_once_counts_once_and_lists_the_second_credit() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let p = bank_pledge(&app, &partner, &cmp, "120.00", "twice@example.org").await;
+        let other = bank_pledge(&app, &partner, &cmp, "120.00", "other@example.org").await;
+        // A credit with no reference, for finance to assign to the same pledge meanwhile.
+        let loose = statement(2, IBAN, &[credit("120.00", "S-0")]);
+        import(&app, &c.asso_a, &c.member_a, &loose).await.ok();
+        let loose_id = entries(&app, &c.asso_a, "status=unmatched").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Four statements, each with its own credit naming the pledge (the donor paid from
+        // several banks), imported at once while finance assigns the loose credit to it.
+        let finance = app.staff("finance").await;
+        let files: Vec<String> = (1..=4)
+            .map(|i| {
+                statement(
+                    2,
+                    IBAN,
+                    &[Line {
+                        structured: Some(reference(&p)),
+                        ..credit("120.00", ["S-1", "S-2", "S-3", "S-4"][i - 1])
+                    }],
+                )
+            })
+            .collect();
+        let assign_path = format!("/v1/bank-entries/{loose_id}/assign");
+        let (imports, assigned) = tokio::join!(
+            futures_util::future::join_all(files.iter().map(|x| import(
+                &app,
+                &c.asso_a,
+                &c.member_a,
+                x
+            ))),
+            app.post(&assign_path, Some(&finance), json!({"pledge_id": p["id"]}))
+        );
+        let matched: u64 = imports
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, 201, "{}", r.body);
+                r.body["matched"].as_u64().unwrap()
+            })
+            .sum();
+        let assigned_ok = assigned.status == 200;
+        if !assigned_ok {
+            assert_eq!(
+                assigned.body["code"], "pledge_not_waiting",
+                "{}",
+                assigned.body
+            );
+        }
+        // Exactly one credit paid it.
+        assert_eq!(matched + u64::from(assigned_ok), 1);
+        assert_eq!(app.campaign_view(&cmp).await["raised"], "120.00");
+        let notes: Vec<Value> = entries(&app, &c.asso_a, "status=unmatched").await;
+        let already = notes
+            .iter()
+            .filter(|e| e["note"].as_str().unwrap_or("").contains("already paid"))
+            .count();
+        assert_eq!(already, 4 - matched as usize, "{notes:?}");
+        // The other pledge was untouched.
+        assert_eq!(
+            pledge_view(&app, other["id"].as_str().unwrap()).await["status"],
+            "pending"
+        );
+        app.assert_reconciled().await;
+    })
+    .await;
+}
