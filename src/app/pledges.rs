@@ -877,8 +877,20 @@ pub async fn list(
             if let Some(c) = filter.campaign_id {
                 q = q.filter(pledges::campaign_id.eq(c));
             }
-            if let Some(s) = status {
-                q = q.filter(pledges::status.eq(s));
+            match status {
+                // Shown, not stored: a pending pledge the provider is clearing.
+                Some(PledgeStatus::Processing) => {
+                    q = q
+                        .filter(pledges::status.eq(PledgeStatus::Pending))
+                        .filter(pledges::processing.eq(true));
+                }
+                Some(PledgeStatus::Pending) => {
+                    q = q
+                        .filter(pledges::status.eq(PledgeStatus::Pending))
+                        .filter(pledges::processing.eq(false));
+                }
+                Some(s) => q = q.filter(pledges::status.eq(s)),
+                None => {}
             }
             let page = q.load(conn)?;
             let rows = with_donors(conn, page)?;

@@ -36,7 +36,9 @@ pub fn method(provider: &str, reference: Option<&str>, bank: Option<&str>, lang:
             )
         }
         ("bank_transfer", _) => {
-            format!("Bonifico bancario, riferimento {reference}, riferimento della banca {bank}")
+            format!(
+                "Pagamento tracciabile con bonifico bancario, riferimento {reference}, riferimento della banca {bank}"
+            )
         }
         ("stripe", "en") => {
             format!("Traceable electronic payment by card through Stripe (ref. {reference})")
@@ -54,6 +56,23 @@ pub fn method(provider: &str, reference: Option<&str>, bank: Option<&str>, lang:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bank_transfer_is_named_with_both_references() {
+        let it = method(
+            "bank_transfer",
+            Some("RF18539007547034"),
+            Some("BNK-1"),
+            "it",
+        );
+        assert!(
+            it.contains("bonifico bancario")
+                && it.contains("RF18539007547034")
+                && it.contains("BNK-1")
+        );
+        let en = method("bank_transfer", Some("RF18539007547034"), None, "en");
+        assert!(en.starts_with("Bank transfer") && en.ends_with("bank reference -"));
+    }
 
     #[test]
     fn numbers_are_year_and_six_digits() {

@@ -89,7 +89,8 @@ pub struct StatementBytes(Vec<u8>);
 /// Import a bank statement of the association's account (its members, finance).
 ///
 /// An ISO 20022 camt.053 statement (versions .001.02 to .001.08) of at most 5 MB, sent as the
-/// body (`application/xml`) or as `multipart/form-data` with one part `file`. It must be for the
+/// body (`application/xml`; the file is recognised by its content, not its declared type) or as
+/// `multipart/form-data` with one part `file`. It must be for the
 /// association's own IBAN. Every booked credit is booked once (by the bank's reference, else its
 /// account, booking date, amount and reference): importing the same or an overlapping statement
 /// again books nothing twice. A credit whose structured reference, or whose free text, holds
@@ -113,7 +114,7 @@ pub struct StatementBytes(Vec<u8>);
         (status = 403, body = crate::http::error::Problem),
         (status = 404, body = crate::http::error::Problem),
         (status = 413, description = "Over 5 MB", body = crate::http::error::Problem),
-        (status = 415, description = "Neither XML nor multipart/form-data, or a compressed body", body = crate::http::error::Problem),
+        (status = 415, description = "A compressed body", body = crate::http::error::Problem),
         (status = 422, description = "Not a camt.053 statement cofund reads, or for another account", body = crate::http::error::Problem),
     )
 )]
