@@ -136,19 +136,10 @@ pub async fn import_statement(
             let (_, bytes) = read_upload(&req, payload, None).await?;
             bytes
         }
-        Some(m)
-            if m.subtype() == actix_web::mime::XML || m.suffix() == Some(actix_web::mime::XML) =>
-        {
-            read_body(BodyPreamble::of(&req), payload, MAX_STATEMENT_BYTES)
-                .await?
-                .to_vec()
-        }
-        _ => {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the statement as application/xml, or as multipart/form-data with one part `file`"
-                    .into(),
-            ));
-        }
+        // Any other type is read as the file itself and recognised by its content.
+        _ => read_body(BodyPreamble::of(&req), payload, MAX_STATEMENT_BYTES)
+            .await?
+            .to_vec(),
     };
     if xml.len() > MAX_STATEMENT_BYTES {
         return Err(ApiError::PayloadTooLarge);
