@@ -261,7 +261,7 @@ pub async fn list_entries(
 #[serde(deny_unknown_fields)]
 pub struct AssignEntry {
     /// A waiting bank-transfer pledge (`plg_…`) of the same association.
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub pledge_id: String,
 }
 
