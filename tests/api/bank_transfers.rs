@@ -7,19 +7,19 @@ use crate::helpers::*;
 use cofund::domain::rf_reference::RfReference;
 use serde_json::{Value, json};
 
-const IBAN: &str = "IT60X0542811101000000123456";
+pub(crate) const IBAN: &str = "IT60X0542811101000000123456";
 
 /// One credit (or debit) line of a statement written for the test.
 #[derive(Clone, Default)]
-struct Line {
-    amount: &'static str,
-    bank_ref: Option<String>,
-    structured: Option<String>,
-    text: Option<String>,
-    debit: bool,
+pub(crate) struct Line {
+    pub(crate) amount: &'static str,
+    pub(crate) bank_ref: Option<String>,
+    pub(crate) structured: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) debit: bool,
 }
 
-fn credit(amount: &'static str, bank_ref: &str) -> Line {
+pub(crate) fn credit(amount: &'static str, bank_ref: &str) -> Line {
     Line {
         amount,
         bank_ref: Some(bank_ref.into()),
@@ -29,7 +29,7 @@ fn credit(amount: &'static str, bank_ref: &str) -> Line {
 
 /// A camt.053.001.0`version` statement of `iban` with `lines`, written as Italian banks do
 /// (version 2 and 8 layouts differ in the status and the debtor's party).
-fn statement(version: u8, iban: &str, lines: &[Line]) -> String {
+pub(crate) fn statement(version: u8, iban: &str, lines: &[Line]) -> String {
     let ns = format!("urn:iso:std:iso:20022:tech:xsd:camt.053.001.0{version}");
     let status = if version >= 5 {
         "<Sts><Cd>BOOK</Cd></Sts>"
@@ -81,7 +81,13 @@ fn statement(version: u8, iban: &str, lines: &[Line]) -> String {
 }
 
 /// A bank-transfer pledge; returns the 201 body.
-async fn bank_pledge(app: &TestApp, partner: &str, campaign: &str, amount: &str, email: &str) -> Value {
+pub(crate) async fn bank_pledge(
+    app: &TestApp,
+    partner: &str,
+    campaign: &str,
+    amount: &str,
+    email: &str,
+) -> Value {
     let res = app
         .send(
             app.client
@@ -96,11 +102,11 @@ async fn bank_pledge(app: &TestApp, partner: &str, campaign: &str, amount: &str,
     res.body.clone()
 }
 
-fn reference(p: &Value) -> String {
+pub(crate) fn reference(p: &Value) -> String {
     p["payment"]["reference"].as_str().unwrap().to_string()
 }
 
-async fn import(app: &TestApp, association: &str, token: &str, xml: &str) -> Response {
+pub(crate) async fn import(app: &TestApp, association: &str, token: &str, xml: &str) -> Response {
     app.send(
         app.client
             .post(app.url(&format!("/v1/associations/{association}/bank-statements")))
@@ -147,26 +153,51 @@ async fn a_bank_transfer_is_confirmed_by_the_statement_once_however_often_it_is_
         let parsed = RfReference::parse(&rf).expect("a valid ISO 11649 reference");
         assert_eq!(parsed.as_str(), rf);
         assert_eq!(p["payment"]["reference_printed"], parsed.grouped());
-        let expires = chrono::DateTime::parse_from_rfc3339(p["payment"]["expires_at"].as_str().unwrap())
-            .unwrap();
+        let expires =
+            chrono::DateTime::parse_from_rfc3339(p["payment"]["expires_at"].as_str().unwrap())
+                .unwrap();
         let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
         assert!((239..=240).contains(&days), "expires in {days} h");
         // No provider was asked: nothing to pay through the simulated provider.
         let sim = app
-            .post(&format!("/v1/simulated/payments/{rf}"), Some(&partner), json!({"outcome": "succeed"}))
+            .post(
+                &format!("/v1/simulated/payments/{rf}"),
+                Some(&partner),
+                json!({"outcome": "succeed"}),
+            )
             .await;
         assert_eq!(sim.status, 404, "{}", sim.body);
 
-        let xml = statement(2, IBAN, &[
-            Line { structured: Some(rf.clone()), ..credit("250.00", "BNK-0001") },
-            credit("80.00", "BNK-0002"),
-            Line { debit: true, ..credit("12.50", "BNK-0003") },
-        ]);
+        let xml = statement(
+            2,
+            IBAN,
+            &[
+                Line {
+                    structured: Some(rf.clone()),
+                    ..credit("250.00", "BNK-0001")
+                },
+                credit("80.00", "BNK-0002"),
+                Line {
+                    debit: true,
+                    ..credit("12.50", "BNK-0003")
+                },
+            ],
+        );
         let res = import(&app, &c.asso_a, &c.member_a, &xml).await;
         assert_eq!(res.status, 201, "{}", res.body);
         let r = res.body.clone();
-        assert_eq!((r["version"].as_u64(), r["credits"].as_u64(), r["booked"].as_u64()), (Some(2), Some(2), Some(2)));
-        assert_eq!((r["matched"].as_u64(), r["unmatched"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(
+            (
+                r["version"].as_u64(),
+                r["credits"].as_u64(),
+                r["booked"].as_u64()
+            ),
+            (Some(2), Some(2), Some(2))
+        );
+        assert_eq!(
+            (r["matched"].as_u64(), r["unmatched"].as_u64()),
+            (Some(1), Some(1))
+        );
         let v = pledge_view(&app, p["id"].as_str().unwrap()).await;
         assert_eq!(v["status"], "confirmed", "{v}");
         assert_eq!(app.campaign_view(&cmp).await["raised"], "250.00");
@@ -175,13 +206,23 @@ async fn a_bank_transfer_is_confirmed_by_the_statement_once_however_often_it_is_
         let again = import(&app, &c.asso_a, &c.member_a, &xml).await;
         assert_eq!(again.ok()["booked"], 0);
         assert_eq!(again.ok()["already_booked"], 2);
-        let overlapping = statement(8, IBAN, &[
-            Line { structured: Some(rf.clone()), ..credit("250.00", "BNK-0001") },
-            credit("80.00", "BNK-0002"),
-            credit("15.00", "BNK-0004"),
-        ]);
+        let overlapping = statement(
+            8,
+            IBAN,
+            &[
+                Line {
+                    structured: Some(rf.clone()),
+                    ..credit("250.00", "BNK-0001")
+                },
+                credit("80.00", "BNK-0002"),
+                credit("15.00", "BNK-0004"),
+            ],
+        );
         let r = import(&app, &c.asso_a, &c.member_a, &overlapping).await;
-        assert_eq!((r.ok()["booked"].as_u64(), r.ok()["already_booked"].as_u64()), (Some(1), Some(2)));
+        assert_eq!(
+            (r.ok()["booked"].as_u64(), r.ok()["already_booked"].as_u64()),
+            (Some(1), Some(2))
+        );
         assert_eq!(app.campaign_view(&cmp).await["raised"], "250.00");
         assert_eq!(app.count("bank_entries").await, 3);
         let matched = entries(&app, &c.asso_a, "status=matched").await;
@@ -193,10 +234,16 @@ async fn a_bank_transfer_is_confirmed_by_the_statement_once_however_often_it_is_
         // The receipt names the method and the reference.
         app.tick().await;
         let receipt = app
-            .get(&format!("/v1/pledges/{}/receipt", p["id"].as_str().unwrap()), Some(&partner))
+            .get(
+                &format!("/v1/pledges/{}/receipt", p["id"].as_str().unwrap()),
+                Some(&partner),
+            )
             .await;
         let text = receipt.body.to_string();
-        assert!(text.contains("Bonifico bancario") && text.contains(&rf), "{text}");
+        assert!(
+            text.contains("Bonifico bancario") && text.contains(&rf),
+            "{text}"
+        );
         app.assert_reconciled().await;
     })
     .await;
@@ -217,15 +264,38 @@ async fn references_in_free_text_short_amounts_and_unknown_references() {
         let last = wrong.pop().unwrap();
         wrong.push(if last == '7' { '8' } else { '7' });
         assert!(RfReference::parse(&wrong).is_err());
-        let xml = statement(8, IBAN, &[
-            Line { text: Some(format!("Donazione {printed} grazie")), ..credit("40.00", "B-1") },
-            Line { structured: Some(reference(&short)), ..credit("60.00", "B-2") },
-            Line { text: Some(format!("Donazione {wrong}")), ..credit("75.00", "B-3") },
-        ]);
+        let xml = statement(
+            8,
+            IBAN,
+            &[
+                Line {
+                    text: Some(format!("Donazione {printed} grazie")),
+                    ..credit("40.00", "B-1")
+                },
+                Line {
+                    structured: Some(reference(&short)),
+                    ..credit("60.00", "B-2")
+                },
+                Line {
+                    text: Some(format!("Donazione {wrong}")),
+                    ..credit("75.00", "B-3")
+                },
+            ],
+        );
         let r = import(&app, &c.asso_a, &c.member_a, &xml).await;
         assert_eq!(r.status, 201, "{}", r.body);
-        assert_eq!((r.ok()["matched"].as_u64(), r.ok()["flagged"].as_u64(), r.ok()["unmatched"].as_u64()), (Some(1), Some(1), Some(1)));
-        assert_eq!(pledge_view(&app, grouped["id"].as_str().unwrap()).await["status"], "confirmed");
+        assert_eq!(
+            (
+                r.ok()["matched"].as_u64(),
+                r.ok()["flagged"].as_u64(),
+                r.ok()["unmatched"].as_u64()
+            ),
+            (Some(1), Some(1), Some(1))
+        );
+        assert_eq!(
+            pledge_view(&app, grouped["id"].as_str().unwrap()).await["status"],
+            "confirmed"
+        );
         // 60 € for a 100 € pledge: flagged, not counted.
         let s = pledge_view(&app, short["id"].as_str().unwrap()).await;
         assert_eq!(s["status"], "pending", "{s}");
@@ -239,9 +309,13 @@ async fn references_in_free_text_short_amounts_and_unknown_references() {
         let finance = app.staff("finance").await;
         let path = format!("/v1/bank-entries/{entry}/assign");
         // Not the association, and not to a pledge of another amount.
-        app.post(&path, Some(&c.member_a), json!({"pledge_id": waiting["id"]}))
-            .await
-            .assert_problem(403, "forbidden");
+        app.post(
+            &path,
+            Some(&c.member_a),
+            json!({"pledge_id": waiting["id"]}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
         app.post(&path, Some(&finance), json!({"pledge_id": short["id"]}))
             .await
             .assert_problem(409, "amount_mismatch");
@@ -252,9 +326,14 @@ async fn references_in_free_text_short_amounts_and_unknown_references() {
         app.post(&path, Some(&finance), json!({"pledge_id": "plg_nope"}))
             .await
             .assert_problem(404, "not_found");
-        let done = app.post(&path, Some(&finance), json!({"pledge_id": waiting["id"]})).await;
+        let done = app
+            .post(&path, Some(&finance), json!({"pledge_id": waiting["id"]}))
+            .await;
         assert_eq!(done.ok()["status"], "assigned", "{}", done.body);
-        assert_eq!(pledge_view(&app, waiting["id"].as_str().unwrap()).await["status"], "confirmed");
+        assert_eq!(
+            pledge_view(&app, waiting["id"].as_str().unwrap()).await["status"],
+            "confirmed"
+        );
         assert_eq!(app.campaign_view(&cmp).await["raised"], "115.00");
         // Twice: refused, nothing more counted.
         app.post(&path, Some(&finance), json!({"pledge_id": waiting["id"]}))
@@ -358,7 +437,14 @@ async fn a_transfer_crossing_the_threshold_reserves_the_match_once_under_concurr
         let cmp = app.live_campaign(&c, json!({"goal": "20000.00"})).await;
         give(&app, &partner, &cmp, 6000, "card").await;
         let p = bank_pledge(&app, &partner, &cmp, "4000.00", "bank@example.org").await;
-        let xml = statement(5, IBAN, &[Line { structured: Some(reference(&p)), ..credit("4000.00", "T-1") }]);
+        let xml = statement(
+            5,
+            IBAN,
+            &[Line {
+                structured: Some(reference(&p)),
+                ..credit("4000.00", "T-1")
+            }],
+        );
         let finance = app.staff("finance").await;
         let (a, b, d) = tokio::join!(
             import(&app, &c.asso_a, &c.member_a, &xml),
@@ -380,7 +466,12 @@ async fn a_transfer_crossing_the_threshold_reserves_the_match_once_under_concurr
         let history = app
             .get(&format!("/v1/campaigns/{cmp}/match"), Some(&finance))
             .await;
-        let reserved = history.ok()["decisions"].as_array().unwrap().iter().filter(|d| d["decision"] == "reserve").count();
+        let reserved = history.ok()["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["decision"] == "reserve")
+            .count();
         assert_eq!(reserved, 1, "{}", history.body);
         app.assert_reconciled().await;
     })
@@ -403,8 +494,18 @@ async fn late_transfers_count_on_a_live_campaign_and_are_returned_by_hand_on_a_f
         app.tick().await;
         assert_eq!(pledge_view(&app, id).await["status"], "expired");
         // The money comes after all: it still counts.
-        let xml = statement(2, IBAN, &[Line { structured: Some(reference(&p)), ..credit("30.00", "L-1") }]);
-        assert_eq!(import(&app, &c.asso_a, &c.member_a, &xml).await.ok()["matched"], 1);
+        let xml = statement(
+            2,
+            IBAN,
+            &[Line {
+                structured: Some(reference(&p)),
+                ..credit("30.00", "L-1")
+            }],
+        );
+        assert_eq!(
+            import(&app, &c.asso_a, &c.member_a, &xml).await.ok()["matched"],
+            1
+        );
         assert_eq!(pledge_view(&app, id).await["status"], "confirmed");
         assert_eq!(app.campaign_view(&cmp).await["raised"], "30.00");
 
@@ -412,8 +513,18 @@ async fn late_transfers_count_on_a_live_campaign_and_are_returned_by_hand_on_a_f
         let late = bank_pledge(&app, &partner, &cmp, "20.00", "later@example.org").await;
         end_all_campaigns(&app).await;
         assert_eq!(app.campaign_view(&cmp).await["status"], "failed");
-        let xml = statement(2, IBAN, &[Line { structured: Some(reference(&late)), ..credit("20.00", "L-2") }]);
-        assert_eq!(import(&app, &c.asso_a, &c.member_a, &xml).await.ok()["matched"], 1);
+        let xml = statement(
+            2,
+            IBAN,
+            &[Line {
+                structured: Some(reference(&late)),
+                ..credit("20.00", "L-2")
+            }],
+        );
+        assert_eq!(
+            import(&app, &c.asso_a, &c.member_a, &xml).await.ok()["matched"],
+            1
+        );
         app.tick().await;
         app.tick().await;
         let admin = app.admin().await;
@@ -457,17 +568,33 @@ async fn bank_transfer_money_is_never_paid_out_again_and_its_debtor_is_erased_wi
         let cmp = app.live_campaign(&c, json!({"goal": "20000.00"})).await;
         give(&app, &partner, &cmp, 9000, "card").await;
         let p = bank_pledge(&app, &partner, &cmp, "2000.00", "erase-me@example.org").await;
-        let xml = statement(2, IBAN, &[Line { structured: Some(reference(&p)), text: Some("Mario Rossi dono".into()), ..credit("2000.00", "E-1") }]);
-        assert_eq!(import(&app, &c.asso_a, &c.member_a, &xml).await.ok()["matched"], 1);
+        let xml = statement(
+            2,
+            IBAN,
+            &[Line {
+                structured: Some(reference(&p)),
+                text: Some("Mario Rossi dono".into()),
+                ..credit("2000.00", "E-1")
+            }],
+        );
+        assert_eq!(
+            import(&app, &c.asso_a, &c.member_a, &xml).await.ok()["matched"],
+            1
+        );
         end_all_campaigns(&app).await;
         assert_eq!(app.campaign_view(&cmp).await["status"], "succeeded");
-        app.post_empty(&format!("/v1/associations/{}/payout-account", c.asso_a), Some(&c.member_a))
-            .await
-            .ok();
+        app.post_empty(
+            &format!("/v1/associations/{}/payout-account", c.asso_a),
+            Some(&c.member_a),
+        )
+        .await
+        .ok();
         app.tick().await;
         app.tick().await;
         let finance = app.staff("finance").await;
-        let payouts = app.get(&format!("/v1/payouts?campaign_id={cmp}"), Some(&finance)).await;
+        let payouts = app
+            .get(&format!("/v1/payouts?campaign_id={cmp}"), Some(&finance))
+            .await;
         let paid: Vec<&Value> = payouts.ok()["data"].as_array().unwrap().iter().collect();
         assert_eq!(paid.len(), 1, "{}", payouts.body);
         // Only what came through the provider: the 2,000 € reached the association's bank.
@@ -476,11 +603,20 @@ async fn bank_transfer_money_is_never_paid_out_again_and_its_debtor_is_erased_wi
         // The donor is erased: the credit keeps no name, account or text of theirs.
         let admin = app.admin().await;
         let res = app
-            .post("/v1/donors/erase", Some(&admin), json!({"email": "erase-me@example.org"}))
+            .post(
+                "/v1/donors/erase",
+                Some(&admin),
+                json!({"email": "erase-me@example.org"}),
+            )
             .await;
         assert!(res.status.is_success(), "{}", res.body);
         let entry = &entries(&app, &c.asso_a, "status=matched").await[0];
-        assert!(entry["debtor_name"].is_null() && entry["debtor_account"].is_null() && entry["remittance"].is_null(), "{entry}");
+        assert!(
+            entry["debtor_name"].is_null()
+                && entry["debtor_account"].is_null()
+                && entry["remittance"].is_null(),
+            "{entry}"
+        );
         app.assert_reconciled().await;
     })
     .await;

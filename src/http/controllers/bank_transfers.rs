@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-fn bank_error(e: BankError) -> ApiError {
+pub fn bank_error(e: BankError) -> ApiError {
     match e {
         BankError::NotFound(what) => ApiError::NotFound(what),
         BankError::Forbidden => ApiError::Forbidden("your role may not do this"),
@@ -135,7 +135,9 @@ pub async fn import_statement(
             let (_, bytes) = read_upload(&req, payload, None).await?;
             bytes
         }
-        Some(m) if m.subtype() == actix_web::mime::XML || m.suffix() == Some(actix_web::mime::XML) => {
+        Some(m)
+            if m.subtype() == actix_web::mime::XML || m.suffix() == Some(actix_web::mime::XML) =>
+        {
             read_body(BodyPreamble::of(&req), payload, MAX_STATEMENT_BYTES)
                 .await?
                 .to_vec()
@@ -186,7 +188,7 @@ pub struct BankEntryView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn entry_view(e: BankEntryRow) -> BankEntryView {
+pub fn entry_view(e: BankEntryRow) -> BankEntryView {
     BankEntryView {
         amount: money(e.amount, &e.currency),
         id: e.id,
@@ -250,15 +252,17 @@ pub async fn list_entries(
             ApiError::validation("status", "matched, flagged, unmatched or assigned")
         })?),
     };
-    let rows = uc::entries(&state, &principal, id.into_inner(), status, p.cursor, limit + 1)
-        .await
-        .map_err(bank_error)?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |e| e.id.clone(),
-        entry_view,
-    )))
+    let rows = uc::entries(
+        &state,
+        &principal,
+        id.into_inner(),
+        status,
+        p.cursor,
+        limit + 1,
+    )
+    .await
+    .map_err(bank_error)?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), entry_view)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
