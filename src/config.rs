@@ -157,8 +157,8 @@ impl ProviderKind {
             ProviderKind::Simulated,
             ProviderKind::BankTransfer,
         ]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 }
 

@@ -157,19 +157,21 @@ pub async fn import_statement(
         let (asso, stmt) = (association_id.clone(), statement_id.clone());
         let outcomes = state
             .db
-            .run(move |conn| -> Result<Vec<Option<BankEntryStatus>>, DbError> {
-                Ok(write_tx(conn, |conn| -> QueryResult<_> {
-                    let mut outcomes = Vec::with_capacity(chunk.len());
-                    let mut booked = 0;
-                    for credit in &chunk {
-                        let outcome = book_credit(conn, &asso, &stmt, credit)?;
-                        booked += i32::from(outcome.is_some());
-                        outcomes.push(outcome);
-                    }
-                    bank::set_statement_booked(conn, &stmt, booked)?;
-                    Ok(outcomes)
-                })?)
-            })
+            .run(
+                move |conn| -> Result<Vec<Option<BankEntryStatus>>, DbError> {
+                    Ok(write_tx(conn, |conn| -> QueryResult<_> {
+                        let mut outcomes = Vec::with_capacity(chunk.len());
+                        let mut booked = 0;
+                        for credit in &chunk {
+                            let outcome = book_credit(conn, &asso, &stmt, credit)?;
+                            booked += i32::from(outcome.is_some());
+                            outcomes.push(outcome);
+                        }
+                        bank::set_statement_booked(conn, &stmt, booked)?;
+                        Ok(outcomes)
+                    })?)
+                },
+            )
             .await?;
         for outcome in outcomes {
             match outcome {
@@ -177,9 +179,7 @@ pub async fn import_statement(
                 Some(status) => {
                     report.booked += 1;
                     match status {
-                        BankEntryStatus::Matched | BankEntryStatus::Assigned => {
-                            report.matched += 1
-                        }
+                        BankEntryStatus::Matched | BankEntryStatus::Assigned => report.matched += 1,
                         BankEntryStatus::Flagged => report.flagged += 1,
                         BankEntryStatus::Unmatched => report.unmatched += 1,
                     }
@@ -258,7 +258,10 @@ fn book_credit(
     };
     let Some(pledge_id) = bank::pledge_by_reference(conn, association_id, reference.as_str())?
     else {
-        return unmatched(conn, "no bank-transfer pledge of this association has this reference");
+        return unmatched(
+            conn,
+            "no bank-transfer pledge of this association has this reference",
+        );
     };
     let (status, note) = match confirm(conn, &row, &pledge_id)? {
         Confirmed::Paid => (BankEntryStatus::Matched, None),
@@ -287,7 +290,11 @@ enum Confirmed {
 
 /// Applies the credit to the pledge as the provider's payment event would be, recorded as an
 /// event of its own (`bank:{entry}:{pledge}`), in the caller's transaction.
-fn confirm(conn: &mut DbConnection, entry: &BankEntryRow, pledge_id: &str) -> QueryResult<Confirmed> {
+fn confirm(
+    conn: &mut DbConnection,
+    entry: &BankEntryRow,
+    pledge_id: &str,
+) -> QueryResult<Confirmed> {
     let reference: Option<String> = pledges::table
         .find(pledge_id)
         .select(pledges::provider_payment_id)
@@ -305,12 +312,15 @@ fn confirm(conn: &mut DbConnection, entry: &BankEntryRow, pledge_id: &str) -> Qu
         account: None,
     };
     // No third party's data in the stored event: the entry keeps what is kept.
-    let payload = serde_json::json!({"source": "bank_statement", "bank_entry": entry.id}).to_string();
-    Ok(match payment_events::apply_event_within(conn, &ev, &payload)? {
-        Applied::Applied { changed: true, .. } => Confirmed::Paid,
-        Applied::Flagged { .. } => Confirmed::Mismatch,
-        _ => Confirmed::NotWaiting,
-    })
+    let payload =
+        serde_json::json!({"source": "bank_statement", "bank_entry": entry.id}).to_string();
+    Ok(
+        match payment_events::apply_event_within(conn, &ev, &payload)? {
+            Applied::Applied { changed: true, .. } => Confirmed::Paid,
+            Applied::Flagged { .. } => Confirmed::Mismatch,
+            _ => Confirmed::NotWaiting,
+        },
+    )
 }
 
 /// An association's booked credits, newest first.
@@ -364,7 +374,8 @@ pub async fn assign(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| -> Result<BankEntryRow, BankError> {
-                let entry = bank::entry(conn, &entry_id)?.ok_or(BankError::NotFound("bank entry"))?;
+                let entry =
+                    bank::entry(conn, &entry_id)?.ok_or(BankError::NotFound("bank entry"))?;
                 // Claimed first: of two assignments of one credit, one finds it taken.
                 let from = BankEntryStatus::Unmatched;
                 if entry.status != from

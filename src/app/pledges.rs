@@ -220,8 +220,12 @@ where
         .select((associations::name, associations::iban))
         .first(conn)?;
     let caps = new.hold_caps;
-    let (mut row, donor) =
-        pending_rows(request, campaign, new, crate::config::ProviderKind::BankTransfer);
+    let (mut row, donor) = pending_rows(
+        request,
+        campaign,
+        new,
+        crate::config::ProviderKind::BankTransfer,
+    );
     let reference = crate::domain::rf_reference::RfReference::from_body(&random_reference_body())
         .expect("a random body of 16 letters and digits makes a reference");
     row.provider_payment_id = Some(reference.as_str().to_string());

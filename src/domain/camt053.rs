@@ -167,12 +167,15 @@ fn read_entry(entry: Node, iban: &str, out: &mut Vec<Credit>) -> Result<(), Stat
         let fields = TxFields::read(*tx);
         let (bank_reference, suffix) = match own_ref(*tx) {
             Some(r) => (Some(r), None),
-            None => (entry_ref.clone(), entry_ref.as_ref().and(uses_entry_ref.then_some(i))),
+            None => (
+                entry_ref.clone(),
+                entry_ref.as_ref().and(uses_entry_ref.then_some(i)),
+            ),
         };
         // The payer's EndToEndId is shown, never a booking key: two payers may send one.
-        let shown = bank_reference.clone().or_else(|| {
-            text_at(*tx, &["Refs", "EndToEndId"]).filter(|e| e != "NOTPROVIDED")
-        });
+        let shown = bank_reference
+            .clone()
+            .or_else(|| text_at(*tx, &["Refs", "EndToEndId"]).filter(|e| e != "NOTPROVIDED"));
         push(
             out,
             iban,

@@ -1,10 +1,10 @@
 //! Pure domain logic: no I/O, no database, no HTTP. Property-tested.
 
 pub mod area;
-pub mod bank_entry;
 pub mod badge;
-pub mod camt053;
+pub mod bank_entry;
 pub mod campaign;
+pub mod camt053;
 pub mod chart;
 pub mod crowd;
 pub mod delivery;

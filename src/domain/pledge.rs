@@ -436,14 +436,23 @@ mod tests {
     fn a_payment_being_cleared_waits_for_its_verdict_and_never_expires() {
         let f = run(2500, &[PaymentEvent::Processing, PaymentEvent::Expired]);
         assert_eq!((f.status(), f.shown_status()), (S::Pending, S::Processing));
-        let paid = run(2500, &[PaymentEvent::Processing, PaymentEvent::Expired, ok(2500)]);
+        let paid = run(
+            2500,
+            &[PaymentEvent::Processing, PaymentEvent::Expired, ok(2500)],
+        );
         assert_eq!((paid.shown_status(), paid.counted()), (S::Confirmed, 2500));
         let failed = run(2500, &[PaymentEvent::Processing, PaymentEvent::Failed]);
         assert_eq!(failed.shown_status(), S::Failed);
         // A late `processing` report changes nothing once the verdict is known.
-        assert_eq!(run(2500, &[ok(2500), PaymentEvent::Processing]).processing, false);
+        assert_eq!(
+            run(2500, &[ok(2500), PaymentEvent::Processing]).processing,
+            false
+        );
         // Without it, the same wait expires.
-        assert_eq!(run(2500, &[PaymentEvent::Expired]).shown_status(), S::Expired);
+        assert_eq!(
+            run(2500, &[PaymentEvent::Expired]).shown_status(),
+            S::Expired
+        );
     }
 
     fn any_event(amount: i64) -> impl Strategy<Value = PaymentEvent> {

@@ -31,7 +31,9 @@ pub fn method(provider: &str, reference: Option<&str>, bank: Option<&str>, lang:
     let bank = bank.unwrap_or("-");
     match (provider, lang) {
         ("bank_transfer", "en") => {
-            format!("Bank transfer (bonifico bancario), reference {reference}, bank reference {bank}")
+            format!(
+                "Bank transfer (bonifico bancario), reference {reference}, bank reference {bank}"
+            )
         }
         ("bank_transfer", _) => {
             format!("Bonifico bancario, riferimento {reference}, riferimento della banca {bank}")

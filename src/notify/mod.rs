@@ -294,23 +294,23 @@ pub fn donor_email(
     let c = &pledge.currency;
     let date = pledge.confirmed_at.unwrap_or(pledge.created_at);
     let lang = if locale == "en" { "en" } else { "it" };
-    let bank_reference: Option<String> =
-        if pledge.provider == crate::config::ProviderKind::BankTransfer {
-            use crate::db::schema::bank_entries;
-            use crate::domain::bank_entry::BankEntryStatus;
-            bank_entries::table
-                .filter(bank_entries::pledge_id.eq(&pledge.id))
-                .filter(
-                    bank_entries::status
-                        .eq_any([BankEntryStatus::Matched, BankEntryStatus::Assigned]),
-                )
-                .select(bank_entries::bank_reference)
-                .first::<Option<String>>(conn)
-                .optional()?
-                .flatten()
-        } else {
-            None
-        };
+    let bank_reference: Option<String> = if pledge.provider
+        == crate::config::ProviderKind::BankTransfer
+    {
+        use crate::db::schema::bank_entries;
+        use crate::domain::bank_entry::BankEntryStatus;
+        bank_entries::table
+            .filter(bank_entries::pledge_id.eq(&pledge.id))
+            .filter(
+                bank_entries::status.eq_any([BankEntryStatus::Matched, BankEntryStatus::Assigned]),
+            )
+            .select(bank_entries::bank_reference)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten()
+    } else {
+        None
+    };
     Ok(Some((
         to,
         locale.clone(),
