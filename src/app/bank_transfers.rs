@@ -426,7 +426,7 @@ pub async fn assign(
                     &entry.id,
                     Some(format!("pledge {pledge_id}")),
                 )?;
-                Ok(bank::entry(conn, &entry.id)?.ok_or(BankError::NotFound("bank entry"))?)
+                bank::entry(conn, &entry.id)?.ok_or(BankError::NotFound("bank entry"))
             })
         })
         .await

@@ -444,10 +444,7 @@ mod tests {
         let failed = run(2500, &[PaymentEvent::Processing, PaymentEvent::Failed]);
         assert_eq!(failed.shown_status(), S::Failed);
         // A late `processing` report changes nothing once the verdict is known.
-        assert_eq!(
-            run(2500, &[ok(2500), PaymentEvent::Processing]).processing,
-            false
-        );
+        assert!(!run(2500, &[ok(2500), PaymentEvent::Processing]).processing);
         // Without it, the same wait expires.
         assert_eq!(
             run(2500, &[PaymentEvent::Expired]).shown_status(),
