@@ -7,19 +7,19 @@ use crate::helpers::*;
 use cofund::domain::rf_reference::RfReference;
 use serde_json::{Value, json};
 
-const IBAN: &str = "IT60X0542811101000000123456";
+pub(crate) const IBAN: &str = "IT60X0542811101000000123456";
 
 /// One credit (or debit) line of a statement written for the test.
 #[derive(Clone, Default)]
-struct Line {
-    amount: &'static str,
-    bank_ref: Option<String>,
-    structured: Option<String>,
-    text: Option<String>,
-    debit: bool,
+pub(crate) struct Line {
+    pub(crate) amount: &'static str,
+    pub(crate) bank_ref: Option<String>,
+    pub(crate) structured: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) debit: bool,
 }
 
-fn credit(amount: &'static str, bank_ref: &str) -> Line {
+pub(crate) fn credit(amount: &'static str, bank_ref: &str) -> Line {
     Line {
         amount,
         bank_ref: Some(bank_ref.into()),
@@ -29,7 +29,7 @@ fn credit(amount: &'static str, bank_ref: &str) -> Line {
 
 /// A camt.053.001.0`version` statement of `iban` with `lines`, written as Italian banks do
 /// (version 2 and 8 layouts differ in the status and the debtor's party).
-fn statement(version: u8, iban: &str, lines: &[Line]) -> String {
+pub(crate) fn statement(version: u8, iban: &str, lines: &[Line]) -> String {
     let ns = format!("urn:iso:std:iso:20022:tech:xsd:camt.053.001.0{version}");
     let status = if version >= 5 {
         "<Sts><Cd>BOOK</Cd></Sts>"
@@ -81,7 +81,7 @@ fn statement(version: u8, iban: &str, lines: &[Line]) -> String {
 }
 
 /// A bank-transfer pledge; returns the 201 body.
-async fn bank_pledge(
+pub(crate) async fn bank_pledge(
     app: &TestApp,
     partner: &str,
     campaign: &str,
@@ -102,11 +102,11 @@ async fn bank_pledge(
     res.body.clone()
 }
 
-fn reference(p: &Value) -> String {
+pub(crate) fn reference(p: &Value) -> String {
     p["payment"]["reference"].as_str().unwrap().to_string()
 }
 
-async fn import(app: &TestApp, association: &str, token: &str, xml: &str) -> Response {
+pub(crate) async fn import(app: &TestApp, association: &str, token: &str, xml: &str) -> Response {
     app.send(
         app.client
             .post(app.url(&format!("/v1/associations/{association}/bank-statements")))

@@ -7,6 +7,7 @@ mod areas;
 mod associations;
 mod auth;
 mod bad_text;
+mod bank_pages;
 mod bank_transfers;
 mod campaigns;
 mod edges_data;

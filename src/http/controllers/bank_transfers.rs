@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-fn bank_error(e: BankError) -> ApiError {
+pub fn bank_error(e: BankError) -> ApiError {
     match e {
         BankError::NotFound(what) => ApiError::NotFound(what),
         BankError::Forbidden => ApiError::Forbidden("your role may not do this"),
@@ -180,7 +180,7 @@ pub struct BankEntryView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn entry_view(e: BankEntryRow) -> BankEntryView {
+pub fn entry_view(e: BankEntryRow) -> BankEntryView {
     BankEntryView {
         amount: money(e.amount, &e.currency),
         id: e.id,

@@ -270,6 +270,58 @@ pub struct DonateForm {
     pub email: String,
     pub tax_code: Option<String>,
     pub anonymous: Option<String>,
+    /// `card` (the default) or `bank_transfer`.
+    pub method: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "transfer.html")]
+struct TransferPage {
+    ctx: Ctx,
+    campaign_id: String,
+    title: String,
+    beneficiary: String,
+    iban: String,
+    amount: String,
+    currency: String,
+    reference: String,
+    expires: String,
+}
+
+/// The donor's instructions for a bank-transfer pledge (the same page for a replayed form).
+async fn transfer_page(
+    state: &AppState,
+    ctx: Ctx,
+    campaign_id: String,
+    created: &str,
+) -> PageResult {
+    let p: pledges::PledgeCreated = serde_json::from_str(created)
+        .map_err(|_| ctx.fail(ApiError::Internal("unreadable pledge answer".into())))?;
+    let c = campaigns::get_campaign(state, None, campaign_id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let pay = p.payment;
+    let (Some(iban), Some(beneficiary), Some(reference), Some(expires)) = (
+        pay.iban,
+        pay.beneficiary,
+        pay.reference_printed.or(pay.reference),
+        pay.expires_at,
+    ) else {
+        return Err(ctx.fail(ApiError::Internal(
+            "bank pledge without instructions".into(),
+        )));
+    };
+    html(TransferPage {
+        campaign_id: c.id,
+        title: c.title,
+        beneficiary,
+        iban,
+        amount: p.amount,
+        currency: p.currency,
+        reference,
+        expires: expires.format("%d/%m/%Y").to_string(),
+        ctx,
+    })
 }
 
 /// A gift from the donation page (anyone, signed in or not; the session's CSRF token still).
@@ -287,6 +339,11 @@ pub async fn donate(
     if uuid::Uuid::parse_str(&form.key).is_err() {
         return Err(ctx.fail(ApiError::bad_request("malformed form")));
     }
+    let bank = match form.method.as_deref() {
+        None | Some("card") => false,
+        Some("bank_transfer") => true,
+        Some(_) => return Err(ctx.fail(ApiError::validation("method", "card or bank_transfer"))),
+    };
     let campaign_id = id.into_inner();
     let partner_id = crate::app::console::reference_checkout_partner(&state)
         .await
@@ -303,7 +360,7 @@ pub async fn donate(
             tax_code: form.tax_code.filter(|t| !t.trim().is_empty()),
         },
         message: None,
-        method: None,
+        method: bank.then_some(pledges::PledgeMethodInput::BankTransfer),
     };
     // The partner path, as a partner frontend takes it: create the pledge, then pay at the
     // (simulated) provider, whose signed webhook moves the money.
@@ -319,6 +376,10 @@ pub async fn donate(
     let json = match created {
         crate::app::pledges::Created::New(b) | crate::app::pledges::Created::Replayed(b) => b,
     };
+    if bank {
+        // Nothing to pay here: the donor's bank sends the money.
+        return transfer_page(&state, ctx, campaign_id, &json).await;
+    }
     let payment_id = serde_json::from_str::<serde_json::Value>(&json)
         .ok()
         .and_then(|v| {

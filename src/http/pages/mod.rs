@@ -13,6 +13,7 @@ mod common;
 mod console;
 mod console_admin;
 mod console_association;
+mod console_bank;
 mod console_finance;
 mod console_grant_reports;
 mod console_grants;
@@ -478,6 +479,22 @@ pub fn scope(
         .route(
             "/console/documents/{id}",
             web::get().to(console_grant_reports::download),
+        )
+        .route(
+            "/console/bank-transfers",
+            web::get().to(console_bank::transfers),
+        )
+        .route(
+            "/console/bank-transfers/statements",
+            web::post().to(console_bank::import),
+        )
+        .route(
+            "/console/bank-entries",
+            web::get().to(console_bank::entries),
+        )
+        .route(
+            "/console/bank-entries/{id}/assign",
+            web::post().to(console_bank::assign),
         )
         .route(
             "/console/admin/associations",
