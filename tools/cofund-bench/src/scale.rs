@@ -450,6 +450,7 @@ fn seed_campaign(
                         partner_share: None,
                         one_per_donor: false,
                     },
+                    method: pledges::PledgeMethod::Provider,
                 };
                 pledges::insert_answered(
                     conn,
