@@ -128,8 +128,13 @@ fn bban_matches(structure: &str, bban: &[u8]) -> bool {
 /// overflows. `iban` must be uppercase ASCII alphanumeric, at least 4 long.
 fn mod97(iban: &str) -> u32 {
     let bytes = iban.as_bytes();
-    let rearranged = bytes[4..].iter().chain(&bytes[..4]);
-    rearranged.fold(0u32, |acc, &b| {
+    iso7064_mod97(bytes[4..].iter().chain(&bytes[..4]).copied())
+}
+
+/// ISO 7064 mod 97-10 over uppercase ASCII alphanumerics (A=10..Z=35), digit by digit so no
+/// big integers are needed: the IBAN's checksum, and an ISO 11649 creditor reference's.
+pub(super) fn iso7064_mod97(chars: impl Iterator<Item = u8>) -> u32 {
+    chars.fold(0u32, |acc, b| {
         if b.is_ascii_digit() {
             (acc * 10 + u32::from(b - b'0')) % 97
         } else {

@@ -32,17 +32,7 @@ pub enum RfError {
     WrongCheckDigits,
 }
 
-/// ISO 7064 mod 97-10 over alphanumerics (A=10..Z=35), digit by digit so
-/// no big integers are needed. Callers pass uppercase ASCII alphanumerics.
-fn mod97(chars: impl Iterator<Item = u8>) -> u32 {
-    chars.fold(0u32, |acc, b| {
-        if b.is_ascii_digit() {
-            (acc * 10 + u32::from(b - b'0')) % 97
-        } else {
-            (acc * 100 + u32::from(b - b'A') + 10) % 97
-        }
-    })
-}
+use super::iban::iso7064_mod97 as mod97;
 
 /// Remainder of the rearranged reference: body first, then "RF" and checks.
 fn remainder(canonical: &[u8]) -> u32 {
