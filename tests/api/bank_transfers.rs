@@ -700,3 +700,72 @@ async fn a_pledge_paid_twice_at_once_counts_once_and_lists_the_second_credit() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn bad_assignments_and_replayed_processing_events_change_nothing() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        // A live campaign of association B, with a bank-transfer pledge of the same amount.
+        let theirs = app.campaign(&c.member_b, &c.fund, json!({})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.post_empty(&format!("/v1/campaigns/{theirs}/submit"), Some(&c.member_b))
+            .await
+            .ok();
+        let reviewer = app.staff("reviewer").await;
+        app.post_empty(&format!("/v1/campaigns/{theirs}/approve"), Some(&reviewer))
+            .await
+            .ok();
+        app.tick().await;
+        let foreign = bank_pledge(&app, &partner, &theirs, "30.00", "b@example.org").await;
+        import(&app, &c.asso_a, &c.member_a, &statement(2, IBAN, &[credit("30.00", "N-1")]))
+            .await
+            .ok();
+        let entry = entries(&app, &c.asso_a, "status=unmatched").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let finance = app.staff("finance").await;
+        let path = format!("/v1/bank-entries/{entry}/assign");
+        app.post(&path, Some(&finance), json!({"pledge_id": foreign["id"]}))
+            .await
+            .assert_problem(409, "another_association");
+        app.post(&path, Some(&finance), json!({"pledge_id": foreign["id"], "note": "x"}))
+            .await
+            .assert_problem(422, "validation_failed");
+        app.post(&path, Some(&finance), json!({"pledge_id": ""}))
+            .await
+            .assert_problem(422, "validation_failed");
+        app.post(&path, Some(&partner), json!({"pledge_id": foreign["id"]}))
+            .await
+            .assert_problem(403, "forbidden");
+        app.post("/v1/bank-entries/ben_nope/assign", Some(&finance), json!({"pledge_id": foreign["id"]}))
+            .await
+            .assert_problem(404, "not_found");
+        app.get(&format!("/v1/associations/{}/bank-entries?status=lost", c.asso_a), Some(&finance))
+            .await
+            .assert_problem(422, "validation_failed");
+        // Nothing moved: the credit waits, B's pledge waits, nothing was raised.
+        assert_eq!(entries(&app, &c.asso_a, "status=unmatched").await.len(), 1);
+        assert_eq!(pledge_view(&app, foreign["id"].as_str().unwrap()).await["status"], "pending");
+        assert_eq!(app.campaign_view(&theirs).await["raised"], "0.00");
+
+        // A `processing` event delivered twice, then after the success: the pledge ends confirmed.
+        let p = app.pledge(&partner, &cmp, "50.00", "sdd@example.org").await;
+        let processing = json!({"id": "evt_proc_r", "object": "event", "type": "payment_intent.processing",
+            "data": {"object": {"object": "payment_intent", "id": pi(&p), "amount": 5000, "currency": "eur", "status": "processing"}}});
+        assert!(app.webhook(&processing).await.status.is_success());
+        assert!(app.webhook(&processing).await.status.is_success());
+        assert!(app.webhook(&succeeded("evt_proc_s", &pi(&p), 5000)).await.status.is_success());
+        let late = json!({"id": "evt_proc_late", "object": "event", "type": "payment_intent.processing",
+            "data": {"object": {"object": "payment_intent", "id": pi(&p), "amount": 5000, "currency": "eur", "status": "processing"}}});
+        assert!(app.webhook(&late).await.status.is_success());
+        assert_eq!(pledge_view(&app, p["id"].as_str().unwrap()).await["status"], "confirmed");
+        assert_eq!(app.campaign_view(&cmp).await["raised"], "50.00");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
