@@ -80,6 +80,15 @@ fn may_handle(actor: &Principal, association_id: &str) -> Result<(), BankError> 
     }
 }
 
+/// Only the association's members and the finance office bring in statements: checked before
+/// the file is read.
+pub fn may_import(actor: &Principal, association_id: &str) -> Result<(), BankError> {
+    if actor.role == Role::Admin {
+        return Err(BankError::Forbidden);
+    }
+    may_handle(actor, association_id)
+}
+
 fn compact_iban(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_whitespace())
@@ -95,11 +104,7 @@ pub async fn import_statement(
     association_id: String,
     xml: Vec<u8>,
 ) -> Result<ImportReport, BankError> {
-    if actor.role == Role::Admin {
-        // Only the association and the finance office bring in statements.
-        return Err(BankError::Forbidden);
-    }
-    may_handle(actor, &association_id)?;
+    may_import(actor, &association_id)?;
     let id = association_id.clone();
     let iban: String = state
         .db
@@ -263,7 +268,7 @@ fn book_credit(
             "no bank-transfer pledge of this association has this reference",
         );
     };
-    let (status, note) = match confirm(conn, &row, &pledge_id)? {
+    let (status, note) = match confirm(conn, &row, &pledge_id, reference.as_str())? {
         Confirmed::Paid => (BankEntryStatus::Matched, None),
         Confirmed::Mismatch => (
             BankEntryStatus::Flagged,
@@ -294,15 +299,12 @@ fn confirm(
     conn: &mut DbConnection,
     entry: &BankEntryRow,
     pledge_id: &str,
+    reference: &str,
 ) -> QueryResult<Confirmed> {
-    let reference: Option<String> = pledges::table
-        .find(pledge_id)
-        .select(pledges::provider_payment_id)
-        .first(conn)?;
     let ev = ProviderEvent {
         id: format!("bank:{}:{pledge_id}", entry.id),
         kind: "bank_transfer.credited".into(),
-        payment_id: reference,
+        payment_id: Some(reference.to_string()),
         pledge_hint: Some(pledge_id.to_string()),
         event: Some(PaymentEvent::Succeeded {
             amount: entry.amount,
@@ -401,7 +403,12 @@ pub async fn assign(
                             .into(),
                     ));
                 }
-                match confirm(conn, &entry, &pledge_id)? {
+                let reference: Option<String> = pledges::table
+                    .find(&pledge_id)
+                    .select(pledges::provider_payment_id)
+                    .first(conn)?;
+                let reference = reference.unwrap_or_default();
+                match confirm(conn, &entry, &pledge_id, &reference)? {
                     Confirmed::Paid => {}
                     Confirmed::Mismatch => {
                         return Err(BankError::Conflict(

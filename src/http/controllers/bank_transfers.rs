@@ -126,6 +126,9 @@ pub async fn import_statement(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    // Refused before a byte of the file is read.
+    uc::may_import(&principal, &id).map_err(bank_error)?;
     let content_type = req
         .headers()
         .get("content-type")
@@ -144,7 +147,7 @@ pub async fn import_statement(
     if xml.len() > MAX_STATEMENT_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let report = uc::import_statement(&state, &principal, id.into_inner(), xml)
+    let report = uc::import_statement(&state, &principal, id, xml)
         .await
         .map_err(bank_error)?;
     Ok(HttpResponse::Created().json(imported(report)))
