@@ -335,3 +335,78 @@ fn segments(path: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Where a pattern would let a NUL through: `.` or a negated class without `\u0000`, or a
+    /// shorthand class (`\S`, `\W`, `\D`) that matches it. The server refuses a NUL in any text
+    /// (`422 invalid_text`), so a pattern that allows one promises what the server refuses.
+    fn lets_nul_through(pattern: &str) -> bool {
+        let chars: Vec<char> = pattern.chars().collect();
+        let mut i = 0;
+        let mut class: Option<(bool, usize)> = None; // (negated, where the class starts)
+        while i < chars.len() {
+            match chars[i] {
+                '\\' => {
+                    if matches!(chars.get(i + 1), Some('S' | 'W' | 'D')) {
+                        return true;
+                    }
+                    i += 2;
+                    continue;
+                }
+                '[' if class.is_none() => {
+                    let negated = chars.get(i + 1) == Some(&'^');
+                    class = Some((negated, i));
+                    i += if negated { 2 } else { 1 };
+                    continue;
+                }
+                ']' if class.is_some() => {
+                    let (negated, start) = class.take().unwrap();
+                    let body: String = chars[start..i].iter().collect();
+                    if negated && !body.contains("\\u0000") {
+                        return true;
+                    }
+                }
+                '.' if class.is_none() => return true,
+                _ => {}
+            }
+            i += 1;
+        }
+        false
+    }
+
+    fn patterns(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(p)) = map.get("pattern") {
+                    out.push(p.clone());
+                }
+                map.values().for_each(|c| patterns(c, out));
+            }
+            Value::Array(items) => items.iter().for_each(|c| patterns(c, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_checker_sees_the_ways_a_nul_gets_through() {
+        assert!(lets_nul_through("^[^\\u0000]*\\S[^\\u0000]*$"));
+        assert!(lets_nul_through("^a.b$"));
+        assert!(lets_nul_through("^[^,]*$"));
+        assert!(!lets_nul_through("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"));
+        assert!(!lets_nul_through("^[A-Z0-9][A-Z0-9.]{0,29}$"));
+        assert!(!lets_nul_through("^-?[0-9]+(\\.[0-9]+)?$"));
+    }
+
+    #[test]
+    fn no_pattern_in_the_document_accepts_a_nul() {
+        let doc = serde_json::to_value(crate::http::openapi()).unwrap();
+        let mut all = Vec::new();
+        patterns(&doc, &mut all);
+        assert!(all.len() > 100, "the document declares its patterns");
+        let bad: Vec<_> = all.iter().filter(|p| lets_nul_through(p)).collect();
+        assert!(bad.is_empty(), "patterns that accept a NUL: {bad:?}");
+    }
+}

@@ -319,11 +319,7 @@ pub struct ReviewGrant {
     /// `reduce`: the new award, below the current one.
     #[schema(example = "1000.00")]
     pub amount: Option<String>,
-    #[schema(
-        min_length = 1,
-        max_length = 1000,
-        pattern = "^[^\\u0000]*\\S[^\\u0000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -399,11 +395,7 @@ pub async fn review(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeGrant {
-    #[schema(
-        min_length = 1,
-        max_length = 1000,
-        pattern = "^[^\\u0000]*\\S[^\\u0000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -448,11 +440,7 @@ pub struct RecordRecovery {
     pub amount: String,
     pub received_at: DateTime<Utc>,
     /// The bank's reference of the incoming transfer (1–140 characters; once per grant).
-    #[schema(
-        min_length = 1,
-        max_length = 140,
-        pattern = "^[^\\u0000]*\\S[^\\u0000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 140, pattern = "\\S")]
     pub bank_reference: String,
 }
 
