@@ -358,6 +358,7 @@ fn world(
                 waitlisted_at: None,
                 decided_at: None,
                 settlement_id: None,
+                cost_plan: None,
             })
             .execute(c)
             .unwrap();

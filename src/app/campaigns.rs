@@ -40,6 +40,9 @@ pub enum CampaignError {
     BudgetExhausted,
     #[error("the request has invalid fields")]
     Invalid(Vec<Invalid>),
+    /// A rule of the fund's call refuses it now (409, with a machine-readable code).
+    #[error("{1}")]
+    Conflict(&'static str, String),
     /// A stored value that does not parse: corrupt data, never a default.
     #[error("stored {0} does not parse")]
     Corrupt(&'static str),
@@ -84,6 +87,15 @@ pub struct NewCampaign {
     pub lon: f64,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
+    pub cost_plan: Option<Vec<CostLineInput>>,
+}
+
+/// A cost-plan line as asked for (checked here).
+#[derive(Debug, Clone)]
+pub struct CostLineInput {
+    pub category: String,
+    pub description: String,
+    pub amount: String,
 }
 
 /// The fields an edit changes (the others stay).
@@ -95,6 +107,68 @@ pub struct CampaignEdit {
     pub location: Option<(f64, f64)>,
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
+    pub cost_plan: Option<Vec<CostLineInput>>,
+}
+
+/// Checks a cost plan against the goal; the JSON stored on the campaign.
+fn check_cost_plan(
+    lines: &[CostLineInput],
+    goal: i64,
+    currency: Currency,
+    errors: &mut Vec<Invalid>,
+) -> Option<String> {
+    use crate::domain::call::{CostCategory, CostLine, MAX_COST_LINES, cost_plan_adds_up};
+    if lines.is_empty() || lines.len() > MAX_COST_LINES {
+        errors.push(Invalid::new("cost_plan", format!("1–{MAX_COST_LINES} lines")));
+        return None;
+    }
+    let mut plan = Vec::with_capacity(lines.len());
+    let before = errors.len();
+    for (i, l) in lines.iter().enumerate() {
+        let category = CostCategory::parse(&l.category);
+        if category.is_none() {
+            errors.push(Invalid::new(
+                format!("cost_plan[{i}].category"),
+                "personnel, goods, services, works or other",
+            ));
+        }
+        let description = l.description.trim();
+        if description.is_empty() || description.chars().count() > 500 {
+            errors.push(Invalid::new(
+                format!("cost_plan[{i}].description"),
+                "1–500 characters",
+            ));
+        }
+        let amount = match parse_amount(&l.amount, currency) {
+            Ok(a) if a > 0 => a,
+            Ok(_) => {
+                errors.push(Invalid::new(format!("cost_plan[{i}].amount"), "must be positive"));
+                0
+            }
+            Err(e) => {
+                errors.push(Invalid::new(format!("cost_plan[{i}].amount"), e));
+                0
+            }
+        };
+        if let Some(category) = category {
+            plan.push(CostLine {
+                category,
+                description: description.to_string(),
+                amount,
+            });
+        }
+    }
+    if errors.len() > before {
+        return None;
+    }
+    if !cost_plan_adds_up(&plan, goal) {
+        errors.push(Invalid::new(
+            "cost_plan",
+            format!("the lines must add up to the goal, {}", money(goal, currency)),
+        ));
+        return None;
+    }
+    serde_json::to_string(&plan).ok()
 }
 
 /// A campaign with its fund, as a use case leaves it.
@@ -279,6 +353,10 @@ fn create_in(
         (body.starts_at, body.ends_at),
         &mut errors,
     )?;
+    let cost_plan = body
+        .cost_plan
+        .as_deref()
+        .and_then(|lines| check_cost_plan(lines, goal, currency, &mut errors));
     let (Some(area_id), true) = (area, errors.is_empty()) else {
         return Err(CampaignError::Invalid(errors));
     };
@@ -307,6 +385,7 @@ fn create_in(
         waitlisted_at: None,
         decided_at: None,
         settlement_id: None,
+        cost_plan,
     };
     diesel::insert_into(campaigns::table)
         .values(&row)
@@ -398,6 +477,17 @@ fn update_in(
         (next.starts_at, next.ends_at),
         &mut errors,
     )?;
+    if let Some(lines) = &edit.cost_plan {
+        next.cost_plan = check_cost_plan(lines, next.goal, fund.currency, &mut errors);
+    } else if edit.goal.is_some()
+        && let Some(plan) = crate::app::call_intake::parse_cost_plan(next.cost_plan.as_deref())
+        && !crate::domain::call::cost_plan_adds_up(&plan, next.goal)
+    {
+        errors.push(Invalid::new(
+            "cost_plan",
+            "the goal changed: send the cost plan again, adding up to the new goal",
+        ));
+    }
     let (Some(area_id), true) = (area, errors.is_empty()) else {
         return Err(CampaignError::Invalid(errors));
     };
@@ -467,6 +557,24 @@ pub fn act_in(
     let from = row.status;
     let to = transition(from, action, actor)?;
     let mut freed = false;
+    if matches!(action, Action::Approve | Action::Reject)
+        && crate::app::call_intake::decided_by_ranking(conn, &row)?
+    {
+        return Err(CampaignError::Conflict(
+            "decided_by_ranking",
+            "this application is decided by the call's ranking, not one by one".into(),
+        ));
+    }
+    if action == Action::Submit {
+        use crate::app::call_intake::{IntakeRefusal, on_submit};
+        match on_submit(conn, &row)? {
+            Ok(()) => {}
+            Err(IntakeRefusal::Invalid(errors)) => return Err(CampaignError::Invalid(errors)),
+            Err(IntakeRefusal::Conflict(code, detail)) => {
+                return Err(CampaignError::Conflict(code, detail));
+            }
+        }
+    }
     match action {
         Action::Approve => {
             let areas = areas.ok_or(CampaignError::Forbidden("approval needs the area index"))?;

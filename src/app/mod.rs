@@ -6,6 +6,8 @@ pub mod associations;
 pub mod auth;
 pub mod bank_transfers;
 pub mod cache;
+pub mod call_intake;
+pub mod calls;
 pub mod campaigns;
 pub mod console;
 pub mod crowd;

@@ -6,6 +6,7 @@
 
 pub mod bank;
 pub mod cached;
+pub mod calls;
 pub mod campaigns;
 pub mod crowd;
 pub mod errors;

@@ -235,6 +235,8 @@ pub struct CampaignRow {
     pub waitlisted_at: Option<NaiveDateTime>,
     pub decided_at: Option<NaiveDateTime>,
     pub settlement_id: Option<String>,
+    /// The project's cost plan (JSON, see `domain::call::CostPlan`).
+    pub cost_plan: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]

@@ -172,6 +172,7 @@ diesel::table! {
         waitlisted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
         settlement_id -> Nullable<Text>,
+        cost_plan -> Nullable<Text>,
     }
 }
 
@@ -762,7 +763,93 @@ diesel::table! {
 diesel::joinable!(payouts -> campaigns (campaign_id));
 diesel::joinable!(crowd_positions -> campaigns (campaign_id));
 
+diesel::table! {
+    calls (fund_id) {
+        fund_id -> Text,
+        windows -> Text,
+        criteria -> Text,
+        pass_mark -> Text,
+        evaluators_per_application -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    applications (campaign_id) {
+        campaign_id -> Text,
+        fund_id -> Text,
+        window_number -> Integer,
+        submitted_at -> Timestamp,
+        frozen -> Bool,
+        outcome -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    evaluators (campaign_id, user_id) {
+        campaign_id -> Text,
+        user_id -> Text,
+        conflict -> Nullable<Bool>,
+        note -> Nullable<Text>,
+        declared_at -> Nullable<Timestamp>,
+        assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scores (campaign_id, user_id, criterion) {
+        campaign_id -> Text,
+        user_id -> Text,
+        criterion -> Text,
+        points -> Text,
+        comment -> Nullable<Text>,
+        scored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rankings (fund_id, window_number, version) {
+        fund_id -> Text,
+        window_number -> Integer,
+        version -> Integer,
+        reason -> Text,
+        published_at -> Timestamp,
+        published_by -> Text,
+        entries -> Text,
+        evaluators -> Text,
+    }
+}
+
+diesel::table! {
+    appeals (id) {
+        id -> Text,
+        campaign_id -> Text,
+        association_id -> Text,
+        fund_id -> Text,
+        window_number -> Integer,
+        text -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(applications -> campaigns (campaign_id));
+diesel::joinable!(evaluators -> users (user_id));
+diesel::joinable!(appeals -> campaigns (campaign_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    calls,
+    applications,
+    evaluators,
+    scores,
+    rankings,
+    appeals,
     associations,
     bank_entries,
     bank_statements,

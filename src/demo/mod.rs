@@ -332,6 +332,7 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                     waitlisted_at: None,
                     decided_at: None,
                     settlement_id: None,
+                    cost_plan: None,
                 })
                 .execute(conn)?;
         }

@@ -117,6 +117,8 @@ pub enum Action {
     Submit,
     Approve,
     Reject,
+    /// A call's published ranking admits an application (also one it had turned down).
+    Admit,
     Cancel,
     GoLive,
     Close,
@@ -141,7 +143,7 @@ fn action_verb(a: Action) -> &'static str {
     match a {
         Action::Edit => "edited",
         Action::Submit => "submitted",
-        Action::Approve => "approved",
+        Action::Approve | Action::Admit => "approved",
         Action::Reject => "rejected",
         Action::Cancel => "cancelled",
         Action::GoLive => "started",
@@ -163,6 +165,7 @@ pub fn transition(
     let allowed_actor = match action {
         A::Edit | A::Submit => matches!(actor, W::Owner),
         A::Approve | A::Reject => matches!(actor, W::Admin | W::Reviewer),
+        A::Admit => matches!(actor, W::Admin),
         A::Cancel => matches!(actor, W::Owner | W::Admin),
         A::GoLive | A::Close | A::Succeed | A::Fail => matches!(actor, W::System),
     };
@@ -175,6 +178,7 @@ pub fn transition(
         (A::Submit, S::Draft) => S::Submitted,
         (A::Approve, S::Submitted) => S::Approved,
         (A::Reject, S::Submitted) => S::Rejected,
+        (A::Admit, S::Submitted | S::Rejected) => S::Approved,
         // The owner may withdraw before approval; the city may cancel until the close.
         (A::Cancel, S::Draft | S::Submitted | S::Rejected) => S::Cancelled,
         (A::Cancel, S::Approved | S::Live) if actor == W::Admin => S::Cancelled,
@@ -249,6 +253,7 @@ mod tests {
             Action::Submit,
             Action::Approve,
             Action::Reject,
+            Action::Admit,
             Action::Cancel,
             Action::GoLive,
             Action::Close,

@@ -3,6 +3,7 @@
 pub mod area;
 pub mod badge;
 pub mod bank_entry;
+pub mod call;
 pub mod campaign;
 pub mod camt053;
 pub mod chart;

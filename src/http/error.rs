@@ -197,6 +197,7 @@ impl From<crate::app::campaigns::CampaignError> for ApiError {
             E::IllegalState(detail) => ApiError::conflict("illegal_state_transition", detail),
             e @ E::Concurrent => ApiError::conflict("concurrent_update", e.to_string()),
             e @ E::BudgetExhausted => ApiError::conflict("budget_exhausted", e.to_string()),
+            E::Conflict(code, detail) => ApiError::conflict(code, detail),
             E::Invalid(errors) => ApiError::Validation(
                 errors
                     .into_iter()

@@ -545,3 +545,61 @@ pub fn grant_recovery_requested(
     let (_, to, _) = association_of(conn, &grant.association_id)?;
     email(conn, &to, "it", Template::GrantRecoveryRequested, data)
 }
+
+/// A reviewer is asked to evaluate an application: declare conflicts, then score.
+pub fn evaluation_assigned(
+    conn: &mut DbConnection,
+    to: &str,
+    campaign: &CampaignRow,
+) -> QueryResult<()> {
+    email(
+        conn,
+        to,
+        "it",
+        Template::EvaluationAssigned,
+        json!({"campaign_id": campaign.id, "campaign_title": campaign.title}),
+    )
+}
+
+fn admin_addresses(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled_at.is_null())
+        .filter(users::email.is_not_null())
+        .select(users::email.assume_not_null())
+        .load(conn)
+}
+
+/// An applicant appealed its outcome: the administrators hear it.
+pub fn appeal_filed(
+    conn: &mut DbConnection,
+    appeal: &crate::db::calls::AppealRow,
+    title: &str,
+) -> QueryResult<()> {
+    let data = json!({"appeal_id": appeal.id, "campaign_id": appeal.campaign_id, "campaign_title": title});
+    for to in admin_addresses(conn)? {
+        email(conn, &to, "it", Template::AppealFiled, data.clone())?;
+    }
+    Ok(())
+}
+
+/// The association hears how its appeal was decided, and why.
+pub fn appeal_decided(
+    conn: &mut DbConnection,
+    appeal: &crate::db::calls::AppealRow,
+    title: &str,
+) -> QueryResult<()> {
+    let (_, to, _) = association_of(conn, &appeal.association_id)?;
+    email(
+        conn,
+        &to,
+        "it",
+        Template::AppealDecided,
+        json!({
+            "appeal_id": appeal.id,
+            "campaign_title": title,
+            "upheld": appeal.status == crate::domain::call::AppealStatus::Upheld,
+            "reason": appeal.reason.clone().unwrap_or_default(),
+        }),
+    )
+}

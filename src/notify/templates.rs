@@ -18,6 +18,9 @@ pub enum Template {
     GrantOverdue,
     GrantApproved,
     GrantRecoveryRequested,
+    EvaluationAssigned,
+    AppealFiled,
+    AppealDecided,
 }
 
 impl Template {
@@ -36,6 +39,9 @@ impl Template {
             Template::GrantOverdue => "grant_overdue",
             Template::GrantApproved => "grant_approved",
             Template::GrantRecoveryRequested => "grant_recovery_requested",
+            Template::EvaluationAssigned => "evaluation_assigned",
+            Template::AppealFiled => "appeal_filed",
+            Template::AppealDecided => "appeal_decided",
         }
     }
 
@@ -55,6 +61,9 @@ impl Template {
             GrantOverdue,
             GrantApproved,
             GrantRecoveryRequested,
+            EvaluationAssigned,
+            AppealFiled,
+            AppealDecided,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -111,6 +120,9 @@ mail_templates! {
     GrantOverdue => "email/grant_overdue.txt",
     GrantApproved => "email/grant_approved.txt",
     GrantRecoveryRequested => "email/grant_recovery_requested.txt",
+    EvaluationAssigned => "email/evaluation_assigned.txt",
+    AppealFiled => "email/appeal_filed.txt",
+    AppealDecided => "email/appeal_decided.txt",
 }
 
 /// (subject, plain-text body) for `template` in `locale` (`it` unless `en`).
@@ -185,6 +197,9 @@ mod tests {
             GrantOverdue,
             GrantApproved,
             GrantRecoveryRequested,
+            EvaluationAssigned,
+            AppealFiled,
+            AppealDecided,
         ] {
             let (it_subject, it_body) = render(t, "it", &d);
             let (en_subject, en_body) = render(t, "en", &d);

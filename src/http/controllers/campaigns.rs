@@ -40,6 +40,49 @@ pub struct CreateCampaign {
     pub location: Location,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// The project's costs, lines adding up to the goal (1–50 lines). Required to submit to a
+    /// fund with a call for proposals.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub cost_plan: Option<Vec<CostLineBody>>,
+}
+
+/// One line of a cost plan.
+#[derive(Debug, Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CostLineBody {
+    /// `personnel`, `goods`, `services`, `works` or `other`.
+    #[schema(pattern = "^(personnel|goods|services|works|other)$")]
+    pub category: String,
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    pub description: String,
+    #[schema(example = "12000.00")]
+    pub amount: String,
+}
+
+fn cost_lines(lines: Option<Vec<CostLineBody>>) -> Option<Vec<app::CostLineInput>> {
+    lines.map(|ls| {
+        ls.into_iter()
+            .map(|l| app::CostLineInput {
+                category: l.category,
+                description: l.description,
+                amount: l.amount,
+            })
+            .collect()
+    })
+}
+
+fn cost_plan_view(row: &CampaignRow) -> Option<Vec<CostLineBody>> {
+    let plan = crate::app::call_intake::parse_cost_plan(row.cost_plan.as_deref())?;
+    Some(
+        plan.into_iter()
+            .map(|l| CostLineBody {
+                category: l.category.as_str().to_string(),
+                description: l.description,
+                amount: money(l.amount, &row.currency),
+            })
+            .collect(),
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,6 +94,10 @@ pub struct UpdateCampaign {
     pub location: Option<Location>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// Replaces the cost plan (lines adding up to the goal).
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub cost_plan: Option<Vec<CostLineBody>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,6 +142,8 @@ pub struct CampaignView {
     /// Set while a campaign is `rejected` (owner and city staff only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
+    /// The project's cost plan, when it has one (public).
+    pub cost_plan: Option<Vec<CostLineBody>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -105,6 +154,7 @@ fn view(row: CampaignRow, threshold_ratio: Ratio, show_private: bool) -> Campaig
     let c = &row.currency;
     let threshold = matching::threshold(row.goal, threshold_ratio);
     CampaignView {
+        cost_plan: cost_plan_view(&row),
         goal: money(row.goal, c),
         raised: money(row.raised, c),
         threshold: money(threshold, c),
@@ -225,6 +275,7 @@ pub(crate) async fn create_campaign(
         lon: body.location.lon,
         starts_at: from_client(body.starts_at),
         ends_at: from_client(body.ends_at),
+        cost_plan: cost_lines(body.cost_plan),
     };
     let done = app::create(state, render_area, principal, new).await?;
     Ok(view(done.campaign, done.fund.threshold_ratio, true))
@@ -406,6 +457,7 @@ pub(crate) async fn update_campaign(
         location: body.location.map(|l| (l.lat, l.lon)),
         starts_at: body.starts_at.map(from_client),
         ends_at: body.ends_at.map(from_client),
+        cost_plan: cost_lines(body.cost_plan),
     };
     let done = app::update(state, render_area, principal, id, edit).await?;
     Ok(view(done.campaign, done.fund.threshold_ratio, true))

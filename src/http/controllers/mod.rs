@@ -4,6 +4,7 @@ pub mod areas;
 pub mod associations;
 pub mod auth;
 pub mod bank_transfers;
+pub mod calls;
 pub mod campaigns;
 pub mod deliveries;
 pub mod finance;
@@ -100,6 +101,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(bank_transfers::import_statement)
                 .service(bank_transfers::list_entries)
                 .service(bank_transfers::assign)
+                .service(calls::put_call)
+                .service(calls::get_call)
+                .service(calls::set_evaluators)
+                .service(calls::list_evaluators)
+                .service(calls::declare)
+                .service(calls::put_scores)
+                .service(calls::get_scores)
+                .service(calls::my_evaluations)
+                .service(calls::get_ranking)
+                .service(calls::publish)
+                .service(calls::advance)
+                .service(calls::appeal)
+                .service(calls::decide_appeal)
+                .service(calls::list_appeals)
                 .service(settlements::commitments)
                 .service(settlements::create)
                 .service(settlements::list)

@@ -32,6 +32,9 @@ pub struct NewCampaignForm {
     pub map_y: Option<f64>,
     pub starts_at: String,
     pub ends_at: String,
+    /// One cost per line: `category; description; amount`.
+    #[serde(default)]
+    pub cost_plan: String,
 }
 
 pub async fn create_campaign(
@@ -77,6 +80,7 @@ pub async fn create_campaign(
         location,
         starts_at: local_time("starts_at", &form.starts_at).map_err(|e| ctx.fail(e))?,
         ends_at: local_time("ends_at", &form.ends_at).map_err(|e| ctx.fail(e))?,
+        cost_plan: cost_plan_lines(&form.cost_plan).map_err(|e| ctx.fail(e))?,
     };
     campaigns::create_campaign(&state, principal, body)
         .await
@@ -182,6 +186,9 @@ pub struct EditForm {
     pub lon: String,
     pub starts_at: String,
     pub ends_at: String,
+    /// One cost per line: `category; description; amount`.
+    #[serde(default)]
+    pub cost_plan: String,
 }
 
 pub async fn edit(
@@ -210,6 +217,7 @@ pub async fn edit(
         }),
         starts_at: Some(local_time("starts_at", &f.starts_at).map_err(|e| ctx.fail(e))?),
         ends_at: Some(local_time("ends_at", &f.ends_at).map_err(|e| ctx.fail(e))?),
+        cost_plan: cost_plan_lines(&f.cost_plan).map_err(|e| ctx.fail(e))?,
     };
     campaigns::update_campaign(&state, principal, id.into_inner(), body)
         .await
@@ -407,4 +415,35 @@ pub async fn donate(
         Err(e) => return Err(ctx.fail(e)),
     }
     Ok(redirect(&format!("/campaigns/{campaign_id}?thanks=1")))
+}
+
+/// The console's cost plan: one line per cost, `category; description; amount` (none when the
+/// field is empty).
+fn cost_plan_lines(text: &str) -> Result<Option<Vec<campaigns::CostLineBody>>, ApiError> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    if lines.len() > crate::domain::call::MAX_COST_LINES {
+        return Err(ApiError::validation("cost_plan", "at most 50 lines"));
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let parts: Vec<&str> = line.splitn(3, ';').map(str::trim).collect();
+            match parts[..] {
+                [category, description, amount] => Ok(campaigns::CostLineBody {
+                    category: category.to_lowercase(),
+                    description: description.to_string(),
+                    amount: amount.to_string(),
+                }),
+                _ => Err(ApiError::validation(
+                    format!("cost_plan[{i}]"),
+                    "write each cost as: category; description; amount",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
