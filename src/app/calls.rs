@@ -345,7 +345,9 @@ pub async fn evaluators(
             }
             let all = statuses(conn, &campaign_id, only.as_deref())?;
             if only.is_some() && all.is_empty() {
-                return Err(CallError::Forbidden("you are not an evaluator of this application"));
+                return Err(CallError::Forbidden(
+                    "you are not an evaluator of this application",
+                ));
             }
             Ok(all)
         })
@@ -363,7 +365,9 @@ fn assigned(
     store::evaluators_of(conn, campaign_id)?
         .into_iter()
         .find(|e| e.user_id == principal.sub)
-        .ok_or(CallError::Forbidden("you are not an evaluator of this application"))
+        .ok_or(CallError::Forbidden(
+            "you are not an evaluator of this application",
+        ))
 }
 
 /// An evaluator declares, once, whether they have a conflict of interest (art. 6-bis
@@ -394,7 +398,14 @@ pub async fn declare(
                     return conflict("already_declared", "you have already declared");
                 }
                 let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-                if !store::declare(conn, &campaign_id, &principal.sub, conflict_declared, note, now())? {
+                if !store::declare(
+                    conn,
+                    &campaign_id,
+                    &principal.sub,
+                    conflict_declared,
+                    note,
+                    now(),
+                )? {
                     return conflict("already_declared", "you have already declared");
                 }
                 audit(
@@ -403,10 +414,19 @@ pub async fn declare(
                     "application.declare",
                     "campaign",
                     &campaign_id,
-                    Some(if conflict_declared { "conflict" } else { "no conflict" }.into()),
+                    Some(
+                        if conflict_declared {
+                            "conflict"
+                        } else {
+                            "no conflict"
+                        }
+                        .into(),
+                    ),
                 )?;
                 let mine = statuses(conn, &campaign_id, Some(&principal.sub))?;
-                mine.into_iter().next().ok_or(CallError::NotFound("evaluator"))
+                mine.into_iter()
+                    .next()
+                    .ok_or(CallError::NotFound("evaluator"))
             })
         })
         .await
@@ -427,7 +447,11 @@ pub struct Sheet {
     pub scores: Vec<ScoreRow>,
 }
 
-fn sheets(conn: &mut DbConnection, campaign_id: &str, only: Option<&str>) -> CallResult<Vec<Sheet>> {
+fn sheets(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    only: Option<&str>,
+) -> CallResult<Vec<Sheet>> {
     let mut out: Vec<Sheet> = Vec::new();
     for s in store::scores_of(conn, &[campaign_id.to_string()])? {
         if only.is_some_and(|u| u != s.user_id) {
@@ -607,12 +631,22 @@ pub async fn assignments(state: &AppState, principal: Principal) -> CallResult<V
         .run(move |conn| {
             use crate::db::schema::{applications, evaluators};
             let rows: Vec<(EvaluatorRow, ApplicationRow, String)> = evaluators::table
-                .inner_join(applications::table.on(applications::campaign_id.eq(evaluators::campaign_id)))
+                .inner_join(
+                    applications::table.on(applications::campaign_id.eq(evaluators::campaign_id)),
+                )
                 .inner_join(campaigns::table.on(campaigns::id.eq(evaluators::campaign_id)))
                 .filter(evaluators::user_id.eq(&principal.sub))
-                .order((applications::fund_id, applications::window_number, applications::submitted_at))
+                .order((
+                    applications::fund_id,
+                    applications::window_number,
+                    applications::submitted_at,
+                ))
                 .limit(500)
-                .select((EvaluatorRow::as_select(), ApplicationRow::as_select(), campaigns::title))
+                .select((
+                    EvaluatorRow::as_select(),
+                    ApplicationRow::as_select(),
+                    campaigns::title,
+                ))
                 .load(conn)?;
             let ids: Vec<String> = rows.iter().map(|(e, _, _)| e.campaign_id.clone()).collect();
             let scored: Vec<ScoreRow> = store::scores_of(conn, &ids)?;
@@ -821,7 +855,10 @@ fn names_of(conn: &mut DbConnection, user_ids: &[String]) -> CallResult<Vec<Stri
 fn window_number(call: &Call, window: Option<i32>) -> CallResult<i32> {
     match window {
         Some(w) if w >= 1 && (w as usize) <= call.windows.len() => Ok(w),
-        Some(_) => invalid("window", format!("a window of this call, 1–{}", call.windows.len())),
+        Some(_) => invalid(
+            "window",
+            format!("a window of this call, 1–{}", call.windows.len()),
+        ),
         None => {
             // The latest window that has opened (the first before any).
             let t = now();
@@ -1101,7 +1138,10 @@ fn admit(
             );
         }
         Err(engine::EarmarkError::Moved) => {
-            return conflict("concurrent_update", "an application's match moved; try again");
+            return conflict(
+                "concurrent_update",
+                "an application's match moved; try again",
+            );
         }
     }
     move_to(conn, c, to, None)?;
@@ -1113,7 +1153,11 @@ fn admit(
         "campaign.admit",
         "campaign",
         &c.id,
-        Some(format!("{} -> {}: admitted by the ranking", c.status.as_str(), to.as_str())),
+        Some(format!(
+            "{} -> {}: admitted by the ranking",
+            c.status.as_str(),
+            to.as_str()
+        )),
     )?;
     Ok(())
 }
@@ -1145,7 +1189,11 @@ fn turn_down(
         "campaign.reject",
         "campaign",
         &c.id,
-        Some(format!("{} -> rejected: {}", c.status.as_str(), outcome.as_str())),
+        Some(format!(
+            "{} -> rejected: {}",
+            c.status.as_str(),
+            outcome.as_str()
+        )),
     )?;
     Ok(())
 }
@@ -1158,7 +1206,9 @@ pub async fn appeal(
     text: String,
 ) -> CallResult<AppealRow> {
     if principal.role != Role::Association {
-        return Err(CallError::Forbidden("only the applicant association may appeal"));
+        return Err(CallError::Forbidden(
+            "only the applicant association may appeal",
+        ));
     }
     let text = text.trim().to_string();
     if text.is_empty() || text.chars().count() > 5000 {
@@ -1176,10 +1226,11 @@ pub async fn appeal(
                     ));
                 }
                 let a = store::application(conn, &campaign_id)?;
-                let Some((a, published_at)) =
-                    a.and_then(|a| a.published_at.map(|p| (a, p)))
-                else {
-                    return conflict("not_ranked", "no published ranking has ranked this application");
+                let Some((a, published_at)) = a.and_then(|a| a.published_at.map(|p| (a, p))) else {
+                    return conflict(
+                        "not_ranked",
+                        "no published ranking has ranked this application",
+                    );
                 };
                 if now() > published_at + chrono::Duration::days(APPEAL_DAYS) {
                     return conflict(
@@ -1209,7 +1260,14 @@ pub async fn appeal(
                 };
                 store::insert_appeal(conn, &row)?;
                 crate::notify::appeal_filed(conn, &row, &c.title)?;
-                audit(conn, &principal, "appeal.file", "appeal", &row.id, Some(campaign_id.clone()))?;
+                audit(
+                    conn,
+                    &principal,
+                    "appeal.file",
+                    "appeal",
+                    &row.id,
+                    Some(campaign_id.clone()),
+                )?;
                 Ok(row)
             })
         })
@@ -1241,13 +1299,15 @@ pub async fn decide_appeal(
                 } else {
                     AppealStatus::Dismissed
                 };
-                if !store::decide_appeal(conn, &appeal_id, status, &reason, &principal.sub, now())? {
+                if !store::decide_appeal(conn, &appeal_id, status, &reason, &principal.sub, now())?
+                {
                     return conflict("appeal_decided", "this appeal is already decided");
                 }
                 if upheld {
                     store::unfreeze(conn, &a.campaign_id)?;
                 }
-                let decided = store::appeal(conn, &appeal_id)?.ok_or(CallError::NotFound("appeal"))?;
+                let decided =
+                    store::appeal(conn, &appeal_id)?.ok_or(CallError::NotFound("appeal"))?;
                 let title: String = campaigns::table
                     .find(&a.campaign_id)
                     .select(campaigns::title)
@@ -1256,7 +1316,11 @@ pub async fn decide_appeal(
                 audit(
                     conn,
                     &principal,
-                    if upheld { "appeal.uphold" } else { "appeal.dismiss" },
+                    if upheld {
+                        "appeal.uphold"
+                    } else {
+                        "appeal.dismiss"
+                    },
                     "appeal",
                     &appeal_id,
                     Some(reason.clone()),

@@ -119,7 +119,10 @@ fn check_cost_plan(
 ) -> Option<String> {
     use crate::domain::call::{CostCategory, CostLine, MAX_COST_LINES, cost_plan_adds_up};
     if lines.is_empty() || lines.len() > MAX_COST_LINES {
-        errors.push(Invalid::new("cost_plan", format!("1–{MAX_COST_LINES} lines")));
+        errors.push(Invalid::new(
+            "cost_plan",
+            format!("1–{MAX_COST_LINES} lines"),
+        ));
         return None;
     }
     let mut plan = Vec::with_capacity(lines.len());
@@ -142,7 +145,10 @@ fn check_cost_plan(
         let amount = match parse_amount(&l.amount, currency) {
             Ok(a) if a > 0 => a,
             Ok(_) => {
-                errors.push(Invalid::new(format!("cost_plan[{i}].amount"), "must be positive"));
+                errors.push(Invalid::new(
+                    format!("cost_plan[{i}].amount"),
+                    "must be positive",
+                ));
                 0
             }
             Err(e) => {
@@ -164,7 +170,10 @@ fn check_cost_plan(
     if !cost_plan_adds_up(&plan, goal) {
         errors.push(Invalid::new(
             "cost_plan",
-            format!("the lines must add up to the goal, {}", money(goal, currency)),
+            format!(
+                "the lines must add up to the goal, {}",
+                money(goal, currency)
+            ),
         ));
         return None;
     }

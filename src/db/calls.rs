@@ -124,12 +124,17 @@ pub fn save_call(conn: &mut DbConnection, row: &CallRow) -> QueryResult<()> {
         ))
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(calls::table).values(row).execute(conn)?;
+        diesel::insert_into(calls::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
 
-pub fn application(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Option<ApplicationRow>> {
+pub fn application(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+) -> QueryResult<Option<ApplicationRow>> {
     applications::table
         .find(campaign_id)
         .select(ApplicationRow::as_select())
@@ -151,7 +156,10 @@ pub fn applications_in(
         .load(conn)
 }
 
-pub fn applications_of_fund(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Vec<ApplicationRow>> {
+pub fn applications_of_fund(
+    conn: &mut DbConnection,
+    fund_id: &str,
+) -> QueryResult<Vec<ApplicationRow>> {
     applications::table
         .filter(applications::fund_id.eq(fund_id))
         .limit(100_000)
@@ -360,7 +368,10 @@ pub fn appeal(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AppealRow
         .optional()
 }
 
-pub fn appeals_of_campaign(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<Vec<AppealRow>> {
+pub fn appeals_of_campaign(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+) -> QueryResult<Vec<AppealRow>> {
     appeals::table
         .filter(appeals::campaign_id.eq(campaign_id))
         .order(appeals::created_at)

@@ -255,8 +255,10 @@ pub fn score_of(sheets: &[BTreeMap<String, Decimal>]) -> Decimal {
 /// `room`; from the first that does not fit, the rest at or above it are eligible but not
 /// funded (a ranking is followed in order, never skipped).
 pub fn rank(candidates: &[Candidate], pass_mark: Decimal, room: i64) -> Vec<Ranked> {
-    let mut scored: Vec<(&Candidate, Decimal)> =
-        candidates.iter().map(|c| (c, score_of(&c.sheets))).collect();
+    let mut scored: Vec<(&Candidate, Decimal)> = candidates
+        .iter()
+        .map(|c| (c, score_of(&c.sheets)))
+        .collect();
     scored.sort_by(|(a, sa), (b, sb)| {
         sb.cmp(sa)
             .then(a.submitted_at.cmp(&b.submitted_at))
@@ -328,7 +330,12 @@ mod tests {
             .collect()
     }
 
-    fn open(id: &str, minute: u32, sheets: Vec<BTreeMap<String, Decimal>>, top_up: i64) -> Candidate {
+    fn open(
+        id: &str,
+        minute: u32,
+        sheets: Vec<BTreeMap<String, Decimal>>,
+        top_up: i64,
+    ) -> Candidate {
         Candidate {
             id: id.into(),
             submitted_at: t(minute),
@@ -341,11 +348,43 @@ mod tests {
     #[test]
     fn a_ranking_computed_by_hand() {
         // Pass mark 60; budget 50 000.00 €; top-ups 20 000.00 € each.
-        let a = open("a", 3, vec![sheet(&[("q", 40), ("i", 30)]), sheet(&[("q", 35), ("i", 30)])], 2_000_000);
-        let b = open("b", 1, vec![sheet(&[("q", 30), ("i", 35)]), sheet(&[("q", 36), ("i", 34)])], 2_000_000);
+        let a = open(
+            "a",
+            3,
+            vec![
+                sheet(&[("q", 40), ("i", 30)]),
+                sheet(&[("q", 35), ("i", 30)]),
+            ],
+            2_000_000,
+        );
+        let b = open(
+            "b",
+            1,
+            vec![
+                sheet(&[("q", 30), ("i", 35)]),
+                sheet(&[("q", 36), ("i", 34)]),
+            ],
+            2_000_000,
+        );
         // Ties with b (67.50) and was submitted later.
-        let c = open("c", 2, vec![sheet(&[("q", 33), ("i", 34)]), sheet(&[("q", 34), ("i", 34)])], 2_000_000);
-        let d = open("d", 0, vec![sheet(&[("q", 30), ("i", 29)]), sheet(&[("q", 30), ("i", 30)])], 2_000_000);
+        let c = open(
+            "c",
+            2,
+            vec![
+                sheet(&[("q", 33), ("i", 34)]),
+                sheet(&[("q", 34), ("i", 34)]),
+            ],
+            2_000_000,
+        );
+        let d = open(
+            "d",
+            0,
+            vec![
+                sheet(&[("q", 30), ("i", 29)]),
+                sheet(&[("q", 30), ("i", 30)]),
+            ],
+            2_000_000,
+        );
         let r = rank(&[a, b, c, d], Decimal::from(60), 5_000_000);
         let got: Vec<_> = r
             .iter()
@@ -374,12 +413,22 @@ mod tests {
     fn scores_are_rounded_half_up_to_two_decimals() {
         // (10 + 10 + 11) / 3 = 10.333… → 10.33; (1 + 2) / 2 … 0.005 cases:
         assert_eq!(
-            fixed2(score_of(&[sheet(&[("q", 10)]), sheet(&[("q", 10)]), sheet(&[("q", 11)])])),
+            fixed2(score_of(&[
+                sheet(&[("q", 10)]),
+                sheet(&[("q", 10)]),
+                sheet(&[("q", 11)])
+            ])),
             "10.33"
         );
         let halves = [
-            [("q", Decimal::new(1001, 2))].into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            [("q", Decimal::new(1000, 2))].into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            [("q", Decimal::new(1001, 2))]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            [("q", Decimal::new(1000, 2))]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
         ];
         // (10.01 + 10.00) / 2 = 10.005 → 10.01 (half-up, not to even)
         assert_eq!(fixed2(score_of(&halves)), "10.01");
@@ -392,7 +441,9 @@ mod tests {
             ..open("held", 0, vec![sheet(&[("q", 1)])], 3)
         };
         let gone = Candidate {
-            standing: Standing::Out { outcome: Outcome::Admitted },
+            standing: Standing::Out {
+                outcome: Outcome::Admitted,
+            },
             ..open("gone", 0, vec![sheet(&[("q", 9)])], 3)
         };
         let next = open("next", 1, vec![sheet(&[("q", 8)])], 3);
@@ -407,12 +458,23 @@ mod tests {
 
     #[test]
     fn a_call_that_is_not_one_says_why() {
-        let w = Window { opens_at: t(10), closes_at: t(5) };
+        let w = Window {
+            opens_at: t(10),
+            closes_at: t(5),
+        };
         let call = Call {
             windows: vec![w],
             criteria: vec![
-                Criterion { code: "q".into(), label: "Quality".into(), max_points: 0 },
-                Criterion { code: "q".into(), label: " ".into(), max_points: 10 },
+                Criterion {
+                    code: "q".into(),
+                    label: "Quality".into(),
+                    max_points: 0,
+                },
+                Criterion {
+                    code: "q".into(),
+                    label: " ".into(),
+                    max_points: 10,
+                },
             ],
             pass_mark: Decimal::from(50),
             evaluators_per_application: 0,
@@ -469,7 +531,9 @@ mod tests {
                     top_up,
                     standing: match standing {
                         0 => Standing::Held { consumes: top_up },
-                        1 => Standing::Out { outcome: Outcome::EligibleNotFunded },
+                        1 => Standing::Out {
+                            outcome: Outcome::EligibleNotFunded,
+                        },
                         _ => Standing::Open,
                     },
                 })

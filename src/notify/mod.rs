@@ -576,7 +576,8 @@ pub fn appeal_filed(
     appeal: &crate::db::calls::AppealRow,
     title: &str,
 ) -> QueryResult<()> {
-    let data = json!({"appeal_id": appeal.id, "campaign_id": appeal.campaign_id, "campaign_title": title});
+    let data =
+        json!({"appeal_id": appeal.id, "campaign_id": appeal.campaign_id, "campaign_title": title});
     for to in admin_addresses(conn)? {
         email(conn, &to, "it", Template::AppealFiled, data.clone())?;
     }

@@ -295,6 +295,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send(self.with_token(self.client.put(self.url(path)).json(&body), token))
+            .await
+    }
+
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Response {
         self.send(self.with_token(self.client.patch(self.url(path)).json(&body), token))
             .await

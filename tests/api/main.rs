@@ -9,6 +9,7 @@ mod auth;
 mod bad_text;
 mod bank_pages;
 mod bank_transfers;
+mod calls;
 mod campaigns;
 mod edges_data;
 mod edges_money;

@@ -3,8 +3,8 @@
 
 use crate::app::AppState;
 use crate::app::calls::{
-    self as uc, Assignment, CallDetails, CallError, CallInput, EvaluatorStatus, Ranking, ScoreInput,
-    Sheet,
+    self as uc, Assignment, CallDetails, CallError, CallInput, EvaluatorStatus, Ranking,
+    ScoreInput, Sheet,
 };
 use crate::db::calls::AppealRow;
 use crate::domain::call::{AppealStatus, Criterion, Outcome, Window};
@@ -85,7 +85,11 @@ impl utoipa::PartialSchema for PassMark {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
         OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0)),
+            )
             .item(
                 ObjectBuilder::new()
                     .schema_type(Type::String)
@@ -222,7 +226,10 @@ pub async fn put_call(
     )
 )]
 #[get("/funds/{id}/call")]
-pub async fn get_call(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_call(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let d = uc::get_call(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(call_view(d)))
 }
@@ -286,8 +293,13 @@ pub async fn set_evaluators(
     id: web::Path<String>,
     body: ApiJson<SetEvaluators>,
 ) -> ApiResult<HttpResponse> {
-    let list = uc::set_evaluators(&state, principal, id.into_inner(), body.into_inner().user_ids)
-        .await?;
+    let list = uc::set_evaluators(
+        &state,
+        principal,
+        id.into_inner(),
+        body.into_inner().user_ids,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(EvaluatorList {
         data: list.into_iter().map(evaluator_view).collect(),
     }))
@@ -590,7 +602,14 @@ fn ranking_response(req: &HttpRequest, r: Ranking) -> ApiResult<HttpResponse> {
             .first()
             .map(|l| l.criteria.keys().cloned().collect())
             .unwrap_or_default();
-        let mut header = vec!["rank", "campaign_id", "title", "association_id", "score", "outcome"];
+        let mut header = vec![
+            "rank",
+            "campaign_id",
+            "title",
+            "association_id",
+            "score",
+            "outcome",
+        ];
         header.extend(codes.iter().map(String::as_str));
         let mut out = CsvOut::new(&header);
         for l in &r.lines {
@@ -602,7 +621,11 @@ fn ranking_response(req: &HttpRequest, r: Ranking) -> ApiResult<HttpResponse> {
                 l.score.clone(),
                 l.outcome.as_str().to_string(),
             ];
-            row.extend(codes.iter().map(|c| l.criteria.get(c).cloned().unwrap_or_default()));
+            row.extend(
+                codes
+                    .iter()
+                    .map(|c| l.criteria.get(c).cloned().unwrap_or_default()),
+            );
             out.row(row);
         }
         return Ok(HttpResponse::Ok()
