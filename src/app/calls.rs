@@ -1376,3 +1376,136 @@ pub async fn application_of(
         .run(move |conn| Ok(store::application(conn, &campaign_id)?))
         .await
 }
+
+/// One application as its association follows it.
+#[derive(Debug, Clone)]
+pub struct OwnApplication {
+    pub campaign_id: String,
+    pub title: String,
+    pub fund_id: String,
+    pub window: i32,
+    pub outcome: Option<Outcome>,
+    pub published_at: Option<NaiveDateTime>,
+    /// The latest appeal's status.
+    pub appeal: Option<AppealStatus>,
+}
+
+/// An association's applications, newest first (at most 200).
+pub async fn applications_of_association(
+    state: &AppState,
+    association_id: String,
+) -> CallResult<Vec<OwnApplication>> {
+    use crate::db::schema::{appeals, applications};
+    state
+        .db
+        .run(move |conn| {
+            let rows: Vec<(ApplicationRow, String)> = applications::table
+                .inner_join(campaigns::table.on(campaigns::id.eq(applications::campaign_id)))
+                .filter(campaigns::association_id.eq(&association_id))
+                .order(applications::submitted_at.desc())
+                .limit(200)
+                .select((ApplicationRow::as_select(), campaigns::title))
+                .load(conn)?;
+            let ids: Vec<String> = rows.iter().map(|(a, _)| a.campaign_id.clone()).collect();
+            let appeal_rows: Vec<AppealRow> = appeals::table
+                .filter(appeals::campaign_id.eq_any(&ids))
+                .order(appeals::created_at)
+                .select(AppealRow::as_select())
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|(a, title)| OwnApplication {
+                    appeal: appeal_rows
+                        .iter()
+                        .filter(|x| x.campaign_id == a.campaign_id)
+                        .next_back()
+                        .map(|x| x.status),
+                    outcome: a.outcome.as_deref().and_then(Outcome::parse),
+                    campaign_id: a.campaign_id,
+                    title,
+                    fund_id: a.fund_id,
+                    window: a.window_number,
+                    published_at: a.published_at,
+                })
+                .collect())
+        })
+        .await
+}
+
+/// One application of a fund's call, as the admin assigns its commission.
+#[derive(Debug, Clone)]
+pub struct CallApplication {
+    pub campaign_id: String,
+    pub title: String,
+    pub window: i32,
+    pub frozen: bool,
+    pub outcome: Option<Outcome>,
+    pub evaluators: Vec<EvaluatorStatus>,
+}
+
+/// A fund's applications with their commissions, the reviewers who may be assigned, and the
+/// pending appeals (admin).
+pub async fn overview(
+    state: &AppState,
+    principal: Principal,
+    fund_id: String,
+) -> CallResult<(Vec<CallApplication>, Vec<(String, String)>, Vec<AppealRow>)> {
+    admin_only(&principal)?;
+    use crate::db::schema::appeals;
+    state
+        .db
+        .run(move |conn| {
+            let mut apps = store::applications_of_fund(conn, &fund_id)?;
+            apps.sort_by(|a, b| {
+                (a.window_number, a.submitted_at).cmp(&(b.window_number, b.submitted_at))
+            });
+            apps.truncate(500);
+            let mut out = Vec::with_capacity(apps.len());
+            for a in apps {
+                let title: String = campaigns::table
+                    .find(&a.campaign_id)
+                    .select(campaigns::title)
+                    .first(conn)?;
+                out.push(CallApplication {
+                    evaluators: statuses(conn, &a.campaign_id, None)?,
+                    title,
+                    window: a.window_number,
+                    frozen: a.frozen,
+                    outcome: a.outcome.as_deref().and_then(Outcome::parse),
+                    campaign_id: a.campaign_id,
+                });
+            }
+            let reviewers: Vec<(String, String)> = users::table
+                .filter(users::role.eq(Role::Reviewer.as_str()))
+                .filter(users::disabled_at.is_null())
+                .order(users::username)
+                .limit(200)
+                .select((users::id, users::username))
+                .load(conn)?;
+            let pending: Vec<AppealRow> = appeals::table
+                .filter(appeals::fund_id.eq(&fund_id))
+                .filter(appeals::status.eq(AppealStatus::Pending.as_str()))
+                .order(appeals::created_at)
+                .limit(200)
+                .select(AppealRow::as_select())
+                .load(conn)?;
+            Ok((out, reviewers, pending))
+        })
+        .await
+}
+
+/// The funds that run a call, by name (for the console's choice).
+pub async fn funds_with_calls(state: &AppState) -> CallResult<Vec<(String, String)>> {
+    use crate::db::schema::{calls, funds};
+    state
+        .db
+        .run(move |conn| {
+            Ok(calls::table
+                .inner_join(funds::table.on(funds::id.eq(calls::fund_id)))
+                .order(funds::name)
+                .limit(200)
+                .select((funds::id, funds::name))
+                .load(conn)?)
+        })
+        .await
+}

@@ -4,6 +4,7 @@
 //! change nothing.
 
 use crate::helpers::*;
+use crate::pages::Browser;
 use serde_json::{Value, json};
 
 const CRITERIA: [&str; 2] = ["quality", "impact"];
@@ -534,6 +535,148 @@ async fn one_publication_wins_and_later_scores_are_refused() {
             .await
             .assert_problem(409, "scores_frozen");
         assert_eq!(app.count("rankings").await, 1);
+    })
+    .await;
+}
+
+/// The console as each role uses it without JavaScript: an evaluator sees only their own
+/// assignment, declares and scores with its forms; the admin publishes; the public page shows
+/// the call and the published ranking; the association appeals from its list.
+#[actix_web::test]
+async fn the_call_in_the_console_and_on_its_public_page() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let admin = app.admin().await;
+        let mut body = call_body();
+        body["evaluators_per_application"] = json!(1);
+        assert_eq!(
+            app.put(&format!("/v1/funds/{}/call", c.fund), Some(&admin), body)
+                .await
+                .status,
+            200
+        );
+        let a = apply(&app, &c, &c.member_a, "Orti condivisi").await;
+        let other = apply(&app, &c, &c.member_b, "Biblioteca di strada").await;
+        let (r1, _) = reviewer(&app, "valutatore-uno").await;
+        let (r2, _) = reviewer(&app, "valutatore-due").await;
+        assert_eq!(assign(&app, &a, &[&r1]).await.status, 200);
+        assert_eq!(assign(&app, &other, &[&r2]).await.status, 200);
+
+        let ev = Browser::new(&app);
+        ev.sign_in("valutatore-uno", "valutatore-uno-password-123")
+            .await;
+        let page = ev.get("/console/calls?lang=en").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Orti condivisi"));
+        assert!(
+            !page.body.contains("Biblioteca di strada"),
+            "another evaluator's assignment"
+        );
+        let csrf = ev.csrf("/console/calls").await;
+        let declared = ev
+            .post(
+                &format!("/console/calls/{a}/declaration"),
+                &[("csrf_token", &csrf), ("conflict", "no")],
+            )
+            .await;
+        assert_eq!(declared.status, 303, "{}", declared.body);
+        let refused = ev
+            .post(
+                &format!("/console/calls/{a}/scores"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("points_quality", "70"),
+                    ("points_impact", "20"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "over the maximum: {}", refused.body);
+        let scored = ev
+            .post(
+                &format!("/console/calls/{a}/scores"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("points_quality", "40,5"),
+                    ("points_impact", "30"),
+                    ("comment_impact", "Buona rete"),
+                ],
+            )
+            .await;
+        assert_eq!(scored.status, 303, "{}", scored.body);
+        // The other evaluator's form on an application not theirs is refused.
+        let not_mine = ev
+            .post(
+                &format!("/console/calls/{other}/declaration"),
+                &[("csrf_token", &csrf), ("conflict", "no")],
+            )
+            .await;
+        assert_eq!(not_mine.status, 403);
+
+        let t2 = app
+            .login("valutatore-due", "valutatore-due-password-123")
+            .await;
+        assert_eq!(declare(&app, &t2, &other, false).await.status, 200);
+        assert_eq!(score(&app, &t2, &other, [10, 10]).await.status, 200);
+
+        let ad = Browser::new(&app);
+        ad.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+        let overview = ad
+            .get(&format!("/console/calls?fund_id={}&lang=en", c.fund))
+            .await;
+        assert_eq!(overview.status, 200, "{}", overview.body);
+        assert!(
+            overview
+                .body
+                .contains("valutatore-uno — no conflict of interest, scored")
+        );
+        let csrf = ad.csrf("/console/calls").await;
+        let published = ad
+            .post(
+                &format!("/console/calls/funds/{}/publish", c.fund),
+                &[("csrf_token", &csrf), ("window", "1")],
+            )
+            .await;
+        assert_eq!(published.status, 303, "{}", published.body);
+
+        let public = Browser::new(&app)
+            .get(&format!("/calls/{}?lang=en", c.fund))
+            .await;
+        assert_eq!(public.status, 200);
+        assert!(public.body.contains("Qualità del progetto"));
+        assert!(public.body.contains("70.50"), "{}", public.body);
+        assert!(public.body.contains("Below the pass mark"));
+        assert!(public.body.contains("valutatore-uno"));
+        assert!(
+            !public.body.contains("Buona rete"),
+            "comments are not published"
+        );
+
+        let asso = Browser::new(&app);
+        asso.sign_in("member-123456", "member-password-1").await;
+        let own = asso.get("/console/calls?lang=en").await;
+        assert!(
+            own.body.contains("Orti condivisi") && own.body.contains("Admitted"),
+            "{}",
+            own.body
+        );
+        let b = Browser::new(&app);
+        b.sign_in("member-007431", "member-password-1").await;
+        let csrf = b.csrf("/console/calls").await;
+        let appealed = b
+            .post(
+                &format!("/console/calls/{other}/appeal"),
+                &[("csrf_token", &csrf), ("text", "Rivedete l'impatto")],
+            )
+            .await;
+        assert_eq!(appealed.status, 303, "{}", appealed.body);
+        let wrong = b
+            .post(
+                &format!("/console/calls/{a}/appeal"),
+                &[("csrf_token", &csrf), ("text", "Non nostra")],
+            )
+            .await;
+        assert_eq!(wrong.status, 403);
+        assert_eq!(app.count("appeals").await, 1);
     })
     .await;
 }

@@ -9,6 +9,7 @@
 
 mod admin;
 mod association;
+mod calls;
 mod common;
 mod console;
 mod console_admin;
@@ -418,10 +419,30 @@ pub fn scope(
         .route("/areas", web::get().to(public::areas_page))
         .route("/areas/map.svg", web::get().to(public::map_svg))
         .route("/transparency", web::get().to(public::transparency))
+        .route("/calls/{id}", web::get().to(calls::public))
         .route("/login", web::get().to(session::login_form))
         .route("/login", web::post().to(session::login))
         .route("/logout", web::post().to(session::logout))
         .route("/console", web::get().to(console::console))
+        .route("/console/calls", web::get().to(calls::console))
+        .route(
+            "/console/calls/funds/{id}/{action}",
+            web::post().to(calls::ranking_action),
+        )
+        .route(
+            "/console/calls/{id}/declaration",
+            web::post().to(calls::declare),
+        )
+        .route("/console/calls/{id}/scores", web::post().to(calls::score))
+        .route(
+            "/console/calls/{id}/evaluators",
+            web::post().to(calls::evaluators),
+        )
+        .route("/console/calls/{id}/appeal", web::post().to(calls::appeal))
+        .route(
+            "/console/appeals/{id}/decide",
+            web::post().to(calls::decide),
+        )
         .route(
             "/console/campaigns",
             web::post().to(association::create_campaign),
