@@ -1417,8 +1417,7 @@ pub async fn applications_of_association(
                 .map(|(a, title)| OwnApplication {
                     appeal: appeal_rows
                         .iter()
-                        .filter(|x| x.campaign_id == a.campaign_id)
-                        .next_back()
+                        .rfind(|x| x.campaign_id == a.campaign_id)
                         .map(|x| x.status),
                     outcome: a.outcome.as_deref().and_then(Outcome::parse),
                     campaign_id: a.campaign_id,
