@@ -1024,6 +1024,7 @@ async fn act_on_ranking(
                 let fund = load_fund(conn, &fund_id)?;
                 let (ranked, entries, evaluator_ids) = compute(conn, &fund, &call, window)?;
                 let t = now();
+                store::freeze_window(conn, &fund_id, window)?;
                 let mut admitted_now = 0;
                 for r in &ranked {
                     let Some(e) = entries.iter().find(|e| e.campaign.id == r.id) else {

@@ -197,6 +197,19 @@ pub fn record_outcome(
     Ok(())
 }
 
+/// Publication freezes every application of the window it ranks (also those it leaves out:
+/// withdrawn or cancelled ones), so nothing stays open to a later "publish again".
+pub fn freeze_window(conn: &mut DbConnection, fund_id: &str, window: i32) -> QueryResult<()> {
+    diesel::update(
+        applications::table
+            .filter(applications::fund_id.eq(fund_id))
+            .filter(applications::window_number.eq(window)),
+    )
+    .set(applications::frozen.eq(true))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// An upheld appeal: the application's evaluators may score it again.
 pub fn unfreeze(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<()> {
     diesel::update(applications::table.find(campaign_id))

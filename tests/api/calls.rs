@@ -363,6 +363,25 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         assert_eq!(app.campaign_view(&d).await["status"], "approved");
         app.assert_reconciled().await;
 
+        // An admitted applicant may appeal its rank too: upheld, republished once, admission kept.
+        let own = app
+            .post(&format!("/v1/campaigns/{a}/appeal"), Some(&c.member_a), json!({"text": "Il rango"}))
+            .await;
+        assert_eq!(own.status, 201, "{}", own.body);
+        let decided = app
+            .post(
+                &format!("/v1/appeals/{}/decide", own.body["id"].as_str().unwrap()),
+                Some(&admin),
+                json!({"outcome": "upheld", "reason": "Riesame"}),
+            )
+            .await;
+        assert_eq!(decided.status, 200, "{}", decided.body);
+        let v4 = publish(1).await;
+        assert_eq!(v4.status, 200, "{}", v4.body);
+        assert_eq!(line(&v4.body, &a)["outcome"], "admitted");
+        publish(1).await.assert_problem(409, "already_published");
+        score(&app, &t1, &a, [1, 1]).await.assert_problem(409, "scores_frozen");
+
         // Every step is in the audit trail.
         for wanted in ["call.set", "application.declare", "application.score", "ranking.publish", "ranking.advance", "appeal.uphold", "campaign.admit"] {
             let trail = app.get(&format!("/v1/audit?action={wanted}"), Some(&admin)).await;
