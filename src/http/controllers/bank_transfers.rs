@@ -296,7 +296,7 @@ pub async fn assign(
     body: ApiJson<AssignEntry>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    if body.pledge_id.is_empty() || body.pledge_id.len() > 64 {
+    if body.pledge_id.is_empty() || body.pledge_id.chars().count() > 64 {
         return Err(ApiError::validation("pledge_id", "a pledge id (plg_…)"));
     }
     let entry = uc::assign(&state, &principal, id.into_inner(), body.pledge_id)
