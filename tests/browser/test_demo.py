@@ -299,3 +299,49 @@ def test_the_admin_console_is_accessible_and_registers_an_association(page):
     form.get_by_role("button", name="Register the association").click()
     expect(page.get_by_role("status")).to_contain_text("Association registered")
     expect(page.locator("main")).to_contain_text("Circolo Vanchiglia APS (00774480016)")
+
+
+def admin_token():
+    body = json.dumps({"grant_type": "password", "username": "admin",
+                       "password": LOGINS["admin"]}).encode()
+    req = urllib.request.Request(f"{BASE}/v1/auth/token", data=body,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())["access_token"]
+
+
+def test_a_call_for_proposals_is_accessible_to_the_public_the_admin_and_an_evaluator(page, browser):
+    # Last in the file: a call changes how the fund takes new campaigns.
+    token = admin_token()
+    fund = api("/v1/funds?limit=1")["data"][0]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    call = {
+        "windows": [{"opens_at": (now - datetime.timedelta(hours=1)).isoformat(),
+                     "closes_at": (now + datetime.timedelta(days=1)).isoformat()}],
+        "criteria": [{"code": "quality", "label": "Project quality", "max_points": 60},
+                     {"code": "impact", "label": "Social impact", "max_points": 40}],
+        "pass_mark": "60",
+    }
+    req = urllib.request.Request(f"{BASE}/v1/funds/{fund['id']}/call", method="PUT",
+                                 data=json.dumps(call).encode(),
+                                 headers={"content-type": "application/json",
+                                          "authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200
+    page.goto(f"{BASE}/calls/{fund['id']}?lang=en")
+    expect(page.locator("main")).to_contain_text("Project quality")
+    no_serious_violations(page)
+    shot(page, "call-public")
+    page.goto(f"{BASE}/calls/{fund['id']}?lang=it")
+    no_serious_violations(page)
+    sign_in(page, "admin")
+    page.goto(f"{BASE}/console/calls?fund_id={fund['id']}&lang=en")
+    expect(page.locator("main")).to_contain_text("Applications")
+    no_serious_violations(page)
+    shot(page, "console-calls-admin")
+    reviewer = browser.new_context(bypass_csp=True, locale="en-GB").new_page()
+    sign_in(reviewer, "reviewer")
+    reviewer.goto(f"{BASE}/console/calls?lang=en")
+    expect(reviewer.locator("main")).to_contain_text("No application is assigned to you.")
+    no_serious_violations(reviewer)
+    shot(reviewer, "console-calls-evaluator")

@@ -67,7 +67,7 @@ pub struct PutCall {
     pub criteria: Vec<CriterionBody>,
     /// The lowest score admitted, from 0 to the sum of `max_points` (two decimals at most).
     #[schema(example = "60")]
-    pub pass_mark: PassMark,
+    pub pass_mark: DecimalInput,
     /// How many evaluators without a conflict score each application (1–10, default 2).
     #[schema(minimum = 1, maximum = 10)]
     pub evaluators_per_application: Option<u32>,
@@ -76,12 +76,12 @@ pub struct PutCall {
 /// A number, or a decimal string.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub enum PassMark {
+pub enum DecimalInput {
     Number(serde_json::Number),
     Text(String),
 }
 
-impl utoipa::PartialSchema for PassMark {
+impl utoipa::PartialSchema for DecimalInput {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
         OneOfBuilder::new()
@@ -95,18 +95,20 @@ impl utoipa::PartialSchema for PassMark {
                     .schema_type(Type::String)
                     .pattern(Some("^[0-9]+(\\.[0-9]{1,2})?$")),
             )
-            .description(Some("A number, or a decimal string (two decimals at most)"))
+            .description(Some(
+                "A number from 0, or a decimal string (two decimals at most)",
+            ))
             .into()
     }
 }
 
-impl utoipa::ToSchema for PassMark {}
+impl utoipa::ToSchema for DecimalInput {}
 
-impl PassMark {
+impl DecimalInput {
     fn text(self) -> String {
         match self {
-            PassMark::Number(n) => n.to_string(),
-            PassMark::Text(s) => s,
+            DecimalInput::Number(n) => n.to_string(),
+            DecimalInput::Text(s) => s,
         }
     }
 }
@@ -370,9 +372,8 @@ pub struct ScoreBody {
     /// A criterion's code.
     #[schema(min_length = 1, max_length = 32)]
     pub criterion: String,
-    /// 0 to the criterion's `max_points`, at most two decimals.
-    #[schema(value_type = f64, minimum = 0, example = 18)]
-    pub points: serde_json::Number,
+    /// 0 to the criterion's `max_points`, at most two decimals (a number or a decimal string).
+    pub points: DecimalInput,
     #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
@@ -452,7 +453,7 @@ pub async fn put_scores(
         .into_iter()
         .map(|s| ScoreInput {
             criterion: s.criterion,
-            points: s.points.to_string(),
+            points: s.points.text(),
             comment: s.comment,
         })
         .collect();
