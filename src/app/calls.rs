@@ -142,15 +142,22 @@ pub async fn set_call(
                     return Err(CallError::Invalid(errors));
                 }
                 let old = store::lock_call(conn, &fund_id)?;
-                if let Some(old) = &old
-                    && !store::applications_of_fund(conn, &fund_id)?.is_empty()
-                    && !call_of(old)?.keeps_what_applicants_relied_on(&call)
-                {
-                    return conflict(
-                        "call_in_use",
-                        "applications were submitted under this call: its windows, criteria and \
-                         pass mark stay (windows may be added after the last)",
-                    );
+                if let Some(old) = &old {
+                    let submitted: Vec<(u32, NaiveDateTime)> =
+                        store::applications_of_fund(conn, &fund_id)?
+                            .iter()
+                            .map(|a| (a.window_number as u32, a.submitted_at))
+                            .collect();
+                    if !submitted.is_empty()
+                        && !call_of(old)?.keeps_what_applicants_relied_on(&call, &submitted)
+                    {
+                        return conflict(
+                            "call_in_use",
+                            "applications were submitted under this call: its criteria and pass \
+                             mark stay, and every application must stay inside the window it \
+                             came in (windows may be extended, closed early or added)",
+                        );
+                    }
                 }
                 let t = now();
                 let row = CallRow {

@@ -58,13 +58,20 @@ impl Call {
         self.criteria.iter().find(|c| c.code == code)
     }
 
-    /// What may change once applications exist: windows may be added after the last one; the
-    /// windows, criteria and pass mark already published may not change.
-    pub fn keeps_what_applicants_relied_on(&self, next: &Call) -> bool {
-        next.windows.len() >= self.windows.len()
-            && next.windows[..self.windows.len()] == self.windows[..]
-            && next.criteria == self.criteria
+    /// What may change once applications exist: the criteria and the pass mark they were
+    /// submitted under stay; windows may move (extended, closed early, added), as long as every
+    /// application still falls inside the window it was submitted in (`submitted`: each
+    /// application's window number and submission time).
+    pub fn keeps_what_applicants_relied_on(
+        &self,
+        next: &Call,
+        submitted: &[(u32, NaiveDateTime)],
+    ) -> bool {
+        next.criteria == self.criteria
             && next.pass_mark == self.pass_mark
+            && submitted
+                .iter()
+                .all(|(window, at)| next.window_at(*at) == Some(*window))
     }
 }
 
@@ -490,6 +497,42 @@ mod tests {
         ] {
             assert!(fields.contains(&f.to_string()), "{f} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn windows_may_move_while_every_application_stays_in_its_own() {
+        let w = |a, b| Window {
+            opens_at: t(a),
+            closes_at: t(b),
+        };
+        let criteria = vec![Criterion {
+            code: "q".into(),
+            label: "Q".into(),
+            max_points: 10,
+        }];
+        let call = |windows| Call {
+            windows,
+            criteria: criteria.clone(),
+            pass_mark: Decimal::from(5),
+            evaluators_per_application: 2,
+        };
+        let before = call(vec![w(0, 30)]);
+        let submitted = [(1, t(10))];
+        // Closed early and a second window opened: fine.
+        assert!(
+            before.keeps_what_applicants_relied_on(&call(vec![w(0, 20), w(20, 40)]), &submitted)
+        );
+        // Closed before an application came in, or renumbered: refused.
+        assert!(
+            !before.keeps_what_applicants_relied_on(&call(vec![w(0, 5), w(5, 40)]), &submitted)
+        );
+        assert!(
+            !before.keeps_what_applicants_relied_on(&call(vec![w(0, 1), w(2, 40)]), &submitted)
+        );
+        // The pass mark stays.
+        let mut higher = call(vec![w(0, 30)]);
+        higher.pass_mark = Decimal::from(6);
+        assert!(!before.keeps_what_applicants_relied_on(&higher, &submitted));
     }
 
     #[test]

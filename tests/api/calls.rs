@@ -437,6 +437,25 @@ async fn bad_calls_and_bad_scores_change_nothing() {
         app.put(&path, Some(&admin), changed)
             .await
             .assert_problem(409, "call_in_use");
+        // Closing window 1 before A came in is refused; closing it early (in an hour) with
+        // window 2 opening then is not: A stays in window 1, the next application goes to 2.
+        let mut moved = call_body();
+        moved["windows"][0]["closes_at"] = json!(rfc3339(chrono::Duration::hours(-23)));
+        app.put(&path, Some(&admin), moved.clone())
+            .await
+            .assert_problem(409, "call_in_use");
+        let switch = rfc3339(chrono::Duration::hours(1));
+        moved["windows"][0]["closes_at"] = json!(switch);
+        moved["windows"][1] = json!({"opens_at": switch, "closes_at": rfc3339(chrono::Duration::days(3))});
+        assert_eq!(app.put(&path, Some(&admin), moved).await.status, 200);
+        app.advance_clock(chrono::Duration::hours(2));
+        let next = apply(&app, &c, &c.member_b, "B").await;
+        let w2 = app
+            .get(&format!("/v1/funds/{}/ranking?window=2", c.fund), Some(&admin))
+            .await;
+        w2.assert_problem(409, "scores_missing");
+        let detail = w2.body["detail"].as_str().unwrap();
+        assert!(detail.contains(&next) && !detail.contains(&a), "{detail}");
         let (r1, t1) = reviewer(&app, "valutatore-uno").await;
         assert_eq!(assign(&app, &a, &[&r1]).await.status, 200);
         assert_eq!(declare(&app, &t1, &a, false).await.status, 200);

@@ -170,8 +170,9 @@ fn call_view(d: CallDetails) -> CallView {
 ///
 /// With a call, `submit` is accepted only inside an open window, a submitted campaign is an
 /// application with a cost plan adding up to its goal, and the published ranking approves and
-/// rejects. Once applications exist, the windows, criteria and pass mark stay (409
-/// `call_in_use`); windows may be added after the last.
+/// rejects. Once applications exist, the criteria and pass mark stay, and windows may be
+/// extended, closed early or added only while every application stays inside the window it came
+/// in (409 `call_in_use`).
 #[utoipa::path(
     tag = "calls",
     params(("id" = String, Path, description = "Fund id")),
