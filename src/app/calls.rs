@@ -1374,17 +1374,6 @@ pub async fn appeals(
         .await
 }
 
-/// What an association sees of its application: the window, the published outcome, when.
-pub async fn application_of(
-    state: &AppState,
-    campaign_id: String,
-) -> CallResult<Option<ApplicationRow>> {
-    state
-        .db
-        .run(move |conn| Ok(store::application(conn, &campaign_id)?))
-        .await
-}
-
 /// One application as its association follows it.
 #[derive(Debug, Clone)]
 pub struct OwnApplication {

@@ -137,7 +137,11 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         let c = city(&app, json!({"budget": "50000.00"})).await;
         let admin = app.admin().await;
         let res = app
-            .put(&format!("/v1/funds/{}/call", c.fund), Some(&admin), call_body())
+            .put(
+                &format!("/v1/funds/{}/call", c.fund),
+                Some(&admin),
+                call_body(),
+            )
             .await;
         assert_eq!(res.status, 200, "{}", res.body);
         assert_eq!(res.body["windows"][1]["number"], 2);
@@ -160,9 +164,17 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         let b = apply(&app, &c, &c.member_a, "B").await;
         let cc = apply(&app, &c, &c.member_b, "C").await;
         let d = apply(&app, &c, &c.member_b, "D").await;
-        let names = [("A", a.as_str()), ("B", b.as_str()), ("C", cc.as_str()), ("D", d.as_str())];
+        let names = [
+            ("A", a.as_str()),
+            ("B", b.as_str()),
+            ("C", cc.as_str()),
+            ("D", d.as_str()),
+        ];
         // The cost plan is public with the campaign.
-        assert_eq!(app.campaign_view(&a).await["cost_plan"][0]["amount"], "30000.00");
+        assert_eq!(
+            app.campaign_view(&a).await["cost_plan"][0]["amount"],
+            "30000.00"
+        );
         // A reviewer cannot approve an application one by one: the ranking decides.
         let (r1, t1) = reviewer(&app, "valutatore-uno").await;
         let (r2, t2) = reviewer(&app, "valutatore-due").await;
@@ -184,16 +196,35 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         bad.assert_problem(422, "validation_failed");
         assert_eq!(bad.error_fields(), vec!["user_ids[1]"]);
 
+        // Only the admin names evaluators; associations read no scores; nothing written.
+        app.post(
+            &format!("/v1/campaigns/{a}/evaluators"),
+            Some(&t1),
+            json!({"user_ids": [&r1]}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+        app.get(&format!("/v1/campaigns/{a}/scores"), Some(&c.member_a))
+            .await
+            .assert_problem(403, "forbidden");
         // Scoring before declaring, unassigned, over the maximum, a criterion twice.
-        score(&app, &t1, &a, [40, 30]).await.assert_problem(409, "declaration_missing");
-        score(&app, &t3, &a, [40, 30]).await.assert_problem(403, "forbidden");
+        score(&app, &t1, &a, [40, 30])
+            .await
+            .assert_problem(409, "declaration_missing");
+        score(&app, &t3, &a, [40, 30])
+            .await
+            .assert_problem(403, "forbidden");
         for id in [&a, &b, &cc] {
             for t in [&t1, &t2] {
                 assert_eq!(declare(&app, t, id, false).await.status, 200);
             }
         }
-        declare(&app, &t1, &a, true).await.assert_problem(409, "already_declared");
-        score(&app, &t1, &a, [51, 30]).await.assert_problem(422, "validation_failed");
+        declare(&app, &t1, &a, true)
+            .await
+            .assert_problem(409, "already_declared");
+        score(&app, &t1, &a, [51, 30])
+            .await
+            .assert_problem(422, "validation_failed");
         let twice = app
             .put(
                 &format!("/v1/campaigns/{a}/scores"),
@@ -206,18 +237,25 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
             )
             .await;
         twice.assert_problem(422, "validation_failed");
-        assert_eq!(app.get(&format!("/v1/campaigns/{a}/scores"), Some(&t1)).await.ok()["data"], json!([]));
+        assert_eq!(
+            app.get(&format!("/v1/campaigns/{a}/scores"), Some(&t1))
+                .await
+                .ok()["data"],
+            json!([])
+        );
 
         // D: the first evaluator declares a conflict, cannot score, and is replaced.
         assert_eq!(declare(&app, &t1, &d, true).await.ok()["conflict"], true);
-        score(&app, &t1, &d, [50, 50]).await.assert_problem(403, "forbidden");
+        score(&app, &t1, &d, [50, 50])
+            .await
+            .assert_problem(403, "forbidden");
         assert_eq!(declare(&app, &t2, &d, false).await.status, 200);
         assert_eq!(assign(&app, &d, &[&r2, &r3]).await.status, 200);
         assert_eq!(declare(&app, &t3, &d, false).await.status, 200);
 
         for (id, s1, s2) in [
-            (&a, [40, 30], [35, 30]), // 70, 65 → 67.50
-            (&b, [30, 35], [36, 34]), // 65, 70 → 67.50
+            (&a, [40, 30], [35, 30]),  // 70, 65 → 67.50
+            (&b, [30, 35], [36, 34]),  // 65, 70 → 67.50
             (&cc, [33, 34], [34, 34]), // 67, 68 → 67.50
         ] {
             assert_eq!(score(&app, &t1, id, s1).await.status, 200);
@@ -246,7 +284,9 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         assert_eq!(score(&app, &t3, &d, [30, 30]).await.status, 200); // 60 → 59.50
 
         // A reviewer reads only their own sheet before publication.
-        let mine = app.get(&format!("/v1/campaigns/{a}/scores"), Some(&t2)).await;
+        let mine = app
+            .get(&format!("/v1/campaigns/{a}/scores"), Some(&t2))
+            .await;
         assert_eq!(mine.ok()["data"].as_array().unwrap().len(), 1);
         assert_eq!(mine.body["data"][0]["user_id"], r2.as_str());
 
@@ -281,7 +321,9 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         assert_eq!(c_view.body["rejection_reason"], "eligible_not_funded");
 
         // Published: public, as CSV too; scores frozen; no second publication.
-        let public = app.get(&format!("/v1/funds/{}/ranking", c.fund), None).await;
+        let public = app
+            .get(&format!("/v1/funds/{}/ranking", c.fund), None)
+            .await;
         assert_eq!(public.ok()["data"][0]["campaign_id"], a.as_str());
         let csv = app
             .send(
@@ -291,32 +333,70 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
             )
             .await;
         let text = csv.body.as_str().unwrap().to_string();
-        assert!(text.starts_with("rank,campaign_id,title,association_id,score,outcome"), "{text}");
+        assert!(
+            text.starts_with("rank,campaign_id,title,association_id,score,outcome"),
+            "{text}"
+        );
         assert!(text.contains(",59.50,below_pass_mark,"), "{text}");
-        score(&app, &t1, &a, [50, 50]).await.assert_problem(409, "scores_frozen");
+        score(&app, &t1, &a, [50, 50])
+            .await
+            .assert_problem(409, "scores_frozen");
         publish(1).await.assert_problem(409, "already_published");
 
         // An appeal: not by another association; upheld; D scored again; a new version.
         let appeal_path = format!("/v1/campaigns/{d}/appeal");
-        app.post(&appeal_path, Some(&c.member_a), json!({"text": "Non è nostro"}))
-            .await
-            .assert_problem(403, "forbidden");
+        app.post(
+            &appeal_path,
+            Some(&c.member_a),
+            json!({"text": "Non è nostro"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
         let appeal = app
-            .post(&appeal_path, Some(&c.member_b), json!({"text": "Il punteggio sull'impatto ignora il partenariato."}))
+            .post(
+                &appeal_path,
+                Some(&c.member_b),
+                json!({"text": "Il punteggio sull'impatto ignora il partenariato."}),
+            )
             .await;
         assert_eq!(appeal.status, 201, "{}", appeal.body);
         let appeal_id = appeal.body["id"].as_str().unwrap().to_string();
         app.post(&appeal_path, Some(&c.member_b), json!({"text": "again"}))
             .await
             .assert_problem(409, "appeal_pending");
-        let decided = app
-            .post(
-                &format!("/v1/appeals/{appeal_id}/decide"),
-                Some(&admin),
-                json!({"outcome": "upheld", "reason": "Il partenariato non era stato considerato."}),
-            )
-            .await;
+        // Only the admin decides, and only once; nothing changes on a refusal.
+        let decide_path = format!("/v1/appeals/{appeal_id}/decide");
+        let ruling =
+            json!({"outcome": "upheld", "reason": "Il partenariato non era stato considerato."});
+        app.post(&decide_path, Some(&t1), ruling.clone())
+            .await
+            .assert_problem(403, "forbidden");
+        app.post(&decide_path, Some(&c.member_b), ruling.clone())
+            .await
+            .assert_problem(403, "forbidden");
+        app.post(
+            &decide_path,
+            Some(&admin),
+            json!({"outcome": "maybe", "reason": "x"}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        score(&app, &t3, &d, [40, 40])
+            .await
+            .assert_problem(409, "scores_frozen");
+        let decided = app.post(&decide_path, Some(&admin), ruling.clone()).await;
         assert_eq!(decided.ok()["status"], "upheld");
+        app.post(&decide_path, Some(&admin), ruling)
+            .await
+            .assert_problem(409, "appeal_decided");
+        let listed = app
+            .get("/v1/appeals?status=upheld", Some(&c.member_a))
+            .await;
+        assert_eq!(
+            listed.ok()["data"],
+            json!([]),
+            "another association's appeal is not listed"
+        );
         assert_eq!(score(&app, &t3, &d, [40, 40]).await.status, 200); // 80 → 69.50
         let v2 = publish(1).await;
         assert_eq!(v2.status, 200, "{}", v2.body);
@@ -332,7 +412,10 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
             ]
         );
         let old = app
-            .get(&format!("/v1/funds/{}/ranking?window=1&version=1", c.fund), None)
+            .get(
+                &format!("/v1/funds/{}/ranking?window=1&version=1", c.fund),
+                None,
+            )
             .await;
         assert_eq!(line(old.ok(), &d)["outcome"], "below_pass_mark");
 
@@ -365,7 +448,11 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
 
         // An admitted applicant may appeal its rank too: upheld, republished once, admission kept.
         let own = app
-            .post(&format!("/v1/campaigns/{a}/appeal"), Some(&c.member_a), json!({"text": "Il rango"}))
+            .post(
+                &format!("/v1/campaigns/{a}/appeal"),
+                Some(&c.member_a),
+                json!({"text": "Il rango"}),
+            )
             .await;
         assert_eq!(own.status, 201, "{}", own.body);
         let decided = app
@@ -380,18 +467,37 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
         assert_eq!(v4.status, 200, "{}", v4.body);
         assert_eq!(line(&v4.body, &a)["outcome"], "admitted");
         publish(1).await.assert_problem(409, "already_published");
-        score(&app, &t1, &a, [1, 1]).await.assert_problem(409, "scores_frozen");
+        score(&app, &t1, &a, [1, 1])
+            .await
+            .assert_problem(409, "scores_frozen");
 
         // Every step is in the audit trail.
-        for wanted in ["call.set", "application.declare", "application.score", "ranking.publish", "ranking.advance", "appeal.uphold", "campaign.admit"] {
-            let trail = app.get(&format!("/v1/audit?action={wanted}"), Some(&admin)).await;
-            assert!(!trail.ok()["data"].as_array().unwrap().is_empty(), "{wanted} audited");
+        for wanted in [
+            "call.set",
+            "application.declare",
+            "application.score",
+            "ranking.publish",
+            "ranking.advance",
+            "appeal.uphold",
+            "campaign.admit",
+        ] {
+            let trail = app
+                .get(&format!("/v1/audit?action={wanted}"), Some(&admin))
+                .await;
+            assert!(
+                !trail.ok()["data"].as_array().unwrap().is_empty(),
+                "{wanted} audited"
+            );
         }
 
         // Outside every window, no submission; after 30 days, no appeal.
         app.advance_clock(chrono::Duration::days(2));
         let late = app
-            .campaign(&c.member_a, &c.fund, json!({"title": "Late", "cost_plan": cost_plan()}))
+            .campaign(
+                &c.member_a,
+                &c.fund,
+                json!({"title": "Late", "cost_plan": cost_plan()}),
+            )
             .await["id"]
             .as_str()
             .unwrap()
@@ -400,9 +506,13 @@ async fn a_call_ranked_by_hand_published_appealed_and_scrolled() {
             .await
             .assert_problem(409, "outside_window");
         app.advance_clock(chrono::Duration::days(30));
-        app.post(&format!("/v1/campaigns/{cc}/appeal"), Some(&c.member_b), json!({"text": "Tardi"}))
-            .await
-            .assert_problem(409, "appeal_too_late");
+        app.post(
+            &format!("/v1/campaigns/{cc}/appeal"),
+            Some(&c.member_b),
+            json!({"text": "Tardi"}),
+        )
+        .await
+        .assert_problem(409, "appeal_too_late");
     })
     .await;
 }
