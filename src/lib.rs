@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod locale;
 pub mod notify;
 pub mod providers;
 pub mod telemetry;

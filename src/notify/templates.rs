@@ -93,6 +93,26 @@ macro_rules! mail_templates {
                             other => other.to_string(),
                         }
                     }
+
+                    fn lang(&self) -> crate::locale::Lang {
+                        if self.en { crate::locale::Lang::En } else { crate::locale::Lang::It }
+                    }
+
+                    /// The amount `key` in the message's currency, as the reader writes money.
+                    #[allow(dead_code)]
+                    fn money(&self, key: &str) -> String {
+                        let currency = match self.s("currency") {
+                            c if c.is_empty() => "EUR".to_string(),
+                            c => c,
+                        };
+                        crate::locale::api_amount(self.lang(), &self.s(key), &currency)
+                    }
+
+                    /// The ISO day `key` as the reader writes dates.
+                    #[allow(dead_code)]
+                    fn day(&self, key: &str) -> String {
+                        crate::locale::api_date(self.lang(), &self.s(key))
+                    }
                 }
             )*
         }
@@ -219,15 +239,19 @@ mod tests {
 
     #[test]
     fn receipts_speak_the_donors_language_and_carry_the_figures() {
-        let d = json!({"donor_name": "Anna", "amount": "25.00", "currency": "EUR", "campaign_title": "Orti", "association_name": "Aurora APS", "association_tax_code": "12345678903", "receipt_number": "CF-2026-ABC", "date": "2026-11-22"});
+        let d = json!({"donor_name": "Anna", "amount": "12500.00", "currency": "EUR", "campaign_title": "Orti", "association_name": "Aurora APS", "association_tax_code": "12345678903", "receipt_number": "CF-2026-ABC", "date": "2026-11-22"});
         let (subject, body) = render(Template::DonorReceipt, "it", &d);
         assert!(subject.contains("Ricevuta") && subject.contains("CF-2026-ABC"));
         assert!(
-            body.contains("25.00 EUR") && body.contains("Orti") && body.contains("12345678903")
+            body.contains("12.500,00\u{a0}€")
+                && body.contains("Data: 22 novembre 2026")
+                && body.contains("Orti")
+                && body.contains("12345678903")
         );
         let (subject, body) = render(Template::DonorReceipt, "en", &d);
         assert!(subject.starts_with("Your donation receipt"));
         assert!(body.contains("Receipt number: CF-2026-ABC"));
+        assert!(body.contains("Amount: €12,500.00") && body.contains("Date: 22 November 2026"));
         for t in [
             "donor_receipt",
             "refund_notice",

@@ -91,7 +91,7 @@ async fn the_association_imports_a_statement_in_the_console_and_sees_its_credits
             page.body
         );
         assert!(page.body.contains(&rf));
-        assert!(page.body.contains("250.00 EUR"));
+        assert!(page.body.contains("€250.00"), "{}", page.body);
         assert!(page.body.contains("Mario Rossi"));
         assert!(page.body.contains("<td>matched</td>"));
         assert_eq!(pledge_status(&app, p["id"].as_str().unwrap()).await, "confirmed");
@@ -104,8 +104,8 @@ async fn the_association_imports_a_statement_in_the_console_and_sees_its_credits
         );
         // Filtered by status.
         let unmatched = a.get("/console/bank-transfers?status=unmatched").await;
-        assert!(unmatched.body.contains("80.00 EUR"));
-        assert!(!unmatched.body.contains("250.00 EUR"));
+        assert!(unmatched.body.contains("€80.00"));
+        assert!(!unmatched.body.contains("€250.00"));
         assert_eq!(a.get("/console/bank-transfers?status=lost").await.status, 422);
 
         // Another association's member sees its own (empty) books, never these credits, and
@@ -114,7 +114,7 @@ async fn the_association_imports_a_statement_in_the_console_and_sees_its_credits
         b.sign_in("member-007431", "member-password-1").await;
         let page = b.get("/console/bank-transfers?lang=en").await;
         assert_eq!(page.status, 200);
-        assert!(!page.body.contains(&rf) && !page.body.contains("80.00 EUR"));
+        assert!(!page.body.contains(&rf) && !page.body.contains("€80.00"));
         let page = b
             .get(&format!("/console/bank-entries?association_id={}", c.asso_a))
             .await;
@@ -296,7 +296,7 @@ async fn the_checkout_with_a_bank_transfer_shows_the_iban_and_the_grouped_refere
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains(IBAN));
         assert!(page.body.contains("Barriera Solidale"));
-        assert!(page.body.contains("45.00 EUR"));
+        assert!(page.body.contains("45,00\u{a0}€"), "{}", page.body);
         assert!(page.body.contains("causale"));
         let printed = page
             .body
@@ -308,9 +308,11 @@ async fn the_checkout_with_a_bank_transfer_shows_the_iban_and_the_grouped_refere
         let rf = RfReference::parse(&printed.replace(' ', "")).expect("a valid reference");
         assert_eq!(printed, rf.grouped());
         assert!(printed.contains(' '), "{printed}");
-        let expires = (chrono::Utc::now() + chrono::Duration::days(10))
-            .format("%d/%m/%Y")
-            .to_string();
+        // "16 dicembre 2026": the page speaks Italian.
+        let expires = cofund::locale::date(
+            cofund::locale::Lang::It,
+            (chrono::Utc::now() + chrono::Duration::days(10)).date_naive(),
+        );
         assert!(page.body.contains(&expires), "{}", page.body);
         // Waiting for the money, not paid; a double submit is the same pledge.
         assert_eq!(app.campaign_view(&cmp).await["raised"], "0.00");

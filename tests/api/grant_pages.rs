@@ -156,9 +156,9 @@ async fn finance_lists_filters_and_approves_a_report_from_the_console() {
         assert!(list.body.contains(&link));
         assert!(list.body.contains("Orti del quartiere"));
         assert!(list.body.contains("<td>report submitted</td>"));
-        assert!(list.body.contains("<td class=\"num\">20000.00 EUR</td>"));
+        assert!(list.body.contains("<td class=\"num\">€20,000.00</td>"));
         assert!(
-            list.body.contains("<td class=\"num\">8000.00 EUR</td>"),
+            list.body.contains("<td class=\"num\">€8,000.00</td>"),
             "the advance is payable"
         );
         let other = f.get("/console/grants?status=closed").await;
@@ -174,7 +174,7 @@ async fn finance_lists_filters_and_approves_a_report_from_the_console() {
         let page = f.get(&url).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert_eq!(money_forms(&page.body), ["/approve-report\""]);
-        assert!(page.body.contains("30000.00 EUR") && page.body.contains("40000.00 EUR"));
+        assert!(page.body.contains("€30,000.00") && page.body.contains("€40,000.00"));
         assert!(page.body.contains("<td>advance</td>"));
 
         // A forged token, or a reviewer: refused, and nothing changes.
@@ -213,7 +213,7 @@ async fn finance_lists_filters_and_approves_a_report_from_the_console() {
             page.body
                 .contains("<span class=\"status\">report approved</span>")
         );
-        assert!(page.body.contains("15000.00 EUR"));
+        assert!(page.body.contains("€15,000.00"));
         assert!(money_forms(&page.body).is_empty(), "nothing left to decide");
         let g = api_grant(&app, &w.grant).await;
         assert_eq!(g["status"], "approved");
@@ -265,7 +265,7 @@ async fn a_review_a_repayment_and_a_revocation_through_the_forms_each_role_its_o
         assert!(console.body.contains("<td>under review</td>"));
         let own = a.get(&url).await;
         assert_eq!(own.status, 200, "{}", own.body);
-        assert!(own.body.contains("20000.00 EUR"));
+        assert!(own.body.contains("€20,000.00"));
         assert!(money_forms(&own.body).is_empty());
         let csrf = a.csrf(&url).await;
         let res = a
@@ -351,7 +351,7 @@ async fn a_review_a_repayment_and_a_revocation_through_the_forms_each_role_its_o
         assert!(page.body.contains("Review decided."));
         assert!(page.body.contains("half the crowd left"));
         assert_eq!(money_forms(&page.body), ["/recoveries\""]);
-        assert!(page.body.contains("Still to be paid back: 10000.00"));
+        assert!(page.body.contains("Still to be paid back: €10,000.00"));
         let g = api_grant(&app, &w.grant).await;
         assert_eq!(g["award"], "10000.00");
         assert_eq!(g["award_status"], "reduced");
@@ -396,10 +396,10 @@ async fn a_review_a_repayment_and_a_revocation_through_the_forms_each_role_its_o
         .await
         .ok();
         let page = f.get(&url).await;
-        assert!(page.body.contains("5000.00 EUR") && page.body.contains("Still to be paid back: 5000.00"));
+        assert!(page.body.contains("€5,000.00") && page.body.contains("Still to be paid back: €5,000.00"));
         // The association's own page shows what it owes, still without a form.
         let own = a.get(&url).await;
-        assert!(own.body.contains("5000.00 EUR"));
+        assert!(own.body.contains("€5,000.00"));
         assert!(money_forms(&own.body).is_empty());
 
         // Only an admin revokes.
@@ -443,11 +443,11 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
         assert!(page.body.contains("The project is under way"));
         assert!(
             page.body
-                .contains("Accepted spending: 0.00 of 40000.00 EUR")
+                .contains("Accepted spending: €0.00 of €40,000.00")
         );
         assert!(
             page.body
-                .contains("Paid by the city so far: 0.00 of 20000.00 EUR.")
+                .contains("Paid by the city so far: €0.00 of €20,000.00.")
         );
 
         let doc = accepted_spending(&app, &w, "30000.00").await;
@@ -455,11 +455,11 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
         let page = b.get(&format!("/campaigns/{}", w.campaign)).await;
         assert!(
             page.body
-                .contains("Accepted spending: 30000.00 of 40000.00 EUR")
+                .contains("Accepted spending: €30,000.00 of €40,000.00")
         );
         assert!(
             page.body
-                .contains("Paid by the city so far: 20000.00 of 20000.00 EUR.")
+                .contains("Paid by the city so far: €20,000.00 of €20,000.00.")
         );
         // A bar like the others: 30,000 of 40,000 is 225 of 300 pixels.
         assert!(
@@ -476,7 +476,7 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
             assert!(!page.body.contains(secret), "{secret} is not public");
         }
         let it = b.get(&format!("/campaigns/{}?lang=it", w.campaign)).await;
-        assert!(it.body.contains("Spese ammesse: 30000.00 su 40000.00 EUR"));
+        assert!(it.body.contains("Spese ammesse: 30.000,00\u{a0}€ su 40.000,00\u{a0}€"));
         assert!(it.body.contains("Il contributo del Comune"));
 
         // Revoked: said in plain words, with no award left to measure payments against.
@@ -643,7 +643,7 @@ async fn the_association_reports_through_the_console_a_reviewer_accepts_and_fina
         let page = a.get(&res.location.unwrap()).await;
         assert!(page.body.contains("Expense line added."));
         assert!(page.body.contains("Falegnameria Rossi"));
-        assert!(page.body.contains("<td class=\"num\">30000.00 EUR</td>"));
+        assert!(page.body.contains("<td class=\"num\">€30,000.00</td>"));
         assert!(page.body.contains("<td>to be checked</td>"));
         assert!(page.body.contains("<td>bank transfer</td>"));
 
@@ -754,8 +754,13 @@ async fn the_association_reports_through_the_console_a_reviewer_accepts_and_fina
             ("Returned to the funders", "released"),
         ] {
             let row = format!(
-                "<th scope=\"row\">{label}</th><td class=\"num\">{} EUR</td>",
-                g[field].as_str().unwrap()
+                "<th scope=\"row\">{label}</th><td class=\"num\">{}</td>",
+                // The API's figure, as an English page writes money.
+                cofund::locale::api_amount(
+                    cofund::locale::Lang::En,
+                    g[field].as_str().unwrap(),
+                    "EUR"
+                )
             );
             assert!(page.body.contains(&row), "{row}");
         }

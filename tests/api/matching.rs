@@ -494,7 +494,26 @@ async fn the_badge_shows_progress_for_public_campaigns_only() {
                 .contains("max-age")
         );
         let svg = res.body.as_str().unwrap();
-        assert!(svg.contains("20000.00 EUR raised + 20000.00 EUR city match of 40000.00 EUR"));
+        // No language asked: the cities' own, with Italian money.
+        assert!(
+            svg.contains("20.000,00\u{a0}€ raccolti + 20.000,00\u{a0}€ dal Comune su 40.000,00\u{a0}€"),
+            "{svg}"
+        );
+        assert_eq!(res.headers["vary"], "Accept-Language");
+        let en = app
+            .send(
+                app.client
+                    .get(app.url(&format!("/v1/campaigns/{cmp}/badge.svg")))
+                    .header("Accept-Language", "en-GB,en;q=0.8"),
+            )
+            .await;
+        let en_svg = en.body.as_str().unwrap();
+        assert!(en_svg.contains(">€20,000.00 raised + €20,000.00 city match of €40,000.00</text>"));
+        assert!(en_svg.contains(">live</text>"), "{en_svg}");
+        let asked = app
+            .get(&format!("/v1/campaigns/{cmp}/badge.svg?lang=en"), None)
+            .await;
+        assert_eq!(asked.body.as_str().unwrap(), en_svg, "?lang=en speaks English too");
         assert!(svg.contains("Orti &amp; giardini &lt;Aurora&gt;"));
         assert!(!svg.contains("example.org"));
         let etag = res.headers["etag"].to_str().unwrap().to_string();
@@ -524,20 +543,20 @@ async fn the_badge_shows_a_new_gift_at_once_though_it_is_cached() {
         let (_, partner) = app.partner("P").await;
         let cmp = app.live_campaign(&c, json!({})).await; // threshold 20,000
         let path = format!("/v1/campaigns/{cmp}/badge.svg");
-        // What the badge says it raised, e.g. "5000.00 EUR".
+        // What the badge says it raised, e.g. "€5,000.00".
         let badge_raised = || async {
-            let svg = app.get(&path, None).await.body;
+            let svg = app.get(&format!("{path}?lang=en"), None).await.body;
             let text = svg.as_str().unwrap().to_string();
             let (_, after) = text.split_once("y=\"56\"").unwrap();
             let (_, line) = after.split_once('>').unwrap();
             line.split(" raised").next().unwrap().to_string()
         };
         give(&app, &partner, &cmp, 5_000, "a").await;
-        assert_eq!(badge_raised().await, "5000.00 EUR");
+        assert_eq!(badge_raised().await, "€5,000.00");
         // Served from the public read cache this time.
-        assert_eq!(badge_raised().await, "5000.00 EUR");
+        assert_eq!(badge_raised().await, "€5,000.00");
         give(&app, &partner, &cmp, 2_500, "b").await;
-        assert_eq!(badge_raised().await, "7500.00 EUR");
+        assert_eq!(badge_raised().await, "€7,500.00");
         // The campaign's own page, cached beside it, agrees.
         let view = app.get(&format!("/v1/campaigns/{cmp}"), None).await.body;
         assert_eq!(view["raised"], "7500.00", "{view}");

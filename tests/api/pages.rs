@@ -402,7 +402,7 @@ async fn a_reviewer_approves_from_the_queue_and_a_donor_gives_through_the_refere
         assert_eq!(view["raised"], "120.00");
         assert_eq!(view["donors"], 1);
         let page = d.get(&format!("/campaigns/{cmp}?thanks=1")).await;
-        assert!(page.body.contains("120.00"));
+        assert!(page.body.contains("120,00\u{a0}€"), "{}", page.body);
         // Bad input is a page that says what to fix, and nothing is paid.
         let bad = d
             .post(

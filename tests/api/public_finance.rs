@@ -645,7 +645,7 @@ async fn a_receipt_states_what_the_law_asks_and_the_donor_tax_code_is_erased_wit
             "RUNTS 123456",
             "Mario Rossi",
             &cf,
-            "50.00 EUR",
+            "50,00\u{a0}€",
             "art. 83 del D.Lgs. 117/2017",
         ] {
             assert!(html.contains(needle), "{needle} missing from the receipt page");

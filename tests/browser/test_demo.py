@@ -238,13 +238,20 @@ def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page
     no_serious_violations(page)
     page.get_by_role("link", name="Doposcuola in Barriera").first.click()
     expect(page.locator("main")).to_contain_text("Parts per funder")
-    expect(page.locator("main")).to_contain_text("20000.00 EUR")
+    expect(page.locator("main")).to_contain_text("€20,000.00")
     no_serious_violations(page)
     shot(page, "console-grant")
     # The public page says where the grant stands, with the spending accepted as a bar.
     page.goto(f"{BASE}/campaigns/{c['id']}?lang=en")
     expect(page.locator("main")).to_contain_text("Accepted spending")
     no_serious_violations(page)
+    # In Italian, money and dates read as an Italian reader writes them.
+    page.goto(f"{BASE}/campaigns/{c['id']}?lang=it")
+    expect(page.locator("main")).to_contain_text(re.compile(r"40\.000,00\s€"))
+    page.goto(f"{BASE}/transparency?lang=it")
+    expect(page.locator("main")).to_contain_text(re.compile(r"20\.000,00\s€"))
+    months = "gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre"
+    expect(page.locator("main")).to_contain_text(re.compile(rf"\d{{1,2}} ({months}) \d{{4}}"))
     # The grant is in the public register.
     page.goto(f"{BASE}/transparency?lang=en")
     expect(page.locator("main")).to_contain_text("Associazione Barriera Solidale")

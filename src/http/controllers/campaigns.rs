@@ -632,11 +632,21 @@ pub async fn match_history(
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BadgeParams {
+    /// `it` or `en`; default from `Accept-Language`, else Italian. Amounts are written as the
+    /// language writes money (`20.000,00 €`, `€20,000.00`).
+    #[param(pattern = "^(it|en)$")]
+    pub lang: Option<String>,
+}
+
 /// An SVG progress bar (raised, city match, goal) to embed in a web page. Public campaigns
 /// only; no personal data; cacheable for a minute.
 #[utoipa::path(
     tag = "campaigns",
-    params(("id" = String, Path, description = "Campaign id")),
+    params(("id" = String, Path, description = "Campaign id"), BadgeParams),
     responses(
         (status = 200, content_type = "image/svg+xml", body = String),
         (status = 404, body = crate::http::error::Problem),
@@ -647,6 +657,7 @@ pub async fn badge(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     id: web::Path<String>,
+    params: web::Query<BadgeParams>,
 ) -> ApiResult<HttpResponse> {
     // Badges are embedded in partners' pages: served from the public read cache, like the
     // campaign itself.
@@ -655,14 +666,32 @@ pub async fn badge(
     if !row.status.is_public() {
         return Err(ApiError::NotFound("campaign"));
     }
+    let lang = crate::http::pages::i18n::negotiate(
+        params.into_inner().lang.as_deref(),
+        req.headers()
+            .get("Accept-Language")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let t = crate::http::pages::i18n::Tr::new(lang);
+    let shown = crate::domain::badge::shown_match(row.match_status.as_str(), row.match_amount);
+    let money = |m: i64| t.money(m, &row.currency);
+    let figures = [
+        ("title", row.title.as_str()),
+        ("raised", &money(row.raised)),
+        ("match", &money(shown)),
+        ("goal", &money(row.goal)),
+    ];
+    let label = t.get(&format!("badge-status-{}", row.status.as_str()));
+    let line = t.args("badge-line", &figures);
+    let aria = t.args("badge-aria", &figures);
     let svg = crate::domain::badge::render(&crate::domain::badge::BadgeInput {
         title: &row.title,
-        status: row.status.as_str(),
-        currency: row.currency,
+        label: &label,
+        line: &line,
+        aria: &aria,
         goal: row.goal,
         raised: row.raised,
-        match_amount: row.match_amount,
-        match_status: row.match_status.as_str(),
+        shown_match: shown,
     });
     use sha2::Digest;
     let etag = format!(
@@ -682,6 +711,7 @@ pub async fn badge(
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header(("Cache-Control", "public, max-age=60"))
+        .insert_header(("Vary", "Accept-Language"))
         .insert_header(("ETag", etag))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header((

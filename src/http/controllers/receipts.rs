@@ -9,6 +9,7 @@ use crate::http::csv_out::CsvOut;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Principal;
 use crate::http::views::{money, ts};
+use crate::locale::{self, Lang};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -200,7 +201,6 @@ struct ReceiptPage<'a> {
     donor_tax_code: String,
     amount: String,
     refunded: String,
-    currency: String,
     date: String,
     method: String,
     causale: String,
@@ -273,14 +273,13 @@ pub async fn receipt(
         runts_id: dash(v.association.runts_id),
         donor_name: dash(v.donor.name),
         donor_tax_code: dash(v.donor.tax_code),
-        amount: v.amount,
+        amount: locale::money(Lang::from_code(lang), facts.receipt.amount, facts.receipt.currency),
         refunded: if facts.refunded > 0 {
-            v.refunded
+            locale::money(Lang::from_code(lang), facts.refunded, facts.receipt.currency)
         } else {
             String::new()
         },
-        currency: v.currency,
-        date: v.date.format("%d/%m/%Y").to_string(),
+        date: locale::date(Lang::from_code(lang), v.date.date_naive()),
         method: v.method,
         causale: v.causale,
     };

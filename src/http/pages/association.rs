@@ -291,7 +291,6 @@ struct TransferPage {
     beneficiary: String,
     iban: String,
     amount: String,
-    currency: String,
     reference: String,
     expires: String,
 }
@@ -324,10 +323,9 @@ async fn transfer_page(
         title: c.title,
         beneficiary,
         iban,
-        amount: p.amount,
-        currency: p.currency,
+        amount: ctx.t.amount(&p.amount, &p.currency),
         reference,
-        expires: expires.format("%d/%m/%Y").to_string(),
+        expires: ctx.t.date(expires.date_naive()),
         ctx,
     })
 }

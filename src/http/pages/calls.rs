@@ -52,8 +52,8 @@ struct PublicPage {
     rankings: Vec<PublishedWindow>,
 }
 
-fn day(t: chrono::NaiveDateTime) -> String {
-    t.format("%d/%m/%Y %H:%M UTC").to_string()
+fn day(ctx: &Ctx, at: chrono::NaiveDateTime) -> String {
+    ctx.t.moment(at)
 }
 
 fn outcome_label(ctx: &Ctx, o: crate::domain::call::Outcome) -> String {
@@ -81,7 +81,7 @@ pub async fn public(
                     &[
                         ("window", &r.window.to_string()),
                         ("version", &r.version.unwrap_or(0).to_string()),
-                        ("date", &r.published_at.map(day).unwrap_or_default()),
+                        ("date", &r.published_at.map(|at| day(&ctx, at)).unwrap_or_default()),
                     ],
                 ),
                 evaluators: r.evaluators.join(", "),
@@ -112,8 +112,8 @@ pub async fn public(
             .enumerate()
             .map(|(i, w)| WindowLine {
                 number: i as u32 + 1,
-                opens: day(w.opens_at),
-                closes: day(w.closes_at),
+                opens: day(&ctx, w.opens_at),
+                closes: day(&ctx, w.closes_at),
             })
             .collect(),
         criteria: d

@@ -70,10 +70,9 @@ pub(super) fn card(t: &Tr, c: &CampaignView, area: &str) -> Result<Card, ApiErro
     let figures = t.args(
         "card-figures",
         &[
-            ("raised", c.raised.as_str()),
-            ("goal", c.goal.as_str()),
-            ("currency", c.currency.as_str()),
-            ("donors", &c.donors.to_string()),
+            ("raised", &t.amount(&c.raised, &c.currency)),
+            ("goal", &t.amount(&c.goal, &c.currency)),
+            ("donors", &t.number(c.donors.into())),
         ],
     );
     Ok(Card {
@@ -84,10 +83,9 @@ pub(super) fn card(t: &Tr, c: &CampaignView, area: &str) -> Result<Card, ApiErro
         bar_label: t.args(
             "bar-label",
             &[
-                ("raised", c.raised.as_str()),
-                ("match", c.match_.amount.as_str()),
-                ("goal", c.goal.as_str()),
-                ("currency", c.currency.as_str()),
+                ("raised", &t.amount(&c.raised, &c.currency)),
+                ("match", &t.amount(&c.match_.amount, &c.currency)),
+                ("goal", &t.amount(&c.goal, &c.currency)),
             ],
         ),
         figures,
@@ -214,7 +212,7 @@ pub fn own_line(t: &Tr, c: CampaignView) -> OwnCampaign {
     OwnCampaign {
         can_submit: matches!(c.status, CampaignStatus::Draft | CampaignStatus::Rejected),
         status_label: status_label(t, c.status),
-        raised: format!("{} {}", c.raised, c.currency),
+        raised: t.amount(&c.raised, &c.currency),
         match_label: match_label(t, &c.match_.status),
         rejection: c.rejection_reason,
         id: c.id,

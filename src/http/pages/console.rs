@@ -94,8 +94,10 @@ async fn review_queue(
         .data
         .into_iter()
         .map(|c| {
+            // A submitted campaign has raised nothing yet: the queue shows what it asks for.
+            let goal = t.with("queue-goal", "goal", &t.amount(&c.goal, &c.currency));
             let mut line = own_line(t, c);
-            line.raised = t.with("queue-goal", "goal", &line.raised);
+            line.raised = goal;
             line
         })
         .collect())

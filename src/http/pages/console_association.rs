@@ -75,7 +75,7 @@ impl AssociationSection {
                 let r = &f.receipt;
                 DonationLine {
                     number: crate::domain::receipt::number(r.year, r.number),
-                    date: r.issued_at.format("%d/%m/%Y").to_string(),
+                    date: t.date(r.issued_at.date()),
                     contact: contact(&r.pledge_id).unwrap_or_default(),
                     donor: if anonymous.contains(&r.pledge_id.as_str()) {
                         t.get("donor-anonymous")
@@ -85,11 +85,7 @@ impl AssociationSection {
                             .unwrap_or_else(|| t.get("donor-erased"))
                     },
                     campaign: f.campaign_title.clone(),
-                    amount: format!(
-                        "{} {}",
-                        crate::http::views::money(r.amount, &r.currency),
-                        r.currency
-                    ),
+                    amount: t.money(r.amount, &r.currency),
                     voided: r.voided_at.is_some(),
                     pledge_id: r.pledge_id.clone(),
                 }

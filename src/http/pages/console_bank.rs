@@ -55,8 +55,8 @@ async fn read_entries(
         .into_iter()
         .map(entry_view)
         .map(|e| EntryLine {
-            date: e.booking_date.format("%d/%m/%Y").to_string(),
-            amount: format!("{} {}", e.amount, e.currency),
+            date: ctx.t.date(e.booking_date),
+            amount: ctx.t.amount(&e.amount, &e.currency),
             reference: e.reference.unwrap_or_default(),
             debtor: [e.debtor_name, e.debtor_account]
                 .into_iter()

@@ -12,7 +12,6 @@ use crate::domain::settlement::SettlementStatus;
 use crate::http::controllers::settlements::{self, CommitmentParams};
 use crate::http::error::ApiError;
 use crate::http::extract::Principal;
-use crate::http::views::money;
 
 pub struct FunderFigures {
     pub fund_id: String,
@@ -81,7 +80,7 @@ impl FinanceSection {
                 name: f.name.clone(),
                 chart: funders_chart(t, f),
                 history: history_chart(t, f, &f.history),
-                rows: funder_rows(f),
+                rows: funder_rows(t, f),
             })
             .collect();
         let report = books.report;
@@ -97,7 +96,7 @@ impl FinanceSection {
         Ok(FinanceSection {
             fund_figures,
             reconciliation,
-            settlements: books.batches.into_iter().map(settlement_line).collect(),
+            settlements: books.batches.into_iter().map(|b| settlement_line(t, b)).collect(),
         })
     }
 }
@@ -134,7 +133,7 @@ async fn fund_commitments(
                 .collect::<Vec<_>>()
                 .join(", "),
             status: t.get(&format!("commitment-{}", c.status)),
-            amount: format!("{} {}", c.amount, c.currency),
+            amount: t.amount(&c.amount, &c.currency),
             campaign_id: c.campaign_id,
             title: c.campaign_title,
             association: c.association_name,
@@ -142,7 +141,7 @@ async fn fund_commitments(
         .collect())
 }
 
-fn funder_rows(f: &FundBook) -> Vec<FunderFigures> {
+fn funder_rows(t: &Tr, f: &FundBook) -> Vec<FunderFigures> {
     let c = &f.currency;
     f.funders
         .iter()
@@ -151,22 +150,22 @@ fn funder_rows(f: &FundBook) -> Vec<FunderFigures> {
             funder_id: fr.id.clone(),
             can_batch: fr.committed != 0,
             name: fr.name.clone(),
-            budget: money(fr.budget, c),
-            held: money(fr.held, c),
-            reserved: money(fr.reserved, c),
-            committed: money(fr.committed, c),
-            settled: money(fr.settled, c),
-            available: money(fr.available, c),
+            budget: t.money(fr.budget, c),
+            held: t.money(fr.held, c),
+            reserved: t.money(fr.reserved, c),
+            committed: t.money(fr.committed, c),
+            settled: t.money(fr.settled, c),
+            available: t.money(fr.available, c),
         })
         .collect()
 }
 
-fn settlement_line(b: BatchLine) -> SettlementLine {
+fn settlement_line(t: &Tr, b: BatchLine) -> SettlementLine {
     SettlementLine {
         draft: b.status == SettlementStatus::Draft,
         label: format!("{} — {}", b.fund_name, b.funder_name),
         status: b.status.as_str().to_string(),
-        total: format!("{} {}", money(b.total, &b.currency), b.currency.code()),
+        total: t.money(b.total, &b.currency),
         public: b.funder_kind == FunderKind::Public,
         id: b.id,
     }
@@ -240,14 +239,14 @@ fn history_chart(t: &Tr, f: &FundBook, history: &[HistoryPosting]) -> String {
     let day = |i: usize| {
         history
             .get(i)
-            .map(|p| p.at.format("%d/%m/%Y").to_string())
+            .map(|p| t.date(p.at.date()))
             .unwrap_or_default()
     };
     line_chart(
         &t.with("history-label", "fund", &f.name),
         &series,
         (
-            &money(top, &f.currency),
+            &t.money(top, &f.currency),
             &day(0),
             &day(history.len().saturating_sub(1)),
         ),

@@ -14,7 +14,6 @@ use crate::domain::grant::{ExpenseStatus, GrantStatus, PaymentMethod};
 use crate::domain::role::Role;
 use crate::http::controllers::grant_reports::{read_upload, to_api};
 use crate::http::error::ApiError;
-use crate::http::views::money;
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -116,9 +115,9 @@ pub(super) async fn section(
                 supplier: r.supplier.clone(),
                 supplier_tax_code: r.supplier_tax_code.clone().unwrap_or_default(),
                 document_number: r.document_number.clone(),
-                document_date: r.document_date.format("%d/%m/%Y").to_string(),
-                amount: format!("{} {}", money(r.amount, &e.currency), e.currency),
-                paid_on: r.paid_at.format("%d/%m/%Y").to_string(),
+                document_date: t.date(r.document_date),
+                amount: t.money(r.amount, &e.currency),
+                paid_on: t.date(r.paid_at),
                 method: t.get(&format!("payment-method-{}", r.payment_method.as_str())),
                 status: t.get(&format!("expense-status-{}", r.status.as_str())),
                 reason: r.reason.clone().unwrap_or_default(),

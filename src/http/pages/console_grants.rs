@@ -36,8 +36,8 @@ pub struct GrantLine {
     pub report_due: String,
 }
 
-fn day(t: DateTime<Utc>) -> String {
-    t.format("%d/%m/%Y").to_string()
+fn day(t: &Tr, at: DateTime<Utc>) -> String {
+    t.date(at.date_naive())
 }
 
 pub(super) fn status_label(t: &Tr, status: GrantStatus) -> String {
@@ -49,7 +49,7 @@ pub(super) fn grant_lines(t: &Tr, rows: Vec<GrantDetails>, names: &GrantNames) -
     rows.into_iter()
         .map(|d| {
             let v = grant_view(d);
-            let cur = |m: &str| format!("{m} {}", v.currency);
+            let cur = |m: &str| t.amount(m, &v.currency);
             GrantLine {
                 campaign: GrantNames::of(&names.campaigns, &v.campaign_id),
                 association: GrantNames::of(&names.associations, &v.association_id),
@@ -59,7 +59,7 @@ pub(super) fn grant_lines(t: &Tr, rows: Vec<GrantDetails>, names: &GrantNames) -
                 due: v.due.as_deref().map(cur).unwrap_or_else(|| "—".into()),
                 payable: cur(&v.payable),
                 recoverable: cur(&v.recoverable),
-                report_due: day(v.report_due_at),
+                report_due: day(t, v.report_due_at),
                 id: v.id,
             }
         })
@@ -225,7 +225,7 @@ pub async fn grant(
     let report = section(&state, &principal, &t, &g.id, g.status, g.summary.clone())
         .await
         .map_err(|e| ctx.fail(e))?;
-    let cur = |m: &str| format!("{m} {}", g.currency);
+    let cur = |m: &str| t.amount(m, &g.currency);
     let finance = role == Role::Finance;
     let recoverable = crate::domain::money::Currency::parse(&g.currency)
         .ok()
@@ -256,9 +256,9 @@ pub async fn grant(
         award_status: t.get(&format!("grant-award-{}", g.award_status.as_str())),
         plan: t.get(&format!("grant-plan-{}", g.payment_plan.as_str())),
         due: g.due.as_deref().map(cur).unwrap_or_else(|| "—".into()),
-        report_due: day(g.report_due_at),
-        reported_on: g.reported_at.map(day).unwrap_or_else(|| "—".into()),
-        approved_on: g.approved_at.map(day).unwrap_or_else(|| "—".into()),
+        report_due: day(&t, g.report_due_at),
+        reported_on: g.reported_at.map(|at| day(&t, at)).unwrap_or_else(|| "—".into()),
+        approved_on: g.approved_at.map(|at| day(&t, at)).unwrap_or_else(|| "—".into()),
         tranches: g
             .tranches
             .iter()
@@ -268,7 +268,7 @@ pub async fn grant(
                 amount: cur(&tr.amount),
                 status: t.get(&format!("tranche-status-{}", tr.status)),
                 batch: tr.settlement_id.clone().unwrap_or_else(|| "—".into()),
-                paid_on: tr.paid_at.map(day).unwrap_or_else(|| "—".into()),
+                paid_on: tr.paid_at.map(|at| day(&t, at)).unwrap_or_else(|| "—".into()),
             })
             .collect(),
         parts: g

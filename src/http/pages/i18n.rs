@@ -4,6 +4,9 @@
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use crate::domain::money::Currency;
+use crate::locale::{self, Lang};
+use chrono::{NaiveDate, NaiveDateTime};
 use std::sync::OnceLock;
 
 pub const IT_FTL: &str = include_str!("../../../locales/it.ftl");
@@ -95,6 +98,35 @@ impl Tr {
             args.set(name.to_string(), FluentValue::from(value.to_string()));
         }
         self.format(key, Some(&args))
+    }
+
+    pub fn lang(&self) -> Lang {
+        Lang::from_code(self.lang)
+    }
+
+    /// Minor units for a reader of this language: `600.000,00 €` / `€600,000.00`.
+    pub fn money(&self, minor: i64, currency: &Currency) -> String {
+        locale::money(self.lang(), minor, *currency)
+    }
+
+    /// An amount as the API writes it (`"600000.00"`, `"EUR"`) for a reader of this language.
+    pub fn amount(&self, amount: &str, currency: &str) -> String {
+        locale::api_amount(self.lang(), amount, currency)
+    }
+
+    /// A day: `6 dicembre 2026` / `6 December 2026`.
+    pub fn date(&self, day: NaiveDate) -> String {
+        locale::date(self.lang(), day)
+    }
+
+    /// A moment, in UTC with the zone named.
+    pub fn moment(&self, at: NaiveDateTime) -> String {
+        locale::date_time(self.lang(), at)
+    }
+
+    /// A count with the language's grouping.
+    pub fn number(&self, n: i64) -> String {
+        locale::number(self.lang(), n)
     }
 
     fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {

@@ -302,6 +302,22 @@ pub fn not_found(req: &HttpRequest) -> HttpResponse {
     .error_response()
 }
 
+/// The site's icon: an SVG for browsers that read `<link rel="icon">`, and the classic
+/// `/favicon.ico` every browser asks for on its own.
+async fn favicon_svg() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(include_str!("../../../static/favicon.svg"))
+}
+
+async fn favicon_ico() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(&include_bytes!("../../../static/favicon.ico")[..])
+}
+
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
@@ -407,6 +423,8 @@ pub fn scope(
         )
         .route("/", web::get().to(public::home))
         .route("/static/app.css", web::get().to(stylesheet))
+        .route("/static/favicon.svg", web::get().to(favicon_svg))
+        .route("/favicon.ico", web::get().to(favicon_ico))
         .route("/campaigns/{id}", web::get().to(public::campaign))
         .route(
             "/campaigns/{id}/donate",

@@ -94,14 +94,12 @@ pub struct PublicGrantLines {
 }
 
 fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicGrantLines {
-    let m = |minor: i64| crate::http::views::money(minor, &g.currency);
-    let currency = g.currency.to_string();
+    let m = |minor: i64| t.money(minor, &g.currency);
     let spending = t.args(
         "public-grant-spending",
         &[
             ("accepted", &m(g.accepted_expenses)),
             ("goal", &m(g.goal)),
-            ("currency", &currency),
         ],
     );
     PublicGrantLines {
@@ -115,7 +113,6 @@ fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicG
                 &[
                     ("paid", &m(g.paid)),
                     ("award", &m(g.award)),
-                    ("currency", &currency),
                 ],
             )
         },
@@ -131,11 +128,9 @@ pub struct CampaignQuery {
 }
 
 fn explanation(t: &Tr, c: &CampaignView) -> String {
-    let args = [
-        ("threshold", c.threshold.as_str()),
-        ("amount", c.match_.amount.as_str()),
-        ("currency", c.currency.as_str()),
-    ];
+    let threshold = t.amount(&c.threshold, &c.currency);
+    let amount = t.amount(&c.match_.amount, &c.currency);
+    let args = [("threshold", threshold.as_str()), ("amount", amount.as_str())];
     match c.match_.status.as_str() {
         "waitlisted" => t.args("explain-waitlisted", &args),
         "reserved" => t.args("explain-reserved", &args),
@@ -186,18 +181,16 @@ pub async fn campaign(
         crowd_line: t.args(
             "campaign-crowd",
             &[
-                ("raised", c.raised.as_str()),
-                ("threshold", c.threshold.as_str()),
-                ("currency", c.currency.as_str()),
-                ("donors", &c.donors.to_string()),
+                ("raised", &t.amount(&c.raised, &c.currency)),
+                ("threshold", &t.amount(&c.threshold, &c.currency)),
+                ("donors", &t.number(c.donors.into())),
             ],
         ),
         match_line: t.args(
             "campaign-match",
             &[
                 ("status", &match_label(&t, &c.match_.status)),
-                ("amount", c.match_.amount.as_str()),
-                ("currency", c.currency.as_str()),
+                ("amount", &t.amount(&c.match_.amount, &c.currency)),
             ],
         ),
         explanation: explanation(&t, &c),
@@ -313,12 +306,8 @@ pub async fn transparency(
             .map(|l| {
                 let a = l.award;
                 AwardLine {
-                    date: a.awarded_at.format("%d/%m/%Y").to_string(),
-                    amount: format!(
-                        "{} {}",
-                        crate::http::views::money(a.amount, &a.currency),
-                        a.currency
-                    ),
+                    date: ctx.t.date(a.awarded_at.date()),
+                    amount: ctx.t.money(a.amount, &a.currency),
                     beneficiary: a.beneficiary_name,
                     tax_code: a.beneficiary_tax_code,
                     legal_basis: a.legal_basis.unwrap_or_default(),
