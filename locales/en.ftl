@@ -479,3 +479,12 @@ badge-status-succeeded = funded
 badge-status-failed = not funded
 badge-status-cancelled = cancelled
 badge-status-approved = coming soon
+
+## Project updates
+updates-title = News from the project
+updates-none = No news yet.
+updates-form-title = Title of the update
+updates-form-body = What happened
+updates-form-hint = Plain text; web addresses become links. It is e-mailed to the donors who agreed to be contacted (at most 3 updates a day).
+updates-form-send = Publish and send
+done-update = Update published and sent to the donors who agreed to be contacted.

@@ -479,3 +479,12 @@ badge-status-succeeded = finanziata
 badge-status-failed = non finanziata
 badge-status-cancelled = annullata
 badge-status-approved = in arrivo
+
+## Project updates
+updates-title = Novità dal progetto
+updates-none = Ancora nessuna novità.
+updates-form-title = Titolo della novità
+updates-form-body = Cosa è successo
+updates-form-hint = Solo testo; gli indirizzi web diventano link. Viene inviata per e-mail ai donatori che hanno accettato di essere contattati (al massimo 3 novità al giorno).
+updates-form-send = Pubblica e invia
+done-update = Novità pubblicata e inviata ai donatori che hanno accettato di essere contattati.

@@ -7,10 +7,10 @@
 
 use crate::domain::money::{Currency, MoneyError};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use icu_calendar::Iso;
+use icu_datetime::DateTimeFormatter;
 use icu_datetime::fieldsets::{YMD, YMDT};
 use icu_datetime::input::{Date, DateTime, Time};
-use icu_datetime::DateTimeFormatter;
-use icu_calendar::Iso;
 use icu_decimal::DecimalFormatter;
 use icu_decimal::input::Decimal;
 use icu_locale_core::{Locale, locale};
@@ -77,10 +77,7 @@ impl Formats {
 
 /// A whole number with the language's grouping: 12345 → `12.345` / `12,345`.
 pub fn number(lang: Lang, n: i64) -> String {
-    lang.formats()
-        .decimal
-        .format(&Decimal::from(n))
-        .to_string()
+    lang.formats().decimal.format(&Decimal::from(n)).to_string()
 }
 
 /// Minor units with the currency's decimals and sign, in the language's style:

@@ -33,6 +33,7 @@ pub mod reports;
 pub mod sessions;
 pub mod settlements;
 pub mod transparency;
+pub mod updates;
 pub mod users;
 
 use crate::auth::{RateLimiter, TokenIssuer};

@@ -21,6 +21,7 @@ pub mod queries;
 pub mod reconcile;
 pub mod schema;
 pub mod stored;
+pub mod updates;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;

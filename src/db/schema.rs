@@ -839,11 +839,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    campaign_updates (id) {
+        id -> Text,
+        campaign_id -> Text,
+        title -> Text,
+        body -> Text,
+        author_id -> Text,
+        recipients -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(campaign_updates -> campaigns (campaign_id));
 diesel::joinable!(applications -> campaigns (campaign_id));
 diesel::joinable!(evaluators -> users (user_id));
 diesel::joinable!(appeals -> campaigns (campaign_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    campaign_updates,
     calls,
     applications,
     evaluators,

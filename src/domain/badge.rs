@@ -110,7 +110,10 @@ mod tests {
         assert!(!svg.contains("<Aurora>"));
         assert!(svg.contains(r##"width="148" height="12" rx="3" fill="#1a7f37""##));
         assert!(svg.contains(r##"x="160" y="28" width="74" height="12" fill="#0969da""##));
-        assert!(!svg.contains("textLength"), "a short line keeps its natural width");
+        assert!(
+            !svg.contains("textLength"),
+            "a short line keeps its natural width"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub const CROWD_ENTRY: &str = "cen";
 pub const BANK_STATEMENT: &str = "bst";
 pub const BANK_ENTRY: &str = "ben";
 pub const APPEAL: &str = "apl";
+pub const UPDATE: &str = "upd";
 
 /// Declares a typed id: a `String` inside (the prefixed id as stored), compared, hashed and
 /// ordered as that string, stored as a `Text` column on both backends (`db::stored`), and

@@ -35,3 +35,4 @@ pub mod stored;
 pub mod tax_code;
 pub mod transparency;
 pub mod treasury;
+pub mod update;

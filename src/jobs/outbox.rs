@@ -452,7 +452,20 @@ async fn send_one(state: &AppState, row: &OutboxRow) -> Result<Sent, Failure> {
                     let resolved = match recipient.strip_prefix(crate::notify::DONOR_PREFIX) {
                         Some(pledge_id) => {
                             let refunded = data["refunded"].as_str().unwrap_or("0.00");
-                            crate::notify::donor_email(conn, pledge_id, refunded)?
+                            // The donor's figures, then what the message itself carries (a
+                            // project update's text) where the donor's do not say.
+                            crate::notify::donor_email(conn, pledge_id, refunded)?.map(
+                                |(to, locale, mut resolved)| {
+                                    if let (Some(r), Some(queued)) =
+                                        (resolved.as_object_mut(), data.as_object())
+                                    {
+                                        for (k, v) in queued {
+                                            r.entry(k.clone()).or_insert_with(|| v.clone());
+                                        }
+                                    }
+                                    (to, locale, resolved)
+                                },
+                            )
                         }
                         None => Some((recipient, locale, data)),
                     };

@@ -219,6 +219,39 @@ pub fn insert_all(conn: &mut DbConnection, messages: Vec<OutboxRow>) -> QueryRes
     Ok(())
 }
 
+/// A project update to each donor who agreed to be contacted (one pledge per address; the
+/// address, name and language are looked up when it is sent, so an erased donor gets nothing).
+pub fn campaign_update(
+    conn: &mut DbConnection,
+    pledge_ids: &[String],
+    campaign_title: &str,
+    campaign_url: &str,
+    update_title: &str,
+    update_body: &str,
+) -> QueryResult<()> {
+    let payload = json!({
+        "campaign_title": campaign_title,
+        "campaign_url": campaign_url,
+        "update_title": update_title,
+        "update_body": update_body,
+    })
+    .to_string();
+    let messages = pledge_ids
+        .iter()
+        .map(|id| {
+            row(
+                ids::new_id("msg"),
+                Channel::Email,
+                &format!("{DONOR_PREFIX}{id}"),
+                Template::CampaignUpdate.as_str(),
+                "it",
+                payload.clone(),
+            )
+        })
+        .collect();
+    insert_all(conn, messages)
+}
+
 /// Outbox recipients written as `donor:<pledge id>` are resolved when the e-mail is sent.
 pub const DONOR_PREFIX: &str = "donor:";
 

@@ -21,6 +21,7 @@ pub enum Template {
     EvaluationAssigned,
     AppealFiled,
     AppealDecided,
+    CampaignUpdate,
 }
 
 impl Template {
@@ -42,6 +43,7 @@ impl Template {
             Template::EvaluationAssigned => "evaluation_assigned",
             Template::AppealFiled => "appeal_filed",
             Template::AppealDecided => "appeal_decided",
+            Template::CampaignUpdate => "campaign_update",
         }
     }
 
@@ -64,6 +66,7 @@ impl Template {
             EvaluationAssigned,
             AppealFiled,
             AppealDecided,
+            CampaignUpdate,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -143,6 +146,7 @@ mail_templates! {
     EvaluationAssigned => "email/evaluation_assigned.txt",
     AppealFiled => "email/appeal_filed.txt",
     AppealDecided => "email/appeal_decided.txt",
+    CampaignUpdate => "email/campaign_update.txt",
 }
 
 /// (subject, plain-text body) for `template` in `locale` (`it` unless `en`).
@@ -196,6 +200,9 @@ mod tests {
             "balance",
             "recoverable",
             "report_due_at",
+            "update_title",
+            "update_body",
+            "campaign_url",
         ];
         let d: serde_json::Map<String, Value> = keys
             .iter()
@@ -220,6 +227,7 @@ mod tests {
             EvaluationAssigned,
             AppealFiled,
             AppealDecided,
+            CampaignUpdate,
         ] {
             let (it_subject, it_body) = render(t, "it", &d);
             let (en_subject, en_body) = render(t, "en", &d);

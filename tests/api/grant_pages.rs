@@ -441,10 +441,7 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
         let page = b.get(&format!("/campaigns/{}?lang=en", w.campaign)).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("The project is under way"));
-        assert!(
-            page.body
-                .contains("Accepted spending: €0.00 of €40,000.00")
-        );
+        assert!(page.body.contains("Accepted spending: €0.00 of €40,000.00"));
         assert!(
             page.body
                 .contains("Paid by the city so far: €0.00 of €20,000.00.")
@@ -476,7 +473,10 @@ async fn the_public_campaign_page_shows_the_grant_and_the_spending_accepted_and_
             assert!(!page.body.contains(secret), "{secret} is not public");
         }
         let it = b.get(&format!("/campaigns/{}?lang=it", w.campaign)).await;
-        assert!(it.body.contains("Spese ammesse: 30.000,00\u{a0}€ su 40.000,00\u{a0}€"));
+        assert!(
+            it.body
+                .contains("Spese ammesse: 30.000,00\u{a0}€ su 40.000,00\u{a0}€")
+        );
         assert!(it.body.contains("Il contributo del Comune"));
 
         // Revoked: said in plain words, with no award left to measure payments against.

@@ -36,4 +36,5 @@ mod smtp_sink;
 mod storms;
 mod stripe;
 mod stripe_payouts;
+mod updates;
 use xsd_check as xsd;

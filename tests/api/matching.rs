@@ -496,7 +496,9 @@ async fn the_badge_shows_progress_for_public_campaigns_only() {
         let svg = res.body.as_str().unwrap();
         // No language asked: the cities' own, with Italian money.
         assert!(
-            svg.contains("20.000,00\u{a0}€ raccolti + 20.000,00\u{a0}€ dal Comune su 40.000,00\u{a0}€"),
+            svg.contains(
+                "20.000,00\u{a0}€ raccolti + 20.000,00\u{a0}€ dal Comune su 40.000,00\u{a0}€"
+            ),
             "{svg}"
         );
         assert_eq!(res.headers["vary"], "Accept-Language");
@@ -513,7 +515,11 @@ async fn the_badge_shows_progress_for_public_campaigns_only() {
         let asked = app
             .get(&format!("/v1/campaigns/{cmp}/badge.svg?lang=en"), None)
             .await;
-        assert_eq!(asked.body.as_str().unwrap(), en_svg, "?lang=en speaks English too");
+        assert_eq!(
+            asked.body.as_str().unwrap(),
+            en_svg,
+            "?lang=en speaks English too"
+        );
         assert!(svg.contains("Orti &amp; giardini &lt;Aurora&gt;"));
         assert!(!svg.contains("example.org"));
         let etag = res.headers["etag"].to_str().unwrap().to_string();

@@ -125,7 +125,11 @@ async fn donors_get_receipts_in_their_language_over_smtp() {
                     .contains(&format!("Subject: Your donation receipt {year}/000002"))
             );
             // "€40.00" in quoted-printable.
-            assert!(to_john.data.contains("Amount: =E2=82=AC40.00"), "{}", to_john.data);
+            assert!(
+                to_john.data.contains("Amount: =E2=82=AC40.00"),
+                "{}",
+                to_john.data
+            );
             assert_eq!(to_john.from, "noreply@cofund.invalid");
             // Sent once: another pass sends nothing again.
             app.tick().await;

@@ -157,14 +157,25 @@ async fn public_pages_render_in_both_languages_with_a_strict_policy_and_nothing_
         assert_eq!(nowhere.status, 404);
         assert!(nowhere.content_type.starts_with("text/html"));
         // The icon every browser asks for, and the one the pages name.
-        let ico = app.client.get(app.url("/favicon.ico")).send().await.unwrap();
+        let ico = app
+            .client
+            .get(app.url("/favicon.ico"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ico.status(), 200);
         assert_eq!(ico.headers()["content-type"], "image/x-icon");
         let bytes = ico.bytes().await.unwrap();
         assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO file");
-        assert!(home.body.contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+        assert!(
+            home.body
+                .contains(r#"<link rel="icon" href="/static/favicon.svg""#)
+        );
         let svg = b.get("/static/favicon.svg").await;
-        assert_eq!((svg.status, svg.content_type.as_str()), (200, "image/svg+xml"));
+        assert_eq!(
+            (svg.status, svg.content_type.as_str()),
+            (200, "image/svg+xml")
+        );
         // The API keeps answering problem+json.
         let api = app.get("/v1/no-such-route", None).await;
         assert_eq!(api.status, 404);

@@ -19,6 +19,7 @@ pub mod pledges;
 pub mod receipts;
 pub mod settlements;
 pub mod transparency;
+pub mod updates;
 pub mod users;
 pub mod webhooks;
 
@@ -115,6 +116,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(calls::appeal)
                 .service(calls::decide_appeal)
                 .service(calls::list_appeals)
+                .service(updates::post_update)
+                .service(updates::list_updates)
                 .service(settlements::commitments)
                 .service(settlements::create)
                 .service(settlements::list)

@@ -273,9 +273,17 @@ pub async fn receipt(
         runts_id: dash(v.association.runts_id),
         donor_name: dash(v.donor.name),
         donor_tax_code: dash(v.donor.tax_code),
-        amount: locale::money(Lang::from_code(lang), facts.receipt.amount, facts.receipt.currency),
+        amount: locale::money(
+            Lang::from_code(lang),
+            facts.receipt.amount,
+            facts.receipt.currency,
+        ),
         refunded: if facts.refunded > 0 {
-            locale::money(Lang::from_code(lang), facts.refunded, facts.receipt.currency)
+            locale::money(
+                Lang::from_code(lang),
+                facts.refunded,
+                facts.receipt.currency,
+            )
         } else {
             String::new()
         },

@@ -126,6 +126,30 @@ pub async fn campaign_action(
     Ok(redirect(&format!("/console?done={done}")))
 }
 
+#[derive(Deserialize)]
+pub struct NewsForm {
+    pub csrf_token: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// A project update from the campaign's page (its association).
+pub async fn post_news(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+    form: web::Form<NewsForm>,
+) -> PageResult {
+    let form = form.into_inner();
+    let (ctx, principal) = signed_form(&state, &req, &session, &form.csrf_token)?;
+    let id = id.into_inner();
+    crate::app::updates::post(&state, principal, id.clone(), form.title, form.body)
+        .await
+        .map_err(|e| ctx.fail(e.into()))?;
+    Ok(redirect(&format!("/campaigns/{id}?posted=1")))
+}
+
 #[derive(Template)]
 #[template(path = "edit.html")]
 struct EditPage {

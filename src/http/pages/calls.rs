@@ -81,7 +81,10 @@ pub async fn public(
                     &[
                         ("window", &r.window.to_string()),
                         ("version", &r.version.unwrap_or(0).to_string()),
-                        ("date", &r.published_at.map(|at| day(&ctx, at)).unwrap_or_default()),
+                        (
+                            "date",
+                            &r.published_at.map(|at| day(&ctx, at)).unwrap_or_default(),
+                        ),
                     ],
                 ),
                 evaluators: r.evaluators.join(", "),

@@ -96,7 +96,11 @@ impl FinanceSection {
         Ok(FinanceSection {
             fund_figures,
             reconciliation,
-            settlements: books.batches.into_iter().map(|b| settlement_line(t, b)).collect(),
+            settlements: books
+                .batches
+                .into_iter()
+                .map(|b| settlement_line(t, b))
+                .collect(),
         })
     }
 }

@@ -257,8 +257,14 @@ pub async fn grant(
         plan: t.get(&format!("grant-plan-{}", g.payment_plan.as_str())),
         due: g.due.as_deref().map(cur).unwrap_or_else(|| "—".into()),
         report_due: day(&t, g.report_due_at),
-        reported_on: g.reported_at.map(|at| day(&t, at)).unwrap_or_else(|| "—".into()),
-        approved_on: g.approved_at.map(|at| day(&t, at)).unwrap_or_else(|| "—".into()),
+        reported_on: g
+            .reported_at
+            .map(|at| day(&t, at))
+            .unwrap_or_else(|| "—".into()),
+        approved_on: g
+            .approved_at
+            .map(|at| day(&t, at))
+            .unwrap_or_else(|| "—".into()),
         tranches: g
             .tranches
             .iter()
@@ -268,7 +274,10 @@ pub async fn grant(
                 amount: cur(&tr.amount),
                 status: t.get(&format!("tranche-status-{}", tr.status)),
                 batch: tr.settlement_id.clone().unwrap_or_else(|| "—".into()),
-                paid_on: tr.paid_at.map(|at| day(&t, at)).unwrap_or_else(|| "—".into()),
+                paid_on: tr
+                    .paid_at
+                    .map(|at| day(&t, at))
+                    .unwrap_or_else(|| "—".into()),
             })
             .collect(),
         parts: g

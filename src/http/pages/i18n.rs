@@ -2,11 +2,11 @@
 //! `locales/en.ftl`), compiled into the binary and parsed once. A test proves both languages
 //! carry the same keys.
 
-use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use crate::domain::money::Currency;
 use crate::locale::{self, Lang};
 use chrono::{NaiveDate, NaiveDateTime};
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::sync::OnceLock;
 
 pub const IT_FTL: &str = include_str!("../../../locales/it.ftl");

@@ -474,6 +474,10 @@ pub fn scope(
             web::post().to(association::edit),
         )
         .route(
+            "/console/campaigns/{id}/news",
+            web::post().to(association::post_news),
+        )
+        .route(
             "/console/campaigns/{id}/{action}",
             web::post().to(association::campaign_action),
         )

@@ -81,6 +81,17 @@ struct CampaignPage {
     thanks: bool,
     badge_snippet: String,
     grant: Option<PublicGrantLines>,
+    updates: Vec<UpdateLine>,
+    posted: bool,
+    /// The campaign's association is reading: it may post an update.
+    can_post_update: bool,
+}
+
+/// A project update as the campaign's page shows it: plain text, addresses as links.
+pub struct UpdateLine {
+    pub title: String,
+    pub date: String,
+    pub pieces: Vec<crate::domain::update::Piece>,
 }
 
 /// A succeeded campaign's grant as anyone sees it: its state in plain words and the spending
@@ -97,10 +108,7 @@ fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicG
     let m = |minor: i64| t.money(minor, &g.currency);
     let spending = t.args(
         "public-grant-spending",
-        &[
-            ("accepted", &m(g.accepted_expenses)),
-            ("goal", &m(g.goal)),
-        ],
+        &[("accepted", &m(g.accepted_expenses)), ("goal", &m(g.goal))],
     );
     PublicGrantLines {
         status: t.get(&format!("public-grant-{}", g.status.as_str())),
@@ -110,10 +118,7 @@ fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicG
         } else {
             t.args(
                 "public-grant-paid",
-                &[
-                    ("paid", &m(g.paid)),
-                    ("award", &m(g.award)),
-                ],
+                &[("paid", &m(g.paid)), ("award", &m(g.award))],
             )
         },
         bar_label: spending.clone(),
@@ -125,12 +130,16 @@ fn public_grant(t: &Tr, g: &crate::app::grant_decisions::PublicGrant) -> PublicG
 #[derive(Deserialize)]
 pub struct CampaignQuery {
     pub thanks: Option<String>,
+    pub posted: Option<String>,
 }
 
 fn explanation(t: &Tr, c: &CampaignView) -> String {
     let threshold = t.amount(&c.threshold, &c.currency);
     let amount = t.amount(&c.match_.amount, &c.currency);
-    let args = [("threshold", threshold.as_str()), ("amount", amount.as_str())];
+    let args = [
+        ("threshold", threshold.as_str()),
+        ("amount", amount.as_str()),
+    ];
     match c.match_.status.as_str() {
         "waitlisted" => t.args("explain-waitlisted", &args),
         "reserved" => t.args("explain-reserved", &args),
@@ -149,7 +158,7 @@ pub async fn campaign(
     q: web::Query<CampaignQuery>,
 ) -> PageResult {
     let (ctx, principal) = context(&state, &req, &session);
-    let c = campaigns::get_campaign(&state, principal, id.into_inner())
+    let c = campaigns::get_campaign(&state, principal.clone(), id.into_inner())
         .await
         .map_err(|e| ctx.fail(e))?;
     let areas = area_names(&state).await.map_err(|e| ctx.fail(e))?;
@@ -175,7 +184,23 @@ pub async fn campaign(
     } else {
         None
     };
+    let updates = crate::app::updates::list(&state, principal.clone(), c.id.clone())
+        .await
+        .map_err(|e| ctx.fail(e.into()))?
+        .into_iter()
+        .map(|u| UpdateLine {
+            date: t.date(u.created_at.date()),
+            pieces: crate::domain::update::pieces(&u.body),
+            title: u.title,
+        })
+        .collect();
+    let can_post_update = c.status.is_public()
+        && principal.as_ref().is_some_and(|p| {
+            p.role == crate::domain::role::Role::Association && p.is_member_of(&c.association_id)
+        });
     html(CampaignPage {
+        updates,
+        can_post_update,
         summary: c.summary.clone(),
         status_label: status_label(&t, c.status),
         crowd_line: t.args(
@@ -196,6 +221,7 @@ pub async fn campaign(
         explanation: explanation(&t, &c),
         can_donate: simulated && c.status == CampaignStatus::Live,
         thanks: q.thanks.is_some(),
+        posted: q.posted.is_some(),
         badge_snippet,
         grant,
         c: card,
