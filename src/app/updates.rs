@@ -9,7 +9,7 @@ use crate::db::models::CampaignRow;
 use crate::db::queries::audit;
 use crate::db::schema::campaigns;
 use crate::db::updates::{self as store, UpdateRow};
-use crate::db::{DbError, write_tx};
+use crate::db::{DbConnection, DbError, write_tx};
 use crate::domain::ids;
 use crate::domain::role::Role;
 use crate::domain::update::{PER_DAY, UpdateText};
@@ -37,6 +37,15 @@ impl From<diesel::result::Error> for UpdateError {
     fn from(e: diesel::result::Error) -> UpdateError {
         UpdateError::Db(DbError::Query(e))
     }
+}
+
+fn campaign(conn: &mut DbConnection, id: &str) -> Result<CampaignRow, UpdateError> {
+    campaigns::table
+        .find(id)
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(UpdateError::NotFound("campaign"))
 }
 
 /// Posts an update on the caller's own public campaign and queues it for consenting donors.
@@ -68,12 +77,7 @@ pub async fn post(
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                let c: CampaignRow = campaigns::table
-                    .find(&campaign_id)
-                    .select(CampaignRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .ok_or(UpdateError::NotFound("campaign"))?;
+                let c = campaign(conn, &campaign_id)?;
                 if !principal.is_member_of(&c.association_id) {
                     return Err(UpdateError::Forbidden(
                         "this campaign belongs to another association",
@@ -131,12 +135,7 @@ pub async fn list(
     state
         .db
         .read(move |conn| {
-            let c: CampaignRow = campaigns::table
-                .find(&campaign_id)
-                .select(CampaignRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(UpdateError::NotFound("campaign"))?;
+            let c = campaign(conn, &campaign_id)?;
             let own = principal
                 .as_ref()
                 .is_some_and(|p| p.is_member_of(&c.association_id) || p.role.is_city_staff());
