@@ -650,6 +650,7 @@ pub struct BadgeParams {
     responses(
         (status = 200, content_type = "image/svg+xml", body = String),
         (status = 404, body = crate::http::error::Problem),
+        (status = 422, description = "`lang` other than `it` or `en`", body = crate::http::error::Problem),
     )
 )]
 #[get("/campaigns/{id}/badge.svg")]
@@ -666,8 +667,12 @@ pub async fn badge(
     if !row.status.is_public() {
         return Err(ApiError::NotFound("campaign"));
     }
+    let asked = params.into_inner().lang;
+    if asked.as_deref().is_some_and(|l| l != "it" && l != "en") {
+        return Err(ApiError::validation("lang", "it or en"));
+    }
     let lang = crate::http::pages::i18n::negotiate(
-        params.into_inner().lang.as_deref(),
+        asked.as_deref(),
         req.headers()
             .get("Accept-Language")
             .and_then(|v| v.to_str().ok()),
