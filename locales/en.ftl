@@ -488,3 +488,25 @@ updates-form-body = What happened
 updates-form-hint = Plain text; web addresses become links. It is e-mailed to the donors who agreed to be contacted (at most 3 updates a day).
 updates-form-send = Publish and send
 done-update = Update published and sent to the donors who agreed to be contacted.
+
+## Donors' own receipts
+my-receipts-title = Your donation receipts
+my-receipts-intro = Give the e-mail address you donated with: if it gave through cofund, we send it a link to all its receipts, valid for 24 hours and usable once.
+my-receipts-email = E-mail address
+my-receipts-send = Send me the link
+my-receipts-sent = If this address has donated, a link to its receipts is on its way. It works once, within 24 hours.
+my-receipts-confirm = Open your receipts now? The link works once: print or save the page it shows.
+my-receipts-open = Show my receipts
+my-receipts-gone = This link has been used, has expired or does not exist.
+my-receipts-again = Ask for a new link
+my-receipts-print = This link has now been used: print this page or save it as PDF for your tax return.
+my-receipts-none = No receipt to show.
+my-receipts-receipt = Receipt
+my-receipts-issuer = Issued by
+my-receipts-donor = Donor
+my-receipts-tax-code = tax code
+my-receipts-refunded = Refunded
+my-receipts-method = Payment method
+my-receipts-causale = Purpose
+my-receipts-law = Liberal donation under art. 83 of Legislative Decree 117/2017, made with a traceable means of payment.
+nav-receipts = Your receipts

@@ -488,3 +488,25 @@ updates-form-body = Cosa è successo
 updates-form-hint = Solo testo; gli indirizzi web diventano link. Viene inviata per e-mail ai donatori che hanno accettato di essere contattati (al massimo 3 novità al giorno).
 updates-form-send = Pubblica e invia
 done-update = Novità pubblicata e inviata ai donatori che hanno accettato di essere contattati.
+
+## Donors' own receipts
+my-receipts-title = Le ricevute delle tue donazioni
+my-receipts-intro = Indica l'indirizzo e-mail con cui hai donato: se ha donato tramite cofund, gli inviamo un link a tutte le sue ricevute, valido 24 ore e utilizzabile una volta sola.
+my-receipts-email = Indirizzo e-mail
+my-receipts-send = Inviami il link
+my-receipts-sent = Se questo indirizzo ha donato, gli stiamo inviando un link alle sue ricevute. Funziona una volta sola, entro 24 ore.
+my-receipts-confirm = Vuoi aprire ora le tue ricevute? Il link funziona una volta sola: stampa o salva la pagina che mostra.
+my-receipts-open = Mostra le mie ricevute
+my-receipts-gone = Questo link è già stato usato, è scaduto o non esiste.
+my-receipts-again = Chiedi un nuovo link
+my-receipts-print = Il link è stato usato: stampa questa pagina o salvala in PDF per la dichiarazione dei redditi.
+my-receipts-none = Nessuna ricevuta da mostrare.
+my-receipts-receipt = Ricevuta
+my-receipts-issuer = Ente
+my-receipts-donor = Donatore
+my-receipts-tax-code = codice fiscale
+my-receipts-refunded = Rimborsato
+my-receipts-method = Modalità di pagamento
+my-receipts-causale = Causale
+my-receipts-law = Erogazione liberale ai sensi dell'art. 83 del D.Lgs. 117/2017, effettuata con mezzo di pagamento tracciabile.
+nav-receipts = Le tue ricevute

@@ -85,7 +85,7 @@ pub fn main() -> ExitCode {
                     email,
                 },
         } => create_user(&config, username, role, association_id, email),
-        Command::Demo => migrate(&config).and_then(|db| crate::demo::seed(&db)),
+        Command::Demo => migrate(&config).and_then(|db| crate::demo::seed(&db, &config)),
         Command::Reconcile => reconcile(&config),
         Command::Openapi => unreachable!("handled above"),
     };

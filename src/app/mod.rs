@@ -28,6 +28,7 @@ pub mod payouts;
 pub mod per_donation;
 pub mod pledges;
 pub mod quadratic;
+pub mod receipt_links;
 pub mod receipts;
 pub mod reports;
 pub mod sessions;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub replay_limiter: Arc<RateLimiter>,
     /// Pledge creations per partner.
     pub pledge_limiter: Arc<RateLimiter>,
+    /// Donors' requests for a receipts link, per source address.
+    pub receipt_link_limiter: Arc<RateLimiter>,
     pub mailer: Arc<crate::notify::mailer::Mailer>,
     /// E-mails per minute, whoever the recipient (a burst must not become a flood).
     pub email_limiter: Arc<RateLimiter>,
@@ -121,6 +124,7 @@ impl AppState {
             replica_id: replica_id().into(),
             match_catch_up: Arc::default(),
             replay_limiter: Arc::new(RateLimiter::new(60, Duration::from_secs(60))),
+            receipt_link_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(3600))),
             pledge_limiter: Arc::new(RateLimiter::new(
                 config.payments.pledge_rate_limit_per_min,
                 Duration::from_secs(60),

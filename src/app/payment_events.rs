@@ -1013,6 +1013,8 @@ pub fn erase_donor_traces(
         .execute(conn)?;
     // The bank credits that paid them keep no debtor data.
     touched += crate::db::bank::erase_debtors(conn, pledge_ids)?;
+    // Links to their own receipts were keyed by the address: they go too.
+    touched += crate::db::receipt_links::forget_pledges(conn, pledge_ids)?;
     let events: Vec<(String, String)> = provider_events::table
         .filter(provider_events::pledge_id.eq_any(pledge_ids))
         .select((provider_events::id, provider_events::payload))

@@ -18,6 +18,7 @@ pub mod holds;
 pub mod ledger;
 pub mod models;
 pub mod queries;
+pub mod receipt_links;
 pub mod reconcile;
 pub mod schema;
 pub mod stored;

@@ -840,6 +840,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    receipt_links (token_hash) {
+        token_hash -> Text,
+        email_key -> Text,
+        pledge_ids -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     campaign_updates (id) {
         id -> Text,
         campaign_id -> Text,
@@ -857,6 +868,7 @@ diesel::joinable!(evaluators -> users (user_id));
 diesel::joinable!(appeals -> campaigns (campaign_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    receipt_links,
     campaign_updates,
     calls,
     applications,

@@ -2,6 +2,8 @@
 //! 2024 rules, two associations with a member each, city staff, a partner client, and
 //! campaigns in several states. Prints the logins it made (random passwords).
 
+mod gifts;
+
 use crate::app::funds::NewFunder;
 use crate::auth::hash_secret;
 use crate::clock::now;
@@ -37,8 +39,10 @@ struct Login {
     secret: String,
 }
 
-pub fn seed(db: &Db) -> anyhow::Result<()> {
+pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
     let mut conn = db.get()?;
+    let mut partner_id = String::new();
+    let mut campaign_ids: Vec<(String, String)> = Vec::new();
     let logins = write_tx(&mut conn, |conn| -> anyhow::Result<Vec<Login>> {
         let existing = areas::table
             .filter(areas::code.eq("TO-BARRIERA"))
@@ -208,9 +212,10 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         // A partner frontend (client credentials).
         let client_id = ids::random_secret("ci", 12);
         let client_secret = ids::random_secret("cs", 32);
+        partner_id = ids::new_id(ids::PARTNER);
         diesel::insert_into(partners::table)
             .values(PartnerRow {
-                id: ids::new_id(ids::PARTNER),
+                id: partner_id.clone(),
                 name: "Rete del Dono (demo partner)".into(),
                 client_id: client_id.clone(),
                 client_secret_hash: hash_secret(&client_secret),
@@ -305,9 +310,11 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
                 .copied()
                 .context("demo point")?;
             let starts_at = t + Duration::days(start_days);
+            let campaign_id = ids::new_id(ids::CAMPAIGN);
+            campaign_ids.push((title.to_string(), campaign_id.clone()));
             diesel::insert_into(campaigns::table)
                 .values(CampaignRow {
-                    id: ids::new_id(ids::CAMPAIGN),
+                    id: campaign_id,
                     association_id: association_ids[asso].clone(),
                     fund_id: fund_ids[fund].clone(),
                     area_id: area_ids[area].clone(),
@@ -338,10 +345,15 @@ pub fn seed(db: &Db) -> anyhow::Result<()> {
         }
         Ok(logins)
     })?;
+    drop(conn);
+    // Gifts through the simulated provider's real path: money raised, holds, a quadratic
+    // round with donors, receipts and the ledger's history for the charts.
+    let gifts = gifts::give(config, db, &partner_id, &campaign_ids)?;
 
     println!(
         "Demo city seeded: 5 Turin target areas; 3 funds (Milan 2024 rules; the city and Fondazione CRT \
-         matching every gift one to one; a quadratic round); 2 associations; 7 campaigns.\n"
+         matching every gift one to one; a quadratic round); 2 associations; 7 campaigns; \
+         {gifts} donations.\n"
     );
     println!("Logins (passwords are random; keep them now, they are stored hashed):");
     for l in logins {

@@ -252,6 +252,22 @@ pub fn campaign_update(
     insert_all(conn, messages)
 }
 
+/// A donor's one-time link to their receipts, to the address one of their pledges gave (looked
+/// up when it is sent: an erased donor gets nothing).
+pub fn receipt_link(conn: &mut DbConnection, pledge_id: &str, link: &str) -> QueryResult<()> {
+    insert_all(
+        conn,
+        vec![row(
+            ids::new_id("msg"),
+            Channel::Email,
+            &format!("{DONOR_PREFIX}{pledge_id}"),
+            Template::ReceiptLink.as_str(),
+            "it",
+            json!({ "link": link }).to_string(),
+        )],
+    )
+}
+
 /// Outbox recipients written as `donor:<pledge id>` are resolved when the e-mail is sent.
 pub const DONOR_PREFIX: &str = "donor:";
 

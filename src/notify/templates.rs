@@ -22,6 +22,7 @@ pub enum Template {
     AppealFiled,
     AppealDecided,
     CampaignUpdate,
+    ReceiptLink,
 }
 
 impl Template {
@@ -44,6 +45,7 @@ impl Template {
             Template::AppealFiled => "appeal_filed",
             Template::AppealDecided => "appeal_decided",
             Template::CampaignUpdate => "campaign_update",
+            Template::ReceiptLink => "receipt_link",
         }
     }
 
@@ -67,6 +69,7 @@ impl Template {
             AppealFiled,
             AppealDecided,
             CampaignUpdate,
+            ReceiptLink,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -147,6 +150,7 @@ mail_templates! {
     AppealFiled => "email/appeal_filed.txt",
     AppealDecided => "email/appeal_decided.txt",
     CampaignUpdate => "email/campaign_update.txt",
+    ReceiptLink => "email/receipt_link.txt",
 }
 
 /// (subject, plain-text body) for `template` in `locale` (`it` unless `en`).
@@ -203,6 +207,7 @@ mod tests {
             "update_title",
             "update_body",
             "campaign_url",
+            "link",
         ];
         let d: serde_json::Map<String, Value> = keys
             .iter()
@@ -228,6 +233,7 @@ mod tests {
             AppealFiled,
             AppealDecided,
             CampaignUpdate,
+            ReceiptLink,
         ] {
             let (it_subject, it_body) = render(t, "it", &d);
             let (en_subject, en_body) = render(t, "en", &d);

@@ -11,6 +11,7 @@ mod bank_pages;
 mod bank_transfers;
 mod calls;
 mod campaigns;
+mod donor_receipts;
 mod edges_data;
 mod edges_money;
 mod edges_session;

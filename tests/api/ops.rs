@@ -144,11 +144,28 @@ async fn database_outage_answers_503_not_a_panic() {
 #[actix_web::test]
 async fn the_demo_city_is_valid_and_balanced() {
     each_backend(|app| async move {
-        let db = app.db.clone();
-        tokio::task::spawn_blocking(move || cofund::demo::seed(&db).unwrap())
+        let (db, config) = (app.db.clone(), app.state.config.clone());
+        tokio::task::spawn_blocking(move || cofund::demo::seed(&db, &config).unwrap())
             .await
             .unwrap();
         assert_eq!(app.count("areas").await, 5);
+        // A programme in motion: gifts paid through the simulated provider's real path, each
+        // with its receipt numbered.
+        let live = app.get("/v1/campaigns?status=live&limit=200", None).await;
+        let raised = |title: &str| {
+            live.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["title"] == title)
+                .map(|c| c["raised"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        assert_eq!(raised("Cucina di comunità a San Salvario"), "395.00");
+        assert_eq!(raised("Murales partecipato in Barriera"), "100.00");
+        assert_eq!(raised("Ciclofficina di quartiere ad Aurora"), "250.00");
+        assert_eq!(raised("Doposcuola in Barriera"), "0.00");
+        assert_eq!(app.count("receipts").await, 14);
         // The demo's associations pass the API's own validation.
         let admin = app.admin().await;
         let list = app.get("/v1/associations", Some(&admin)).await;
@@ -203,9 +220,9 @@ async fn the_demo_city_is_valid_and_balanced() {
         assert_eq!(round.body["campaigns"].as_array().unwrap().len(), 2);
         app.assert_reconciled().await;
         // Seeding twice is refused rather than duplicated.
-        let db = app.db.clone();
+        let (db, config) = (app.db.clone(), app.state.config.clone());
         assert!(
-            tokio::task::spawn_blocking(move || cofund::demo::seed(&db))
+            tokio::task::spawn_blocking(move || cofund::demo::seed(&db, &config))
                 .await
                 .unwrap()
                 .is_err()

@@ -352,3 +352,34 @@ def test_a_call_for_proposals_is_accessible_to_the_public_the_admin_and_an_evalu
     expect(reviewer.locator("main")).to_contain_text("No application is assigned to you.")
     no_serious_violations(reviewer)
     shot(reviewer, "console-calls-evaluator")
+
+
+def test_an_association_posts_news_and_a_donor_asks_for_receipts(page):
+    # The association tells its donors what happened, from its campaign's page.
+    found = [c for c in api("/v1/campaigns?limit=200")["data"] if c["title"] == "Doposcuola in Barriera"]
+    assert found, "the demo's campaign is public"
+    sign_in(page, "barriera")
+    page.goto(f"{BASE}/campaigns/{found[0]['id']}?lang=en")
+    page.get_by_label("Title of the update").fill("The after-school club has opened")
+    page.get_by_label("What happened").fill("Photos: https://example.org/photos\nThank you all.")
+    page.get_by_role("button", name="Publish and send").click()
+    expect(page.get_by_role("status")).to_contain_text("Update published")
+    link = page.get_by_role("link", name="https://example.org/photos")
+    expect(link).to_have_attribute("rel", "nofollow ugc noopener noreferrer")
+    no_serious_violations(page)
+    shot(page, "campaign-update")
+    # A donor asks for their receipts: the same answer for any address.
+    page.context.clear_cookies()
+    page.goto(f"{BASE}/receipts?lang=en")
+    no_serious_violations(page)
+    page.get_by_label("E-mail address").fill("donor0@example.org")
+    page.get_by_role("button", name="Send me the link").click()
+    expect(page.get_by_role("status")).to_contain_text("If this address has donated")
+    no_serious_violations(page)
+    shot(page, "receipts-asked")
+    page.goto(f"{BASE}/receipts/rcl_unknown?lang=en")
+    expect(page.get_by_role("button", name="Show my receipts")).to_be_visible()
+    no_serious_violations(page)
+    page.get_by_role("button", name="Show my receipts").click()
+    expect(page.get_by_role("alert")).to_contain_text("has been used, has expired or does not exist")
+    no_serious_violations(page)

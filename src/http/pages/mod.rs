@@ -18,6 +18,7 @@ mod console_bank;
 mod console_finance;
 mod console_grant_reports;
 mod console_grants;
+mod donor_receipts;
 mod finance;
 pub mod i18n;
 mod public;
@@ -437,6 +438,10 @@ pub fn scope(
         .route("/areas", web::get().to(public::areas_page))
         .route("/areas/map.svg", web::get().to(public::map_svg))
         .route("/transparency", web::get().to(public::transparency))
+        .route("/receipts", web::get().to(donor_receipts::ask))
+        .route("/receipts", web::post().to(donor_receipts::send_link))
+        .route("/receipts/{token}", web::get().to(donor_receipts::confirm))
+        .route("/receipts/{token}", web::post().to(donor_receipts::open))
         .route("/calls/{id}", web::get().to(calls::public))
         .route("/login", web::get().to(session::login_form))
         .route("/login", web::post().to(session::login))

@@ -1,0 +1,114 @@
+//! The demo's donations: gifts through the same path a partner's donor takes (a pledge, then the
+//! simulated provider's signed webhook), so the money, the matches, the ledger and the receipts
+//! are what a real programme would hold. Only with the simulated provider.
+
+use crate::app::AppState;
+use crate::app::pledges::{PledgeInput, PledgeRequest, create_for_partner, simulate};
+use crate::auth::Principal;
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::bank_entry::PledgeMethod;
+use crate::domain::role::Role;
+use crate::providers::simulated::SimOutcome;
+
+/// (campaign title, donor names, euros each).
+const GIFTS: [(&str, &[&str], &[i64]); 3] = [
+    (
+        "Cucina di comunità a San Salvario",
+        &[
+            "Lucia Ferrero",
+            "Marco Gallo",
+            "Sara Conti",
+            "Paolo Greco",
+            "Elena Bruno",
+            "Luca Ricci",
+        ],
+        &[50, 100, 25, 80, 100, 40],
+    ),
+    (
+        "Murales partecipato in Barriera",
+        &[
+            "Giulia Romano",
+            "Andrea Costa",
+            "Chiara Fontana",
+            "Matteo Rizzo",
+            "Anna Moretti",
+        ],
+        &[20, 15, 30, 10, 25],
+    ),
+    (
+        "Ciclofficina di quartiere ad Aurora",
+        &["Davide Marino", "Francesca Villa", "Simone Lombardi"],
+        &[150, 60, 40],
+    ),
+];
+
+/// Gives the demo's gifts; returns how many were paid. `campaigns` maps titles to ids.
+pub fn give(
+    config: &Config,
+    db: &Db,
+    partner_id: &str,
+    campaigns: &[(String, String)],
+) -> anyhow::Result<usize> {
+    let state = AppState::new(config.clone(), db.clone());
+    if !state.provider.creates_in_database() {
+        return Ok(0);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let admin = Principal {
+            sub: "demo".into(),
+            role: Role::Admin,
+            association_id: None,
+            partner_id: None,
+        };
+        let mut paid = 0;
+        for (title, donors, euros) in GIFTS {
+            let Some((_, campaign_id)) = campaigns.iter().find(|(t, _)| t == title) else {
+                continue;
+            };
+            for (name, amount) in donors.iter().zip(euros.iter()) {
+                let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+                let request = PledgeRequest {
+                    partner_id: partner_id.to_string(),
+                    idempotency_key: uuid::Uuid::new_v4().to_string(),
+                    request_hash: uuid::Uuid::new_v4().simple().to_string(),
+                    campaign_id: campaign_id.clone(),
+                };
+                let input = PledgeInput {
+                    amount: format!("{amount}.00"),
+                    currency: None,
+                    donor_name: name.to_string(),
+                    donor_email: email,
+                    anonymous: false,
+                    locale: Some("it".into()),
+                    contact_consent: paid % 2 == 0,
+                    tax_code: None,
+                    message: None,
+                    method: PledgeMethod::Provider,
+                };
+                // The answer a partner would get; the demo needs only the payment's id.
+                let created =
+                    create_for_partner(&state, request, input, |_, payment, _| payment.id.clone())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("demo gift to {title}: {e:?}"))?;
+                let payment_id = match created {
+                    crate::app::pledges::Created::New(id)
+                    | crate::app::pledges::Created::Replayed(id) => id,
+                };
+                simulate(&state, &admin, payment_id, SimOutcome::Succeed)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("demo payment for {title}: {e:?}"))?;
+                paid += 1;
+            }
+        }
+        // Numbers the receipts and runs what the gifts set in motion (matches, holds).
+        crate::jobs::run_once(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo jobs: {e}"))?;
+        Ok(paid)
+    })
+}
