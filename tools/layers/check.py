@@ -21,7 +21,7 @@ ALLOWED = {
     "providers": {"clock", "config", "db", "domain"},
     "app": {"auth", "clock", "config", "db", "domain", "locale", "notify", "providers", "telemetry"},
     "jobs": {"app", "clock", "config", "db", "domain", "notify", "providers", "telemetry"},
-    "demo": {"app", "auth", "clock", "config", "db", "domain", "jobs", "locale", "providers"},
+    "demo": {"app", "auth", "clock", "config", "db", "domain", "locale", "providers"},
     "http": {"app", "auth", "clock", "config", "db", "domain", "locale", "providers", "telemetry"},
     "cli": None,  # the entry point may use everything
     "lib": None,
