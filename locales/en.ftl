@@ -30,7 +30,10 @@ filter-area = Target area
 filter-all-areas = All areas
 filter-apply = Show
 home-none = No live campaign here at the moment.
-card-figures = { $raised } of { $goal } raised from { $donors } donors
+card-figures = { $raised } of { $goal } raised from { $count ->
+    [one] one donor
+   *[other] { $shown } donors
+}
 bar-label = Raised { $raised }, match { $match }, goal { $goal }
 
 status-draft = Draft
@@ -55,7 +58,10 @@ campaign-decision = The match, explained
 campaign-donate = Donate
 campaign-badge = Badge for your website
 campaign-badge-copy = Copy this code into your web page:
-campaign-crowd = Donations: { $raised } from { $donors } donors (threshold { $threshold }).
+campaign-crowd = Donations: { $raised } from { $count ->
+    [one] one donor
+   *[other] { $shown } donors
+} (threshold { $threshold }).
 campaign-match = Match: { $status }, { $amount }.
 explain-none = When confirmed donations reach { $threshold }, the fund reserves its match for this campaign.
 explain-waitlisted = Donations reached the threshold, but the fund's budget is used up: the campaign waits in line and gets its match as soon as budget is freed or added.
@@ -170,7 +176,10 @@ donor-erased = (erased)
 queue-goal = Goal { $goal }
 chart-label = Each funder's budget: paid, committed and reserved
 reconciliation-ok = Reconciliation: every invariant holds.
-reconciliation-bad = Reconciliation: { $count } problems to look at (GET /v1/reconciliation).
+reconciliation-bad = { $count ->
+    [one] Reconciliation: one problem to look at (GET /v1/reconciliation).
+   *[other] Reconciliation: { $shown } problems to look at (GET /v1/reconciliation).
+}
 console-create-batch = Create a batch of committed matches
 console-bank-reference = Bank or treasury reference
 console-paid-on = Paid on
@@ -510,3 +519,87 @@ my-receipts-method = Payment method
 my-receipts-causale = Purpose
 my-receipts-law = Liberal donation under art. 83 of Legislative Decree 117/2017, made with a traceable means of payment.
 nav-receipts = Your receipts
+
+## The console's navigation, queues and lists
+cnav-label = Console
+cnav-queue = Needs you now
+cnav-campaigns = Campaigns
+cnav-new-campaign = New campaign
+cnav-donations = Donations
+cnav-grants = Grants
+cnav-bank-transfers = Bank transfers
+cnav-calls = Calls for proposals
+cnav-review = Review
+cnav-funds = Funds
+cnav-settlements = Batches
+cnav-bank-entries = Bank credits
+cnav-associations = Associations
+cnav-staff = Staff
+cnav-partners = Partners
+cnav-setup = Funds and areas set-up
+queue-title = What needs you now
+queue-all-clear = Nothing waits for you.
+queue-to-review = { $count ->
+    [one] One campaign to review
+   *[other] { $shown } campaigns to review
+}
+queue-to-score = { $count ->
+    [one] One application to score
+   *[other] { $shown } applications to score
+}
+queue-drafts = { $count ->
+    [one] One draft campaign to complete and submit
+   *[other] { $shown } draft campaigns to complete and submit
+}
+queue-rejected = { $count ->
+    [one] One campaign sent back by the reviewers
+   *[other] { $shown } campaigns sent back by the reviewers
+}
+queue-reports-due = { $count ->
+    [one] One grant whose spending report is due
+   *[other] { $shown } grants whose spending report is due
+}
+queue-credits-to-match = { $count ->
+    [one] One bank credit that matched no donation
+   *[other] { $shown } bank credits that matched no donation
+}
+queue-reports-to-approve = { $count ->
+    [one] One grant report to approve
+   *[other] { $shown } grant reports to approve
+}
+queue-grants-under-review = { $count ->
+    [one] One grant under review
+   *[other] { $shown } grants under review
+}
+queue-tranches-payable = { $count ->
+    [one] One tranche payable, in no batch yet
+   *[other] { $shown } tranches payable, in no batch yet
+}
+queue-batches-to-confirm = { $count ->
+    [one] One batch to confirm as paid
+   *[other] { $shown } batches to confirm as paid
+}
+queue-credits-unclaimed = { $count ->
+    [one] One bank credit no donation claimed
+   *[other] { $shown } bank credits no donation claimed
+}
+reconciliation-title = Reconciliation
+pager-label = Pages
+pager-position = Page { $page } of { $pages }
+pager-prev = Previous page
+pager-next = Next page
+filter-text = Contains
+list-filter = Filter
+filter-any = Any status
+filter-none = Nothing matches this filter.
+funds-intro = Each fund's budget and where it stands; open a fund for its funders, commitments and history.
+funds-open = Open
+settlements-filter = Status
+settlement-status-draft = Draft, to confirm
+settlement-status-confirmed = Confirmed as paid
+people-intro = The associations registered in the city, and their members.
+staff-intro = The city's staff who sign in to the console.
+partners-intro = The partner platforms that collect donations through the API.
+setup-intro = New funds, their funders and the target areas.
+settlement-status-cancelled = Cancelled
+funds-to-batch = Committed money waits for a batch.

@@ -30,7 +30,10 @@ filter-area = Area bersaglio
 filter-all-areas = Tutte le aree
 filter-apply = Mostra
 home-none = Nessuna campagna attiva qui al momento.
-card-figures = Raccolti { $raised } su { $goal } da { $donors } donatori
+card-figures = Raccolti { $raised } su { $goal } da { $count ->
+    [one] un donatore
+   *[other] { $shown } donatori
+}
 bar-label = Raccolti { $raised }, cofinanziamento { $match }, obiettivo { $goal }
 
 status-draft = Bozza
@@ -55,7 +58,10 @@ campaign-decision = Il cofinanziamento, spiegato
 campaign-donate = Dona
 campaign-badge = Badge per il vostro sito
 campaign-badge-copy = Copiate questo codice nella vostra pagina web:
-campaign-crowd = Donazioni: { $raised } da { $donors } donatori (soglia { $threshold }).
+campaign-crowd = Donazioni: { $raised } da { $count ->
+    [one] un donatore
+   *[other] { $shown } donatori
+} (soglia { $threshold }).
 campaign-match = Cofinanziamento: { $status }, { $amount }.
 explain-none = Quando le donazioni confermate raggiungono { $threshold }, il fondo riserva il suo cofinanziamento a questa campagna.
 explain-waitlisted = Le donazioni hanno raggiunto la soglia, ma il budget del fondo è esaurito: la campagna è in lista d'attesa e riceve il cofinanziamento appena si libera o si aggiunge budget.
@@ -170,7 +176,10 @@ donor-erased = (cancellato)
 queue-goal = Obiettivo { $goal }
 chart-label = Il budget di ogni finanziatore: pagato, impegnato e riservato
 reconciliation-ok = Riconciliazione: tutti gli invarianti sono rispettati.
-reconciliation-bad = Riconciliazione: { $count } problemi da verificare (GET /v1/reconciliation).
+reconciliation-bad = { $count ->
+    [one] Riconciliazione: un problema da verificare (GET /v1/reconciliation).
+   *[other] Riconciliazione: { $shown } problemi da verificare (GET /v1/reconciliation).
+}
 console-create-batch = Crea una distinta dei cofinanziamenti impegnati
 console-bank-reference = Riferimento della banca o della tesoreria
 console-paid-on = Pagata il
@@ -510,3 +519,87 @@ my-receipts-method = Modalità di pagamento
 my-receipts-causale = Causale
 my-receipts-law = Erogazione liberale ai sensi dell'art. 83 del D.Lgs. 117/2017, effettuata con mezzo di pagamento tracciabile.
 nav-receipts = Le tue ricevute
+
+## Navigazione, code e liste della console
+cnav-label = Console
+cnav-queue = Da fare ora
+cnav-campaigns = Campagne
+cnav-new-campaign = Nuova campagna
+cnav-donations = Donazioni
+cnav-grants = Contributi
+cnav-bank-transfers = Bonifici
+cnav-calls = Bandi
+cnav-review = Istruttoria
+cnav-funds = Fondi
+cnav-settlements = Lotti di pagamento
+cnav-bank-entries = Accrediti bancari
+cnav-associations = Associazioni
+cnav-staff = Personale
+cnav-partners = Partner
+cnav-setup = Impostazione di fondi e aree
+queue-title = Da fare ora
+queue-all-clear = Niente ti aspetta.
+queue-to-review = { $count ->
+    [one] Una campagna da esaminare
+   *[other] { $shown } campagne da esaminare
+}
+queue-to-score = { $count ->
+    [one] Una domanda da valutare
+   *[other] { $shown } domande da valutare
+}
+queue-drafts = { $count ->
+    [one] Una bozza di campagna da completare e inviare
+   *[other] { $shown } bozze di campagna da completare e inviare
+}
+queue-rejected = { $count ->
+    [one] Una campagna respinta dall'istruttoria
+   *[other] { $shown } campagne respinte dall'istruttoria
+}
+queue-reports-due = { $count ->
+    [one] Un contributo con la rendicontazione da presentare
+   *[other] { $shown } contributi con la rendicontazione da presentare
+}
+queue-credits-to-match = { $count ->
+    [one] Un accredito che non corrisponde a nessuna donazione
+   *[other] { $shown } accrediti che non corrispondono a nessuna donazione
+}
+queue-reports-to-approve = { $count ->
+    [one] Una rendicontazione da approvare
+   *[other] { $shown } rendicontazioni da approvare
+}
+queue-grants-under-review = { $count ->
+    [one] Un contributo in riesame
+   *[other] { $shown } contributi in riesame
+}
+queue-tranches-payable = { $count ->
+    [one] Una quota pagabile, non ancora in un lotto
+   *[other] { $shown } quote pagabili, non ancora in un lotto
+}
+queue-batches-to-confirm = { $count ->
+    [one] Un lotto da confermare come pagato
+   *[other] { $shown } lotti da confermare come pagati
+}
+queue-credits-unclaimed = { $count ->
+    [one] Un accredito non attribuito a nessuna donazione
+   *[other] { $shown } accrediti non attribuiti a nessuna donazione
+}
+reconciliation-title = Riconciliazione
+pager-label = Pagine
+pager-position = Pagina { $page } di { $pages }
+pager-prev = Pagina precedente
+pager-next = Pagina successiva
+filter-text = Contiene
+list-filter = Filtra
+filter-any = Qualsiasi stato
+filter-none = Nessun risultato per questo filtro.
+funds-intro = Il budget di ogni fondo e a che punto è; apri un fondo per i suoi finanziatori, gli impegni e la storia.
+funds-open = Apri
+settlements-filter = Stato
+settlement-status-draft = Bozza, da confermare
+settlement-status-confirmed = Confermato come pagato
+people-intro = Le associazioni registrate in città e i loro soci.
+staff-intro = Il personale del Comune che accede alla console.
+partners-intro = Le piattaforme partner che raccolgono donazioni tramite l'API.
+setup-intro = Nuovi fondi, i loro finanziatori e le aree obiettivo.
+settlement-status-cancelled = Annullato
+funds-to-batch = Somme impegnate in attesa di un lotto.

@@ -180,37 +180,66 @@ pub struct BatchLine {
     pub currency: Currency,
 }
 
-/// The finance console's books: the funds (at most 50, by name), the latest 50 batches and the
-/// reconciliation report, read on one connection.
-pub struct FinanceBooks {
-    pub funds: Vec<FundBook>,
-    pub batches: Vec<BatchLine>,
-    pub report: Report,
-}
-
-pub async fn finance_books(state: &AppState) -> ReadResult<FinanceBooks> {
+/// The funds the finance console lists (at most 200, by name), each with its funders' figures
+/// but without its history.
+pub async fn fund_books(state: &AppState) -> ReadResult<Vec<FundBook>> {
     state
         .db
         .read(|conn| -> ReadResult<_> {
             let ids: Vec<String> = funds::table
                 .order(funds::name)
-                .limit(50)
+                .limit(200)
                 .select(funds::id)
                 .load(conn)?;
             let mut books = Vec::with_capacity(ids.len());
             for id in ids {
-                books.push(fund_book(conn, &id)?);
+                books.push(fund_book(conn, &id, false)?);
             }
-            Ok(FinanceBooks {
-                funds: books,
-                batches: batches(conn)?,
-                report: crate::db::reconcile::run(conn)?,
-            })
+            Ok(books)
         })
         .await
 }
 
-fn fund_book(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundBook> {
+/// One fund's book with its history; `None` when there is no such fund.
+pub async fn fund_book_with_history(
+    state: &AppState,
+    fund_id: String,
+) -> ReadResult<Option<FundBook>> {
+    state
+        .db
+        .read(move |conn| -> ReadResult<_> {
+            let known: i64 = funds::table
+                .filter(funds::id.eq(&fund_id))
+                .count()
+                .get_result(conn)?;
+            if known == 0 {
+                return Ok(None);
+            }
+            Ok(Some(fund_book(conn, &fund_id, true)?))
+        })
+        .await
+}
+
+/// The settlement batches (the latest 200, newest first), in one status or any.
+pub async fn batch_lines(
+    state: &AppState,
+    status: Option<SettlementStatus>,
+) -> ReadResult<Vec<BatchLine>> {
+    state
+        .db
+        .read(move |conn| -> ReadResult<_> { Ok(batches(conn, status)?) })
+        .await
+}
+
+/// The reconciliation report, as the finance office's queue shows it.
+pub async fn reconciliation(state: &AppState) -> ReadResult<Report> {
+    state
+        .db
+        .read(|conn| -> ReadResult<_> { Ok(crate::db::reconcile::run(conn)?) })
+        .await
+}
+
+fn fund_book(conn: &mut DbConnection, fund_id: &str, with_history: bool) -> QueryResult<FundBook> {
     let fund: FundRow = crate::db::campaigns::load_fund(conn, fund_id)?;
     let mut balances = crate::db::ledger::funders_balances(conn, &[fund_id])?;
     let funders = crate::db::funders::load_funders(conn, fund_id)?
@@ -230,7 +259,11 @@ fn fund_book(conn: &mut DbConnection, fund_id: &str) -> QueryResult<FundBook> {
         })
         .collect();
     Ok(FundBook {
-        history: fund_history(conn, fund_id)?,
+        history: if with_history {
+            fund_history(conn, fund_id)?
+        } else {
+            Vec::new()
+        },
         id: fund.id,
         name: fund.name,
         currency: fund.currency,
@@ -263,8 +296,11 @@ fn fund_history(conn: &mut DbConnection, fund_id: &str) -> QueryResult<Vec<Histo
         .collect())
 }
 
-/// The latest 50 settlement batches, newest first.
-fn batches(conn: &mut DbConnection) -> QueryResult<Vec<BatchLine>> {
+/// The latest 200 settlement batches, newest first, in one status or any.
+fn batches(
+    conn: &mut DbConnection,
+    status: Option<SettlementStatus>,
+) -> QueryResult<Vec<BatchLine>> {
     type Row = (
         String,
         String,
@@ -274,11 +310,16 @@ fn batches(conn: &mut DbConnection) -> QueryResult<Vec<BatchLine>> {
         Currency,
         String,
     );
-    let rows: Vec<Row> = settlements::table
+    let mut query = settlements::table
         .inner_join(funds::table.on(funds::id.eq(settlements::fund_id)))
         .inner_join(funders::table.on(funders::id.eq(settlements::funder_id)))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(settlements::status.eq(status.as_str()));
+    }
+    let rows: Vec<Row> = query
         .order(settlements::id.desc())
-        .limit(50)
+        .limit(200)
         .select((
             settlements::id,
             funds::name,

@@ -36,6 +36,7 @@ pub mod settlements;
 pub mod transparency;
 pub mod updates;
 pub mod users;
+pub mod work_queue;
 
 use crate::auth::{RateLimiter, TokenIssuer};
 use crate::config::Config;

@@ -721,6 +721,9 @@ async fn the_call_in_the_console_and_on_its_public_page() {
         let ev = Browser::new(&app);
         ev.sign_in("valutatore-uno", "valutatore-uno-password-123")
             .await;
+        // The evaluator's console opens on their one assignment (not the other evaluator's).
+        let queue = ev.get("/console?lang=en").await.body;
+        assert!(queue.contains("One application to score"), "{queue}");
         let page = ev.get("/console/calls?lang=en").await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("Orti condivisi"));
@@ -759,6 +762,8 @@ async fn the_call_in_the_console_and_on_its_public_page() {
             )
             .await;
         assert_eq!(scored.status, 303, "{}", scored.body);
+        let queue = ev.get("/console?lang=en").await.body;
+        assert!(queue.contains("0 applications to score"), "{queue}");
         // The other evaluator's form on an application not theirs is refused.
         let not_mine = ev
             .post(

@@ -11,6 +11,7 @@ mod bank_pages;
 mod bank_transfers;
 mod calls;
 mod campaigns;
+mod console;
 mod donor_receipts;
 mod edges_data;
 mod edges_money;

@@ -265,9 +265,15 @@ async fn an_association_never_sees_or_moves_another_associations_campaign_throug
         // Association B (tax code 00743110157) signed in.
         let page = b.get(&format!("/campaigns/{a_draft}")).await;
         assert_eq!(page.status, 404);
-        let console = b.get("/console").await;
-        assert_eq!(console.status, 200);
-        assert!(!console.body.contains("Segreto di A"));
+        for section in [
+            "/console",
+            "/console/campaigns",
+            "/console/campaigns?status=draft",
+        ] {
+            let console = b.get(section).await;
+            assert_eq!(console.status, 200);
+            assert!(!console.body.contains("Segreto di A"));
+        }
         let csrf = b.csrf("/console").await;
         for action in ["submit", "approve", "reject"] {
             let res = b
@@ -310,7 +316,12 @@ async fn an_association_never_sees_or_moves_another_associations_campaign_throug
         let a = Browser::new(&app);
         a.sign_in("member-123456", "member-password-1").await;
         assert_eq!(a.get(&format!("/campaigns/{a_draft}")).await.status, 200);
-        assert!(a.get("/console").await.body.contains("Segreto di A"));
+        assert!(
+            a.get("/console/campaigns")
+                .await
+                .body
+                .contains("Segreto di A")
+        );
         let form = a.get(&format!("/console/campaigns/{a_draft}/edit")).await;
         assert_eq!(form.status, 200);
         let value = |name: &str| {
@@ -379,7 +390,11 @@ async fn a_reviewer_approves_from_the_queue_and_a_donor_gives_through_the_refere
         app.staff("reviewer").await;
         let r = Browser::new(&app);
         r.sign_in("reviewer-user", "reviewer-password-123").await;
-        let queue = r.get("/console").await;
+        // The reviewer's console opens on what waits, and the list holds it.
+        let queue = r.get("/console?lang=en").await;
+        assert!(queue.body.contains("One campaign to review"));
+        assert!(queue.body.contains("href=\"/console/review\""));
+        let queue = r.get("/console/review").await;
         assert!(queue.body.contains("Biblioteca di quartiere"));
         let csrf = r.csrf("/console").await;
         let res = r
@@ -466,7 +481,7 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
         app.staff("finance").await;
         let f = Browser::new(&app);
         f.sign_in("finance-user", "finance-password-123").await;
-        let console = f.get("/console?lang=en").await;
+        let console = f.get(&format!("/console/funds/{}?lang=en", c.fund)).await;
         assert!(console.body.contains("Create a batch of committed matches"));
         // The commitment, payable and published in the register.
         assert!(console.body.contains("<caption>Commitments</caption>"));
@@ -489,8 +504,16 @@ async fn the_finance_office_batches_downloads_both_files_and_confirms_from_the_c
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(
+            res.location.as_deref(),
+            Some("/console/settlements?done=batch")
+        );
         let console = f.get(res.location.as_deref().unwrap()).await;
         assert!(console.body.contains("Draft batch created"));
+        // The finance office's console now opens on the batch waiting for a second person.
+        let queue = f.get("/console?lang=en").await.body;
+        assert!(queue.contains("One batch to confirm as paid"), "{queue}");
+        assert!(queue.contains("every invariant holds"), "{queue}");
         let id = console
             .body
             .split("/console/settlements/")
@@ -589,9 +612,13 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(
+            res.location.as_deref(),
+            Some("/console/admin?done=association")
+        );
         assert!(
             admin
-                .get("/console")
+                .get("/console/admin?q=aurora")
                 .await
                 .body
                 .contains("Aurora APS (97542550013)")
@@ -642,12 +669,9 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
         assert_eq!(res.status, 303, "{}", res.body);
         let m = Browser::new(&app);
         m.sign_in("aurora-socia", "a-long-password-2").await;
-        assert!(
-            m.get("/console?lang=en")
-                .await
-                .body
-                .contains("Your campaigns")
-        );
+        let queue = m.get("/console?lang=en").await.body;
+        assert!(queue.contains("0 draft campaigns to complete and submit"));
+        assert!(queue.contains("href=\"/console/campaigns/new\""));
         let res = admin
             .post(
                 "/console/admin/users",
@@ -665,7 +689,7 @@ async fn the_admin_registers_associations_staff_partners_and_areas_from_the_cons
         r.sign_in("valutatrice", "a-long-password-1").await;
         assert_eq!(r.get("/console").await.status, 200);
         // Disabled from the console: the open session ends at once.
-        let console = admin.get("/console").await.body;
+        let console = admin.get("/console/admin/users?q=valutatrice").await.body;
         let user_id = console
             .split("<tr>")
             .find(|row| row.contains("<td>valutatrice</td>"))

@@ -42,7 +42,7 @@ pub async fn admin_association(
     associations::create_association(&state, principal, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=association"))
+    Ok(redirect("/console/admin?done=association"))
 }
 
 #[derive(Deserialize)]
@@ -73,7 +73,7 @@ pub async fn admin_user(
     users::create_user(&state, principal, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=user"))
+    Ok(redirect("/console/admin/users?done=user"))
 }
 
 #[derive(Deserialize)]
@@ -141,7 +141,7 @@ pub async fn admin_areas(
     areas::import_areas(&state, principal, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=areas"))
+    Ok(redirect("/console/admin/funds?done=areas"))
 }
 
 /// The fund form as sent: url-encoded with one `area` per eligible area (repeated keys, which
@@ -222,7 +222,7 @@ pub async fn admin_fund(
     funds::create_fund(&state, principal, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=fund"))
+    Ok(redirect("/console/admin/funds?done=fund"))
 }
 
 #[derive(Deserialize)]
@@ -255,7 +255,7 @@ pub async fn admin_funder(
     funders::add_funder(&state, principal, f.fund_id, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=funder"))
+    Ok(redirect("/console/admin/funds?done=funder"))
 }
 
 #[derive(Deserialize)]
@@ -283,7 +283,7 @@ pub async fn admin_member(
     associations::add_association_member(&state, principal, f.association_id, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=member"))
+    Ok(redirect("/console/admin?done=member"))
 }
 
 /// Disables a user or a partner from the admin console: their tokens and sessions stop at once.
@@ -309,5 +309,5 @@ pub async fn admin_disable(
         }
         _ => return Err(ctx.fail(ApiError::NotFound("page"))),
     }
-    Ok(redirect("/console?done=disabled"))
+    Ok(redirect(&format!("/console/admin/{kind}?done=disabled")))
 }

@@ -85,7 +85,7 @@ pub async fn create_campaign(
     campaigns::create_campaign(&state, principal, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=created"))
+    Ok(redirect("/console/campaigns?done=created"))
 }
 
 #[derive(Deserialize)]
@@ -104,10 +104,10 @@ pub async fn campaign_action(
     let form = form.into_inner();
     let (ctx, principal) = signed_form(&state, &req, &session, &form.csrf_token)?;
     let (id, verb) = path.into_inner();
-    let (action, done) = match verb.as_str() {
-        "submit" => (Action::Submit, "submitted"),
-        "approve" => (Action::Approve, "approved"),
-        "reject" => (Action::Reject, "rejected"),
+    let (action, done, back) = match verb.as_str() {
+        "submit" => (Action::Submit, "submitted", "/console/campaigns"),
+        "approve" => (Action::Approve, "approved", "/console/review"),
+        "reject" => (Action::Reject, "rejected", "/console/review"),
         _ => return Err(ctx.fail(ApiError::NotFound("page"))),
     };
     let reason = match action {
@@ -123,7 +123,7 @@ pub async fn campaign_action(
     campaigns::act(&state, principal, id, action, reason)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect(&format!("/console?done={done}")))
+    Ok(redirect(&format!("{back}?done={done}")))
 }
 
 #[derive(Deserialize)]
@@ -246,7 +246,7 @@ pub async fn edit(
     campaigns::update_campaign(&state, principal, id.into_inner(), body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=edited"))
+    Ok(redirect("/console/campaigns?done=edited"))
 }
 
 #[derive(Template)]

@@ -67,12 +67,12 @@ pub(super) fn card(t: &Tr, c: &CampaignView, area: &str) -> Result<Card, ApiErro
     let threshold = minor(&c.threshold, currency);
     let raised_px = bar(raised, goal, 300);
     let match_px = bar(matched, goal, 300).min(300 - raised_px);
-    let figures = t.args(
+    let figures = t.count_with(
         "card-figures",
+        c.donors.into(),
         &[
             ("raised", &t.amount(&c.raised, &c.currency)),
             ("goal", &t.amount(&c.goal, &c.currency)),
-            ("donors", &t.number(c.donors.into())),
         ],
     );
     Ok(Card {

@@ -1,15 +1,13 @@
-//! The console: one page whose sections follow the signed-in role (an association's campaigns
-//! and donations, the reviewers' queue, the finance office's books, the admin's registers).
-//! Each role's section is read by its own module.
+//! The console's opening page, "what needs you now": for the signed-in role, each queue of
+//! work with how many items wait in it and a link to the list that holds them (and, for the
+//! finance office, the reconciliation). The reviewers' list of campaigns to review is here too.
 
 use super::common::{OwnCampaign, list_params, own_line};
-use super::console_admin::{Account, AdminSection};
-use super::console_association::{AssociationSection, DonationLine};
-use super::console_finance::{FinanceSection, FundFigures, SettlementLine};
-use super::console_grants::GrantLine;
+use super::console_nav::{CARDS_PER_PAGE, Pager, notice, paged};
 use super::i18n::Tr;
-use super::{Ctx, PageResult, context, html, redirect};
+use super::{PageResult, context, html, redirect};
 use crate::app::AppState;
+use crate::app::work_queue::{WorkCounts, work_counts};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::role::Role;
 use crate::http::controllers::campaigns;
@@ -18,67 +16,137 @@ use crate::http::extract::Principal;
 use actix_session::Session;
 use actix_web::{HttpRequest, web};
 use askama::Template;
-use chrono::Datelike;
 use serde::Deserialize;
+
+/// One queue on the opening page.
+pub struct QueueItem {
+    pub href: &'static str,
+    /// "3 campaigns to review", in the page's language and plural.
+    pub text: String,
+    /// Something waits in it.
+    pub waiting: bool,
+}
 
 #[derive(Template)]
 #[template(path = "console.html")]
-struct ConsolePage {
-    ctx: Ctx,
+struct QueuePage {
+    ctx: super::Ctx,
     role_label: String,
     notice: Option<String>,
-    is_association: bool,
-    is_reviewer: bool,
-    is_finance: bool,
-    is_admin: bool,
-    own: Vec<OwnCampaign>,
-    funds: Vec<(String, String)>,
-    default_start: String,
-    default_end: String,
-    year: String,
-    donations: Vec<DonationLine>,
-    grants: Vec<GrantLine>,
-    queue: Vec<OwnCampaign>,
-    fund_figures: Vec<FundFigures>,
-    reconciliation: String,
-    settlements: Vec<SettlementLine>,
-    associations: Vec<String>,
-    association_choices: Vec<(String, String)>,
-    area_choices: Vec<(String, String)>,
-    users: Vec<Account>,
-    partners: Vec<Account>,
+    items: Vec<QueueItem>,
+    reconciliation: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct ConsoleQuery {
     pub done: Option<String>,
+    pub page: Option<usize>,
 }
 
-/// The notices a form's redirect may ask for (`?done=`).
-fn notice(t: &Tr, done: Option<String>) -> Option<String> {
-    done.filter(|d| {
-        matches!(
-            d.as_str(),
-            "created"
-                | "submitted"
-                | "approved"
-                | "rejected"
-                | "batch"
-                | "paid"
-                | "association"
-                | "user"
-                | "areas"
-                | "edited"
-                | "fund"
-                | "funder"
-                | "member"
-                | "disabled"
-        )
+/// The queues of `counts` that the role has, in the order it works through them.
+fn queue_items(t: &Tr, counts: &WorkCounts) -> Vec<QueueItem> {
+    let queues: [(Option<i64>, &'static str, &'static str); 11] = [
+        (counts.to_review, "/console/review", "queue-to-review"),
+        (counts.to_score, "/console/calls", "queue-to-score"),
+        (
+            counts.drafts,
+            "/console/campaigns?status=draft",
+            "queue-drafts",
+        ),
+        (
+            counts.rejected,
+            "/console/campaigns?status=rejected",
+            "queue-rejected",
+        ),
+        (counts.reports_due, "/console/grants", "queue-reports-due"),
+        (
+            counts.credits_to_match,
+            "/console/bank-transfers",
+            "queue-credits-to-match",
+        ),
+        (
+            counts.reports_to_approve,
+            "/console/grants?status=reported",
+            "queue-reports-to-approve",
+        ),
+        (
+            counts.grants_under_review,
+            "/console/grants?status=under_review",
+            "queue-grants-under-review",
+        ),
+        (
+            counts.tranches_payable,
+            "/console/funds",
+            "queue-tranches-payable",
+        ),
+        (
+            counts.batches_to_confirm,
+            "/console/settlements?status=draft",
+            "queue-batches-to-confirm",
+        ),
+        (
+            counts.credits_unclaimed,
+            "/console/bank-entries",
+            "queue-credits-unclaimed",
+        ),
+    ];
+    queues
+        .into_iter()
+        .filter_map(|(count, href, key)| {
+            count.map(|n| QueueItem {
+                href,
+                text: t.count(key, n),
+                waiting: n > 0,
+            })
+        })
+        .collect()
+}
+
+pub async fn console(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    q: web::Query<ConsoleQuery>,
+) -> PageResult {
+    let (ctx, principal) = context(&state, &req, &session);
+    let Some(principal) = principal else {
+        return Ok(redirect("/login"));
+    };
+    let t = ctx.t;
+    let counts = work_counts(&state, &principal)
+        .await
+        .map_err(|e| ctx.fail(e.into()))?;
+    let reconciliation = if matches!(principal.role, Role::Finance | Role::Admin) {
+        let report = crate::app::console::reconciliation(&state)
+            .await
+            .map_err(|e| ctx.fail(e.into()))?;
+        Some(if report.ok {
+            t.get("reconciliation-ok")
+        } else {
+            t.count("reconciliation-bad", report.violations.len() as i64)
+        })
+    } else {
+        None
+    };
+    html(QueuePage {
+        role_label: t.get(&format!("role-{}", principal.role.as_str())),
+        notice: notice(&t, q.into_inner().done),
+        items: queue_items(&t, &counts),
+        reconciliation,
+        ctx,
     })
-    .map(|d| t.get(&format!("done-{d}")))
 }
 
-/// The reviewers' queue: the submitted campaigns, with their goals.
+#[derive(Template)]
+#[template(path = "console_review.html")]
+struct ReviewPage {
+    ctx: super::Ctx,
+    notice: Option<String>,
+    queue: Vec<OwnCampaign>,
+    pager: Pager,
+}
+
+/// The reviewers' queue: the submitted campaigns (the first 200, oldest first), with their goals.
 async fn review_queue(
     state: &AppState,
     principal: &Principal,
@@ -103,7 +171,8 @@ async fn review_queue(
         .collect())
 }
 
-pub async fn console(
+/// `/console/review`: the campaigns waiting for a reviewer, a page at a time.
+pub async fn review(
     state: web::Data<AppState>,
     req: HttpRequest,
     session: Session,
@@ -113,88 +182,21 @@ pub async fn console(
     let Some(principal) = principal else {
         return Ok(redirect("/login"));
     };
+    if !matches!(principal.role, Role::Reviewer | Role::Admin) {
+        return Err(ctx.fail(ApiError::Forbidden("reviewers review campaigns")));
+    }
     let t = ctx.t;
-    let role = principal.role;
-    let is_association = role == Role::Association;
-    let is_reviewer = matches!(role, Role::Reviewer | Role::Admin);
-    let is_finance = matches!(role, Role::Finance | Role::Admin);
-    let mut page = ConsolePage {
-        role_label: t.get(&format!("role-{}", role.as_str())),
-        notice: notice(&t, q.into_inner().done),
-        is_association,
-        is_reviewer,
-        is_finance,
-        is_admin: role == Role::Admin,
-        own: Vec::new(),
-        funds: Vec::new(),
-        default_start: (crate::clock::now() + chrono::Duration::days(1))
-            .format("%Y-%m-%dT09:00")
-            .to_string(),
-        default_end: (crate::clock::now() + chrono::Duration::days(46))
-            .format("%Y-%m-%dT18:00")
-            .to_string(),
-        year: crate::clock::now().year().to_string(),
-        donations: Vec::new(),
-        grants: Vec::new(),
-        queue: Vec::new(),
-        fund_figures: Vec::new(),
-        reconciliation: String::new(),
-        settlements: Vec::new(),
-        associations: Vec::new(),
-        association_choices: Vec::new(),
-        area_choices: Vec::new(),
-        users: Vec::new(),
-        partners: Vec::new(),
+    let q = q.into_inner();
+    let all = review_queue(&state, &principal, &t)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let (queue, pager) = paged(&t, all, (q.page, CARDS_PER_PAGE), |n| {
+        format!("/console/review?page={n}")
+    });
+    html(ReviewPage {
+        notice: notice(&t, q.done),
+        queue,
+        pager,
         ctx,
-    };
-    if is_association {
-        let AssociationSection {
-            own,
-            funds,
-            donations,
-            grants,
-        } = AssociationSection::read(&state, &principal, &t)
-            .await
-            .map_err(|e| page.ctx.fail(e))?;
-        page.own = own;
-        page.funds = funds;
-        page.donations = donations;
-        page.grants = grants;
-    }
-    if is_reviewer {
-        page.queue = review_queue(&state, &principal, &t)
-            .await
-            .map_err(|e| page.ctx.fail(e))?;
-    }
-    if is_finance {
-        let FinanceSection {
-            fund_figures,
-            reconciliation,
-            settlements,
-        } = FinanceSection::read(&state, &principal, &t)
-            .await
-            .map_err(|e| page.ctx.fail(e))?;
-        page.fund_figures = fund_figures;
-        page.reconciliation = reconciliation;
-        page.settlements = settlements;
-    }
-    if role == Role::Admin {
-        let AdminSection {
-            area_choices,
-            funds,
-            associations,
-            association_choices,
-            users,
-            partners,
-        } = AdminSection::read(&state, &t)
-            .await
-            .map_err(|e| page.ctx.fail(e))?;
-        page.area_choices = area_choices;
-        page.funds = funds;
-        page.associations = associations;
-        page.association_choices = association_choices;
-        page.users = users;
-        page.partners = partners;
-    }
-    html(page)
+    })
 }

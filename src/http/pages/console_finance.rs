@@ -1,17 +1,26 @@
-//! The console's section for the finance office: each fund's funders, commitments and money
-//! over time, the reconciliation and the settlement batches.
+//! The finance office's console sections: the funds, each fund's funders, commitments and
+//! money over time, and the settlement batches.
 
+use super::console_nav::{CARDS_PER_PAGE, PAGE_SIZE, Pager, notice, paged, query_value};
 use super::i18n::Tr;
+use super::{Ctx, PageError, PageResult, context, html, redirect};
 use crate::app::AppState;
-use crate::app::console::{BatchLine, FundBook, HistoryPosting, finance_books};
+use crate::app::console::{
+    BatchLine, FundBook, HistoryPosting, batch_lines, fund_book_with_history, fund_books,
+};
 use crate::domain::chart::esc;
 use crate::domain::fund::FunderKind;
 use crate::domain::ledger::Account;
 use crate::domain::map::bar;
+use crate::domain::role::Role;
 use crate::domain::settlement::SettlementStatus;
 use crate::http::controllers::settlements::{self, CommitmentParams};
 use crate::http::error::ApiError;
 use crate::http::extract::Principal;
+use actix_session::Session;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
 
 pub struct FunderFigures {
     pub fund_id: String,
@@ -54,58 +63,187 @@ pub struct SettlementLine {
     pub public: bool,
 }
 
-pub(super) struct FinanceSection {
-    pub fund_figures: Vec<FundFigures>,
-    pub reconciliation: String,
-    pub settlements: Vec<SettlementLine>,
+/// A fund in the finance office's list.
+pub struct FundLine {
+    pub id: String,
+    pub name: String,
+    pub budget: String,
+    pub committed: String,
+    pub settled: String,
+    pub available: String,
+    /// Some funder has committed money to put in a batch.
+    pub can_batch: bool,
 }
 
-impl FinanceSection {
-    pub(super) async fn read(
-        state: &AppState,
-        principal: &Principal,
-        t: &Tr,
-    ) -> Result<FinanceSection, ApiError> {
-        let books = finance_books(state).await?;
-        let mut commitments = Vec::with_capacity(books.funds.len());
-        for f in &books.funds {
-            commitments.push(fund_commitments(state, principal, t, &f.id).await?);
-        }
-        let fund_figures = books
-            .funds
-            .iter()
-            .zip(commitments)
-            .map(|(f, commitments)| FundFigures {
-                commitments,
-                name: f.name.clone(),
-                chart: funders_chart(t, f),
-                history: history_chart(t, f, &f.history),
-                rows: funder_rows(t, f),
-            })
-            .collect();
-        let report = books.report;
-        let reconciliation = if report.ok {
-            t.get("reconciliation-ok")
-        } else {
-            t.with(
-                "reconciliation-bad",
-                "count",
-                &report.violations.len().to_string(),
-            )
-        };
-        Ok(FinanceSection {
-            fund_figures,
-            reconciliation,
-            settlements: books
-                .batches
-                .into_iter()
-                .map(|b| settlement_line(t, b))
-                .collect(),
-        })
+#[derive(Template)]
+#[template(path = "console_funds.html")]
+struct FundsPage {
+    ctx: Ctx,
+    funds: Vec<FundLine>,
+}
+
+/// The finance office (or the admin), or the page that says why not.
+fn finance(ctx: &Ctx, principal: Option<Principal>) -> Result<Option<Principal>, PageError> {
+    match principal {
+        None => Ok(None),
+        Some(p) if matches!(p.role, Role::Finance | Role::Admin) => Ok(Some(p)),
+        Some(_) => Err(ctx.fail(ApiError::Forbidden("the finance office's books"))),
     }
 }
 
-/// A fund's commitments (the first 50, any status), as the API lists them.
+/// `/console/funds`: every fund with its totals.
+pub async fn funds(state: web::Data<AppState>, req: HttpRequest, session: Session) -> PageResult {
+    let (ctx, principal) = context(&state, &req, &session);
+    if finance(&ctx, principal)?.is_none() {
+        return Ok(redirect("/login"));
+    }
+    let t = ctx.t;
+    let books = fund_books(&state).await.map_err(|e| ctx.fail(e.into()))?;
+    let funds = books
+        .iter()
+        .map(|f| {
+            let total = |pick: fn(&crate::app::console::FunderBook) -> i64| {
+                t.money(f.funders.iter().map(pick).sum(), &f.currency)
+            };
+            FundLine {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                budget: total(|b| b.budget),
+                committed: total(|b| b.committed),
+                settled: total(|b| b.settled),
+                available: total(|b| b.available),
+                can_batch: f.funders.iter().any(|b| b.committed != 0),
+            }
+        })
+        .collect();
+    html(FundsPage { funds, ctx })
+}
+
+#[derive(Template)]
+#[template(path = "console_fund.html")]
+struct FundPage {
+    ctx: Ctx,
+    fund: FundFigures,
+    pager: Pager,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub page: Option<usize>,
+}
+
+/// `/console/funds/{id}`: one fund's funders, money over time and commitments.
+pub async fn fund(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> PageResult {
+    let (ctx, principal) = context(&state, &req, &session);
+    let Some(principal) = finance(&ctx, principal)? else {
+        return Ok(redirect("/login"));
+    };
+    let t = ctx.t;
+    let id = path.into_inner();
+    let book = fund_book_with_history(&state, id.clone())
+        .await
+        .map_err(|e| ctx.fail(e.into()))?
+        .ok_or_else(|| ctx.fail(ApiError::NotFound("fund")))?;
+    let commitments = fund_commitments(&state, &principal, &t, &id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let (commitments, pager) = paged(&t, commitments, (q.page, PAGE_SIZE), |n| {
+        format!("/console/funds/{}?page={n}", query_value(&id))
+    });
+    let fund = FundFigures {
+        commitments,
+        name: book.name.clone(),
+        chart: funders_chart(&t, &book),
+        history: history_chart(&t, &book, &book.history),
+        rows: funder_rows(&t, &book),
+    };
+    html(FundPage { fund, pager, ctx })
+}
+
+#[derive(Template)]
+#[template(path = "console_settlements.html")]
+struct SettlementsPage {
+    ctx: Ctx,
+    notice: Option<String>,
+    /// (value, label, selected)
+    statuses: Vec<(String, String, bool)>,
+    filtered: bool,
+    settlements: Vec<SettlementLine>,
+    pager: Pager,
+}
+
+#[derive(Deserialize)]
+pub struct SettlementsQuery {
+    pub status: Option<String>,
+    pub page: Option<usize>,
+    pub done: Option<String>,
+}
+
+/// `/console/settlements`: the batches, newest first, with their files and the form that
+/// confirms a draft paid.
+pub async fn settlements_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    q: web::Query<SettlementsQuery>,
+) -> PageResult {
+    let (ctx, principal) = context(&state, &req, &session);
+    if finance(&ctx, principal)?.is_none() {
+        return Ok(redirect("/login"));
+    }
+    let t = ctx.t;
+    let q = q.into_inner();
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(SettlementStatus::parse(s).ok_or_else(|| {
+            ctx.fail(ApiError::validation(
+                "status",
+                "draft, confirmed or cancelled",
+            ))
+        })?),
+    };
+    let lines = batch_lines(&state, status)
+        .await
+        .map_err(|e| ctx.fail(e.into()))?
+        .into_iter()
+        .map(|b| settlement_line(&t, b))
+        .collect();
+    let (settlements, pager) = paged(&t, lines, (q.page, CARDS_PER_PAGE), |n| {
+        format!(
+            "/console/settlements?status={}&page={n}",
+            status.map(|s| s.as_str()).unwrap_or("")
+        )
+    });
+    html(SettlementsPage {
+        notice: notice(&t, q.done),
+        statuses: [
+            SettlementStatus::Draft,
+            SettlementStatus::Confirmed,
+            SettlementStatus::Cancelled,
+        ]
+        .into_iter()
+        .map(|s| {
+            (
+                s.as_str().to_string(),
+                t.get(&format!("settlement-status-{}", s.as_str())),
+                status == Some(s),
+            )
+        })
+        .collect(),
+        filtered: status.is_some(),
+        settlements,
+        pager,
+        ctx,
+    })
+}
+
+/// A fund's commitments (the first 200, any status), as the API lists them.
 async fn fund_commitments(
     state: &AppState,
     principal: &Principal,
@@ -120,7 +258,7 @@ async fn fund_commitments(
             status: Some("all".into()),
             association_id: None,
             funder_id: None,
-            limit: Some(50),
+            limit: Some(200),
             cursor: None,
         },
     )
@@ -168,7 +306,7 @@ fn settlement_line(t: &Tr, b: BatchLine) -> SettlementLine {
     SettlementLine {
         draft: b.status == SettlementStatus::Draft,
         label: format!("{} — {}", b.fund_name, b.funder_name),
-        status: b.status.as_str().to_string(),
+        status: t.get(&format!("settlement-status-{}", b.status.as_str())),
         total: t.money(b.total, &b.currency),
         public: b.funder_kind == FunderKind::Public,
         id: b.id,

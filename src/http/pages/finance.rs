@@ -33,7 +33,7 @@ pub async fn create_batch(
     settlements::create_settlement(&state, principal, body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=batch"))
+    Ok(redirect("/console/settlements?done=batch"))
 }
 
 #[derive(Deserialize)]
@@ -65,7 +65,7 @@ pub async fn confirm_batch(
     settlements::confirm_settlement(&state, principal, id.into_inner(), body)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(redirect("/console?done=paid"))
+    Ok(redirect("/console/settlements?done=paid"))
 }
 
 /// A settlement file for the finance office, through the API's own generators.

@@ -100,6 +100,23 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// The message `key` for `n` things: `$count` (a number, so a message can choose its plural
+    /// form) and `$shown` (the count with the language's grouping), plus `values`.
+    pub fn count_with(&self, key: &str, n: i64, values: &[(&str, &str)]) -> String {
+        let mut args = FluentArgs::new();
+        args.set("count", FluentValue::from(n));
+        args.set("shown", FluentValue::from(self.number(n)));
+        for (name, value) in values {
+            args.set(name.to_string(), FluentValue::from(value.to_string()));
+        }
+        self.format(key, Some(&args))
+    }
+
+    /// [`Tr::count_with`] with no other argument.
+    pub fn count(&self, key: &str, n: i64) -> String {
+        self.count_with(key, n, &[])
+    }
+
     pub fn lang(&self) -> Lang {
         Lang::from_code(self.lang)
     }

@@ -18,6 +18,7 @@ mod console_bank;
 mod console_finance;
 mod console_grant_reports;
 mod console_grants;
+mod console_nav;
 mod donor_receipts;
 mod finance;
 pub mod i18n;
@@ -49,6 +50,8 @@ pub struct Ctx {
     /// The signed-in user's role, as shown in the navigation.
     pub user: Option<String>,
     pub csrf: String,
+    /// The console's sections for the signed-in role, on a console page; otherwise empty.
+    pub console_nav: Vec<console_nav::NavItem>,
 }
 
 impl Ctx {
@@ -127,6 +130,7 @@ impl ResponseError for PageError {
                 lang: self.lang,
                 user: None,
                 csrf: String::new(),
+                console_nav: Vec::new(),
             },
         };
         let body = page.render().unwrap_or_else(|_| self.message.clone());
@@ -212,6 +216,10 @@ pub fn context(
         user: principal
             .as_ref()
             .map(|p| t.get(&format!("role-{}", p.role.as_str()))),
+        console_nav: principal
+            .as_ref()
+            .map(|p| console_nav::console_nav(&t, p.role, req.path()))
+            .unwrap_or_default(),
         t,
         lang,
         csrf,
@@ -447,6 +455,41 @@ pub fn scope(
         .route("/login", web::post().to(session::login))
         .route("/logout", web::post().to(session::logout))
         .route("/console", web::get().to(console::console))
+        .route("/console/review", web::get().to(console::review))
+        .route(
+            "/console/campaigns",
+            web::get().to(console_association::campaigns),
+        )
+        .route(
+            "/console/campaigns/new",
+            web::get().to(console_association::new_campaign),
+        )
+        .route(
+            "/console/donations",
+            web::get().to(console_association::donations),
+        )
+        .route("/console/funds", web::get().to(console_finance::funds))
+        .route("/console/funds/{id}", web::get().to(console_finance::fund))
+        .route(
+            "/console/settlements",
+            web::get().to(console_finance::settlements_page),
+        )
+        .route(
+            "/console/admin",
+            web::get().to(console_admin::associations_page),
+        )
+        .route(
+            "/console/admin/users",
+            web::get().to(console_admin::staff_page),
+        )
+        .route(
+            "/console/admin/partners",
+            web::get().to(console_admin::partners_page),
+        )
+        .route(
+            "/console/admin/funds",
+            web::get().to(console_admin::setup_page),
+        )
         .route("/console/calls", web::get().to(calls::console))
         .route(
             "/console/calls/funds/{id}/{action}",

@@ -203,12 +203,12 @@ pub async fn campaign(
         can_post_update,
         summary: c.summary.clone(),
         status_label: status_label(&t, c.status),
-        crowd_line: t.args(
+        crowd_line: t.count_with(
             "campaign-crowd",
+            c.donors.into(),
             &[
                 ("raised", &t.amount(&c.raised, &c.currency)),
                 ("threshold", &t.amount(&c.threshold, &c.currency)),
-                ("donors", &t.number(c.donors.into())),
             ],
         ),
         match_line: t.args(
