@@ -74,6 +74,10 @@ def sign_in(page, username):
     expect(page).to_have_url(re.compile(r"/console"))
 
 
+def console_nav(page):
+    return page.get_by_role("navigation", name="Console")
+
+
 def api(path):
     with urllib.request.urlopen(f"{BASE}{path}") as r:
         return json.loads(r.read())
@@ -134,8 +138,12 @@ def test_a_donor_gives_until_the_threshold_and_sees_the_match(page):
 
 def test_an_association_creates_and_submits_and_a_reviewer_approves_it_live(page, browser):
     sign_in(page, "barriera")
+    expect(page.get_by_role("heading", level=1)).to_have_text("What needs you now")
     no_serious_violations(page)
     shot(page, "console-association")
+    console_nav(page).get_by_role("link", name="New campaign").click()
+    expect(console_nav(page).get_by_role("link", name="New campaign")).to_have_attribute("aria-current", "page")
+    no_serious_violations(page)
     where = campaign_by_title("Doposcuola in Barriera")["location"]
     start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2))
     page.get_by_label("Title").fill("Ciclofficina di Barriera")
@@ -161,6 +169,8 @@ def test_an_association_creates_and_submits_and_a_reviewer_approves_it_live(page
     sign_in(reviewer, "reviewer")
     no_serious_violations(reviewer)
     shot(reviewer, "console-reviewer")
+    reviewer.get_by_role("link", name=re.compile(r"campaigns? to review")).click()
+    no_serious_violations(reviewer)
     card = reviewer.locator("article", has_text="Ciclofficina di Barriera")
     card.get_by_role("button", name="Approve").click()
     expect(reviewer.get_by_role("status")).to_contain_text("approved")
@@ -203,9 +213,14 @@ def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page
     assert api(f"/v1/campaigns/{c['id']}")["match"]["status"] == "committed"
 
     sign_in(page, "finance")
-    expect(page.locator("main")).to_contain_text("Funds and funders")
-    expect(page.locator("main")).to_contain_text("Fondazione CRT")
     expect(page.locator("main")).to_contain_text("every invariant holds")
+    console_nav(page).get_by_role("link", name="Funds").click()
+    expect(page.locator("main")).to_contain_text("Fondazione CRT")
+    no_serious_violations(page)
+    page.get_by_role("link", name="Crowdfunding civico Torino 2026").click()
+    expect(page.locator("main")).to_contain_text("Funds and funders")
+    no_serious_violations(page)
+    shot(page, "console-fund")
     page.get_by_role("button", name="Create a batch of committed matches").first.click()
     expect(page.get_by_role("status")).to_contain_text("Draft batch created")
     no_serious_violations(page)
@@ -227,6 +242,7 @@ def test_the_finance_office_pays_a_committed_match_and_downloads_both_files(page
     # A second finance user confirms it.
     page.context.clear_cookies()
     sign_in(page, "treasurer")
+    page.get_by_role("link", name=re.compile(r"batch(es)? to confirm as paid")).click()
     page.get_by_label("Bank or treasury reference").first.fill("OPI 2026/0001")
     page.get_by_label("Paid on").first.fill(datetime.date.today().isoformat())
     page.get_by_role("button", name="Confirm paid").first.click()
@@ -298,6 +314,8 @@ def test_the_admin_console_is_accessible_and_registers_an_association(page):
     sign_in(page, "admin")
     no_serious_violations(page)
     shot(page, "console-admin")
+    console_nav(page).get_by_role("link", name="Associations").click()
+    no_serious_violations(page)
     form = page.locator("form[action='/console/admin/associations']")
     form.get_by_label("Name").fill("Circolo Vanchiglia APS")
     form.get_by_label("Tax code").fill("00774480016")
@@ -383,3 +401,47 @@ def test_an_association_posts_news_and_a_donor_asks_for_receipts(page):
     page.get_by_role("button", name="Show my receipts").click()
     expect(page.get_by_role("alert")).to_contain_text("has been used, has expired or does not exist")
     no_serious_violations(page)
+
+
+def test_every_console_page_fits_and_every_page_reads_on_a_phone(browser):
+    """No console page is taller than 3,000 px at 1280 px wide; at 390 px (a phone) no page,
+    console or public, and not the badge, is wider than the screen (wide tables scroll in
+    their own box)."""
+    seen = []
+    for user in ["barriera", "reviewer", "finance", "admin"]:
+        context = browser.new_context(bypass_csp=True, locale="en-GB",
+                                      viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        sign_in(page, user)
+        links = console_nav(page).get_by_role("link")
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(hrefs) >= 4, hrefs
+        for href in hrefs:
+            page.goto(f"{BASE}{href}?lang=en")
+            expect(console_nav(page).locator("[aria-current=page]")).to_have_count(1)
+            height = page.evaluate("document.documentElement.scrollHeight")
+            assert height <= 3000, f"{user} {href}: {height} px tall"
+            seen.append((user, href))
+        page.set_viewport_size({"width": 390, "height": 844})
+        for href in hrefs:
+            page.goto(f"{BASE}{href}?lang=it")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{user} {href} at 390 px: {width} px wide"
+        page.goto(f"{BASE}/console?lang=en")
+        no_serious_violations(page)
+        shot(page, f"phone-console-{user}")
+        context.close()
+    assert len(seen) >= 20
+    phone = browser.new_context(bypass_csp=True, locale="it-IT",
+                                viewport={"width": 390, "height": 844}).new_page()
+    c = campaign_by_title("Murales partecipato in Barriera")
+    for path in ["/", "/areas", "/transparency", "/receipts", "/login",
+                 f"/campaigns/{c['id']}", f"/campaigns/{c['id']}/donate",
+                 f"/v1/campaigns/{c['id']}/badge.svg"]:
+        phone.goto(f"{BASE}{path}")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} at 390 px: {width} px wide"
+    phone.goto(f"{BASE}/campaigns/{c['id']}")
+    no_serious_violations(phone)
+    shot(phone, "phone-campaign")
+    phone.context.close()
