@@ -5,14 +5,36 @@
 use crate::app::AppState;
 use crate::app::pledges::{PledgeInput, PledgeRequest, create_for_partner, simulate};
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::bank_entry::PledgeMethod;
 use crate::domain::role::Role;
 use crate::providers::simulated::SimOutcome;
+use chrono::TimeDelta;
 
-/// (campaign title, donor names, euros each).
-const GIFTS: [(&str, &[&str], &[i64]); 3] = [
+/// (campaign title, donor names, euros each, days ago of the first gift: the others follow at
+/// even steps until a few hours ago, so the charts have a history).
+type Gifts<'a> = (&'a str, &'a [&'a str], &'a [i64], i64);
+
+const GIFTS: [Gifts; 4] = [
+    (
+        "Sportello di quartiere a Mirafiori",
+        &[
+            "Bar Centrale di Mirafiori",
+            "Giorgio Sala",
+            "Rita Marchetti",
+            "Fabio Testa",
+            "Laura Fabbri",
+            "Ivana Greco",
+            "Pro Loco Mirafiori Sud",
+            "Nadia Rinaldi",
+            "Ugo Pellegrini",
+            "Teresa Caruso",
+        ],
+        &[2000, 500, 750, 300, 1200, 250, 3000, 400, 1600, 500],
+        34,
+    ),
     (
         "Cucina di comunità a San Salvario",
         &[
@@ -24,6 +46,7 @@ const GIFTS: [(&str, &[&str], &[i64]); 3] = [
             "Luca Ricci",
         ],
         &[50, 100, 25, 80, 100, 40],
+        9,
     ),
     (
         "Murales partecipato in Barriera",
@@ -35,22 +58,26 @@ const GIFTS: [(&str, &[&str], &[i64]); 3] = [
             "Anna Moretti",
         ],
         &[20, 15, 30, 10, 25],
+        1,
     ),
     (
         "Ciclofficina di quartiere ad Aurora",
         &["Davide Marino", "Francesca Villa", "Simone Lombardi"],
         &[150, 60, 40],
+        1,
     ),
 ];
 
-/// Gives the demo's gifts; returns how many were paid. `campaigns` maps titles to ids.
+/// Gives the demo's gifts, each on its day (the demo's clock is set back for it); returns how
+/// many were paid. `campaigns` maps titles to ids.
 pub fn give(
     config: &Config,
     db: &Db,
     partner_id: &str,
     campaigns: &[(String, String)],
 ) -> anyhow::Result<usize> {
-    let state = AppState::new(config.clone(), db.clone());
+    let clock = Clock::adjustable();
+    let state = AppState::new(config.clone(), db.clone().with_clock(clock.clone()));
     if !state.provider.creates_in_database() {
         return Ok(0);
     }
@@ -66,11 +93,17 @@ pub fn give(
             partner_id: None,
         };
         let mut paid = 0;
-        for (title, donors, euros) in GIFTS {
+        let mut back = TimeDelta::zero();
+        for (title, donors, euros, days_ago) in GIFTS {
             let Some((_, campaign_id)) = campaigns.iter().find(|(t, _)| t == title) else {
                 continue;
             };
-            for (name, amount) in donors.iter().zip(euros.iter()) {
+            for (i, (name, amount)) in donors.iter().zip(euros.iter()).enumerate() {
+                // From `days_ago` to three hours ago, at even steps.
+                let span = TimeDelta::days(days_ago) - TimeDelta::hours(3);
+                let at = TimeDelta::days(days_ago) - span * i as i32 / donors.len() as i32;
+                clock.advance(back - at);
+                back = at;
                 let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
                 let request = PledgeRequest {
                     partner_id: partner_id.to_string(),
@@ -105,6 +138,7 @@ pub fn give(
                 paid += 1;
             }
         }
+        clock.advance(back);
         // Numbers the receipts (what the scheduler would do next). Not a pass of the jobs: that
         // would take their leases under this process's name and keep the server's scheduler
         // waiting until they lapse.

@@ -3,6 +3,7 @@
 //! campaigns in several states. Prints the logins it made (random passwords).
 
 mod gifts;
+mod settled;
 
 use crate::app::funds::NewFunder;
 use crate::auth::hash_secret;
@@ -231,7 +232,7 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
         });
 
         // Campaigns in several states.
-        let campaigns_data: [DemoCampaign; 7] = [
+        let campaigns_data: [DemoCampaign; 8] = [
             (
                 "Doposcuola in Barriera",
                 0,
@@ -270,6 +271,17 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
                 CampaignStatus::Draft,
                 20,
                 60,
+                0,
+            ),
+            // Ended yesterday past its threshold: the demo takes it to a paid match.
+            (
+                settled::SETTLED,
+                1,
+                "TO-MIRAFIORI-SUD",
+                2_000_000,
+                CampaignStatus::Live,
+                -40,
+                39,
                 0,
             ),
             (
@@ -349,15 +361,18 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
     // Gifts through the simulated provider's real path: money raised, holds, a quadratic
     // round with donors, receipts and the ledger's history for the charts.
     let gifts = gifts::give(config, db, &partner_id, &campaign_ids)?;
+    if gifts > 0 {
+        settled::finish(config, db, &campaign_ids)?;
+    }
 
     println!(
         "Demo city seeded: 5 Turin target areas; 3 funds (Milan 2024 rules; the city and Fondazione CRT \
-         matching every gift one to one; a quadratic round); 2 associations; 7 campaigns; \
-         {gifts} donations.\n"
+         matching every gift one to one; a quadratic round); 2 associations; 8 campaigns; \
+         {gifts} donations; one campaign succeeded and its match paid.\n"
     );
     println!("Logins (passwords are random; keep them now, they are stored hashed):");
     for l in logins {
-        println!("  {:<45} {:<28} {}", l.who, l.username, l.secret);
+        println!("  {:<48} {:<28} {}", l.who, l.username, l.secret);
     }
     println!(
         "\nGet a token:  curl -s localhost:8080/v1/auth/token -H 'content-type: application/json' \\\n  -d '{{\"grant_type\":\"password\",\"username\":\"admin\",\"password\":\"…\"}}'"

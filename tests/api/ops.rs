@@ -165,7 +165,33 @@ async fn the_demo_city_is_valid_and_balanced() {
         assert_eq!(raised("Murales partecipato in Barriera"), "100.00");
         assert_eq!(raised("Ciclofficina di quartiere ad Aurora"), "250.00");
         assert_eq!(raised("Doposcuola in Barriera"), "0.00");
-        assert_eq!(app.count("receipts").await, 14);
+        assert_eq!(app.count("receipts").await, 24);
+        // One campaign went the whole way, over five weeks: past its threshold, decided, its
+        // match committed and paid in a batch confirmed by a second signer; its grant is open.
+        let all = app
+            .get("/v1/campaigns?limit=200", Some(&app.admin().await))
+            .await;
+        let done = all.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["title"] == "Sportello di quartiere a Mirafiori")
+            .unwrap()
+            .clone();
+        assert_eq!(done["status"], "succeeded");
+        assert_eq!(done["raised"], "10500.00");
+        assert_eq!(done["match"]["status"], "settled");
+        assert_eq!(app.count("grants").await, 1);
+        let finance = app.staff("finance").await;
+        let batches = app.get("/v1/settlements", Some(&finance)).await;
+        assert_eq!(batches.ok()["data"][0]["status"], "confirmed");
+        // Gifts spread over the weeks before today: the charts have a history.
+        let weeks_ago =
+            (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d %H:%M:%S");
+        let old = app
+            .count(&format!("pledges WHERE created_at < '{weeks_ago}'"))
+            .await;
+        assert!((1..24).contains(&old), "{old} gifts more than 30 days old");
         // The demo's associations pass the API's own validation.
         let admin = app.admin().await;
         let list = app.get("/v1/associations", Some(&admin)).await;
