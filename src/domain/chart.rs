@@ -27,7 +27,8 @@ pub fn line_chart(
     width: f64,
     height: f64,
 ) -> String {
-    let (left, right, top, bottom) = (70.0, 10.0, 10.0, 40.0);
+    // Room on the left for the top amount as a reader writes it ("600.000,00 €").
+    let (left, right, top, bottom) = (100.0, 10.0, 10.0, 40.0);
     let (plot_w, plot_h) = (width - left - right, height - top - bottom);
     let all = series.iter().flat_map(|s| s.points.iter());
     let (t0, t1) = all
