@@ -603,3 +603,4 @@ partners-intro = The partner platforms that collect donations through the API.
 setup-intro = New funds, their funders and the target areas.
 settlement-status-cancelled = Cancelled
 funds-to-batch = Committed money waits for a batch.
+history-none = No money of this fund has been reserved, committed or paid yet.

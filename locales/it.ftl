@@ -603,3 +603,4 @@ partners-intro = Le piattaforme partner che raccolgono donazioni tramite l'API.
 setup-intro = Nuovi fondi, i loro finanziatori e le aree obiettivo.
 settlement-status-cancelled = Annullato
 funds-to-batch = Somme impegnate in attesa di un lotto.
+history-none = Nessuna somma di questo fondo è stata ancora riservata, impegnata o pagata.

@@ -160,7 +160,12 @@ pub async fn fund(
         commitments,
         name: book.name.clone(),
         chart: funders_chart(&t, &book),
-        history: history_chart(&t, &book, &book.history),
+        // Blank axes say nothing: a fund whose money has not moved says so in words.
+        history: if book.history.is_empty() {
+            format!("<p>{}</p>", crate::domain::chart::esc(&t.get("history-none")))
+        } else {
+            history_chart(&t, &book, &book.history)
+        },
         rows: funder_rows(&t, &book),
     };
     html(FundPage { fund, pager, ctx })
