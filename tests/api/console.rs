@@ -110,10 +110,15 @@ async fn each_role_opens_on_its_own_queue_and_every_section_it_is_offered_opens(
             }
         }
         // A grant's or a fund's page belongs to its section.
-        let fund = admin.get(&format!("/console/funds/{}?lang=en", c.fund)).await;
+        let fund = admin
+            .get(&format!("/console/funds/{}?lang=en", c.fund))
+            .await;
         assert_eq!(fund.status, 200, "{}", fund.body);
         // No money has moved yet: said in words, not drawn as blank axes.
-        assert!(fund.body.contains("No money of this fund has been reserved"));
+        assert!(
+            fund.body
+                .contains("No money of this fund has been reserved")
+        );
         assert!(!fund.body.contains("<svg class=\"chart\""));
         assert_eq!(nav(&fund.body).1.as_deref(), Some("/console/funds"));
         assert_eq!(admin.get("/console/funds/fnd_unknown").await.status, 404);

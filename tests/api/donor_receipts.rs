@@ -5,25 +5,9 @@ use crate::helpers::*;
 use crate::pages::Browser;
 use serde_json::json;
 
-/// The e-mails in the mail folder, quoted-printable soft line breaks joined.
-fn mails(app: &TestApp) -> Vec<String> {
-    std::fs::read_dir(&app.state.config.notify.mail_dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| {
-                    String::from_utf8_lossy(&std::fs::read(e.path()).unwrap())
-                        .replace("=\r\n", "")
-                        .replace("=\n", "")
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The receipts links e-mailed to `address`, oldest first in no particular order.
 fn links_to(app: &TestApp, address: &str) -> Vec<String> {
-    mails(app)
+    app.mails()
         .iter()
         .filter(|m| m.contains(&format!("To: {address}")))
         .filter_map(|m| {
@@ -53,7 +37,7 @@ async fn a_donor_gets_a_one_time_link_to_their_receipts_and_strangers_learn_noth
         give(&app, &partner, &cmp, 45, "anna").await;
         give(&app, &partner, &cmp, 20, "bruno").await;
         app.tick().await;
-        let before = mails(&app).len();
+        let before = app.mails().len();
 
         let b = Browser::new(&app);
         let known = ask(&b, "ANNA@example.org").await;
@@ -65,7 +49,7 @@ async fn a_donor_gets_a_one_time_link_to_their_receipts_and_strangers_learn_noth
         let bad = ask(&b, "not an address").await;
         assert_eq!(bad.status, 422);
         app.tick().await;
-        assert_eq!(mails(&app).len(), before + 1, "one e-mail: to anna only");
+        assert_eq!(app.mails().len(), before + 1, "one e-mail: to anna only");
         let link = links_to(&app, "anna@example.org")
             .pop()
             .expect("anna's link");
@@ -145,10 +129,10 @@ async fn links_expire_are_limited_per_address_and_go_with_an_erased_donor() {
             .await;
         assert_eq!(erased.ok()["erased"], 1);
         assert_eq!(app.count("receipt_links WHERE used_at IS NULL").await, 0);
-        let before = mails(&app).len();
+        let before = app.mails().len();
         assert_eq!(ask(&b, "carla@example.org").await.status, 200);
         app.tick().await;
-        assert_eq!(mails(&app).len(), before);
+        assert_eq!(app.mails().len(), before);
     })
     .await;
 }

@@ -66,21 +66,13 @@ async fn columns_containing(app: &TestApp, needle: &str) -> Vec<String> {
     .unwrap()
 }
 
-/// Files in the mail folder that contain `needle` (case-insensitive).
+/// E-mails in the mail folder that contain `needle` (case-insensitive).
 fn mail_containing(app: &TestApp, needle: &str) -> usize {
     let needle = needle.to_lowercase();
-    std::fs::read_dir(&app.state.config.notify.mail_dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default())
-                        .to_lowercase()
-                        .contains(&needle)
-                })
-                .count()
-        })
-        .unwrap_or(0)
+    app.mails()
+        .iter()
+        .filter(|m| m.to_lowercase().contains(&needle))
+        .count()
 }
 
 #[actix_web::test]

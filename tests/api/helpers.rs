@@ -541,6 +541,22 @@ impl TestApp {
         .unwrap()
     }
 
+    /// The e-mails in the mail folder, quoted-printable soft line breaks joined.
+    pub fn mails(&self) -> Vec<String> {
+        std::fs::read_dir(&self.state.config.notify.mail_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| {
+                        String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default())
+                            .replace("=\r\n", "")
+                            .replace("=\n", "")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Counts rows of a table (to prove a rejected request wrote nothing).
     pub async fn count(&self, table: &str) -> i64 {
         #[derive(diesel::QueryableByName)]

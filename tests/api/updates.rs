@@ -38,24 +38,9 @@ async fn paid(
     p
 }
 
-/// The e-mails written to the mail folder, whole (quoted-printable soft line breaks joined).
-fn mails(app: &TestApp) -> Vec<String> {
-    std::fs::read_dir(&app.state.config.notify.mail_dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| {
-                    String::from_utf8_lossy(&std::fs::read(e.path()).unwrap())
-                        .replace("=\r\n", "")
-                        .replace("=\n", "")
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
+/// The update e-mails sent to `address`.
 fn updates_to(app: &TestApp, address: &str) -> Vec<String> {
-    mails(app)
+    app.mails()
         .into_iter()
         .filter(|m| m.contains(&format!("To: {address}")) && m.contains("Cantiere aperto"))
         .collect()
@@ -74,7 +59,7 @@ async fn an_update_reaches_only_consenting_donors_once_each_and_shows_as_plain_t
         // Consented, but never paid: not a donor.
         app.pledge(&partner, &cmp, "10.00", "dario@example.org").await;
         app.tick().await; // the receipts go out first
-        let before = mails(&app).len();
+        let before = app.mails().len();
 
         let body = "Foto: https://esempio.it/orti?a=1&b=2.\nGrazie! <script>alert(1)</script>";
         let res = app
@@ -88,7 +73,7 @@ async fn an_update_reaches_only_consenting_donors_once_each_and_shows_as_plain_t
         assert_eq!(res.body["recipients"], 2, "anna once, bob; not carla, not dario");
         assert!(res.body["id"].as_str().unwrap().starts_with("upd_"));
         app.tick().await;
-        assert_eq!(mails(&app).len(), before + 2);
+        assert_eq!(app.mails().len(), before + 2);
         let anna = updates_to(&app, "anna@example.org");
         assert_eq!(anna.len(), 1, "one e-mail per address");
         assert!(anna[0].contains("Gentile Donor"), "Italian for anna: {}", anna[0]);

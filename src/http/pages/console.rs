@@ -3,7 +3,7 @@
 //! finance office, the reconciliation). The reviewers' list of campaigns to review is here too.
 
 use super::common::{OwnCampaign, list_params, own_line};
-use super::console_nav::{CARDS_PER_PAGE, Pager, notice, paged};
+use super::console_nav::{CARDS_PER_PAGE, Pager, allowed, notice, paged};
 use super::i18n::Tr;
 use super::{PageResult, context, html, redirect};
 use crate::app::AppState;
@@ -179,12 +179,10 @@ pub async fn review(
     q: web::Query<ConsoleQuery>,
 ) -> PageResult {
     let (ctx, principal) = context(&state, &req, &session);
-    let Some(principal) = principal else {
+    let roles = [Role::Reviewer, Role::Admin];
+    let Some(principal) = allowed(&ctx, principal, &roles, "reviewers review campaigns")? else {
         return Ok(redirect("/login"));
     };
-    if !matches!(principal.role, Role::Reviewer | Role::Admin) {
-        return Err(ctx.fail(ApiError::Forbidden("reviewers review campaigns")));
-    }
     let t = ctx.t;
     let q = q.into_inner();
     let all = review_queue(&state, &principal, &t)

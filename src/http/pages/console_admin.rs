@@ -3,12 +3,11 @@
 
 use super::common::area_names;
 use super::console_association::ListQuery;
-use super::console_nav::{PAGE_SIZE, Pager, filter_text, matches_text, notice, paged, query_value};
+use super::console_nav::{Pager, allowed, filter_text, filtered_page, notice};
 use super::{Ctx, PageError, PageResult, context, html, redirect};
 use crate::app::AppState;
 use crate::app::console::{accounts, associations, fund_choices};
 use crate::domain::role::Role;
-use crate::http::error::ApiError;
 use crate::http::extract::Principal;
 use actix_session::Session;
 use actix_web::{HttpRequest, web};
@@ -22,13 +21,16 @@ pub struct Account {
     pub disabled: bool,
 }
 
+impl Account {
+    /// What a filter searches: the name and the role or client id.
+    fn words(&self) -> Vec<&str> {
+        vec![&self.name, &self.detail]
+    }
+}
+
 /// The admin, or the page that says why not (`None`: nobody is signed in).
 fn admin(ctx: &Ctx, principal: Option<Principal>) -> Result<Option<Principal>, PageError> {
-    match principal {
-        None => Ok(None),
-        Some(p) if p.role == Role::Admin => Ok(Some(p)),
-        Some(_) => Err(ctx.fail(ApiError::Forbidden("the admin's registers"))),
-    }
+    allowed(ctx, principal, &[Role::Admin], "the admin's registers")
 }
 
 #[derive(Template)]
@@ -62,12 +64,15 @@ pub async fn associations_page(
     let all = associations(&state).await.map_err(|e| ctx.fail(e.into()))?;
     let lines = all
         .iter()
-        .filter(|a| matches_text(&text, &[&a.name, &a.tax_code]))
         .map(|a| format!("{} ({})", a.name, a.tax_code))
         .collect();
-    let (associations, pager) = paged(&t, lines, (q.page, PAGE_SIZE), |n| {
-        format!("/console/admin?q={}&page={n}", query_value(&text))
-    });
+    let (associations, pager) = filtered_page(
+        &t,
+        lines,
+        (&text, |line| vec![line.as_str()]),
+        q.page,
+        "/console/admin",
+    );
     html(AssociationsPage {
         notice: notice(&t, q.done),
         q: text,
@@ -111,11 +116,14 @@ pub async fn staff_page(
             name: u.username,
             disabled: u.disabled,
         })
-        .filter(|u| matches_text(&text, &[&u.name, &u.detail]))
         .collect();
-    let (users, pager) = paged(&t, lines, (q.page, PAGE_SIZE), |n| {
-        format!("/console/admin/users?q={}&page={n}", query_value(&text))
-    });
+    let (users, pager) = filtered_page(
+        &t,
+        lines,
+        (&text, Account::words),
+        q.page,
+        "/console/admin/users",
+    );
     html(StaffPage {
         notice: notice(&t, q.done),
         q: text,
@@ -158,11 +166,14 @@ pub async fn partners_page(
             detail: p.client_id,
             disabled: p.disabled,
         })
-        .filter(|p| matches_text(&text, &[&p.name, &p.detail]))
         .collect();
-    let (partners, pager) = paged(&t, lines, (q.page, PAGE_SIZE), |n| {
-        format!("/console/admin/partners?q={}&page={n}", query_value(&text))
-    });
+    let (partners, pager) = filtered_page(
+        &t,
+        lines,
+        (&text, Account::words),
+        q.page,
+        "/console/admin/partners",
+    );
     html(PartnersPage {
         notice: notice(&t, q.done),
         q: text,

@@ -2,7 +2,9 @@
 //! time), the form for a new one, and the year's donations with their receipts.
 
 use super::common::{OwnCampaign, list_params, own_line};
-use super::console_nav::{PAGE_SIZE, Pager, filter_text, matches_text, notice, paged, query_value};
+use super::console_nav::{
+    PAGE_SIZE, Pager, filter_text, filtered_page, matches_text, notice, paged, query_value,
+};
 use super::i18n::Tr;
 use super::{Ctx, PageResult, context, html, redirect};
 use crate::app::AppState;
@@ -28,6 +30,13 @@ pub struct DonationLine {
     pub campaign: String,
     pub amount: String,
     pub voided: bool,
+}
+
+impl DonationLine {
+    /// What a filter searches: the receipt's number, the donor, the campaign, the contact.
+    fn words(&self) -> Vec<&str> {
+        vec![&self.number, &self.donor, &self.campaign, &self.contact]
+    }
 }
 
 /// The query of a console list: a status, a text filter, a page, and a form's notice.
@@ -192,13 +201,14 @@ pub async fn donations(
     let year = crate::clock::now().year();
     let lines = donation_lines(&state, &t, association, year)
         .await
-        .map_err(|e| ctx.fail(e))?
-        .into_iter()
-        .filter(|d| matches_text(&text, &[&d.number, &d.donor, &d.campaign, &d.contact]))
-        .collect();
-    let (donations, pager) = paged(&t, lines, (q.page, PAGE_SIZE), |n| {
-        format!("/console/donations?q={}&page={n}", query_value(&text))
-    });
+        .map_err(|e| ctx.fail(e))?;
+    let (donations, pager) = filtered_page(
+        &t,
+        lines,
+        (&text, DonationLine::words),
+        q.page,
+        "/console/donations",
+    );
     html(DonationsPage {
         year: year.to_string(),
         q: text,

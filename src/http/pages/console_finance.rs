@@ -1,7 +1,7 @@
 //! The finance office's console sections: the funds, each fund's funders, commitments and
 //! money over time, and the settlement batches.
 
-use super::console_nav::{CARDS_PER_PAGE, PAGE_SIZE, Pager, notice, paged, query_value};
+use super::console_nav::{CARDS_PER_PAGE, PAGE_SIZE, Pager, allowed, notice, paged, query_value};
 use super::i18n::Tr;
 use super::{Ctx, PageError, PageResult, context, html, redirect};
 use crate::app::AppState;
@@ -84,11 +84,12 @@ struct FundsPage {
 
 /// The finance office (or the admin), or the page that says why not.
 fn finance(ctx: &Ctx, principal: Option<Principal>) -> Result<Option<Principal>, PageError> {
-    match principal {
-        None => Ok(None),
-        Some(p) if matches!(p.role, Role::Finance | Role::Admin) => Ok(Some(p)),
-        Some(_) => Err(ctx.fail(ApiError::Forbidden("the finance office's books"))),
-    }
+    allowed(
+        ctx,
+        principal,
+        &[Role::Finance, Role::Admin],
+        "the finance office's books",
+    )
 }
 
 /// `/console/funds`: every fund with its totals.
@@ -162,7 +163,10 @@ pub async fn fund(
         chart: funders_chart(&t, &book),
         // Blank axes say nothing: a fund whose money has not moved says so in words.
         history: if book.history.is_empty() {
-            format!("<p>{}</p>", crate::domain::chart::esc(&t.get("history-none")))
+            format!(
+                "<p>{}</p>",
+                crate::domain::chart::esc(&t.get("history-none"))
+            )
         } else {
             history_chart(&t, &book, &book.history)
         },

@@ -3,7 +3,10 @@
 //! and the pager and text filter of its lists.
 
 use super::i18n::Tr;
+use super::{Ctx, PageError};
 use crate::domain::role::Role;
+use crate::http::error::ApiError;
+use crate::http::extract::Principal;
 
 /// One link of the console's navigation.
 pub struct NavItem {
@@ -143,6 +146,39 @@ pub(super) fn paged<T>(
         pages,
     };
     (shown, pager)
+}
+
+/// The signed-in user if their role is one of `roles`; `None` when nobody is signed in (the
+/// page sends them to sign in); a 403 page naming `why` for any other role.
+pub(super) fn allowed(
+    ctx: &Ctx,
+    principal: Option<Principal>,
+    roles: &[Role],
+    why: &'static str,
+) -> Result<Option<Principal>, PageError> {
+    match principal {
+        None => Ok(None),
+        Some(p) if roles.contains(&p.role) => Ok(Some(p)),
+        Some(_) => Err(ctx.fail(ApiError::Forbidden(why))),
+    }
+}
+
+/// The items of `items` whose `fields` hold every word of `text`, page `page` of them, and the
+/// pager whose links go to `base` with the same filter.
+pub(super) fn filtered_page<T>(
+    t: &Tr,
+    items: Vec<T>,
+    (text, fields): (&str, impl for<'a> Fn(&'a T) -> Vec<&'a str>),
+    page: Option<usize>,
+    base: &str,
+) -> (Vec<T>, Pager) {
+    let kept = items
+        .into_iter()
+        .filter(|item| matches_text(text, &fields(item)))
+        .collect();
+    paged(t, kept, (page, PAGE_SIZE), |n| {
+        format!("{base}?q={}&page={n}", query_value(text))
+    })
 }
 
 /// A list's free-text filter: every word of `q` appears in one of `fields`, in any letter case.
