@@ -2,6 +2,7 @@
 //! 2024 rules, two associations with a member each, city staff, a partner client, and
 //! campaigns in several states. Prints the logins it made (random passwords).
 
+mod call;
 mod gifts;
 mod settled;
 
@@ -153,7 +154,17 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
             vec![city(1_000_000, None)],
             &all_areas,
         )?;
-        let fund_ids = [fund_id, one_to_one, quadratic_round];
+        // A fund whose campaigns enter by a call for proposals (see `call`).
+        let by_call = insert_fund(
+            conn,
+            FundRow {
+                name: call::FUND.into(),
+                ..fund_template(t)
+            },
+            vec![city(15_000_000, None)],
+            &all_areas,
+        )?;
+        let fund_ids = [fund_id, one_to_one, quadratic_round, by_call];
 
         // Two associations, one member each.
         let associations_data = [
@@ -232,7 +243,7 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
         });
 
         // Campaigns in several states.
-        let campaigns_data: [DemoCampaign; 8] = [
+        let campaigns_data: [DemoCampaign; 11] = [
             (
                 "Doposcuola in Barriera",
                 0,
@@ -314,6 +325,37 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
                 40,
                 2,
             ),
+            // Drafts the call takes through its window to a published ranking.
+            (
+                call::APPLICATIONS[0].0,
+                0,
+                "TO-BARRIERA",
+                3_000_000,
+                CampaignStatus::Draft,
+                10,
+                45,
+                3,
+            ),
+            (
+                call::APPLICATIONS[1].0,
+                1,
+                "TO-MIRAFIORI-SUD",
+                2_500_000,
+                CampaignStatus::Draft,
+                10,
+                45,
+                3,
+            ),
+            (
+                call::APPLICATIONS[2].0,
+                1,
+                "TO-AURORA",
+                2_000_000,
+                CampaignStatus::Draft,
+                10,
+                45,
+                3,
+            ),
         ];
         for (title, asso, area, goal, status, start_days, length_days, fund) in campaigns_data {
             let (_, lat, lon) = INSIDE
@@ -351,7 +393,8 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
                     waitlisted_at: None,
                     decided_at: None,
                     settlement_id: None,
-                    cost_plan: None,
+                    // A call wants a cost plan adding up to the goal.
+                    cost_plan: (fund == 3).then(|| demo_cost_plan(goal)),
                 })
                 .execute(conn)?;
         }
@@ -364,11 +407,13 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
     if gifts > 0 {
         settled::finish(config, db, &campaign_ids)?;
     }
+    call::run(config, db)?;
 
     println!(
-        "Demo city seeded: 5 Turin target areas; 3 funds (Milan 2024 rules; the city and Fondazione CRT \
-         matching every gift one to one; a quadratic round); 2 associations; 8 campaigns; \
-         {gifts} donations; one campaign succeeded and its match paid.\n"
+        "Demo city seeded: 5 Turin target areas; 4 funds (Milan 2024 rules; the city and Fondazione CRT \
+         matching every gift one to one; a quadratic round; a call for proposals, its ranking \
+         published); 2 associations; 11 campaigns; {gifts} donations; one campaign succeeded \
+         and its match paid.\n"
     );
     println!("Logins (passwords are random; keep them now, they are stored hashed):");
     for l in logins {
@@ -378,6 +423,16 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
         "\nGet a token:  curl -s localhost:8080/v1/auth/token -H 'content-type: application/json' \\\n  -d '{{\"grant_type\":\"password\",\"username\":\"admin\",\"password\":\"…\"}}'"
     );
     Ok(())
+}
+
+/// A cost plan for a call: people 60 %, goods the rest (JSON, as stored).
+fn demo_cost_plan(goal: i64) -> String {
+    let people = goal * 6 / 10;
+    serde_json::json!([
+        {"category": "personnel", "description": "Operatori e coordinamento", "amount": people},
+        {"category": "goods", "description": "Materiali e attrezzature", "amount": goal - people},
+    ])
+    .to_string()
 }
 
 /// (title, association, area code, goal, status, starts in days, length in days, fund).

@@ -185,6 +185,21 @@ async fn the_demo_city_is_valid_and_balanced() {
         let finance = app.staff("finance").await;
         let batches = app.get("/v1/settlements", Some(&finance)).await;
         assert_eq!(batches.ok()["data"][0]["status"], "confirmed");
+        // A call for proposals run to its published ranking: two admitted, one below the mark.
+        let status_of = |title: &str| {
+            all.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["title"] == title)
+                .map(|c| c["status"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        assert_eq!(status_of("Portierato sociale in Barriera"), "approved");
+        assert_eq!(status_of("Teatro di comunità a Mirafiori"), "approved");
+        assert_eq!(status_of("Mercato contadino in Aurora"), "rejected");
+        assert_eq!(app.count("rankings").await, 1);
+        assert_eq!(app.count("scores").await, 6);
         // Gifts spread over the weeks before today: the charts have a history.
         let weeks_ago =
             (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d %H:%M:%S");
