@@ -3,12 +3,10 @@
 //! city's evaluator, and the ranking published after the window closed (two admitted, one below
 //! the pass mark) — the same use cases the API and the console call.
 
-use crate::app::AppState;
 use crate::app::calls::{
     CallInput, ScoreInput, declare, publish, put_scores, set_call, set_evaluators,
 };
 use crate::auth::Principal;
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::models::AreaRow;
@@ -41,22 +39,11 @@ fn fail<E: std::fmt::Debug>(what: &'static str) -> impl FnOnce(E) -> anyhow::Err
 
 /// Sets [`FUND`]'s call, submits [`APPLICATIONS`], scores them and publishes the ranking.
 pub fn run(config: &Config, db: &Db) -> anyhow::Result<()> {
-    let clock = Clock::adjustable();
-    let state = AppState::new(config.clone(), db.clone().with_clock(clock.clone()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let (state, clock, runtime) = super::on_own_clock(config, db)?;
     runtime.block_on(async move {
         let (admin_id, reviewer_id, fund_id, applications) = state
             .db
             .run(|conn| -> anyhow::Result<_> {
-                let user = |name: &str, conn: &mut crate::db::DbConnection| {
-                    users::table
-                        .filter(users::username.eq(name))
-                        .select(users::id)
-                        .first::<String>(conn)
-                };
                 let fund_id: String = funds::table
                     .filter(funds::name.eq(FUND))
                     .select(funds::id)
@@ -75,8 +62,8 @@ pub fn run(config: &Config, db: &Db) -> anyhow::Result<()> {
                     applications.push((campaign, association, member, quality, impact));
                 }
                 Ok((
-                    user("admin", conn)?,
-                    user("reviewer", conn)?,
+                    super::user_id(conn, "admin")?,
+                    super::user_id(conn, "reviewer")?,
                     fund_id,
                     applications,
                 ))

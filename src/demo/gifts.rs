@@ -2,10 +2,8 @@
 //! simulated provider's signed webhook), so the money, the matches, the ledger and the receipts
 //! are what a real programme would hold. Only with the simulated provider.
 
-use crate::app::AppState;
 use crate::app::pledges::{PledgeInput, PledgeRequest, create_for_partner, simulate};
 use crate::auth::Principal;
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::bank_entry::PledgeMethod;
@@ -76,15 +74,10 @@ pub fn give(
     partner_id: &str,
     campaigns: &[(String, String)],
 ) -> anyhow::Result<usize> {
-    let clock = Clock::adjustable();
-    let state = AppState::new(config.clone(), db.clone().with_clock(clock.clone()));
+    let (state, clock, runtime) = super::on_own_clock(config, db)?;
     if !state.provider.creates_in_database() {
         return Ok(0);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
     runtime.block_on(async {
         let admin = Principal {
             sub: "demo".into(),

@@ -425,6 +425,32 @@ pub fn seed(db: &Db, config: &crate::config::Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's own state on a clock it may move, and a runtime to drive the use cases with.
+fn on_own_clock(
+    config: &crate::config::Config,
+    db: &Db,
+) -> anyhow::Result<(
+    crate::app::AppState,
+    crate::clock::Clock,
+    tokio::runtime::Runtime,
+)> {
+    let clock = crate::clock::Clock::adjustable();
+    let state = crate::app::AppState::new(config.clone(), db.clone().with_clock(clock.clone()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    Ok((state, clock, runtime))
+}
+
+/// The id of the demo's user `username`.
+fn user_id(conn: &mut crate::db::DbConnection, username: &str) -> QueryResult<String> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(users::id)
+        .first(conn)
+}
+
 /// A cost plan for a call: people 60 %, goods the rest (JSON, as stored).
 fn demo_cost_plan(goal: i64) -> String {
     let people = goal * 6 / 10;

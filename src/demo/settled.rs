@@ -3,13 +3,11 @@
 //! and a second signer confirms it paid — the same use cases the console calls, a day ago by
 //! the demo's clock, so the finance charts show the whole path.
 
-use crate::app::AppState;
 use crate::app::settlements::{NewBatch, confirm_batch, create_batch};
 use crate::auth::Principal;
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::schema::{campaigns, users};
+use crate::db::schema::campaigns;
 use crate::domain::role::Role;
 use chrono::TimeDelta;
 use diesel::prelude::*;
@@ -22,12 +20,7 @@ pub fn finish(config: &Config, db: &Db, campaign_ids: &[(String, String)]) -> an
     let Some((_, campaign_id)) = campaign_ids.iter().find(|(t, _)| t == SETTLED) else {
         return Ok(());
     };
-    let clock = Clock::adjustable();
-    let state = AppState::new(config.clone(), db.clone().with_clock(clock.clone()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let (state, clock, runtime) = super::on_own_clock(config, db)?;
     let campaign_id = campaign_id.clone();
     runtime.block_on(async move {
         // It ended a day ago: the calendar closes it and the engine decides it.
@@ -41,13 +34,11 @@ pub fn finish(config: &Config, db: &Db, campaign_ids: &[(String, String)]) -> an
                     .find(&campaign_id)
                     .select(campaigns::fund_id)
                     .first(conn)?;
-                let user = |name: &str, conn: &mut crate::db::DbConnection| {
-                    users::table
-                        .filter(users::username.eq(name))
-                        .select(users::id)
-                        .first::<String>(conn)
-                };
-                Ok((fund_id, user("finance", conn)?, user("treasurer", conn)?))
+                Ok((
+                    fund_id,
+                    super::user_id(conn, "finance")?,
+                    super::user_id(conn, "treasurer")?,
+                ))
             })
             .await?;
         let staff = |sub: String| Principal {

@@ -362,6 +362,13 @@ impl<T: ToSchema> Page<T> {
 /// The client's address: the peer, unless the peer is a trusted reverse proxy
 /// (`COFUND_TRUSTED_PROXIES`); then the nearest address in `X-Forwarded-For` that is not a
 /// trusted proxy (what a client writes there itself is never believed: it sits further left).
+/// [`client_ip`] as the key of a rate limit or a sign-in's backoff (empty when unknown).
+pub fn client_key(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> String {
+    client_ip(req, trusted)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
 pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
     let peer = req.peer_addr()?.ip();
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));

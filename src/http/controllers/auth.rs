@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::app::auth::AuthError;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, client_ip};
+use crate::http::extract::{ApiJson, client_key};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -143,9 +143,7 @@ pub async fn token(
     body: ApiJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let grant = parse_grant(body.into_inner())?;
-    let ip = client_ip(&req, &state.config.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let ip = client_key(&req, &state.config.trusted_proxies);
     let access_token = sign_in(&state, &ip, grant).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -81,9 +81,7 @@ pub async fn send_link(
     let (ctx, _) = context(&state, &req, &session);
     let form = form.into_inner();
     check_csrf(&ctx, &form.csrf_token)?;
-    let ip = crate::http::extract::client_ip(&req, &state.config.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let ip = crate::http::extract::client_key(&req, &state.config.trusted_proxies);
     if let Err(retry) = state.receipt_link_limiter.check(&ip) {
         return Err(ctx.fail(ApiError::RateLimited(retry)));
     }

@@ -41,9 +41,7 @@ pub async fn login(
     let (ctx, _) = context(&state, &req, &session);
     let form = form.into_inner();
     check_csrf(&ctx, &form.csrf_token)?;
-    let ip = crate::http::extract::client_ip(&req, &state.config.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let ip = crate::http::extract::client_key(&req, &state.config.trusted_proxies);
     let grant = crate::http::controllers::auth::Grant::Password {
         username: form.username,
         password: form.password,
