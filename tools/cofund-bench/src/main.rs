@@ -11,6 +11,7 @@
 //! Run: `cargo build --release -p cofund -p cofund-bench && target/release/cofund-bench`.
 
 mod donor;
+mod same_sql;
 mod scale;
 mod surface;
 
@@ -90,6 +91,11 @@ struct Args {
     /// Only the donor phases: no webhook, hot-campaign, read or surface phases.
     #[arg(long, conflicts_with = "surface_only")]
     donor_only: bool,
+    /// PostgreSQL only: the same-SQL limit alone (trace the statements of a pledge creation and
+    /// a confirmation, replay them with pgbench around cofund's own phases; see `same_sql.rs`).
+    /// The full run measures it too, at the first client count.
+    #[arg(long, conflicts_with_all = ["surface_only", "donor_only", "skip_postgres"])]
+    same_sql_only: bool,
     /// Programme-scale data only (issue 24): seed areas, campaigns and confirmed pledges through
     /// the service's own code, then time reconciliation, the fund report, lists and reads on them.
     #[arg(long)]
@@ -242,6 +248,8 @@ struct BackendReport {
     surface: Vec<String>,
     /// The donor phases (Markdown), see [`donor`].
     donor: Vec<String>,
+    /// The same-SQL limit (Markdown), see [`same_sql`].
+    same_sql: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1096,6 +1104,11 @@ async fn bench_backend(
         drop(server);
         return Ok(report);
     }
+    if args.same_sql_only {
+        same_sql_phase(args, clients, pg_db, &api, &seeded, tmp, &mut report).await;
+        drop(server);
+        return Ok(report);
+    }
     let donor_seq = Arc::new(AtomicUsize::new(0));
     // Best estimate so far of the event rate (events/s), to size the pre-made pledge pools.
     let mut event_rate_estimate: f64 = 0.0;
@@ -1304,11 +1317,42 @@ async fn bench_backend(
         donor::run(&env, &mut report).await;
     }
     verify(&api, &seeded, applied, &mut report).await?;
+    // After the books are checked: the replay confirms pledges behind the service's back.
+    if !args.donor_only {
+        same_sql_phase(args, clients, pg_db, &api, &seeded, tmp, &mut report).await;
+    }
     if !args.donor_only {
         surface_phases(&api, &seeded, name, duration, &mut report).await?;
     }
     drop(server);
     Ok(report)
+}
+
+/// The same-SQL limit on PostgreSQL (nothing on SQLite), at the first client count.
+async fn same_sql_phase(
+    args: &Args,
+    clients: &[usize],
+    pg_db: Option<&str>,
+    api: &Api,
+    seeded: &Seeded,
+    tmp: &Path,
+    report: &mut BackendReport,
+) {
+    let Some(db) = pg_db else { return };
+    let env = same_sql::Env {
+        admin_url: &args.pg_admin_url,
+        db,
+        bin: &args.cofund_bin,
+        tmp,
+        api,
+        partner: &seeded.partner,
+        campaigns: &seeded.campaigns,
+        clients: clients.first().copied().unwrap_or(8),
+        duration: Duration::from_secs(args.duration_secs),
+    };
+    let out = same_sql::run(&env).await;
+    report.same_sql = out.markdown;
+    report.failures.extend(out.failures);
 }
 
 async fn surface_phases(
@@ -1584,6 +1628,9 @@ fn render(
     if args.donor_only {
         cmd.push_str(" --donor-only");
     }
+    if args.same_sql_only {
+        cmd.push_str(" --same-sql-only");
+    }
     let _ = writeln!(s, "```sh\n{cmd}\n```\n");
     let _ = writeln!(
         s,
@@ -1857,6 +1904,13 @@ fn render(
         if !r.surface.is_empty() {
             let _ = writeln!(s, "### The public surface under abuse\n");
             for line in &r.surface {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+        if !r.same_sql.is_empty() {
+            let _ = writeln!(s, "### The same-SQL limit ({})\n", r.name);
+            let _ = writeln!(s, "{}", same_sql::METHOD);
+            for line in &r.same_sql {
                 let _ = writeln!(s, "{line}");
             }
         }
