@@ -186,6 +186,15 @@ where
     row.provider_payment_id = Some(payment.id.clone());
     row.client_secret = payment.client_secret.clone();
     row.creation_response = Some(text.clone());
+    if let crate::db::DbConnection::Postgresql(c) = conn {
+        // One statement for the four rows (see `db::new_pledge`).
+        let currency = row.currency.code().to_ascii_lowercase();
+        let sim = crate::db::new_pledge::SimulatedPayment {
+            currency: &currency,
+            status: crate::providers::simulated::NEW_STATUS,
+        };
+        return Ok(crate::db::new_pledge::insert_simulated(c, &row, &donor, &sim)?.then_some(text));
+    }
     if !insert_rows(conn, &row, donor)? {
         return Ok(None);
     }

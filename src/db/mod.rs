@@ -17,6 +17,7 @@ pub mod group_commit;
 pub mod holds;
 pub mod ledger;
 pub mod models;
+pub mod new_pledge;
 pub mod queries;
 pub mod receipt_links;
 pub mod reconcile;

@@ -62,6 +62,9 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError
         .optional()?)
 }
 
+/// The status of a payment just created (the donor has not paid yet).
+pub const NEW_STATUS: &str = "requires_payment_method";
+
 /// A new simulated payment's id and client secret, not yet stored ([`insert_payment`]).
 pub fn new_payment() -> CreatedPayment {
     let id = ids::random_secret("pi_sim", 12);
@@ -89,7 +92,7 @@ pub fn insert_payment(
         pledge_id: pledge_id.to_string(),
         amount,
         currency: currency.to_ascii_lowercase(),
-        status: "requires_payment_method".into(),
+        status: NEW_STATUS.into(),
         refunded: 0,
         created_at: crate::clock::now(),
     };

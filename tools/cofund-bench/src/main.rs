@@ -14,6 +14,7 @@ mod donor;
 mod same_sql;
 mod scale;
 mod surface;
+mod workflows;
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
@@ -96,6 +97,22 @@ struct Args {
     /// The full run measures it too, at the first client count.
     #[arg(long, conflicts_with_all = ["surface_only", "donor_only", "skip_postgres"])]
     same_sql_only: bool,
+    /// Only the new workflows at scale (see `workflows.rs`): a call ranked, bank statements
+    /// imported, reconciliation over their entries; on each backend.
+    #[arg(long, conflicts_with_all = ["surface_only", "donor_only", "same_sql_only"])]
+    workflows: bool,
+    /// `--workflows`: applications to the call.
+    #[arg(long, default_value_t = 2_000)]
+    workflow_applications: usize,
+    /// `--workflows`: evaluators per application.
+    #[arg(long, default_value_t = 6)]
+    workflow_evaluators: usize,
+    /// `--workflows`: camt.053 statements imported one after another.
+    #[arg(long, default_value_t = 10)]
+    workflow_statements: usize,
+    /// `--workflows`: credits in each statement.
+    #[arg(long, default_value_t = 10_000)]
+    workflow_entries: usize,
     /// Programme-scale data only (issue 24): seed areas, campaigns and confirmed pledges through
     /// the service's own code, then time reconciliation, the fund report, lists and reads on them.
     #[arg(long)]
@@ -250,6 +267,8 @@ struct BackendReport {
     donor: Vec<String>,
     /// The same-SQL limit (Markdown), see [`same_sql`].
     same_sql: Vec<String>,
+    /// The new workflows at scale (Markdown table rows), see [`workflows`].
+    workflows: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1104,6 +1123,19 @@ async fn bench_backend(
         drop(server);
         return Ok(report);
     }
+    if args.workflows {
+        let sizes = workflows::Sizes {
+            applications: args.workflow_applications,
+            evaluators: args.workflow_evaluators,
+            statements: args.workflow_statements,
+            entries_per_statement: args.workflow_entries,
+        };
+        let (rows, failures) = workflows::run(&api, name, &sizes).await;
+        report.workflows = rows;
+        report.failures.extend(failures);
+        drop(server);
+        return Ok(report);
+    }
     if args.same_sql_only {
         same_sql_phase(args, clients, pg_db, &api, &seeded, tmp, &mut report).await;
         drop(server);
@@ -1631,6 +1663,9 @@ fn render(
     if args.same_sql_only {
         cmd.push_str(" --same-sql-only");
     }
+    if args.workflows {
+        cmd.push_str(" --workflows");
+    }
     let _ = writeln!(s, "```sh\n{cmd}\n```\n");
     let _ = writeln!(
         s,
@@ -1907,6 +1942,17 @@ fn render(
                 let _ = writeln!(s, "{line}");
             }
         }
+        if !r.workflows.is_empty() {
+            let _ = writeln!(s, "### The new workflows at scale ({})\n", r.name);
+            let _ = writeln!(
+                s,
+                "| workflow | target | measured | met |\n|---|---|---|:-:|"
+            );
+            for line in &r.workflows {
+                let _ = writeln!(s, "{line}");
+            }
+            let _ = writeln!(s);
+        }
         if !r.same_sql.is_empty() {
             let _ = writeln!(s, "### The same-SQL limit ({})\n", r.name);
             let _ = writeln!(s, "{}", same_sql::METHOD);
@@ -1962,7 +2008,7 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
         // pgbench with the machine to itself, before and after the service's phases (and, on
         // the same scratch database, right around each phase).
         let (pgbench_guard, pgbench_url) = pgbench_database(&args)?;
-        let before = if args.surface_only {
+        let before = if args.surface_only || args.workflows {
             BTreeMap::new()
         } else {
             run_pgbench(&args, &pgbench_url, &clients)?
@@ -1988,7 +2034,7 @@ async fn run(args: Args) -> Result<Vec<BackendReport>> {
         .await?;
         drop(guard);
         // The service is stopped and its database dropped: pgbench gets the machine alone.
-        if !args.surface_only {
+        if !args.surface_only && !args.workflows {
             report.pgbench = bracket(before, run_pgbench(&args, &pgbench_url, &clients)?);
         }
         drop(pgbench_guard);

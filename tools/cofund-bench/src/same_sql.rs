@@ -25,8 +25,8 @@
 //! transaction, as traced) does not: a confirmation ratio above 1 is that batching.
 
 use super::{
-    Api, PLEDGE_AMOUNT, PhaseKind, Work, event_body, make_pledges, pgbench, psql, run_phase,
-    start_serve, truncate, wait_ready, with_database, WEBHOOK_SECRET,
+    Api, PLEDGE_AMOUNT, PhaseKind, WEBHOOK_SECRET, Work, event_body, make_pledges, pgbench, psql,
+    run_phase, start_serve, truncate, wait_ready, with_database,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
@@ -318,7 +318,10 @@ async fn trace_with_logging(
         let status = r.status();
         let text = r.text().await?;
         if !status.is_success() || !text.contains("applied") {
-            bail!("a traced confirmation answered {status}: {}", truncate(&text, 200));
+            bail!(
+                "a traced confirmation answered {status}: {}",
+                truncate(&text, 200)
+            );
         }
         traces.push((Kind::Confirmation, Traced { aimed_at }));
     }
@@ -335,7 +338,10 @@ struct ServerLog {
 
 impl ServerLog {
     fn locate(admin_url: &str) -> Result<ServerLog> {
-        let current = psql(admin_url, "SELECT coalesce(pg_current_logfile('stderr'), '')")?;
+        let current = psql(
+            admin_url,
+            "SELECT coalesce(pg_current_logfile('stderr'), '')",
+        )?;
         let path = if current.is_empty() {
             // No logging collector: the backend's stderr is the log (Debian's pg_ctlcluster).
             "/proc/self/fd/2".to_string()
@@ -701,8 +707,7 @@ async fn measure(
         }
         Kind::Confirmation => {
             let want = (3000 * secs as usize).max(5000);
-            let (ids, _) =
-                make_pledges(env.api, env.partner, env.campaigns, want, &seq).await?;
+            let (ids, _) = make_pledges(env.api, env.partner, env.campaigns, want, &seq).await?;
             psql(db_url, "VACUUM ANALYZE")?;
             let r = run_phase(
                 env.api,
@@ -748,12 +753,32 @@ struct Replay<'a> {
 impl Replay<'_> {
     /// pgbench on the script, each transaction on a row of a fresh pool; its tps.
     async fn run(&self, label: &str) -> Result<f64> {
-        pool(self.env, self.db_url, self.kind, self.t, self.rows, self.seq).await?;
+        pool(
+            self.env,
+            self.db_url,
+            self.kind,
+            self.t,
+            self.rows,
+            self.seq,
+        )
+        .await?;
         let cs = self.env.clients.to_string();
         let tx = (self.rows / self.env.clients).to_string();
         let file = self.script.display().to_string();
         let a = [
-            "-n", "-M", "prepared", "-c", &cs, "-j", "2", "-D", "k=0", "-t", &tx, "-f", &file,
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &cs,
+            "-j",
+            "2",
+            "-D",
+            "k=0",
+            "-t",
+            &tx,
+            "-f",
+            &file,
             self.db_url,
         ];
         let out = pgbench(&a)?;
@@ -879,9 +904,6 @@ mod tests {
     fn substitution_does_not_confuse_one_and_ten() {
         let mut params = vec![Param::Literal("a".into()); 10];
         params[0] = Param::FreshUuid(0, false);
-        assert_eq!(
-            substitute("($1, $10)", &params, &[]),
-            "(:f0u, 'a')"
-        );
+        assert_eq!(substitute("($1, $10)", &params, &[]), "(:f0u, 'a')");
     }
 }
