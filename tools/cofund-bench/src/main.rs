@@ -434,6 +434,10 @@ fn start_serve(
         .env("COFUND_PLEDGE_RATE_LIMIT_PER_MIN", "100000000")
         .env("COFUND_TOKEN_RATE_LIMIT_PER_MIN", "100000")
         .env("COFUND_PLEDGE_MAX", "100000.00")
+        // The bench's one partner stands for all of a city's partners: its pledges may hold the
+        // whole of a per-donation budget (the default 0.2 left most rush pledges unheld at
+        // creation and matched at confirmation, which the rush's books check does not expect).
+        .env("COFUND_PARTNER_HOLD_SHARE", "1")
         .env("COFUND_SCHEDULER_INTERVAL_MS", "200")
         .env("COFUND_MAIL_DIR", &mail_dir)
         .env("COFUND_DB_POOL_SIZE", "16")
