@@ -781,8 +781,24 @@ impl Replay<'_> {
             &file,
             self.db_url,
         ];
+        // The replay must do the work, not find nothing to do: every transaction a new pledge,
+        // or a pending one confirmed.
+        let count = match self.kind {
+            Kind::Creation => "SELECT count(*) FROM pledges",
+            Kind::Confirmation => "SELECT count(*) FROM pledges WHERE status = 'confirmed'",
+        };
+        let before: usize = psql(self.db_url, count)?.parse()?;
         let out = pgbench(&a)?;
         let tps = super::parse_tps(&out)?;
+        let after: usize = psql(self.db_url, count)?.parse()?;
+        let transactions = self.rows / self.env.clients * self.env.clients;
+        if after - before != transactions {
+            bail!(
+                "the {} replay ran {transactions} transactions but changed {} pledges",
+                self.kind.label(),
+                after - before
+            );
+        }
         println!("      same SQL by pgbench ({label}): {tps:.0} tps");
         Ok(tps)
     }
