@@ -592,6 +592,21 @@ struct Seeded {
     hot: String,
 }
 
+/// A fund of 100,000,000.00 for `area_id`, open since yesterday for 100 days; its id.
+async fn open_fund(api: &Api, admin: &str, name: &str, area_id: &str) -> Result<String> {
+    let now = Utc::now();
+    let fund = api
+        .post(
+            "/v1/funds",
+            Some(admin),
+            &json!({"name": name, "budget": "100000000.00", "eligible_area_ids": [area_id],
+                "opens_at": rfc3339(now - ChronoDuration::days(1)),
+                "closes_at": rfc3339(now + ChronoDuration::days(100))}),
+        )
+        .await?;
+    str_field(&fund, "id")
+}
+
 async fn seed(api: &Api, campaigns: usize) -> Result<Seeded> {
     let now = Utc::now();
     let admin = api
@@ -607,16 +622,7 @@ async fn seed(api: &Api, campaigns: usize) -> Result<Seeded> {
         )
         .await?;
     let area_id = str_field(&area, "id")?;
-    let fund = api
-        .post(
-            "/v1/funds",
-            Some(&admin),
-            &json!({"name":"Bench fund","budget":"100000000.00","eligible_area_ids":[area_id],
-                "opens_at": rfc3339(now - ChronoDuration::days(1)),
-                "closes_at": rfc3339(now + ChronoDuration::days(100))}),
-        )
-        .await?;
-    let fund_id = str_field(&fund, "id")?;
+    let fund_id = open_fund(api, &admin, "Bench fund", &area_id).await?;
     let assoc = api
         .post(
             "/v1/associations",

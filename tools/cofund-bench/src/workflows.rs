@@ -145,16 +145,7 @@ async fn call(api: &Api, sizes: &Sizes) -> Result<Vec<String>> {
     let admin = admin_token(api).await?;
     let (area, _, member) = association(api, &admin, "CALL", 2_345_678_901).await?;
     let now = Utc::now();
-    let fund = api
-        .post(
-            "/v1/funds",
-            Some(&admin),
-            &json!({"name": "Bando scale", "budget": "100000000.00", "eligible_area_ids": [area],
-                "opens_at": rfc3339(now - ChronoDuration::days(1)),
-                "closes_at": rfc3339(now + ChronoDuration::days(100))}),
-        )
-        .await?;
-    let fund_id = str_field(&fund, "id")?;
+    let fund_id = super::open_fund(api, &admin, "Bando scale", &area).await?;
     let call = json!({
         "windows": [{"opens_at": rfc3339(now - ChronoDuration::days(1)),
                      "closes_at": rfc3339(now + ChronoDuration::days(1))}],
