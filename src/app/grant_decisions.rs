@@ -28,7 +28,7 @@ pub async fn get(
 ) -> Result<GrantDetails, GrantError> {
     state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let g = crate::app::grants::visible(conn, &principal, &id, false)?;
             Ok(details(conn, g)?)
         })
@@ -54,7 +54,7 @@ pub async fn list(
     }
     state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let mut q = grants::table
                 .filter(grants::id.gt(&filter.after))
                 .order(grants::id)

@@ -142,6 +142,9 @@ async fn phases(env: &Env<'_>, out: &mut Out, failures: &mut Vec<String>) -> Res
     // Donor e-mails d{k}@example.org, apart from the other phases' donors.
     let seq = Arc::new(AtomicUsize::new(10_000_000));
     let area = create_area(&main).await?;
+    if env.args.match_day_only {
+        return match_day(&main, env, &area, &seq, out, failures).await;
+    }
 
     // 1. Pledge creation, simulated provider.
     let t = Instant::now();

@@ -11,6 +11,7 @@
 //! Run: `cargo build --release -p cofund -p cofund-bench && target/release/cofund-bench`.
 
 mod donor;
+mod grants;
 mod same_sql;
 mod scale;
 mod surface;
@@ -92,6 +93,9 @@ struct Args {
     /// Only the donor phases: no webhook, hot-campaign, read or surface phases.
     #[arg(long, conflicts_with = "surface_only")]
     donor_only: bool,
+    /// With `--donor-only`: the match-day rush alone (to profile it).
+    #[arg(long, requires = "donor_only")]
+    match_day_only: bool,
     /// PostgreSQL only: the same-SQL limit alone (trace the statements of a pledge creation and
     /// a confirmation, replay them with pgbench around cofund's own phases; see `same_sql.rs`).
     /// The full run measures it too, at the first client count.
@@ -140,6 +144,20 @@ struct Args {
     /// `--scale`: connections seeding pledges in parallel on PostgreSQL (SQLite: always 1).
     #[arg(long, default_value_t = 3)]
     scale_workers: usize,
+    /// Grants at scale only (see `grants.rs`): campaigns decided into grants, their documents and
+    /// expense lines seeded through the service's own code, then the grant page timed. Uses
+    /// `--scale-areas` associations and `--scale-workers`.
+    #[arg(long, conflicts_with = "scale")]
+    grants_only: bool,
+    /// `--grants-only`: grants (one campaign each).
+    #[arg(long, default_value_t = 20_000)]
+    grants: usize,
+    /// `--grants-only`: expense lines a grant.
+    #[arg(long, default_value_t = 25)]
+    grant_expenses: usize,
+    /// `--grants-only`: documents a grant (each expense line cites one).
+    #[arg(long, default_value_t = 5)]
+    grant_documents: usize,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2076,6 +2094,15 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     cofund::init_tls();
+    if args.grants_only {
+        return match grants::run(&args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if args.scale {
         return match scale::run(&args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -40,9 +40,9 @@ use std::time::{Duration, Instant};
 /// Concurrent HTTP requests while creating the programme's campaigns.
 const SETUP_CONCURRENCY: usize = 16;
 /// Concurrent clients of the read phases (`?contains=`, badge).
-const READ_CLIENTS: usize = 8;
+pub(super) const READ_CLIENTS: usize = 8;
 
-async fn start_ready(args: &Args, db_url: &str, tmp: &Path) -> Result<(Server, Api)> {
+pub(super) async fn start_ready(args: &Args, db_url: &str, tmp: &Path) -> Result<(Server, Api)> {
     let (mut service, base) = start_serve(&args.cofund_bin, db_url, tmp, &[])?;
     let api = Api {
         http: reqwest::Client::builder()
@@ -59,7 +59,7 @@ async fn start_ready(args: &Args, db_url: &str, tmp: &Path) -> Result<(Server, A
 // Memory
 
 /// (VmRSS, VmHWM) of a process in MiB.
-fn rss_mib(pid: u32) -> Option<(f64, f64)> {
+pub(super) fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<f64> {
         let line = text.lines().find(|l| l.starts_with(name))?;
@@ -70,7 +70,7 @@ fn rss_mib(pid: u32) -> Option<(f64, f64)> {
 }
 
 /// Samples a process's RSS every 20 ms until stopped; the peak seen.
-struct RssWatch {
+pub(super) struct RssWatch {
     stop: Arc<AtomicBool>,
     peak_kib: Arc<AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -126,15 +126,15 @@ fn area_corner(i: usize) -> (f64, f64) {
     )
 }
 
-struct Programme {
-    admin: String,
+pub(super) struct Programme {
+    pub(super) admin: String,
     partner: String,
-    partner_id: String,
+    pub(super) partner_id: String,
     partner_client_id: String,
     partner_client_secret: String,
     fund_id: String,
     /// (campaign id, association index, area index).
-    campaigns: Vec<(String, usize)>,
+    pub(super) campaigns: Vec<(String, usize)>,
     /// The seeder's own account of each campaign's confirmed money (cents).
     expected_raised: BTreeMap<String, i64>,
     pledges: usize,
@@ -143,7 +143,7 @@ struct Programme {
 }
 
 /// Runs `f` over `items` with `n` concurrent tasks; results in item order.
-async fn concurrently<T, R, F, Fut>(items: Vec<T>, n: usize, f: F) -> Result<Vec<R>>
+pub(super) async fn concurrently<T, R, F, Fut>(items: Vec<T>, n: usize, f: F) -> Result<Vec<R>>
 where
     T: Send + Sync + 'static,
     R: Send + 'static,
@@ -175,8 +175,15 @@ where
     Ok(all.into_iter().map(|(_, r)| r).collect())
 }
 
+/// The goal of the `n`-th campaign (cents): from 1,000.00 to 7,000.00. With about 100 gifts
+/// averaging 32.50 a campaign, roughly half cross their threshold (half the goal) and reserve a
+/// match.
+pub(super) fn campaign_goal_cents(n: usize) -> i64 {
+    (1000 + (n * 7919) % 6000) as i64 * 100
+}
+
 /// Areas, fund, associations with a member each, a partner and the campaigns, over HTTP.
-async fn seed_structure(api: &Api, areas: usize, campaigns: usize) -> Result<Programme> {
+pub(super) async fn seed_structure(api: &Api, areas: usize, campaigns: usize) -> Result<Programme> {
     let now = Utc::now();
     let admin = api
         .token(json!({"grant_type":"password","username":"admin","password":ADMIN_PASSWORD}))
@@ -284,9 +291,7 @@ async fn seed_structure(api: &Api, areas: usize, campaigns: usize) -> Result<Pro
             let n = v[i];
             let assoc = n % members.len();
             let (x, y) = area_corner(assoc);
-            // Goals from 1,000.00 to 7,000.00: with about 100 gifts averaging 32.50 a campaign,
-            // roughly half cross their threshold (half the goal) and reserve a match.
-            let goal = format!("{}.00", 1000 + (n * 7919) % 6000);
+            let goal = cofund::domain::money::format_stored(campaign_goal_cents(n), "EUR");
             let c = api
                 .post(
                     "/v1/campaigns",
@@ -410,22 +415,21 @@ fn event_payload(payment_id: &str, amount: i64) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Writes and confirms `count` gifts to one campaign through the service's own functions (see
-/// the module's comment). Returns the cents confirmed.
-fn seed_campaign(
+/// Writes and confirms `gifts` (serial number, cents) to one campaign through the service's own
+/// functions (see the module's comment); each serial number is a distinct donor. Returns the
+/// cents confirmed.
+pub(super) fn seed_campaign(
     conn: &mut cofund::db::DbConnection,
     partner_id: &str,
     campaign_id: &str,
-    first_gift: usize,
-    count: usize,
+    gifts: impl ExactSizeIterator<Item = (usize, i64)>,
 ) -> Result<i64> {
     use cofund::app::payment_events;
     use cofund::app::pledges::{self, NewPledge, PledgeRequest};
     use cofund::db::group_commit::{Confirmation, Outcome, Request};
-    let mut requests = Vec::with_capacity(count);
+    let mut requests = Vec::with_capacity(gifts.len());
     let mut total = 0;
-    for k in first_gift..first_gift + count {
-        let amount = gift(k);
+    for (k, amount) in gifts {
         let answer_json =
             cofund::db::write_tx(conn, |conn| -> Result<String, cofund::db::DbError> {
                 let campaign = cofund::db::campaigns::load_campaign(conn, campaign_id)?;
@@ -558,7 +562,10 @@ async fn seed_pledges(
                 }
                 let (pid, cid, first, count) = (partner_id.clone(), id.clone(), *first, *count);
                 let total = db
-                    .run(move |conn| seed_campaign(conn, &pid, &cid, first, count))
+                    .run(move |conn| {
+                        let gifts = (first..first + count).map(|k| (k, gift(k)));
+                        seed_campaign(conn, &pid, &cid, gifts)
+                    })
                     .await?;
                 raised.push((id.clone(), total));
                 let d = done.fetch_add(count, Ordering::Relaxed) + count;
@@ -633,16 +640,17 @@ async fn walk(api: &Api, first: &str, token: Option<&str>, max_pages: usize) -> 
 }
 
 /// Closed loop of GETs from `clients` tasks for `duration`; (requests, p50 µs, p99 µs, errors).
-async fn hammer(
+pub(super) async fn hammer(
     api: &Api,
     paths: Arc<Vec<String>>,
+    header: Option<(&'static str, String)>,
     clients: usize,
     duration: Duration,
 ) -> Result<(usize, u64, u64, usize)> {
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for t in 0..clients {
-        let (api, paths) = (api.clone(), paths.clone());
+        let (api, paths, header) = (api.clone(), paths.clone(), header.clone());
         tasks.push(tokio::spawn(async move {
             let mut us = Vec::new();
             let mut errors = 0;
@@ -651,7 +659,11 @@ async fn hammer(
                 i = i.wrapping_add(104_729);
                 let path = &paths[i % paths.len()];
                 let t0 = Instant::now();
-                let ok = match api.http.get(format!("{}{path}", api.base)).send().await {
+                let mut request = api.http.get(format!("{}{path}", api.base));
+                if let Some((name, value)) = &header {
+                    request = request.header(*name, value);
+                }
+                let ok = match request.send().await {
                     Ok(r) => {
                         let s = r.status().is_success();
                         r.bytes().await.is_ok() && s
@@ -680,7 +692,7 @@ async fn hammer(
     ))
 }
 
-fn mark(met: bool) -> &'static str {
+pub(super) fn mark(met: bool) -> &'static str {
     if met { "✓" } else { "✗" }
 }
 
@@ -1028,7 +1040,8 @@ async fn scale_backend(
         .collect();
     for (label, paths) in [("`?contains=`", contains), ("badge", badges)] {
         let watch = RssWatch::start(pid);
-        let (n, p50, p99, errors) = hammer(&api, Arc::new(paths), READ_CLIENTS, duration).await?;
+        let (n, p50, p99, errors) =
+            hammer(&api, Arc::new(paths), None, READ_CLIENTS, duration).await?;
         let peak = watch.peak_mib();
         targets.push((
             format!("{label} p99 < 5 ms ({READ_CLIENTS} clients)"),

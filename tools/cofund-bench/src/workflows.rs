@@ -6,8 +6,9 @@
 //! evaluator's declaration and scores; the statements are camt.053 files posted by the
 //! association's member.
 //!
-//! Not here yet: grants at scale (20,000 grants with 500,000 expense lines and 100,000
-//! documents) and the grant page's p99 on them.
+//! Grants at scale (20,000 grants with 500,000 expense lines and 100,000 documents) have their
+//! own mode, `--grants-only` (`grants.rs`): they need campaigns decided, which HTTP alone cannot
+//! bring about in a bench's time.
 
 use super::{ADMIN_PASSWORD, Api, MEMBER_PASSWORD, fmt_ms, percentile, rfc3339, str_field};
 use anyhow::{Context, Result, bail};
