@@ -1158,7 +1158,7 @@ async fn bench_backend(
             statements: args.workflow_statements,
             entries_per_statement: args.workflow_entries,
         };
-        let (rows, failures) = workflows::run(&api, name, &sizes).await;
+        let (rows, failures) = workflows::run(&api, name, &sizes, server.child.id()).await;
         report.workflows = rows;
         report.failures.extend(failures);
         drop(server);

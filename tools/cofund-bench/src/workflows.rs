@@ -33,14 +33,19 @@ pub struct Sizes {
 }
 
 /// Runs every workflow; Markdown rows (| workflow | target | measured | met |) and failures.
-pub async fn run(api: &Api, backend: &str, sizes: &Sizes) -> (Vec<String>, Vec<String>) {
+pub async fn run(
+    api: &Api,
+    backend: &str,
+    sizes: &Sizes,
+    service_pid: u32,
+) -> (Vec<String>, Vec<String>) {
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     match call(api, sizes).await {
         Ok(r) => rows.extend(r),
         Err(e) => failures.push(format!("{backend}: the call at scale: {e:#}")),
     }
-    match statements(api, sizes).await {
+    match statements(api, sizes, service_pid).await {
         Ok(r) => rows.extend(r),
         Err(e) => failures.push(format!("{backend}: statements at scale: {e:#}")),
     }
@@ -327,7 +332,7 @@ fn statement(no: usize, entries: usize) -> String {
     s
 }
 
-async fn statements(api: &Api, sizes: &Sizes) -> Result<Vec<String>> {
+async fn statements(api: &Api, sizes: &Sizes, service_pid: u32) -> Result<Vec<String>> {
     let (files, per) = (sizes.statements, sizes.entries_per_statement);
     println!("   workflows: {files} statements of {per} entries");
     let admin = admin_token(api).await?;
@@ -378,18 +383,23 @@ async fn statements(api: &Api, sizes: &Sizes) -> Result<Vec<String>> {
         ),
         worst < 10_000_000,
     )];
+    let watch = super::scale::RssWatch::start(service_pid);
     let t = Instant::now();
     let r = api.get("/v1/reconciliation", Some(&admin)).await?;
     let took = t.elapsed().as_micros() as u64;
+    let peak = watch.peak_mib();
     let ok = r["ok"].as_bool() == Some(true);
     rows.push(row(
         format!(
             "`GET /v1/reconciliation` over {} bank entries (and the rest of the books)",
             files * per
         ),
-        "< 20 s, books ok",
-        format!("{} ms, books ok: {ok}", fmt_ms(took)),
-        took < 20_000_000 && ok,
+        "< 20 s, < 300 MB, books ok",
+        format!(
+            "{} ms, service peak RSS {peak:.0} MiB, books ok: {ok}",
+            fmt_ms(took)
+        ),
+        took < 20_000_000 && peak < 300.0 && ok,
     ));
     Ok(rows)
 }
