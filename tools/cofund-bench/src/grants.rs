@@ -18,12 +18,11 @@
 //! every expense line with its documents).
 
 use super::scale::{
-    Programme, READ_CLIENTS, campaign_goal_cents, hammer, mark, seed_campaign, seed_structure,
-    start_ready,
+    Programme, READ_CLIENTS, campaign_goal_cents, database_size, hammer, mark, report_heading,
+    scratch_database, seed_campaign, seed_structure, start_ready, write_report,
 };
 use super::{
-    Api, Args, MEMBER_PASSWORD, ScratchPg, create_admin, fmt_ms, psql, short_id, str_field,
-    temp_dir, with_database,
+    Api, Args, MEMBER_PASSWORD, create_admin, fmt_ms, psql, str_field, temp_dir, with_database,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{TimeDelta, Utc};
@@ -43,32 +42,24 @@ const PAGE_P99_MS: f64 = 50.0;
 
 pub async fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "## Grants at scale ({} grants, {} expense lines and {} documents each)\n",
-        args.grants, args.grant_expenses, args.grant_documents
-    );
-    let _ = writeln!(
-        md,
-        "`cofund-bench --grants-only --grants {} --grant-expenses {} --grant-documents {} --scale-areas {} --duration-secs {}`, {}.\n",
-        args.grants,
-        args.grant_expenses,
-        args.grant_documents,
-        args.scale_areas,
-        args.duration_secs,
-        Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    let mut md = report_heading(
+        &format!(
+            "Grants at scale ({} grants, {} expense lines and {} documents each)",
+            args.grants, args.grant_expenses, args.grant_documents
+        ),
+        &format!(
+            "cofund-bench --grants-only --grants {} --grant-expenses {} --grant-documents {} --scale-areas {} --duration-secs {}",
+            args.grants,
+            args.grant_expenses,
+            args.grant_documents,
+            args.scale_areas,
+            args.duration_secs
+        ),
     );
     if !args.skip_postgres {
-        let name = format!("cofund_grants_{}", short_id());
-        psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))?;
-        let _guard = ScratchPg {
-            admin_url: args.pg_admin_url.clone(),
-            name: name.clone(),
-        };
-        let url = with_database(&args.pg_admin_url, &name)?;
+        let (guard, url) = scratch_database(args, "cofund_grants")?;
         let tmp = temp_dir()?;
-        let pg = Some((args.pg_admin_url.as_str(), name.as_str()));
+        let pg = Some((args.pg_admin_url.as_str(), guard.name.as_str()));
         md.push_str(&backend(args, "PostgreSQL", &url, pg, &tmp.0).await?);
     }
     if !args.skip_sqlite {
@@ -76,12 +67,12 @@ pub async fn run(args: &Args) -> Result<()> {
         let url = format!("sqlite://{}", tmp.0.join("grants.db").display());
         md.push_str(&backend(args, "SQLite", &url, None, &tmp.0).await?);
     }
-    let _ = writeln!(md, "Whole run: {:.0} s.\n", started.elapsed().as_secs_f64());
-    println!("\n{md}");
-    std::fs::write(&args.out, &md).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("wrote {}", args.out.display());
-    Ok(())
+    write_report(args, md, started)
 }
+
+/// A timed request: its label, what follows `/v1/grants/{id}` (`console`: the console's page
+/// instead), and the header that signs it in.
+type Phase = (&'static str, &'static str, Option<(&'static str, String)>);
 
 /// An association's member, as the service knows them.
 #[derive(Clone)]
@@ -179,20 +170,7 @@ async fn backend(
         grant_ids.len() * args.grant_documents,
         grant_ids.len() * args.grant_expenses,
     );
-    if let Some((admin_url, db)) = pg {
-        let size = psql(
-            admin_url,
-            &format!("SELECT pg_size_pretty(pg_database_size('{db}'))"),
-        )?;
-        let _ = writeln!(md, "Database size: {size}.\n");
-    } else if let Some(path) = db_url.strip_prefix("sqlite://") {
-        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let _ = writeln!(
-            md,
-            "Database size: {:.0} MiB.\n",
-            bytes as f64 / 1_048_576.0
-        );
-    }
+    md.push_str(&database_size(db_url, pg)?);
 
     let (_service, api) = start_ready(args, db_url, tmp).await?;
     let finance = api
@@ -218,7 +196,7 @@ async fn backend(
         md,
         "| request | requests/s | p50 | p99 | errors | p99 < {PAGE_P99_MS:.0} ms |\n|---|--:|--:|--:|--:|:-:|"
     );
-    let phases: [(&str, &str, Option<(&'static str, String)>); 4] = [
+    let phases: [Phase; 4] = [
         ("the grant: `GET /v1/grants/{id}`", "", bearer.clone()),
         (
             "its expense lines: `GET /v1/grants/{id}/expenses`",

@@ -822,20 +822,7 @@ async fn scale_backend(
         programme.seconds_pledges,
         programme.pledges as f64 / programme.seconds_pledges.max(1e-9)
     );
-    if let Some((admin_url, db)) = pg {
-        let size = psql(
-            admin_url,
-            &format!("SELECT pg_size_pretty(pg_database_size('{db}'))"),
-        )?;
-        let _ = writeln!(md, "Database size: {size}.\n");
-    } else if let Some(path) = db_url.strip_prefix("sqlite://") {
-        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let _ = writeln!(
-            md,
-            "Database size: {:.0} MiB (main file).\n",
-            bytes as f64 / 1048576.0
-        );
-    }
+    md.push_str(&database_size(db_url, pg)?);
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let steady = rss_mib(pid).map_or(0.0, |r| r.0);
 
@@ -1187,20 +1174,15 @@ async fn scale_backend(
 /// `--scale`: programme-scale data on PostgreSQL then SQLite; writes the section to `--out`.
 pub async fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "## Programme-scale data ({} areas, {} campaigns, {} confirmed pledges)\n",
-        args.scale_areas, args.scale_campaigns, args.scale_pledges
-    );
-    let _ = writeln!(
-        md,
-        "`cofund-bench --scale --scale-pledges {} --scale-campaigns {} --scale-areas {} --duration-secs {}`, {}.\n",
-        args.scale_pledges,
-        args.scale_campaigns,
-        args.scale_areas,
-        args.duration_secs,
-        Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    let mut md = report_heading(
+        &format!(
+            "Programme-scale data ({} areas, {} campaigns, {} confirmed pledges)",
+            args.scale_areas, args.scale_campaigns, args.scale_pledges
+        ),
+        &format!(
+            "cofund-bench --scale --scale-pledges {} --scale-campaigns {} --scale-areas {} --duration-secs {}",
+            args.scale_pledges, args.scale_campaigns, args.scale_areas, args.duration_secs
+        ),
     );
     if let Some(file) = &args.scale_reuse {
         let v: Value = serde_json::from_slice(&std::fs::read(file)?)?;
@@ -1222,6 +1204,36 @@ pub async fn run(args: &Args) -> Result<()> {
     } else {
         seed_and_measure(args, &mut md).await?;
     }
+    write_report(args, md, started)
+}
+
+/// "Database size: …" for the report: PostgreSQL's own count, or SQLite's main file.
+pub(super) fn database_size(db_url: &str, pg: Option<(&str, &str)>) -> Result<String> {
+    if let Some((admin_url, db)) = pg {
+        let size = psql(
+            admin_url,
+            &format!("SELECT pg_size_pretty(pg_database_size('{db}'))"),
+        )?;
+        return Ok(format!("Database size: {size}.\n\n"));
+    }
+    let path = db_url.strip_prefix("sqlite://").unwrap_or(db_url);
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok(format!(
+        "Database size: {:.0} MiB (main file).\n\n",
+        bytes as f64 / 1_048_576.0
+    ))
+}
+
+/// The start of a report: its title and the command that reproduces it, stamped.
+pub(super) fn report_heading(title: &str, command: &str) -> String {
+    format!(
+        "## {title}\n\n`{command}`, {}.\n\n",
+        Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
+/// Ends a report with the whole run's time, prints it and writes it to `--out`.
+pub(super) fn write_report(args: &Args, mut md: String, started: Instant) -> Result<()> {
     let _ = writeln!(md, "Whole run: {:.0} s.\n", started.elapsed().as_secs_f64());
     println!("\n{md}");
     std::fs::write(&args.out, &md).with_context(|| format!("writing {}", args.out.display()))?;
@@ -1229,15 +1241,22 @@ pub async fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// A new PostgreSQL database named `{prefix}_{random}`, dropped when the guard is; its URL.
+pub(super) fn scratch_database(args: &Args, prefix: &str) -> Result<(ScratchPg, String)> {
+    let name = format!("{prefix}_{}", short_id());
+    psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))?;
+    let guard = ScratchPg {
+        admin_url: args.pg_admin_url.clone(),
+        name,
+    };
+    let url = with_database(&args.pg_admin_url, &guard.name)?;
+    Ok((guard, url))
+}
+
 async fn seed_and_measure(args: &Args, md: &mut String) -> Result<()> {
     if !args.skip_postgres {
-        let name = format!("cofund_scale_{}", short_id());
-        psql(&args.pg_admin_url, &format!("CREATE DATABASE {name}"))?;
-        let guard = ScratchPg {
-            admin_url: args.pg_admin_url.clone(),
-            name: name.clone(),
-        };
-        let url = with_database(&args.pg_admin_url, &name)?;
+        let (guard, url) = scratch_database(args, "cofund_scale")?;
+        let name = guard.name.clone();
         let tmp = temp_dir()?;
         let section = scale_backend(
             args,
