@@ -272,6 +272,11 @@ pub struct Db {
     epoch: WriteEpoch,
     /// The clock every closure run on this database reads (see `crate::clock`).
     clock: Clock,
+    /// One permit per pooled connection: a closure waits for its turn here, as a task, before
+    /// it takes a blocking thread (see [`Db::blocking`]).
+    turns: Arc<tokio::sync::Semaphore>,
+    /// How long a closure waits for a connection before the caller answers 503.
+    wait: Duration,
 }
 
 impl Db {
@@ -318,6 +323,8 @@ impl Db {
             write_gate,
             epoch,
             clock,
+            turns: Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
+            wait: timeout,
         })
     }
 
@@ -411,25 +418,43 @@ impl Db {
     }
 
     /// Runs `f` on the blocking pool with a pooled connection, as `access` says.
+    ///
+    /// It first waits for a turn ([`Db::turns`], one per connection, first come first served)
+    /// as a task. Waiting for the connection on a blocking thread instead let a rush start one
+    /// thread per queued request (hundreds, each with its own allocator heap), and the memory
+    /// and switching that cost kept the service behind once it fell behind (issue 43: the
+    /// match-day rush went from 124 to 838 MiB and never caught up). A caller that goes away
+    /// while it waits (a client that hung up) leaves nothing to run.
     async fn blocking<T, E, F>(&self, access: Access, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        let turn = match tokio::time::timeout(self.wait, self.turns.clone().acquire_owned()).await {
+            Ok(Ok(turn)) => turn,
+            Ok(Err(_)) | Err(_) => {
+                return Err(E::from(DbError::Unavailable(
+                    "timed out waiting for a database connection".into(),
+                )));
+            }
+        };
         let db = self.clone();
-        match tokio::task::spawn_blocking(move || match access {
-            Access::Read => {
-                let _clock = db.clock.enter();
-                f(&mut *db.checkout()?)
-            }
-            Access::Write => {
-                let _scope = DbScope::enter(&db);
-                f(&mut *db.get()?)
-            }
-            Access::Quiet => {
-                let _scope = DbScope::enter(&db);
-                f(&mut *db.checkout()?)
+        match tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            match access {
+                Access::Read => {
+                    let _clock = db.clock.enter();
+                    f(&mut *db.checkout()?)
+                }
+                Access::Write => {
+                    let _scope = DbScope::enter(&db);
+                    f(&mut *db.get()?)
+                }
+                Access::Quiet => {
+                    let _scope = DbScope::enter(&db);
+                    f(&mut *db.checkout()?)
+                }
             }
         })
         .await

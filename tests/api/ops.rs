@@ -142,6 +142,59 @@ async fn database_outage_answers_503_not_a_panic() {
 }
 
 #[actix_web::test]
+async fn a_caller_gone_while_waiting_for_a_connection_leaves_nothing_to_run() {
+    use cofund::db::{Db, DbError};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    each_backend(|app| async move {
+        // A pool of one connection, held by a first caller until it is told to let go.
+        let db =
+            Db::connect_with_timeout(&app.state.config.database_url, 1, Duration::from_secs(10))
+                .unwrap();
+        let (let_go, told) = std::sync::mpsc::channel::<()>();
+        let (holding, held) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.read(move |_conn| -> Result<(), DbError> {
+                    let _ = holding.send(());
+                    let _ = told.recv();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        held.await.unwrap();
+        // A second caller (a request whose client hangs up) gives up while it waits.
+        let ran = Arc::new(AtomicBool::new(false));
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(200),
+            db.run({
+                let ran = ran.clone();
+                move |_conn| -> Result<(), DbError> {
+                    ran.store(true, Ordering::SeqCst);
+                    Ok(())
+                }
+            }),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the connection was still held");
+        let_go.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        // The connection goes on to the next caller, and the one that left never runs.
+        db.read(|_conn| Ok::<_, DbError>(())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "{}: work ran for a caller that had gone",
+            app.backend_name
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn the_demo_city_is_valid_and_balanced() {
     each_backend(|app| async move {
         let (db, config) = (app.db.clone(), app.state.config.clone());

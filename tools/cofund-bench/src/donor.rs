@@ -51,8 +51,10 @@ const STRIPE_CONFIRMATIONS: usize = 2000;
 const MATCH_DAY_RATES: [u32; 9] = [50, 100, 200, 400, 600, 800, 1000, 1200, 1500];
 /// A match-day step whose request p99 passes this is not sustained.
 const MATCH_DAY_P99_US: u64 = 50_000;
-/// Match-day goal on PostgreSQL (complete donations/s).
-const MATCH_DAY_GOAL: u32 = 1000;
+/// Match-day goals (complete donations/s): PostgreSQL, with a whole donation's p99 under
+/// `MATCH_DAY_P99_US` too; SQLite's single writer.
+const MATCH_DAY_GOAL_PG: u32 = 400;
+const MATCH_DAY_GOAL_SQLITE: u32 = 600;
 /// Donations in flight at once in the open loop; beyond, a donation is an error ("bench
 /// saturated"), so the load generator cannot explode.
 const INFLIGHT_CAP: usize = 4096;
@@ -974,21 +976,17 @@ impl Out {
             s.extend(self.match_day.iter().cloned());
             s.push(String::new());
         }
-        if pg && !self.targets.is_empty() {
-            s.push("Targets of the donor phases (PostgreSQL):".into());
+        if !self.targets.is_empty() {
+            s.push(format!(
+                "Targets of the donor phases ({}):",
+                if pg { "PostgreSQL" } else { "SQLite" }
+            ));
             s.push(String::new());
             s.push("| target | measured | met |".into());
             s.push("|---|---|:-:|".into());
             for (t, m, ok) in &self.targets {
                 s.push(format!("| {t} | {m} | {} |", if *ok { "✓" } else { "✗" }));
             }
-            s.push(String::new());
-        } else if !pg {
-            s.push(
-                "No targets on SQLite: the donor phases are reported only (the books checks \
-                 below still apply)."
-                    .into(),
-            );
             s.push(String::new());
         }
         if !self.notes.is_empty() {
@@ -1771,7 +1769,8 @@ const KINDS: [&str; 4] = ["create", "webhook", "read", "badge"];
 
 /// One donation: its requests' latencies (each from when it should have been sent).
 struct Donation {
-    lat: Vec<(Kind, u64)>,
+    /// Each request: its kind, latency, and when it was due.
+    lat: Vec<(Kind, u64, Instant)>,
     error: Option<String>,
     total_us: u64,
     end: Instant,
@@ -1794,8 +1793,11 @@ async fn donation(
     let mut prev = at;
     let mut step = |d: &mut Donation, kind: Kind, res: Result<(u16, String), String>| {
         let now = Instant::now();
-        d.lat
-            .push((kind, now.saturating_duration_since(prev).as_micros() as u64));
+        d.lat.push((
+            kind,
+            now.saturating_duration_since(prev).as_micros() as u64,
+            prev,
+        ));
         prev = now;
         d.end = now;
         let name = KINDS[kind as usize];
@@ -1870,10 +1872,40 @@ struct Step {
     kind_us: [Vec<u64>; 4],
     all_us: Vec<u64>,
     total_us: Vec<u64>,
+    /// Requests slower than `SLOW_US`: when they were due (ms after the step began), µs.
+    slow: Vec<(u64, u64)>,
     around: Option<Around>,
 }
 
+/// A request this slow is listed by when it was due, to tell a stall (many at once) from
+/// scattered queueing.
+const SLOW_US: u64 = 20_000;
+
 impl Step {
+    /// Slow requests per 100 ms window of the step: the first `n` windows in time, then the
+    /// `n` busiest.
+    fn stalls(&self, n: usize) -> String {
+        let mut windows: BTreeMap<u64, (usize, u64)> = BTreeMap::new();
+        for &(at_ms, us) in &self.slow {
+            let w = windows.entry(at_ms / 100).or_default();
+            w.0 += 1;
+            w.1 = w.1.max(us);
+        }
+        let show = |v: &[(u64, (usize, u64))]| {
+            v.iter()
+                .map(|(w, (c, max))| {
+                    format!("{:.1} s: {c} (max {} ms)", *w as f64 / 10.0, fmt_ms(*max))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut v: Vec<_> = windows.into_iter().collect();
+        let first = show(&v[..n.min(v.len())]);
+        v.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        format!("first: {first}; busiest: {}", show(&v))
+    }
+
     fn achieved(&self) -> f64 {
         self.complete as f64 / self.span.as_secs_f64().max(1e-9)
     }
@@ -1948,15 +1980,20 @@ async fn open_loop_step(
         kind_us: Default::default(),
         all_us: Vec::with_capacity(n * 8),
         total_us: Vec::with_capacity(n),
+        slow: Vec::new(),
         around: None,
     };
     let mut last = t0;
     for h in handles {
         let d = h.await?;
         last = last.max(d.end);
-        for (k, us) in d.lat {
+        for (k, us, due) in d.lat {
             step.kind_us[k as usize].push(us);
             step.all_us.push(us);
+            if us > SLOW_US {
+                let at_ms = due.saturating_duration_since(t0).as_millis() as u64;
+                step.slow.push((at_ms, us));
+            }
         }
         match d.error {
             Some(e) => bump(&mut step.errors, e),
@@ -2021,6 +2058,14 @@ async fn match_day(
         );
         for (k, v) in &step.errors {
             println!("      {v} × {k}");
+        }
+        if !step.slow.is_empty() {
+            println!(
+                "      {} requests over {} ms, by 100 ms window due — {}",
+                step.slow.len(),
+                SLOW_US / 1000,
+                step.stalls(8)
+            );
         }
         let stop = step.shortfall().is_some();
         steps.push(step);
@@ -2145,30 +2190,57 @@ async fn match_day(
     ));
     println!("   match day: highest sustained rate {sustained}/s. {limit}");
     out.match_day = s;
-    if pg {
-        let measured = match (sustained, first_short) {
-            (0, _) => "no step sustained".to_string(),
-            (n, None) => format!("{n}/s sustained (every step)"),
-            (n, Some(st)) => format!(
-                "{n}/s sustained; at {}/s: {}",
-                st.rate,
-                st.shortfall().unwrap_or_default()
-            ),
-        };
-        out.targets.push((
-            format!(
-                "match day ≥ {MATCH_DAY_GOAL} complete donations/s sustained (request p99 ≤ 50 ms, \
-                 no errors, ≥ 95 % of the rate)"
-            ),
-            measured,
-            sustained >= MATCH_DAY_GOAL,
-        ));
-    }
+    out.targets.push(match_day_target(&steps, pg, sustained));
     books(main, "the match-day rush", env, out, failures).await?;
     Ok(())
 }
 
 /// CPU ms as % of the machine over `span`.
+/// The match-day target of the backend, judged on the step at its goal rate: sustained (request
+/// p99 ≤ 50 ms, no errors, ≥ 95 % of the rate) and, on PostgreSQL, a whole donation's p99 (its
+/// eight requests one after another) ≤ 50 ms too.
+fn match_day_target(steps: &[Step], pg: bool, sustained: u32) -> (String, String, bool) {
+    let goal = if pg {
+        MATCH_DAY_GOAL_PG
+    } else {
+        MATCH_DAY_GOAL_SQLITE
+    };
+    let target = if pg {
+        format!(
+            "match day: {goal} complete donations/s sustained, donation p99 < 50 ms (request p99 \
+             ≤ 50 ms, no errors, ≥ 95 % of the rate)"
+        )
+    } else {
+        format!(
+            "match day: {goal} complete donations/s sustained by the single writer (request p99 \
+             ≤ 50 ms, no errors, ≥ 95 % of the rate)"
+        )
+    };
+    let Some(st) = steps.iter().find(|st| st.rate == goal) else {
+        return (
+            target,
+            format!("the rush stopped before {goal}/s; highest sustained {sustained}/s"),
+            false,
+        );
+    };
+    let donation_p99 = percentile(&st.total_us, 0.99);
+    let met = st.shortfall().is_none() && (!pg || donation_p99 <= MATCH_DAY_P99_US);
+    (
+        target,
+        format!(
+            "{:.0}/s complete, request p99 {} ms, donation p99 {} ms, {} errors{}; highest \
+             sustained {sustained}/s",
+            st.achieved(),
+            fmt_ms(st.p99()),
+            fmt_ms(donation_p99),
+            st.error_count(),
+            st.shortfall()
+                .map_or(String::new(), |w| format!(" (not sustained: {w})"))
+        ),
+        met,
+    )
+}
+
 fn share(ms: f64, span: Duration) -> f64 {
     ms / (span.as_secs_f64() * 1000.0 * ncpu()) * 100.0
 }

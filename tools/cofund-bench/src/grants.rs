@@ -42,6 +42,12 @@ const PAGE_P99_MS: f64 = 50.0;
 
 pub async fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
+    let md = section(args).await?;
+    write_report(args, md, started)
+}
+
+/// The grants section (Markdown) on each backend, as `run` writes it.
+pub async fn section(args: &Args) -> Result<String> {
     let mut md = report_heading(
         &format!(
             "Grants at scale ({} grants, {} expense lines and {} documents each)",
@@ -67,7 +73,7 @@ pub async fn run(args: &Args) -> Result<()> {
         let url = format!("sqlite://{}", tmp.0.join("grants.db").display());
         md.push_str(&backend(args, "SQLite", &url, None, &tmp.0).await?);
     }
-    write_report(args, md, started)
+    Ok(md)
 }
 
 /// A timed request: its label, what follows `/v1/grants/{id}` (`console`: the console's page

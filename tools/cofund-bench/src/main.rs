@@ -111,12 +111,22 @@ struct Args {
     /// `--workflows`: evaluators per application.
     #[arg(long, default_value_t = 6)]
     workflow_evaluators: usize,
-    /// `--workflows`: camt.053 statements imported one after another.
-    #[arg(long, default_value_t = 10)]
+    /// `--workflows`: camt.053 statements imported one after another (100 × 10,000: the
+    /// 1,000,000 bank entries reconciliation is timed over).
+    #[arg(long, default_value_t = 100)]
     workflow_statements: usize,
     /// `--workflows`: credits in each statement.
     #[arg(long, default_value_t = 10_000)]
     workflow_entries: usize,
+    /// One report with every target: the full run, plus the new workflows on each backend's
+    /// service after its other phases, plus grants at scale; plus programme scale when
+    /// `--scale-reuse` names books seeded earlier (seeding them takes half an hour a database).
+    #[arg(
+        long,
+        conflicts_with_all = ["surface_only", "donor_only", "same_sql_only", "workflows", "scale",
+            "grants_only", "skip_donor_phases"]
+    )]
+    every_target: bool,
     /// Programme-scale data only (issue 24): seed areas, campaigns and confirmed pledges through
     /// the service's own code, then time reconciliation, the fund report, lists and reads on them.
     #[arg(long)]
@@ -1152,13 +1162,8 @@ async fn bench_backend(
         return Ok(report);
     }
     if args.workflows {
-        let sizes = workflows::Sizes {
-            applications: args.workflow_applications,
-            evaluators: args.workflow_evaluators,
-            statements: args.workflow_statements,
-            entries_per_statement: args.workflow_entries,
-        };
-        let (rows, failures) = workflows::run(&api, name, &sizes, server.child.id()).await;
+        let (rows, failures) =
+            workflows::run(&api, name, &workflow_sizes(args), server.child.id()).await;
         report.workflows = rows;
         report.failures.extend(failures);
         drop(server);
@@ -1384,8 +1389,23 @@ async fn bench_backend(
     if !args.donor_only {
         surface_phases(&api, &seeded, name, duration, &mut report).await?;
     }
+    if args.every_target {
+        let (rows, failures) =
+            workflows::run(&api, name, &workflow_sizes(args), server.child.id()).await;
+        report.workflows = rows;
+        report.failures.extend(failures);
+    }
     drop(server);
     Ok(report)
+}
+
+fn workflow_sizes(args: &Args) -> workflows::Sizes {
+    workflows::Sizes {
+        applications: args.workflow_applications,
+        evaluators: args.workflow_evaluators,
+        statements: args.workflow_statements,
+        entries_per_statement: args.workflow_entries,
+    }
 }
 
 /// The same-SQL limit on PostgreSQL (nothing on SQLite), at the first client count.
@@ -1693,6 +1713,9 @@ fn render(
     }
     if args.workflows {
         cmd.push_str(" --workflows");
+    }
+    if args.every_target {
+        cmd.push_str(" --every-target");
     }
     let _ = writeln!(s, "```sh\n{cmd}\n```\n");
     let _ = writeln!(
@@ -2123,7 +2146,34 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let clients = parse_clients(&args.clients).unwrap_or_default();
-    let doc = render(&args, &clients, &m, &reports, started_at, started.elapsed());
+    let mut failures: Vec<String> = reports.iter().flat_map(|r| r.failures.clone()).collect();
+    let mut more = String::new();
+    if args.every_target {
+        match grants::section(&args).await {
+            Ok(md) => more.push_str(&md),
+            Err(e) => {
+                more.push_str(&format!("## Grants at scale\n\nFailed: {e:#}\n\n"));
+                failures.push(format!("grants at scale: {e:#}"));
+            }
+        }
+        if args.scale_reuse.is_some() {
+            match scale::section(&args).await {
+                Ok(md) => more.push_str(&md),
+                Err(e) => {
+                    more.push_str(&format!("## Programme-scale data\n\nFailed: {e:#}\n\n"));
+                    failures.push(format!("programme scale: {e:#}"));
+                }
+            }
+        } else {
+            more.push_str(
+                "## Programme-scale data\n\nNot in this run (2,000,000 pledges take about half an \
+                 hour a database to seed): seed with `--scale --scale-keep --scale-seed-only`, then \
+                 pass `--scale-reuse <file>` to a later `--every-target` or `--scale` run.\n\n",
+            );
+        }
+    }
+    let mut doc = render(&args, &clients, &m, &reports, started_at, started.elapsed());
+    doc.push_str(&more);
     println!("\n{doc}");
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(e) = std::fs::create_dir_all(dir)
@@ -2136,7 +2186,6 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     println!("wrote {}", args.out.display());
-    let failures: Vec<&String> = reports.iter().flat_map(|r| &r.failures).collect();
     if !failures.is_empty() {
         eprintln!("\nVERIFICATION FAILED:");
         for f in failures {

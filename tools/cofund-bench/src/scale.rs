@@ -1174,6 +1174,12 @@ async fn scale_backend(
 /// `--scale`: programme-scale data on PostgreSQL then SQLite; writes the section to `--out`.
 pub async fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
+    let md = section(args).await?;
+    write_report(args, md, started)
+}
+
+/// The programme-scale section (Markdown), as `run` writes it.
+pub async fn section(args: &Args) -> Result<String> {
     let mut md = report_heading(
         &format!(
             "Programme-scale data ({} areas, {} campaigns, {} confirmed pledges)",
@@ -1204,7 +1210,7 @@ pub async fn run(args: &Args) -> Result<()> {
     } else {
         seed_and_measure(args, &mut md).await?;
     }
-    write_report(args, md, started)
+    Ok(md)
 }
 
 /// "Database size: …" for the report: PostgreSQL's own count, or SQLite's main file.
