@@ -19,7 +19,7 @@
 
 use super::scale::{
     Programme, READ_CLIENTS, campaign_goal_cents, database_size, hammer, mark, report_heading,
-    scratch_database, seed_campaign, seed_structure, start_ready, write_report,
+    scratch_database, seed_campaign, seed_structure, start_ready,
 };
 use super::{
     Api, Args, MEMBER_PASSWORD, create_admin, fmt_ms, psql, str_field, temp_dir, with_database,
@@ -40,13 +40,7 @@ const FINANCE_PASSWORD: &str = "bench-finance-password";
 /// The grant page's target (issue 43): p99 under 50 ms.
 const PAGE_P99_MS: f64 = 50.0;
 
-pub async fn run(args: &Args) -> Result<()> {
-    let started = Instant::now();
-    let md = section(args).await?;
-    write_report(args, md, started)
-}
-
-/// The grants section (Markdown) on each backend, as `run` writes it.
+/// The grants section (Markdown) on each backend (`--grants-only` writes it to `--out`).
 pub async fn section(args: &Args) -> Result<String> {
     let mut md = report_heading(
         &format!(

@@ -2135,17 +2135,14 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     cofund::init_tls();
-    if args.grants_only {
-        return match grants::run(&args).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
+    if args.grants_only || args.scale {
+        let started = Instant::now();
+        let section = if args.grants_only {
+            grants::section(&args).await
+        } else {
+            scale::section(&args).await
         };
-    }
-    if args.scale {
-        return match scale::run(&args).await {
+        return match section.and_then(|md| scale::write_report(&args, md, started)) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -1171,14 +1171,8 @@ async fn scale_backend(
     Ok(md)
 }
 
-/// `--scale`: programme-scale data on PostgreSQL then SQLite; writes the section to `--out`.
-pub async fn run(args: &Args) -> Result<()> {
-    let started = Instant::now();
-    let md = section(args).await?;
-    write_report(args, md, started)
-}
-
-/// The programme-scale section (Markdown), as `run` writes it.
+/// `--scale`: programme-scale data on PostgreSQL then SQLite, as a Markdown section (`--scale`
+/// writes it to `--out`).
 pub async fn section(args: &Args) -> Result<String> {
     let mut md = report_heading(
         &format!(
