@@ -3,16 +3,18 @@
 //!
 //! The campaign cache:
 //!
-//! An entry remembers the [`WriteEpoch`] read before its rows were
-//! loaded and is served only while that epoch has not moved: any write this process commits
-//! (a webhook, a job, an admin action) invalidates every entry before the writer's response
-//! leaves, so a client never reads older data than a write it saw acknowledged by this replica.
+//! An entry remembers the [`WriteEpoch`] stamp read before its rows were
+//! loaded and is served only while that stamp has not moved: any write this process commits
+//! (a job, an admin action) invalidates every entry, and a donation's writes (a pledge, a
+//! payment event) the entries of the campaigns whose rows they changed, before the writer's
+//! response leaves, so a client never reads older data than a write it saw acknowledged by
+//! this replica.
 //! Writes made by another replica (or the CLI) are not seen by the epoch, so an entry also
 //! expires after `COFUND_READ_CACHE_MS`: that is how stale a read can be across replicas.
 
 use crate::db::models::{AreaRow, CampaignRow};
 use crate::db::schema::areas;
-use crate::db::{DbConnection, DbError, WriteEpoch};
+use crate::db::{CampaignStamp, DbConnection, DbError, WriteEpoch};
 use crate::domain::area::{LatLon, PreparedShape};
 use actix_web::web::Bytes;
 use diesel::prelude::*;
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 const MAX_ENTRIES: usize = 10_000;
 
 pub struct CachedCampaign {
-    epoch: u64,
+    stamp: CampaignStamp,
     loaded_at: Instant,
     pub row: CampaignRow,
     pub threshold_ratio: crate::domain::money::Ratio,
@@ -56,26 +58,27 @@ impl CampaignCache {
         }
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(id)?;
-        (entry.epoch == self.epoch.current() && entry.loaded_at.elapsed() < self.ttl)
+        (entry.stamp == self.epoch.campaign(id) && entry.loaded_at.elapsed() < self.ttl)
             .then(|| entry.clone())
     }
 
-    /// Stores what was loaded after reading `epoch`; `public_body` is the anonymous view.
+    /// Stores what was loaded after reading `stamp` ([`WriteEpoch::campaign`]); `public_body`
+    /// is the anonymous view.
     pub fn put(
         &self,
-        epoch: u64,
+        stamp: CampaignStamp,
         row: CampaignRow,
         threshold_ratio: crate::domain::money::Ratio,
         public_body: Option<Bytes>,
     ) -> Arc<CachedCampaign> {
         let entry = Arc::new(CachedCampaign {
-            epoch,
+            stamp,
             loaded_at: Instant::now(),
             row,
             threshold_ratio,
             public_body,
         });
-        if self.ttl.is_zero() || epoch != self.epoch.current() {
+        if self.ttl.is_zero() || stamp != self.epoch.campaign(&entry.row.id) {
             // Already outdated (or caching is off): answer with it, keep nothing.
             return entry;
         }

@@ -1109,7 +1109,7 @@ fn move_to(
     to: CampaignStatus,
     reason: Option<&str>,
 ) -> CallResult<()> {
-    let n = diesel::update(campaigns::table.find(&c.id))
+    let n = diesel::update(campaigns::table.find(crate::db::changing_campaign(&c.id)))
         .filter(campaigns::status.eq(c.status))
         .set((
             campaigns::status.eq(to),

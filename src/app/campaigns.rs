@@ -504,7 +504,7 @@ fn update_in(
     next.status = to;
     next.rejection_reason = None;
     next.updated_at = now();
-    let changed = diesel::update(campaigns::table.find(&row.id))
+    let changed = diesel::update(campaigns::table.find(crate::db::changing_campaign(&row.id)))
         .filter(campaigns::status.eq(row.status))
         .set(&next)
         .execute(conn)?;
@@ -526,7 +526,7 @@ fn move_status(
     to: CampaignStatus,
     reason: Option<String>,
 ) -> QueryResult<bool> {
-    let changed = diesel::update(campaigns::table.find(&row.id))
+    let changed = diesel::update(campaigns::table.find(crate::db::changing_campaign(&row.id)))
         .filter(campaigns::status.eq(row.status))
         .set((
             campaigns::status.eq(to),
@@ -758,7 +758,7 @@ pub fn calendar_move(conn: &mut DbConnection, id: &str, action: Action) -> Resul
         let Ok(to) = transition(row.status, action, Actor::System) else {
             return Ok(false);
         };
-        let changed = diesel::update(campaigns::table.find(id))
+        let changed = diesel::update(campaigns::table.find(crate::db::changing_campaign(id)))
             .filter(campaigns::status.eq(row.status))
             .set((campaigns::status.eq(to), campaigns::updated_at.eq(now())))
             .execute(conn)?;

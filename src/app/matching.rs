@@ -335,9 +335,10 @@ pub fn needs_rematch(conn: &mut DbConnection, campaign: &CampaignRow) -> QueryRe
 /// [`rematch_all`].
 pub fn rematch(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<Effect> {
     write_tx(conn, |conn| {
-        let campaign: CampaignRow = diesel::update(campaigns::table.find(campaign_id))
-            .set(campaigns::updated_at.eq(now()))
-            .get_result(conn)?;
+        let campaign: CampaignRow =
+            diesel::update(campaigns::table.find(crate::db::changing_campaign(campaign_id)))
+                .set(campaigns::updated_at.eq(now()))
+                .get_result(conn)?;
         after_raised_change(conn, &campaign)
     })
 }
@@ -421,7 +422,7 @@ pub fn serve_waitlist(conn: &mut DbConnection, fund_id: &FundId) -> QueryResult<
         let Some(head) = head else { break };
         let outcome = write_tx(conn, |conn| -> QueryResult<bool> {
             // Lock the campaign first (same order as the pledge path: campaign, then fund).
-            let locked = diesel::update(campaigns::table.find(&head))
+            let locked = diesel::update(campaigns::table.find(crate::db::changing_campaign(&head)))
                 .filter(campaigns::match_status.eq(MatchState::Waitlisted))
                 .filter(campaigns::status.eq_any(RUNNING))
                 .set(campaigns::updated_at.eq(now()))
@@ -613,10 +614,11 @@ pub fn decide_with_fee(
     fee_ratio: Option<rust_decimal::Decimal>,
 ) -> QueryResult<Option<(CampaignStatus, Effect)>> {
     write_tx(conn, |conn| {
-        let locked = diesel::update(campaigns::table.find(campaign_id))
-            .filter(campaigns::status.eq(CampaignStatus::Closing))
-            .set(campaigns::updated_at.eq(now()))
-            .execute(conn)?;
+        let locked =
+            diesel::update(campaigns::table.find(crate::db::changing_campaign(campaign_id)))
+                .filter(campaigns::status.eq(CampaignStatus::Closing))
+                .set(campaigns::updated_at.eq(now()))
+                .execute(conn)?;
         if locked == 0 {
             return Ok(None);
         }
@@ -662,7 +664,7 @@ pub fn decide_with_fee(
                 CampaignStatus::Failed
             }
         };
-        diesel::update(campaigns::table.find(campaign_id))
+        diesel::update(campaigns::table.find(crate::db::changing_campaign(campaign_id)))
             .set((
                 campaigns::status.eq(outcome),
                 campaigns::decided_at.eq(Some(now())),

@@ -304,7 +304,9 @@ pub async fn apply_arriving_event(
         // transactional path runs.
         drop(arriving);
     }
-    db.run(move |conn| apply_event(conn, &ev, &payload)).await
+    // An event changes no cached data but its campaigns' rows.
+    db.run_for_campaigns(move |conn| apply_event(conn, &ev, &payload))
+        .await
 }
 
 /// Whether an event may be a plain confirmation (the only kind a batch carries).
@@ -824,7 +826,7 @@ fn count_change(
     }
     let campaign: CampaignRow = cached::get_result(
         conn,
-        diesel::update(campaigns::table.find(campaign_id))
+        diesel::update(campaigns::table.find(crate::db::changing_campaign(campaign_id)))
             .set((
                 campaigns::raised.eq(campaigns::raised + delta),
                 campaigns::donors.eq(campaigns::donors + donors_delta),

@@ -76,9 +76,10 @@ pub fn hold_for_new_pledge(
         return Ok(None);
     }
     // The campaign's row lock: its cap is shared by every pledge being created for it.
-    let campaign: CampaignRow = diesel::update(campaigns::table.find(&campaign.id))
-        .set(campaigns::updated_at.eq(campaigns::updated_at))
-        .get_result(conn)?;
+    let campaign: CampaignRow =
+        diesel::update(campaigns::table.find(crate::db::changing_campaign(&campaign.id)))
+            .set(campaigns::updated_at.eq(campaigns::updated_at))
+            .get_result(conn)?;
     let expires_at = now() + chrono::Duration::seconds(i64::from(fund.match_hold_secs));
     let inputs = hold_inputs(&fund, pledge.amount, campaign_matched(conn, &campaign)?);
     let funders = load_funders(conn, &fund.id)?;

@@ -460,9 +460,10 @@ where
     let bank_days = state.config.payments.bank_transfer_days;
     let mut answer = Some(answer);
     let mut answer_inside = if in_database { answer.take() } else { None };
+    // A pledge changes no cached data but its campaign's row (a per-donation hold).
     let begin = state
         .db
-        .run(move |conn| {
+        .run_for_campaigns(move |conn| {
             write_tx(conn, |conn| -> Result<Begin, PledgeError<E>> {
                 // A fresh key, the common case, is not looked up first: the pledge's insert
                 // finds a key already taken (its unique index, ON CONFLICT DO NOTHING), and any
@@ -553,7 +554,7 @@ where
     let pledge_id = pledge.id;
     state
         .db
-        .run(move |conn| -> Result<usize, DbError> {
+        .run_for_campaigns(move |conn| -> Result<usize, DbError> {
             Ok(store_answer(conn, &pledge_id, &payment, &stored)?)
         })
         .await?;

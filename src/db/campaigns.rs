@@ -84,14 +84,14 @@ pub fn add_to_reserved_match(
     let running = [CampaignStatus::Live, CampaignStatus::Closing];
     let n = diesel::update(
         campaigns::table
-            .find(campaign_id)
+            .find(crate::db::changing_campaign(campaign_id))
             .filter(campaigns::status.eq_any(running))
             .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
             .filter(campaigns::match_amount.ge(-delta)),
     )
     .set(campaigns::match_amount.eq(campaigns::match_amount + delta))
     .execute(conn)?;
-    diesel::update(campaigns::table.find(campaign_id))
+    diesel::update(campaigns::table.find(crate::db::changing_campaign(campaign_id)))
         .filter(campaigns::match_status.eq_any([MatchState::None, MatchState::Reserved]))
         .set(
             campaigns::match_status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -104,9 +104,11 @@ pub fn add_to_reserved_match(
 
 /// A committed match whose every part is paid becomes `settled`.
 pub fn settle_match(conn: &mut DbConnection, campaign_id: &CampaignId) -> QueryResult<bool> {
-    Ok(diesel::update(campaigns::table.find(campaign_id))
-        .filter(campaigns::match_status.eq(MatchState::Committed))
-        .set(campaigns::match_status.eq(MatchState::Settled))
-        .execute(conn)?
-        == 1)
+    Ok(
+        diesel::update(campaigns::table.find(crate::db::changing_campaign(campaign_id)))
+            .filter(campaigns::match_status.eq(MatchState::Committed))
+            .set(campaigns::match_status.eq(MatchState::Settled))
+            .execute(conn)?
+            == 1,
+    )
 }

@@ -97,6 +97,10 @@ fn run_batch(
         #[diesel(embed)]
         campaign: CampaignRow,
     }
+    // The statement's `UPDATE campaigns` changes these rows (see `super::changing_campaign`).
+    for job in jobs {
+        super::changing_campaign(&job.campaign_id);
+    }
     let rows: Vec<Row> = Batch::new(jobs).load(pg)?;
     Ok(rows
         .into_iter()
@@ -345,13 +349,11 @@ impl Ticket {
             }
             let requests: Vec<&Request> = batch.iter().map(|w| &w.request).collect();
             let process = batch[0].process;
-            let results = match group.leader_conns.get() {
+            // A batch changes no cached data but its campaigns' rows.
+            let results = super::for_campaigns(&group.epoch, || match group.leader_conns.get() {
                 Ok(mut conn) => process(&mut conn, &requests, &mut || self.done_reading()).ok(),
                 Err(_) => None,
-            };
-            if results.is_some() {
-                group.epoch.bump();
-            }
+            });
             let mut results = results.map(Vec::into_iter);
             for waiting in batch {
                 let reply = results.as_mut().and_then(Iterator::next).ok_or(());

@@ -146,26 +146,120 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 /// have written is handed back. Read caches remember the epoch they loaded at and are valid
 /// only while it has not moved, so no reader of this process sees data older than a write
 /// this process completed. One per [`Db`] (its clones share it).
-#[derive(Clone, Debug, Default)]
-pub struct WriteEpoch(Arc<AtomicU64>);
+///
+/// The hot writes of a rush (a pledge, a payment's confirmation) change no cached data but
+/// campaign rows, so they move only those campaigns' counters ([`WriteEpoch::campaign`],
+/// see [`Db::run_for_campaigns`]): moving the whole epoch on each of them emptied the cache
+/// a thousand times a second and sent every read of the rush to the database (issue 43).
+#[derive(Clone, Debug)]
+pub struct WriteEpoch(Arc<Epochs>);
 
-impl WriteEpoch {
-    pub fn current(&self) -> u64 {
-        self.0.load(Ordering::Acquire)
-    }
+#[derive(Debug)]
+struct Epochs {
+    all: AtomicU64,
+    /// One counter per stripe of campaign ids: two campaigns sharing a stripe only empty each
+    /// other's entries, and the memory stays fixed however many campaigns there are.
+    campaigns: Box<[AtomicU64]>,
+}
 
-    fn bump(&self) {
-        self.0.fetch_add(1, Ordering::AcqRel);
+/// Stripes of campaign counters (a power of two).
+const CAMPAIGN_STRIPES: usize = 1024;
+
+impl Default for WriteEpoch {
+    fn default() -> WriteEpoch {
+        WriteEpoch(Arc::new(Epochs {
+            all: AtomicU64::new(0),
+            campaigns: (0..CAMPAIGN_STRIPES).map(|_| AtomicU64::new(0)).collect(),
+        }))
     }
 }
 
-/// Moves the write epoch of the [`Db`] whose closure this thread runs (see [`Db::run`]).
+/// What a cached campaign was loaded under: the whole epoch and its campaign's counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CampaignStamp {
+    all: u64,
+    campaign: u64,
+}
+
+impl WriteEpoch {
+    pub fn current(&self) -> u64 {
+        self.0.all.load(Ordering::Acquire)
+    }
+
+    /// Read before loading campaign `id`: the loaded rows may be served while
+    /// [`WriteEpoch::campaign`] still returns the same stamp.
+    pub fn campaign(&self, id: &str) -> CampaignStamp {
+        CampaignStamp {
+            all: self.current(),
+            campaign: self.stripe(id).load(Ordering::Acquire),
+        }
+    }
+
+    fn stripe(&self, id: &str) -> &AtomicU64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let h =
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id);
+        &self.0.campaigns[(h as usize) & (CAMPAIGN_STRIPES - 1)]
+    }
+
+    fn bump(&self) {
+        self.0.all.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn bump_campaign(&self, id: &str) {
+        self.stripe(id).fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Moves the write epoch of the [`Db`] whose closure this thread runs (see [`Db::run`]); in
+/// a closure of [`Db::run_for_campaigns`], only the counters of the campaigns it changed.
 pub(crate) fn bump_write_epoch() {
     SCOPE.with(|s| {
-        if let Some(epoch) = &s.borrow().epoch {
-            epoch.bump();
+        let s = s.borrow();
+        if let Some(epoch) = &s.epoch {
+            match &s.changed_campaigns {
+                Some(ids) => ids.iter().for_each(|id| epoch.bump_campaign(id)),
+                None => epoch.bump(),
+            }
         }
     });
+}
+
+/// Runs `f` (a group commit's batch, on its leader's thread) as [`Db::run_for_campaigns`]
+/// runs a closure: afterwards the counters of the campaigns it changed move, the whole epoch
+/// does not.
+pub(crate) fn for_campaigns<R>(epoch: &WriteEpoch, f: impl FnOnce() -> R) -> R {
+    let mine = Scope {
+        gate: None,
+        epoch: Some(epoch.clone()),
+        changed_campaigns: Some(Vec::new()),
+    };
+    struct Restore(Scope);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            bump_write_epoch();
+            let previous = std::mem::take(&mut self.0);
+            SCOPE.with(|s| *s.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(SCOPE.with(|s| s.replace(mine)));
+    f()
+}
+
+/// Every statement that changes a campaign's row names the row through this (the layers
+/// check in `tools/layers/check.py` holds the code to it): inside [`Db::run_for_campaigns`]
+/// the row's cached copy is then outdated when the closure's transaction commits. Elsewhere
+/// it does nothing (the whole epoch moves).
+pub fn changing_campaign<T: AsRef<str> + ?Sized>(id: &T) -> &T {
+    SCOPE.with(|s| {
+        if let Some(ids) = &mut s.borrow_mut().changed_campaigns {
+            let id = id.as_ref();
+            if !ids.iter().any(|known| known == id) {
+                ids.push(id.to_string());
+            }
+        }
+    });
+    id
 }
 
 /// SQLite takes one writer at a time. Writers of one process that find the write lock taken
@@ -196,6 +290,8 @@ impl Drop for Turn<'_> {
 struct Scope {
     gate: Option<WriteGate>,
     epoch: Option<WriteEpoch>,
+    /// In [`Db::run_for_campaigns`]: the campaigns whose rows the closure changed.
+    changed_campaigns: Option<Vec<String>>,
 }
 
 thread_local! {
@@ -208,9 +304,14 @@ struct DbScope(Scope, #[allow(dead_code)] crate::clock::ClockScope);
 
 impl DbScope {
     fn enter(db: &Db) -> DbScope {
+        Self::enter_with(db, None)
+    }
+
+    fn enter_with(db: &Db, changed_campaigns: Option<Vec<String>>) -> DbScope {
         let mine = Scope {
             gate: db.write_gate.clone(),
             epoch: Some(db.epoch.clone()),
+            changed_campaigns,
         };
         DbScope(SCOPE.with(|s| s.replace(mine)), db.clock.enter())
     }
@@ -258,6 +359,9 @@ enum Access {
     Write,
     /// Writes cached data only in `write_tx`, which moves the epoch when it commits.
     Quiet,
+    /// Writes no cached data but campaign rows: their counters move when a `write_tx` commits
+    /// and when the connection is handed back.
+    CampaignRows,
 }
 
 /// The shared database handle: a pool plus the backend it talks to.
@@ -417,6 +521,19 @@ impl Db {
         self.blocking(Access::Quiet, f).await
     }
 
+    /// Like [`Db::run`] for the writes of a donation (a pledge, a payment event): only the
+    /// cached copies of the campaigns whose rows it changed are outdated, not every cached
+    /// read. Only for closures whose writes of anything a read cache serves (campaign rows,
+    /// a fund's threshold, areas) are campaign rows, each named through [`changing_campaign`].
+    pub async fn run_for_campaigns<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.blocking(Access::CampaignRows, f).await
+    }
+
     /// Runs `f` on the blocking pool with a pooled connection, as `access` says.
     ///
     /// It first waits for a turn ([`Db::turns`], one per connection, first come first served)
@@ -454,6 +571,13 @@ impl Db {
                 Access::Quiet => {
                     let _scope = DbScope::enter(&db);
                     f(&mut *db.checkout()?)
+                }
+                Access::CampaignRows => {
+                    let _scope = DbScope::enter_with(&db, Some(Vec::new()));
+                    let result = f(&mut *db.checkout()?);
+                    // Also what a failed closure changed before it failed, outside `write_tx`.
+                    bump_write_epoch();
+                    result
                 }
             }
         })
@@ -537,6 +661,52 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_donations_writes_outdate_only_the_campaigns_they_changed() {
+        let epoch = WriteEpoch::default();
+        let (a, b) = (epoch.campaign("cmp_a"), epoch.campaign("cmp_b"));
+        for_campaigns(&epoch, || {
+            changing_campaign("cmp_a");
+            changing_campaign("cmp_a");
+        });
+        assert_ne!(
+            epoch.campaign("cmp_a"),
+            a,
+            "the changed campaign's entry is outdated"
+        );
+        assert_eq!(
+            epoch.campaign("cmp_b"),
+            b,
+            "another campaign's entry stays valid"
+        );
+        // Outside such a scope a write outdates everything.
+        let (a, b) = (epoch.campaign("cmp_a"), epoch.campaign("cmp_b"));
+        let mine = Scope {
+            epoch: Some(epoch.clone()),
+            ..Scope::default()
+        };
+        let previous = SCOPE.with(|s| s.replace(mine));
+        changing_campaign("cmp_a");
+        bump_write_epoch();
+        SCOPE.with(|s| *s.borrow_mut() = previous);
+        assert_ne!(epoch.campaign("cmp_a"), a);
+        assert_ne!(epoch.campaign("cmp_b"), b);
+    }
+
+    #[test]
+    fn a_batch_that_fails_still_outdates_what_it_named() {
+        let epoch = WriteEpoch::default();
+        let a = epoch.campaign("cmp_a");
+        let result: Result<(), &str> = for_campaigns(&epoch, || {
+            changing_campaign("cmp_a");
+            Err("rolled back")
+        });
+        assert!(result.is_err());
+        assert_ne!(epoch.campaign("cmp_a"), a);
+        // The thread's scope is restored: a later write outside moves the whole epoch.
+        assert!(SCOPE.with(|s| s.borrow().changed_campaigns.is_none()));
+    }
 
     #[test]
     fn url_scheme_picks_the_backend() {

@@ -3,7 +3,10 @@
 - no circles: no two source files import each other, directly or through others;
 - the layers point one way: each top-level module imports only the ones listed below;
 - no database code in the HTTP adapters (`src/http`): they parse, call a use case, render;
-- no page handler file over 600 lines."""
+- no page handler file over 600 lines;
+- every statement that changes a campaign's row names it through `db::changing_campaign`,
+  which outdates its cached copy (ADR 0023); raw `UPDATE campaigns` only in the group commit,
+  which names its rows itself."""
 import os, re, sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -28,6 +31,9 @@ ALLOWED = {
     "main": None,
 }
 DB_CODE = re.compile(r"\bdiesel\b|db::schema|DbConnection|write_tx")
+CAMPAIGN_WRITE = re.compile(r"update\(\s*campaigns::table(?!\s*\.find\(\s*crate::db::changing_campaign\()")
+RAW_CAMPAIGN_WRITE = re.compile(r"UPDATE\s+campaigns\b", re.I)
+RAW_ALLOWED = {"db/group_commit.rs"}
 
 
 def top(f):
@@ -58,6 +64,20 @@ def main():
                     problems.append(f"src/{rel}:{n}: database code in an HTTP adapter")
             if rel.startswith("http/pages/") and text.count("\n") > 600:
                 problems.append(f"src/{rel}: {text.count(chr(10))} lines (at most 600)")
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            if not name.endswith(".rs"):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            text = open(path, encoding="utf-8").read()
+            for m in CAMPAIGN_WRITE.finditer(text):
+                n = text.count("\n", 0, m.start()) + 1
+                problems.append(f"src/{rel}:{n}: a campaign row changed without db::changing_campaign")
+            if rel not in RAW_ALLOWED:
+                for m in RAW_CAMPAIGN_WRITE.finditer(text):
+                    n = text.count("\n", 0, m.start()) + 1
+                    problems.append(f"src/{rel}:{n}: raw UPDATE campaigns outside the group commit")
     for p in problems:
         print(p)
     if problems:

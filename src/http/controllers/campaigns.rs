@@ -216,8 +216,8 @@ async fn cached_campaign(
     if let Some(hit) = state.campaign_cache.get(&id) {
         return Ok(hit);
     }
-    // The epoch is read before the rows: a write committed meanwhile outdates the entry.
-    let epoch = state.db.write_epoch().current();
+    // The stamp is read before the rows: a write committed meanwhile outdates the entry.
+    let stamp = state.db.write_epoch().campaign(&id);
     let app::CampaignWithFund {
         campaign: row,
         fund,
@@ -231,7 +231,7 @@ async fn cached_campaign(
     };
     Ok(state
         .campaign_cache
-        .put(epoch, row, fund.threshold_ratio, public_body))
+        .put(stamp, row, fund.threshold_ratio, public_body))
 }
 
 /// Create a campaign for the caller's association (association members).
