@@ -571,6 +571,58 @@ async fn the_badge_shows_a_new_gift_at_once_though_it_is_cached() {
 }
 
 #[actix_web::test]
+async fn a_payment_event_shows_at_once_on_the_cached_pages_of_its_campaign() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let cmp = app.live_campaign(&c, json!({})).await; // threshold 20,000
+        let other = app.live_campaign(&c, json!({})).await;
+        let public = |id: String| {
+            let app = &app;
+            async move {
+                app.get(&format!("/v1/campaigns/{id}"), None)
+                    .await
+                    .ok()
+                    .clone()
+            }
+        };
+        let first = app
+            .pledge(&partner, &cmp, "19000.00", "a@example.org")
+            .await;
+        let second = app.pledge(&partner, &cmp, "1000.00", "b@example.org").await;
+        // Both pages are now in the public read cache.
+        assert_eq!(public(cmp.clone()).await["raised"], "0.00");
+        assert_eq!(public(other.clone()).await["raised"], "0.00");
+        // Signed provider events, as Stripe sends them (not the simulated provider's own path).
+        app.webhook(&succeeded("evt_ok_1", &pi(&first), 1_900_000))
+            .await
+            .ok();
+        assert_eq!(public(cmp.clone()).await["raised"], "19000.00");
+        app.webhook(&succeeded("evt_ok_2", &pi(&second), 100_000))
+            .await
+            .ok();
+        let view = public(cmp.clone()).await;
+        assert_eq!(view["raised"], "20000.00");
+        assert_eq!(view["match"]["status"], "reserved", "{view}");
+        assert_eq!(public(other.clone()).await["raised"], "0.00");
+        // A refund takes the money and the match back, on the page at once.
+        app.webhook(&refunded("evt_ref_1", &pi(&second), 100_000))
+            .await
+            .ok();
+        let view = public(cmp.clone()).await;
+        assert_eq!(view["raised"], "19000.00");
+        assert_eq!(view["match"]["status"], "revoked", "{view}");
+        let svg = app
+            .get(&format!("/v1/campaigns/{cmp}/badge.svg?lang=en"), None)
+            .await
+            .body;
+        assert!(svg.as_str().unwrap().contains("€19,000.00"), "{svg}");
+        app.assert_reconciled().await;
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn a_crossing_whose_follow_up_was_lost_is_caught_up_by_the_scheduler() {
     each_backend(|app| async move {
         let c = city(&app, json!({})).await;
