@@ -2271,7 +2271,7 @@ started at its scheduled time (pledge, signed success webhook, five `GET /v1/cam
 id}`, one badge), each request's latency counted from when it should have been sent (the first \
 from the schedule, the next from the previous answer); at most 4096 donations in flight (beyond: \
 an error, \"bench saturated\"); the steps stop at the first whose request p99 passes 50 ms, that \
-has errors or that completes < 95 % of its rate (goal: ≥ 1,000/s on PostgreSQL). Every donor \
+has errors or that completes < 95 % of its rate (targets: 400/s on PostgreSQL with a whole donation's p99 < 50 ms, 600/s on SQLite). Every donor \
 phase reports the CPU time per request over the phase of the service, PostgreSQL (per process, \
 the backends of the service's database and the server's own processes only, so other databases' \
 load and exiting processes do not count) and the bench (which includes the fake Stripe), the \
