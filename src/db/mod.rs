@@ -271,14 +271,64 @@ pub fn changing_campaign<T: AsRef<str> + ?Sized>(id: &T) -> &T {
 /// The gate hands itself to the writer that has waited longest (`unlock_fair`): a thread
 /// woken to take a plain mutex often found it taken again by one that had just arrived, so a
 /// few writers waited many turns (the p99 of SQLite's confirmations in issue 24).
-type WriteGate = Arc<parking_lot::Mutex<()>>;
+///
+/// The gate also holds the one connection its writers write on (ADR 0024): SQLite empties a
+/// connection's page cache whenever another connection has written since its last
+/// transaction, so a writer on a pooled connection read the index pages it was about to
+/// change from the file again, inside the lock. On a connection that only the writer uses
+/// they stay cached between writes.
+type WriteGate = Arc<parking_lot::Mutex<Writer>>;
 
-/// A writer's turn at the [`WriteGate`]; handed on, first come first served, when dropped.
-struct Turn<'a>(Option<parking_lot::MutexGuard<'a, ()>>);
+/// What the [`WriteGate`] guards: the writers' connection, opened on first use.
+struct Writer {
+    /// None for `:memory:` (every connection its own database): writers use their own.
+    path: Option<String>,
+    conn: Option<DbConnection>,
+}
+
+impl Writer {
+    fn new(path: &str) -> Writer {
+        Writer {
+            path: (path != ":memory:").then(|| path.to_string()),
+            conn: None,
+        }
+    }
+
+    /// The writers' connection; None when it cannot be opened (the caller then writes on its
+    /// own, which reports the database's trouble as it would have).
+    fn connection(&mut self) -> Option<&mut DbConnection> {
+        if self.conn.is_none() {
+            let manager = ConnectionManager {
+                url: DatabaseUrl::Sqlite(self.path.clone()?),
+            };
+            match r2d2::ManageConnection::connect(&manager) {
+                Ok(conn) => self.conn = Some(conn),
+                Err(e) => tracing::warn!(error = %e, "could not open SQLite's writer connection"),
+            }
+        }
+        self.conn.as_mut()
+    }
+
+    /// Drops a connection left in a transaction or broken.
+    fn check(&mut self) {
+        if self
+            .conn
+            .as_mut()
+            .is_some_and(diesel::r2d2::R2D2Connection::is_broken)
+        {
+            self.conn = None;
+        }
+    }
+}
+
+/// A writer's turn at the [`WriteGate`]; handed on, first come first served, when dropped,
+/// without a connection a writer left in a transaction (one that panicked, say).
+struct Turn<'a>(Option<parking_lot::MutexGuard<'a, Writer>>);
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        if let Some(guard) = self.0.take() {
+        if let Some(mut guard) = self.0.take() {
+            guard.check();
             parking_lot::MutexGuard::unlock_fair(guard);
         }
     }
@@ -398,8 +448,10 @@ impl Db {
     ) -> Result<Db, DbError> {
         let parsed = DatabaseUrl::parse(url)?;
         let backend = parsed.backend_name();
-        let write_gate =
-            matches!(parsed, DatabaseUrl::Sqlite(_)).then(|| Arc::new(parking_lot::Mutex::new(())));
+        let write_gate = match &parsed {
+            DatabaseUrl::Sqlite(path) => Some(Arc::new(parking_lot::Mutex::new(Writer::new(path)))),
+            DatabaseUrl::Postgres(_) => None,
+        };
         let epoch = WriteEpoch::default();
         let clock = Clock::system();
         let group = matches!(parsed, DatabaseUrl::Postgres(_)).then(|| {
@@ -626,35 +678,56 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    if let DbConnection::Sqlite(c) = conn {
-        // Queue behind this process's other writers first (see `WriteGate`).
-        let gate = SCOPE.with(|s| s.borrow().gate.clone());
-        let _turn = Turn(gate.as_ref().map(|gate| gate.lock()));
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-        let result = f(conn);
-        let DbConnection::Sqlite(c) = conn else {
-            unreachable!("connection changed backend")
-        };
-        match result {
-            Ok(value) => match AnsiTransactionManager::commit_transaction(c) {
-                Ok(()) => {
-                    bump_write_epoch();
-                    Ok(value)
-                }
-                Err(e) => {
-                    let _ = AnsiTransactionManager::rollback_transaction(c);
-                    Err(e.into())
-                }
-            },
-            Err(e) => {
-                let _ = AnsiTransactionManager::rollback_transaction(c);
-                Err(e)
-            }
-        }
-    } else {
+    if !matches!(conn, DbConnection::Sqlite(_)) {
         let result = conn.transaction(f);
         bump_write_epoch();
-        result
+        return result;
+    }
+    // Queue behind this process's other writers first, and write on their connection (see
+    // `WriteGate`).
+    let Some(gate) = SCOPE.with(|s| s.borrow().gate.clone()) else {
+        return sqlite_tx(conn, f);
+    };
+    let mut turn = Turn(Some(gate.lock()));
+    let writer = turn
+        .0
+        .as_mut()
+        .expect("a turn holds the gate until dropped");
+    match writer.connection() {
+        Some(shared) => sqlite_tx(shared, f),
+        None => sqlite_tx(conn, f),
+    }
+}
+
+/// One SQLite write transaction on `conn`, begun `IMMEDIATE`.
+fn sqlite_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(c) = conn else {
+        unreachable!("only SQLite connections come here")
+    };
+    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConnection::Sqlite(c) = conn else {
+        unreachable!("connection changed backend")
+    };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(c) {
+            Ok(()) => {
+                bump_write_epoch();
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+            Err(e)
+        }
     }
 }
 
@@ -706,6 +779,45 @@ mod tests {
         assert_ne!(epoch.campaign("cmp_a"), a);
         // The thread's scope is restored: a later write outside moves the whole epoch.
         assert!(SCOPE.with(|s| s.borrow().changed_campaigns.is_none()));
+    }
+
+    /// SQLite's writers share one connection (`WriteGate`): one that panics inside its
+    /// transaction must not leave the next writer a connection still in that transaction.
+    #[tokio::test]
+    async fn a_writer_that_panics_leaves_the_next_writer_a_clean_connection() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let db = Db::connect(&url, 2).expect("SQLite opens");
+        let create = "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);";
+        let panicked = db
+            .run(move |conn| {
+                write_tx(conn, |c| -> Result<(), DbError> {
+                    c.batch_execute(create)?;
+                    panic!("a writer fails midway");
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(DbError::Unavailable(_))));
+        // The panicked transaction was rolled back: the table can be made again.
+        db.run(move |conn| {
+            write_tx(conn, |c| -> Result<(), DbError> {
+                Ok(c.batch_execute(create)?)
+            })
+        })
+        .await
+        .expect("the next writer writes");
+        let rows: i64 = db
+            .read(|conn| -> Result<i64, DbError> {
+                Ok(
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                        "(SELECT COUNT(*) FROM t)",
+                    ))
+                    .get_result(conn)?,
+                )
+            })
+            .await
+            .expect("a reader on another connection sees the write");
+        assert_eq!(rows, 1);
     }
 
     #[test]
