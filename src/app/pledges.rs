@@ -1030,7 +1030,7 @@ pub async fn simulate(
     let lookup = payment_id.clone();
     let pledge = state
         .db
-        .run(move |conn| -> Result<PledgeRow, SimulateError> {
+        .read(move |conn| -> Result<PledgeRow, SimulateError> {
             pledges::table
                 .filter(pledges::provider_payment_id.eq(&lookup))
                 .filter(pledges::provider.ne(crate::config::ProviderKind::BankTransfer))
@@ -1065,7 +1065,7 @@ pub async fn simulate_and_read(
     let id = pledge.id;
     state
         .db
-        .run(move |conn| -> Result<PledgeRecord, SimulateError> {
+        .read(move |conn| -> Result<PledgeRecord, SimulateError> {
             Ok(load_record(conn, &id)?.ok_or(diesel::result::Error::NotFound)?)
         })
         .await

@@ -229,21 +229,40 @@ pub(crate) fn bump_write_epoch() {
 /// runs a closure: afterwards the counters of the campaigns it changed move, the whole epoch
 /// does not.
 pub(crate) fn for_campaigns<R>(epoch: &WriteEpoch, f: impl FnOnce() -> R) -> R {
-    let mine = Scope {
+    let _scope = EnteredScope::enter(Scope {
         gate: None,
         epoch: Some(epoch.clone()),
         changed_campaigns: Some(Vec::new()),
-    };
-    struct Restore(Scope);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            bump_write_epoch();
-            let previous = std::mem::take(&mut self.0);
-            SCOPE.with(|s| *s.borrow_mut() = previous);
-        }
-    }
-    let _restore = Restore(SCOPE.with(|s| s.replace(mine)));
+    });
+    let _outdate = OutdateWhenDone;
     f()
+}
+
+/// Makes a [`Scope`] this thread's until dropped, then restores the previous one.
+struct EnteredScope(Scope);
+
+impl EnteredScope {
+    fn enter(scope: Scope) -> EnteredScope {
+        EnteredScope(SCOPE.with(|s| s.replace(scope)))
+    }
+}
+
+impl Drop for EnteredScope {
+    fn drop(&mut self) {
+        let previous = std::mem::take(&mut self.0);
+        SCOPE.with(|s| *s.borrow_mut() = previous);
+    }
+}
+
+/// Moves the write epoch of the scope it was made in when dropped (declared after the
+/// [`EnteredScope`], it drops first): also when the closure failed or panicked, for what it
+/// changed before.
+struct OutdateWhenDone;
+
+impl Drop for OutdateWhenDone {
+    fn drop(&mut self) {
+        bump_write_epoch();
+    }
 }
 
 /// Every statement that changes a campaign's row names the row through this (the layers
@@ -350,7 +369,10 @@ thread_local! {
 
 /// Makes a [`Db`]'s gate, epoch and clock this thread's until dropped, then restores the
 /// previous ones.
-struct DbScope(Scope, #[allow(dead_code)] crate::clock::ClockScope);
+struct DbScope(
+    #[allow(dead_code)] EnteredScope,
+    #[allow(dead_code)] crate::clock::ClockScope,
+);
 
 impl DbScope {
     fn enter(db: &Db) -> DbScope {
@@ -358,19 +380,12 @@ impl DbScope {
     }
 
     fn enter_with(db: &Db, changed_campaigns: Option<Vec<String>>) -> DbScope {
-        let mine = Scope {
+        let scope = EnteredScope::enter(Scope {
             gate: db.write_gate.clone(),
             epoch: Some(db.epoch.clone()),
             changed_campaigns,
-        };
-        DbScope(SCOPE.with(|s| s.replace(mine)), db.clock.enter())
-    }
-}
-
-impl Drop for DbScope {
-    fn drop(&mut self) {
-        let previous = std::mem::take(&mut self.0);
-        SCOPE.with(|s| *s.borrow_mut() = previous);
+        });
+        DbScope(scope, db.clock.enter())
     }
 }
 
@@ -626,10 +641,9 @@ impl Db {
                 }
                 Access::CampaignRows => {
                     let _scope = DbScope::enter_with(&db, Some(Vec::new()));
-                    let result = f(&mut *db.checkout()?);
                     // Also what a failed closure changed before it failed, outside `write_tx`.
-                    bump_write_epoch();
-                    result
+                    let _outdate = OutdateWhenDone;
+                    f(&mut *db.checkout()?)
                 }
             }
         })

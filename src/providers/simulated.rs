@@ -224,9 +224,11 @@ impl Simulated {
         idempotency_key: &str,
     ) -> Result<CreatedRefund, ProviderError> {
         let key = payment_id.to_string();
+        // The simulated provider's own table is not cached: its write outdates nothing (the
+        // event it then delivers outdates what it changes, as a real provider's would).
         let p = self
             .db
-            .run(
+            .run_for_campaigns(
                 move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
                     write_tx(conn, |conn| {
                         let Some(p) = load(conn, &key)? else {
@@ -287,9 +289,11 @@ impl Simulated {
             SimOutcome::Cancel => "canceled",
             SimOutcome::Dispute | SimOutcome::DisputeWon | SimOutcome::DisputeLost => "succeeded",
         };
+        // The simulated provider's own table is not cached: its write outdates nothing (the
+        // event it then delivers outdates what it changes, as a real provider's would).
         let p = self
             .db
-            .run(
+            .run_for_campaigns(
                 move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
                     write_tx(conn, |conn| {
                         let Some(p) = load(conn, &key)? else {
