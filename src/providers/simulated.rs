@@ -62,6 +62,21 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError
         .optional()?)
 }
 
+/// [`load`] under the payment's row lock (PostgreSQL; on SQLite the write transaction already
+/// excludes every other writer), so that two refunds of one payment cannot both pass the check
+/// against what is left to refund.
+fn lock(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError> {
+    match conn {
+        DbConnection::Postgresql(c) => Ok(sp::table
+            .find(id)
+            .select(SimPayment::as_select())
+            .for_no_key_update()
+            .first(c)
+            .optional()?),
+        DbConnection::Sqlite(_) => load(conn, id),
+    }
+}
+
 /// The status of a payment just created (the donor has not paid yet).
 pub const NEW_STATUS: &str = "requires_payment_method";
 
@@ -183,36 +198,18 @@ impl Simulated {
 
     /// Cancels a payment that has not succeeded (Stripe refuses to cancel a succeeded one).
     pub async fn cancel(&self, id: &str) -> Result<(), ProviderError> {
-        let key = id.to_string();
         let outcome = self
-            .db
-            .run(
-                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
-                    write_tx(conn, |conn| {
-                        let Some(p) = load(conn, &key)? else {
-                            return Ok(Err(no_such_payment()));
-                        };
-                        match p.status.as_str() {
-                            "succeeded" => Ok(Err(ProviderError::Rejected {
-                                status: 400,
-                                message: "a succeeded payment cannot be canceled".into(),
-                            })),
-                            "canceled" => Ok(Ok(p)),
-                            _ => {
-                                diesel::update(sp::table.find(&key))
-                                    .set(sp::status.eq("canceled"))
-                                    .execute(conn)?;
-                                Ok(Ok(SimPayment {
-                                    status: "canceled".into(),
-                                    ..p
-                                }))
-                            }
-                        }
-                    })
-                },
-            )
-            .await
-            .map_err(unavailable)??;
+            .update(id, |p| match p.status.as_str() {
+                "succeeded" => Err(ProviderError::Rejected {
+                    status: 400,
+                    message: "a succeeded payment cannot be canceled".into(),
+                }),
+                _ => Ok(SimPayment {
+                    status: "canceled".into(),
+                    ..p
+                }),
+            })
+            .await?;
         self.emit_payment("payment_intent.canceled", &outcome, 0);
         Ok(())
     }
@@ -223,35 +220,20 @@ impl Simulated {
         amount: i64,
         idempotency_key: &str,
     ) -> Result<CreatedRefund, ProviderError> {
-        let key = payment_id.to_string();
-        // The simulated provider's own table is not cached: its write outdates nothing (the
-        // event it then delivers outdates what it changes, as a real provider's would).
         let p = self
-            .db
-            .run_for_campaigns(
-                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
-                    write_tx(conn, |conn| {
-                        let Some(p) = load(conn, &key)? else {
-                            return Ok(Err(no_such_payment()));
-                        };
-                        if p.status != "succeeded" || p.refunded + amount > p.amount {
-                            return Ok(Err(ProviderError::Rejected {
-                                status: 400,
-                                message: "charge cannot be refunded".into(),
-                            }));
-                        }
-                        diesel::update(sp::table.find(&key))
-                            .set(sp::refunded.eq(sp::refunded + amount))
-                            .execute(conn)?;
-                        Ok(Ok(SimPayment {
-                            refunded: p.refunded + amount,
-                            ..p
-                        }))
-                    })
-                },
-            )
-            .await
-            .map_err(unavailable)??;
+            .update(payment_id, move |p| {
+                if p.status != "succeeded" || p.refunded + amount > p.amount {
+                    return Err(ProviderError::Rejected {
+                        status: 400,
+                        message: "charge cannot be refunded".into(),
+                    });
+                }
+                Ok(SimPayment {
+                    refunded: p.refunded + amount,
+                    ..p
+                })
+            })
+            .await?;
         // Stable per refund request, like Stripe's answer to a retried idempotent call.
         let refund_id = format!("re_sim_{}", short_hash(idempotency_key));
         self.emit(json!({
@@ -282,51 +264,36 @@ impl Simulated {
         payment_id: &str,
         outcome: SimOutcome,
     ) -> Result<(), ProviderError> {
-        let key = payment_id.to_string();
         let status = match outcome {
             SimOutcome::Succeed => "succeeded",
             SimOutcome::Fail => "requires_payment_method",
             SimOutcome::Cancel => "canceled",
             SimOutcome::Dispute | SimOutcome::DisputeWon | SimOutcome::DisputeLost => "succeeded",
         };
-        // The simulated provider's own table is not cached: its write outdates nothing (the
-        // event it then delivers outdates what it changes, as a real provider's would).
+        let moves = matches!(
+            outcome,
+            SimOutcome::Succeed | SimOutcome::Fail | SimOutcome::Cancel
+        );
         let p = self
-            .db
-            .run_for_campaigns(
-                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
-                    write_tx(conn, |conn| {
-                        let Some(p) = load(conn, &key)? else {
-                            return Ok(Err(no_such_payment()));
-                        };
-                        let moves = matches!(
-                            outcome,
-                            SimOutcome::Succeed | SimOutcome::Fail | SimOutcome::Cancel
-                        );
-                        if moves && p.status == "canceled" {
-                            return Ok(Err(ProviderError::Rejected {
-                                status: 400,
-                                message: "this payment was canceled".into(),
-                            }));
-                        }
-                        if !moves && p.status != "succeeded" {
-                            return Ok(Err(ProviderError::Rejected {
-                                status: 400,
-                                message: "only a succeeded payment can be disputed".into(),
-                            }));
-                        }
-                        diesel::update(sp::table.find(&key))
-                            .set(sp::status.eq(status))
-                            .execute(conn)?;
-                        Ok(Ok(SimPayment {
-                            status: status.to_string(),
-                            ..p
-                        }))
-                    })
-                },
-            )
-            .await
-            .map_err(unavailable)??;
+            .update(payment_id, move |p| {
+                if moves && p.status == "canceled" {
+                    return Err(ProviderError::Rejected {
+                        status: 400,
+                        message: "this payment was canceled".into(),
+                    });
+                }
+                if !moves && p.status != "succeeded" {
+                    return Err(ProviderError::Rejected {
+                        status: 400,
+                        message: "only a succeeded payment can be disputed".into(),
+                    });
+                }
+                Ok(SimPayment {
+                    status: status.to_string(),
+                    ..p
+                })
+            })
+            .await?;
         let dispute = |status: &str| {
             json!({
                 "object": "dispute", "id": format!("dp_{payment_id}"), "charge": format!("ch_{payment_id}"),
@@ -342,6 +309,43 @@ impl Simulated {
             SimOutcome::DisputeLost => self.emit(json!({"type": "charge.dispute.closed", "data": {"object": dispute("lost")}})),
         }
         Ok(())
+    }
+
+    /// Loads a payment, lets `change` decide its new state (or refuse), and stores what changed,
+    /// in one write transaction. The provider's own table is not cached: its write outdates
+    /// nothing (the event it then delivers outdates what it changes, as a real provider's would).
+    async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(SimPayment) -> Result<SimPayment, ProviderError> + Send + 'static,
+    ) -> Result<SimPayment, ProviderError> {
+        let key = id.to_string();
+        self.db
+            .run_for_campaigns(
+                move |conn| -> Result<Result<SimPayment, ProviderError>, DbError> {
+                    write_tx(conn, |conn| {
+                        let Some(before) = lock(conn, &key)? else {
+                            return Ok(Err(no_such_payment()));
+                        };
+                        let (status, refunded) = (before.status.clone(), before.refunded);
+                        let after = match change(before) {
+                            Ok(after) => after,
+                            Err(refused) => return Ok(Err(refused)),
+                        };
+                        if after.status != status || after.refunded != refunded {
+                            diesel::update(sp::table.find(&key))
+                                .set((
+                                    sp::status.eq(&after.status),
+                                    sp::refunded.eq(after.refunded),
+                                ))
+                                .execute(conn)?;
+                        }
+                        Ok(Ok(after))
+                    })
+                },
+            )
+            .await
+            .map_err(unavailable)?
     }
 
     fn emit_payment(&self, kind: &str, p: &SimPayment, amount_received: i64) {

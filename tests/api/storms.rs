@@ -326,3 +326,61 @@ async fn cancels_refunds_crossings_budget_changes_and_decisions_never_break_the_
     )
     .await;
 }
+
+/// Refunds of one payment racing each other at the simulated provider (the demo's and these
+/// tests' stand-in for Stripe) give back at most what was paid: of eight refunds of 60 % each,
+/// one goes through and seven are refused, round after round, on both databases.
+#[actix_web::test]
+async fn racing_refunds_of_one_simulated_payment_never_give_back_more_than_it_paid() {
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let (_, partner) = app.partner("Racing Partner").await;
+        let campaign = app.live_campaign(&c, json!({})).await;
+        for round in 0..10 {
+            let p = app
+                .pledge(
+                    &partner,
+                    &campaign,
+                    "10.00",
+                    &format!("racer{round}@example.org"),
+                )
+                .await;
+            let payment = pi(&p);
+            app.post(
+                &format!("/v1/simulated/payments/{payment}"),
+                Some(&partner),
+                json!({"outcome": "succeed"}),
+            )
+            .await
+            .ok();
+            let racers = (0..8).map(|n| {
+                let provider = app.state.provider.clone();
+                let payment = payment.clone();
+                tokio::spawn(async move {
+                    provider
+                        .refund(&payment, 600, &format!("race-{n}-{payment}"))
+                        .await
+                        .is_ok()
+                })
+            });
+            let mut accepted = 0;
+            for racer in racers.collect::<Vec<_>>() {
+                accepted += usize::from(racer.await.expect("a racer panicked"));
+            }
+            assert_eq!(
+                accepted, 1,
+                "round {round}: refunds of 6.00 from 10.00 accepted"
+            );
+            let refunded_once = app
+                .count(&format!(
+                    "simulated_payments WHERE id = '{payment}' AND refunded = 600"
+                ))
+                .await;
+            assert_eq!(
+                refunded_once, 1,
+                "round {round}: the provider's refunded total"
+            );
+        }
+    })
+    .await;
+}
