@@ -4,9 +4,9 @@
 //! - **Issued**: the transaction that first counts a donation writes it to `receipt_queue`
 //!   (no shared row is touched; a rolled-back confirmation leaves nothing).
 //! - **Numbered**: [`number_queued`] moves queued donations into `receipts`, one association
-//!   and year per short transaction: it locks the association, takes the queued rows in
-//!   (date, pledge) order, raises `receipt_counters` once for all of them and writes their
-//!   receipts. A number is given once, in the transaction that writes its receipt, so numbers
+//!   and year and at most 1,000 donations per short transaction: it locks the association,
+//!   takes the queued rows in (date, pledge) order, raises `receipt_counters` once for all of
+//!   them and writes their receipts. A number is given once, in the transaction that writes its receipt, so numbers
 //!   have no gap and no duplicate. It runs whenever the outbox job claims donor messages
 //!   (before they are composed, so each e-mail carries its number) and before any receipt is read
 //!   ([`number_for_pledge`], [`number_for_year`]): nobody sees a counted donation without its
@@ -142,11 +142,23 @@ pub fn issue(
 /// A queued donation.
 type Queued = (String, String, i64, Currency, NaiveDateTime);
 
-/// Numbers the queued donations of one association's year, in the caller's transaction (see
-/// the module). Locks the association row first (numberers of one
-/// association take their turns; confirmations and payments do not lock it), the counter
-/// last. Returns how many were numbered.
-fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> QueryResult<usize> {
+/// Queued donations numbered in one batch at most. One statement takes at most 65,535 values
+/// on PostgreSQL (a receipt binds 8) and 32,766 on SQLite (one for each queued id it
+/// deletes): numbering a whole backlog at once failed once more than 8,191 (32,766) waited,
+/// on every pass after, and the outbox job, which numbers before it sends, failed with it.
+const NUMBER_BATCH: usize = 1_000;
+
+/// What one batch took from the queue and how many of those it numbered.
+struct Batch {
+    taken: usize,
+    numbered: usize,
+}
+
+/// Numbers the first [`NUMBER_BATCH`] queued donations of one association's year, in date
+/// order, in the caller's transaction (see the module). Locks the association row first
+/// (numberers of one association take their turns; confirmations and payments do not lock
+/// it), the counter last.
+fn number_batch(conn: &mut DbConnection, association_id: &str, year: i32) -> QueryResult<Batch> {
     let me = associations::table
         .find(association_id)
         .select(associations::id);
@@ -164,9 +176,11 @@ fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> Que
             receipt_queue::currency,
             receipt_queue::issued_at,
         ))
+        .limit(NUMBER_BATCH as i64)
         .load(conn)?;
-    if rows.is_empty() {
-        return Ok(0);
+    let taken = rows.len();
+    if taken == 0 {
+        return Ok(Batch { taken, numbered: 0 });
     }
     let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     diesel::delete(receipt_queue::table.filter(receipt_queue::pledge_id.eq_any(&ids)))
@@ -183,7 +197,7 @@ fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> Que
         .filter(|r| !numbered.contains(&r.0))
         .collect();
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Batch { taken, numbered: 0 });
     }
     let first = take_numbers(conn, association_id, year, rows.len() as i32)?;
     let receipts: Vec<ReceiptRow> = rows
@@ -208,10 +222,40 @@ fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> Que
         DbConnection::Postgresql(c) => insert.execute(c)?,
         DbConnection::Sqlite(c) => insert.execute(c)?,
     };
-    Ok(rows.len())
+    Ok(Batch {
+        taken,
+        numbered: rows.len(),
+    })
 }
 
-/// Numbers every queued donation, one association's year per transaction. Not inside a
+/// Numbers every queued donation of one association's year in the caller's transaction, a
+/// batch at a time. Returns how many were numbered.
+fn number_in_tx(conn: &mut DbConnection, association_id: &str, year: i32) -> QueryResult<usize> {
+    let mut numbered = 0;
+    loop {
+        let batch = number_batch(conn, association_id, year)?;
+        numbered += batch.numbered;
+        if batch.taken < NUMBER_BATCH {
+            return Ok(numbered);
+        }
+    }
+}
+
+/// Numbers every queued donation of one association's year, a batch per transaction (a
+/// backlog does not hold the association, or SQLite's writer, for long). Not inside a
+/// transaction. Returns how many were numbered.
+fn number_year(conn: &mut DbConnection, association_id: &str, year: i32) -> QueryResult<usize> {
+    let mut numbered = 0;
+    loop {
+        let batch = write_tx(conn, |conn| number_batch(conn, association_id, year))?;
+        numbered += batch.numbered;
+        if batch.taken < NUMBER_BATCH {
+            return Ok(numbered);
+        }
+    }
+}
+
+/// Numbers every queued donation, one association's year at a time. Not inside a
 /// transaction. Returns how many were numbered.
 pub fn number_queued(conn: &mut DbConnection) -> QueryResult<usize> {
     let years: Vec<(String, i32)> = receipt_queue::table
@@ -221,7 +265,7 @@ pub fn number_queued(conn: &mut DbConnection) -> QueryResult<usize> {
         .load(conn)?;
     let mut numbered = 0;
     for (association_id, year) in years {
-        numbered += write_tx(conn, |conn| number_in_tx(conn, &association_id, year))?;
+        numbered += number_year(conn, &association_id, year)?;
     }
     Ok(numbered)
 }
@@ -241,7 +285,7 @@ pub fn number_for_year(
     if waiting == 0 {
         return Ok(0);
     }
-    write_tx(conn, |conn| number_in_tx(conn, association_id, year))
+    number_year(conn, association_id, year)
 }
 
 /// Numbers the queued donations of the association and year of `pledge_id`'s receipt, if it
@@ -250,7 +294,7 @@ pub fn number_for_pledge(conn: &mut DbConnection, pledge_id: &str) -> QueryResul
     let Some((association_id, year)) = queued_year(conn, pledge_id)? else {
         return Ok(0);
     };
-    write_tx(conn, |conn| number_in_tx(conn, &association_id, year))
+    number_year(conn, &association_id, year)
 }
 
 /// Who may read a donation's receipt besides the finance office: the partner that took the

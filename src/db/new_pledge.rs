@@ -20,7 +20,7 @@ struct Written {
 pub struct SimulatedPayment<'a> {
     /// Lower case, as the simulated provider keeps it.
     pub currency: &'a str,
-    pub status: &'a str,
+    pub status: crate::domain::pledge::SimulatedPaymentStatus,
 }
 
 /// Writes the four rows; false, having written nothing, when `(partner_id, idempotency_key)`

@@ -50,7 +50,9 @@ use crate::domain::ledger::{Account, Movement};
 use crate::domain::matching::{Decision, MatchState};
 use crate::domain::money::Currency;
 use crate::domain::per_donation::HoldStatus;
-use crate::domain::pledge::{Dispute, EventOutcome, PledgeStatus, RefundStatus};
+use crate::domain::pledge::{
+    Dispute, EventOutcome, PledgeStatus, RefundStatus, SimulatedPaymentStatus,
+};
 use crate::domain::role::Role;
 use crate::domain::settlement::{ItemStatus, SettlementStatus};
 
@@ -76,6 +78,7 @@ text_column! {
     PledgeStatus => |v| v.as_str(),
     RefundStatus => |v| v.as_str(),
     Dispute => |v| v.as_str(),
+    SimulatedPaymentStatus => |v| v.as_str(),
     EventOutcome => |v| v.as_str(),
     SettlementStatus => |v| v.as_str(),
     ItemStatus => |v| v.as_str(),

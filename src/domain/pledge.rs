@@ -80,6 +80,17 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// A payment's state at the simulated provider (`simulated_payments.status`), named as
+    /// Stripe names a PaymentIntent's.
+    pub enum SimulatedPaymentStatus: "simulated payment status" {
+        /// Created, or its attempt failed: the donor has not paid.
+        RequiresPaymentMethod = "requires_payment_method",
+        Succeeded = "succeeded",
+        Canceled = "canceled",
+    }
+}
+
+stored_enum! {
     /// What a stored provider event did (`provider_events.outcome`).
     pub enum EventOutcome: "event outcome" {
         /// The pledge moved.

@@ -7,6 +7,7 @@ use super::{CreatedPayment, CreatedRefund, ProviderError, RetrievedPayment, sign
 use crate::db::schema::simulated_payments as sp;
 use crate::db::{Db, DbConnection, DbError, write_tx};
 use crate::domain::ids;
+use crate::domain::pledge::SimulatedPaymentStatus as Status;
 use diesel::prelude::*;
 use serde_json::json;
 use std::sync::Mutex;
@@ -19,7 +20,7 @@ struct SimPayment {
     pledge_id: String,
     amount: i64,
     currency: String,
-    status: String,
+    status: Status,
     refunded: i64,
     created_at: chrono::NaiveDateTime,
 }
@@ -78,7 +79,7 @@ fn lock(conn: &mut DbConnection, id: &str) -> Result<Option<SimPayment>, DbError
 }
 
 /// The status of a payment just created (the donor has not paid yet).
-pub const NEW_STATUS: &str = "requires_payment_method";
+pub const NEW_STATUS: Status = Status::RequiresPaymentMethod;
 
 /// A new simulated payment's id and client secret, not yet stored ([`insert_payment`]).
 pub fn new_payment() -> CreatedPayment {
@@ -107,7 +108,7 @@ pub fn insert_payment(
         pledge_id: pledge_id.to_string(),
         amount,
         currency: currency.to_ascii_lowercase(),
-        status: NEW_STATUS.into(),
+        status: NEW_STATUS,
         refunded: 0,
         created_at: crate::clock::now(),
     };
@@ -190,8 +191,12 @@ impl Simulated {
             .ok_or_else(no_such_payment)?;
         Ok(RetrievedPayment {
             id: id.to_string(),
-            amount_received: if p.status == "succeeded" { p.amount } else { 0 },
-            status: p.status,
+            amount_received: if p.status == Status::Succeeded {
+                p.amount
+            } else {
+                0
+            },
+            status: p.status.as_str().to_string(),
             currency: p.currency,
         })
     }
@@ -199,13 +204,13 @@ impl Simulated {
     /// Cancels a payment that has not succeeded (Stripe refuses to cancel a succeeded one).
     pub async fn cancel(&self, id: &str) -> Result<(), ProviderError> {
         let outcome = self
-            .update(id, |p| match p.status.as_str() {
-                "succeeded" => Err(ProviderError::Rejected {
+            .update(id, |p| match p.status {
+                Status::Succeeded => Err(ProviderError::Rejected {
                     status: 400,
                     message: "a succeeded payment cannot be canceled".into(),
                 }),
-                _ => Ok(SimPayment {
-                    status: "canceled".into(),
+                Status::RequiresPaymentMethod | Status::Canceled => Ok(SimPayment {
+                    status: Status::Canceled,
                     ..p
                 }),
             })
@@ -222,7 +227,7 @@ impl Simulated {
     ) -> Result<CreatedRefund, ProviderError> {
         let p = self
             .update(payment_id, move |p| {
-                if p.status != "succeeded" || p.refunded + amount > p.amount {
+                if p.status != Status::Succeeded || p.refunded + amount > p.amount {
                     return Err(ProviderError::Rejected {
                         status: 400,
                         message: "charge cannot be refunded".into(),
@@ -265,10 +270,12 @@ impl Simulated {
         outcome: SimOutcome,
     ) -> Result<(), ProviderError> {
         let status = match outcome {
-            SimOutcome::Succeed => "succeeded",
-            SimOutcome::Fail => "requires_payment_method",
-            SimOutcome::Cancel => "canceled",
-            SimOutcome::Dispute | SimOutcome::DisputeWon | SimOutcome::DisputeLost => "succeeded",
+            SimOutcome::Succeed => Status::Succeeded,
+            SimOutcome::Fail => Status::RequiresPaymentMethod,
+            SimOutcome::Cancel => Status::Canceled,
+            SimOutcome::Dispute | SimOutcome::DisputeWon | SimOutcome::DisputeLost => {
+                Status::Succeeded
+            }
         };
         let moves = matches!(
             outcome,
@@ -276,22 +283,19 @@ impl Simulated {
         );
         let p = self
             .update(payment_id, move |p| {
-                if moves && p.status == "canceled" {
+                if moves && p.status == Status::Canceled {
                     return Err(ProviderError::Rejected {
                         status: 400,
                         message: "this payment was canceled".into(),
                     });
                 }
-                if !moves && p.status != "succeeded" {
+                if !moves && p.status != Status::Succeeded {
                     return Err(ProviderError::Rejected {
                         status: 400,
                         message: "only a succeeded payment can be disputed".into(),
                     });
                 }
-                Ok(SimPayment {
-                    status: status.to_string(),
-                    ..p
-                })
+                Ok(SimPayment { status, ..p })
             })
             .await?;
         let dispute = |status: &str| {
@@ -327,17 +331,14 @@ impl Simulated {
                         let Some(before) = lock(conn, &key)? else {
                             return Ok(Err(no_such_payment()));
                         };
-                        let (status, refunded) = (before.status.clone(), before.refunded);
+                        let (status, refunded) = (before.status, before.refunded);
                         let after = match change(before) {
                             Ok(after) => after,
                             Err(refused) => return Ok(Err(refused)),
                         };
                         if after.status != status || after.refunded != refunded {
                             diesel::update(sp::table.find(&key))
-                                .set((
-                                    sp::status.eq(&after.status),
-                                    sp::refunded.eq(after.refunded),
-                                ))
+                                .set((sp::status.eq(after.status), sp::refunded.eq(after.refunded)))
                                 .execute(conn)?;
                         }
                         Ok(Ok(after))
@@ -350,7 +351,7 @@ impl Simulated {
 
     fn emit_payment(&self, kind: &str, p: &SimPayment, amount_received: i64) {
         self.emit(json!({"type": kind, "data": {"object": {
-            "object": "payment_intent", "id": p.id, "status": p.status, "amount": p.amount,
+            "object": "payment_intent", "id": p.id, "status": p.status.as_str(), "amount": p.amount,
             "amount_received": amount_received, "currency": p.currency,
             "metadata": {"pledge_id": p.pledge_id},
         }}}));

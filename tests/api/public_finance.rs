@@ -859,6 +859,77 @@ async fn receipt_numbers_have_no_gap_and_no_duplicate_under_a_hundred_concurrent
     .await;
 }
 
+/// Every column of `pledges`, to copy a confirmed pledge many times over in SQL.
+const PLEDGE_COLUMNS: &str = "id, campaign_id, partner_id, amount, currency, status, paid, \
+    failed, canceled, expired, refunded_amount, dispute, counted_amount, donor_key, message, \
+    provider, provider_payment_id, client_secret, provider_idempotency_key, idempotency_key, \
+    request_hash, creation_response, flagged_reason, created_at, updated_at, confirmed_at, \
+    flagged_amount, flagged_currency, processing";
+
+#[actix_web::test]
+async fn a_backlog_of_receipts_larger_than_one_statement_is_numbered_and_the_mail_goes_out() {
+    // One association's year with more donations waiting for their numbers than one statement
+    // can carry: PostgreSQL takes 65,535 values a statement (8,191 receipts of 8), SQLite
+    // 32,766 (the queued ids). This stopped every numbering, and the outbox job with it, for
+    // good: the bench's load phases had left 16,827 waiting.
+    const BACKLOG: usize = 33_000;
+    each_backend(|app| async move {
+        let c = city(&app, json!({})).await;
+        let cmp = app.live_campaign(&c, json!({})).await;
+        let (_, partner) = app.partner("P").await;
+        let p = give(&app, &partner, &cmp, "20.00", "first").await;
+        let id = p["id"].as_str().unwrap().to_string();
+        assert_eq!(app.count("receipt_queue").await, 1);
+        // The backlog: copies of the confirmed gift, queued for their receipts as their
+        // confirmations would have queued them, after it (33,000 real donations would take
+        // minutes here).
+        app.sql(&format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {BACKLOG}) \
+             INSERT INTO pledges ({PLEDGE_COLUMNS}) \
+             SELECT p.id || '_' || s.n, campaign_id, partner_id, amount, currency, status, paid, \
+               failed, canceled, expired, refunded_amount, dispute, counted_amount, \
+               donor_key || '_' || s.n, NULL, provider, provider_payment_id || '_' || s.n, NULL, \
+               provider_idempotency_key || '_' || s.n, idempotency_key || '_' || s.n, \
+               request_hash, NULL, NULL, created_at, updated_at, confirmed_at, NULL, NULL, \
+               processing \
+             FROM pledges p, s WHERE p.id = '{id}'; \
+             INSERT INTO receipt_queue (pledge_id, association_id, campaign_id, year, amount, \
+               currency, issued_at) \
+             SELECT p.id, q.association_id, q.campaign_id, q.year, q.amount, q.currency, \
+               q.issued_at \
+             FROM pledges p, receipt_queue q WHERE q.pledge_id = '{id}' AND p.id LIKE '{id}_%';"
+        ))
+        .await;
+        assert_eq!(app.count("receipt_queue").await, 1 + BACKLOG as i64);
+        let mails = app.mails().len();
+
+        // The outbox job claims the first donor's e-mail, numbers the queue and sends it.
+        let report = app.tick().await;
+        assert!(report.messages_sent >= 1, "{report:?}");
+        assert!(app.mails().len() > mails, "no e-mail went out");
+        assert_eq!(app.count("receipt_queue").await, 0);
+        let all = 1 + BACKLOG as i64;
+        assert_eq!(app.count("receipts").await, all);
+        // Every number from 1 to the last, once.
+        assert_eq!(
+            app.count("(SELECT DISTINCT number FROM receipts) AS d")
+                .await,
+            all
+        );
+        assert_eq!(
+            app.count(&format!("receipts WHERE number < 1 OR number > {all}"))
+                .await,
+            0
+        );
+        // The first gift, first in date order, has the first number.
+        let year = chrono::Utc::now().year();
+        let path = format!("/v1/pledges/{id}/receipt");
+        let r = get_as(&app, &path, Some(&partner), "application/json").await;
+        assert_eq!(r.ok()["number"], format!("{year}/000001"));
+    })
+    .await;
+}
+
 #[actix_web::test]
 async fn receipts_and_association_lists_are_refused_to_everyone_else() {
     each_backend(|app| async move {
